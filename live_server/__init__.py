@@ -1,0 +1,3 @@
+"""LiveShop: a self-hostable live-shopping streaming server."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,38 @@
+"""The typed bag of services that `create_app` builds and handlers read.
+
+Areas add their services here as fields; only `live_server.app.create_app` constructs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from live_server.services.accounts import AccountService
+from live_server.services.catalog import CatalogService, MediaStore
+from live_server.services.events import EventBus
+from live_server.services.live_sessions import LiveSessionService
+from live_server.services.media_clock import MediaClock
+from live_server.settings import Settings
+from live_server.storage.db import Database
+
+
+@dataclass
+class Services:
+    """Everything a transport may call. Optional fields are filled by later areas."""
+
+    settings: Settings
+    db: Database
+    events: EventBus
+    media: MediaStore
+    accounts: AccountService
+    catalog: CatalogService
+    sessions: LiveSessionService
+    media_clock: MediaClock
+    redis: Any = None  # redis.asyncio.Redis when --redis-url is set
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+SERVICES: web.AppKey[Services] = web.AppKey("services", Services)

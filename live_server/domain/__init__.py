@@ -1,0 +1,1 @@
+"""Pure domain rules: no aiohttp, aiortc, SQLite or Redis in here."""

@@ -1,0 +1,65 @@
+"""Domain errors. The HTTP layer maps each to a status and a JSON error body."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class: `code` is machine-readable, the message is for people."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class BadRequest(DomainError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class TooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+
+
+class Unsupported(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class Invalid(DomainError):
+    status = 422
+    code = "invalid"
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, int(retry_after))

@@ -1,0 +1,1 @@
+"""REST handlers and middlewares. Thin: parse, call a service, answer."""

@@ -1,0 +1,91 @@
+"""Small helpers every handler uses: the principal, JSON in and out, path ints."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from live_server.container import SERVICES, Services
+from live_server.domain.accounts import Principal
+from live_server.domain.errors import BadRequest, NotFound, TooLarge, Unauthorized
+
+PRINCIPAL_KEY: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
+
+
+def services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+def principal(request: web.Request) -> Principal | None:
+    """The authenticated user, or None for an anonymous request."""
+    return request.get(PRINCIPAL_KEY)
+
+
+def require_user(request: web.Request) -> Principal:
+    """The authenticated user, else 401."""
+    who = principal(request)
+    if who is None:
+        raise Unauthorized("log in first (Authorization: Bearer <token>)", code="login_required")
+    return who
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object; 400 for anything else, 413 beyond the size limit."""
+    limit = services(request).settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"request bodies may be at most {limit} bytes")
+    try:
+        raw = await request.content.read(limit + 1)
+    except ValueError as exc:
+        raise BadRequest("could not read the request body") from exc
+    if len(raw) > limit:
+        raise TooLarge(f"request bodies may be at most {limit} bytes")
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest("the body is not valid JSON", code="invalid_json") from exc
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object", code="invalid_json")
+    return data
+
+
+async def read_bytes(request: web.Request, limit: int) -> bytes:
+    """A raw body up to `limit` bytes, else 413 (read no further than the limit)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"uploads may be at most {limit // (1024 * 1024)} MiB")
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise TooLarge(f"uploads may be at most {limit // (1024 * 1024)} MiB")
+    return raw
+
+
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.json_response(data, status=status, headers=headers)
+
+
+def path_int(request: web.Request, name: str) -> int:
+    """An integer path parameter; 404 when it is not one (the resource cannot exist)."""
+    try:
+        value = int(request.match_info[name])
+    except (KeyError, ValueError) as exc:
+        raise NotFound(f"no such {name.removesuffix('_id')}") from exc
+    if value < 1 or value > 2**62:
+        raise NotFound(f"no such {name.removesuffix('_id')}")
+    return value
+
+
+def query_int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise BadRequest(f"{name} must be an integer") from exc
+    return max(lo, min(hi, value))

@@ -1,0 +1,1 @@
+"""Use cases. Each service receives its repositories and buses in __init__."""

@@ -1,0 +1,95 @@
+"""Server configuration: one frozen dataclass built from flags and LIVESHOP_* variables.
+
+Precedence: command-line flag > environment variable > default. Every field is listed in
+the README's configuration table; `ENV_PREFIX + name.upper()` is its variable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "LIVESHOP_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server can be configured with."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("var")
+    db: Path | None = None  # defaults to <data_dir>/liveshop.db
+    redis_url: str | None = None
+    demo: bool = False
+    secret: str | None = None  # token-signing secret; generated into <data_dir>/secret.key
+    token_ttl_s: int = 7 * 24 * 3600
+    max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 8 * 1024 * 1024
+    login_max_failures: int = 5
+    login_window_s: int = 300
+    log_level: str = "info"
+    web_root: Path = field(
+        default_factory=lambda: Path(__file__).resolve().parent.parent / "web_client"
+    )
+    # Media plane (WebRTC). ICE servers are "stun:host:port" or "turn:user:pass@host:port".
+    ice_servers: tuple[str, ...] = ()
+    public_ip: str | None = None
+    reconnect_grace_s: float = 30.0
+    # Live room
+    chat_max_len: int = 500
+    # Commerce
+    reservation_hold_s: int = 600
+    webhook_secret: str | None = None
+    default_commission_rate: float = 0.05
+
+    @property
+    def db_path(self) -> Path:
+        """Where the SQLite database lives."""
+        return self.db if self.db is not None else self.data_dir / "liveshop.db"
+
+    @property
+    def media_dir(self) -> Path:
+        """Uploaded images, recordings, replays and clips."""
+        return self.data_dir / "media"
+
+    @classmethod
+    def load(
+        cls, overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Builds settings from defaults, then `env` (LIVESHOP_*), then non-None `overrides`."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.name, f.type, raw)
+        for key, value in (overrides or {}).items():
+            if value is not None:
+                values[key] = value
+        for key in ("data_dir", "db", "web_root"):
+            if key in values and values[key] is not None:
+                values[key] = Path(values[key])
+        return cls(**values)
+
+
+def _parse(name: str, type_: Any, raw: str) -> Any:
+    text = str(type_)
+    if "bool" in text:
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if "tuple" in text:
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    if text.startswith("int"):
+        return int(raw)
+    if text.startswith("float"):
+        return float(raw)
+    return raw
+
+
+def settings_field_names() -> list[str]:
+    """Names of every setting, for the CLI and the documentation test."""
+    return [f.name for f in dataclasses.fields(Settings)]

@@ -1,0 +1,186 @@
+"""The embedded SQLite database (aiosqlite): connections, transactions, migrations.
+
+Two connections to one WAL-mode file: a writer, whose use is serialised by an asyncio lock
+(every write and every transaction goes through it), and a reader for plain queries, which
+never sees a transaction that is still open. SQLite allows one writer at a time anyway;
+serialising in the process avoids SQLITE_BUSY and keeps transactions short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_MIGRATION_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+Params = Sequence[Any] | dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+
+
+def discover_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    """Numbered migration files in order; a duplicate number is a programming error."""
+    found: dict[int, Migration] = {}
+    for path in sorted(directory.glob("*.sql")):
+        match = _MIGRATION_RE.match(path.name)
+        if not match:
+            raise RuntimeError(f"migration file name not of the form NNNN_name.sql: {path.name}")
+        version = int(match.group(1))
+        if version in found:
+            raise RuntimeError(f"two migrations numbered {version:04d}")
+        found[version] = Migration(version, match.group(2), path)
+    return [found[v] for v in sorted(found)]
+
+
+class Executor:
+    """Query methods shared by the database and an open transaction."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self._conn.execute(sql, params) as cur:
+            row: sqlite3.Row | None = await cur.fetchone()
+            return row
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self._conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
+class Transaction(Executor):
+    """An open BEGIN IMMEDIATE transaction on the writer connection."""
+
+    async def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        """Runs one statement; returns the cursor (lastrowid, rowcount)."""
+        cur = await self._conn.execute(sql, params)
+        await cur.close()
+        return cur  # type: ignore[return-value]
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._conn.executemany(sql, rows)
+
+
+class Database(Executor):
+    """The application's database. Reads go to the reader; writes use `transaction()`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        """Opens both connections, sets pragmas and applies pending migrations."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        await self._writer.execute("PRAGMA journal_mode=WAL")
+        await self.migrate()
+        self._reader = await self._connect()
+        self._conn = self._reader
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        # WAL + NORMAL: durable across process crashes; a power cut may lose the last commit.
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    async def close(self) -> None:
+        """Checkpoints the WAL and closes both connections."""
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                try:
+                    if conn is self._writer:
+                        await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                finally:
+                    await conn.close()
+        self._reader = self._writer = None
+
+    @property
+    def writer(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        return self._writer
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+        async with self._lock:
+            conn = self.writer
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(conn)
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            else:
+                await conn.execute("COMMIT")
+
+    async def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        """One write statement in its own transaction."""
+        async with self.transaction() as tx:
+            return await tx.execute(sql, params)
+
+    async def schema_version(self) -> int:
+        row = await Executor(self.writer).fetchone(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version"
+        )
+        return int(row[0]) if row else 0
+
+    async def migrate(self, directory: Path = MIGRATIONS_DIR) -> list[int]:
+        """Applies every migration newer than the recorded schema version, each atomically."""
+        conn = self.writer
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+        )
+        current = await self.schema_version()
+        applied: list[int] = []
+        for migration in discover_migrations(directory):
+            if migration.version <= current:
+                continue
+            sql = migration.path.read_text(encoding="utf-8")
+            script = (
+                "BEGIN IMMEDIATE;\n"
+                f"{sql}\n;\n"
+                "INSERT INTO schema_version(version, name, applied_at) "
+                f"VALUES ({migration.version}, '{migration.name}', {time.time()});\n"
+                "COMMIT;"
+            )
+            try:
+                await conn.executescript(script)
+            except Exception:
+                if conn.in_transaction:
+                    await conn.execute("ROLLBACK")
+                logger.exception("migration %04d_%s failed", migration.version, migration.name)
+                raise
+            # executescript may reset connection-level pragmas in some builds; re-assert.
+            await conn.execute("PRAGMA foreign_keys=ON")
+            logger.info("applied migration %04d_%s", migration.version, migration.name)
+            applied.append(migration.version)
+        return applied

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs from outside Python when it is missing:
+# Debian's chromium (browser tests), ffmpeg/ffprobe (independent media checks),
+# and a running Redis on 127.0.0.1:6379 (multi-node tests).
+set -euo pipefail
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing system packages: ${missing[*]} (install them with apt-get as root)" >&2
+        exit 1
+    fi
+    echo "installing ${missing[*]} from Debian's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    echo "starting redis on 127.0.0.1:6379"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+    for _ in $(seq 1 50); do
+        redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null
+fi

@@ -1,0 +1,74 @@
+"""Shared fixtures: settings on a temporary data dir, the app, a test client, users."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from live_server.app import create_app  # noqa: E402
+from live_server.container import SERVICES, Services  # noqa: E402
+from live_server.domain.accounts import Role  # noqa: E402
+from live_server.settings import Settings  # noqa: E402
+
+INTERESTS5 = ["fashion", "beauty", "home", "kitchen", "tech"]
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.load({"data_dir": tmp_path / "var", "secret": "test-secret"}, env={})
+
+
+@pytest.fixture
+def app(settings: Settings) -> web.Application:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, app: web.Application) -> TestClient[Any, Any]:
+    c: TestClient[Any, Any] = await aiohttp_client(app)
+    return c
+
+
+@pytest.fixture
+def services(app: web.Application) -> Services:
+    return app[SERVICES]
+
+
+MakeUser = Callable[..., Awaitable[tuple[dict[str, Any], str]]]
+
+
+@pytest.fixture
+async def make_user(client: TestClient[Any, Any], services: Services) -> AsyncIterator[MakeUser]:
+    """Registers a user through the API (role raised directly in storage for hosts/admins)."""
+
+    async def make(role: str = "viewer", username: str | None = None,
+                   password: str = "pw-secret-1") -> tuple[dict[str, Any], str]:
+        name = username or f"user{next(_counter)}"
+        resp = await client.post("/api/auth/register", json={
+            "username": name, "password": password, "display_name": name.title(),
+            "interests": INTERESTS5,
+        })
+        assert resp.status == 201, await resp.text()
+        body = await resp.json()
+        if role != "viewer":
+            await services.db.execute(
+                "UPDATE users SET role = ? WHERE id = ?", (Role(role).value, body["user"]["id"])
+            )
+            resp = await client.post("/api/auth/login",
+                                     json={"username": name, "password": password})
+            assert resp.status == 200
+            body = await resp.json()
+        return body["user"], body["token"]
+
+    yield make
+

@@ -1,0 +1,22 @@
+"""The core API end to end through the aiohttp test client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpers import auth
+
+
+async def test_health_and_ready(client: Any) -> None:
+    resp = await client.get("/healthz")
+    assert resp.status == 200
+    resp = await client.get("/readyz")
+    assert resp.status == 200
+    assert (await resp.json())["checks"]["database"] == "ok"
+
+
+async def test_register_login_me(client: Any, make_user: Any) -> None:
+    user, token = await make_user()
+    resp = await client.get("/api/me", headers=auth(token))
+    assert resp.status == 200
+    assert (await resp.json())["username"] == user["username"]
