@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -12,12 +11,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from live_server.app import create_app  # noqa: E402
-from live_server.container import SERVICES, Services  # noqa: E402
-from live_server.domain.accounts import Role  # noqa: E402
-from live_server.settings import Settings  # noqa: E402
+from live_server.app import create_app
+from live_server.container import SERVICES, Services
+from live_server.domain.accounts import Role
+from live_server.settings import Settings
 
 INTERESTS5 = ["fashion", "beauty", "home", "kitchen", "tech"]
 _counter = itertools.count(1)
@@ -51,24 +48,30 @@ MakeUser = Callable[..., Awaitable[tuple[dict[str, Any], str]]]
 async def make_user(client: TestClient[Any, Any], services: Services) -> AsyncIterator[MakeUser]:
     """Registers a user through the API (role raised directly in storage for hosts/admins)."""
 
-    async def make(role: str = "viewer", username: str | None = None,
-                   password: str = "pw-secret-1") -> tuple[dict[str, Any], str]:
+    async def make(
+        role: str = "viewer", username: str | None = None, password: str = "pw-secret-1"
+    ) -> tuple[dict[str, Any], str]:
         name = username or f"user{next(_counter)}"
-        resp = await client.post("/api/auth/register", json={
-            "username": name, "password": password, "display_name": name.title(),
-            "interests": INTERESTS5,
-        })
+        resp = await client.post(
+            "/api/auth/register",
+            json={
+                "username": name,
+                "password": password,
+                "display_name": name.title(),
+                "interests": INTERESTS5,
+            },
+        )
         assert resp.status == 201, await resp.text()
         body = await resp.json()
         if role != "viewer":
             await services.db.execute(
                 "UPDATE users SET role = ? WHERE id = ?", (Role(role).value, body["user"]["id"])
             )
-            resp = await client.post("/api/auth/login",
-                                     json={"username": name, "password": password})
+            resp = await client.post(
+                "/api/auth/login", json={"username": name, "password": password}
+            )
             assert resp.status == 200
             body = await resp.json()
         return body["user"], body["token"]
 
     yield make
-

@@ -40,7 +40,9 @@ async def wait_for(
 
 
 def wait_for_sync(
-    predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05,
+    predicate: Callable[[], Any],
+    timeout: float = 10.0,
+    interval: float = 0.05,
     message: str = "condition",
 ) -> Any:
     """The blocking twin of wait_for, for browser and subprocess tests."""
@@ -117,16 +119,27 @@ def start_server_process(
     """Starts `python -m live_server serve` and waits until /readyz answers 200."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
-    args = [sys.executable, "-m", "live_server", "serve", "--host", "127.0.0.1",
-            "--port", str(port), "--data-dir", str(data_dir)]
+    args = [
+        sys.executable,
+        "-m",
+        "live_server",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
     if demo:
         args.append("--demo")
     args += extra_args or []
     child_env = {**os.environ, "LIVESHOP_LOG_LEVEL": "info", **(env or {})}
     log_path = data_dir / f"server-{port}.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - handed to the child, closed with it
-    process = subprocess.Popen(args, cwd=REPO_ROOT, env=child_env, stdout=log,
-                               stderr=subprocess.STDOUT)
+    log = open(log_path, "wb")
+    process = subprocess.Popen(
+        args, cwd=REPO_ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT
+    )
     log.close()
     server = ServerProcess(process, port, data_dir, log_path)
     deadline = time.monotonic() + timeout

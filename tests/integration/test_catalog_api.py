@@ -1,0 +1,74 @@
+"""Products: CRUD with owner checks, image uploads checked for type and size."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from PIL import Image
+
+from helpers import auth
+
+MUG = {"title": "Mug", "price_minor": 1500, "currency": "EUR", "category": "kitchen", "stock": 5}
+
+
+def png_bytes(size: int = 32) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (size, size), (200, 40, 90)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+async def test_product_crud_with_owner_checks(client: Any, make_user: Any) -> None:
+    _, host = await make_user("host")
+    _, other_host = await make_user("host")
+    _, viewer = await make_user()
+    assert (await client.post("/api/products", json=MUG, headers=auth(viewer))).status == 403
+    assert (await client.post("/api/products", json=MUG)).status == 401
+    resp = await client.post("/api/products", json=MUG, headers=auth(host))
+    assert resp.status == 201
+    product = await resp.json()
+    assert product["price_minor"] == 1500 and product["currency"] == "EUR"
+    pid = product["id"]
+    resp = await client.patch(f"/api/products/{pid}", json={"stock": 9}, headers=auth(other_host))
+    assert resp.status == 403
+    resp = await client.patch(f"/api/products/{pid}", json={"stock": 9}, headers=auth(host))
+    assert resp.status == 200 and (await resp.json())["stock"] == 9
+    mine = await (await client.get("/api/products?owner=me", headers=auth(host))).json()
+    assert [p["id"] for p in mine["items"]] == [pid]
+    assert (await client.delete(f"/api/products/{pid}", headers=auth(other_host))).status == 403
+    assert (await client.delete(f"/api/products/{pid}", headers=auth(host))).status == 204
+    assert (await client.get(f"/api/products/{pid}")).status == 404
+
+
+async def test_invalid_product_is_422(client: Any, make_user: Any) -> None:
+    _, host = await make_user("host")
+    resp = await client.post("/api/products", json={**MUG, "price_minor": -5}, headers=auth(host))
+    assert resp.status == 422
+    assert (await resp.json())["error"]["code"] == "invalid_price_minor"
+
+
+async def test_image_upload_type_and_size(client: Any, make_user: Any, settings: Any) -> None:
+    _, host = await make_user("host")
+    pid = (await (await client.post("/api/products", json=MUG, headers=auth(host))).json())["id"]
+    url = f"/api/products/{pid}/images"
+    resp = await client.post(
+        url, data=png_bytes(), headers={**auth(host), "Content-Type": "image/png"}
+    )
+    assert resp.status == 201, await resp.text()
+    image_url = (await resp.json())["images"][0]
+    served = await client.get(image_url)
+    assert served.status == 200 and (await served.read()) == png_bytes()
+    resp = await client.post(
+        url, data=b"<svg onload=alert(1)>", headers={**auth(host), "Content-Type": "image/svg+xml"}
+    )
+    assert resp.status == 415
+    resp = await client.post(
+        url, data=png_bytes(), headers={**auth(host), "Content-Type": "image/jpeg"}
+    )
+    assert resp.status == 415  # declared type does not match the bytes
+    big = b"\x89PNG\r\n\x1a\n" + b"0" * settings.max_upload_bytes
+    resp = await client.post(url, data=big, headers={**auth(host), "Content-Type": "image/png"})
+    assert resp.status == 413
+    assert (await resp.json())["error"]["code"] == "payload_too_large"
+    product = await (await client.get(f"/api/products/{pid}")).json()
+    assert len(product["images"]) == 1  # nothing rejected was stored
