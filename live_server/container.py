@@ -11,10 +11,12 @@ from typing import Any
 from aiohttp import web
 
 from live_server.services.accounts import AccountService
+from live_server.services.broadcast import BroadcastService
 from live_server.services.catalog import CatalogService, MediaStore
 from live_server.services.events import EventBus
 from live_server.services.live_sessions import LiveSessionService
 from live_server.services.media_clock import MediaClock
+from live_server.services.metrics import Metrics
 from live_server.settings import Settings
 from live_server.storage.db import Database
 
@@ -31,6 +33,8 @@ class Services:
     catalog: CatalogService
     sessions: LiveSessionService
     media_clock: MediaClock
+    broadcast: BroadcastService
+    metrics: Metrics = field(default_factory=Metrics)
     redis: Any = None  # redis.asyncio.Redis when --redis-url is set
     extras: dict[str, Any] = field(default_factory=dict)
 

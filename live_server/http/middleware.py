@@ -87,6 +87,9 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
         return response
     finally:
         principal = request.get(PRINCIPAL_KEY)
+        request.app[SERVICES].metrics.inc(
+            "liveshop_http_requests_total", method=request.method, status=f"{status // 100}xx"
+        )
         access_logger.info(
             "%s %s %d %.1fms user=%s",
             request.method,

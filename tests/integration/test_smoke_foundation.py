@@ -20,3 +20,14 @@ async def test_register_login_me(client: Any, make_user: Any) -> None:
     resp = await client.get("/api/me", headers=auth(token))
     assert resp.status == 200
     assert (await resp.json())["username"] == user["username"]
+
+
+async def test_metrics_exposition_counts_requests(client: Any) -> None:
+    await client.get("/healthz")
+    await client.get("/api/definitely-missing")
+    resp = await client.get("/metrics")
+    assert resp.status == 200 and resp.content_type == "text/plain"
+    text = await resp.text()
+    assert "# TYPE liveshop_http_requests_total counter" in text
+    assert 'liveshop_http_requests_total{method="GET",status="2xx"}' in text
+    assert 'liveshop_http_requests_total{method="GET",status="4xx"} 1.0' in text
