@@ -1,0 +1,104 @@
+// Home: live now, upcoming and replays, from GET /api/sessions?state=...
+
+import { api, formatRelative, formatTime } from "../api.js";
+import { avatar, badge, cover, el, emptyState, renderNav, replaceChildren, skeletons } from "../ui.js";
+
+const REFRESH_MS = 30_000;
+
+const SECTIONS = [
+  {
+    state: "live",
+    list: "live-list",
+    empty: ["Nobody is live right now", "Shows appear here the moment a host goes live."],
+    icon: "radio",
+  },
+  {
+    state: "upcoming",
+    list: "upcoming-list",
+    empty: ["Nothing scheduled yet", "When hosts schedule a show it is listed here."],
+    icon: "calendar",
+  },
+  {
+    state: "replays",
+    list: "replays-list",
+    empty: ["No replays yet", "Finished shows come back here as replays."],
+    icon: "play",
+  },
+];
+
+/** The badge state a session card shows in a given home section. */
+function cardState(section, session) {
+  if (section === "replays") return "replay";
+  if (section === "upcoming") return "upcoming";
+  return session.state === "reconnecting" ? "reconnecting" : "live";
+}
+
+function cardTime(section, session) {
+  if (section === "live") {
+    return session.went_live_at ? `Started ${formatRelative(session.went_live_at)}` : "On air";
+  }
+  if (section === "replays") return formatTime(session.ended_at || session.starts_at);
+  return formatTime(session.starts_at);
+}
+
+/** A clickable show card. */
+export function sessionCard(session, section) {
+  const host = session.host ?? {};
+  const coverNode = cover(session.cover_url, session.title || String(session.id));
+  coverNode.append(badge(cardState(section, session)), el("span", { class: "cover-time" }, cardTime(section, session)));
+  return el(
+    "a",
+    {
+      class: "show-card",
+      href: `/session.html?id=${encodeURIComponent(session.id)}`,
+      dataset: { sessionId: String(session.id) },
+    },
+    coverNode,
+    el(
+      "div",
+      { class: "show-body" },
+      el("h3", { class: "show-title" }, session.title),
+      el("div", { class: "host-line" }, avatar(host), el("span", {}, host.display_name || host.username || "")),
+    ),
+  );
+}
+
+async function loadSection(section, { quiet = false } = {}) {
+  const list = document.getElementById(section.list);
+  if (!quiet) replaceChildren(list, skeletons(4));
+  list.setAttribute("aria-busy", "true");
+  try {
+    const data = await api(`/api/sessions?state=${section.state}`);
+    const items = (data && data.items) || [];
+    if (items.length === 0) {
+      list.classList.add("is-empty");
+      replaceChildren(list, emptyState(section.empty[0], section.empty[1], { iconName: section.icon }));
+    } else {
+      list.classList.remove("is-empty");
+      replaceChildren(list, items.map((s) => sessionCard(s, section.state)));
+    }
+  } catch (err) {
+    if (quiet) return;
+    list.classList.add("is-empty");
+    const retry = el("button", { type: "button", class: "btn btn-ghost btn-small", onclick: () => loadSection(section) }, "Try again");
+    replaceChildren(list, emptyState("Could not load shows", err.message, { iconName: "refresh", action: retry }));
+  } finally {
+    list.setAttribute("aria-busy", "false");
+  }
+}
+
+async function main() {
+  const user = await renderNav({ active: "home" });
+  if (user) {
+    document.getElementById("greeting-name").textContent = user.display_name || user.username;
+    document.getElementById("greeting").hidden = false;
+  } else {
+    document.getElementById("hero").hidden = false;
+  }
+  await Promise.all(SECTIONS.map((s) => loadSection(s)));
+  setInterval(() => {
+    if (document.visibilityState === "visible") SECTIONS.forEach((s) => loadSection(s, { quiet: true }));
+  }, REFRESH_MS);
+}
+
+main();
