@@ -1,0 +1,253 @@
+"""Cutting a piece of a recording into a web-playable MP4 (PyAV).
+
+Two paths:
+
+* :func:`cut_copy` -- stream copy, for H.264/AAC sources. The cut starts at a
+  keyframe (the planner snaps starts), no decoding, moov atom first.
+* :func:`cut_transcode` -- decode (e.g. VP8/Opus) and encode H.264/AAC with the
+  settings in :class:`EncodeSettings`, frame-accurate start.
+
+Both block and report progress as a fraction in [0, 1] through an optional callback;
+run them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from recordings.probe import MediaError, MediaInfo
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float], None]
+VIDEO_TIME_BASE = Fraction(1, 90000)
+MP4_OPTIONS = {"movflags": "+faststart"}
+
+
+@dataclass(frozen=True, slots=True)
+class EncodeSettings:
+    """H.264/AAC settings of the transcode path (the benchmark gives ffmpeg the same)."""
+
+    preset: str = "veryfast"
+    crf: int = 23
+    gop: int = 60
+    audio_bitrate: int = 128_000
+    audio_rate: int = 48_000
+    max_height: int = 720
+
+    def ffmpeg_args(self) -> list[str]:
+        """The equivalent ffmpeg command-line options (used by bench/clips.py)."""
+        return [
+            "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-g", str(self.gop),
+            "-bf", "0", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-b:a", str(self.audio_bitrate), "-ar", str(self.audio_rate),
+            "-movflags", "+faststart",
+        ]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class CutResult:
+    """What a cut produced."""
+
+    path: str
+    start_s: float
+    duration_s: float
+    width: int
+    height: int
+    transcoded: bool
+
+
+def _report(progress: Progress | None, value: float) -> None:
+    if progress is not None:
+        progress(min(1.0, max(0.0, value)))
+
+
+def cut_copy(
+    src: str | Path, dst: str | Path, start: float, end: float, progress: Progress | None = None
+) -> CutResult:
+    """Copy [start, end) of ``src`` into an MP4 without re-encoding.
+
+    The first video packet written is the keyframe at or after ``start - 1 ms``
+    (callers snap ``start`` to a keyframe); audio begins at the same time.
+    """
+    span = max(1e-3, end - start)
+    with av.open(str(src)) as inp:
+        if not inp.streams.video:
+            raise MediaError("stream copy needs a video stream")
+        v_in = inp.streams.video[0]
+        a_in = inp.streams.audio[0] if inp.streams.audio else None
+        origin = inp.start_time / av.time_base if inp.start_time else 0.0
+        with av.open(str(dst), "w", format="mp4", options=MP4_OPTIONS) as out:
+            v_out = out.add_stream_from_template(v_in)
+            a_out = out.add_stream_from_template(a_in) if a_in is not None else None
+            if start > 0 and v_in.time_base is not None:
+                inp.seek(int((start + origin) / v_in.time_base), stream=v_in, backward=True)
+            base: float | None = None
+            out_stream: av.stream.Stream
+            last_end = 0.0
+            video_done = False
+            audio_done = a_in is None
+            count = 0
+            streams = [s for s in (v_in, a_in) if s is not None]
+            for packet in inp.demux(*streams):
+                if packet.pts is None or packet.dts is None or packet.time_base is None:
+                    continue
+                tb = packet.time_base
+                t = float(packet.pts * tb) - origin
+                if packet.stream is v_in:
+                    if base is None:
+                        if not packet.is_keyframe or t < start - 1e-3:
+                            continue
+                        base = float(packet.dts * tb) - origin
+                    if t >= end:
+                        video_done = True
+                        if audio_done:
+                            break
+                        continue
+                    out_stream = v_out
+                else:
+                    if base is None or t < base - 1e-3:
+                        continue
+                    if t >= end:
+                        audio_done = True
+                        if video_done:
+                            break
+                        continue
+                    assert a_out is not None
+                    out_stream = a_out
+                shift = round((base + origin) / tb)
+                packet.pts -= shift
+                packet.dts -= shift
+                if packet.dts < 0:
+                    continue
+                dur = float(packet.duration * tb) if packet.duration else 0.0
+                last_end = max(last_end, t + dur - base)
+                packet.stream = out_stream
+                out.mux(packet)
+                count += 1
+                if count % 200 == 0:
+                    _report(progress, (t - start) / span)
+            if base is None:
+                raise MediaError(f"no keyframe between {start:.3f}s and {end:.3f}s")
+    _report(progress, 1.0)
+    return CutResult(
+        str(dst), base, last_end, v_in.codec_context.width, v_in.codec_context.height, False
+    )
+
+
+def _even(value: float) -> int:
+    return max(2, int(value) // 2 * 2)
+
+
+def cut_transcode(
+    src: str | Path,
+    dst: str | Path,
+    start: float,
+    end: float,
+    progress: Progress | None = None,
+    settings: EncodeSettings | None = None,
+) -> CutResult:
+    """Decode [start, end) of ``src`` and encode it as H.264/AAC in an MP4 (moov first)."""
+    cfg = settings or EncodeSettings()
+    span = max(1e-3, end - start)
+    with av.open(str(src)) as inp:
+        if not inp.streams.video:
+            raise MediaError("transcode needs a video stream")
+        v_in = inp.streams.video[0]
+        v_in.thread_type = "AUTO"
+        a_in = inp.streams.audio[0] if inp.streams.audio else None
+        origin = inp.start_time / av.time_base if inp.start_time else 0.0
+        src_w, src_h = v_in.codec_context.width, v_in.codec_context.height
+        scale = min(1.0, cfg.max_height / src_h) if src_h else 1.0
+        width, height = _even(src_w * scale), _even(src_h * scale)
+        rate = v_in.average_rate or v_in.guessed_rate or Fraction(30)
+        with av.open(str(dst), "w", format="mp4", options=MP4_OPTIONS) as out:
+            v_out = out.add_stream("libx264", rate=rate)
+            v_out.width, v_out.height, v_out.pix_fmt = width, height, "yuv420p"
+            v_out.time_base = VIDEO_TIME_BASE
+            v_out.codec_context.time_base = VIDEO_TIME_BASE
+            v_out.codec_context.gop_size = cfg.gop
+            v_out.codec_context.max_b_frames = 0
+            v_out.codec_context.options = {"preset": cfg.preset, "crf": str(cfg.crf)}
+            a_out = None
+            if a_in is not None:
+                a_out = out.add_stream("aac", rate=cfg.audio_rate)
+                a_out.bit_rate = cfg.audio_bitrate
+                layout = a_in.codec_context.layout.name if a_in.codec_context.layout else "stereo"
+                a_out.layout = layout if layout in ("mono", "stereo") else "stereo"
+            if start > 0 and v_in.time_base is not None:
+                inp.seek(int((start + origin) / v_in.time_base), stream=v_in, backward=True)
+            first_video: float | None = None
+            last_end = 0.0
+            frames = 0
+            video_done = False
+            audio_done = a_in is None
+            streams = [s for s in (v_in, a_in) if s is not None]
+            for packet in inp.demux(*streams):
+                for frame in packet.decode():
+                    if not isinstance(frame, av.VideoFrame | av.AudioFrame):
+                        continue
+                    if frame.pts is None or frame.time_base is None:
+                        continue
+                    t = float(frame.pts * frame.time_base) - origin
+                    if isinstance(frame, av.VideoFrame):
+                        if t < start - 1e-3:
+                            continue
+                        if t >= end:
+                            video_done = True
+                            continue
+                        if first_video is None:
+                            first_video = t
+                        rel = t - start
+                        if (
+                            frame.width != width
+                            or frame.height != height
+                            or frame.format.name != "yuv420p"
+                        ):
+                            frame = frame.reformat(width=width, height=height, format="yuv420p")
+                        frame.pts = round(rel / VIDEO_TIME_BASE)
+                        frame.time_base = VIDEO_TIME_BASE
+                        frame.pict_type = av.video.frame.PictureType.NONE
+                        out.mux(v_out.encode(frame))
+                        last_end = max(last_end, rel + 1 / float(rate))
+                        frames += 1
+                        if frames % 30 == 0:
+                            _report(progress, rel / span)
+                    elif a_out is not None:
+                        if t < start - 1e-3:
+                            continue
+                        if t >= end:
+                            audio_done = True
+                            continue
+                        frame.pts = round((t - start) * frame.sample_rate)
+                        frame.time_base = Fraction(1, frame.sample_rate)
+                        out.mux(a_out.encode(frame))
+                if video_done and audio_done:
+                    break
+            out.mux(v_out.encode(None))
+            if a_out is not None:
+                out.mux(a_out.encode(None))
+            if first_video is None:
+                raise MediaError(f"no video between {start:.3f}s and {end:.3f}s")
+    _report(progress, 1.0)
+    return CutResult(str(dst), start, last_end, width, height, True)
+
+
+def cut(
+    info: MediaInfo,
+    dst: str | Path,
+    start: float,
+    end: float,
+    progress: Progress | None = None,
+    settings: EncodeSettings | None = None,
+) -> CutResult:
+    """Cut with stream copy when the source is web-ready, else transcode."""
+    if info.web_ready:
+        return cut_copy(info.path, dst, start, end, progress)
+    return cut_transcode(info.path, dst, start, end, progress, settings)

@@ -1,0 +1,96 @@
+"""Reading what a media file holds: codecs, size, duration and keyframe times (PyAV).
+
+Everything here blocks; callers on the event loop use ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+
+logger = logging.getLogger(__name__)
+
+WEB_VIDEO_CODECS = frozenset({"h264"})
+WEB_AUDIO_CODECS = frozenset({"aac"})
+
+
+class MediaError(Exception):
+    """A file that PyAV cannot open or that holds no usable stream."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """What :func:`probe` found in a file."""
+
+    path: str
+    container: str
+    duration_s: float
+    video_codec: str | None
+    audio_codec: str | None
+    width: int
+    height: int
+    fps: float
+    keyframes: tuple[float, ...] = field(default=())
+
+    @property
+    def web_ready(self) -> bool:
+        """True when the codecs can be stream-copied into an MP4 every browser plays."""
+        return self.video_codec in WEB_VIDEO_CODECS and (
+            self.audio_codec is None or self.audio_codec in WEB_AUDIO_CODECS
+        )
+
+
+def probe(path: str | Path, *, keyframes: bool = True) -> MediaInfo:
+    """Open ``path`` and describe it; with ``keyframes`` the video packets are scanned.
+
+    Scanning demuxes without decoding, so it costs little even for long files, and it
+    also yields a true duration for live-written WebM files whose header has none.
+    """
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError) as exc:
+        raise MediaError(f"cannot open media: {exc}") from exc
+    with container:
+        video = container.streams.video[0] if container.streams.video else None
+        audio = container.streams.audio[0] if container.streams.audio else None
+        if video is None and audio is None:
+            raise MediaError("no audio or video stream")
+        header_duration = container.duration / av.time_base if container.duration else 0.0
+        width = video.codec_context.width if video is not None else 0
+        height = video.codec_context.height if video is not None else 0
+        rate = video.average_rate or video.guessed_rate if video is not None else None
+        fps = float(rate) if rate else 0.0
+        kf: list[float] = []
+        end = 0.0
+        if keyframes or not header_duration:
+            streams = [s for s in (video, audio) if s is not None]
+            try:
+                for packet in container.demux(*streams):
+                    if packet.pts is None or packet.time_base is None:
+                        continue
+                    t = float(packet.pts * packet.time_base)
+                    dur = float(packet.duration * packet.time_base) if packet.duration else 0.0
+                    end = max(end, t + dur)
+                    if packet.stream is video and packet.is_keyframe:
+                        kf.append(t)
+            except av.FFmpegError as exc:
+                # A recording cut short by a crash still has its good part.
+                logger.warning("probe %s: demux stopped early: %s", path, exc)
+        start_time = container.start_time / av.time_base if container.start_time else 0.0
+        duration = header_duration or max(0.0, end - start_time)
+        if end and keyframes:
+            duration = max(0.0, end - start_time)
+        return MediaInfo(
+            path=str(path),
+            container=container.format.name,
+            duration_s=duration,
+            video_codec=video.codec_context.name if video is not None else None,
+            audio_codec=audio.codec_context.name if audio is not None else None,
+            width=width,
+            height=height,
+            fps=fps,
+            keyframes=tuple(sorted(k - start_time for k in kf)),
+        )

@@ -1,0 +1,52 @@
+"""Poster images: a JPEG from the first picture at or after a media time (PyAV + Pillow)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from recordings.probe import MediaError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Poster:
+    """A written poster image."""
+
+    path: str
+    width: int
+    height: int
+
+
+def make_poster(
+    src: str | Path, dst: str | Path, at_s: float = 0.0, max_width: int = 720, quality: int = 82
+) -> Poster:
+    """Save the first frame at or after ``at_s`` as a JPEG at most ``max_width`` wide."""
+    with av.open(str(src)) as inp:
+        if not inp.streams.video:
+            raise MediaError("no video stream for a poster")
+        stream = inp.streams.video[0]
+        origin = inp.start_time / av.time_base if inp.start_time else 0.0
+        if at_s > 0 and stream.time_base is not None:
+            inp.seek(int((at_s + origin) / stream.time_base), stream=stream, backward=True)
+        chosen: av.VideoFrame | None = None
+        for frame in inp.decode(stream):
+            chosen = frame
+            if frame.pts is None or frame.time_base is None:
+                break
+            if float(frame.pts * frame.time_base) - origin >= at_s - 1e-3:
+                break
+        if chosen is None:
+            raise MediaError("no decodable picture for a poster")
+        width, height = chosen.width, chosen.height
+        if width > max_width:
+            height = max(2, int(height * max_width / width) // 2 * 2)
+            width = max_width
+        image = chosen.to_image(width=width, height=height)  # type: ignore[no-untyped-call]
+    Path(dst).parent.mkdir(parents=True, exist_ok=True)
+    image.convert("RGB").save(str(dst), format="JPEG", quality=quality)
+    return Poster(str(dst), width, height)
