@@ -17,6 +17,8 @@ from live_server.services.events import EventBus
 from live_server.services.live_sessions import LiveSessionService
 from live_server.services.media_clock import MediaClock
 from live_server.services.metrics import Metrics
+from live_server.services.room import RoomService
+from live_server.services.room_moderation import RoomModeration
 from live_server.settings import Settings
 from live_server.storage.db import Database
 
@@ -35,6 +37,8 @@ class Services:
     media_clock: MediaClock
     broadcast: BroadcastService
     metrics: Metrics = field(default_factory=Metrics)
+    room: RoomService | None = None  # the live room (chat, reactions, pins, presence)
+    room_moderation: RoomModeration | None = None
     redis: Any = None  # redis.asyncio.Redis when --redis-url is set
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -1,0 +1,185 @@
+"""Fan-out of encoded frames: one hub per session and media kind, one bounded track per viewer.
+
+The publisher's reader task calls ``FanoutHub.dispatch`` once per encoded frame;
+the same ``av.Packet`` object goes to every viewer (aiortc's packer only reads
+it). A viewer whose queue overflows drops everything it holds and waits for the
+next keyframe, so it never holds back the host or the other viewers and memory
+is bounded by ``max_queue`` frames per viewer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import av.packet
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+if TYPE_CHECKING:
+    from av.stream import Stream
+
+    Packet = av.packet.Packet[Stream]
+else:
+    Packet = av.packet.Packet
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_VIDEO_QUEUE = 90  # about 3 s at 30 fps
+DEFAULT_AUDIO_QUEUE = 150  # about 3 s of 20 ms Opus frames
+
+
+class ViewerTrack(MediaStreamTrack):
+    """A viewer's outgoing track: a bounded queue of the host's encoded frames."""
+
+    def __init__(self, hub: FanoutHub, viewer_id: str, max_queue: int) -> None:
+        super().__init__()
+        self.kind = hub.kind
+        self.viewer_id = viewer_id
+        self._hub = hub
+        self._max_queue = max_queue
+        self._queue: deque[Packet] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._needs_keyframe = hub.kind == "video"
+        self.delivered = 0
+        self.dropped = 0
+        self.overflows = 0
+
+    @property
+    def queued(self) -> int:
+        """Frames waiting to be sent."""
+        return len(self._queue)
+
+    def offer(self, packet: Packet, keyframe: bool) -> bool:
+        """Queue a frame; returns True when this viewer needs a keyframe."""
+        if self._needs_keyframe:
+            if not keyframe:
+                self.dropped += 1
+                return True
+            self._needs_keyframe = False
+        if len(self._queue) >= self._max_queue:
+            self.overflows += 1
+            self.dropped += len(self._queue)
+            self._queue.clear()
+            if self.kind == "video" and not keyframe:
+                self._needs_keyframe = True
+                self.dropped += 1
+                logger.info(
+                    "viewer %s %s queue overflow: waiting for keyframe", self.viewer_id, self.kind
+                )
+                return True
+        self._queue.append(packet)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        return False
+
+    async def recv(self) -> Packet:  # type: ignore[override]
+        """The next encoded frame for this viewer's RTP sender."""
+        while not self._queue:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        if self.readyState != "live":
+            raise MediaStreamError
+        self.delivered += 1
+        return self._queue.popleft()
+
+    def stop(self) -> None:
+        """Detach from the hub and wake a pending ``recv`` so it ends."""
+        if self.readyState == "live":
+            self._hub.remove(self)
+        super().stop()
+        self._queue.clear()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+class FanoutHub:
+    """Distributes one session's frames of one kind to its viewers.
+
+    Outgoing timestamps are rebased onto the session's media timeline so that a
+    publisher that reconnects (new RTP origin) continues where the last one
+    stopped instead of jumping backwards.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        clock_rate: int,
+        on_keyframe_needed: Callable[[], None],
+        max_queue: int | None = None,
+    ) -> None:
+        self.kind = kind
+        self.clock_rate = clock_rate
+        self.time_base = fractions.Fraction(1, clock_rate)
+        self.codec_name: str | None = None
+        self._on_keyframe_needed = on_keyframe_needed
+        self._max_queue = max_queue or (
+            DEFAULT_VIDEO_QUEUE if kind == "video" else DEFAULT_AUDIO_QUEUE
+        )
+        self._viewers: set[ViewerTrack] = set()
+        self._offset: int | None = None
+        self._source_start = 0.0
+        self._last_pts = -1
+        self.frames_in = 0
+
+    @property
+    def viewers(self) -> frozenset[ViewerTrack]:
+        """The attached viewer tracks."""
+        return frozenset(self._viewers)
+
+    def new_track(self, viewer_id: str) -> ViewerTrack:
+        """Attach a new viewer; it starts at the next keyframe, which is requested."""
+        track = ViewerTrack(self, viewer_id, self._max_queue)
+        self._viewers.add(track)
+        if self.kind == "video":
+            self._on_keyframe_needed()
+        return track
+
+    def remove(self, track: ViewerTrack) -> None:
+        """Detach a viewer (idempotent)."""
+        self._viewers.discard(track)
+
+    def start_source(self, media_time_s: float) -> None:
+        """A new publisher track begins at ``media_time_s`` on the session timeline."""
+        self._offset = None
+        self._source_start = media_time_s
+
+    def rebase(self, packet: Packet) -> None:
+        """Move ``packet``'s pts onto the session timeline (strictly increasing)."""
+        pts = int(packet.pts or 0)
+        if self._offset is None:
+            start = int(self._source_start * self.clock_rate)
+            self._offset = max(start, self._last_pts + 1) - pts
+        out = pts + self._offset
+        if out <= self._last_pts:
+            out = self._last_pts + 1
+        self._last_pts = out
+        packet.pts = out
+        packet.dts = out
+        packet.time_base = self.time_base
+
+    def dispatch(self, packet: Packet, keyframe: bool) -> None:
+        """Hand one (already rebased) frame to every viewer."""
+        self.frames_in += 1
+        wants_keyframe = False
+        for track in self._viewers:
+            if track.offer(packet, keyframe):
+                wants_keyframe = True
+        if wants_keyframe and self.kind == "video":
+            self._on_keyframe_needed()
+
+    def close(self) -> None:
+        """Stop every viewer track."""
+        for track in list(self._viewers):
+            track.stop()
+        self._viewers.clear()

@@ -1,0 +1,479 @@
+"""The selective forwarding unit: one room per live session.
+
+A room has at most one publisher (WHIP) and any number of viewers (WHEP). Each
+publisher track gets one reader task that rebases the host's encoded frames onto
+the session's media timeline and hands them to the room's fan-out hub of that
+kind and to the taps (the recorder). Viewers get bounded ``ViewerTrack``s; their
+senders packetise the host's own bytes (no decode, no per-viewer encode).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import av.packet
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpCodecCapability,
+    RTCRtpReceiver,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError
+
+from live_server.domain.errors import Conflict, NotFound
+from live_server.media import aiortc_hooks
+from live_server.media.bitstream import is_keyframe
+from live_server.media.clock import MediaClock
+from live_server.media.fanout import FanoutHub, ViewerTrack
+from live_server.media.keyframes import KeyframeRequester
+from live_server.media.sdp import BadOffer, announce_public_ip, check_offer
+
+logger = logging.getLogger(__name__)
+
+CLOCK_RATES = {"video": 90000, "audio": 48000}
+
+
+class NotLive(Conflict):
+    """WHEP before the host is live: 409 (see docs/media.md)."""
+
+    code = "not_live"
+
+
+class PublisherBusy(Conflict):
+    """A second WHIP publisher while one is connected."""
+
+    code = "publisher_busy"
+
+
+class MediaTap(Protocol):
+    """Receives every forwarded frame (the recorder)."""
+
+    def on_frame(self, kind: str, codec: str, data: bytes, pts: int, keyframe: bool) -> None:
+        """Called on the event loop; must not block."""
+
+
+class RoomListener(Protocol):
+    """What the broadcast service hears from the SFU."""
+
+    async def publisher_started(self, session_id: int) -> None:
+        """The first frame of a (re)connected publisher arrived."""
+
+    async def publisher_lost(self, session_id: int, publisher_id: str) -> None:
+        """The publisher's connection failed or went silent without a DELETE."""
+
+
+@dataclass
+class Publisher:
+    """The host's peer connection and what it sends."""
+
+    id: str
+    pc: RTCPeerConnection
+    codecs: dict[str, str]
+    receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    started: bool = False
+    last_frame_at: float = field(default_factory=time.monotonic)
+    frames: int = 0
+
+
+@dataclass
+class Viewer:
+    """One WHEP viewer."""
+
+    id: str
+    pc: RTCPeerConnection
+    tracks: list[ViewerTrack]
+    joined_at: float = field(default_factory=time.monotonic)
+
+
+class Room:
+    """The media state of one live session."""
+
+    def __init__(self, session_id: int, clock: MediaClock) -> None:
+        self.session_id = session_id
+        self.clock = clock
+        self.publisher: Publisher | None = None
+        self.viewers: dict[str, Viewer] = {}
+        self.codec_caps: dict[str, RTCRtpCodecCapability] = {}
+        self.taps: list[MediaTap] = []
+        self.keyframes = KeyframeRequester(self._send_pli, label=f"session={session_id}")
+        self.hubs = {
+            "video": FanoutHub("video", CLOCK_RATES["video"], self.keyframes.request),
+            "audio": FanoutHub("audio", CLOCK_RATES["audio"], self.keyframes.request),
+        }
+
+    async def _send_pli(self) -> None:
+        publisher = self.publisher
+        receiver = publisher.receivers.get("video") if publisher else None
+        if receiver is None:
+            return
+        for source in receiver.getSynchronizationSources():
+            await aiortc_hooks.request_keyframe(receiver, source.source)
+        logger.debug("session=%s PLI sent to publisher", self.session_id)
+
+
+class Sfu:
+    """WHIP/WHEP peer connections and the fan-out between them."""
+
+    def __init__(
+        self,
+        clock: MediaClock,
+        ice_servers: list[RTCIceServer] | None = None,
+        public_ip: str | None = None,
+        publisher_timeout_s: float = 5.0,
+    ) -> None:
+        aiortc_hooks.install()
+        self.clock = clock
+        self._ice_servers = ice_servers or []
+        self._public_ip = public_ip
+        self._publisher_timeout_s = publisher_timeout_s
+        self._rooms: dict[int, Room] = {}
+        self._listener: RoomListener | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+
+    # -- wiring ---------------------------------------------------------------
+
+    def set_listener(self, listener: RoomListener) -> None:
+        """The broadcast service that reacts to publisher start and loss."""
+        self._listener = listener
+
+    @property
+    def ice_servers(self) -> list[RTCIceServer]:
+        """The configured STUN/TURN servers."""
+        return list(self._ice_servers)
+
+    def room(self, session_id: int) -> Room | None:
+        """The session's room, if it has one."""
+        return self._rooms.get(session_id)
+
+    def add_tap(self, session_id: int, tap: MediaTap) -> None:
+        """Send a copy of every frame of the session to ``tap``."""
+        self._room(session_id).taps.append(tap)
+
+    def remove_tap(self, session_id: int, tap: MediaTap) -> None:
+        """Stop sending frames to ``tap``."""
+        room = self._rooms.get(session_id)
+        if room is not None and tap in room.taps:
+            room.taps.remove(tap)
+
+    def viewer_count(self, session_id: int) -> int:
+        """Connected WHEP viewers of the session."""
+        room = self._rooms.get(session_id)
+        return len(room.viewers) if room else 0
+
+    def has_publisher(self, session_id: int) -> bool:
+        """True while a WHIP publisher is connected to the session."""
+        room = self._rooms.get(session_id)
+        return room is not None and room.publisher is not None
+
+    def is_receiving(self, session_id: int) -> bool:
+        """True once the current publisher's first frame arrived."""
+        room = self._rooms.get(session_id)
+        return bool(room and room.publisher and room.publisher.started)
+
+    def _room(self, session_id: int) -> Room:
+        room = self._rooms.get(session_id)
+        if room is None:
+            room = self._rooms[session_id] = Room(session_id, self.clock)
+        return room
+
+    def _new_pc(self) -> RTCPeerConnection:
+        return RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers or None))
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _ensure_watchdog(self) -> None:
+        if self._watchdog is None or self._watchdog.done():
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch_publishers())
+
+    # -- WHIP -----------------------------------------------------------------
+
+    async def publish(self, session_id: int, offer_sdp: str) -> tuple[str, str]:
+        """Accept the host's offer; returns (publisher id, SDP answer)."""
+        summary = check_offer(offer_sdp)
+        room = self._room(session_id)
+        if room.publisher is not None:
+            raise PublisherBusy("this session already has a connected publisher")
+        pc = self._new_pc()
+        publisher = Publisher(id=secrets.token_urlsafe(12), pc=pc, codecs={})
+        room.publisher = publisher  # reserve the slot across the awaits below
+        # "track" fires inside setRemoteDescription: listen before applying the offer.
+        pc.on("track", lambda track: self._on_publisher_track(room, publisher, track))
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            for transceiver in pc.getTransceivers():
+                if transceiver.kind not in summary.kinds:
+                    continue
+                codec = aiortc_hooks.keep_first_codec(transceiver)
+                if codec is None:
+                    continue
+                aiortc_hooks.mark_passthrough(transceiver)
+                publisher.codecs[transceiver.kind] = codec.name.upper()
+                publisher.receivers[transceiver.kind] = transceiver.receiver
+                self._remember_codec(room, transceiver)
+            if not publisher.codecs:
+                raise BadOffer(
+                    "no audio (Opus) or video (VP8, H264) codec in the offer can be received"
+                )
+            pc.on("connectionstatechange", lambda: self._on_publisher_state(room, publisher))
+            answer = await pc.createAnswer()
+            await pc.setLocalDescription(answer)
+        except Exception as exc:
+            room.publisher = None
+            await pc.close()
+            if isinstance(exc, BadOffer):
+                raise
+            logger.warning("session=%s publish failed: %r", session_id, exc)
+            raise BadOffer(f"the SDP offer could not be negotiated: {exc}") from None
+        self._ensure_watchdog()
+        logger.info(
+            "session=%s publisher=%s connected codecs=%s",
+            session_id,
+            publisher.id,
+            publisher.codecs,
+        )
+        return publisher.id, announce_public_ip(pc.localDescription.sdp, self._public_ip)
+
+    def _remember_codec(self, room: Room, transceiver: RTCRtpTransceiver) -> None:
+        kind = transceiver.kind
+        codec = aiortc_hooks.negotiated_codecs(transceiver)[0]
+        cap = RTCRtpCodecCapability(
+            mimeType=codec.mimeType,
+            clockRate=codec.clockRate,
+            channels=codec.channels,
+            parameters=dict(codec.parameters),
+        )
+        old = room.codec_caps.get(kind)
+        if old is not None and old.mimeType.lower() != cap.mimeType.lower():
+            logger.info("session=%s %s codec changed, dropping viewers", room.session_id, kind)
+            for viewer in list(room.viewers.values()):
+                self._spawn(self._drop_viewer(room, viewer))
+        room.codec_caps[kind] = cap
+        room.hubs[kind].codec_name = codec.name.upper()
+
+    def _on_publisher_track(
+        self, room: Room, publisher: Publisher, track: MediaStreamTrack
+    ) -> None:
+        task = asyncio.ensure_future(self._read_publisher_track(room, publisher, track))
+        publisher.tasks.append(task)
+
+    async def _read_publisher_track(
+        self, room: Room, publisher: Publisher, track: MediaStreamTrack
+    ) -> None:
+        kind = track.kind
+        hub = room.hubs[kind]
+        codec = ""
+        first = True
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                break
+            if first:
+                codec = publisher.codecs.get(kind, "")
+                if not codec:
+                    break
+            if not isinstance(frame, av.packet.Packet):
+                logger.error(
+                    "session=%s pass-through hook inactive: got %r", room.session_id, frame
+                )
+                break
+            data = bytes(frame)
+            keyframe = is_keyframe(codec, data)
+            publisher.last_frame_at = time.monotonic()
+            publisher.frames += 1
+            if first:
+                first = False
+                if not self.clock.is_running(room.session_id):
+                    self.clock.start(room.session_id)
+                hub.start_source(self.clock.media_time(room.session_id) or 0.0)
+                if not publisher.started:
+                    publisher.started = True
+                    if self._listener is not None:
+                        self._spawn(self._listener.publisher_started(room.session_id))
+            hub.rebase(frame)
+            hub.dispatch(frame, keyframe)
+            for tap in room.taps:
+                try:
+                    tap.on_frame(kind, codec, data, int(frame.pts or 0), keyframe)
+                except Exception:
+                    logger.exception("session=%s tap failed", room.session_id)
+        logger.info("session=%s publisher=%s %s track ended", room.session_id, publisher.id, kind)
+
+    def _on_publisher_state(self, room: Room, publisher: Publisher) -> None:
+        state = publisher.pc.connectionState
+        logger.info("session=%s publisher=%s connection %s", room.session_id, publisher.id, state)
+        if state in ("failed", "closed") and room.publisher is publisher:
+            self._spawn(self._lose_publisher(room, publisher))
+
+    async def _lose_publisher(self, room: Room, publisher: Publisher) -> None:
+        if room.publisher is not publisher:
+            return
+        await self._close_publisher(room)
+        if self._listener is not None:
+            await self._listener.publisher_lost(room.session_id, publisher.id)
+
+    async def _watch_publishers(self) -> None:
+        interval = min(1.0, self._publisher_timeout_s / 2)
+        while self._rooms:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for room in list(self._rooms.values()):
+                publisher = room.publisher
+                if (
+                    publisher is not None
+                    and now - publisher.last_frame_at > self._publisher_timeout_s
+                ):
+                    logger.info(
+                        "session=%s publisher=%s silent for %.1fs",
+                        room.session_id,
+                        publisher.id,
+                        now - publisher.last_frame_at,
+                    )
+                    await self._lose_publisher(room, publisher)
+
+    async def _close_publisher(self, room: Room) -> None:
+        publisher = room.publisher
+        if publisher is None:
+            return
+        room.publisher = None
+        room.keyframes.close()
+        for task in publisher.tasks:
+            task.cancel()
+        await publisher.pc.close()
+
+    async def unpublish(self, session_id: int, publisher_id: str) -> None:
+        """The WHIP resource was deleted: close the publisher's connection."""
+        room = self._rooms.get(session_id)
+        if room is None or room.publisher is None or room.publisher.id != publisher_id:
+            raise NotFound("no such WHIP session")
+        await self._close_publisher(room)
+
+    def publisher_id(self, session_id: int) -> str | None:
+        """Id of the connected publisher's WHIP resource."""
+        room = self._rooms.get(session_id)
+        return room.publisher.id if room and room.publisher else None
+
+    # -- WHEP -----------------------------------------------------------------
+
+    async def subscribe(self, session_id: int, offer_sdp: str) -> tuple[str, str]:
+        """Accept a viewer's offer; returns (viewer id, SDP answer)."""
+        summary = check_offer(offer_sdp)
+        room = self._rooms.get(session_id)
+        if room is None or not room.codec_caps or not self.clock.is_running(session_id):
+            raise NotLive("the host is not live yet")
+        viewer_id = secrets.token_urlsafe(12)
+        pc = self._new_pc()
+        tracks: list[ViewerTrack] = []
+        try:
+            wanted: list[tuple[RTCRtpTransceiver, str]] = []
+            # Create the transceivers first: aiortc fixes codecs inside
+            # setRemoteDescription, so preferences must already be in place.
+            for kind in ("video", "audio"):
+                cap = room.codec_caps.get(kind)
+                if cap is None or kind not in summary.kinds:
+                    continue
+                transceiver = pc.addTransceiver(kind, direction="sendonly")
+                prefs = [cap]
+                if kind == "video":
+                    prefs.append(
+                        RTCRtpCodecCapability(mimeType="video/rtx", clockRate=cap.clockRate)
+                    )
+                transceiver.setCodecPreferences(prefs)
+                wanted.append((transceiver, kind))
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            for transceiver, kind in wanted:
+                negotiated = aiortc_hooks.negotiated_codecs(transceiver)
+                if not negotiated or transceiver.mid is None:
+                    continue
+                if negotiated[0].mimeType.lower() != room.codec_caps[kind].mimeType.lower():
+                    raise BadOffer(
+                        f"the viewer cannot receive the host's {kind} codec "
+                        f"{room.codec_caps[kind].mimeType}"
+                    )
+                track = room.hubs[kind].new_track(viewer_id)
+                tracks.append(track)
+                transceiver.sender.replaceTrack(track)
+                aiortc_hooks.on_viewer_keyframe_request(transceiver.sender, room.keyframes.request)
+            if not tracks:
+                raise BadOffer(
+                    "the offer has no audio or video section that can receive this stream"
+                )
+            viewer = Viewer(id=viewer_id, pc=pc, tracks=tracks)
+            pc.on("connectionstatechange", lambda: self._on_viewer_state(room, viewer))
+            answer = await pc.createAnswer()
+            await pc.setLocalDescription(answer)
+        except Exception as exc:
+            for track in tracks:
+                track.stop()
+            await pc.close()
+            if isinstance(exc, BadOffer):
+                raise
+            logger.warning("session=%s subscribe failed: %r", session_id, exc)
+            raise BadOffer(f"the SDP offer could not be negotiated: {exc}") from None
+        room.viewers[viewer_id] = viewer
+        logger.info(
+            "session=%s viewer=%s joined (%d viewers)", session_id, viewer_id, len(room.viewers)
+        )
+        return viewer_id, announce_public_ip(pc.localDescription.sdp, self._public_ip)
+
+    def _on_viewer_state(self, room: Room, viewer: Viewer) -> None:
+        state = viewer.pc.connectionState
+        if state in ("failed", "closed"):
+            logger.info("session=%s viewer=%s connection %s", room.session_id, viewer.id, state)
+            self._spawn(self._drop_viewer(room, viewer))
+
+    async def _drop_viewer(self, room: Room, viewer: Viewer) -> None:
+        if room.viewers.get(viewer.id) is viewer:
+            del room.viewers[viewer.id]
+        for track in viewer.tracks:
+            track.stop()
+        await viewer.pc.close()
+
+    async def unsubscribe(self, session_id: int, viewer_id: str) -> None:
+        """The WHEP resource was deleted."""
+        room = self._rooms.get(session_id)
+        viewer = room.viewers.get(viewer_id) if room else None
+        if room is None or viewer is None:
+            raise NotFound("no such WHEP session")
+        await self._drop_viewer(room, viewer)
+
+    # -- lifecycle ------------------------------------------------------------
+
+    async def close_room(self, session_id: int) -> None:
+        """End the session's media: close the publisher and every viewer."""
+        room = self._rooms.pop(session_id, None)
+        if room is None:
+            return
+        await self._close_publisher(room)
+        await asyncio.gather(
+            *(self._drop_viewer(room, v) for v in list(room.viewers.values())),
+            return_exceptions=True,
+        )
+        for hub in room.hubs.values():
+            hub.close()
+        room.taps.clear()
+        logger.info("session=%s media room closed", session_id)
+
+    async def close(self) -> None:
+        """Close every room (server shutdown)."""
+        for session_id in list(self._rooms):
+            await self.close_room(session_id)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        for task in list(self._background):
+            task.cancel()

@@ -1,0 +1,1 @@
+"""Real-time transports: WHIP/WHEP HTTP endpoints and the Socket.IO room."""

@@ -1,0 +1,75 @@
+"""WHEP playback: viewers POST an SDP offer to /whep/{session_id}."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from live_server.http.common import path_int, principal, services
+from live_server.http.openapi import document, op
+from signaling.whip import created, deleted, no_trickle, preflight, read_offer
+
+
+async def watch(request: web.Request) -> web.Response:
+    """POST /whep/{session_id}: 201 with the SDP answer; 409 before the host is live."""
+    session_id = path_int(request, "session_id")
+    svc = services(request)
+    offer = await read_offer(request)
+    resource_id, answer = await svc.broadcast.watch(session_id, principal(request), offer)
+    return created(
+        answer, f"/whep/{session_id}/{resource_id}", resource_id, svc.broadcast.ice_links()
+    )
+
+
+async def leave(request: web.Request) -> web.Response:
+    """DELETE /whep/{session_id}/{resource_id}: the viewer leaves."""
+    session_id = path_int(request, "session_id")
+    await services(request).broadcast.leave(session_id, request.match_info["resource_id"])
+    return deleted()
+
+
+async def patch(request: web.Request) -> web.Response:
+    """PATCH on the resource: 405, no trickle ICE."""
+    return no_trickle()
+
+
+async def options_endpoint(request: web.Request) -> web.Response:
+    """CORS preflight for the endpoint."""
+    return preflight("POST, OPTIONS")
+
+
+async def options_resource(request: web.Request) -> web.Response:
+    """CORS preflight for the resource."""
+    return preflight("DELETE, PATCH, OPTIONS")
+
+
+def setup(app: web.Application) -> None:
+    """Routes and OpenAPI entries of WHEP."""
+    r = app.router
+    r.add_post("/whep/{session_id}", watch)
+    r.add_options("/whep/{session_id}", options_endpoint)
+    r.add_delete("/whep/{session_id}/{resource_id}", leave)
+    r.add_patch("/whep/{session_id}/{resource_id}", patch)
+    r.add_options("/whep/{session_id}/{resource_id}", options_resource)
+    document(
+        app,
+        {
+            "/whep/{session_id}": {
+                "POST": op(
+                    "Watch: WHEP offer -> 201 SDP answer + Location; 409 when not live; "
+                    "Bearer token needed for private sessions",
+                    tag="media",
+                    body={"type": "string", "description": "SDP offer"},
+                    body_type="application/sdp",
+                    ok=201,
+                    ok_type="application/sdp",
+                    errors=(400, 401, 404, 409, 413, 415),
+                ),
+                "OPTIONS": op("CORS preflight", tag="media", ok=204),
+            },
+            "/whep/{session_id}/{resource_id}": {
+                "DELETE": op("Stop watching", tag="media", errors=(404,)),
+                "PATCH": op("Trickle ICE: not supported (405)", tag="media", errors=(405,)),
+                "OPTIONS": op("CORS preflight", tag="media", ok=204),
+            },
+        },
+    )

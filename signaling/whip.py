@@ -1,0 +1,167 @@
+"""WHIP ingest (RFC 9725): the host's encoder or browser publishes to /whip/{session_id}.
+
+Also holds what WHEP shares with WHIP: SDP bodies, CORS, resource headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from live_server.container import SERVICES
+from live_server.domain.errors import TooLarge, Unsupported
+from live_server.http.common import path_int, services
+from live_server.http.middleware import error_body
+from live_server.http.openapi import document, op
+from live_server.media.sdp import MAX_SDP_BYTES
+
+SDP_TYPE = "application/sdp"
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Patch",
+}
+
+
+async def read_offer(request: web.Request) -> str:
+    """The SDP offer in the body: 415 unless ``application/sdp``, 413 when too large."""
+    if request.content_type != SDP_TYPE:
+        raise Unsupported(f"send the SDP offer as Content-Type: {SDP_TYPE}", code="not_sdp")
+    if request.content_length is not None and request.content_length > MAX_SDP_BYTES:
+        raise TooLarge(f"SDP offers may be at most {MAX_SDP_BYTES} bytes")
+    raw = await request.content.read(MAX_SDP_BYTES + 1)
+    if len(raw) > MAX_SDP_BYTES:
+        raise TooLarge(f"SDP offers may be at most {MAX_SDP_BYTES} bytes")
+    return raw.decode("utf-8", errors="replace")
+
+
+def bearer(request: web.Request) -> str | None:
+    """The token of ``Authorization: Bearer <token>``, if any."""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return None
+
+
+def created(answer: str, location: str, resource_id: str, links: list[str]) -> web.Response:
+    """201 with the SDP answer, the resource's Location and ETag (and ICE server Links)."""
+    response = web.Response(status=201, text=answer, content_type=SDP_TYPE)
+    response.headers["Location"] = location
+    response.headers["ETag"] = f'"{resource_id}"'
+    for link in links:
+        response.headers.add("Link", link)
+    response.headers.update(CORS_HEADERS)
+    return response
+
+
+def preflight(methods: str) -> web.Response:
+    """CORS preflight answer."""
+    return web.Response(
+        status=204,
+        headers={
+            **CORS_HEADERS,
+            "Access-Control-Allow-Methods": methods,
+            "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
+            "Access-Control-Max-Age": "86400",
+            "Allow": methods,
+        },
+    )
+
+
+def no_trickle() -> web.Response:
+    """PATCH on a resource: this server does not do trickle ICE or ICE restarts (405)."""
+    return web.json_response(
+        error_body(
+            "method_not_allowed",
+            "trickle ICE and ICE restarts are not supported: all candidates are in the answer",
+        ),
+        status=405,
+        headers={**CORS_HEADERS, "Allow": "DELETE, OPTIONS"},
+    )
+
+
+def deleted() -> web.Response:
+    """200 after DELETE on a resource (RFC 9725 section 4.2)."""
+    return web.Response(status=200, headers=CORS_HEADERS)
+
+
+async def publish(request: web.Request) -> web.Response:
+    """POST /whip/{session_id}: the SDP offer in, 201 with the SDP answer out."""
+    session_id = path_int(request, "session_id")
+    svc = services(request)
+    offer = await read_offer(request)
+    resource_id, answer = await svc.broadcast.go_live(session_id, bearer(request), offer)
+    return created(
+        answer,
+        f"/whip/{session_id}/{resource_id}",
+        resource_id,
+        svc.broadcast.ice_links(),
+    )
+
+
+async def end(request: web.Request) -> web.Response:
+    """DELETE /whip/{session_id}/{resource_id}: the host ends the broadcast."""
+    session_id = path_int(request, "session_id")
+    await services(request).broadcast.stop_publishing(session_id, request.match_info["resource_id"])
+    return deleted()
+
+
+async def patch(request: web.Request) -> web.Response:
+    """PATCH on the resource: 405, no trickle ICE (RFC 9725 section 4.3.1)."""
+    return no_trickle()
+
+
+async def options_endpoint(request: web.Request) -> web.Response:
+    """CORS preflight for the endpoint."""
+    return preflight("POST, OPTIONS")
+
+
+async def options_resource(request: web.Request) -> web.Response:
+    """CORS preflight for the resource."""
+    return preflight("DELETE, PATCH, OPTIONS")
+
+
+SDP_ERRORS = (400, 401, 404, 409, 413, 415)
+
+
+async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Recover recordings left by a crash at start-up; close every peer at shutdown."""
+    broadcast = app[SERVICES].broadcast
+    await broadcast.recover()
+    yield
+    await broadcast.close()
+
+
+def setup(app: web.Application) -> None:
+    """Routes, OpenAPI entries and the media lifetime (after the database's)."""
+    app.cleanup_ctx.append(_media_ctx)
+    r = app.router
+    r.add_post("/whip/{session_id}", publish)
+    r.add_options("/whip/{session_id}", options_endpoint)
+    r.add_delete("/whip/{session_id}/{resource_id}", end)
+    r.add_patch("/whip/{session_id}/{resource_id}", patch)
+    r.add_options("/whip/{session_id}/{resource_id}", options_resource)
+    sdp = {"type": "string", "description": "SDP offer"}
+    document(
+        app,
+        {
+            "/whip/{session_id}": {
+                "POST": op(
+                    "Go live: WHIP offer (Bearer <stream key>) -> 201 SDP answer + Location",
+                    tag="media",
+                    auth=True,
+                    body=sdp,
+                    body_type="application/sdp",
+                    ok=201,
+                    ok_type="application/sdp",
+                    errors=SDP_ERRORS,
+                ),
+                "OPTIONS": op("CORS preflight", tag="media", ok=204),
+            },
+            "/whip/{session_id}/{resource_id}": {
+                "DELETE": op("End the broadcast", tag="media", errors=(404,)),
+                "PATCH": op("Trickle ICE: not supported (405)", tag="media", errors=(405,)),
+                "OPTIONS": op("CORS preflight", tag="media", ok=204),
+            },
+        },
+    )
