@@ -42,6 +42,10 @@ class Settings:
     reconnect_grace_s: float = 30.0
     # Live room
     chat_max_len: int = 500
+    chat_rate_per_s: float = 1.0
+    chat_burst: int = 3
+    room_tick_hz: float = 5.0
+    redis_prefix: str = "liveshop"
     # Commerce
     reservation_hold_s: int = 600
     webhook_secret: str | None = None

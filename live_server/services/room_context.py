@@ -1,0 +1,248 @@
+"""What the room services share: their stores, the local membership and common lookups."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from live_server.domain.accounts import Principal
+from live_server.domain.catalog import Product
+from live_server.domain.chat import ChatMessage
+from live_server.domain.moderation import LogEntry, RoomConfig, can_moderate
+from live_server.domain.sessions import LiveSession
+from live_server.services.live_sessions import LiveSessionService
+from live_server.services.media_clock import MediaClock
+from live_server.services.room_extensions import RoomBroadcaster, TickContributor
+from live_server.storage.chat import ChatRepository
+from live_server.storage.live_state import LiveState
+from live_server.storage.moderation import ModerationRepository
+from live_server.storage.pins import PinRepository
+from live_server.storage.products import ProductRepository
+from live_server.storage.room_stats import RoomStatsRepository
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RoomLimits:
+    """Tunable limits of the room (from Settings)."""
+
+    chat_max_len: int = 500
+    chat_rate: float = 1.0
+    chat_burst: float = 3.0
+    # All events of one socket, a guard against floods (chat has its own limit above).
+    events_rate: float = 30.0
+    events_burst: float = 60.0
+    tick_hz: float = 5.0
+    sessions_per_socket: int = 4
+
+
+@dataclass
+class Member:
+    """One socket on this node: who it is and which rooms it joined (id -> is moderator)."""
+
+    sid: str
+    principal: Principal | None
+    joined: dict[int, bool] = field(default_factory=dict)
+
+    @property
+    def viewer_key(self) -> str:
+        """Identifies a viewer for counting: the user, or the socket when anonymous."""
+        return f"u:{self.principal.user_id}" if self.principal else f"a:{self.sid}"
+
+
+class Membership:
+    """Sockets connected to this node and the rooms they are in."""
+
+    def __init__(self) -> None:
+        self.members: dict[str, Member] = {}
+        self.rooms: dict[int, set[str]] = {}
+
+    def add_member(self, sid: str, principal: Principal | None) -> Member:
+        """Registers a connected socket."""
+        member = Member(sid, principal)
+        self.members[sid] = member
+        return member
+
+    def join(self, member: Member, session_id: int, is_moderator: bool) -> None:
+        """Records that a socket joined a room."""
+        member.joined[session_id] = is_moderator
+        self.rooms.setdefault(session_id, set()).add(member.sid)
+
+    def leave(self, member: Member, session_id: int) -> None:
+        """Records that a socket left a room."""
+        member.joined.pop(session_id, None)
+        sids = self.rooms.get(session_id)
+        if sids is not None:
+            sids.discard(member.sid)
+            if not sids:
+                del self.rooms[session_id]
+
+    def viewer_keys(self, session_id: int) -> set[str]:
+        """Distinct viewers of a room on this node (its host and moderators not counted)."""
+        keys: set[str] = set()
+        for sid in self.rooms.get(session_id, ()):
+            member = self.members.get(sid)
+            if member is not None and not member.joined.get(session_id, False):
+                keys.add(member.viewer_key)
+        return keys
+
+
+def iso(ts: float | None) -> str | None:
+    """Epoch seconds -> ISO 8601 UTC with milliseconds and a Z."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def message_payload(message: ChatMessage, client_id: str | None = None) -> dict[str, Any]:
+    """The JSON shape of a chat message."""
+    data: dict[str, Any] = {
+        "id": message.id,
+        "session_id": message.session_id,
+        "user": {"id": message.user_id, "name": message.author},
+        "text": message.text,
+        "created_at": iso(message.created_at),
+        "media_time": message.media_time,
+    }
+    if client_id is not None:
+        data["client_id"] = client_id
+    return data
+
+
+def log_payload(entry: LogEntry) -> dict[str, Any]:
+    """The JSON shape of a moderation log entry."""
+    return {
+        "id": entry.id,
+        "session_id": entry.session_id,
+        "action": entry.action.value,
+        "actor": {"id": entry.actor_id, "name": entry.actor},
+        "target_user_id": entry.target_user_id,
+        "target_message_id": entry.target_message_id,
+        "detail": entry.detail,
+        "created_at": iso(entry.created_at),
+    }
+
+
+def config_payload(config: RoomConfig) -> dict[str, Any]:
+    """Room settings as every viewer sees them (blocked words are for moderators only)."""
+    return {
+        "slow_mode_seconds": config.slow_mode_seconds,
+        "allow_anonymous": config.allow_anonymous,
+    }
+
+
+def card_payload(product: Product, pinned_media_time: float | None) -> dict[str, Any]:
+    """A pinned product card with the product's live price and stock."""
+    return {
+        "product_id": product.id,
+        "title": product.title,
+        "image": product.images[0] if product.images else None,
+        "price_minor": product.price_minor,
+        "currency": product.currency,
+        "stock": product.stock,
+        "pinned_media_time": pinned_media_time,
+    }
+
+
+class RoomContext:
+    """Stores, shared state and lookups used by the chat, moderation and ticker services."""
+
+    def __init__(
+        self,
+        *,
+        sessions: LiveSessionService,
+        products: ProductRepository,
+        chat: ChatRepository,
+        pins: PinRepository,
+        moderation: ModerationRepository,
+        stats: RoomStatsRepository,
+        state: LiveState,
+        clock: MediaClock,
+        broadcaster: RoomBroadcaster,
+        limits: RoomLimits | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.products = products
+        self.chat = chat
+        self.pins = pins
+        self.moderation = moderation
+        self.stats = stats
+        self.state = state
+        self.clock = clock
+        self.broadcaster = broadcaster
+        self.limits = limits or RoomLimits()
+        self.membership = Membership()
+        self.contributors: list[TickContributor] = []
+
+    async def session(self, session_id: int) -> LiveSession:
+        """The session, or NotFound."""
+        return await self.sessions.get(session_id)
+
+    async def is_moderator(self, principal: Principal | None, session: LiveSession) -> bool:
+        """Host, session moderator or admin (read fresh from the database)."""
+        if principal is None:
+            return False
+        if principal.is_admin or principal.user_id == session.host_id:
+            return True
+        return can_moderate(
+            principal, session.host_id, await self.sessions.moderator_ids(session.id)
+        )
+
+    async def config(self, session_id: int) -> RoomConfig:
+        """The room's settings from shared state, loaded from the database on first use."""
+        config = await self.state.get_config(session_id)
+        if config is None:
+            config = await self.moderation.config(session_id)
+            await self.state.set_config(session_id, config)
+        return config
+
+    async def pinned_ids(self, session_id: int) -> list[int]:
+        """Pinned product ids from shared state, loaded from the database on first use."""
+        ids = await self.state.get_pins(session_id)
+        if ids is None:
+            ids = [p.product_id for p in await self.pins.active(session_id)]
+            await self.state.set_pins(session_id, ids)
+        return ids
+
+    async def media_time(self, session_id: int) -> float | None:
+        """The session's media time (None when it is not live). The one place it is read."""
+        try:
+            return await self.clock.media_time(session_id)
+        except Exception:  # a broken clock must not stop chat
+            logger.exception("session %d: media clock failed", session_id)
+            return None
+
+    async def cards(self, session_id: int) -> list[dict[str, Any]]:
+        """The pinned cards with live price and stock, plus every contributor's extras."""
+        ids = await self.pinned_ids(session_id)
+        if not ids:
+            return []
+        products = await self.products.by_ids(ids)
+        pins = {p.product_id: p for p in await self.pins.active(session_id)}
+        cards: list[dict[str, Any]] = []
+        for pid in ids:
+            product = products.get(pid)
+            if product is None:
+                continue
+            pin = pins.get(pid)
+            cards.append(card_payload(product, pin.pinned_media_time if pin else None))
+        for contributor in self.contributors:
+            try:
+                extras = await contributor.card_extras(session_id, [c["product_id"] for c in cards])
+            except Exception:
+                logger.exception(
+                    "session %d: card_extras of %s failed", session_id, contributor.name
+                )
+                continue
+            for card in cards:
+                card.update(extras.get(card["product_id"], {}))
+        return cards
+
+
+def stable_json(data: Any) -> str:
+    """A canonical JSON string, to tell whether a payload changed since it was last sent."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
