@@ -1,0 +1,183 @@
+"""The web shell in a real Chromium against the real server: home, sign-up, log-in, studio."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+pytestmark = pytest.mark.browser
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def test_home_lists_demo_sessions_and_opens_one(page: Page, page_errors: list[str]) -> None:
+    page.goto("/")
+    upcoming = page.locator("#upcoming-list .show-card")
+    expect(upcoming.first).to_be_visible()
+    expect(page.locator("#upcoming-list")).to_contain_text("Maya Host")
+    expect(upcoming.first.locator(".badge")).to_have_text("Upcoming")
+    # Nothing is live in the demo: the live section shows a friendly empty state, not a blank.
+    expect(page.locator("#live-list .empty")).to_contain_text("Nobody is live")
+    # Logged out visitors get the sign-up call to action.
+    expect(page.locator("#hero")).to_be_visible()
+
+    title = upcoming.first.locator(".show-title").inner_text()
+    upcoming.first.click()
+    page.wait_for_url("**/session.html?id=*")
+    expect(page.locator("#show-title")).to_have_text(title)
+    expect(page.locator("#state-badge .badge")).to_have_text("Upcoming")
+    expect(page.locator("#state-message")).to_contain_text("hasn't started")
+    expect(page.locator("#lineup-list .product").first).to_be_visible()
+    # The slots other modules fill are present.
+    for slot in ("#player", "#stage-overlay", "#pinned-cards", "#chat-slot", "#reactions-slot"):
+        expect(page.locator(slot)).to_have_count(1)
+    assert page_errors == []
+
+
+def test_session_page_for_a_missing_show(page: Page) -> None:
+    page.goto("/session.html?id=999999")
+    expect(page.locator("#state-message")).to_contain_text("Show not found")
+
+
+def test_signup_needs_five_interests_then_lands_home(page: Page, page_errors: list[str]) -> None:
+    username = _unique("shopper")
+    page.goto("/signup.html")
+    page.fill("#username", username)
+    page.fill("#display-name", "Sam Shopper <b>")
+    page.fill("#password", "correct-horse-1")
+    page.click("#account-next")
+
+    chips = page.locator("#interest-chips .chip")
+    expect(chips.first).to_be_visible()
+    assert chips.count() >= 5
+    submit = page.locator("#signup-submit")
+    for index in range(4):
+        chips.nth(index).click()
+    expect(page.locator("#interest-counter")).to_have_text("4 of 5 picked")
+    expect(submit).to_be_disabled()
+
+    # The server enforces the same rule for clients that skip the picker.
+    picked = [chips.nth(i).get_attribute("data-interest") for i in range(4)]
+    refused = page.request.post(
+        "/api/auth/register",
+        data={"username": username, "password": "correct-horse-1", "interests": picked},
+    )
+    assert refused.status == 422
+    assert refused.json()["error"]["message"]
+
+    # Un-picking counts down, picking a fifth enables the button.
+    chips.nth(0).click()
+    expect(page.locator("#interest-counter")).to_have_text("3 of 5 picked")
+    for index in (0, 4):
+        chips.nth(index).click()
+    expect(page.locator("#interest-counter")).to_have_text("5 of 5 picked")
+    expect(submit).to_be_enabled()
+    submit.click()
+
+    page.wait_for_url(lambda url: urlparse(url).path == "/")
+    expect(page.locator("#greeting-name")).to_have_text("Sam Shopper <b>")  # text, not markup
+    token = page.evaluate("() => localStorage.getItem('liveshop.token')")
+    me = page.request.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.ok
+    body: dict[str, Any] = me.json()
+    user = body.get("user", body)
+    assert user["username"] == username
+    assert len(user["interests"]) == 5
+    expect(page.locator("#user-button")).to_contain_text("Sam Shopper")
+    assert page_errors == []
+
+
+def test_login_shows_the_server_message_on_bad_credentials(page: Page) -> None:
+    page.goto("/login.html")
+    page.fill("#username", _unique("nobody"))
+    page.fill("#password", "wrong-password")
+    page.click("#login-submit")
+    expect(page.locator("#login-error")).to_be_visible()
+    assert page.locator("#login-error").inner_text().strip()
+    assert "/login.html" in page.url
+
+
+def test_host_schedules_a_session_that_home_lists_as_upcoming(
+    make_context: Callable[..., BrowserContext], login: Callable[..., None]
+) -> None:
+    context = make_context(timezone_id="Europe/Paris")
+    page = context.new_page()
+    login(page, "demo-host")
+    page.wait_for_url("**/studio.html")  # hosts land in the studio
+    expect(page.locator("#studio")).to_be_visible()
+
+    title = f"Shell test show {uuid.uuid4().hex[:6]}"
+    local_start = (datetime.now(PARIS) + timedelta(days=2)).replace(
+        hour=18, minute=30, second=0, microsecond=0
+    )
+    page.click("#schedule-open")
+    form = page.locator("#schedule-form")
+    expect(form).to_be_visible()
+    page.fill("#schedule-title", title)
+    page.fill("#schedule-description", "Testing the <script>studio</script>")
+    page.fill("#schedule-starts", local_start.strftime("%Y-%m-%dT%H:%M"))
+    first_product = form.locator("#schedule-products .check").first
+    expect(first_product).to_be_visible()
+    product_id = int(first_product.get_attribute("data-product-id") or "0")
+    first_product.click()
+    page.fill("#schedule-moderators", "demo-mod")
+    page.click("#schedule-submit")
+
+    expect(form).to_have_count(0)  # the sheet closed
+    expect(page.locator("#my-sessions")).to_contain_text(title)
+    expect(page.locator("#detail-title")).to_have_text(title)
+    expect(page.locator("#moderator-chips")).to_contain_text("@demo-mod")
+    session_id = int(page.url.split("session=")[1].split("&")[0])
+
+    # What the server stored: the Paris wall-clock time in UTC, the line-up and the moderator.
+    session = page.request.get(f"/api/sessions/{session_id}").json()
+    starts = datetime.fromisoformat(session["starts_at"].replace("Z", "+00:00"))
+    assert starts == local_start
+    assert [p["id"] for p in session["products"]] == [product_id]
+    assert [m["username"] for m in session["moderators"]] == ["demo-mod"]
+
+    page.goto("/")
+    card = page.locator(f"#upcoming-list .show-card[data-session-id='{session_id}']")
+    expect(card).to_be_visible()
+    expect(card.locator(".show-title")).to_have_text(title)
+    expect(card.locator(".badge")).to_have_text("Upcoming")
+
+
+def test_stream_key_is_hidden_until_revealed(page: Page, login: Callable[..., None]) -> None:
+    login(page, "demo-host")
+    page.wait_for_url("**/studio.html")
+    page.locator("#my-sessions .list-item").first.click()
+    expect(page.locator("#detail")).to_be_visible()
+    key_text = page.locator("#stream-key")
+    expect(key_text).to_contain_text("•")
+    page.click("#stream-key-reveal")
+    expect(key_text).not_to_contain_text("•")
+    revealed = key_text.inner_text()
+    assert len(revealed) >= 16
+    expect(page.locator("#whip-url")).to_contain_text("/whip/")
+
+
+def test_viewer_gets_a_friendly_hosts_only_message_in_the_studio(
+    page: Page, login: Callable[..., None]
+) -> None:
+    page.goto("/studio.html")
+    expect(page.locator("#studio-login")).to_contain_text("Log in")
+    login(page, "demo-viewer")
+    page.goto("/studio.html")
+    notice = page.locator("#hosts-only")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("hosts only")
+    expect(page.locator("#studio")).to_be_hidden()
+    # Viewers do not get a Studio tab.
+    expect(page.locator("nav [data-nav='studio']")).to_have_count(0)
