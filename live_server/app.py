@@ -2,36 +2,51 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 
 from live_server.container import SERVICES, Services
 from live_server.domain.reactions import ReactionAggregator
 from live_server.http import accounts as accounts_http
+from live_server.http import analytics as analytics_http
+from live_server.http import commerce as commerce_http
 from live_server.http import health as health_http
 from live_server.http import openapi as openapi_http
 from live_server.http import products as products_http
 from live_server.http import sessions as sessions_http
 from live_server.http import static as static_http
+from live_server.http import webhooks as webhooks_http
 from live_server.http.middleware import access_log_middleware, auth_middleware, error_middleware
 from live_server.http.openapi import OPENAPI_PATHS
 from live_server.services.accounts import AccountService
+from live_server.services.analytics import AnalyticsService
 from live_server.services.auth import LoginThrottle, TokenSigner, load_or_create_secret
+from live_server.services.cart import CartService
 from live_server.services.catalog import CatalogService, MediaStore
+from live_server.services.checkout import SWEEP_EVERY_S, CheckoutService
 from live_server.services.events import EventBus
+from live_server.services.flash_sales import CommerceTick, FlashSaleService, LiveCommerce
+from live_server.services.ledger import AttributionResolver, LedgerService
 from live_server.services.live_sessions import LiveSessionService
 from live_server.services.media_clock import WallMediaClock
+from live_server.services.payments import PaymentsService
 from live_server.services.room import RoomService
 from live_server.services.room_context import RoomContext, RoomLimits
 from live_server.services.room_moderation import RoomModeration
 from live_server.services.room_ticker import RoomTicker
 from live_server.settings import Settings
+from live_server.storage.analytics import AnalyticsRepository, CreatorLookup
+from live_server.storage.carts import CartsRepository
 from live_server.storage.chat import ChatRepository
 from live_server.storage.db import Database
+from live_server.storage.flash_sales import FlashSalesRepository
 from live_server.storage.live_state import LiveState, MemoryLiveState, RedisLiveState
 from live_server.storage.moderation import ModerationRepository
+from live_server.storage.orders import OrdersRepository
 from live_server.storage.pins import PinRepository
 from live_server.storage.products import ProductRepository
 from live_server.storage.room_stats import RoomStatsRepository
@@ -131,6 +146,67 @@ async def _room_ctx(app: web.Application) -> AsyncIterator[None]:
     await transport.stop()
 
 
+def build_commerce(svc: Services) -> None:
+    """Commerce: cart, checkout with exact inventory, payments, flash sales, analytics."""
+    s = svc.settings
+    orders = OrdersRepository(svc.db)
+    carts = CartsRepository(svc.db)
+    analytics_repo = AnalyticsRepository(svc.db)
+    live = LiveCommerce()
+    payments = PaymentsService(orders, webhook_secret=s.webhook_secret or "")
+    ledger = LedgerService(analytics_repo, round(s.default_commission_rate * 10_000))
+    analytics = AnalyticsService(analytics_repo, svc.sessions)
+    checkout = CheckoutService(
+        orders=orders,
+        carts=carts,
+        payments=payments,
+        resolver=AttributionResolver(svc.sessions, svc.media_clock, CreatorLookup(svc.db)),
+        ledger=ledger,
+        live=live,
+        accounts=svc.accounts,
+        hold_seconds=s.reservation_hold_s,
+    )
+    svc.live_commerce = live
+    svc.payments = payments
+    svc.ledger = ledger
+    svc.analytics = analytics
+    svc.checkout = checkout
+    svc.cart = CartService(carts, svc.catalog, analytics)
+    svc.flash_sales = FlashSaleService(
+        FlashSalesRepository(svc.db), svc.sessions, svc.catalog, live
+    )
+    svc.commerce_tick = CommerceTick(live, orders)
+    room = svc.room
+    if room is not None:
+        room.add_contributor(svc.commerce_tick)
+
+        async def notify_host(host_id: int, payload: dict[str, Any]) -> None:
+            await room.emit_to_user(host_id, "order", payload)
+
+        checkout.set_host_notifier(notify_host)
+
+
+async def _commerce_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Restores running flash sales, releases expired holds (crash recovery) and keeps
+    sweeping them; flushes analytics events; drains the checkout queue on shut-down."""
+    svc = app[SERVICES]
+    assert svc.checkout is not None and svc.analytics is not None
+    assert svc.flash_sales is not None
+    await svc.flash_sales.restore()
+    released = await svc.checkout.sweep_expired()
+    if released:
+        logger.info("start-up: %d expired reservation(s) returned to stock", released)
+    tasks = [
+        asyncio.create_task(svc.checkout.run_sweeper(SWEEP_EVERY_S), name="hold-sweeper"),
+        asyncio.create_task(svc.analytics.run_flusher(), name="commerce-events"),
+    ]
+    yield
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await svc.checkout.close()
+
+
 async def _demo_ctx(app: web.Application) -> AsyncIterator[None]:
     svc = app[SERVICES]
     if svc.settings.demo:
@@ -160,6 +236,11 @@ def create_app(settings: Settings) -> web.Application:
     app[ROOM_TRANSPORT] = build_room(app[SERVICES])
     app[ROOM_TRANSPORT].attach(app)
     app.cleanup_ctx.append(_room_ctx)
+    build_commerce(app[SERVICES])
+    app.cleanup_ctx.append(_commerce_ctx)
+    commerce_http.setup(app)
+    webhooks_http.setup(app)
+    analytics_http.setup(app)
     # Areas (media, live room, commerce, clips and feed) are wired in above this line.
     app.cleanup_ctx.append(_demo_ctx)
     static_http.setup(app)  # last: its page route matches any /<name>.html

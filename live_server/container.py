@@ -11,12 +11,18 @@ from typing import Any
 from aiohttp import web
 
 from live_server.services.accounts import AccountService
+from live_server.services.analytics import AnalyticsService
 from live_server.services.broadcast import BroadcastService
+from live_server.services.cart import CartService
 from live_server.services.catalog import CatalogService, MediaStore
+from live_server.services.checkout import CheckoutService
 from live_server.services.events import EventBus
+from live_server.services.flash_sales import CommerceTick, FlashSaleService, LiveCommerce
+from live_server.services.ledger import LedgerService
 from live_server.services.live_sessions import LiveSessionService
 from live_server.services.media_clock import MediaClock
 from live_server.services.metrics import Metrics
+from live_server.services.payments import PaymentsService
 from live_server.services.room import RoomService
 from live_server.services.room_moderation import RoomModeration
 from live_server.settings import Settings
@@ -39,6 +45,15 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     room: RoomService | None = None  # the live room (chat, reactions, pins, presence)
     room_moderation: RoomModeration | None = None
+    # commerce (issue 5): cart, checkout, payments, flash sales, analytics, ledger
+    cart: CartService | None = None
+    checkout: CheckoutService | None = None
+    payments: PaymentsService | None = None
+    flash_sales: FlashSaleService | None = None
+    analytics: AnalyticsService | None = None
+    ledger: LedgerService | None = None
+    live_commerce: LiveCommerce | None = None
+    commerce_tick: CommerceTick | None = None
     redis: Any = None  # redis.asyncio.Redis when --redis-url is set
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -1,0 +1,38 @@
+"""Pure attribution and commission rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+MAX_RATE_BP: Final = 10_000  # 100 %
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """Where an order came from and the creator who earns on it."""
+
+    source_type: str
+    source_id: int | None
+    creator_id: int | None
+    session_id: int | None = None
+    media_time: float | None = None
+
+
+def validate_rate_bp(raw: object) -> int:
+    """A commission rate in basis points, 0-10000 (0 %-100 %)."""
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_RATE_BP:
+        raise ValueError("rate_bp must be a whole number between 0 and 10000")
+    return raw
+
+
+def commission_minor(total_minor: int, rate_bp: int) -> int:
+    """Commission on an order total in minor units, rounded half up to a whole minor unit."""
+    if total_minor <= 0 or rate_bp <= 0:
+        return 0
+    return (total_minor * rate_bp + 5_000) // 10_000
+
+
+def percent(rate_bp: int) -> float:
+    """Basis points as a percentage for display."""
+    return rate_bp / 100.0
