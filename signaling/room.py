@@ -32,7 +32,7 @@ TokenVerifier = Callable[[str], Principal | None]
 
 #: Engine.IO refuses (and disconnects) messages larger than this; the room's own,
 #: friendlier limit (an error ack) is ev.MAX_PAYLOAD_BYTES.
-MAX_MESSAGE_BYTES = 64 * 1024
+MAX_MESSAGE_BYTES = 1024 * 1024
 
 
 class DirectAsyncManager(socketio.AsyncManager):  # type: ignore[misc]
@@ -181,7 +181,13 @@ class RoomTransport:
         await self.room.ticker.stop()
         await self.room.ctx.state.close()
 
-    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+    async def _on_connect(self, sid: str, *args: Any) -> Any:
+        # python-socketio also routes a client *event* named "connect" here: a socket that
+        # is already registered is refused instead of being connected twice.
+        if sid in self.room.ctx.membership.members or not args or not isinstance(args[0], dict):
+            return ev.error_ack("unknown_event", "unknown event")
+        environ: dict[str, Any] = args[0]
+        auth = args[1] if len(args) > 1 else None
         token = None
         if isinstance(auth, dict) and isinstance(auth.get("token"), str):
             token = auth["token"]
@@ -201,7 +207,10 @@ class RoomTransport:
         await self.room.connect(sid, principal)
         return True
 
-    async def _on_disconnect(self, sid: str, *args: Any) -> None:
+    async def _on_disconnect(self, sid: str, *args: Any) -> Any:
+        if self.sio.manager.is_connected(sid, "/"):
+            # A client event named "disconnect", not a real disconnection.
+            return ev.error_ack("unknown_event", "unknown event")
         self._buckets.pop(sid, None)
         try:
             await self.room.disconnect(sid)
