@@ -13,10 +13,14 @@ from live_server.container import SERVICES, Services
 from live_server.domain.reactions import ReactionAggregator
 from live_server.http import accounts as accounts_http
 from live_server.http import analytics as analytics_http
+from live_server.http import clips as clips_http
 from live_server.http import commerce as commerce_http
+from live_server.http import feed as feed_http
 from live_server.http import health as health_http
 from live_server.http import openapi as openapi_http
+from live_server.http import posts as posts_http
 from live_server.http import products as products_http
+from live_server.http import replays as replays_http
 from live_server.http import sessions as sessions_http
 from live_server.http import static as static_http
 from live_server.http import webhooks as webhooks_http
@@ -29,29 +33,38 @@ from live_server.services.cart import CartService
 from live_server.services.catalog import CatalogService, MediaStore
 from live_server.services.checkout import SWEEP_EVERY_S, CheckoutService
 from live_server.services.events import EventBus
+from live_server.services.feed import FeedService
 from live_server.services.flash_sales import CommerceTick, FlashSaleService, LiveCommerce
 from live_server.services.ledger import AttributionResolver, LedgerService
 from live_server.services.live_sessions import LiveSessionService
 from live_server.services.media_clock import WallMediaClock
 from live_server.services.payments import PaymentsService
+from live_server.services.posts import PostService
+from live_server.services.processing import MediaUrls, ProcessingService
 from live_server.services.room import RoomService
 from live_server.services.room_context import RoomContext, RoomLimits
 from live_server.services.room_moderation import RoomModeration
 from live_server.services.room_ticker import RoomTicker
+from live_server.services.social import SocialService
 from live_server.settings import Settings
 from live_server.storage.analytics import AnalyticsRepository, CreatorLookup
 from live_server.storage.carts import CartsRepository
 from live_server.storage.chat import ChatRepository
+from live_server.storage.clips import ClipRepository
 from live_server.storage.db import Database
+from live_server.storage.feed import FeedRepository
 from live_server.storage.flash_sales import FlashSalesRepository
+from live_server.storage.jobs import JobRepository
 from live_server.storage.live_state import LiveState, MemoryLiveState, RedisLiveState
 from live_server.storage.moderation import ModerationRepository
 from live_server.storage.orders import OrdersRepository
 from live_server.storage.pins import PinRepository
+from live_server.storage.posts import PostRepository
 from live_server.storage.products import ProductRepository
 from live_server.storage.room_stats import RoomStatsRepository
 from live_server.storage.sessions import SessionRepository
 from live_server.storage.users import UserRepository
+from recordings.worker import MediaWorker
 from signaling.room import RoomTransport, SocketIOBroadcaster, create_socketio_server
 
 logger = logging.getLogger(__name__)
@@ -207,6 +220,43 @@ async def _commerce_ctx(app: web.Application) -> AsyncIterator[None]:
     await svc.checkout.close()
 
 
+def build_content(svc: Services) -> None:
+    """After the show: processing jobs, replays and clips, the feed, posts and social."""
+    db = svc.db
+    clips = ClipRepository(db)
+    posts = PostRepository(db)
+    users = UserRepository(db)
+    products = ProductRepository(db)
+    urls = MediaUrls(svc.settings.media_dir)
+    # Long processing jobs and quick upload checks get separate pools.
+    job_worker, upload_worker = MediaWorker(threads=1), MediaWorker(threads=2)
+    svc.extras["media_workers"] = (job_worker, upload_worker)
+    svc.feed = FeedService(FeedRepository(db), clips, posts, products, users)
+
+    async def notify(user_id: int, event: str, payload: dict[str, Any]) -> None:
+        if svc.room is not None:
+            await svc.room.emit_to_user(user_id, event, payload)
+
+    svc.processing = ProcessingService(
+        JobRepository(db), clips, svc.sessions, svc.feed, job_worker, urls, svc.events, notify
+    )
+    svc.posts = PostService(posts, products, svc.feed, upload_worker, urls)
+    svc.social = SocialService(posts, clips, users, svc.feed)
+
+
+async def _content_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Starts the processing loop (recovering interrupted jobs) and the feed refresher."""
+    svc = app[SERVICES]
+    assert svc.processing is not None and svc.feed is not None
+    await svc.processing.start()
+    svc.feed.start()
+    yield
+    await svc.processing.stop()
+    await svc.feed.stop()
+    for worker in svc.extras.get("media_workers", ()):
+        worker.close()
+
+
 async def _demo_ctx(app: web.Application) -> AsyncIterator[None]:
     svc = app[SERVICES]
     if svc.settings.demo:
@@ -241,6 +291,12 @@ def create_app(settings: Settings) -> web.Application:
     commerce_http.setup(app)
     webhooks_http.setup(app)
     analytics_http.setup(app)
+    build_content(app[SERVICES])
+    app.cleanup_ctx.append(_content_ctx)
+    feed_http.setup(app)
+    clips_http.setup(app)
+    posts_http.setup(app)
+    replays_http.setup(app)
     # Areas (media, live room, commerce, clips and feed) are wired in above this line.
     app.cleanup_ctx.append(_demo_ctx)
     static_http.setup(app)  # last: its page route matches any /<name>.html

@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed demo accounts and data (NOT for production; LIVESHOP_DEMO)",
     )
     _common_flags(serve)
+    process = sub.add_parser(
+        "process", help="turn a finished session's recording into its replay and clips"
+    )
+    process.add_argument("session_id", type=int, help="the live session to process")
+    _common_flags(process)
     return parser
 
 
@@ -89,6 +94,69 @@ def serve(settings: Settings) -> int:
     return 0
 
 
+class ProgressBar:
+    """A one-line progress bar on a terminal; plain lines every 10 % otherwise."""
+
+    def __init__(self, stream: Any = None, width: int = 30) -> None:
+        self._stream = stream or sys.stderr
+        self._width = width
+        self._tty = bool(getattr(self._stream, "isatty", lambda: False)())
+        self._last_decile = -1
+
+    def update(self, fraction: float, label: str) -> None:
+        """Draw the bar at ``fraction`` (0..1) with a short label."""
+        fraction = min(1.0, max(0.0, fraction))
+        filled = int(fraction * self._width)
+        line = f"[{'#' * filled}{'.' * (self._width - filled)}] {fraction * 100:5.1f}% {label}"
+        if self._tty:
+            self._stream.write("\r" + line.ljust(self._width + 30))
+            if fraction >= 1.0:
+                self._stream.write("\n")
+        elif int(fraction * 10) != self._last_decile:
+            self._last_decile = int(fraction * 10)
+            self._stream.write(line + "\n")
+        self._stream.flush()
+
+
+async def process(settings: Settings, session_id: int) -> int:
+    """`liveshop process SESSION_ID`: queue (or resume) the session's job and run it here."""
+    from live_server.app import build_content, build_services
+    from live_server.domain.errors import DomainError
+
+    svc = build_services(settings)
+    build_content(svc)
+    assert svc.processing is not None
+    bar = ProgressBar()
+    await svc.db.open()
+    try:
+        await svc.processing.recover()
+        try:
+            job = await svc.processing.enqueue_session(session_id, None)
+        except DomainError as exc:
+            print(f"session {session_id}: {exc.message}", file=sys.stderr)
+            return 1
+        print(f"session {session_id}: job {job.id} ({job.state.value})", file=sys.stderr)
+        final = await svc.processing.run_next(
+            session_id, lambda _job, fraction, label: bar.update(fraction, label)
+        )
+        if final is None:
+            print("nothing to do: the job is already running elsewhere", file=sys.stderr)
+            return 1
+        if final.state.value == "done":
+            bar.update(1.0, "done")
+            print(f"session {session_id}: job {final.id} done", file=sys.stderr)
+            return 0
+        print(
+            f"session {session_id}: job {final.id} {final.state.value}: {final.error}",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        for worker in svc.extras.get("media_workers", ()):
+            worker.close()
+        await svc.db.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `liveshop` console script."""
     parser = build_parser()
@@ -97,5 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.command == "serve":
         return serve(settings)
+    if args.command == "process":
+        import asyncio
+
+        return asyncio.run(process(settings, args.session_id))
     parser.error(f"unknown command {args.command}")
     return 2

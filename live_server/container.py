@@ -17,14 +17,18 @@ from live_server.services.cart import CartService
 from live_server.services.catalog import CatalogService, MediaStore
 from live_server.services.checkout import CheckoutService
 from live_server.services.events import EventBus
+from live_server.services.feed import FeedService
 from live_server.services.flash_sales import CommerceTick, FlashSaleService, LiveCommerce
 from live_server.services.ledger import LedgerService
 from live_server.services.live_sessions import LiveSessionService
 from live_server.services.media_clock import MediaClock
 from live_server.services.metrics import Metrics
 from live_server.services.payments import PaymentsService
+from live_server.services.posts import PostService
+from live_server.services.processing import ProcessingService
 from live_server.services.room import RoomService
 from live_server.services.room_moderation import RoomModeration
+from live_server.services.social import SocialService
 from live_server.settings import Settings
 from live_server.storage.db import Database
 
@@ -54,6 +58,11 @@ class Services:
     ledger: LedgerService | None = None
     live_commerce: LiveCommerce | None = None
     commerce_tick: CommerceTick | None = None
+    # after the show (issue 6): processing jobs, clips and replays, feed, posts, social
+    processing: ProcessingService | None = None
+    feed: FeedService | None = None
+    posts: PostService | None = None
+    social: SocialService | None = None
     redis: Any = None  # redis.asyncio.Redis when --redis-url is set
     extras: dict[str, Any] = field(default_factory=dict)
 

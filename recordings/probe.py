@@ -94,3 +94,23 @@ def probe(path: str | Path, *, keyframes: bool = True) -> MediaInfo:
             fps=fps,
             keyframes=tuple(sorted(k - start_time for k in kf)),
         )
+
+
+def inspect_video(path: str | Path, max_seconds: float) -> MediaInfo:
+    """Check an uploaded video: it opens, has a video stream, decodes, and is short enough."""
+    info = probe(path, keyframes=True)
+    if info.video_codec is None or info.width <= 0:
+        raise MediaError("the file has no video stream")
+    if info.duration_s <= 0:
+        raise MediaError("the video has no duration")
+    if info.duration_s > max_seconds:
+        raise MediaError(f"videos may last at most {max_seconds:g} s")
+    try:
+        with av.open(str(path)) as container:
+            for _frame in container.decode(video=0):
+                break
+            else:
+                raise MediaError("no picture could be decoded")
+    except av.FFmpegError as exc:
+        raise MediaError(f"the video cannot be decoded: {exc}") from exc
+    return info

@@ -50,3 +50,36 @@ def make_poster(
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
     image.convert("RGB").save(str(dst), format="JPEG", quality=quality)
     return Poster(str(dst), width, height)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    """A decoded image's format and size."""
+
+    format: str
+    width: int
+    height: int
+
+
+def inspect_image(path: str | Path, max_pixels: int) -> ImageInfo:
+    """Fully decode an uploaded image with Pillow; raises ``MediaError`` when it does not."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(str(path)) as img:
+            fmt = img.format or ""
+            width, height = img.size
+            if width * height > max_pixels:
+                raise MediaError(f"the image is too large ({width}x{height})")
+            img.load()
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as exc:
+        raise MediaError(f"the image cannot be decoded: {exc}") from exc
+    if width < 1 or height < 1:
+        raise MediaError("the image is empty")
+    return ImageInfo(fmt, width, height)

@@ -1,0 +1,240 @@
+"""The personalised feed (Inspire-style): ranked pages of clips and posts.
+
+Ranking happens in SQLite (see :mod:`live_server.storage.feed`); this service builds the
+viewer's profile, keeps a scroll's cursor honest (no item twice per scroll), hydrates
+the page with products, creators and counters, and keeps the popularity signals fresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+from live_server.domain.accounts import Principal, User
+from live_server.domain.catalog import Product
+from live_server.domain.clips import Clip
+from live_server.domain.errors import BadRequest, NotFound
+from live_server.domain.feed import CursorError, FeedCursor
+from live_server.domain.posts import Post, TargetKind
+from live_server.storage.clips import ClipRepository
+from live_server.storage.feed import FeedRepository, ItemCounters
+from live_server.storage.posts import PostRepository
+from live_server.storage.products import ProductRepository
+from live_server.storage.users import UserRepository
+
+logger = logging.getLogger(__name__)
+
+REFRESH_INTERVAL_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One hydrated feed item."""
+
+    item_id: int
+    kind: TargetKind
+    sponsored: bool
+    creator: User | None
+    products: tuple[Product, ...]
+    counters: ItemCounters
+    smiled: bool
+    following: bool
+    clip: Clip | None = None
+    post: Post | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """A page and the cursor of the next one (None at the end)."""
+
+    items: list[FeedEntry] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+class FeedService:
+    """Ranks, paginates and hydrates the feed; records what viewers watched."""
+
+    def __init__(
+        self,
+        feed: FeedRepository,
+        clips: ClipRepository,
+        posts: PostRepository,
+        products: ProductRepository,
+        users: UserRepository,
+    ) -> None:
+        self._feed = feed
+        self._clips = clips
+        self._posts = posts
+        self._products = products
+        self._users = users
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+
+    # -- pages ----------------------------------------------------------------------------
+
+    async def page(self, who: Principal | None, cursor: str | None, limit: int) -> FeedPage:
+        """The next page of the viewer's scroll (a new scroll when ``cursor`` is empty)."""
+        user_id = who.user_id if who else None
+        if cursor:
+            try:
+                cur = FeedCursor.decode(cursor, user_id)
+            except CursorError as exc:
+                raise BadRequest(str(exc), code="invalid_cursor") from exc
+        else:
+            cur = FeedCursor.start(user_id, time.time())
+        profile = await self._feed.profile(user_id)
+        ranked = await self._feed.rank(profile, as_of=cur.as_of, feed_id=cur.feed_id, limit=limit)
+        entries = await self.hydrate(
+            [(r.item_id, r.kind, r.ref_id, r.sponsored) for r in ranked], who
+        )
+        await self._feed.mark_served(cur.feed_id, [r.item_id for r in ranked])
+        next_cursor = cur.next().encode() if len(ranked) == limit else None
+        return FeedPage(entries, next_cursor)
+
+    async def hydrate(
+        self, rows: list[tuple[int, str, int, bool]], who: Principal | None
+    ) -> list[FeedEntry]:
+        """Attach clips/posts, products, creators, counters and the viewer's state."""
+        clip_ids = [ref for _, kind, ref, _ in rows if kind == "clip"]
+        post_ids = [ref for _, kind, ref, _ in rows if kind == "post"]
+        clips = await self._clips.by_ids(clip_ids)
+        posts = await self._posts.by_ids(post_ids)
+        product_ids = sorted(
+            {p for c in clips.values() for p in c.product_ids}
+            | {p for po in posts.values() for p in po.product_ids}
+        )
+        products = await self._products.by_ids(product_ids)
+        creator_ids = sorted(
+            {c.host_id for c in clips.values()} | {p.author_id for p in posts.values()}
+        )
+        creators = await self._users.by_ids(creator_ids)
+        counters = await self._feed.counters([item_id for item_id, *_ in rows])
+        smiled_clips: set[int] = set()
+        smiled_posts: set[int] = set()
+        following: set[int] = set()
+        if who is not None:
+            smiled_clips = await self._posts.smiled(who.user_id, TargetKind.CLIP, clip_ids)
+            smiled_posts = await self._posts.smiled(who.user_id, TargetKind.POST, post_ids)
+            following = await self._posts.following(who.user_id, creator_ids)
+        out: list[FeedEntry] = []
+        for item_id, kind, ref, sponsored in rows:
+            count = counters.get(item_id, ItemCounters(item_id, 0, 0, 0, 0))
+            if kind == "clip" and ref in clips:
+                clip = clips[ref]
+                out.append(
+                    FeedEntry(
+                        item_id, TargetKind.CLIP, sponsored, creators.get(clip.host_id),
+                        tuple(products[p] for p in clip.product_ids if p in products),
+                        count, ref in smiled_clips, clip.host_id in following, clip=clip,
+                    )
+                )  # fmt: skip
+            elif kind == "post" and ref in posts:
+                post = posts[ref]
+                out.append(
+                    FeedEntry(
+                        item_id, TargetKind.POST, sponsored, creators.get(post.author_id),
+                        tuple(products[p] for p in post.product_ids if p in products),
+                        count, ref in smiled_posts, post.author_id in following, post=post,
+                    )
+                )  # fmt: skip
+        return out
+
+    async def entry(self, kind: TargetKind, ref_id: int, who: Principal | None) -> FeedEntry:
+        """One clip or post as a feed entry (for deep links)."""
+        item_id = await self._feed.item_id(kind.value, ref_id)
+        if item_id is None:
+            raise NotFound(f"no such {kind.value}", code=f"{kind.value}_not_found")
+        counters = await self._feed.counters([item_id])
+        sponsored = False
+        if kind is TargetKind.POST:
+            post = await self._posts.get(ref_id)
+            sponsored = bool(post and post.sponsored)
+        entries = await self.hydrate([(item_id, kind.value, ref_id, sponsored)], who)
+        if not entries or item_id not in counters:
+            raise NotFound(f"no such {kind.value}", code=f"{kind.value}_not_found")
+        return entries[0]
+
+    # -- signals --------------------------------------------------------------------------
+
+    async def add_clip(self, clip: Clip) -> int:
+        """Put a clip in the feed, tagged with its products' categories."""
+        products = await self._products.by_ids(list(clip.product_ids))
+        categories = sorted({p.category for p in products.values()})
+        return await self._feed.upsert_item(
+            "clip", clip.id, clip.host_id, categories, clip.created_at
+        )
+
+    async def add_post(self, post: Post) -> int:
+        """Put a post in the feed."""
+        products = await self._products.by_ids(list(post.product_ids))
+        categories = sorted({p.category for p in products.values()})
+        return await self._feed.upsert_item(
+            "post", post.id, post.author_id, categories, post.created_at, sponsored=post.sponsored
+        )
+
+    async def remove(self, kind: TargetKind, ref_ids: list[int]) -> None:
+        """Take clips or posts out of the feed."""
+        await self._feed.hide(kind.value, ref_ids)
+
+    async def seen(self, who: Principal | None, item_id: int) -> None:
+        """A viewer watched an item: counts a view, and ranks it lower for them."""
+        found = await self._feed.exists(item_id)
+        if found is None:
+            raise NotFound("no such feed item", code="item_not_found")
+        kind, ref = found
+        first = True if who is None else await self._feed.mark_seen(who.user_id, item_id)
+        if first:
+            await self._feed.bump(kind, ref, "views")
+
+    async def counted(self, kind: TargetKind, ref_id: int, column: str, delta: int) -> None:
+        """Apply a like/comment change to the item's counters."""
+        await self._feed.bump(kind.value, ref_id, column, delta)
+
+    async def set_sponsored(self, who: Principal, item_id: int, sponsored: bool) -> None:
+        """Admins label paid placements."""
+        from live_server.domain.errors import Forbidden
+
+        if not who.is_admin:
+            raise Forbidden("only admins label sponsored items", code="admins_only")
+        if not await self._feed.set_sponsored(item_id, sponsored):
+            raise NotFound("no such feed item", code="item_not_found")
+
+    # -- background -----------------------------------------------------------------------
+
+    async def refresh_once(self) -> None:
+        """Copy purchase counts into the ranking signals; forget old scrolls."""
+        changed = await self._feed.refresh_purchases()
+        dropped = await self._feed.forget_old_scrolls()
+        if changed or dropped:
+            logger.info("feed refresh: %d purchase counters, %d old served rows", changed, dropped)
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), REFRESH_INTERVAL_S)
+            if self._stop.is_set():
+                break
+            try:
+                await self.refresh_once()
+            except Exception:
+                logger.exception("feed refresh failed")
+
+    def start(self) -> None:
+        """Start the periodic signal refresh."""
+        if self._task is None:
+            self._stop = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        """Stop the periodic refresh."""
+        if self._task is not None:
+            self._stop.set()
+            done, _ = await asyncio.wait({self._task}, timeout=2.0)
+            if not done:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+            self._task = None
