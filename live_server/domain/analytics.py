@@ -80,7 +80,11 @@ def merge_timeline(
     room_minutes: Iterable[Mapping[str, Any]],
     order_minutes: Iterable[Mapping[str, Any]],
 ) -> list[MinuteRow]:
-    """Join the room's per-minute stats with per-minute orders; gaps become zero rows."""
+    """Join the room's per-minute stats with per-minute orders; gaps become zero rows.
+
+    `minute` is epoch seconds at the start of the minute (floor(t / 60) * 60), as the room
+    stores it.
+    """
     rows: dict[int, dict[str, int]] = {}
     for r in room_minutes:
         m = int(r["minute"])
@@ -96,9 +100,8 @@ def merge_timeline(
     if not rows:
         return []
     first, last = min(rows), max(rows)
-    if last - first > 24 * 60:  # a day of minutes is plenty for one show
-        first = last - 24 * 60
-    return [MinuteRow(minute=m, **rows.get(m, {})) for m in range(first, last + 1)]
+    first = max(first, last - 24 * 3600)  # a day of minutes is plenty for one show
+    return [MinuteRow(minute=m, **rows.get(m, {})) for m in range(first, last + 1, 60)]
 
 
 def summarise(

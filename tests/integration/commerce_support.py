@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+
 from helpers import auth
 
 ADDRESS = {
@@ -48,7 +49,11 @@ async def make_product(
 
 
 async def make_show(
-    client: TestClient[Any, Any], make_user: Any, *, stocks: list[int], live: bool = True,
+    client: TestClient[Any, Any],
+    make_user: Any,
+    *,
+    stocks: list[int],
+    live: bool = True,
     **product_extra: Any,
 ) -> Show:
     """A host, products with the given stocks in the line-up, and (by default) live."""

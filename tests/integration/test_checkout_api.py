@@ -15,8 +15,8 @@ from commerce_support import (
     stock_of,
     units_in_orders,
 )
-from helpers import auth
 
+from helpers import auth
 from live_server.settings import Settings
 
 
@@ -259,7 +259,7 @@ async def test_ledger_and_commission(client: Any, make_user: Any) -> None:
     assert [e["source"]["type"] for e in ledger["entries"]] == ["live"] * 3
     resp = await client.get(f"/api/creators/{show.host_id}/ledger", headers=auth(buyer))
     assert resp.status == 403
-    admin, admin_token = await make_user(role="admin")
+    _, admin_token = await make_user(role="admin")
     resp = await client.put(
         f"/api/creators/{show.host_id}/commission", json={"rate_bp": 2500}, headers=auth(buyer)
     )
@@ -302,7 +302,7 @@ async def test_clip_and_post_sources_are_recorded(client: Any, make_user: Any) -
 async def test_price_currency_and_deleted_products(
     client: Any, make_user: Any, services: Any
 ) -> None:
-    host, token = await make_user(role="host")
+    _, token = await make_user(role="host")
     usd = await make_product(client, token, stock=5)
     eur = await make_product(client, token, stock=5, currency="EUR")
     _, buyer = await make_buyer(client, make_user)
