@@ -124,6 +124,23 @@ async def options_resource(request: web.Request) -> web.Response:
 SDP_ERRORS = (400, 401, 404, 409, 413, 415)
 
 
+async def broadcast_info(request: web.Request) -> web.Response:
+    """GET /api/sessions/{session_id}/broadcast: state, media time and WHEP viewer count."""
+    session_id = path_int(request, "session_id")
+    svc = services(request)
+    session = await svc.sessions.get(session_id)
+    return web.json_response(
+        {
+            "session_id": session_id,
+            "state": session.state.value,
+            "media_time": await svc.broadcast.media_time(session_id),
+            "viewers": svc.broadcast.viewer_count(session_id),
+            "publishing": svc.broadcast.is_publishing(session_id),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
     """Recover recordings left by a crash at start-up; close every peer at shutdown."""
     broadcast = app[SERVICES].broadcast
@@ -141,6 +158,7 @@ def setup(app: web.Application) -> None:
     r.add_delete("/whip/{session_id}/{resource_id}", end)
     r.add_patch("/whip/{session_id}/{resource_id}", patch)
     r.add_options("/whip/{session_id}/{resource_id}", options_resource)
+    r.add_get("/api/sessions/{session_id}/broadcast", broadcast_info)
     sdp = {"type": "string", "description": "SDP offer"}
     document(
         app,
@@ -157,6 +175,13 @@ def setup(app: web.Application) -> None:
                     errors=SDP_ERRORS,
                 ),
                 "OPTIONS": op("CORS preflight", tag="media", ok=204),
+            },
+            "/api/sessions/{session_id}/broadcast": {
+                "GET": op(
+                    "Live video status: state, media time, WHEP viewers, publisher connected",
+                    tag="media",
+                    errors=(404,),
+                )
             },
             "/whip/{session_id}/{resource_id}": {
                 "DELETE": op("End the broadcast", tag="media", errors=(404,)),

@@ -113,6 +113,10 @@ class BroadcastService:
         """WHEP viewers connected right now."""
         return self._sfu.viewer_count(session_id)
 
+    def is_publishing(self, session_id: int) -> bool:
+        """True while the host's frames are arriving."""
+        return self._sfu.is_receiving(session_id)
+
     def ice_links(self) -> list[str]:
         """``Link`` header values announcing the configured STUN/TURN servers."""
         return ice_link_headers(self._sfu.ice_servers)

@@ -1,0 +1,367 @@
+// Host studio, broadcast card: camera + microphone preview with device pickers,
+// Go live / End over WHIP (RFC 9725), a live indicator with viewer count and elapsed
+// time, and the outgoing bitrate / resolution. Lives in studio.html's #broadcast-slot.
+
+import { ApiError, api } from "../api.js";
+import { onSessionSelected, refreshSession } from "../pages/studio.js";
+import { badge, confirmAction, el, replaceChildren, toast } from "../ui.js";
+
+const MAX_BITRATE = 1_500_000; // one bitrate serves every viewer (no simulcast): keep it sane
+const GATHER_TIMEOUT_MS = 3000;
+const POLL_MS = 2000;
+
+const state = {
+  session: null,
+  stream: null,
+  pc: null,
+  resource: null, // WHIP resource URL
+  key: null,
+  liveSince: null, // performance.now() at go-live, adjusted from the server's media time
+  timers: [],
+  lastBytes: null,
+  ending: false,
+  retrying: false,
+};
+
+const ui = {};
+
+function injectStyles() {
+  if (document.getElementById("broadcast-styles")) return;
+  const style = document.createElement("style");
+  style.id = "broadcast-styles";
+  style.textContent = `
+    #broadcast-card .preview { position: relative; background: #000; border-radius: 14px;
+      overflow: hidden; aspect-ratio: 16 / 9; }
+    #broadcast-card .preview video { width: 100%; height: 100%; object-fit: contain; }
+    #broadcast-card .preview .on-air { position: absolute; top: 10px; left: 10px; display: flex;
+      gap: 8px; align-items: center; color: #fff; font-size: 13px; font-variant-numeric: tabular-nums; }
+    #broadcast-card .preview .on-air span.pill { background: rgba(0,0,0,.55); padding: 3px 8px;
+      border-radius: 999px; }
+    #broadcast-card .devices { display: grid; gap: 10px; grid-template-columns: 1fr; margin-top: 12px; }
+    @media (min-width: 600px) { #broadcast-card .devices { grid-template-columns: 1fr 1fr; } }
+    #broadcast-card .stats { font-variant-numeric: tabular-nums; }
+    #broadcast-card .actions { display: flex; gap: 10px; margin-top: 12px; flex-wrap: wrap; }
+    #broadcast-card .actions .btn { flex: 1 1 140px; }
+  `;
+  document.head.append(style);
+}
+
+function render(slot) {
+  injectStyles();
+  ui.video = el("video", { id: "broadcast-preview", muted: true, playsinline: true, autoplay: true });
+  ui.video.muted = true;
+  ui.onAir = el("div", { class: "on-air", id: "broadcast-status", hidden: true });
+  ui.camera = el("select", { id: "broadcast-camera", "aria-label": "Camera" });
+  ui.mic = el("select", { id: "broadcast-mic", "aria-label": "Microphone" });
+  ui.start = el("button", { type: "button", class: "btn btn-primary", id: "broadcast-start" }, "Go live");
+  ui.stop = el("button", { type: "button", class: "btn btn-danger", id: "broadcast-stop", hidden: true }, "End broadcast");
+  ui.message = el("p", { class: "muted small", id: "broadcast-message", role: "status" });
+  ui.stats = el("p", { class: "muted small stats", id: "broadcast-stats" });
+  ui.card = el(
+    "div",
+    { class: "card", id: "broadcast-card" },
+    el("h3", { class: "card-title" }, "Camera"),
+    el("div", { class: "preview" }, ui.video, ui.onAir),
+    el(
+      "div",
+      { class: "devices" },
+      el("label", { class: "field" }, el("span", {}, "Camera"), ui.camera),
+      el("label", { class: "field" }, el("span", {}, "Microphone"), ui.mic),
+    ),
+    el("div", { class: "actions" }, ui.start, ui.stop),
+    ui.message,
+    ui.stats,
+  );
+  replaceChildren(slot, ui.card);
+  ui.start.addEventListener("click", () => goLive());
+  ui.stop.addEventListener("click", () => endBroadcast());
+  ui.camera.addEventListener("change", () => switchDevices());
+  ui.mic.addEventListener("change", () => switchDevices());
+}
+
+function say(text) {
+  ui.message.textContent = text;
+}
+
+// ---------- devices ----------
+
+async function openDevices() {
+  const video = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
+  if (ui.camera.value) video.deviceId = { exact: ui.camera.value };
+  const audio = ui.mic.value ? { deviceId: { exact: ui.mic.value } } : true;
+  const stream = await navigator.mediaDevices.getUserMedia({ video, audio });
+  if (state.stream) for (const track of state.stream.getTracks()) track.stop();
+  state.stream = stream;
+  ui.video.srcObject = stream;
+  await listDevices();
+  return stream;
+}
+
+async function listDevices() {
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  const fill = (select, kind, label) => {
+    const current = state.stream?.getTracks().find((t) => t.kind === (kind === "videoinput" ? "video" : "audio"));
+    const activeId = current?.getSettings().deviceId ?? select.value;
+    const options = devices
+      .filter((d) => d.kind === kind)
+      .map((d, i) => el("option", { value: d.deviceId }, d.label || `${label} ${i + 1}`));
+    replaceChildren(select, options);
+    if (activeId) select.value = activeId;
+  };
+  fill(ui.camera, "videoinput", "Camera");
+  fill(ui.mic, "audioinput", "Microphone");
+}
+
+async function switchDevices() {
+  try {
+    const stream = await openDevices();
+    if (state.pc) {
+      for (const sender of state.pc.getSenders()) {
+        const track = stream.getTracks().find((t) => t.kind === sender.track?.kind);
+        if (track) await sender.replaceTrack(track);
+      }
+    }
+  } catch (err) {
+    say(`Could not open that device: ${err.message}`);
+  }
+}
+
+// ---------- WHIP ----------
+
+function gathered(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState === "complete") {
+        pc.removeEventListener("icegatheringstatechange", done);
+        resolve();
+      }
+    };
+    pc.addEventListener("icegatheringstatechange", done);
+    setTimeout(resolve, GATHER_TIMEOUT_MS);
+  });
+}
+
+async function publish() {
+  const session = state.session;
+  const pc = new RTCPeerConnection();
+  for (const track of state.stream.getTracks()) {
+    const init = { direction: "sendonly", streams: [state.stream] };
+    if (track.kind === "video") init.sendEncodings = [{ maxBitrate: MAX_BITRATE }];
+    pc.addTransceiver(track, init);
+  }
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  const response = await fetch(`/whip/${session.id}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/sdp", Authorization: `Bearer ${state.key}` },
+    body: pc.localDescription.sdp,
+  });
+  if (response.status !== 201) {
+    pc.close();
+    let message = `WHIP answered ${response.status}`;
+    try {
+      message = (await response.json()).error.message;
+    } catch {
+      /* keep the status text */
+    }
+    throw new ApiError(response.status, "whip", message);
+  }
+  const answer = await response.text();
+  state.resource = new URL(response.headers.get("Location"), location.href).toString();
+  await pc.setRemoteDescription({ type: "answer", sdp: answer });
+  pc.addEventListener("connectionstatechange", () => onConnectionState(pc));
+  state.pc = pc;
+}
+
+function onConnectionState(pc) {
+  if (pc !== state.pc || state.ending) return;
+  if (pc.connectionState === "connected") {
+    say("You are live.");
+  } else if (pc.connectionState === "failed" || pc.connectionState === "disconnected") {
+    say("Connection lost, reconnecting…");
+    reconnect();
+  }
+}
+
+async function reconnect() {
+  if (state.retrying) return;
+  state.retrying = true;
+  try {
+    for (let attempt = 0; attempt < 10 && !state.ending; attempt += 1) {
+      await new Promise((r) => setTimeout(r, 1500));
+      if (state.pc?.connectionState === "connected") return;
+      try {
+        state.pc?.close();
+        state.pc = null;
+        await publish();
+        say("Reconnected.");
+        return;
+      } catch (err) {
+        if (err instanceof ApiError && err.status !== 409 && err.status < 500 && err.status !== 0) {
+          say(`Cannot reconnect: ${err.message}`);
+          break;
+        }
+      }
+    }
+  } finally {
+    state.retrying = false;
+  }
+}
+
+async function goLive() {
+  const session = state.session;
+  if (!session) return;
+  ui.start.disabled = true;
+  say("Going live…");
+  try {
+    if (!state.stream) await openDevices();
+    const keyInfo = await api(`/api/sessions/${session.id}/stream-key`);
+    state.key = keyInfo.stream_key;
+    state.ending = false;
+    await publish();
+    startTimers();
+    showLive(true);
+  } catch (err) {
+    say(`Could not go live: ${err.message}`);
+    toast(err.message, "error");
+    ui.start.disabled = false;
+  }
+}
+
+async function endBroadcast() {
+  const ok = await confirmAction({
+    title: "End the broadcast?",
+    text: "Viewers will see that the show has ended. This cannot be undone.",
+    confirmLabel: "End broadcast",
+    danger: true,
+  });
+  if (!ok) return;
+  state.ending = true;
+  ui.stop.disabled = true;
+  try {
+    if (state.resource) {
+      await fetch(state.resource, { method: "DELETE", headers: { Authorization: `Bearer ${state.key}` } });
+    }
+  } finally {
+    teardown();
+    say("The broadcast has ended.");
+    await refreshSession().catch(() => null);
+  }
+}
+
+function teardown() {
+  state.pc?.close();
+  state.pc = null;
+  state.resource = null;
+  state.liveSince = null;
+  state.lastBytes = null;
+  for (const timer of state.timers) clearInterval(timer);
+  state.timers = [];
+  showLive(false);
+}
+
+// ---------- live indicator and stats ----------
+
+function showLive(live) {
+  ui.start.hidden = live;
+  ui.start.disabled = false;
+  ui.stop.hidden = !live;
+  ui.stop.disabled = false;
+  ui.onAir.hidden = !live;
+  ui.camera.disabled = false;
+  if (!live) ui.stats.textContent = "";
+}
+
+function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const pad = (n) => String(n).padStart(2, "0");
+  return h ? `${h}:${pad(m)}:${pad(s % 60)}` : `${pad(m)}:${pad(s % 60)}`;
+}
+
+function startTimers() {
+  state.timers.push(setInterval(pollServer, POLL_MS), setInterval(readStats, 1000));
+  pollServer();
+}
+
+async function pollServer() {
+  const session = state.session;
+  if (!session) return;
+  try {
+    const info = await api(`/api/sessions/${session.id}/broadcast`);
+    if (typeof info.media_time === "number") state.liveSince = performance.now() - info.media_time * 1000;
+    const elapsed = state.liveSince === null ? 0 : (performance.now() - state.liveSince) / 1000;
+    replaceChildren(
+      ui.onAir,
+      badge(info.state === "reconnecting" ? "reconnecting" : info.state === "live" ? "live" : "upcoming"),
+      el("span", { class: "pill", id: "broadcast-elapsed" }, clock(elapsed)),
+      el("span", { class: "pill", id: "broadcast-viewers" }, `${info.viewers} watching`),
+    );
+    ui.onAir.dataset.state = info.state;
+    if (info.state === "ended" && !state.ending) {
+      teardown();
+      say("The session has ended.");
+      refreshSession().catch(() => null);
+    }
+  } catch {
+    /* transient: try again on the next tick */
+  }
+}
+
+async function readStats() {
+  const pc = state.pc;
+  if (!pc) return;
+  const report = await pc.getStats();
+  for (const stat of report.values()) {
+    if (stat.type !== "outbound-rtp" || stat.kind !== "video") continue;
+    const now = stat.timestamp;
+    let kbps = 0;
+    if (state.lastBytes) {
+      kbps = ((stat.bytesSent - state.lastBytes.bytes) * 8) / (now - state.lastBytes.at);
+    }
+    state.lastBytes = { bytes: stat.bytesSent, at: now };
+    const size = stat.frameWidth ? `${stat.frameWidth}×${stat.frameHeight}` : "–";
+    const fps = stat.framesPerSecond ? ` · ${Math.round(stat.framesPerSecond)} fps` : "";
+    ui.stats.textContent = `${size}${fps} · ${Math.round(kbps)} kbit/s`;
+    ui.stats.dataset.kbps = String(Math.round(kbps));
+    ui.stats.dataset.width = String(stat.frameWidth ?? 0);
+  }
+}
+
+// ---------- session selection ----------
+
+async function onSession(session) {
+  const slot = document.getElementById("broadcast-slot");
+  if (!slot) return;
+  if (!ui.card) render(slot);
+  const changed = state.session?.id !== session?.id;
+  state.session = session;
+  if (!session || session.state === "ended") {
+    if (state.pc && changed) teardown();
+    ui.card.hidden = !state.pc;
+    return;
+  }
+  ui.card.hidden = false;
+  if (changed && state.pc) teardown();
+  if (!state.stream) {
+    say("Allow the camera and microphone to preview your show.");
+    try {
+      await openDevices();
+      say(session.state === "scheduled" ? "Ready when you are." : "");
+    } catch (err) {
+      say(`Camera unavailable: ${err.message}`);
+    }
+  }
+}
+
+onSessionSelected((session) => {
+  onSession(session);
+});
+
+window.addEventListener("pagehide", () => {
+  // A closed tab is a dropped host: the server keeps the show in "reconnecting" for the
+  // grace period. Only the End button ends it.
+  state.pc?.close();
+});
