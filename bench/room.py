@@ -1,0 +1,478 @@
+"""Live-room benchmark: M viewers in one room, C chat messages/s and R reactions/s incoming.
+
+The server runs in its own process; viewers are raw WebSocket clients speaking just enough
+Engine.IO / Socket.IO (v4) to join a room and read frames, spread over a few load
+processes. Chat messages carry their send time, so each viewer measures delivery latency.
+Server CPU comes from the server process's own accounting (/proc via psutil).
+
+Two runs side by side, same load:
+  aggregated   - the room as built: reactions summed per room and sent with the 5 Hz tick
+  rebroadcast  - baseline: every reaction re-emitted to the whole room at once
+
+    .venv/bin/python bench/room.py                       # 2,000 viewers, 20 chat/s, 500 reactions/s
+    .venv/bin/python bench/room.py --viewers 500 --duration 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import random
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from array import array
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+CHAT_PREFIX = b'42["chat:message",'
+
+
+# -- server process -----------------------------------------------------------------------
+def serve(port: int, data_dir: str, rebroadcast: bool) -> None:
+    """Runs the real app; with --rebroadcast, every reaction is emitted on its own."""
+    import logging
+
+    from aiohttp import web
+
+    from live_server.app import create_app
+    from live_server.services.room import RoomService
+    from live_server.services.room_extensions import session_room
+    from live_server.settings import Settings
+
+    logging.basicConfig(level=logging.WARNING)
+    if rebroadcast:
+
+        async def react_one_by_one(self: RoomService, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+            self._joined(sid, data["session_id"])
+            await self.ctx.broadcaster.emit(
+                "reaction",
+                {"session_id": data["session_id"], "kind": data["kind"], "count": data.get("count", 1)},
+                room=session_room(data["session_id"]),
+            )
+            return {"ok": True}
+
+        RoomService.react = react_one_by_one  # type: ignore[method-assign]
+    settings = Settings.load({"data_dir": Path(data_dir), "port": port, "secret": "bench"}, env={})
+    app = create_app(settings)
+    profile_to = os.environ.get("BENCH_ROOM_PROFILE")
+    if profile_to:  # development aid: cProfile of the server, written on exit
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        try:
+            web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+        finally:
+            profiler.disable()
+            profiler.dump_stats(profile_to)
+        return
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+# -- a minimal Socket.IO-over-WebSocket client ---------------------------------------------
+class Viewer(asyncio.Protocol):
+    """One raw WebSocket connection; counts deliveries and records chat latency."""
+
+    def __init__(self, stats: Stats, host: str, token: str | None) -> None:
+        self.stats = stats
+        self.host = host
+        self.token = token
+        self.buf = bytearray()
+        self.upgraded = False
+        self.transport: asyncio.Transport | None = None
+        self.joined = asyncio.get_running_loop().create_future()
+        self.acks: dict[int, asyncio.Future[bytes]] = {}
+        self.next_ack = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(
+            b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: "
+            + self.host.encode()
+            + b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+
+    def send(self, text: bytes) -> None:
+        # Client frames must be masked; an all-zero key masks nothing and is valid.
+        n = len(text)
+        if n < 126:
+            header = bytes([0x81, 0x80 | n])
+        elif n < 65536:
+            header = bytes([0x81, 0x80 | 126]) + n.to_bytes(2, "big")
+        else:
+            header = bytes([0x81, 0x80 | 127]) + n.to_bytes(8, "big")
+        assert self.transport is not None
+        self.transport.write(header + b"\0\0\0\0" + text)
+
+    def call(self, event: str, data: Any) -> asyncio.Future[bytes]:
+        ack_id = self.next_ack
+        self.next_ack += 1
+        fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self.acks[ack_id] = fut
+        self.send(f"42{ack_id}".encode() + json.dumps([event, data]).encode())
+        return fut
+
+    def emit(self, event: str, data: Any) -> None:
+        self.send(b"42" + json.dumps([event, data]).encode())
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if not self.upgraded:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not self.buf.startswith(b"HTTP/1.1 101"):
+                self.joined.set_exception(RuntimeError(bytes(self.buf[:200]).decode()))
+                return
+            del self.buf[: end + 4]
+            self.upgraded = True
+        buf = self.buf
+        pos = 0
+        size = len(buf)
+        while size - pos >= 2:
+            n = buf[pos + 1] & 0x7F
+            head = 2
+            if n == 126:
+                if size - pos < 4:
+                    break
+                n = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+                head = 4
+            elif n == 127:
+                if size - pos < 10:
+                    break
+                n = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                head = 10
+            if size - pos < head + n:
+                break
+            opcode = buf[pos] & 0x0F
+            if opcode == 1:
+                self.frame(bytes(buf[pos + head : pos + head + n]))
+            pos += head + n
+        if pos:
+            del buf[:pos]
+
+    def frame(self, payload: bytes) -> None:
+        stats = self.stats
+        if payload.startswith(CHAT_PREFIX):
+            now = time.time()
+            if stats.measuring(now):
+                stats.deliveries += 1
+                i = payload.find(b"@t=")
+                if i >= 0:
+                    j = payload.find(b"@", i + 3)
+                    stats.latency.append(now - float(payload[i + 3 : j]))
+            return
+        if payload[:2] == b"42":
+            if stats.measuring(time.time()):
+                stats.deliveries += 1
+                if payload.startswith(b'42["room:tick"'):
+                    stats.ticks += 1
+                else:
+                    stats.reactions += 1
+            return
+        if payload == b"2":  # Engine.IO ping
+            self.send(b"3")
+        elif payload[:1] == b"0":  # Engine.IO open: connect to the default namespace
+            self.send(b"40" + (json.dumps({"token": self.token}).encode() if self.token else b""))
+        elif payload[:2] == b"40":
+            self.joined.set_result(None)
+        elif payload[:2] == b"43":
+            k = 2
+            while payload[k : k + 1].isdigit():
+                k += 1
+            fut = self.acks.pop(int(payload[2:k]), None)
+            if fut is not None and not fut.done():
+                fut.set_result(payload[k:])
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.stats.lost += 1
+
+
+class Stats:
+    """Counters of one load process inside the measurement window."""
+
+    def __init__(self, start: float, end: float) -> None:
+        self.start = start
+        self.end = end
+        self.deliveries = 0
+        self.ticks = 0
+        self.reactions = 0
+        self.lost = 0
+        self.sent_chat = 0
+        self.sent_reactions = 0
+        self.refused = 0
+        self.latency = array("d")
+
+    def measuring(self, now: float) -> bool:
+        return self.start <= now < self.end
+
+
+async def _open(port: int, stats: Stats, session_id: int, token: str | None) -> Viewer:
+    loop = asyncio.get_running_loop()
+    _, viewer = await loop.create_connection(
+        lambda: Viewer(stats, f"127.0.0.1:{port}", token), "127.0.0.1", port
+    )
+    await asyncio.wait_for(viewer.joined, 30)
+    ack = await asyncio.wait_for(viewer.call("room:join", {"session_id": session_id}), 60)
+    if b'"ok":true' not in ack and b'"ok": true' not in ack:
+        raise RuntimeError(f"join refused: {ack[:200]!r}")
+    return viewer
+
+
+async def _load(cfg: dict[str, Any], index: int, ready: Any, go: Any, out: Any) -> None:
+    stats = Stats(0.0, 0.0)
+    port, session_id = cfg["port"], cfg["session_id"]
+    viewers: list[Viewer] = []
+    sem = asyncio.Semaphore(40)
+
+    async def one() -> None:
+        async with sem:
+            viewers.append(await _open(port, stats, session_id, None))
+
+    await asyncio.gather(*(one() for _ in range(cfg["viewers_per_proc"][index])))
+    chatters = [await _open(port, stats, session_id, t) for t in cfg["chat_tokens"][index]]
+    ready.put(index)
+    start = go.get()
+    stats.start, stats.end = start, start + cfg["duration"]
+    rng = random.Random(index)
+    chat_rate = len(chatters) * cfg["chat_per_user"]
+    reaction_rate = cfg["reactions_per_proc"]
+    kinds = ["heart"] * 6 + ["fire", "clap", "wow"]
+    t0 = time.time()
+    sent_c = sent_r = 0
+    deadline = start + cfg["duration"] + 1.0
+    while time.time() < deadline:
+        elapsed = time.time() - t0
+        while sent_c < elapsed * chat_rate:
+            who = chatters[sent_c % len(chatters)]
+            who.emit("chat:send", {"session_id": session_id, "text": f"hello @t={time.time():.6f}@"})
+            sent_c += 1
+        while sent_r < elapsed * reaction_rate:
+            rng.choice(viewers).emit(
+                "reaction:send", {"session_id": session_id, "kind": rng.choice(kinds)}
+            )
+            sent_r += 1
+        await asyncio.sleep(0.01)
+    stats.sent_chat, stats.sent_reactions = sent_c, sent_r
+    # let in-flight deliveries land before reporting
+    await asyncio.sleep(1.0)
+    out.put(
+        {
+            "deliveries": stats.deliveries,
+            "ticks": stats.ticks,
+            "reactions": stats.reactions,
+            "lost": stats.lost,
+            "latency": list(stats.latency),
+        }
+    )
+    for v in viewers + chatters:
+        if v.transport is not None:
+            v.transport.close()
+
+
+def load_process(cfg: dict[str, Any], index: int, ready: Any, go: Any, out: Any) -> None:
+    """Entry point of one load process."""
+    asyncio.run(_load(cfg, index, ready, go, out))
+
+
+# -- orchestration ------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _http(method: str, url: str, body: Any = None, token: str | None = None) -> Any:
+    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+def _register(base: str, name: str) -> dict[str, Any]:
+    result: dict[str, Any] = _http(
+        "POST",
+        f"{base}/api/auth/register",
+        {"username": name, "password": "bench-pass", "interests": ["fashion", "beauty", "home", "kitchen", "tech"]},
+    )
+    return result
+
+
+def run(args: argparse.Namespace, rebroadcast: bool) -> dict[str, Any]:
+    import psutil
+
+    data_dir = tempfile.mkdtemp(prefix="bench-room-")
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--serve", str(port), data_dir]
+        + (["--rebroadcast"] if rebroadcast else []),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=open(Path(data_dir) / "server.log", "wb"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/readyz", timeout=1)
+                break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise RuntimeError("server did not start") from None
+                time.sleep(0.1)
+        host = _register(base, "benchhost")
+        with sqlite3.connect(Path(data_dir) / "liveshop.db") as conn:
+            conn.execute("UPDATE users SET role = 'host' WHERE id = ?", (host["user"]["id"],))
+        host_token = _http("POST", f"{base}/api/auth/login", {"username": "benchhost", "password": "bench-pass"})["token"]
+        products = [
+            _http(
+                "POST",
+                f"{base}/api/products",
+                {"title": f"Item {i}", "price_minor": 1999, "currency": "USD", "category": "fashion", "stock": 100},
+                host_token,
+            )["id"]
+            for i in range(2)
+        ]
+        session = _http("POST", f"{base}/api/sessions", {"title": "Bench", "product_ids": products}, host_token)
+        sid = session["id"]
+        _http("POST", f"{base}/api/sessions/{sid}/start", {}, host_token)
+        chatters = args.chatters
+        tokens = [_register(base, f"chatter{i}")["token"] for i in range(chatters)]
+        procs = args.procs
+        per = [args.viewers // procs + (1 if i < args.viewers % procs else 0) for i in range(procs)]
+        cfg = {
+            "port": port,
+            "session_id": sid,
+            "duration": args.duration,
+            "viewers_per_proc": per,
+            "chat_tokens": [tokens[i::procs] for i in range(procs)],
+            "chat_per_user": args.chat / chatters,
+            "reactions_per_proc": args.reactions / procs,
+        }
+        ctx = mp.get_context("spawn")
+        ready, out = ctx.Queue(), ctx.Queue()
+        gos = [ctx.Queue() for _ in range(procs)]
+        workers = [ctx.Process(target=load_process, args=(cfg, i, ready, gos[i], out)) for i in range(procs)]
+        for w in workers:
+            w.start()
+        for _ in workers:
+            ready.get(timeout=300)
+        _pin(base, host_token, sid, products)
+        start = time.time() + 2.0  # a moment for the load loops to settle
+        for q in gos:
+            q.put(start)
+        proc = psutil.Process(server.pid)
+        while time.time() < start:
+            time.sleep(0.01)
+        cpu0 = sum(proc.cpu_times()[:2])
+        rss0 = proc.memory_info().rss
+        time.sleep(args.duration)
+        cpu1 = sum(proc.cpu_times()[:2])
+        rss1 = proc.memory_info().rss
+        results = [out.get(timeout=120) for _ in workers]
+        for w in workers:
+            w.join(30)
+        latency = sorted(x for r in results for x in r["latency"])
+        deliveries = sum(r["deliveries"] for r in results)
+        cpu = cpu1 - cpu0
+        return {
+            "mode": "rebroadcast" if rebroadcast else "aggregated",
+            "viewers": args.viewers,
+            "p50_ms": 1000 * latency[len(latency) // 2] if latency else float("nan"),
+            "p99_ms": 1000 * latency[int(len(latency) * 0.99)] if latency else float("nan"),
+            "chat_deliveries": len(latency),
+            "expected_chat": args.chat * args.duration * (args.viewers + chatters),
+            "deliveries_s": deliveries / args.duration,
+            "cpu_cores": cpu / args.duration,
+            "cpu_ms_per_1k": 1000 * cpu / max(1, deliveries) * 1000,
+            "rss_mb": rss1 / 2**20,
+            "rss_growth_mb": (rss1 - rss0) / 2**20,
+            "lost": sum(r["lost"] for r in results),
+        }
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _pin(base: str, token: str, sid: int, products: list[int]) -> None:
+    """Pins the line-up through the room, as a host would."""
+    import socketio
+
+    async def go() -> None:
+        client = socketio.AsyncClient()
+        await client.connect(base, auth={"token": token}, transports=["websocket"])
+        await client.call("room:join", {"session_id": sid})
+        for pid in products:
+            await client.call("pin:add", {"session_id": sid, "product_id": pid})
+        await client.disconnect()
+
+    asyncio.run(go())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--viewers", type=int, default=2000)
+    parser.add_argument("--chat", type=float, default=20.0, help="chat messages per second")
+    parser.add_argument("--reactions", type=float, default=500.0, help="reactions per second")
+    parser.add_argument("--chatters", type=int, default=20, help="users sending the chat")
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--procs", type=int, default=2, help="load-generator processes")
+    parser.add_argument("--only", choices=["aggregated", "rebroadcast"])
+    parser.add_argument("--serve", nargs=2, metavar=("PORT", "DATA_DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--rebroadcast", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(int(args.serve[0]), args.serve[1], args.rebroadcast)
+        return
+    modes = [False, True] if args.only is None else [args.only == "rebroadcast"]
+    rows = []
+    for rebroadcast in modes:
+        print(f"running {'rebroadcast' if rebroadcast else 'aggregated'} ...", file=sys.stderr, flush=True)
+        rows.append(run(args, rebroadcast))
+    print(
+        f"\nroom benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores: "
+        f"{args.viewers} viewers, {args.chat:g} chat/s, {args.reactions:g} reactions/s, {args.duration:g} s\n"
+    )
+    print("| mode | chat p50 ms | chat p99 ms | chat delivered | deliveries/s | server CPU (cores) | CPU ms per 1k deliveries | server RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['mode']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{100 * r['chat_deliveries'] / max(1, r['expected_chat']):.1f} % | {r['deliveries_s']:,.0f} | "
+            f"{r['cpu_cores']:.2f} | {r['cpu_ms_per_1k']:.2f} | {r['rss_mb']:.0f} |"
+        )
+    if len(rows) == 2:
+        agg, base = rows
+        print(
+            f"\nrebroadcast / aggregated: server CPU x{base['cpu_cores'] / max(agg['cpu_cores'], 1e-9):.1f}, "
+            f"chat p99 x{base['p99_ms'] / max(agg['p99_ms'], 1e-9):.1f}, "
+            f"deliveries/s x{base['deliveries_s'] / max(agg['deliveries_s'], 1e-9):.1f}"
+        )
+    lost = sum(r["lost"] for r in rows)
+    if lost:
+        print(f"\nnote: {lost} connections dropped during the runs")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""The live room in real Chromium pages against the real server: a viewer chats and the host
+sees it in the studio, the moderator pins a product from the console and the viewer sees the
+card over the video, the moderator deletes a message and it disappears for the viewer."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = {"width": 1280, "height": 800}
+TOKEN_KEY = "liveshop.token"
+
+
+def _register(page: Page) -> dict[str, Any]:
+    name = f"fan{uuid.uuid4().hex[:8]}"
+    resp = page.request.post(
+        "/api/auth/register",
+        data={
+            "username": name,
+            "password": "fan-secret-1",
+            "display_name": "Fan <b>One</b>",
+            "interests": ["fashion", "beauty", "home", "kitchen", "tech"],
+        },
+    )
+    assert resp.ok, resp.text()
+    body: dict[str, Any] = resp.json()
+    page.goto("/img/logo.svg")
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [TOKEN_KEY, body["token"]])
+    return body
+
+
+def test_chat_pins_and_deletion_across_viewer_host_and_moderator(
+    make_context: Callable[..., BrowserContext],
+    api_login: Callable[..., dict[str, Any]],
+) -> None:
+    errors: list[str] = []
+    host = make_context(viewport=DESKTOP).new_page()
+    mod = make_context(viewport=DESKTOP).new_page()
+    viewer = make_context().new_page()
+    for p in (host, mod, viewer):
+        p.on("pageerror", lambda err: errors.append(str(err)))
+
+    host_token = api_login(host, "demo-host")["token"]
+    headers = {"Authorization": f"Bearer {host_token}"}
+    mine = host.request.get("/api/products?owner=me", headers=headers).json()["items"]
+    lineup = [p["id"] for p in mine[:2]]
+    created = host.request.post(
+        "/api/sessions",
+        data={
+            "title": f"Room test {uuid.uuid4().hex[:6]}",
+            "product_ids": lineup,
+            "moderators": ["demo-mod"],
+        },
+        headers=headers,
+    )
+    assert created.ok, created.text()
+    session = created.json()
+    sid = session["id"]
+
+    # the host watches the room panel in the studio
+    host.goto(f"/studio.html?session={sid}")
+    expect(host.locator("#room-panel .chat-list")).to_have_count(1)
+
+    # a fresh viewer opens the show and chats (HTML stays text)
+    _register(viewer)
+    viewer.goto(f"/session.html?id={sid}")
+    expect(viewer.locator("#chat-form input")).to_be_enabled()
+    viewer.fill("#chat-form input", "<b>Is it waterproof?</b>")
+    viewer.press("#chat-form input", "Enter")
+    mine_row = viewer.locator(".chat-msg", has_text="Is it waterproof?")
+    expect(mine_row).to_have_count(1)
+    expect(mine_row).not_to_have_class("chat-msg is-pending")
+    expect(viewer.locator(".chat-msg b")).to_have_count(0)  # never rendered as HTML
+
+    host_row = host.locator("#room-panel .chat-msg", has_text="<b>Is it waterproof?</b>")
+    expect(host_row).to_have_count(1)
+    expect(host_row.locator(".chat-author")).to_have_text("Fan <b>One</b>")
+
+    # the moderator pins a product from the console; the viewer sees the card over the video
+    api_login(mod, "demo-mod")
+    mod.goto(f"/moderate.html?id={sid}")
+    pin_row = mod.locator(f'#pin-list [data-product-id="{lineup[0]}"]')
+    pin_row.locator(".pin-toggle").click()
+    expect(pin_row).to_have_class("pin-row is-pinned")
+    card = viewer.locator(f'#pinned-cards .pinned-card[data-product-id="{lineup[0]}"]')
+    expect(card).to_be_visible()
+    expect(card.locator(".pinned-title")).to_have_text(mine[0]["title"])
+    buy = card.locator(f'button.pinned-buy[data-product-id="{lineup[0]}"]')
+    expect(buy).to_be_visible()
+    viewer.evaluate(
+        "() => { window.__buys = []; document.addEventListener('liveshop:buy',"
+        " (e) => window.__buys.push(e.detail)); }"
+    )
+    buy.click()
+    assert viewer.evaluate("() => window.__buys") == [{"productId": lineup[0], "sessionId": sid}]
+
+    # the moderator deletes the message; it disappears for the viewer and the host
+    mod_row = mod.locator("#mod-chat .chat-msg", has_text="Is it waterproof?")
+    mod_row.locator(".mod-delete").click()
+    expect(viewer.locator(".chat-msg", has_text="Is it waterproof?")).to_have_count(0)
+    expect(host_row).to_have_count(0)
+    expect(mod.locator("#mod-log li").first).to_contain_text("delete")
+
+    # unpinning takes the card down; the viewer count shows the viewer
+    pin_row.locator(".pin-toggle").click()
+    expect(card).to_have_count(0)
+    expect(viewer.locator("#viewer-count")).to_contain_text("1")
+    assert errors == []

@@ -1,0 +1,147 @@
+// The live room on the watch page: chat, reactions with floating hearts, pinned product
+// cards over the video and the viewer count. Joins the room of session.html?id=N.
+
+import { currentUser } from "../api.js";
+import { ready, setSessionState } from "../pages/session.js";
+import { ChatList } from "../room/chat.js";
+import { renderCards } from "../room/cards.js";
+import { openRoom, reason } from "../room/socket.js";
+import { el, param } from "../ui.js";
+
+const REACTIONS = [
+  ["heart", "❤️"],
+  ["fire", "🔥"],
+  ["clap", "👏"],
+  ["laugh", "😂"],
+  ["wow", "😮"],
+];
+const EMOJI = Object.fromEntries([...REACTIONS, ["cart", "🛒"]]);
+
+function ensureStyles() {
+  if (!document.querySelector('link[href="/css/room.css"]')) {
+    document.head.append(el("link", { rel: "stylesheet", href: "/css/room.css" }));
+  }
+}
+
+function floatUp(layer, emoji) {
+  if (layer.childElementCount > 40) return; // bursts: keep the page light
+  const drift = Math.round(Math.random() * 40 - 20);
+  const bubble = el("span", { class: "float-reaction", style: { "--drift": `${drift}px` } }, emoji);
+  bubble.addEventListener("animationend", () => bubble.remove());
+  layer.append(bubble);
+}
+
+function showReactions(layer, counts) {
+  for (const [kind, n] of Object.entries(counts)) {
+    const emoji = EMOJI[kind];
+    if (!emoji) continue;
+    for (let i = 0; i < Math.min(n, 6); i += 1) setTimeout(() => floatUp(layer, emoji), i * 90);
+  }
+}
+
+function setViewers(presence) {
+  const box = document.getElementById("viewer-count");
+  if (!box || !presence) return;
+  box.textContent = `👁 ${presence.viewers.toLocaleString()}`;
+  box.title = `${presence.viewers} watching now · peak ${presence.peak}`;
+  box.dataset.viewers = String(presence.viewers);
+}
+
+async function main() {
+  ensureStyles();
+  const loaded = await ready;
+  const sessionId = Number(loaded?.session?.id ?? param("id"));
+  if (!sessionId) return;
+  const user = loaded?.user ?? (await currentUser().catch(() => null));
+
+  const chatSlot = document.getElementById("chat-slot");
+  const reactionsSlot = document.getElementById("reactions-slot");
+  const cardsBox = document.getElementById("pinned-cards");
+  const chat = new ChatList(chatSlot);
+  const input = el("input", {
+    class: "chat-input",
+    name: "text",
+    maxlength: "500",
+    autocomplete: "off",
+    placeholder: user ? "Say something…" : "Log in to chat",
+    "aria-label": "Chat message",
+    disabled: !user,
+  });
+  const status = el("div", { class: "chat-status", role: "status" });
+  const form = el("form", { class: "chat-form", id: "chat-form" }, input, el("button", { type: "submit", class: "btn btn-primary btn-small", disabled: !user }, "Send"));
+  chatSlot.append(status, form);
+  const floatLayer = el("div", { class: "float-layer", "aria-hidden": "true" });
+  document.getElementById("stage")?.append(floatLayer);
+
+
+  const room = openRoom(sessionId, {
+    onSnapshot(snap) {
+
+      chat.reset(snap.messages);
+      renderCards(cardsBox, snap.pins, sessionId);
+      setViewers(snap.presence);
+      if (snap.session?.state) setSessionState(snap.session.state);
+      status.textContent = snap.settings.slow_mode_seconds ? `Slow mode: one message every ${snap.settings.slow_mode_seconds} s` : "";
+    },
+    onError(error) {
+      status.textContent = error.message;
+      if (error.code === "banned") form.hidden = true;
+    },
+    on: {
+      "chat:message": (m) => chat.add(m),
+      "chat:removed": (r) => chat.remove(r.message_id),
+      "room:tick": (t) => {
+        if (t.reactions) showReactions(floatLayer, t.reactions);
+        if (t.pins) renderCards(cardsBox, t.pins, sessionId);
+        if (t.presence) setViewers(t.presence);
+        document.dispatchEvent(new CustomEvent("liveshop:tick", { detail: t }));
+      },
+      "room:state": (s) => setSessionState(s.state),
+      "room:settings": (s) => {
+        status.textContent = s.slow_mode_seconds ? `Slow mode: one message every ${s.slow_mode_seconds} s` : "";
+      },
+      "room:timeout": (t) => {
+        if (t.session_id === sessionId) status.textContent = `You are timed out for ${t.seconds} s.`;
+      },
+      "room:banned": (b) => {
+        if (b.session_id !== sessionId) return;
+        status.textContent = "You were removed from this show's chat.";
+        form.hidden = true;
+      },
+    },
+  });
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    const clientId = chat.addPending(text, user);
+    const ack = await room.call("chat:send", { session_id: sessionId, text, client_id: clientId });
+    if (ack.ok) chat.add(ack.message);
+    else chat.failPending(clientId, reason(ack));
+  });
+
+  for (const [kind, emoji] of REACTIONS.slice(0, 3)) {
+    reactionsSlot.append(
+      el(
+        "button",
+        {
+          type: "button",
+          class: "stage-button reaction-button",
+          dataset: { kind },
+          "aria-label": `Send ${kind}`,
+          onclick: () => {
+            floatUp(floatLayer, emoji); // instant feedback; everyone else sees it on the next tick
+            room.call("reaction:send", { session_id: sessionId, kind });
+          },
+        },
+        emoji,
+      ),
+    );
+  }
+  window.liveshopRoom = room; // for the console and tests
+
+}
+
+main();

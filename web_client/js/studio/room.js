@@ -1,0 +1,32 @@
+// The host's room panel in the studio (#room-slot): compact chat with moderation and
+// the pin panel for the selected session, plus a link to the full moderator console.
+
+import { onSessionSelected } from "../pages/studio.js";
+import { mountModeration } from "../moderate/panel.js";
+import { el } from "../ui.js";
+
+if (!document.querySelector('link[href="/css/room.css"]')) {
+  document.head.append(el("link", { rel: "stylesheet", href: "/css/room.css" }));
+}
+
+const slot = document.getElementById("room-slot");
+let mounted = null;
+let mountedId = null;
+
+onSessionSelected((session) => {
+  if (!slot || !session) return;
+  if (mountedId === session.id && mounted) return; // a refresh of the same session
+  mounted?.close();
+  mountedId = session.id;
+  const body = el("div", { id: "room-panel" });
+  slot.replaceChildren(
+    el(
+      "div",
+      { class: "section-head" },
+      el("h2", {}, "Live room"),
+      el("a", { class: "btn btn-ghost btn-small", href: `/moderate.html?id=${session.id}`, target: "_blank", rel: "noopener" }, "Moderator console"),
+    ),
+    body,
+  );
+  mounted = mountModeration(body, session, { compact: true });
+});
