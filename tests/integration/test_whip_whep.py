@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -305,3 +306,79 @@ def ffprobe(path: Path) -> dict[str, Any]:
     )
     result: dict[str, Any] = json.loads(out.stdout)
     return result
+
+
+PEER_SCRIPT = r"""
+import asyncio, sys
+import aiohttp
+from aiortc import RTCPeerConnection
+from live_server.media.peers import NumberedVideoTrack, http_negotiate, viewer_pc
+
+async def main(kind, url, token):
+    if kind == "publish":
+        pc = RTCPeerConnection()
+        pc.addTransceiver(NumberedVideoTrack(), direction="sendonly")
+    else:
+        pc = viewer_pc()
+    async with aiohttp.ClientSession() as http:
+        await http_negotiate(http, pc, url, token or None)
+    while pc.connectionState != "connected":
+        await asyncio.sleep(0.05)
+    print("connected", flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main(*sys.argv[1:4]))
+"""
+
+
+def spawn_peer(kind: str, url: str, token: str = "") -> subprocess.Popen[str]:
+    """A publisher or viewer in its own process, so that SIGKILL makes it vanish without
+    DELETE or a DTLS close (what a crashed phone or a lost network looks like)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PEER_SCRIPT, kind, url, token],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
+    return proc
+
+
+async def test_vanished_viewer_and_host_are_cleaned_up(
+    client: Client, make_user: Any, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aioice.ice
+
+    # consent freshness (RFC 7675) every 0.3 s, 3 failures: a vanished peer is noticed in ~1 s
+    monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.3)
+    monkeypatch.setattr(aioice.ice, "CONSENT_FAILURES", 3)
+    session_id, key, _ = await new_session(client, make_user)
+    publisher = spawn_peer("publish", f"{base(client)}/whip/{session_id}", key)
+    viewer: subprocess.Popen[str] | None = None
+    try:
+        assert publisher.stdout is not None
+        line = await asyncio.to_thread(publisher.stdout.readline)
+        assert line.strip() == "connected"
+        await wait_for(lambda: _is(state(client, session_id), "live"), timeout=15)
+        viewer = spawn_peer("view", f"{base(client)}/whep/{session_id}")
+        assert viewer.stdout is not None
+        assert (await asyncio.to_thread(viewer.stdout.readline)).strip() == "connected"
+        assert services.broadcast.viewer_count(session_id) == 1
+        viewer.kill()
+        await wait_for(
+            lambda: services.broadcast.viewer_count(session_id) == 0,
+            timeout=20,
+            message="vanished viewer removed",
+        )
+        publisher.kill()
+        await wait_for(
+            lambda: _is(state(client, session_id), "reconnecting"),
+            timeout=20,
+            message="vanished host -> reconnecting",
+        )
+        await wait_for(lambda: _is(state(client, session_id), "ended"), timeout=15)
+    finally:
+        for proc in (publisher, viewer):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+            if proc is not None:
+                proc.wait(10)

@@ -1,0 +1,466 @@
+"""Fan-out benchmark: server CPU per viewer, forwarding encoded frames vs MediaRelay re-encode.
+
+A publisher sends pre-encoded 1280x720 30 fps VP8 (~1.5 Mbit/s) plus Opus; N viewers on
+loopback count the frames they receive without decoding them. The server runs in its own
+process; its CPU time is read from /proc (psutil) over a fixed window. Both modes run in
+the same invocation so their ratio is comparable on a noisy shared machine:
+
+- forward: LiveShop's SFU (live_server.media.sfu): the host's own encoded frames go to
+  every viewer (no decode, no per-viewer encode).
+- relay: aiortc's usual fan-out: decode the host's media once and give each viewer a
+  MediaRelay proxy track, which aiortc encodes again per viewer.
+
+Usage: python bench/fanout.py [--viewers 1,10,25,50,100] [--relay-viewers 1,2,4] [--window 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psutil
+from aiohttp import web
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamTrack
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from live_server.media.clock import MediaClock
+from live_server.media.peers import PacketLoopTrack, encode_opus
+from live_server.media.sfu import Sfu
+
+SESSION = 1
+FPS = 30
+WIDTH, HEIGHT = 1280, 720
+BITRATE = 1_500_000
+
+# ---------------------------------------------------------------------------------------
+# server process
+
+
+def serve(mode: str, port: int) -> None:
+    """Run the bench server (forward or relay) until killed."""
+
+    async def main() -> None:
+        app = web.Application()
+        viewers: list[RTCPeerConnection] = []
+        if mode == "forward":
+            sfu = Sfu(MediaClock(), publisher_timeout_s=3600)
+
+            async def whip(request: web.Request) -> web.Response:
+                _, answer = await sfu.publish(SESSION, await request.text())
+                return web.Response(status=201, text=answer, content_type="application/sdp")
+
+            async def whep(request: web.Request) -> web.Response:
+                _, answer = await sfu.subscribe(SESSION, await request.text())
+                return web.Response(status=201, text=answer, content_type="application/sdp")
+
+        else:
+            relay = MediaRelay()
+            sources: dict[str, MediaStreamTrack] = {}
+            publisher: list[RTCPeerConnection] = []
+
+            async def whip(request: web.Request) -> web.Response:
+                pc = RTCPeerConnection()
+                publisher.append(pc)
+                pc.on("track", lambda track: sources.__setitem__(track.kind, track))
+                await pc.setRemoteDescription(
+                    RTCSessionDescription(sdp=await request.text(), type="offer")
+                )
+                await pc.setLocalDescription(await pc.createAnswer())
+                return web.Response(
+                    status=201, text=pc.localDescription.sdp, content_type="application/sdp"
+                )
+
+            async def whep(request: web.Request) -> web.Response:
+                pc = RTCPeerConnection()
+                viewers.append(pc)
+                for kind in ("video", "audio"):
+                    pc.addTrack(relay.subscribe(sources[kind], buffered=False))
+                await pc.setRemoteDescription(
+                    RTCSessionDescription(sdp=await request.text(), type="offer")
+                )
+                await pc.setLocalDescription(await pc.createAnswer())
+                return web.Response(
+                    status=201, text=pc.localDescription.sdp, content_type="application/sdp"
+                )
+
+        app.router.add_post("/whip", whip)
+        app.router.add_post("/whep", whep)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        print("READY", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+# ---------------------------------------------------------------------------------------
+# client side: publisher and counting viewers
+
+
+@dataclass
+class Counter:
+    video_frames: int = 0
+    audio_frames: int = 0
+
+
+COUNTERS: dict[int, tuple[str, Counter]] = {}
+_original_handle = RTCRtpReceiver._handle_rtp_packet
+
+
+async def _counting_handle(self: RTCRtpReceiver, packet: Any, arrival_time_ms: int) -> None:
+    """Bench viewers count frames at the RTP layer (marker bit ends a video frame) and skip
+    the jitter buffer and decoder entirely: the cheapest possible real receiver."""
+    entry = COUNTERS.get(id(self))
+    if entry is None:
+        await _original_handle(self, packet, arrival_time_ms)
+        return
+    kind, counter = entry
+    if kind == "video":
+        if packet.marker:
+            counter.video_frames += 1
+    else:
+        counter.audio_frames += 1
+
+
+RTCRtpReceiver._handle_rtp_packet = _counting_handle  # type: ignore[method-assign]
+
+
+CACHE = Path(__file__).resolve().parent.parent / "var" / "bench" / "fanout-vp8-720p.bin"
+NOISE_ROWS = 16  # a moving noise band: what makes the encoder spend ~1.5 Mbit/s
+
+
+def make_video_frames(seconds: float) -> list[bytes]:
+    """Pre-encode 720p VP8 at ~1.5 Mbit/s (a moving gradient plus a noise band); cached."""
+    import fractions
+    import pickle
+
+    import av
+
+    if CACHE.exists():
+        frames: list[bytes] = pickle.loads(CACHE.read_bytes())
+        return frames
+    codec = av.CodecContext.create("libvpx", "w")
+    codec.width, codec.height, codec.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+    codec.bit_rate = BITRATE
+    codec.framerate = fractions.Fraction(FPS, 1)
+    codec.time_base = fractions.Fraction(1, FPS)
+    codec.gop_size = int(seconds * FPS)  # the loop restarts on the keyframe
+    codec.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    noise = os.urandom(WIDTH * NOISE_ROWS * 2)
+    ramp = bytes(range(256)) * (WIDTH // 256 + 2)
+    out: list[bytes] = []
+    for i in range(int(seconds * FPS)):
+        frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
+        grad = ramp[(i * 8) % 256 :][:WIDTH]
+        band = noise[(i * 977) % WIDTH :][: WIDTH * NOISE_ROWS]
+        luma = grad * (HEIGHT - NOISE_ROWS) + band.ljust(WIDTH * NOISE_ROWS, b"\x80")
+        frame.planes[0].update(luma)
+        frame.planes[1].update(bytes([128]) * frame.planes[1].buffer_size)
+        frame.planes[2].update(bytes([128]) * frame.planes[2].buffer_size)
+        frame.pts = i
+        out.extend(bytes(p) for p in codec.encode(frame))
+    out.extend(bytes(p) for p in codec.encode(None))
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    CACHE.write_bytes(pickle.dumps(out))
+    return out
+
+
+def viewer_worker(base: str) -> None:
+    """A process of counting viewers driven over stdin: ``add N``, ``snap``, ``quit``."""
+
+    async def main() -> None:
+        viewers: list[tuple[RTCPeerConnection, Counter]] = []
+        loop = asyncio.get_running_loop()
+        async with aiohttp.ClientSession() as http:
+            while True:
+                line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
+                if not line or line == "quit":
+                    break
+                if line.startswith("add "):
+                    for _ in range(int(line.split()[1])):
+                        pc = RTCPeerConnection()
+                        pc.addTransceiver("video", direction="recvonly")
+                        pc.addTransceiver("audio", direction="recvonly")
+                        counter = Counter()
+                        for t in pc.getTransceivers():
+                            COUNTERS[id(t.receiver)] = (t.kind, counter)
+                        await negotiate(http, pc, f"{base}/whep")
+                        viewers.append((pc, counter))
+                    print("ok", flush=True)
+                elif line == "snap":
+                    snap = [[c.video_frames, c.audio_frames] for _, c in viewers]
+                    print(json.dumps(snap), flush=True)
+        for pc, _ in viewers:
+            await pc.close()
+
+    asyncio.run(main())
+
+
+class Workers:
+    """Viewer processes, so that receiving is spread over more than one interpreter."""
+
+    def __init__(self, base: str, count: int) -> None:
+        self.procs = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--viewer-worker", base],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(count)
+        ]
+        self.sizes = [0] * count
+
+    async def _ask(self, proc: subprocess.Popen[str], line: str) -> str:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(line + "\n")
+        proc.stdin.flush()
+        return await asyncio.to_thread(proc.stdout.readline)
+
+    async def grow_to(self, total: int) -> None:
+        while sum(self.sizes) < total:
+            i = self.sizes.index(min(self.sizes))
+            step = min(5, total - sum(self.sizes))
+            await self._ask(self.procs[i], f"add {step}")
+            self.sizes[i] += step
+
+    async def snapshot(self) -> list[tuple[int, int]]:
+        replies = await asyncio.gather(*(self._ask(p, "snap") for p in self.procs))
+        out: list[tuple[int, int]] = []
+        for reply in replies:
+            out.extend((v, a) for v, a in json.loads(reply))
+        return out
+
+    def close(self) -> None:
+        for proc in self.procs:
+            try:
+                assert proc.stdin is not None
+                proc.stdin.write("quit\n")
+                proc.stdin.flush()
+                proc.wait(20)
+            except Exception:
+                proc.kill()
+
+
+async def negotiate(http: aiohttp.ClientSession, pc: RTCPeerConnection, url: str) -> None:
+    await pc.setLocalDescription(await pc.createOffer())
+    async with http.post(
+        url, data=pc.localDescription.sdp, headers={"Content-Type": "application/sdp"}
+    ) as resp:
+        if resp.status != 201:
+            raise RuntimeError(f"{url}: {resp.status} {await resp.text()}")
+        answer = await resp.text()
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+
+
+@dataclass
+class Row:
+    mode: str
+    viewers: int
+    cpu_pct: float
+    ms_per_viewer_s: float | None
+    video_pct: float
+    audio_pct: float
+    sent_video: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def cpu_seconds(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return float(t.user + t.system)
+
+
+async def run_mode(
+    mode: str,
+    counts: list[int],
+    window: float,
+    video: list[bytes],
+    audio: list[bytes],
+    workers_count: int,
+) -> list[Row]:
+    port = _free_port()
+    server = start_server(mode, port)
+    assert server.stdout is not None
+    line = await asyncio.to_thread(server.stdout.readline)
+    if "READY" not in line:
+        raise RuntimeError(f"{mode} server did not start: {line!r}")
+    proc = psutil.Process(server.pid)
+    base = f"http://127.0.0.1:{port}"
+    rows: list[Row] = []
+    workers = Workers(base, workers_count)
+    publisher = RTCPeerConnection()
+    vtrack = PacketLoopTrack("video", video, 90000 // FPS, 90000)
+    atrack = PacketLoopTrack("audio", audio, 960, 48000)
+    publisher.addTransceiver(vtrack, direction="sendonly")
+    publisher.addTransceiver(atrack, direction="sendonly")
+    try:
+        async with aiohttp.ClientSession() as http:
+            await negotiate(http, publisher, f"{base}/whip")
+            await asyncio.sleep(3)  # ICE, DTLS, first frames
+            baseline: float | None = None
+            for n in [0, *counts]:
+                await workers.grow_to(n)
+                await asyncio.sleep(3 if n else 1)  # connections up, keyframe, steady state
+                v0 = await workers.snapshot()
+                s0 = (vtrack.sent, atrack.sent)
+                c0 = cpu_seconds(proc)
+                t0 = time.monotonic()
+                await asyncio.sleep(window)
+                c1 = cpu_seconds(proc)
+                t1 = time.monotonic()
+                s1 = (vtrack.sent, atrack.sent)
+                v1 = await workers.snapshot()
+                elapsed = t1 - t0
+                cpu_ms_per_s = (c1 - c0) * 1000 / elapsed
+                sent_v, sent_a = s1[0] - s0[0], s1[1] - s0[1]
+                if n == 0:
+                    baseline = cpu_ms_per_s
+                    rows.append(Row(mode, 0, cpu_ms_per_s / 10, None, 100.0, 100.0, sent_v))
+                    continue
+                got_v = [b[0] - a[0] for a, b in zip(v0, v1, strict=True)]
+                got_a = [b[1] - a[1] for a, b in zip(v0, v1, strict=True)]
+                per_viewer = (cpu_ms_per_s - (baseline or 0.0)) / n
+                rows.append(
+                    Row(
+                        mode,
+                        n,
+                        cpu_ms_per_s / 10,
+                        per_viewer,
+                        100.0 * min(got_v) / max(1, sent_v),
+                        100.0 * min(got_a) / max(1, sent_a),
+                        sent_v,
+                        {"mean_video_pct": 100.0 * sum(got_v) / len(got_v) / max(1, sent_v)},
+                    )
+                )
+                print(f"  {mode:8s} {n:4d} viewers: {_fmt(rows[-1])}", flush=True)
+                if cpu_ms_per_s > 1800:  # the server is saturating both cores: stop here
+                    print(f"  {mode}: server saturated at {n} viewers, stopping", flush=True)
+                    break
+    finally:
+        workers.close()
+        await publisher.close()
+        server.kill()
+        server.wait()
+    return rows
+
+
+def start_server(mode: str, port: int) -> subprocess.Popen[str]:
+    """The server leg in its own process, so that its CPU time is its own."""
+    return subprocess.Popen(
+        [sys.executable, __file__, "--serve", mode, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _fmt(row: Row) -> str:
+    per = "-" if row.ms_per_viewer_s is None else f"{row.ms_per_viewer_s:.2f}"
+    return (
+        f"cpu {row.cpu_pct:5.1f}% of a core, {per} ms/viewer-s, "
+        f"video min {row.video_pct:.1f}%, audio min {row.audio_pct:.1f}%"
+    )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def table(rows: list[Row], video_kbps: float) -> str:
+    lines = [
+        f"LiveShop fan-out benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{platform.machine()} {psutil.cpu_count()} cores "
+        f"({platform.processor() or platform.platform()}), Python {platform.python_version()}",
+        f"publisher: VP8 {WIDTH}x{HEIGHT} {FPS} fps ~{video_kbps:.0f} kbit/s + Opus 20 ms;"
+        " viewers on loopback count RTP frames without decoding",
+        "",
+        "| mode | viewers | server CPU (% of a core) | CPU ms per viewer-second "
+        "| viewers per core | video frames delivered (worst viewer) | audio (worst) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        per = r.ms_per_viewer_s
+        per_s = "-" if per is None else f"{per:.2f}"
+        vpc = "-" if per is None or per <= 0 else f"{1000 / per:.0f}"
+        label = "ingest only" if r.viewers == 0 else str(r.viewers)
+        lines.append(
+            f"| {r.mode} | {label} | {r.cpu_pct:.1f} | {per_s} | {vpc} "
+            f"| {r.video_pct:.1f} % | {r.audio_pct:.1f} % |"
+        )
+    fwd = [r for r in rows if r.mode == "forward" and r.ms_per_viewer_s]
+    rel = [r for r in rows if r.mode == "relay" and r.ms_per_viewer_s]
+    if fwd and rel:
+        f_best = fwd[-1]
+        r_mean = sum(r.ms_per_viewer_s or 0 for r in rel) / len(rel)
+        lines.append("")
+        lines.append(
+            f"forward/re-encode cost ratio: {r_mean / (f_best.ms_per_viewer_s or 1):.0f}x "
+            f"(MediaRelay mean {r_mean:.1f} ms/viewer-s over {[r.viewers for r in rel]} viewers "
+            f"vs forwarding {f_best.ms_per_viewer_s:.2f} ms/viewer-s at {f_best.viewers} viewers)"
+        )
+    return "\n".join(lines)
+
+
+async def bench(args: argparse.Namespace) -> None:
+    print("pre-encoding 720p VP8 and Opus...", flush=True)
+    video = await asyncio.to_thread(make_video_frames, 2.0)
+    audio = await asyncio.to_thread(encode_opus, 2.0)
+    video_kbps = sum(len(f) for f in video) * 8 / (len(video) / FPS) / 1000
+    print(f"  {len(video)} video frames, {video_kbps:.0f} kbit/s", flush=True)
+    rows: list[Row] = []
+    if not args.skip_forward:
+        rows += await run_mode("forward", args.viewers, args.window, video, audio, args.workers)
+    if not args.skip_relay:
+        rows += await run_mode("relay", args.relay_viewers, args.window, video, audio, args.workers)
+    text = table(rows, video_kbps)
+    print()
+    print(text)
+    if args.json:
+        dump = json.dumps([r.__dict__ for r in rows], indent=2)
+        await asyncio.to_thread(Path(args.json).write_text, dump)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", choices=["forward", "relay"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--viewer-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=2, help="viewer processes")
+    parser.add_argument("--viewers", default="1,10,25,50,100")
+    parser.add_argument("--relay-viewers", default="1,2,4")
+    parser.add_argument("--window", type=float, default=8.0, help="measurement window (s)")
+    parser.add_argument("--skip-relay", action="store_true")
+    parser.add_argument("--skip-forward", action="store_true")
+    parser.add_argument("--json", help="also write the rows as JSON here")
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port)
+        return
+    if args.viewer_worker:
+        viewer_worker(args.viewer_worker)
+        return
+    args.viewers = [int(x) for x in args.viewers.split(",") if x]
+    args.relay_viewers = [int(x) for x in args.relay_viewers.split(",") if x]
+    asyncio.run(bench(args))
+
+
+if __name__ == "__main__":
+    main()
