@@ -31,9 +31,12 @@ class Show:
     pin_ids: list[int]
 
 
-def make_recording(path: Path, flavour: str = "vp8", seconds: float = 60.0) -> Path:
-    """A synthetic recording (VP8/Opus WebM or H.264/AAC MP4), keyframes every 2 s."""
-    return generate_recording(path, SyntheticSpec(duration_s=seconds, flavour=flavour, gop=60))
+def make_recording(
+    path: Path, flavour: str = "vp8", seconds: float = 60.0, width: int = 320, height: int = 180
+) -> Path:
+    """A small synthetic recording (VP8/Opus WebM or H.264/AAC MP4), keyframes every 2 s."""
+    spec = SyntheticSpec(duration_s=seconds, width=width, height=height, flavour=flavour, gop=60)
+    return generate_recording(path, spec)
 
 
 async def create_products(http: Any, token: str, categories: list[str]) -> list[int]:
