@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 import pytest
+from PIL import Image
 from playwright.sync_api import BrowserContext, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -181,3 +183,131 @@ def test_viewer_gets_a_friendly_hosts_only_message_in_the_studio(
     expect(page.locator("#studio")).to_be_hidden()
     # Viewers do not get a Studio tab.
     expect(page.locator("nav [data-nav='studio']")).to_have_count(0)
+
+
+def _host_token(page: Page) -> str:
+    response = page.request.post(
+        "/api/auth/login", data={"username": "demo-host", "password": "demo"}
+    )
+    assert response.ok
+    token: str = response.json()["token"]
+    return token
+
+
+def test_host_starts_and_ends_a_show_from_the_studio(
+    page: Page, login: Callable[..., None]
+) -> None:
+    token = _host_token(page)
+    title = f"Start-end show {uuid.uuid4().hex[:6]}"
+    created = page.request.post(
+        "/api/sessions",
+        data={"title": title, "starts_at": "2030-01-01T10:00:00Z", "product_ids": []},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert created.status == 201, created.text()
+    session_id = created.json()["id"]
+
+    login(page, "demo-host")
+    page.goto(f"/studio.html?session={session_id}")
+    expect(page.locator("#detail-title")).to_have_text(title)
+    expect(page.locator("#session-end")).to_be_hidden()
+    page.click("#session-start")
+    expect(page.locator("#detail-badge .badge")).to_have_text("Live")
+    expect(page.locator(f"#my-sessions [data-session-id='{session_id}'] .badge")).to_have_text(
+        "Live"
+    )
+
+    page.goto("/")
+    live_card = page.locator(f"#live-list .show-card[data-session-id='{session_id}']")
+    expect(live_card.locator(".badge")).to_have_text("Live")
+    live_card.click()
+    expect(page.locator("#state-badge .badge")).to_have_text("Live")
+    expect(page.locator("#state-message")).to_be_hidden()
+
+    page.goto(f"/studio.html?session={session_id}")
+    page.click("#session-end")
+    page.click("#confirm-yes")  # ending is confirmed in a sheet first
+    expect(page.locator("#detail-badge .badge")).to_have_text("Ended")
+    assert page.request.get(f"/api/sessions/{session_id}").json()["state"] == "ended"
+
+    page.goto(f"/session.html?id={session_id}")
+    expect(page.locator("#state-message")).to_contain_text("This show has ended")
+    page.goto("/")
+    expect(
+        page.locator(f"#replays-list .show-card[data-session-id='{session_id}']")
+    ).to_be_visible()
+
+
+def test_host_edits_line_up_and_moderators(page: Page, login: Callable[..., None]) -> None:
+    token = _host_token(page)
+    created = page.request.post(
+        "/api/sessions",
+        data={"title": "Line-up edit", "starts_at": "2030-01-02T10:00:00Z"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    session_id = created.json()["id"]
+    login(page, "demo-host")
+    page.goto(f"/studio.html?session={session_id}")
+    checks = page.locator("#lineup-picker .check")
+    expect(checks.first).to_be_visible()
+    second_id = int(checks.nth(1).get_attribute("data-product-id") or "0")
+    first_id = int(checks.nth(0).get_attribute("data-product-id") or "0")
+    checks.nth(1).click()  # ticked first, so it leads the line-up
+    checks.nth(0).click()
+    page.click("#lineup-save")
+    expect(page.locator(".toast")).to_contain_text("Line-up saved")
+    session = page.request.get(f"/api/sessions/{session_id}").json()
+    assert [p["id"] for p in session["products"]] == [second_id, first_id]
+
+    # An unknown moderator is refused with the server's message, nothing is stored.
+    page.fill("#moderator-input", "no-such-user-xyz")
+    page.click("#moderators-save")
+    expect(page.locator("#moderators-error")).to_be_visible()
+    assert page.request.get(f"/api/sessions/{session_id}").json()["moderators"] == []
+
+    expect(page.locator("#moderator-input")).to_have_value("no-such-user-xyz")  # kept to fix
+    page.fill("#moderator-input", "demo-mod")
+    page.click("#moderators-save")
+    expect(page.locator("#moderator-chips")).to_contain_text("@demo-mod")
+    expect(page.locator("#moderators-error")).to_be_hidden()
+    moderators = page.request.get(f"/api/sessions/{session_id}").json()["moderators"]
+    assert [m["username"] for m in moderators] == ["demo-mod"]
+
+
+def test_host_creates_a_product_and_uploads_its_image(
+    page: Page, login: Callable[..., None], tmp_path: Path
+) -> None:
+    image = tmp_path / "mug.png"
+    Image.new("RGB", (64, 48), (200, 80, 40)).save(image)
+    title = f"Speckled mug {uuid.uuid4().hex[:6]}"
+
+    login(page, "demo-host")
+    page.click("#tab-products-button")
+    page.click("#product-new")
+    form = page.locator("#product-form")
+    form.locator("[name=title]").fill(title)
+    form.locator("[name=price]").fill("12.5")
+    form.locator("[name=currency]").select_option("EUR")
+    form.locator("[name=category]").fill("kitchen")
+    form.locator("[name=stock]").fill("7")
+    page.click("#product-submit")
+    expect(form).to_have_count(0)
+
+    row = page.locator("#my-products .product", has_text=title)
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("7 in stock")
+    product_id = int(row.get_attribute("data-product-id") or "0")
+    product = page.request.get(f"/api/products/{product_id}").json()
+    assert product["price_minor"] == 1250 and product["currency"] == "EUR"
+
+    row.locator("input[type=file]").set_input_files(str(image))
+    expect(page.locator(".toast-success", has_text="Image added")).to_be_visible()
+    row = page.locator("#my-products .product", has_text=title)
+    row.scroll_into_view_if_needed()  # thumbnails load lazily
+    expect(row.locator("img.product-img")).to_be_visible()
+    page.wait_for_function(
+        "(id) => { const i = document.querySelector(`[data-product-id='${id}'] img`);"
+        " return i && i.complete && i.naturalWidth > 0; }",
+        arg=product_id,
+    )
+    assert len(page.request.get(f"/api/products/{product_id}").json()["images"]) == 1

@@ -107,7 +107,7 @@ function toastHost() {
  * @param {"info"|"success"|"error"} [kind]
  */
 export function toast(message, kind = "info", { timeout = 3800 } = {}) {
-  const node = el("div", { class: `toast toast-${kind}`, dataset: { kind } }, message);
+  const node = el("div", { class: `toast toast-${kind}`, dataset: { kind } }, sentence(message));
   toastHost().appendChild(node);
   setTimeout(() => {
     node.classList.add("is-leaving");
@@ -396,10 +396,16 @@ export async function busy(button, work) {
   }
 }
 
+/** A message with its first letter in upper case (server messages start lower-case). */
+export function sentence(text) {
+  const value = String(text ?? "");
+  return value ? value[0].toUpperCase() + value.slice(1) : value;
+}
+
 /** Show (or clear, with null) an inline error box. */
 export function showError(box, message) {
   if (!box) return;
-  box.textContent = message ?? "";
+  box.textContent = sentence(message ?? "");
   box.hidden = !message;
 }
 

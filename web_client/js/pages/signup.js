@@ -4,7 +4,7 @@ import { ApiError, api, setToken } from "../api.js";
 import { busy, el, param, renderNav, replaceChildren, safeNext, showError, toast } from "../ui.js";
 
 let MIN_INTERESTS = 5;
-const USERNAME_RE = /^[A-Za-z0-9._-]{3,32}$/;
+const USERNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$/;
 
 const picked = new Set();
 
@@ -65,7 +65,7 @@ async function loadInterests() {
 function checkAccount(form) {
   const username = form.username.value.trim();
   if (!USERNAME_RE.test(username)) {
-    return "Usernames are 3 to 32 letters, numbers, dots, dashes or underscores.";
+    return "Usernames are 3 to 32 letters, numbers, dots, dashes or underscores, starting with a letter or number.";
   }
   if (form.password.value.length < 8) return "Passwords need at least 8 characters.";
   return null;

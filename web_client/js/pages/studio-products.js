@@ -55,8 +55,8 @@ async function uploadImage(product, file) {
       raw: true,
       headers: { "Content-Type": file.type },
     });
-    toast("Image added", "success");
     await renderProducts({ refresh: true });
+    toast("Image added", "success");
   } catch (err) {
     toast(err instanceof ApiError ? err.message : "Upload failed", "error");
   }
@@ -104,7 +104,9 @@ export async function renderProducts({ refresh = false } = {}) {
       replaceChildren(list, el("li", {}, emptyState("No products yet", "Add the products you want to sell in your shows.", { iconName: "bag", action: add })));
     } else {
       list.classList.add("grid");
-      replaceChildren(list, products.map(productRow));
+      // Newest first: the product just created is the one the host wants to work on.
+      const newest = [...products].sort((a, b) => b.id - a.id);
+      replaceChildren(list, newest.map(productRow));
     }
   } catch (err) {
     replaceChildren(list, el("li", {}, emptyState("Could not load products", err.message, { iconName: "refresh" })));
@@ -178,8 +180,8 @@ export async function openProductForm() {
     try {
       const product = await busy(form.querySelector("#product-submit"), () => api("/api/products", { body }));
       closeSheet();
-      toast(`“${product.title}” created`, "success");
       await renderProducts({ refresh: true });
+      toast(`“${product.title}” created`, "success");
       document.dispatchEvent(new CustomEvent("liveshop:products-changed"));
     } catch (err) {
       showError(errorBox, err instanceof ApiError ? err.message : "Could not create the product.");

@@ -11,6 +11,7 @@ import {
 } from "../ui.js";
 import { myProducts, openProductForm, productThumb, renderProducts } from "./studio-products.js";
 
+let me = null;
 let sessions = [];
 let selected = null;
 let moderators = [];
@@ -80,8 +81,14 @@ function gate(user) {
 
 // ---------- sessions list ----------
 
+/** True when the signed-in user hosts `session` (and not just moderates it). */
+function isMine(session) {
+  return Boolean(me && session && session.host && session.host.id === me.id);
+}
+
 function sessionRow(session) {
-  const when = session.state === "live" ? "On air now" : formatTime(session.starts_at);
+  let when = session.state === "live" ? "On air now" : formatTime(session.starts_at);
+  if (!isMine(session)) when = `${when} · you moderate`;
   return el(
     "li",
     {},
@@ -167,8 +174,13 @@ function renderHeader() {
   if (s.state === "ended") when = `Ended ${formatTime(s.ended_at)}`;
   document.getElementById("detail-time").textContent = when;
   document.getElementById("detail-watch").href = `/session.html?id=${encodeURIComponent(s.id)}`;
-  document.getElementById("session-start").hidden = s.state !== "scheduled";
-  document.getElementById("session-end").hidden = s.state === "ended" || s.state === "scheduled";
+  const mine = isMine(s);
+  document.getElementById("session-start").hidden = !mine || s.state !== "scheduled";
+  document.getElementById("session-end").hidden = !mine || s.state === "ended" || s.state === "scheduled";
+  // Moderators see the show here, but only its host manages the key, line-up and team.
+  for (const id of ["stream-key-card", "moderators-card", "lineup-card"]) {
+    document.getElementById(id).hidden = !mine;
+  }
 }
 
 async function renderDetail() {
@@ -176,6 +188,7 @@ async function renderDetail() {
   document.getElementById("detail").hidden = false;
   renderHeader();
   renderModerators();
+  if (!isMine(selected)) return;
   renderStreamKey();
   await renderLineupPicker();
 }
@@ -193,8 +206,8 @@ async function changeState(action) {
   }
   try {
     await busy(button, () => api(`/api/sessions/${selected.id}/${action}`, { method: "POST" }));
-    toast(action === "start" ? "You're live!" : "Show ended", "success");
     await refreshSession();
+    toast(action === "start" ? "You're live!" : "Show ended", "success");
   } catch (err) {
     toast(err.message, "error");
   }
@@ -256,9 +269,9 @@ async function saveLineup() {
     await busy(document.getElementById("lineup-save"), () =>
       api(`/api/sessions/${selected.id}/products`, { method: "PUT", body: { product_ids: productIds } }),
     );
-    toast("Line-up saved", "success");
     await refreshSession();
     await renderLineupPicker();
+    toast("Line-up saved", "success");
   } catch (err) {
     showError(errorBox, err.message);
   }
@@ -484,6 +497,7 @@ function wire() {
 async function main() {
   const user = await renderNav({ active: "studio" });
   if (!gate(user)) return;
+  me = user;
   document.getElementById("studio-title").textContent = `${user.display_name || user.username}'s shows`;
   wire();
   await loadSessions();
