@@ -334,10 +334,9 @@ class Sfu:
             now = time.monotonic()
             for room in list(self._rooms.values()):
                 publisher = room.publisher
-                if (
-                    publisher is not None
-                    and now - publisher.last_frame_at > self._publisher_timeout_s
-                ):
+                # before its first frame a publisher may still be doing ICE and DTLS
+                limit = self._publisher_timeout_s * (1 if publisher and publisher.started else 4)
+                if publisher is not None and now - publisher.last_frame_at > limit:
                     logger.info(
                         "session=%s publisher=%s silent for %.1fs",
                         room.session_id,

@@ -162,3 +162,50 @@ def check_truncated(data_dir: Path) -> None:
 
 async def _at_least(value: Any, threshold: float) -> bool:
     return bool(await value >= threshold)
+
+
+async def test_writer_stream_copies_vp8_and_h264_with_right_duration(tmp_path: Path) -> None:
+    import fractions
+
+    import av
+
+    from live_server.media.bitstream import is_keyframe
+    from live_server.media.peers import draw_number, encode_opus, encode_vp8
+    from recordings.writer import RecordingWriter
+
+    def h264_frames(n: int) -> list[bytes]:
+        enc = av.CodecContext.create("libx264", "w")
+        enc.width, enc.height, enc.pix_fmt = 320, 240, "yuv420p"
+        enc.time_base = fractions.Fraction(1, 30)
+        enc.options = {"preset": "ultrafast", "tune": "zerolatency", "g": "30"}
+        out: list[bytes] = []
+        for i in range(n):
+            frame = draw_number(i, 320, 240)
+            frame.pts = i
+            out.extend(bytes(p) for p in enc.encode(frame))
+        return out
+
+    vp8 = [data for data, _ in encode_vp8(4.0, 320, 240, 30, 300_000)]
+    opus = encode_opus(4.0)
+    for codec, frames, ext in (("VP8", vp8, "webm"), ("H264", h264_frames(120), "mkv")):
+        writer = RecordingWriter(tmp_path / f"rec.{ext}", codec, "OPUS")
+        writer.start()
+        # audio first, as on the wire: held until the first video keyframe opens the file
+        events = [(i * 0.02, "audio", d, i * 960) for i, d in enumerate(opus)]
+        events += [(i / 30, "video", d, i * 3000) for i, d in enumerate(frames)]
+        for _, kind, data, pts in sorted(events, key=lambda e: (e[0], e[1] == "video")):
+            key = is_keyframe(codec, data) if kind == "video" else True
+            writer.on_frame(kind, codec if kind == "video" else "OPUS", data, pts, key)
+        info = await writer.close()
+        assert info.container == ("webm" if codec == "VP8" else "matroska")
+        assert abs(info.duration_s - 4.0) < 0.1
+        check_writer_output(info.path, codec.lower(), info.duration_s)
+
+
+def check_writer_output(path: Path, video_codec: str, duration: float) -> None:
+    code, probe = ffprobe(path)
+    assert code == 0
+    names = {s["codec_type"]: s["codec_name"] for s in probe["streams"]}
+    assert names == {"video": video_codec, "audio": "opus"}
+    assert abs(float(probe["format"]["duration"]) - duration) < 0.5
+    assert decodes(path)

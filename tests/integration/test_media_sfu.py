@@ -144,3 +144,33 @@ async def test_second_publisher_is_refused_and_viewer_before_live_is_409(sfu: Sf
 async def _answer(coro: Awaitable[tuple[str, str]]) -> str:
     _, sdp = await coro
     return sdp
+
+
+async def test_h264_publisher_is_forwarded_as_h264_to_viewers(sfu: Sfu) -> None:
+    from aiortc import RTCRtpSender
+
+    pc = RTCPeerConnection()
+    track = NumberedVideoTrack()
+    transceiver = pc.addTransceiver(track, direction="sendonly")
+    h264 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.name in ("H264", "rtx")]
+    transceiver.setCodecPreferences(h264)
+
+    async def answer(offer: str) -> str:
+        _, sdp = await sfu.publish(SESSION, offer)
+        return sdp
+
+    await negotiate(pc, answer)
+    await wait_for(lambda: sfu.is_receiving(SESSION), timeout=15)
+    room = sfu.room(SESSION)
+    assert room is not None and room.codec_caps["video"].mimeType == "video/H264"
+    viewer = DecodingViewer()  # offers VP8 first, H264 second: the server picks H264
+    try:
+        await negotiate(viewer.pc, lambda offer: _answer(sfu.subscribe(SESSION, offer)))
+        await wait_for(lambda: len(viewer.numbers) >= 20, timeout=20)
+        nums = viewer.numbers
+        assert all(b > a for a, b in itertools.pairwise(nums))
+        assert "H264/90000" in viewer.pc.remoteDescription.sdp
+        assert "VP8/90000" not in viewer.pc.remoteDescription.sdp
+    finally:
+        await viewer.close()
+        await pc.close()
