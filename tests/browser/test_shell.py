@@ -311,3 +311,40 @@ def test_host_creates_a_product_and_uploads_its_image(
         arg=product_id,
     )
     assert len(page.request.get(f"/api/products/{product_id}").json()["images"]) == 1
+
+
+def test_login_explains_rate_limiting_with_the_retry_delay(page: Page) -> None:
+    # Real throttling would lock 127.0.0.1 out for every other browser test, so the
+    # server's 429 answer is replayed here; the server side has its own API test.
+    page.route(
+        "**/api/auth/login",
+        lambda route: route.fulfill(
+            status=429,
+            headers={"Retry-After": "42", "Content-Type": "application/json"},
+            body='{"error": {"code": "too_many_attempts", "message": "too many failed log-ins"}}',
+        ),
+    )
+    page.goto("/login.html?next=/studio.html")
+    page.fill("#username", "demo-viewer")
+    page.fill("#password", "whatever")
+    page.click("#login-submit")
+    error = page.locator("#login-error")
+    expect(error).to_contain_text("Too many failed log-ins")
+    expect(error).to_contain_text("42 s")
+    assert page.evaluate("() => localStorage.getItem('liveshop.token')") is None
+
+
+def test_login_follows_next_but_only_to_this_site(page: Page) -> None:
+    page.goto("/login.html?next=%2Fsession.html%3Fid%3D1")
+    page.fill("#username", "demo-viewer")
+    page.fill("#password", "demo")
+    page.click("#login-submit")
+    page.wait_for_url("**/session.html?id=1")
+
+    page.evaluate("() => localStorage.clear()")
+    page.goto("/login.html?next=//evil.example/steal")
+    page.fill("#username", "demo-viewer")
+    page.fill("#password", "demo")
+    page.click("#login-submit")
+    page.wait_for_url(lambda url: urlparse(url).path == "/")
+    assert urlparse(page.url).hostname == "127.0.0.1"

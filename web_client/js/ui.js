@@ -324,6 +324,9 @@ export function confirmAction({ title, text, confirmLabel = "Confirm", danger = 
   });
 }
 
+/** The bottom-sheet helpers under one name: `bottomSheet.open({...})`, `bottomSheet.close()`. */
+export const bottomSheet = Object.freeze({ open: openSheet, close: closeSheet });
+
 // ---------- badges, covers, states ----------
 
 const BADGES = {

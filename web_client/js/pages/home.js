@@ -1,6 +1,6 @@
 // Home: live now, upcoming and replays, from GET /api/sessions?state=...
 
-import { api, formatRelative, formatTime } from "../api.js";
+import { api, formatRelative, formatTime, isHost } from "../api.js";
 import { avatar, badge, cover, el, emptyState, renderNav, replaceChildren, skeletons } from "../ui.js";
 
 const REFRESH_MS = 30_000;
@@ -92,6 +92,7 @@ async function main() {
   if (user) {
     document.getElementById("greeting-name").textContent = user.display_name || user.username;
     document.getElementById("greeting").hidden = false;
+    document.getElementById("greeting-studio").hidden = !isHost(user);
   } else {
     document.getElementById("hero").hidden = false;
   }
