@@ -50,7 +50,6 @@ def created(answer: str, location: str, resource_id: str, links: list[str]) -> w
     response.headers["ETag"] = f'"{resource_id}"'
     for link in links:
         response.headers.add("Link", link)
-    response.headers.update(CORS_HEADERS)
     return response
 
 
@@ -59,7 +58,6 @@ def preflight(methods: str) -> web.Response:
     return web.Response(
         status=204,
         headers={
-            **CORS_HEADERS,
             "Access-Control-Allow-Methods": methods,
             "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
             "Access-Control-Max-Age": "86400",
@@ -76,13 +74,19 @@ def no_trickle() -> web.Response:
             "trickle ICE and ICE restarts are not supported: all candidates are in the answer",
         ),
         status=405,
-        headers={**CORS_HEADERS, "Allow": "DELETE, OPTIONS"},
+        headers={"Allow": "DELETE, OPTIONS"},
     )
 
 
 def deleted() -> web.Response:
     """200 after DELETE on a resource (RFC 9725 section 4.2)."""
-    return web.Response(status=200, headers=CORS_HEADERS)
+    return web.Response(status=200)
+
+
+async def _cors(request: web.Request, response: web.StreamResponse) -> None:
+    """Browser WHIP/WHEP clients on other origins must read every answer, errors too."""
+    if request.path.startswith(("/whip/", "/whep/")):
+        response.headers.update(CORS_HEADERS)
 
 
 async def publish(request: web.Request) -> web.Response:
@@ -152,6 +156,7 @@ async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
 def setup(app: web.Application) -> None:
     """Routes, OpenAPI entries and the media lifetime (after the database's)."""
     app.cleanup_ctx.append(_media_ctx)
+    app.on_response_prepare.append(_cors)
     r = app.router
     r.add_post("/whip/{session_id}", publish)
     r.add_options("/whip/{session_id}", options_endpoint)

@@ -107,6 +107,7 @@ async def test_whip_status_codes_and_bad_offers(client: Client, make_user: Any) 
         resp = await client.post(url, data=offer, headers=SDP_HEADERS)
         assert resp.status == 401
         assert (await resp.json())["error"]["code"] == "bad_stream_key"
+        assert resp.headers["Access-Control-Allow-Origin"] == "*"
         resp = await client.post(url, data=offer, headers={**SDP_HEADERS, **auth("sk_wrong")})
         assert resp.status == 401
         resp = await client.post(
