@@ -249,6 +249,9 @@ async def _load(cfg: dict[str, Any], index: int, ready: Any, go: Any, out: Any) 
     ready.put(index)
     start = go.get()
     stats.start, stats.end = start, start + cfg["duration"]
+    while time.time() < start:
+        await asyncio.sleep(0.005)
+    cpu_start = time.process_time()
     rng = random.Random(index)
     chat_rate = len(chatters) * cfg["chat_per_user"]
     reaction_rate = cfg["reactions_per_proc"]
@@ -269,6 +272,7 @@ async def _load(cfg: dict[str, Any], index: int, ready: Any, go: Any, out: Any) 
             sent_r += 1
         await asyncio.sleep(0.01)
     stats.sent_chat, stats.sent_reactions = sent_c, sent_r
+    load_cpu = time.process_time() - cpu_start
     # let in-flight deliveries land before reporting
     await asyncio.sleep(1.0)
     out.put(
@@ -277,6 +281,7 @@ async def _load(cfg: dict[str, Any], index: int, ready: Any, go: Any, out: Any) 
             "ticks": stats.ticks,
             "reactions": stats.reactions,
             "lost": stats.lost,
+            "load_cpu": load_cpu / (time.time() - start),
             "latency": list(stats.latency),
         }
     )
@@ -406,6 +411,7 @@ def run(args: argparse.Namespace, rebroadcast: bool) -> dict[str, Any]:
             "rss_mb": rss1 / 2**20,
             "rss_growth_mb": (rss1 - rss0) / 2**20,
             "lost": sum(r["lost"] for r in results),
+            "load_cpu": sum(r["load_cpu"] for r in results),
         }
     finally:
         server.terminate()
@@ -454,13 +460,16 @@ def main() -> None:
         f"\nroom benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores: "
         f"{args.viewers} viewers, {args.chat:g} chat/s, {args.reactions:g} reactions/s, {args.duration:g} s\n"
     )
-    print("| mode | chat p50 ms | chat p99 ms | chat delivered | deliveries/s | server CPU (cores) | CPU ms per 1k deliveries | server RSS MB |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| mode | chat p50 ms | chat p99 ms | chat delivered | deliveries/s | server CPU (cores)"
+        " | server CPU ms per 1k deliveries | server RSS MB | load generators' CPU (cores) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['mode']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
             f"{100 * r['chat_deliveries'] / max(1, r['expected_chat']):.1f} % | {r['deliveries_s']:,.0f} | "
-            f"{r['cpu_cores']:.2f} | {r['cpu_ms_per_1k']:.2f} | {r['rss_mb']:.0f} |"
+            f"{r['cpu_cores']:.2f} | {r['cpu_ms_per_1k']:.2f} | {r['rss_mb']:.0f} | {r['load_cpu']:.2f} |"
         )
     if len(rows) == 2:
         agg, base = rows

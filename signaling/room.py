@@ -24,6 +24,7 @@ from live_server.domain.chat import Bucket, take_token
 from live_server.domain.errors import DomainError
 from live_server.services.room import RoomService
 from live_server.services.room_moderation import RoomModeration
+from signaling.socketio_fastpath import FastBroadcast, text_frame
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +71,21 @@ class DirectAsyncManager(socketio.AsyncManager):  # type: ignore[misc]
         encoded = encoded if isinstance(encoded, list) else [encoded]
         eio_pkts = [eio_packet.Packet(eio_packet.MESSAGE, p) for p in encoded]
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        fast: FastBroadcast | None = getattr(self, "fast", None)
+        frame = None
+        if fast is not None and fast.installed and len(eio_pkts) == 1:
+            encoded_eio = eio_pkts[0].encode()
+            if isinstance(encoded_eio, str):
+                frame = text_frame(encoded_eio.encode())
+        sockets = self.server.eio.sockets
         for sid, eio_sid in list(self.get_participants(namespace, room)):
             if sid in skip:
+                continue
+            if (
+                frame is not None
+                and fast is not None
+                and fast.try_send(sockets.get(eio_sid), eio_sid, frame)
+            ):
                 continue
             for p in eio_pkts:
                 try:
@@ -86,15 +100,19 @@ class DirectAsyncRedisManager(socketio.AsyncRedisManager, DirectAsyncManager):  
 
 
 def create_socketio_server(
-    redis_url: str | None, channel: str = "liveshop-socketio"
+    redis_url: str | None, channel: str = "liveshop-socketio", fast_broadcast: bool = True
 ) -> socketio.AsyncServer:
-    """The Socket.IO server, with the Redis manager when a Redis URL is configured."""
+    """The Socket.IO server, with the Redis manager when a Redis URL is configured.
+
+    `fast_broadcast` writes room broadcasts straight to WebSocket transports (see
+    signaling.socketio_fastpath); off, every delivery goes through engine.io's queues.
+    """
     manager: socketio.AsyncManager
     if redis_url:
         manager = DirectAsyncRedisManager(redis_url, channel=channel)
     else:
         manager = DirectAsyncManager()
-    return socketio.AsyncServer(
+    sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
         max_http_buffer_size=MAX_MESSAGE_BYTES,
@@ -103,6 +121,11 @@ def create_socketio_server(
         logger=False,
         engineio_logger=False,
     )
+    if fast_broadcast:
+        fast = FastBroadcast()
+        if fast.install(sio.eio):
+            manager.fast = fast  # type: ignore[attr-defined]
+    return sio
 
 
 class SocketIOBroadcaster:

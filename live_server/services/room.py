@@ -13,7 +13,7 @@ from typing import Any
 
 from live_server.domain import room_events as ev
 from live_server.domain.accounts import Principal
-from live_server.domain.chat import SNAPSHOT_MESSAGES, clean_text
+from live_server.domain.chat import SNAPSHOT_MESSAGES, ChatMessage, clean_text
 from live_server.domain.errors import Unauthorized
 from live_server.domain.moderation import find_blocked_word
 from live_server.domain.reactions import ReactionAggregator
@@ -121,6 +121,7 @@ class RoomService:
             if principal is not None
             else None
         )
+        await self.ctx.chat_writer.flush()
         messages = await self.ctx.chat.recent(session_id, SNAPSHOT_MESSAGES)
         totals = await self.ctx.stats.reaction_totals(session_id)
         snapshot: dict[str, Any] = {
@@ -204,8 +205,18 @@ class RoomService:
                         f"slow mode: one message every {config.slow_mode_seconds} s",
                         retry_after=round(wait, 1),
                     )
-        media_time = await self.ctx.media_time(session_id)
-        message = await self.ctx.chat.add(session_id, principal.user_id, text, media_time)
+        if member.name is None:
+            member.name = await self.ctx.chat.author_name(principal.user_id)
+        message = ChatMessage(
+            id=await self.ctx.next_message_id(),
+            session_id=session_id,
+            user_id=principal.user_id,
+            author=member.name,
+            text=text,
+            created_at=time.time(),
+            media_time=await self.ctx.media_time(session_id),
+        )
+        self.ctx.chat_writer.add(message)
         payload = message_payload(message, data.get("client_id"))
         await self.ctx.broadcaster.emit(ev.CHAT_MESSAGE, payload, room=session_room(session_id))
         self.ticker.count_chat(session_id)
@@ -234,6 +245,7 @@ class RoomService:
 
     async def on_session_state_changed(self, event: SessionStateChanged) -> None:
         """Broadcasts a session's new state; closes its open pins when it ends."""
+        self.ctx.forget_media_time(event.session_id)
         media_time = await self.ctx.media_time(event.session_id)
         if event.new == SessionState.ENDED.value:
             session = await self.ctx.session(event.session_id)

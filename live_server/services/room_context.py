@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,7 @@ from live_server.domain.moderation import LogEntry, RoomConfig, can_moderate
 from live_server.domain.sessions import LiveSession
 from live_server.services.live_sessions import LiveSessionService
 from live_server.services.media_clock import MediaClock
+from live_server.services.room_chat_writer import ChatWriter
 from live_server.services.room_extensions import RoomBroadcaster, TickContributor
 from live_server.storage.chat import ChatRepository
 from live_server.storage.live_state import LiveState
@@ -47,6 +49,7 @@ class Member:
     sid: str
     principal: Principal | None
     joined: dict[int, bool] = field(default_factory=dict)
+    name: str | None = None  # display name, looked up on the first chat message
 
     @property
     def viewer_key(self) -> str:
@@ -177,6 +180,9 @@ class RoomContext:
         self.limits = limits or RoomLimits()
         self.membership = Membership()
         self.contributors: list[TickContributor] = []
+        self.chat_writer = ChatWriter(chat)
+        self._chat_floor: int | None = None
+        self._media_times: dict[int, tuple[float | None, float]] = {}
 
     async def session(self, session_id: int) -> LiveSession:
         """The session, or NotFound."""
@@ -209,12 +215,34 @@ class RoomContext:
         return ids
 
     async def media_time(self, session_id: int) -> float | None:
-        """The session's media time (None when it is not live). The one place it is read."""
+        """The session's media time (None when it is not live). The one place it is read.
+
+        The clock is asked at most once a second per session; in between, the answer is
+        extrapolated with the monotonic clock (media time runs at wall-clock speed), so the
+        chat path does not wait for the clock's own lookups.
+        """
+        now = time.monotonic()
+        cached = self._media_times.get(session_id)
+        if cached is not None and now - cached[1] < 1.0:
+            value, at = cached
+            return None if value is None else value + (now - at)
         try:
-            return await self.clock.media_time(session_id)
+            value = await self.clock.media_time(session_id)
         except Exception:  # a broken clock must not stop chat
             logger.exception("session %d: media clock failed", session_id)
-            return None
+            value = None
+        self._media_times[session_id] = (value, time.monotonic())
+        return value
+
+    def forget_media_time(self, session_id: int) -> None:
+        """Drops the cached media time (the session changed state)."""
+        self._media_times.pop(session_id, None)
+
+    async def next_message_id(self) -> int:
+        """A chat message id, unique over nodes (see ChatWriter)."""
+        if self._chat_floor is None:
+            self._chat_floor = await self.chat.max_id()
+        return await self.state.next_id("chat", self._chat_floor)
 
     async def cards(self, session_id: int) -> list[dict[str, Any]]:
         """The pinned cards with live price and stock, plus every contributor's extras."""

@@ -89,6 +89,7 @@ class RoomModeration:
         """Removes a message for everyone; the text stays in the database for the audit."""
         session_id: int = data["session_id"]
         actor, _ = await self._actor(sid, session_id)
+        await self.ctx.chat_writer.flush()
         message = await self.ctx.chat.get(data["message_id"])
         if message is None or message.session_id != session_id:
             raise NotFound("no such message in this session", code="message_not_found")

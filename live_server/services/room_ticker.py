@@ -78,6 +78,7 @@ class RoomTicker:
         for session_id in list(self._rooms):
             with contextlib.suppress(Exception):
                 await self._flush_stats(session_id, self._rooms[session_id], time.time())
+        await self.ctx.chat_writer.close()
 
     async def activate(self, session_id: int) -> Presence:
         """Makes sure a room is ticked and publishes its presence now (used on join)."""

@@ -50,6 +50,32 @@ class ChatRepository:
         assert row is not None
         return _message(row)
 
+    async def add_many(self, messages: list[ChatMessage]) -> None:
+        """Stores already-numbered messages in one transaction (the write-behind path)."""
+        if not messages:
+            return
+        async with self._db.transaction() as tx:
+            await tx.executemany(
+                "INSERT OR IGNORE INTO chat_messages(id, session_id, user_id, text, created_at,"
+                " media_time) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (m.id, m.session_id, m.user_id, m.text, m.created_at, m.media_time)
+                    for m in messages
+                ],
+            )
+
+    async def max_id(self) -> int:
+        """The highest message id stored (0 when there is none)."""
+        return int(await self._db.fetchval("SELECT COALESCE(MAX(id), 0) FROM chat_messages") or 0)
+
+    async def author_name(self, user_id: int) -> str:
+        """How a user is shown in chat: the display name, else the username."""
+        row = await self._db.fetchone(
+            "SELECT COALESCE(NULLIF(display_name, ''), username) AS name FROM users WHERE id = ?",
+            (user_id,),
+        )
+        return str(row["name"]) if row else "?"
+
     async def get(self, message_id: int) -> ChatMessage | None:
         """One message, deleted or not."""
         row = await self._db.fetchone(_SELECT + " WHERE m.id = ?", (message_id,))

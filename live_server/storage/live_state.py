@@ -107,6 +107,10 @@ class LiveState(Protocol):
         """Sockets of a user in the room, on any node."""
         ...
 
+    async def next_id(self, name: str, floor: int) -> int:
+        """A new id from the counter `name`, unique over nodes and above `floor`."""
+        ...
+
     async def close(self) -> None:
         """Releases connections."""
         ...
@@ -127,6 +131,7 @@ class MemoryLiveState:
         self._pins: dict[int, list[int]] = {}
         self._reactions: dict[int, Counter[str]] = {}
         self._sockets: dict[tuple[int, int], set[str]] = {}
+        self._counters: dict[str, int] = {}
 
     async def publish_viewers(self, session_id: int, count: int, now: float) -> int:
         nodes = self._viewers.setdefault(session_id, {})
@@ -211,6 +216,11 @@ class MemoryLiveState:
     async def user_sockets(self, session_id: int, user_id: int) -> set[str]:
         return set(self._sockets.get((session_id, user_id), set()))
 
+    async def next_id(self, name: str, floor: int) -> int:
+        value = max(self._counters.get(name, 0), floor) + 1
+        self._counters[name] = value
+        return value
+
     async def close(self) -> None:
         return None
 
@@ -253,6 +263,16 @@ redis.call('SET', KEYS[1], peak, 'EX', ARGV[2])
 return peak
 """
 
+_NEXT_ID = """
+local v = redis.call('INCR', KEYS[1])
+local floor = tonumber(ARGV[1])
+if v <= floor then
+  v = floor + 1
+  redis.call('SET', KEYS[1], v)
+end
+return v
+"""
+
 _LEASE = """
 local cur = redis.call('GET', KEYS[1])
 if (not cur) or cur == ARGV[1] then
@@ -274,6 +294,7 @@ class RedisLiveState:
         self._slow_mode = redis.register_script(_SLOW_MODE)
         self._raise_peak = redis.register_script(_RAISE_PEAK)
         self._lease = redis.register_script(_LEASE)
+        self._next_id = redis.register_script(_NEXT_ID)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "liveshop") -> RedisLiveState:
@@ -400,6 +421,9 @@ class RedisLiveState:
     async def user_sockets(self, session_id: int, user_id: int) -> set[str]:
         members = await self._r.smembers(self._k("sockets", session_id, user_id))
         return {str(m) for m in members}
+
+    async def next_id(self, name: str, floor: int) -> int:
+        return int(await self._next_id(keys=[self._k("ids", name)], args=[floor]))
 
     async def delete_all(self) -> int:
         """Removes every key under this prefix (tests and `liveshop` maintenance)."""

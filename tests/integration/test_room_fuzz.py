@@ -119,6 +119,8 @@ async def test_fuzzed_events_get_error_acks_and_store_nothing(
         "chat:send", {"session_id": room.session_id, "text": "<script>x</script>\x00\u202e"}
     )
     assert ok["ok"] and ok["message"]["text"] == "<script>x</script>"
+    assert services.room is not None
+    await services.room.ctx.chat_writer.flush()  # chat is stored write-behind
     stored = await db.fetchval("SELECT text FROM chat_messages")
     assert stored == "<script>x</script>"
 

@@ -1,0 +1,63 @@
+"""The broadcast fast path (signaling/socketio_fastpath.py) engages for WebSocket clients,
+falls back for long-polling ones, and both receive the same events. Fails loudly if a
+python-engineio upgrade removes the hook it relies on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import engineio
+import socketio
+from room_helpers import RoomClient, make_room
+
+from helpers import wait_for
+from signaling.socketio_fastpath import FastBroadcast, text_frame
+
+
+def test_text_frame_lengths() -> None:
+    assert text_frame(b"42") == b"\x81\x0242"
+    assert text_frame(b"x" * 200)[:4] == b"\x81\x7e\x00\xc8"
+    assert text_frame(b"x" * 70000)[:2] == b"\x81\x7f"
+
+
+def test_engineio_still_has_the_websocket_driver_hook() -> None:
+    eio = engineio.AsyncServer(async_mode="aiohttp")
+    fast = FastBroadcast()
+    assert fast.install(eio), f"engine.io {engineio.__name__} changed its driver table"
+    assert eio._async["websocket"].__name__ == "TrackedWebSocket"
+
+
+async def test_fast_and_polling_clients_get_the_same_broadcasts(
+    client: Any, make_user: Any
+) -> None:
+    from live_server.app import ROOM_TRANSPORT
+
+    base_url = str(client.make_url("/")).rstrip("/")
+    room = await make_room(client, make_user, base_url)
+    fast: FastBroadcast = client.app[ROOM_TRANSPORT].sio.manager.fast
+    ws_viewer = await room.client(room.viewer_token)
+    polling = RoomClient(base_url, room.viewer2_token)
+    polling.sio = socketio.AsyncClient(reconnection=False)
+
+    @polling.sio.on("*")  # type: ignore[misc]
+    async def _any(event: str, data: Any = None) -> None:
+        polling.events[event].append(data)
+
+    await polling.sio.connect(base_url, auth={"token": room.viewer2_token}, transports=["polling"])
+    room.clients.append(polling)
+    await polling.join(room.session_id)
+    try:
+        before = fast.fast_sends
+        for i in range(5):
+            ack = await ws_viewer.call(
+                "chat:send", {"session_id": room.session_id, "text": f"ünïcode ✓ {i}"}
+            )
+            assert ack.get("ok") or ack["error"]["code"] == "rate_limited"
+        await wait_for(lambda: len(ws_viewer.texts()) >= 3, message="ws deliveries")
+        await wait_for(lambda: len(polling.texts()) >= 3, message="polling deliveries")
+        assert ws_viewer.texts() == polling.texts()
+        assert ws_viewer.texts()[0] == "ünïcode ✓ 0"
+        assert fast.fast_sends > before, "the fast path never engaged"
+        assert fast.slow_sends > 0, "the polling client must take the normal path"
+    finally:
+        await room.close()
