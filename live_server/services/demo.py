@@ -159,6 +159,9 @@ async def seed_demo(svc: Services) -> None:
                 "moderators": ["demo-mod"],
             },
         )
+    from live_server.services.demo_content import seed_demo_content
+
+    await seed_demo_content(svc, host_principal)
     logger.warning(
         "demo data ready: accounts admin, demo-host, demo-mod, demo-viewer (password 'demo'). "
         "--demo is NOT for production"

@@ -1,0 +1,155 @@
+"""The feed page in a real Chromium against the real demo server: swipe with keys and the
+wheel, the visible clip plays (currentTime advances) while others stay paused, smile and
+comment, and one-tap buy from a clip's product sheet (the order is attributed to the clip)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from helpers import wait_for_sync
+
+pytestmark = pytest.mark.browser
+
+TOKEN_KEY = "liveshop.token"
+
+
+def _register(page: Page) -> dict[str, Any]:
+    name = f"swiper{uuid.uuid4().hex[:8]}"
+    resp = page.request.post(
+        "/api/auth/register",
+        data={
+            "username": name,
+            "password": "pw-secret-1",
+            "display_name": "Sam <i>Swiper</i>",
+            "interests": ["beauty", "home", "fashion", "tech", "books"],
+        },
+    )
+    assert resp.status == 201, resp.text()
+    body: dict[str, Any] = resp.json()
+    page.goto("/img/logo.svg")
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [TOKEN_KEY, body["token"]])
+    return body
+
+
+def _demo_clips_ready(page: Page) -> list[dict[str, Any]]:
+    def ready() -> list[dict[str, Any]] | None:
+        items = page.request.get("/api/feed?limit=50").json()["items"]
+        clips = [i for i in items if i["type"] == "clip"]
+        return clips if len(clips) >= 2 else None
+
+    clips: list[dict[str, Any]] = wait_for_sync(
+        ready, timeout=120, interval=0.5, message="demo clips"
+    )
+    return clips
+
+
+def _active(page: Page) -> int:
+    return int(page.locator("#feed").get_attribute("data-active-index") or -1)
+
+
+def _current_time(page: Page, index: int) -> float:
+    return float(
+        page.evaluate(
+            "(i) => { const v = document.querySelectorAll('.feed-item')[i].querySelector('video');"
+            " return v ? v.currentTime : -1; }",
+            index,
+        )
+    )
+
+
+def test_swipe_play_smile_comment_and_buy(page: Page, page_errors: list[str]) -> None:
+    _demo_clips_ready(page)
+    user = _register(page)
+    page.goto("/feed.html")
+    cards = page.locator(".feed-item")
+    expect(cards.first).to_be_visible()
+    wait_for_sync(lambda: _active(page) == 0, message="first card active")
+    count = cards.count()
+    assert count >= 3
+    # creator names and captions are text, never markup
+    assert page.locator(".feed-item .creator-name i").count() == 0
+
+    # keys and the wheel move one card at a time
+    page.keyboard.press("ArrowDown")
+    wait_for_sync(lambda: _active(page) == 1, message="ArrowDown moves to card 1")
+    page.mouse.move(195, 400)
+    page.mouse.wheel(0, 120)
+    wait_for_sync(lambda: _active(page) == 2, message="wheel moves to card 2")
+    page.keyboard.press("ArrowUp")
+    wait_for_sync(lambda: _active(page) == 1, message="ArrowUp back to card 1")
+
+    # go to the first clip and watch it play
+    types = [cards.nth(i).get_attribute("data-type") for i in range(count)]
+    clip_index = types.index("clip")
+    for _ in range(abs(clip_index - _active(page))):
+        page.keyboard.press("ArrowDown" if clip_index > _active(page) else "ArrowUp")
+        time.sleep(0.05)
+    wait_for_sync(lambda: _active(page) == clip_index, message="clip card active")
+    clip_card = cards.nth(clip_index)
+    start = wait_for_sync(
+        lambda: (t := _current_time(page, clip_index)) > 0.3 and t, timeout=20, message="clip plays"
+    )
+    wait_for_sync(
+        lambda: _current_time(page, clip_index) > start + 0.5,
+        timeout=20,
+        message="currentTime advances",
+    )
+    playing = page.evaluate(
+        "() => [...document.querySelectorAll('.feed-item video')].filter(v => !v.paused).length"
+    )
+    assert playing == 1  # only the visible clip plays
+
+    # smile and comment
+    smile = clip_card.locator(".feed-smile")
+    before = int(smile.locator(".count").inner_text() or 0)
+    smile.click()
+    expect(smile).to_have_attribute("aria-pressed", "true")
+    expect(smile.locator(".count")).to_have_text(str(before + 1))
+    clip_card.locator(".feed-comment").click()
+    sheet = page.locator("#comments-sheet")
+    expect(sheet).to_be_visible()
+    page.fill("#comment-text", "<b>Need this</b>")
+    page.click("#comment-send")
+    expect(sheet.locator(".comment .text").first).to_have_text("<b>Need this</b>")
+    page.keyboard.press("Escape")
+    expect(sheet).to_have_count(0)
+
+    # one-tap buy from the product sheet; first time asks for the address once
+    clip_id = int(clip_card.get_attribute("data-id") or 0)
+    clip_card.locator(".feed-bag").click()
+    bag = page.locator("#bag-sheet")
+    expect(bag).to_be_visible()
+    bag.locator(".bag-buy").first.click()
+    expect(page.locator("#checkout-profile-form")).to_be_visible()
+    page.fill("#ship-name", "Sam Swiper")
+    page.fill("#ship-line1", "1 Test Street")
+    page.fill("#ship-city", "Paris")
+    page.fill("#ship-postal", "75001")
+    page.fill("#ship-country", "FR")
+    page.click("#save-profile")
+    done = bag.locator(".bag-done").first
+    expect(done).to_have_text("Ordered ✓", timeout=20_000)
+    order_id = done.get_attribute("data-order-id")
+    assert order_id
+
+    token = page.evaluate("(k) => localStorage.getItem(k)", TOKEN_KEY)
+    order = page.request.get(
+        f"/api/orders/{order_id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert order.ok, order.text()
+    text = json.dumps(order.json())
+    assert '"clip"' in text and str(clip_id) in text, text  # attributed to the clip
+    assert user["user"]["id"]
+
+    # the clip was reported as seen (counted as a view)
+    wait_for_sync(
+        lambda: page.request.get(f"/api/clips/{clip_id}").json()["counts"]["views"] >= 1,
+        message="view counted",
+    )
+    assert page_errors == []

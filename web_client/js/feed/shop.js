@@ -1,0 +1,109 @@
+// The shopping bag of a clip or post: its tagged products, each with one-tap buy through
+// POST /api/checkout/buy-now, attributed to the clip/post, with an Idempotency-Key so a
+// retried tap never orders twice. Asks once for an address when none is saved.
+
+import { ApiError, api, currentUser, formatPrice } from "../api.js";
+import { busy, el, openSheet, replaceChildren, toast } from "../ui.js";
+
+function newKey() {
+  if (globalThis.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function loginUrl() {
+  return `/login.html?next=${encodeURIComponent(location.pathname + location.search)}`;
+}
+
+async function profileForm(container) {
+  const profile = await api("/api/me/checkout-profile");
+  const methods = (profile.payment_methods || []).map((m) => m.method);
+  const field = (id, label, attrs = {}) =>
+    el("label", { class: "field" }, el("span", {}, label), el("input", { id, name: id, required: true, ...attrs }));
+  const select = el("select", { id: "pay-method", name: "payment_method" }, methods.map((m) => el("option", { value: m }, m)));
+  return new Promise((resolve) => {
+    const form = el(
+      "form",
+      { class: "stack", id: "checkout-profile-form" },
+      el("p", { class: "muted" }, "Where should we send it? Saved for one-tap buying next time."),
+      field("ship-name", "Full name", { autocomplete: "name" }),
+      field("ship-line1", "Address", { autocomplete: "address-line1" }),
+      el("div", { class: "field-row" }, field("ship-city", "City", { autocomplete: "address-level2" }), field("ship-postal", "Postal code", { autocomplete: "postal-code" })),
+      field("ship-country", "Country (2 letters)", { maxlength: "2", autocomplete: "country", value: "US" }),
+      el("label", { class: "field" }, el("span", {}, "Payment"), select),
+      el("button", { type: "submit", class: "btn btn-primary btn-block", id: "save-profile" }, "Save and buy"),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const value = (id) => form.querySelector(`#${id}`).value.trim();
+      try {
+        await busy(form.querySelector("#save-profile"), () =>
+          api("/api/me/checkout-profile", {
+            method: "PUT",
+            body: {
+              address: { name: value("ship-name"), line1: value("ship-line1"), city: value("ship-city"), postal_code: value("ship-postal"), country: value("ship-country") },
+              payment_method: select.value,
+            },
+          }),
+        );
+        resolve(true);
+      } catch (err) {
+        toast(err.message, "error");
+      }
+    });
+    replaceChildren(container, form);
+  });
+}
+
+async function buy(item, product, button, status) {
+  const user = await currentUser();
+  if (!user) {
+    location.href = loginUrl();
+    return;
+  }
+  // One key per purchase intent: a retry of the same tap reuses it.
+  button.dataset.idempotencyKey ||= newKey();
+  const request = () =>
+    api("/api/checkout/buy-now", {
+      body: { product_id: product.id, quantity: 1, source: { type: item.type, id: item.id } },
+      headers: { "Idempotency-Key": button.dataset.idempotencyKey },
+    });
+  try {
+    let result;
+    try {
+      result = await busy(button, request);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.code !== "checkout_profile_required") throw err;
+      const form = el("div");
+      status.replaceWith(form);
+      await profileForm(form);
+      form.replaceWith(status);
+      result = await busy(button, request);
+    }
+    const order = result && result.order ? result.order : {};
+    button.replaceWith(el("span", { class: "bag-done", dataset: { orderId: order.id || "" } }, "Ordered ✓"));
+    status.textContent = order.id ? `Order ${order.id} placed.` : "Order placed.";
+    toast(`${product.title}: ordered!`, "success");
+  } catch (err) {
+    delete button.dataset.idempotencyKey;
+    toast(err.message || "Could not buy right now.", "error");
+  }
+}
+
+/** Open the bag sheet of a feed item. */
+export function openBag(item) {
+  const status = el("p", { class: "muted small", id: "bag-status", role: "status" });
+  const rows = (item.products || []).map((product) => {
+    const button = el("button", { type: "button", class: "btn btn-primary btn-small bag-buy", dataset: { productId: String(product.id) } }, "Buy now");
+    button.addEventListener("click", () => buy(item, product, button, status));
+    return el(
+      "li",
+      { class: "bag-item", dataset: { productId: String(product.id) } },
+      product.images && product.images[0] ? el("img", { src: product.images[0], alt: "" }) : el("span", { class: "thumb" }),
+      el("div", {}, el("div", { class: "title" }, product.title), el("div", { class: "price" }, formatPrice(product.price_minor, product.currency)), product.stock <= 5 ? el("div", { class: "stock-low" }, product.stock ? `Only ${product.stock} left` : "Sold out") : null),
+      product.stock > 0 ? button : el("span", { class: "muted small" }, "Sold out"),
+    );
+  });
+  openSheet({ title: item.type === "clip" ? "Shop this clip" : "Shop this post", id: "bag-sheet", content: [el("ul", { class: "bag-list list" }, rows), status] });
+}
