@@ -348,3 +348,43 @@ def test_login_follows_next_but_only_to_this_site(page: Page) -> None:
     page.click("#login-submit")
     page.wait_for_url(lambda url: urlparse(url).path == "/")
     assert urlparse(page.url).hostname == "127.0.0.1"
+
+
+def test_shared_modules_format_money_keep_text_as_text_and_map_errors(
+    make_context: Callable[..., BrowserContext],
+) -> None:
+    page = make_context(locale="en-US", timezone_id="UTC").new_page()
+    page.goto("/")
+    result = page.evaluate(
+        """async () => {
+          const api = await import('/js/api.js');
+          const ui = await import('/js/ui.js');
+          const evil = '<img src=x onerror=boom()>';
+          const node = ui.el('p', {class: 'x', dataset: {id: '7'}}, evil, 5);
+          let error = null;
+          try { await api.api('/api/sessions/999999'); } catch (e) {
+            error = {name: e.name, status: e.status, code: e.code, message: e.message};
+          }
+          return {
+            eur: api.formatPrice(1999, 'EUR'),
+            jpy: api.formatPrice(500, 'JPY'),
+            usd: api.formatPrice(5, 'usd'),
+            noTime: api.formatTime(null),
+            badTime: api.formatTime('not a date'),
+            oldTime: api.formatTime('2001-02-03T04:05:00Z'),
+            html: node.innerHTML, imgs: node.querySelectorAll('img').length,
+            dataId: node.dataset.id,
+            error,
+          };
+        }"""
+    )
+    assert result["eur"] == "€19.99"
+    assert result["jpy"] == "¥500"
+    assert result["usd"] == "$0.05"
+    assert result["noTime"] == "" and result["badTime"] == ""
+    assert "2001" in result["oldTime"] and "04:05" in result["oldTime"]
+    assert result["imgs"] == 0 and result["html"].startswith("&lt;img")
+    assert result["dataId"] == "7"
+    assert result["error"]["name"] == "ApiError"
+    assert result["error"]["status"] == 404
+    assert result["error"]["code"] and result["error"]["message"]
