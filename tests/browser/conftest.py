@@ -68,6 +68,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     setattr(item, f"rep_{report.when}", report)
+    server = getattr(item, "funcargs", {}).get("live_server_process")
+    if report.failed and report.when == "call" and isinstance(server, ServerProcess):
+        tail = server.log()[-6000:]
+        if tail.strip():
+            report.sections.append(("live server log (tail, level warning+)", tail))
 
 
 def _failed(request: pytest.FixtureRequest) -> bool:
