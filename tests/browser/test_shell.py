@@ -156,7 +156,9 @@ def test_host_schedules_a_session_that_home_lists_as_upcoming(
     expect(card.locator(".badge")).to_have_text("Upcoming")
 
 
-def test_stream_key_is_hidden_until_revealed(page: Page, login: Callable[..., None]) -> None:
+def test_stream_key_is_hidden_until_revealed(
+    page: Page, login: Callable[..., None], page_errors: list[str]
+) -> None:
     login(page, "demo-host")
     page.wait_for_url("**/studio.html")
     page.locator("#my-sessions .list-item").first.click()
@@ -168,6 +170,7 @@ def test_stream_key_is_hidden_until_revealed(page: Page, login: Callable[..., No
     revealed = key_text.inner_text()
     assert len(revealed) >= 16
     expect(page.locator("#whip-url")).to_contain_text("/whip/")
+    assert page_errors == []  # the studio and the modules in its slots load cleanly
 
 
 def test_viewer_gets_a_friendly_hosts_only_message_in_the_studio(
