@@ -97,8 +97,19 @@ def serve(mode: str, port: int) -> None:
                     status=201, text=pc.localDescription.sdp, content_type="application/sdp"
                 )
 
+        async def stats(request: web.Request) -> web.Response:
+            """Frames the server dropped from viewer queues (forward mode), to tell server
+            loss from loss on the client side of loopback."""
+            dropped = 0
+            if mode == "forward":
+                room = sfu.room(SESSION)
+                if room is not None:
+                    dropped = sum(t.overflows for hub in room.hubs.values() for t in hub.viewers)
+            return web.json_response({"overflows": dropped})
+
         app.router.add_post("/whip", whip)
         app.router.add_post("/whep", whep)
+        app.router.add_get("/stats", stats)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -114,8 +125,15 @@ def serve(mode: str, port: int) -> None:
 
 @dataclass
 class Counter:
+    """Frames a viewer received and the RTP time they span (so loss is exact, whatever
+    the moment each process takes its snapshot)."""
+
     video_frames: int = 0
     audio_frames: int = 0
+    video_span: int = 0  # RTP ticks (90 kHz) between the first and the last frame
+    audio_span: int = 0  # RTP ticks (48 kHz)
+    last_video_ts: int | None = None
+    last_audio_ts: int | None = None
 
 
 COUNTERS: dict[int, tuple[str, Counter]] = {}
@@ -130,11 +148,20 @@ async def _counting_handle(self: RTCRtpReceiver, packet: Any, arrival_time_ms: i
         await _original_handle(self, packet, arrival_time_ms)
         return
     kind, counter = entry
+    ts = packet.timestamp
     if kind == "video":
         if packet.marker:
             counter.video_frames += 1
+            if counter.last_video_ts is not None:
+                delta = (ts - counter.last_video_ts) & 0xFFFFFFFF
+                counter.video_span += delta if delta < 1 << 31 else 0
+            counter.last_video_ts = ts
     else:
         counter.audio_frames += 1
+        if counter.last_audio_ts is not None:
+            delta = (ts - counter.last_audio_ts) & 0xFFFFFFFF
+            counter.audio_span += delta if delta < 1 << 31 else 0
+        counter.last_audio_ts = ts
 
 
 RTCRtpReceiver._handle_rtp_packet = _counting_handle  # type: ignore[method-assign]
@@ -203,7 +230,10 @@ def viewer_worker(base: str) -> None:
                         viewers.append((pc, counter))
                     print("ok", flush=True)
                 elif line == "snap":
-                    snap = [[c.video_frames, c.audio_frames] for _, c in viewers]
+                    snap = [
+                        [c.video_frames, c.audio_frames, c.video_span, c.audio_span]
+                        for _, c in viewers
+                    ]
                     print(json.dumps(snap), flush=True)
         for pc, _ in viewers:
             await pc.close()
@@ -239,11 +269,11 @@ class Workers:
             await self._ask(self.procs[i], f"add {step}")
             self.sizes[i] += step
 
-    async def snapshot(self) -> list[tuple[int, int]]:
+    async def snapshot(self) -> list[list[int]]:
         replies = await asyncio.gather(*(self._ask(p, "snap") for p in self.procs))
-        out: list[tuple[int, int]] = []
+        out: list[list[int]] = []
         for reply in replies:
-            out.extend((v, a) for v, a in json.loads(reply))
+            out.extend(json.loads(reply))
         return out
 
     def close(self) -> None:
@@ -316,6 +346,7 @@ async def run_mode(
             for n in [0, *counts]:
                 await workers.grow_to(n)
                 await asyncio.sleep(3 if n else 1)  # connections up, keyframe, steady state
+                o0 = await server_overflows(http, base)
                 v0 = await workers.snapshot()
                 s0 = (vtrack.sent, atrack.sent)
                 c0 = cpu_seconds(proc)
@@ -325,6 +356,7 @@ async def run_mode(
                 t1 = time.monotonic()
                 s1 = (vtrack.sent, atrack.sent)
                 v1 = await workers.snapshot()
+                o1 = await server_overflows(http, base)
                 elapsed = t1 - t0
                 cpu_ms_per_s = (c1 - c0) * 1000 / elapsed
                 sent_v, sent_a = s1[0] - s0[0], s1[1] - s0[1]
@@ -332,8 +364,17 @@ async def run_mode(
                     baseline = cpu_ms_per_s
                     rows.append(Row(mode, 0, cpu_ms_per_s / 10, None, 100.0, 100.0, sent_v))
                     continue
-                got_v = [b[0] - a[0] for a, b in zip(v0, v1, strict=True)]
-                got_a = [b[1] - a[1] for a, b in zip(v0, v1, strict=True)]
+                # frames received / frames the RTP time they cover should hold
+                got_v = [
+                    (b[0] - a[0]) / max(1.0, (b[2] - a[2]) / (90000 / FPS))
+                    for a, b in zip(v0, v1, strict=True)
+                ]
+                got_a = [
+                    (b[1] - a[1]) / max(1.0, (b[3] - a[3]) / 960)
+                    for a, b in zip(v0, v1, strict=True)
+                ]
+                # a viewer that received nothing at all in the window has delivered 0 %
+                got_v = [g if b[0] > a[0] else 0.0 for g, a, b in zip(got_v, v0, v1, strict=True)]
                 per_viewer = (cpu_ms_per_s - (baseline or 0.0)) / n
                 rows.append(
                     Row(
@@ -341,10 +382,14 @@ async def run_mode(
                         n,
                         cpu_ms_per_s / 10,
                         per_viewer,
-                        100.0 * min(got_v) / max(1, sent_v),
-                        100.0 * min(got_a) / max(1, sent_a),
+                        100.0 * min(got_v),
+                        100.0 * min(got_a),
                         sent_v,
-                        {"mean_video_pct": 100.0 * sum(got_v) / len(got_v) / max(1, sent_v)},
+                        {
+                            "mean_video_pct": 100.0 * sum(got_v) / len(got_v),
+                            "sent_audio": sent_a,
+                            "server_queue_overflows": o1 - o0,
+                        },
                     )
                 )
                 print(f"  {mode:8s} {n:4d} viewers: {_fmt(rows[-1])}", flush=True)
@@ -357,6 +402,11 @@ async def run_mode(
         server.kill()
         server.wait()
     return rows
+
+
+async def server_overflows(http: aiohttp.ClientSession, base: str) -> int:
+    async with http.get(f"{base}/stats") as resp:
+        return int((await resp.json())["overflows"])
 
 
 def start_server(mode: str, port: int) -> subprocess.Popen[str]:
@@ -393,17 +443,21 @@ def table(rows: list[Row], video_kbps: float) -> str:
         " viewers on loopback count RTP frames without decoding",
         "",
         "| mode | viewers | server CPU (% of a core) | CPU ms per viewer-second "
-        "| viewers per core | video frames delivered (worst viewer) | audio (worst) |",
-        "|---|---|---|---|---|---|---|",
+        "| viewers per core | video frames delivered (worst viewer / mean) | audio (worst) "
+        "| server queue overflows |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         per = r.ms_per_viewer_s
         per_s = "-" if per is None else f"{per:.2f}"
         vpc = "-" if per is None or per <= 0 else f"{1000 / per:.0f}"
         label = "ingest only" if r.viewers == 0 else str(r.viewers)
+        mean = r.extra.get("mean_video_pct")
+        mean_s = "" if mean is None else f" / {mean:.1f} %"
+        over = r.extra.get("server_queue_overflows", "-") if r.mode == "forward" else "n/a"
         lines.append(
             f"| {r.mode} | {label} | {r.cpu_pct:.1f} | {per_s} | {vpc} "
-            f"| {r.video_pct:.1f} % | {r.audio_pct:.1f} % |"
+            f"| {r.video_pct:.1f} %{mean_s} | {r.audio_pct:.1f} % | {over} |"
         )
     fwd = [r for r in rows if r.mode == "forward" and r.ms_per_viewer_s]
     rel = [r for r in rows if r.mode == "relay" and r.ms_per_viewer_s]

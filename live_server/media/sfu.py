@@ -235,6 +235,8 @@ class Sfu:
         except Exception as exc:
             room.publisher = None
             await pc.close()
+            if not room.codec_caps and not room.viewers and not room.taps:
+                self._rooms.pop(session_id, None)  # nothing was ever live here
             if isinstance(exc, BadOffer):
                 raise
             logger.warning("session=%s publish failed: %r", session_id, exc)
