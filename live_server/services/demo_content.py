@@ -47,16 +47,27 @@ POSTS = (
 
 
 def _draw_post_image(path: Path, text: str, color: str) -> tuple[int, int]:
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
-    width, height = 720, 900
-    img = Image.new("RGB", (width, height), color)
+    width, height = 720, 960
+    top = tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
+    img = Image.new("RGB", (width, height))
     draw = ImageDraw.Draw(img)
-    for i in range(0, height, 6):
-        shade = int(40 * i / height)
-        draw.line([(0, i), (width, i)], fill=(shade, shade, shade), width=1)
-    draw.rectangle([60, 640, width - 60, 820], fill=(255, 255, 255))
-    draw.text((90, 700), text[:40], fill=(20, 20, 30))
+    for y in range(height):  # a soft vertical gradient from the colour to near black
+        k = y / height
+        draw.line([(0, y), (width, y)], fill=tuple(int(c * (1 - 0.75 * k)) for c in top))
+    draw.ellipse([180, 200, 540, 560], fill=(255, 255, 255))
+    draw.ellipse([230, 250, 490, 510], fill=top)
+    font = ImageFont.load_default(size=44)
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if len(line) + len(word) > 22:
+            lines.append(line)
+            line = ""
+        line = f"{line} {word}".strip()
+    lines.append(line)
+    for i, row in enumerate(lines[:4]):
+        draw.text((60, 640 + i * 58), row, fill=(255, 255, 255), font=font)
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path, format="JPEG", quality=85)
     return width, height

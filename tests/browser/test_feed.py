@@ -153,3 +153,55 @@ def test_swipe_play_smile_comment_and_buy(page: Page, page_errors: list[str]) ->
         message="view counted",
     )
     assert page_errors == []
+
+
+def test_replay_chapters_cards_chat_and_hand_cut(page: Page, page_errors: list[str]) -> None:
+    _demo_clips_ready(page)
+    replays = page.request.get("/api/sessions?state=replays").json()["items"]
+    show = next(s for s in replays if s["title"].startswith("Spring Beauty"))
+    bundle = page.request.get(f"/api/sessions/{show['id']}/replay").json()
+    shirt = next(c for c in bundle["chapters"] if c["product"]["title"] == "Linen Summer Shirt")
+    late_chat = max(bundle["chat"], key=lambda m: m["media_time"])
+
+    login_resp = page.request.post(
+        "/api/auth/login", data={"username": "demo-mod", "password": "demo"}
+    )
+    page.goto("/img/logo.svg")
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [TOKEN_KEY, login_resp.json()["token"]])
+    page.goto(f"/replay.html?session={show['id']}")
+    expect(page.locator("#replay-title")).to_have_text(show["title"])
+    chapters = page.locator(".chapter")
+    expect(chapters).to_have_count(len(bundle["chapters"]))
+
+    # jumping to the shirt's chapter seeks there and its product card shows on the video
+    page.locator(f".chapter[data-product-id='{shirt['product']['id']}']").click()
+    wait_for_sync(
+        lambda: (
+            page.evaluate("() => document.getElementById('replay-video').currentTime")
+            >= shirt["start"]
+        ),
+        timeout=20,
+        message="seeked to the chapter",
+    )
+    expect(
+        page.locator(f"#replay-cards .replay-card[data-product-id='{shirt['product']['id']}']")
+    ).to_be_visible()
+    # the chat shows what was said up to now, not what comes later
+    page.locator("[data-tab=chat]").click()
+    expect(page.locator("#replay-chat li").first).to_be_visible()
+    shown = page.locator("#replay-chat .text").all_inner_texts()
+    assert shown and late_chat["text"] not in shown
+    assert all(m["text"] in shown for m in bundle["chat"] if m["media_time"] <= shirt["start"])
+
+    # a moderator cuts a clip by hand
+    page.locator("[data-tab=clips]").click()
+    expect(page.locator("#cut-form")).to_be_visible()
+    before = page.locator("#replay-clips .clip-row").count()
+    page.fill("#cut-start", "20")
+    page.fill("#cut-end", "27")
+    page.fill("#cut-title", "Candle close-up")
+    page.locator("#cut-products input").first.check()
+    page.click("#cut-submit")
+    expect(page.locator("#replay-clips .clip-row")).to_have_count(before + 1, timeout=30_000)
+    expect(page.locator("#replay-clips")).to_contain_text("Candle close-up")
+    assert page_errors == []

@@ -105,5 +105,6 @@ export function openBag(item) {
       product.stock > 0 ? button : el("span", { class: "muted small" }, "Sold out"),
     );
   });
-  openSheet({ title: item.type === "clip" ? "Shop this clip" : "Shop this post", id: "bag-sheet", content: [el("ul", { class: "bag-list list" }, rows), status] });
+  const titles = { clip: "Shop this clip", post: "Shop this post", live: "Shop this show" };
+  openSheet({ title: titles[item.type] || "Shop", id: "bag-sheet", content: [el("ul", { class: "bag-list list" }, rows), status] });
 }
