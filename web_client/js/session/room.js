@@ -6,7 +6,7 @@ import { ready, setSessionState } from "../pages/session.js";
 import { ChatList } from "../room/chat.js";
 import { renderCards } from "../room/cards.js";
 import { openRoom, reason } from "../room/socket.js";
-import { el, param } from "../ui.js";
+import { el, icon, param } from "../ui.js";
 
 const REACTIONS = [
   ["heart", "❤️"],
@@ -42,7 +42,7 @@ function showReactions(layer, counts) {
 function setViewers(presence) {
   const box = document.getElementById("viewer-count");
   if (!box || !presence) return;
-  box.textContent = `👁 ${presence.viewers.toLocaleString()}`;
+  box.replaceChildren(icon("eye"), el("span", {}, presence.viewers.toLocaleString()));
   box.title = `${presence.viewers} watching now · peak ${presence.peak}`;
   box.dataset.viewers = String(presence.viewers);
 }
