@@ -391,3 +391,18 @@ def test_shared_modules_format_money_keep_text_as_text_and_map_errors(
     assert result["error"]["name"] == "ApiError"
     assert result["error"]["status"] == 404
     assert result["error"]["code"] and result["error"]["message"]
+
+
+def test_line_up_opens_in_a_bottom_sheet_on_phones(page: Page) -> None:
+    page.goto("/")
+    page.locator("#upcoming-list .show-card").first.click()
+    expect(page.locator("#lineup-list .product").first).to_be_attached()
+    count = page.locator("#lineup-list .product").count()
+    page.click("#lineup-button")
+    sheet = page.locator("#lineup-sheet")
+    expect(sheet).to_be_visible()
+    expect(sheet.locator(".product")).to_have_count(count)
+    page.keyboard.press("Escape")
+    expect(sheet).to_have_count(0)
+    # The list went back to its place on the page.
+    expect(page.locator("#lineup #lineup-list .product")).to_have_count(count)

@@ -48,8 +48,13 @@ function renderLineup(products) {
   const button = document.getElementById("lineup-button");
   replaceChildren(button, icon("bag"));
   button.hidden = products.length === 0;
-  button.onclick = () =>
-    openSheet({ title: "In this show", id: "lineup-sheet", content: el("ul", { class: "list" }, products.map(productItem)) });
+  // The sheet borrows the real list (with whatever other modules added to it, e.g. Buy
+  // buttons) and gives it back when it closes.
+  button.onclick = () => {
+    const placeholder = document.createComment("lineup-list");
+    list.replaceWith(placeholder);
+    openSheet({ title: "In this show", id: "lineup-sheet", content: list, onClose: () => placeholder.replaceWith(list) });
+  };
 }
 
 function stateMessage(session) {
