@@ -4,18 +4,20 @@
 // Slot modules (broadcast, sales, room moderation) share the selected session:
 //   import { onSessionSelected, selectedSession, refreshSession } from "/js/pages/studio.js";
 
-import { ApiError, api, formatTime, isHost } from "../api.js";
+import { api, formatTime, isHost } from "../api.js";
 import {
-  badge, busy, closeSheet, confirmAction, copyText, el, emptyState, icon, openSheet, param,
-  renderNav, replaceChildren, showError, skeletons, toast,
+  badge, busy, confirmAction, el, emptyState, icon, param, renderNav, replaceChildren, showError,
+  skeletons, toast,
 } from "../ui.js";
+import { checkedIds, parseUsernames, productCheck } from "./studio-forms.js";
 import { myProducts, openProductForm, productThumb, renderProducts } from "./studio-products.js";
+import { openScheduleForm } from "./studio-schedule.js";
+import { showStreamKey, wireStreamKey } from "./studio-stream-key.js";
 
 let me = null;
 let sessions = [];
 let selected = null;
 let moderators = [];
-let streamKey = null;
 const listeners = new Set();
 
 /** The session selected in the studio, or null. */
@@ -112,7 +114,7 @@ function renderSessionList() {
   const list = document.getElementById("my-sessions");
   list.setAttribute("aria-busy", "false");
   if (sessions.length === 0) {
-    const action = el("button", { type: "button", class: "btn btn-primary btn-small", onclick: openScheduleForm }, "Schedule your first show");
+    const action = el("button", { type: "button", class: "btn btn-primary btn-small", onclick: openSchedule }, "Schedule your first show");
     replaceChildren(list, el("li", {}, emptyState("No sessions yet", "Schedule a live show and it will appear here.", { iconName: "calendar", action })));
     return;
   }
@@ -143,7 +145,6 @@ async function select(id) {
   const url = new URL(location.href);
   url.searchParams.set("session", String(id));
   history.replaceState(null, "", url);
-  streamKey = null;
   moderators = (selected.moderators ?? []).map((m) => m.username);
   renderSessionList();
   await renderDetail();
@@ -189,7 +190,7 @@ async function renderDetail() {
   renderHeader();
   renderModerators();
   if (!isMine(selected)) return;
-  renderStreamKey();
+  showStreamKey(selected.id);
   await renderLineupPicker();
 }
 
@@ -239,28 +240,6 @@ async function renderLineupPicker() {
   replaceChildren(box, ordered.map((p) => productCheck(p, chosen.includes(p.id), "lineup")));
 }
 
-function productCheck(product, checked, name) {
-  const input = el("input", { type: "checkbox", name, value: String(product.id), checked });
-  input.addEventListener("change", () => {
-    input.dataset.order = String(Date.now());
-  });
-  return el(
-    "label",
-    { class: "check", dataset: { productId: String(product.id) } },
-    input,
-    productThumb(product),
-    el("div", { class: "grow" }, el("div", { class: "product-title" }, product.title), el("div", { class: "small muted" }, product.category || "")),
-  );
-}
-
-/** Ticked product ids in display order; newly ticked ones go last in the order they were ticked. */
-function checkedIds(container, name) {
-  const inputs = [...container.querySelectorAll(`input[name="${name}"]:checked`)];
-  const kept = inputs.filter((i) => !i.dataset.order);
-  const added = inputs.filter((i) => i.dataset.order).sort((a, b) => Number(a.dataset.order) - Number(b.dataset.order));
-  return [...kept, ...added].map((i) => Number(i.value));
-}
-
 async function saveLineup() {
   const errorBox = document.getElementById("lineup-error");
   showError(errorBox, null);
@@ -307,10 +286,6 @@ function renderModerators() {
   );
 }
 
-function parseUsernames(text) {
-  return text.split(/[\s,]+/).map((u) => u.replace(/^@/, "").trim()).filter(Boolean);
-}
-
 async function saveModerators() {
   const errorBox = document.getElementById("moderators-error");
   showError(errorBox, null);
@@ -330,125 +305,11 @@ async function saveModerators() {
   }
 }
 
-// ---------- stream key ----------
-
-function renderStreamKey() {
-  const box = document.getElementById("stream-key-box");
-  const revealed = Boolean(streamKey) && box.dataset.revealed === "true";
-  box.classList.toggle("is-hidden", !revealed);
-  document.getElementById("stream-key").textContent = revealed ? streamKey.stream_key : "••••••••••••••••••••";
-  const reveal = document.getElementById("stream-key-reveal");
-  replaceChildren(reveal, icon(revealed ? "eyeOff" : "eye"));
-  reveal.setAttribute("aria-label", revealed ? "Hide stream key" : "Reveal stream key");
-  replaceChildren(document.getElementById("stream-key-copy"), icon("copy"));
-  replaceChildren(document.getElementById("whip-url-copy"), icon("copy"));
-  document.getElementById("whip-url").textContent = streamKey
-    ? new URL(streamKey.whip_url, location.origin).href
-    : new URL(`/whip/${selected.id}`, location.origin).href;
-}
-
-async function fetchStreamKey() {
-  if (!streamKey) streamKey = await api(`/api/sessions/${selected.id}/stream-key`);
-  return streamKey;
-}
-
-async function toggleReveal() {
-  const box = document.getElementById("stream-key-box");
-  try {
-    await fetchStreamKey();
-    box.dataset.revealed = box.dataset.revealed === "true" ? "false" : "true";
-    renderStreamKey();
-  } catch (err) {
-    toast(err.message, "error");
-  }
-}
-
-async function rotateKey() {
-  const ok = await confirmAction({
-    title: "Rotate the stream key?",
-    text: "The old key stops working right away. Encoders using it must be updated.",
-    confirmLabel: "Rotate key",
-    danger: true,
+function openSchedule() {
+  openScheduleForm(async (created) => {
+    await loadSessions();
+    await select(created.id);
   });
-  if (!ok) return;
-  try {
-    streamKey = await busy(document.getElementById("stream-key-rotate"), () =>
-      api(`/api/sessions/${selected.id}/stream-key/rotate`, { method: "POST" }),
-    );
-    renderStreamKey();
-    toast("New stream key created", "success");
-  } catch (err) {
-    toast(err.message, "error");
-  }
-}
-
-// ---------- schedule form ----------
-
-function localInputValue(date) {
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
-}
-
-function defaultStart() {
-  const date = new Date(Date.now() + 60 * 60 * 1000);
-  date.setMinutes(Math.ceil(date.getMinutes() / 15) * 15, 0, 0);
-  return date;
-}
-
-function field(label, control, hint) {
-  return el("label", { class: "field" }, el("span", {}, label), control, hint ? el("span", { class: "hint" }, hint) : null);
-}
-
-/** Open the "Schedule a session" form in a bottom sheet. */
-export async function openScheduleForm() {
-  const errorBox = el("div", { class: "form-error", role: "alert", hidden: true });
-  const picker = el("div", { class: "check-list", id: "schedule-products" }, skeletons(2, "skeleton skeleton-row"));
-  const form = el(
-    "form",
-    { id: "schedule-form", novalidate: true },
-    errorBox,
-    field("Title", el("input", { name: "title", id: "schedule-title", required: true, maxlength: "120", placeholder: "Autumn knitwear drop" })),
-    field("Description", el("textarea", { name: "description", id: "schedule-description", maxlength: "2000", placeholder: "What will you show?" })),
-    field("Starts at", el("input", { name: "starts_at", id: "schedule-starts", type: "datetime-local", required: true, value: localInputValue(defaultStart()) }), "Your local time."),
-    el("div", { class: "field" }, el("span", { class: "label" }, "Products"), picker),
-    field("Moderators", el("input", { name: "moderators", id: "schedule-moderators", placeholder: "usernames, separated by commas", autocapitalize: "none", spellcheck: "false" })),
-    el("button", { type: "submit", class: "btn btn-primary btn-block", id: "schedule-submit" }, "Schedule session"),
-  );
-  myProducts()
-    .then((products) => {
-      if (products.length === 0) {
-        replaceChildren(picker, el("p", { class: "muted small" }, "You have no products yet. You can add them to the line-up later."));
-      } else {
-        replaceChildren(picker, products.map((p) => productCheck(p, false, "schedule-product")));
-      }
-    })
-    .catch((err) => replaceChildren(picker, el("p", { class: "muted small" }, `Could not load products: ${err.message}`)));
-
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    showError(errorBox, null);
-    const title = form.title.value.trim();
-    const start = new Date(form.starts_at.value);
-    if (!title) return showError(errorBox, "Give your show a title.");
-    if (Number.isNaN(start.getTime())) return showError(errorBox, "Pick a start date and time.");
-    const body = {
-      title,
-      description: form.description.value.trim(),
-      starts_at: start.toISOString(),
-      product_ids: checkedIds(picker, "schedule-product"),
-      moderators: parseUsernames(form.moderators.value),
-    };
-    try {
-      const created = await busy(form.querySelector("#schedule-submit"), () => api("/api/sessions", { body }));
-      closeSheet();
-      toast(`“${created.title}” scheduled`, "success");
-      await loadSessions();
-      await select(created.id);
-    } catch (err) {
-      showError(errorBox, err instanceof ApiError ? err.message : "Could not schedule the session.");
-    }
-  });
-  openSheet({ title: "Schedule a session", content: form, id: "schedule-sheet" });
 }
 
 // ---------- tabs and start-up ----------
@@ -464,7 +325,7 @@ function showTab(name) {
 function wire() {
   document.getElementById("tab-sessions-button").addEventListener("click", () => showTab("sessions"));
   document.getElementById("tab-products-button").addEventListener("click", () => showTab("products"));
-  document.getElementById("schedule-open").addEventListener("click", openScheduleForm);
+  document.getElementById("schedule-open").addEventListener("click", openSchedule);
   document.getElementById("product-new").addEventListener("click", openProductForm);
   document.getElementById("session-start").addEventListener("click", () => changeState("start"));
   document.getElementById("session-end").addEventListener("click", () => changeState("end"));
@@ -477,18 +338,7 @@ function wire() {
     input.value = "";
     renderModerators();
   });
-  document.getElementById("stream-key-reveal").addEventListener("click", toggleReveal);
-  document.getElementById("stream-key-copy").addEventListener("click", async () => {
-    try {
-      copyText((await fetchStreamKey()).stream_key, "Stream key copied");
-    } catch (err) {
-      toast(err.message, "error");
-    }
-  });
-  document.getElementById("whip-url-copy").addEventListener("click", () =>
-    copyText(document.getElementById("whip-url").textContent, "WHIP URL copied"),
-  );
-  document.getElementById("stream-key-rotate").addEventListener("click", rotateKey);
+  wireStreamKey();
   document.addEventListener("liveshop:products-changed", () => {
     if (selected) renderLineupPicker();
   });

@@ -1,0 +1,76 @@
+// Studio "Schedule a session" form (in a bottom sheet): POST /api/sessions.
+
+import { ApiError, api } from "../api.js";
+import { busy, closeSheet, el, openSheet, replaceChildren, showError, skeletons, toast } from "../ui.js";
+import { checkedIds, field, parseUsernames, productCheck } from "./studio-forms.js";
+import { myProducts } from "./studio-products.js";
+
+/** A Date as the value of a datetime-local input (local wall-clock time). */
+export function localInputValue(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+function defaultStart() {
+  const date = new Date(Date.now() + 60 * 60 * 1000);
+  date.setMinutes(Math.ceil(date.getMinutes() / 15) * 15, 0, 0);
+  return date;
+}
+
+/**
+ * Open the form. `onCreated(session)` runs after the server accepted it and the sheet closed.
+ * @param {(session: object) => Promise<void>|void} onCreated
+ */
+export function openScheduleForm(onCreated) {
+  const errorBox = el("div", { class: "form-error", role: "alert", hidden: true });
+  const picker = el("div", { class: "check-list", id: "schedule-products" }, skeletons(2, "skeleton skeleton-row"));
+  const form = el(
+    "form",
+    { id: "schedule-form", novalidate: true },
+    errorBox,
+    field("Title", el("input", { name: "title", id: "schedule-title", required: true, maxlength: "120", placeholder: "Autumn knitwear drop" })),
+    field("Description", el("textarea", { name: "description", id: "schedule-description", maxlength: "2000", placeholder: "What will you show?" })),
+    field(
+      "Starts at",
+      el("input", { name: "starts_at", id: "schedule-starts", type: "datetime-local", required: true, value: localInputValue(defaultStart()) }),
+      "Your local time.",
+    ),
+    el("div", { class: "field" }, el("span", { class: "label" }, "Products"), picker),
+    field("Moderators", el("input", { name: "moderators", id: "schedule-moderators", placeholder: "usernames, separated by commas", autocapitalize: "none", spellcheck: "false" })),
+    el("button", { type: "submit", class: "btn btn-primary btn-block", id: "schedule-submit" }, "Schedule session"),
+  );
+  myProducts()
+    .then((products) => {
+      if (products.length === 0) {
+        replaceChildren(picker, el("p", { class: "muted small" }, "You have no products yet. You can add them to the line-up later."));
+      } else {
+        replaceChildren(picker, products.map((p) => productCheck(p, false, "schedule-product")));
+      }
+    })
+    .catch((err) => replaceChildren(picker, el("p", { class: "muted small" }, `Could not load products: ${err.message}`)));
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    showError(errorBox, null);
+    const title = form.title.value.trim();
+    const start = new Date(form.starts_at.value);
+    if (!title) return showError(errorBox, "Give your show a title.");
+    if (Number.isNaN(start.getTime())) return showError(errorBox, "Pick a start date and time.");
+    const body = {
+      title,
+      description: form.description.value.trim(),
+      starts_at: start.toISOString(),
+      product_ids: checkedIds(picker, "schedule-product"),
+      moderators: parseUsernames(form.moderators.value),
+    };
+    try {
+      const created = await busy(form.querySelector("#schedule-submit"), () => api("/api/sessions", { body }));
+      closeSheet();
+      await onCreated(created);
+      toast(`“${created.title}” scheduled`, "success");
+    } catch (err) {
+      showError(errorBox, err instanceof ApiError ? err.message : "Could not schedule the session.");
+    }
+  });
+  openSheet({ title: "Schedule a session", content: form, id: "schedule-sheet" });
+}
