@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
 
 from live_server.domain.accounts import Principal
 from live_server.domain.attribution import Attribution, percent, validate_rate_bp
@@ -17,7 +18,10 @@ from live_server.storage.analytics import AnalyticsRepository, CreatorLookup
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 _CACHE_S = 5.0
+_CLOCK_REUSE_S = 1.0
 
 
 class AttributionResolver:
@@ -39,6 +43,8 @@ class AttributionResolver:
         self._creators = creators
         self._clock = clock
         self._cache: dict[tuple[str, int], tuple[int | None, float]] = {}
+        self._offsets: dict[int, tuple[float | None, float]] = {}
+        self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
 
     async def resolve(self, source: Source) -> Attribution:
         """Who earns on an order from `source`; 422 for a live session that doesn't exist."""
@@ -47,13 +53,22 @@ class AttributionResolver:
         creator = await self._creator(source.type, source.id)
         if source.type != "live":
             return Attribution(source.type, source.id, creator)
-        media_time: float | None = None
-        if self._media_clock is not None:
-            try:
-                media_time = await self._media_clock.media_time(source.id)
-            except Exception:  # the media clock is another area's; never fail a sale on it
-                logger.exception("media clock failed for session %d", source.id)
+        media_time = await self._media_time(source.id)
         return Attribution("live", source.id, creator, session_id=source.id, media_time=media_time)
+
+    async def _media_time(self, session_id: int) -> float | None:
+        """The session's media time now. Media time runs at wall speed, so the clock is asked
+        once a second and the offset reused in between (a burst costs one lookup)."""
+        now = self._clock()
+        cached = self._offsets.get(session_id)
+        if cached is not None and now - cached[1] < _CLOCK_REUSE_S:
+            return None if cached[0] is None else round(cached[0] + now, 3)
+        media_time = await self._once(("clock", session_id), lambda: self._ask_clock(session_id))
+        if len(self._offsets) > 10_000:
+            self._offsets.clear()
+        now = self._clock()
+        self._offsets[session_id] = (None if media_time is None else media_time - now, now)
+        return media_time
 
     async def _creator(self, kind: str, source_id: int) -> int | None:
         key = (kind, source_id)
@@ -61,18 +76,38 @@ class AttributionResolver:
         cached = self._cache.get(key)
         if cached is not None and now - cached[1] < _CACHE_S:
             return cached[0]
-        creator: int | None
-        if kind == "live":
-            try:
-                creator = (await self._sessions.get(source_id)).host_id
-            except NotFound:
-                raise Invalid("source: no such live session", code="invalid_source") from None
-        else:
-            creator = await self._creators.creator_of(kind, source_id)
+        creator = await self._once(key, lambda: self._lookup_creator(kind, source_id))
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[key] = (creator, now)
         return creator
+
+    async def _lookup_creator(self, kind: str, source_id: int) -> int | None:
+        if kind != "live":
+            return await self._creators.creator_of(kind, source_id)
+        try:
+            return (await self._sessions.get(source_id)).host_id
+        except NotFound:
+            raise Invalid("source: no such live session", code="invalid_source") from None
+
+    async def _ask_clock(self, session_id: int) -> float | None:
+        if self._media_clock is None:
+            return None
+        try:
+            return await self._media_clock.media_time(session_id)
+        except Exception:  # the media clock is another area's; never fail a sale on it
+            logger.exception("media clock failed for session %d", session_id)
+            return None
+
+    async def _once(self, key: Hashable, fetch: Callable[[], Awaitable[T]]) -> T:
+        """One lookup at a time per key: a burst of buyers waits for the same answer."""
+        pending = self._inflight.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(fetch())
+            self._inflight[key] = pending
+            pending.add_done_callback(lambda _: self._inflight.pop(key, None))
+        result: T = await asyncio.shield(pending)
+        return result
 
 
 class LedgerService:

@@ -86,13 +86,12 @@ class OfflineProvider:
     confirms_immediately = True
 
     async def begin(self, order: dict[str, Any]) -> PaymentStart:
-        """Reference and instructions for the buyer."""
-        ref = "INV-" + str(order["id"])[-8:].upper()
+        """Instructions for the buyer; the order id is the reference (nothing to store)."""
         if order["payment"]["method"] == "invoice":
-            text = "An invoice will be sent; pay it by bank transfer quoting " + ref + "."
+            text = f"An invoice will be sent; pay it by bank transfer quoting {order['id']}."
         else:
             text = "Pay the courier on delivery."
-        return PaymentStart(ref, text)
+        return PaymentStart(None, text)
 
     def parse_event(self, payload: dict[str, Any]) -> PaymentEvent:
         """Offline payments are confirmed by the merchant's signed notice."""

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from live_server.domain.attribution import commission_minor
 from live_server.domain.commerce import (
@@ -39,6 +40,8 @@ from live_server.domain.orders import releases_units, status_after_payment_event
 from live_server.storage.db import Database, Transaction
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _CHUNK: Final = 400  # rows per multi-row statement, far below SQLite's variable limit
 
@@ -135,6 +138,50 @@ class Released:
     sales_after: dict[int, int]
 
 
+class SyncTransaction:
+    """The open transaction as seen from the writer connection's own thread."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        """First row of a statement (closing its cursor)."""
+        cur = self._conn.execute(sql, params)
+        try:
+            row: sqlite3.Row | None = cur.fetchone()
+            return row
+        finally:
+            cur.close()
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """All rows of a statement."""
+        cur = self._conn.execute(sql, params)
+        try:
+            return list(cur.fetchall())
+        finally:
+            cur.close()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run a statement for its effect."""
+        self._conn.execute(sql, params).close()
+
+
+async def run_on_writer(db: Database, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `fn(connection)` on the writer connection's own thread, in one hand-off.
+
+    Call it inside `db.transaction()` (which holds the writer lock and wraps BEGIN
+    IMMEDIATE / COMMIT / ROLLBACK). A checkout batch is some ten statements; sent one by
+    one, each would be a round trip between the event loop and aiosqlite's thread, and
+    under load each round trip waits for the GIL. aiosqlite has no public way to run a
+    function on its thread, so this uses its internal `_execute` and `_conn` (aiosqlite
+    0.22); tests/unit/test_commerce_storage.py fails loudly if an upgrade removes them.
+    """
+    writer = db.writer
+    conn: sqlite3.Connection = writer._conn
+    result: T = await writer._execute(fn, conn)  # type: ignore[no-untyped-call]
+    return result
+
+
 class StockChanged(RuntimeError):
     """A conditional decrement found less stock than the same transaction had read."""
 
@@ -201,8 +248,10 @@ class OrdersRepository:
         """Decide and store a batch of checkouts in one transaction, first come first served."""
         for attempt in range(3):
             try:
-                async with self._db.transaction() as tx:
-                    return await self._place(tx, batch, now)
+                async with self._db.transaction():
+                    return await run_on_writer(
+                        self._db, lambda conn: self._place(SyncTransaction(conn), batch, now)
+                    )
             except StockChanged:
                 # Only possible if someone wrote stock on our connection outside a
                 # transaction; the rollback undid everything, so deciding again is safe.
@@ -211,18 +260,18 @@ class OrdersRepository:
                 )
         raise StockChanged("stock kept changing under the checkout batch")
 
-    async def _place(
-        self, tx: Transaction, batch: Sequence[PreparedCheckout], now: float
+    def _place(
+        self, tx: SyncTransaction, batch: Sequence[PreparedCheckout], now: float
     ) -> BatchResult:
-        existing = await self._existing_keys(tx, batch)
+        existing = self._existing_keys(tx, batch)
         product_ids = sorted({ln.product_id for p in batch for ln in p.request.lines})
-        products = await self._load_products(tx, product_ids)
-        sales = await self._load_sales(tx, list(products), now)
+        products = self._load_products(tx, product_ids)
+        sales = self._load_sales(tx, list(products), now)
         buyers = sorted({p.request.buyer_id for p in batch})
         limited = [pid for pid, prod in products.items() if prod.per_buyer_limit is not None]
-        bought = await self._units_bought(tx, buyers, limited)
+        bought = self._units_bought(tx, buyers, limited)
         capped = [s.sale_id for s in sales.values() if s.per_buyer_limit is not None]
-        sale_bought = await self._units_in_sales(tx, buyers, capped)
+        sale_bought = self._units_in_sales(tx, buyers, capped)
         ledger = InventoryLedger(products, sales, bought, sale_bought)
 
         outcomes: list[CheckoutOutcome] = []
@@ -259,7 +308,7 @@ class OrdersRepository:
             outcomes.append(outcome)
 
         for pid, qty in ledger.stock_taken.items():
-            got = await tx.fetchone(
+            got = tx.fetchone(
                 "UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ? RETURNING stock",
                 (qty, pid, qty),
             )
@@ -267,7 +316,7 @@ class OrdersRepository:
                 raise StockChanged(pid)
         sales_after: dict[int, int] = {}
         for sale_id, qty in ledger.sale_taken.items():
-            got = await tx.fetchone(
+            got = tx.fetchone(
                 "UPDATE flash_sales SET remaining = remaining - ? WHERE id = ? AND remaining >= ?"
                 " RETURNING remaining",
                 (qty, sale_id, qty),
@@ -277,8 +326,8 @@ class OrdersRepository:
             sales_after[sale_id] = int(got["remaining"])
         for sale in sales.values():
             sales_after.setdefault(sale.sale_id, sale.remaining)
-        await self._insert_rows(tx, "orders", _ORDER_COLUMNS, order_rows)
-        await self._insert_rows(tx, "order_items", _ITEM_COLUMNS, item_rows)
+        self._insert_rows(tx, "orders", _ORDER_COLUMNS, order_rows)
+        self._insert_rows(tx, "order_items", _ITEM_COLUMNS, item_rows)
         stock_after = {pid: prod.stock for pid, prod in products.items()}
         return BatchResult(outcomes, stock_after, sales_after)
 
@@ -336,15 +385,15 @@ class OrdersRepository:
         order = order_from_row(dict(zip(_ORDER_COLUMNS, row, strict=True)), item_dicts)
         return order, row, items
 
-    async def _existing_keys(
-        self, tx: Transaction, batch: Sequence[PreparedCheckout]
+    def _existing_keys(
+        self, tx: SyncTransaction, batch: Sequence[PreparedCheckout]
     ) -> dict[tuple[int, str], tuple[str, str]]:
         keys = sorted({(p.request.buyer_id, p.request.idempotency_key) for p in batch})
         found: dict[tuple[int, str], tuple[str, str]] = {}
         for chunk in _chunks(keys):
             values = ", ".join("(?, ?)" for _ in chunk)
             params = [v for pair in chunk for v in pair]
-            rows = await tx.fetchall(
+            rows = tx.fetchall(
                 "SELECT id, buyer_id, idempotency_key, request_fingerprint FROM orders"
                 f" WHERE (buyer_id, idempotency_key) IN (VALUES {values})",
                 params,
@@ -353,12 +402,12 @@ class OrdersRepository:
                 found[(r["buyer_id"], r["idempotency_key"])] = (r["id"], r["request_fingerprint"])
         return found
 
-    async def _load_products(
-        self, tx: Transaction, product_ids: Sequence[int]
+    def _load_products(
+        self, tx: SyncTransaction, product_ids: Sequence[int]
     ) -> dict[int, ProductState]:
         products: dict[int, ProductState] = {}
         for chunk in _chunks(product_ids):
-            rows = await tx.fetchall(
+            rows = tx.fetchall(
                 "SELECT id, stock, price_minor, currency, title, owner_id, per_buyer_limit"
                 f" FROM products WHERE id IN ({_marks(len(chunk))}) AND deleted_at IS NULL",
                 list(chunk),
@@ -376,12 +425,12 @@ class OrdersRepository:
                 )
         return products
 
-    async def _load_sales(
-        self, tx: Transaction, product_ids: Sequence[int], now: float
+    def _load_sales(
+        self, tx: SyncTransaction, product_ids: Sequence[int], now: float
     ) -> dict[int, SaleState]:
         sales: dict[int, SaleState] = {}
         for chunk in _chunks(product_ids):
-            rows = await tx.fetchall(
+            rows = tx.fetchall(
                 "SELECT id, product_id, price_minor, remaining, per_buyer_limit, ends_at"
                 f" FROM flash_sales WHERE product_id IN ({_marks(len(chunk))})"
                 " AND ended_early_at IS NULL AND starts_at <= ? AND ends_at > ?",
@@ -398,14 +447,14 @@ class OrdersRepository:
                 )
         return sales
 
-    async def _units_bought(
-        self, tx: Transaction, buyers: Sequence[int], product_ids: Sequence[int]
+    def _units_bought(
+        self, tx: SyncTransaction, buyers: Sequence[int], product_ids: Sequence[int]
     ) -> dict[tuple[int, int], int]:
         counts: dict[tuple[int, int], int] = {}
         if not product_ids:
             return counts
         for chunk in _chunks(buyers):
-            rows = await tx.fetchall(
+            rows = tx.fetchall(
                 "SELECT buyer_id, product_id, SUM(quantity) AS units FROM order_items"
                 f" WHERE active = 1 AND buyer_id IN ({_marks(len(chunk))})"
                 f" AND product_id IN ({_marks(len(product_ids))}) GROUP BY buyer_id, product_id",
@@ -415,14 +464,14 @@ class OrdersRepository:
                 counts[(int(r["buyer_id"]), int(r["product_id"]))] = int(r["units"])
         return counts
 
-    async def _units_in_sales(
-        self, tx: Transaction, buyers: Sequence[int], sale_ids: Sequence[int]
+    def _units_in_sales(
+        self, tx: SyncTransaction, buyers: Sequence[int], sale_ids: Sequence[int]
     ) -> dict[tuple[int, int], int]:
         counts: dict[tuple[int, int], int] = {}
         if not sale_ids:
             return counts
         for chunk in _chunks(buyers):
-            rows = await tx.fetchall(
+            rows = tx.fetchall(
                 "SELECT buyer_id, flash_sale_id, SUM(quantity) AS units FROM order_items"
                 f" WHERE active = 1 AND flash_sale_id IN ({_marks(len(sale_ids))})"
                 f" AND buyer_id IN ({_marks(len(chunk))}) GROUP BY buyer_id, flash_sale_id",
@@ -433,15 +482,15 @@ class OrdersRepository:
         return counts
 
     @staticmethod
-    async def _insert_rows(
-        tx: Transaction, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    def _insert_rows(
+        tx: SyncTransaction, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
     ) -> None:
         if not rows:
             return
         per_chunk = max(1, 30_000 // len(columns))
         one = "(" + _marks(len(columns)) + ")"
         for chunk in _chunks(rows, per_chunk):
-            await tx.execute(
+            tx.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
                 + ", ".join(one for _ in chunk),
                 [v for row in chunk for v in row],

@@ -1,0 +1,457 @@
+"""Flash-sale benchmark: 1,000 buyers race for 10 units over HTTP, then orders/s with stock.
+
+The server runs in its own process (the real app on the default SQLite store). Buyers are
+real HTTP clients on keep-alive connections, each with its own account, token and saved
+checkout profile, all calling `POST /api/checkout/buy-now` with an Idempotency-Key.
+
+Runs, side by side in one invocation:
+  group commit   - the checkout as built: every request that arrives while a transaction
+                   is being written joins the next one (one BEGIN IMMEDIATE per batch)
+  one tx/order   - baseline: the same server with batches of one (a transaction per order)
+  HTTP floor     - baseline: GET /healthz at the same concurrency (what HTTP alone costs)
+
+    .venv/bin/python bench/flash_sale.py
+    .venv/bin/python bench/flash_sale.py --buyers 1000 --units 10 --orders 6000 --concurrency 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+ADDRESS = {
+    "name": "Bench Buyer",
+    "line1": "1 Main St",
+    "city": "Springfield",
+    "postal_code": "12345",
+    "country": "US",
+}
+
+
+# -- server process -----------------------------------------------------------------------
+def serve(port: int, data_dir: str, batch: int) -> None:
+    """The real app; `batch` caps the checkout batch (1 = a transaction per order)."""
+    import logging
+
+    from aiohttp import web
+
+    from live_server.app import create_app
+    from live_server.container import SERVICES
+    from live_server.settings import Settings
+
+    logging.basicConfig(level=logging.WARNING)
+    if os.environ.get("BENCH_SWITCH"):
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
+    settings = Settings.load(
+        {"data_dir": Path(data_dir), "demo": True, "host": "127.0.0.1", "port": port}
+    )
+    app = create_app(settings)
+    checkout = app[SERVICES].checkout
+    assert checkout is not None
+    checkout._max_batch = batch
+    profile_to = os.environ.get("BENCH_PROFILE")
+    if profile_to:  # for finding hot spots: BENCH_PROFILE=/tmp/x.prof
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+
+        async def dump(_: web.Application) -> None:
+            profiler.disable()
+            profiler.dump_stats(f"{profile_to}.{batch}")
+
+        app.on_shutdown.append(dump)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(data_dir: Path, batch: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "LIVESHOP_LOG_LEVEL": "warning"}
+    log = open(data_dir / f"server-{port}.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(port), str(data_dir), str(batch)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=1) as resp:
+                if resp.status == 200:
+                    return proc, url
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError((data_dir / f"server-{port}.log").read_text())
+        time.sleep(0.1)
+
+
+def server_cpu(proc: subprocess.Popen[bytes]) -> float:
+    """CPU seconds (user + system) the server process has used so far."""
+    with open(f"/proc/{proc.pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+# -- setup --------------------------------------------------------------------------------
+@dataclass
+class Shop:
+    url: str
+    session_id: int
+    race_product: int
+    ample_product: int
+    host_token: str
+    tokens: list[str] = field(default_factory=list)
+
+
+async def setup(url: str, data_dir: Path, buyers: int, units: int) -> Shop:
+    """Demo host's live show with a 10-unit drop and an ample product; `buyers` accounts."""
+    from live_server.domain.accounts import Role
+    from live_server.services.auth import TokenSigner
+
+    async with aiohttp.ClientSession(url) as http:
+        resp = await http.post(
+            "/api/auth/login", json={"username": "demo-host", "password": "demo"}
+        )
+        host_token = (await resp.json())["token"]
+        host = {"Authorization": "Bearer " + host_token}
+        pids = []
+        for title, stock in (("Flash drop", units), ("Restocked tee", 10_000_000)):
+            resp = await http.post(
+                "/api/products",
+                json={
+                    "title": title,
+                    "price_minor": 2500,
+                    "currency": "USD",
+                    "category": "fashion",
+                    "stock": stock,
+                },
+                headers=host,
+            )
+            pids.append((await resp.json())["id"])
+        resp = await http.post(
+            "/api/sessions", json={"title": "Bench show", "product_ids": pids}, headers=host
+        )
+        session_id = (await resp.json())["id"]
+        await http.post(f"/api/sessions/{session_id}/start", headers=host)
+    # Accounts straight into the database (registration's scrypt is not what we measure);
+    # tokens signed with the server's own key.
+    db = sqlite3.connect(data_dir / "liveshop.db", timeout=30)
+    now = time.time()
+    names = [f"buyer{i:05d}" for i in range(buyers)]
+    db.executemany(
+        "INSERT INTO users(username, display_name, password_hash, role, interests, created_at)"
+        " VALUES (?, ?, '!', 'viewer', '[]', ?)",
+        [(n, n.title(), now) for n in names],
+    )
+    db.commit()
+    ids = dict(db.execute("SELECT username, id FROM users WHERE username LIKE 'buyer%'"))
+    db.close()
+    signer = TokenSigner((data_dir / "secret.key").read_bytes().strip(), 3600)
+    shop = Shop(url, session_id, pids[0], pids[1], host_token)
+    shop.tokens = [signer.issue(ids[n], n, Role.VIEWER)[0] for n in names]
+    connector = aiohttp.TCPConnector(limit=64)
+    async with aiohttp.ClientSession(url, connector=connector) as http:
+
+        async def profile(token: str) -> None:
+            resp = await http.put(
+                "/api/me/checkout-profile",
+                json={"address": ADDRESS, "payment_method": "cod"},
+                headers={"Authorization": "Bearer " + token},
+            )
+            assert resp.status == 200, await resp.text()
+
+        await asyncio.gather(*(profile(t) for t in shop.tokens))
+    return shop
+
+
+# -- a lean HTTP/1.1 keep-alive client ------------------------------------------------------
+class RawConnection:
+    """One keep-alive connection sending pre-built requests: far cheaper per request than a
+    general client, so the load generator (on the same 2 cores) measures the server."""
+
+    def __init__(self, url: str) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.host, self.port = host, int(port)
+
+    async def open(self) -> RawConnection:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        return self
+
+    async def send(self, raw: bytes) -> tuple[int, bytes]:
+        self.writer.write(raw)
+        status = int((await self.reader.readline()).split()[1])
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def request(method: str, path: str, token: str | None = None, body: bytes = b"") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: bench"]
+    if token:
+        lines.append("Authorization: Bearer " + token)
+    if method == "POST":
+        lines += ["Idempotency-Key: " + uuid.uuid4().hex, "Content-Type: application/json"]
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+# -- load -----------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    latencies: list[float] = field(default_factory=list)
+    created: int = 0
+    sold_out: int = 0
+    other: int = 0
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def race(shop: Shop, proc: subprocess.Popen[bytes], spread_s: float) -> Outcome:
+    """Every buyer on their own warm connection taps Buy once: all at the same instant
+    (spread_s = 0) or at random moments within `spread_s` seconds."""
+    out = Outcome()
+    conns = [await RawConnection(shop.url).open() for _ in shop.tokens]
+    body = json.dumps(
+        {"product_id": shop.race_product, "source": {"type": "live", "id": shop.session_id}}
+    ).encode()
+    raws = [request("POST", "/api/checkout/buy-now", t, body) for t in shop.tokens]
+    rng = random.Random(5)
+    delays = sorted(rng.uniform(0, spread_s) for _ in raws) if spread_s else [0.0] * len(raws)
+    for conn in conns:  # warm: the server has accepted and parsed on every connection
+        await conn.send(request("GET", "/healthz"))
+    gate = asyncio.Event()
+
+    async def buyer(conn: RawConnection, raw: bytes, delay: float) -> None:
+        await gate.wait()
+        if delay:
+            await asyncio.sleep(delay)
+        t0 = time.perf_counter()
+        status, payload = await conn.send(raw)
+        out.latencies.append(time.perf_counter() - t0)
+        tally(out, status, json.loads(payload))
+
+    tasks = [
+        asyncio.create_task(buyer(c, r, d)) for c, r, d in zip(conns, raws, delays, strict=True)
+    ]
+    await asyncio.sleep(0.2)
+    cpu0, t0 = server_cpu(proc), time.perf_counter()
+    gate.set()
+    await asyncio.gather(*tasks)
+    out.wall_s, out.cpu_s = time.perf_counter() - t0, server_cpu(proc) - cpu0
+    for conn in conns:
+        conn.close()
+    return out
+
+
+def tally(out: Outcome, status: int, payload: dict[str, Any]) -> None:
+    if status == 201:
+        out.created += 1
+    elif status == 409 and payload["error"]["code"] == "sold_out":
+        out.sold_out += 1
+    else:
+        out.other += 1
+
+
+async def closed_loop(
+    shop: Shop, proc: subprocess.Popen[bytes], total: int, concurrency: int, *, floor: bool
+) -> Outcome:
+    """`concurrency` buyers buying back to back until `total` requests are done."""
+    out = Outcome()
+    body = json.dumps(
+        {"product_id": shop.ample_product, "source": {"type": "live", "id": shop.session_id}}
+    ).encode()
+    conns = [await RawConnection(shop.url).open() for _ in range(concurrency)]
+    todo = iter(range(total))
+    health = request("GET", "/healthz")
+
+    async def worker(n: int, conn: RawConnection) -> None:
+        for i in todo:
+            if floor:
+                raw = health
+            else:
+                token = shop.tokens[(i * 7 + n) % len(shop.tokens)]
+                raw = request("POST", "/api/checkout/buy-now", token, body)
+            t0 = time.perf_counter()
+            status, payload = await conn.send(raw)
+            out.latencies.append(time.perf_counter() - t0)
+            if floor:
+                out.created += status == 200
+            else:
+                tally(out, status, json.loads(payload))
+
+    cpu0, t0 = server_cpu(proc), time.perf_counter()
+    await asyncio.gather(*(worker(n, c) for n, c in enumerate(conns)))
+    out.wall_s, out.cpu_s = time.perf_counter() - t0, server_cpu(proc) - cpu0
+    for conn in conns:
+        conn.close()
+    return out
+
+
+async def restock(shop: Shop, units: int) -> None:
+    """Put the drop's units back on sale (the host restocks for the next race)."""
+    async with aiohttp.ClientSession(shop.url) as http:
+        resp = await http.patch(
+            f"/api/products/{shop.race_product}",
+            json={"stock": units},
+            headers={"Authorization": "Bearer " + shop.host_token},
+        )
+        assert resp.status == 200, await resp.text()
+
+
+def audit(data_dir: Path, product_id: int, start_stock: int) -> tuple[int, int]:
+    """(units sold, oversold units) of a product, from the database itself."""
+    db = sqlite3.connect(data_dir / "liveshop.db", timeout=30)
+    stock = db.execute("SELECT stock FROM products WHERE id = ?", (product_id,)).fetchone()[0]
+    sold = db.execute(
+        "SELECT COALESCE(SUM(i.quantity), 0) FROM order_items i JOIN orders o ON o.id = i.order_id"
+        " WHERE i.product_id = ? AND o.status IN ('pending_payment', 'confirmed', 'paid')",
+        (product_id,),
+    ).fetchone()[0]
+    db.close()
+    assert stock + sold == start_stock, f"lost units: stock {stock} + sold {sold} != {start_stock}"
+    return sold, max(0, sold - start_stock)
+
+
+async def run_variant(args: argparse.Namespace, batch: int, root: Path) -> dict[str, Any]:
+    data_dir = root / f"batch{batch}"
+    data_dir.mkdir()
+    proc, url = start_server(data_dir, batch)
+    try:
+        shop = await setup(url, data_dir, args.buyers, args.units)
+        result: dict[str, Any] = {"burst": await race(shop, proc, 0.0)}
+        result["burst_audit"] = audit(data_dir, shop.race_product, args.units)
+        await restock(shop, args.units)
+        result["race"] = await race(shop, proc, 1.0)
+        result["race_audit"] = audit(data_dir, shop.race_product, 2 * args.units)
+        result["ample"] = await closed_loop(shop, proc, args.orders, args.concurrency, floor=False)
+        result["ample_audit"] = audit(data_dir, shop.ample_product, 10_000_000)
+        if batch > 1:
+            result["floor"] = await closed_loop(
+                shop, proc, args.orders, args.concurrency, floor=True
+            )
+        return result
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--buyers", type=int, default=1000)
+    parser.add_argument("--units", type=int, default=10)
+    parser.add_argument("--orders", type=int, default=6000, help="requests in the ample run")
+    parser.add_argument("--concurrency", type=int, default=64, help="buyers in the ample run")
+    parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(int(args.serve[0]), args.serve[1], int(args.serve[2]))
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-flash-") as tmp:
+        root = Path(tmp)
+        grouped = asyncio.run(run_variant(args, 512, root))
+        single = asyncio.run(run_variant(args, 1, root))
+    print_table(args, grouped, single)
+
+
+def print_table(args: argparse.Namespace, grouped: dict[str, Any], single: dict[str, Any]) -> None:
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(
+        f"\nflash sale benchmark, {when}, {os.cpu_count()} cores, SQLite (WAL, synchronous=NORMAL)"
+    )
+    print(
+        f"race: {args.buyers} buyers, each on a warm connection, tap Buy once for {args.units}"
+        " units: all at the same instant (burst), or within the same second (race)"
+    )
+    print(f"ample: {args.orders} buy-now requests from {args.concurrency} concurrent buyers\n")
+    head = (
+        f"{'run':<28}{'requests':>9}{'orders':>8}{'sold out':>9}{'other':>7}{'oversold':>9}"
+        f"{'p50 ms':>8}{'p99 ms':>8}{'orders/s':>10}{'srv CPU/order':>15}"
+    )
+    print(head)
+    print("-" * len(head))
+
+    def row(name: str, out: Outcome, oversold: int | None, floor: bool = False) -> None:
+        n = len(out.latencies)
+        rate = (out.created / out.wall_s) if out.wall_s else 0.0
+        per = f"{out.cpu_s / out.created * 1e6:,.0f} us" if out.created else "-"
+        print(
+            f"{name:<28}{n:>9}{'-' if floor else out.created:>8}{out.sold_out:>9}{out.other:>7}"
+            f"{'-' if oversold is None else oversold:>9}{pct(out.latencies, 0.5):>8.1f}"
+            f"{pct(out.latencies, 0.99):>8.1f}{rate:>10,.0f}{per:>15}"
+        )
+
+    row("burst (1 instant), grouped", grouped["burst"], grouped["burst_audit"][1])
+    row("burst, one tx/order (base)", single["burst"], single["burst_audit"][1])
+    row("race (1 second), grouped", grouped["race"], grouped["race_audit"][1])
+    row("race, one tx/order (base)", single["race"], single["race_audit"][1])
+    row("ample, group commit", grouped["ample"], grouped["ample_audit"][1])
+    row("ample, one tx/order (base)", single["ample"], single["ample_audit"][1])
+    row("HTTP floor, GET /healthz", grouped["floor"], None, floor=True)
+    g, s, f = grouped["ample"], single["ample"], grouped["floor"]
+    rate = lambda o: o.created / o.wall_s if o.wall_s else 0.0  # noqa: E731
+    print(
+        f"\ngroup commit vs one tx/order: {rate(g) / max(rate(s), 1e-9):.2f}x orders/s; "
+        f"orders/s as a share of the HTTP floor: {rate(g) / max(rate(f), 1e-9):.0%}"
+    )
+    race_p99 = pct(grouped["race"].latencies, 0.99)
+    print(
+        f"targets: oversold 0 -> {grouped['race_audit'][1]}; race p99 < 100 ms -> "
+        f"{race_p99:.1f} ms; >= 1,000 orders/s -> {rate(g):,.0f}"
+    )
+    burst = grouped["burst"]
+    print(
+        f"burst: the last of {len(burst.latencies)} answers after {burst.wall_s * 1000:.0f} ms "
+        f"(mean {statistics.mean(burst.latencies) * 1000:.1f} ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
