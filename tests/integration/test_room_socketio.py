@@ -247,3 +247,19 @@ async def test_presence_state_changes_and_user_notifications(
     await services.room.emit_to_user(room.viewer["id"], "order:update", {"order_id": 5})
     await wait_for(lambda: viewers[0].events["order:update"] == [{"order_id": 5}])
     assert not viewers[1].events["order:update"]
+
+
+async def test_sessions_can_close_the_room_to_anonymous_viewers(room: Room) -> None:
+    sid = room.session_id
+    mod = await room.client(room.mod_token)
+    anon = await room.client(None)
+    ack = await mod.call("mod:settings", {"session_id": sid, "allow_anonymous": False})
+    assert ack["settings"] == {"slow_mode_seconds": 0, "allow_anonymous": False}
+    late = await room.client(None, join=False)
+    refused = await late.call("room:join", {"session_id": sid})
+    assert refused["error"]["code"] == "sign_in_required"
+    signed_in = await room.client(room.viewer_token, join=False)
+    assert (await signed_in.join(sid))["settings"]["allow_anonymous"] is False
+    await wait_for(lambda: anon.events["room:settings"], message="settings reach the room")
+    forbidden = await signed_in.call("mod:settings", {"session_id": sid, "allow_anonymous": True})
+    assert forbidden["error"]["code"] == "forbidden"
