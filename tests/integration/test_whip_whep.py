@@ -15,7 +15,7 @@ import aiohttp
 import av
 import pytest
 from aiohttp.test_utils import TestClient
-from aiortc import AudioStreamTrack, RTCPeerConnection
+from aiortc import AudioStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from helpers import auth, wait_for
@@ -274,11 +274,27 @@ async def test_host_drop_reconnects_within_grace_then_ends_after_it(
         await watcher.close()
 
 
-async def test_private_session_needs_a_token_to_watch(client: Client, make_user: Any) -> None:
+async def test_private_session_needs_a_token_to_watch(
+    client: Client, make_user: Any, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
     session_id, key, _host_token = await new_session(client, make_user, visibility="private")
+    # with TURN configured, the 201 announces it in Link headers (RFC 9725 4.6)
+    links = ['<turn:turn.example.org:3478>; rel="ice-server"; username="u"; credential="p"']
+    monkeypatch.setattr(services.broadcast, "ice_links", lambda: links)
     async with aiohttp.ClientSession() as http:
         pc, _ = publisher_pc(audio=False)
-        await http_negotiate(http, pc, f"{base(client)}/whip/{session_id}", key)
+        await pc.setLocalDescription(await pc.createOffer())
+        async with http.post(
+            f"{base(client)}/whip/{session_id}",
+            data=pc.localDescription.sdp,
+            headers={**SDP_HEADERS, **auth(key)},
+        ) as resp:
+            assert resp.status == 201
+            assert resp.headers.getall("Link") == links
+            assert resp.headers["Content-Type"].startswith("application/sdp")
+            assert resp.headers["ETag"].strip('"') in resp.headers["Location"]
+            answer = await resp.text()
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         await wait_for(lambda: _is(state(client, session_id), "live"), timeout=15)
         viewer = viewer_pc()
         await viewer.setLocalDescription(await viewer.createOffer())
