@@ -242,7 +242,11 @@ class RoomContext:
         """A chat message id, unique over nodes (see ChatWriter)."""
         if self._chat_floor is None:
             self._chat_floor = await self.chat.max_id()
-        return await self.state.next_id("chat", self._chat_floor)
+        value = await self.state.next_id("chat", self._chat_floor)
+        # If the shared counter is ever lost (Redis restarted), it is re-seeded above
+        # every id this node handed out.
+        self._chat_floor = max(self._chat_floor, value)
+        return value
 
     async def cards(self, session_id: int) -> list[dict[str, Any]]:
         """The pinned cards with live price and stock, plus every contributor's extras."""
