@@ -21,6 +21,7 @@ from live_server.http import openapi as openapi_http
 from live_server.http import posts as posts_http
 from live_server.http import products as products_http
 from live_server.http import replays as replays_http
+from live_server.http import room as room_http
 from live_server.http import sessions as sessions_http
 from live_server.http import static as static_http
 from live_server.http import webhooks as webhooks_http
@@ -282,6 +283,7 @@ def create_app(settings: Settings) -> web.Application:
     accounts_http.setup(app)
     products_http.setup(app)
     sessions_http.setup(app)
+    room_http.setup(app)
 
     app[ROOM_TRANSPORT] = build_room(app[SERVICES])
     app[ROOM_TRANSPORT].attach(app)

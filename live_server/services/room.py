@@ -14,7 +14,7 @@ from typing import Any
 from live_server.domain import room_events as ev
 from live_server.domain.accounts import Principal
 from live_server.domain.chat import SNAPSHOT_MESSAGES, ChatMessage, clean_text
-from live_server.domain.errors import Unauthorized
+from live_server.domain.errors import Forbidden, Unauthorized
 from live_server.domain.moderation import find_blocked_word
 from live_server.domain.reactions import ReactionAggregator
 from live_server.domain.room_events import RoomError
@@ -24,6 +24,7 @@ from live_server.services.room_context import (
     Member,
     RoomContext,
     config_payload,
+    iso,
     message_payload,
 )
 from live_server.services.room_extensions import (
@@ -229,6 +230,57 @@ class RoomService:
         self._joined(sid, session_id)
         self._aggregator.add(session_id, data["kind"], data.get("count", 1))
         return {"ok": True}
+
+    # -- reading (REST) -------------------------------------------------------------------
+    async def chat_history(
+        self, session_id: int, after_id: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """Visible chat of a session, oldest first, for replays and outside clients."""
+        await self.ctx.session(session_id)
+        await self.ctx.chat_writer.flush()
+        messages = await self.ctx.chat.page(session_id, after_id, limit)
+        return [message_payload(m) for m in messages]
+
+    async def pin_history(self, session_id: int) -> list[dict[str, Any]]:
+        """Every pin of a session with its media times (what the clips work cuts from)."""
+        await self.ctx.session(session_id)
+        return [
+            {
+                "id": p.id,
+                "product_id": p.product_id,
+                "pinned_by": p.pinned_by,
+                "pinned_media_time": p.pinned_media_time,
+                "unpinned_media_time": p.unpinned_media_time,
+                "created_at": iso(p.created_at),
+            }
+            for p in await self.ctx.pins.history(session_id)
+        ]
+
+    async def audience(self, who: Principal, session_id: int) -> dict[str, Any]:
+        """Audience and engagement of a session, for its host, moderators and admins."""
+        session = await self.ctx.session(session_id)
+        if not await self.ctx.is_moderator(who, session):
+            raise Forbidden("only the host and this session's moderators may see its stats")
+        stats = self.ctx.stats
+        summary = await stats.audience(session_id)
+        return {
+            "session_id": session_id,
+            "peak_viewers": summary.peak_viewers,
+            "average_viewers": round(summary.average_viewers, 2),
+            "unique_viewers": summary.unique_viewers,
+            "watch_seconds": round(summary.watch_seconds, 1),
+            "reactions": await stats.reaction_totals(session_id),
+            "chat_messages": await self.ctx.chat.count(session_id),
+            "minutes": [
+                {
+                    "minute": iso(m.minute),
+                    "viewers_max": m.viewers_max,
+                    "reactions": m.reactions,
+                    "chat_messages": m.chat_messages,
+                }
+                for m in await stats.minutes(session_id)
+            ],
+        }
 
     # -- pushing from other areas ---------------------------------------------------------
     async def emit_to_room(self, session_id: int, event: str, payload: Any) -> None:

@@ -89,6 +89,15 @@ class ChatRepository:
         )
         return [_message(r) for r in reversed(rows)]
 
+    async def page(self, session_id: int, after_id: int, limit: int) -> list[ChatMessage]:
+        """Visible messages with ids above `after_id`, oldest first (replays, exports)."""
+        rows = await self._db.fetchall(
+            _SELECT + " WHERE m.session_id = ? AND m.id > ? AND m.deleted_at IS NULL"
+            " ORDER BY m.id LIMIT ?",
+            (session_id, after_id, limit),
+        )
+        return [_message(r) for r in rows]
+
     async def mark_deleted(self, message_id: int, by_user_id: int) -> bool:
         """Hides a message; False if it was already deleted or does not exist."""
         cur = await self._db.execute(

@@ -263,3 +263,37 @@ async def test_sessions_can_close_the_room_to_anonymous_viewers(room: Room) -> N
     await wait_for(lambda: anon.events["room:settings"], message="settings reach the room")
     forbidden = await signed_in.call("mod:settings", {"session_id": sid, "allow_anonymous": True})
     assert forbidden["error"]["code"] == "forbidden"
+
+
+async def test_rest_chat_pins_and_audience(room: Room, client: Any, services: Services) -> None:
+    sid = room.session_id
+    viewer = await room.client(room.viewer_token)
+    mod = await room.client(room.mod_token)
+    for text in ("one", "two", "three"):
+        assert (await viewer.call("chat:send", {"session_id": sid, "text": text}))["ok"]
+    await mod.call("pin:add", {"session_id": sid, "product_id": room.product_ids[0]})
+    await mod.call("pin:remove", {"session_id": sid, "product_id": room.product_ids[0]})
+
+    resp = await client.get(f"/api/sessions/{sid}/chat")
+    assert resp.status == 200
+    items = (await resp.json())["items"]
+    assert [m["text"] for m in items] == ["one", "two", "three"]
+    resp = await client.get(f"/api/sessions/{sid}/chat?after_id={items[0]['id']}&limit=1")
+    assert [m["text"] for m in (await resp.json())["items"]] == ["two"]
+    assert (await client.get("/api/sessions/999999/chat")).status == 404
+
+    pins = (await (await client.get(f"/api/sessions/{sid}/pins")).json())["items"]
+    assert len(pins) == 1 and pins[0]["product_id"] == room.product_ids[0]
+    assert pins[0]["unpinned_media_time"] is not None
+
+    assert (await client.get(f"/api/sessions/{sid}/audience")).status == 401
+    denied = await client.get(f"/api/sessions/{sid}/audience", headers=auth(room.viewer_token))
+    assert denied.status == 403
+    assert services.room is not None
+    await services.room.ticker.stop()  # flushes per-minute stats and watch time
+    resp = await client.get(f"/api/sessions/{sid}/audience", headers=auth(room.host_token))
+    assert resp.status == 200
+    stats = await resp.json()
+    assert stats["chat_messages"] == 3
+    assert stats["unique_viewers"] == 1 and stats["peak_viewers"] == 1
+    assert stats["minutes"] and stats["minutes"][0]["chat_messages"] == 3
