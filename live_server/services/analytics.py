@@ -22,6 +22,7 @@ from live_server.domain.analytics import (
     safe_csv_cell,
     summarise,
 )
+from live_server.domain.commerce import iso_utc
 from live_server.domain.errors import Forbidden, Invalid
 from live_server.services.live_sessions import LiveSessionService
 from live_server.storage.analytics import AnalyticsRepository
@@ -136,6 +137,18 @@ class AnalyticsService:
                 "conversion_rate": summary.conversion_rate,
             },
             "products": [p.as_dict() for p in summary.products],
+            "recent_orders": [
+                {
+                    "id": r["id"],
+                    "created_at": iso_utc(r["created_at"]),
+                    "status": r["status"],
+                    "total_minor": r["total_minor"],
+                    "currency": r["currency"],
+                    "units": r["units"],
+                    "titles": r["titles"],
+                }
+                for r in await self._repo.recent_orders(session_id)
+            ],
             "timeline": [
                 {
                     "minute": row.minute,

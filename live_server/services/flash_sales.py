@@ -208,7 +208,9 @@ class LiveCommerce:
         sale = self.sale_for(product_id)
         if sale is not None and now - sale.finish_time() <= ENDED_SALE_GRACE_S:
             shown = sale.as_dict(now)
-            fields["flash_sale"] = shown
+            # Cards are re-sent only when they change: keep the ticking countdown out of
+            # them (pages count down from ends_at_epoch themselves).
+            fields["flash_sale"] = {k: v for k, v in shown.items() if k != "seconds_left"}
             if shown["status"] != "ended":
                 # during a sale the card counts down the sale's own units
                 left = shown["remaining"] if units is None else min(units, shown["remaining"])

@@ -135,6 +135,18 @@ class AnalyticsRepository:
         )
         return [dict(r) for r in rows]
 
+    async def recent_orders(self, session_id: int, limit: int = 10) -> list[dict[str, Any]]:
+        """The session's newest orders for the studio ticker (no buyer data)."""
+        rows = await self._db.fetchall(
+            "SELECT o.id, o.created_at, o.status, o.total_minor, o.currency,"
+            " SUM(i.quantity) AS units, GROUP_CONCAT(i.title, ', ') AS titles"
+            " FROM orders o JOIN order_items i ON i.order_id = o.id"
+            f" WHERE o.session_id = ? AND o.status IN {_COUNTED}"
+            " GROUP BY o.id ORDER BY o.created_at DESC LIMIT ?",
+            (session_id, limit),
+        )
+        return [dict(r) for r in rows]
+
     # -- commission and ledger --------------------------------------------------------
 
     async def commission_rate(self, creator_id: int) -> int | None:

@@ -1,0 +1,201 @@
+"""Buying in real time, in real Chromium pages against the real server.
+
+The host goes live from the studio with the fake camera; a viewer watches, taps Buy on the
+pinned card, buys with one tap in the bottom sheet (saved address), and the host's sales
+panel shows the order, while the viewer's video keeps playing the whole time. Then the host
+starts a flash sale from the panel and the viewer's card counts down.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import socketio
+from playwright.sync_api import BrowserContext, Page, expect
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = {"width": 1280, "height": 900}
+TOKEN_KEY = "liveshop.token"
+ADDRESS = {
+    "name": "Ana Lopez",
+    "line1": "1 Main St",
+    "city": "Springfield",
+    "postal_code": "12345",
+    "country": "US",
+}
+
+
+def _viewer(page: Page) -> str:
+    name = f"buyer{uuid.uuid4().hex[:8]}"
+    resp = page.request.post(
+        "/api/auth/register",
+        data={
+            "username": name,
+            "password": "buyer-secret-1",
+            "display_name": "Ana <i>Buyer</i>",
+            "interests": ["fashion", "beauty", "home", "kitchen", "tech"],
+        },
+    )
+    assert resp.ok, resp.text()
+    token = str(resp.json()["token"])
+    saved = page.request.put(
+        "/api/me/checkout-profile",
+        data={"address": ADDRESS, "payment_method": "cod", "show_first_name": True},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert saved.ok, saved.text()
+    page.goto("/img/logo.svg")
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [TOKEN_KEY, token])
+    return token
+
+
+def _video_time(page: Page) -> float:
+    return float(page.evaluate("() => document.getElementById('player').currentTime"))
+
+
+def _assert_playing(page: Page) -> None:
+    t0 = _video_time(page)
+    page.wait_for_function(
+        f"() => {{ const v = document.getElementById('player');"
+        f" return !v.paused && v.currentTime > {t0} + 0.5; }}",
+        timeout=15_000,
+    )
+
+
+async def _pin(base_url: str, token: str, session_id: int, product_id: int) -> dict[str, Any]:
+    sio = socketio.AsyncClient(reconnection=False)
+    await sio.connect(base_url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
+    try:
+        joined = await sio.call("room:join", {"session_id": session_id}, timeout=10)
+        assert joined.get("ok"), joined
+        ack: dict[str, Any] = await sio.call(
+            "pin:add", {"session_id": session_id, "product_id": product_id}, timeout=10
+        )
+        return ack
+    finally:
+        await sio.disconnect()
+
+
+def test_viewer_buys_from_pinned_card_while_video_plays_and_host_sees_it(
+    make_context: Callable[..., BrowserContext],
+    api_login: Callable[..., dict[str, Any]],
+    run_async: Callable[..., Any],
+    live_server: str,
+) -> None:
+    errors: list[str] = []
+    host = make_context(viewport=DESKTOP).new_page()
+    viewer = make_context().new_page()
+    for p in (host, viewer):
+        p.on("pageerror", lambda err: errors.append(str(err)))
+
+    host_token = api_login(host, "demo-host")["token"]
+    headers = {"Authorization": f"Bearer {host_token}"}
+    title = f"Glow lamp {uuid.uuid4().hex[:5]}"
+    product = host.request.post(
+        "/api/products",
+        data={
+            "title": title,
+            "price_minor": 4900,
+            "currency": "USD",
+            "category": "home",
+            "stock": 8,
+        },
+        headers=headers,
+    )
+    assert product.ok, product.text()
+    product_id = int(product.json()["id"])
+    created = host.request.post(
+        "/api/sessions",
+        data={"title": f"Buying test {uuid.uuid4().hex[:6]}", "product_ids": [product_id]},
+        headers=headers,
+    )
+    assert created.ok, created.text()
+    sid = int(created.json()["id"])
+
+    # the host goes live from the studio with the fake camera
+    host.goto(f"/studio.html?session={sid}")
+    host.wait_for_function(
+        "() => document.getElementById('broadcast-preview')?.videoWidth > 0", timeout=20_000
+    )
+    host.click("#broadcast-start")
+    expect(host.locator("#broadcast-stop")).to_be_visible(timeout=25_000)
+    expect(host.locator("#sales-panel")).to_be_visible()
+
+    # a viewer with a saved address watches the show
+    _viewer(viewer)
+    viewer.goto(f"/session.html?id={sid}")
+    viewer.wait_for_function(
+        "() => document.getElementById('player').videoWidth > 0", timeout=25_000
+    )
+    _assert_playing(viewer)
+
+    # the host pins the lamp; the card appears over the video with units left
+    ack = run_async(_pin(live_server, host_token, sid, product_id))
+    assert ack.get("ok"), ack
+    card = viewer.locator(f'#pinned-cards .pinned-card[data-product-id="{product_id}"]')
+    expect(card).to_be_visible(timeout=10_000)
+    expect(card).to_contain_text("Only 8 left")
+
+    # tap Buy: a bottom sheet over the video, one tap with the saved address
+    card.locator("button.pinned-buy").click()
+    sheet = viewer.locator("#buy-sheet")
+    expect(sheet).to_be_visible()
+    expect(sheet.locator("#ship-summary")).to_contain_text("Ana Lopez")
+    expect(sheet.locator("#buy-now")).to_contain_text("$49.00")
+    sheet.locator("[aria-label='One more']").click()
+    expect(sheet.locator("#buy-now")).to_contain_text("$98.00")
+    sheet.locator("#buy-now").click()
+    confirmation = viewer.locator("#order-confirmation")
+    expect(confirmation).to_be_visible(timeout=10_000)
+    expect(confirmation).to_contain_text(f"2 × {title}")
+    order_id = confirmation.get_attribute("data-order-id")
+    assert order_id and order_id.startswith("ord_")
+    _assert_playing(viewer)  # the video never stopped
+
+    # the card counts the units down and the room shows social proof (first name only)
+    expect(card).to_contain_text("Only 6 left", timeout=10_000)
+    expect(viewer.locator("#proof-count")).to_have_text("1 bought in the last minute")
+    expect(viewer.locator("#proof-recent")).to_have_text(f"Ana just bought {title}")
+
+    # the host's sales panel shows the order ticking in
+    ticker = host.locator("#sales-panel #order-ticker")
+    expect(ticker).to_contain_text(title, timeout=15_000)
+    expect(host.locator("#sales-panel [data-metric='orders'] .value")).to_have_text("1")
+    expect(host.locator("#sales-panel [data-metric='revenue'] .value")).to_have_text("$98.00")
+
+    # the host starts a flash sale from the panel; the viewer's card counts down
+    host.fill("#sale-price", "19.00")
+    host.fill("#sale-quantity", "3")
+    host.fill("#sale-duration", "60")
+    host.fill("#sale-cap", "1")
+    host.click("#sale-start")
+    expect(host.locator("#sale-list [data-status='active']")).to_have_count(1, timeout=10_000)
+    badge = card.locator(".sale-badge[data-status='active']")
+    expect(badge).to_be_visible(timeout=10_000)
+    expect(badge.locator(".sale-price")).to_have_text("$19.00")
+    clock = badge.locator(".sale-clock").inner_text()
+    assert clock.startswith("0:") or clock == "1:00", clock
+    expect(badge.locator(".sale-left")).to_have_text("3 left")
+
+    viewer.keyboard.press("Escape")
+    card.locator("button.pinned-buy").click()
+    expect(viewer.locator("#buy-sheet")).to_contain_text("Flash sale")
+    viewer.locator("#buy-now").click()
+    expect(viewer.locator("#order-confirmation")).to_contain_text("$19.00", timeout=10_000)
+    expect(badge.locator(".sale-left")).to_have_text("2 left", timeout=10_000)
+
+    # the buyer's orders page lists both orders
+    orders = make_context().new_page()
+    orders.goto("/img/logo.svg")
+    token = viewer.evaluate(f"() => localStorage.getItem('{TOKEN_KEY}')")
+    orders.evaluate("([k, v]) => localStorage.setItem(k, v)", [TOKEN_KEY, token])
+    orders.goto("/orders.html")
+    expect(orders.locator(".order-card")).to_have_count(2)
+    expect(orders.locator(f".order-card[data-order-id='{order_id}']")).to_contain_text(title)
+    _assert_playing(viewer)
+    host.click("#broadcast-stop")
+    assert errors == []

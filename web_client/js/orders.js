@@ -1,0 +1,102 @@
+// The buyer's orders: status, items, total, where they bought it, payment instructions,
+// and cancelling an order that is not paid yet (its units go back on sale).
+
+import { api, formatPrice, formatTime } from "./api.js";
+import { busy, confirmAction, el, emptyState, renderNav, replaceChildren, skeletons, toast } from "./ui.js";
+
+const STATUS = {
+  pending_payment: "Waiting for payment",
+  confirmed: "Confirmed",
+  paid: "Paid",
+  cancelled: "Cancelled",
+  expired: "Expired (not paid in time)",
+};
+const SOURCES = { live: "Live show", clip: "Clip", post: "Post", direct: "Shop" };
+
+function sourceLink(order) {
+  const { type, id } = order.source || {};
+  if (type === "live" && id) return el("a", { href: `/session.html?id=${id}` }, "Live show");
+  return el("span", {}, SOURCES[type] || "Shop");
+}
+
+function orderCard(order, reload) {
+  const cancellable = order.status === "pending_payment" || order.status === "confirmed";
+  const cancel = cancellable
+    ? el(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-ghost btn-small order-cancel",
+          onclick: async (event) => {
+            const button = event.currentTarget;
+            const sure = await confirmAction({ title: "Cancel this order?", text: "The items go back on sale.", confirmLabel: "Cancel order", danger: true });
+            if (!sure) return;
+            try {
+              await busy(button, () => api(`/api/orders/${encodeURIComponent(order.id)}/cancel`, { body: {} }));
+              toast("Order cancelled", "success");
+              reload();
+            } catch (err) {
+              toast(err.message, "error");
+            }
+          },
+        },
+        "Cancel",
+      )
+    : null;
+  return el(
+    "li",
+    { class: "card order-card", dataset: { orderId: order.id, status: order.status } },
+    el(
+      "div",
+      { class: "row row-between" },
+      el("span", { class: "status-chip", dataset: { status: order.status } }, STATUS[order.status] || order.status),
+      el("span", { class: "muted small" }, formatTime(order.created_at)),
+    ),
+    el(
+      "ul",
+      { class: "order-items" },
+      order.items.map((it) =>
+        el(
+          "li",
+          {},
+          `${it.quantity} × ${it.title}`,
+          el("span", { class: "muted" }, ` · ${formatPrice(it.unit_price_minor * it.quantity, it.currency)}`),
+          it.flash_sale_id ? el("span", { class: "stock-low" }, " · flash sale") : null,
+        ),
+      ),
+    ),
+    el(
+      "div",
+      { class: "row row-between" },
+      el("span", { class: "price" }, formatPrice(order.total_minor, order.currency)),
+      el("span", { class: "small muted" }, "From ", sourceLink(order)),
+    ),
+    order.shipping_address ? el("div", { class: "small muted" }, `Ships to ${order.shipping_address.name}, ${order.shipping_address.city}`) : null,
+    el("div", { class: "row row-between" }, el("span", { class: "small muted mono" }, order.id), cancel),
+  );
+}
+
+async function load() {
+  const list = document.getElementById("orders-list");
+  list.setAttribute("aria-busy", "true");
+  try {
+    const { items } = await api("/api/orders?limit=100");
+    if (!items.length) {
+      replaceChildren(list, el("li", {}, emptyState("No orders yet", "What you buy in live shows, clips and posts shows up here.", { iconName: "bag" })));
+    } else {
+      replaceChildren(list, items.map((o) => orderCard(o, load)));
+    }
+  } catch (err) {
+    replaceChildren(list, el("li", { class: "form-error" }, err.message));
+  } finally {
+    list.setAttribute("aria-busy", "false");
+  }
+}
+
+const user = await renderNav({ active: "orders" });
+if (!user) {
+  location.href = `/login.html?next=${encodeURIComponent("/orders.html")}`;
+} else {
+  replaceChildren(document.getElementById("orders-list"), skeletons(3, "skeleton skeleton-row"));
+  load();
+}

@@ -1,0 +1,497 @@
+// Buying during a live show, without leaving (or pausing) the video.
+//
+// - Listens for `liveshop:buy` ({productId, sessionId}) from the pinned cards and adds a
+//   Buy button to every line-up product; opens a bottom sheet with one-tap buy (saved
+//   address and payment method) or add-to-cart. Every checkout carries an Idempotency-Key,
+//   kept for the sheet's lifetime, so a retried tap never orders twice.
+// - A bag button on the stage opens the cart; checkout turns it into one order.
+// - Reads the room tick's "commerce" section (`liveshop:tick`): flash-sale countdowns and
+//   units left on the pinned cards, "N bought in the last minute" and opt-in
+//   "<first name> just bought <product>".
+// - Reports card views and clicks for the host's analytics.
+
+import { ApiError, api, currentUser, formatPrice } from "../api.js";
+import { ready } from "../pages/session.js";
+import { busy, cover, el, openSheet, replaceChildren, toast } from "../ui.js";
+
+if (!document.querySelector('link[href="/css/shop.css"]')) {
+  document.head.append(el("link", { rel: "stylesheet", href: "/css/shop.css" }));
+}
+
+const state = {
+  sessionId: null,
+  user: null,
+  products: new Map(), // id -> product (from the session's line-up)
+  sales: new Map(), // product id -> sale from the latest tick
+  offsetMs: 0, // server clock - local clock
+  viewed: new Set(),
+};
+
+function newKey() {
+  if (globalThis.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function viewerKey() {
+  let key = sessionStorage.getItem("liveshop.viewer");
+  if (!key) {
+    key = newKey();
+    sessionStorage.setItem("liveshop.viewer", key);
+  }
+  return key;
+}
+
+function track(kind, productId) {
+  if (!state.sessionId) return;
+  api(`/api/sessions/${state.sessionId}/events`, {
+    body: { kind, product_id: productId },
+    headers: { "X-Viewer-Key": viewerKey() },
+  }).catch(() => {}); // analytics never get in the way of watching
+}
+
+function loginUrl() {
+  return `/login.html?next=${encodeURIComponent(location.pathname + location.search)}`;
+}
+
+function clock(seconds) {
+  const s = Math.max(0, Math.ceil(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function secondsLeft(sale) {
+  return (sale.ends_at_epoch * 1000 - (Date.now() + state.offsetMs)) / 1000;
+}
+
+function liveSale(productId) {
+  const sale = state.sales.get(productId);
+  return sale && sale.status !== "ended" && secondsLeft(sale) > 0 ? sale : null;
+}
+
+// ---------- stage: bag and social proof ----------
+
+const stage = document.getElementById("stage");
+const bagCount = el("span", { class: "bag-count", id: "bag-count" });
+const bag = el(
+  "button",
+  { type: "button", class: "stage-button shop-bag", id: "shop-bag", "aria-label": "Your cart", onclick: () => openCart() },
+  "🛍",
+  bagCount,
+);
+const proofCount = el("div", { class: "proof-pill", id: "proof-count" });
+const proofRecent = el("div", { class: "proof-pill", id: "proof-recent" });
+stage?.append(bag, el("div", { class: "proof", "aria-live": "polite" }, proofCount, proofRecent));
+
+async function refreshBag() {
+  if (!state.user) return;
+  try {
+    const cart = await api("/api/cart");
+    bagCount.textContent = cart.count ? String(cart.count) : "";
+  } catch {
+    /* the bag count is a nicety */
+  }
+}
+
+function showProof(commerce) {
+  const n = commerce.bought_last_minute || 0;
+  proofCount.textContent = n ? `${n} bought in the last minute` : "";
+  const recent = (commerce.just_bought || []).at(-1);
+  proofRecent.textContent = recent ? `${recent.first_name} just bought ${recent.product_title}` : "";
+}
+
+// ---------- pinned cards: sale badge, countdown, units left ----------
+
+function decorateCards() {
+  for (const card of document.querySelectorAll("#pinned-cards .pinned-card[data-product-id]")) {
+    const productId = Number(card.dataset.productId);
+    if (!state.viewed.has(productId)) {
+      state.viewed.add(productId);
+      track("card_view", productId);
+    }
+    const sale = state.sales.get(productId);
+    let badge = card.querySelector(".sale-badge");
+    if (!sale) {
+      badge?.remove();
+      continue;
+    }
+    if (!badge) {
+      badge = el("div", { class: "sale-badge" });
+      (card.querySelector(".pinned-body") || card).append(badge);
+    }
+    badge.dataset.status = sale.status;
+    badge.dataset.ends = String(sale.ends_at_epoch);
+    const left = Math.max(0, sale.remaining);
+    const label = sale.status === "ended" ? "Sale ended" : sale.status === "sold_out" ? "Sold out" : "Flash sale";
+    replaceChildren(
+      badge,
+      el("span", { class: "sale-tag" }, label),
+      sale.status === "active" ? el("span", { class: "sale-price" }, formatPrice(sale.price_minor, sale.currency)) : null,
+      sale.status === "active" ? el("span", { class: "sale-was" }, formatPrice(sale.list_price_minor, sale.currency)) : null,
+      sale.status === "active" ? el("span", { class: "sale-clock", "aria-label": "time left" }, clock(secondsLeft(sale))) : null,
+      sale.status === "active" ? el("span", { class: "sale-left" }, `${left} left`) : null,
+    );
+    card.classList.toggle("is-sold-out", sale.status === "sold_out");
+  }
+}
+
+setInterval(() => {
+  for (const badge of document.querySelectorAll(".sale-badge[data-status='active']")) {
+    const sale = { ends_at_epoch: Number(badge.dataset.ends) };
+    const clockNode = badge.querySelector(".sale-clock");
+    if (clockNode) clockNode.textContent = clock(secondsLeft(sale));
+  }
+}, 250);
+
+document.addEventListener("liveshop:tick", (event) => {
+  const commerce = event.detail && event.detail.commerce;
+  if (commerce) {
+    state.offsetMs = commerce.server_time * 1000 - Date.now();
+    state.sales = new Map((commerce.sales || []).map((s) => [s.product_id, s]));
+    showProof(commerce);
+  }
+  decorateCards();
+});
+
+// ---------- checkout profile ----------
+
+async function loadProfile() {
+  return api("/api/me/checkout-profile");
+}
+
+function profileFields(profile) {
+  const address = profile.address || {};
+  const field = (id, label, value, attrs = {}) =>
+    el("label", { class: "field" }, el("span", {}, label), el("input", { class: "input", id, name: id, value: value || "", required: true, ...attrs }));
+  const methods = (profile.payment_methods || []).map((m) => m.method);
+  const select = el(
+    "select",
+    { class: "input", id: "pay-method", name: "payment_method" },
+    methods.map((m) => el("option", { value: m, selected: m === profile.payment_method }, m === "cod" ? "Pay on delivery" : m === "invoice" ? "Invoice" : m)),
+  );
+  const share = el("input", { type: "checkbox", id: "share-name", checked: Boolean(profile.show_first_name) });
+  const box = el(
+    "div",
+    { class: "stack", id: "ship-form" },
+    field("ship-name", "Full name", address.name, { autocomplete: "name" }),
+    field("ship-line1", "Address", address.line1, { autocomplete: "address-line1" }),
+    el(
+      "div",
+      { class: "field-row" },
+      field("ship-city", "City", address.city, { autocomplete: "address-level2" }),
+      field("ship-postal", "Postal code", address.postal_code, { autocomplete: "postal-code" }),
+    ),
+    field("ship-country", "Country (2 letters)", address.country || "US", { maxlength: "2", autocomplete: "country" }),
+    el("label", { class: "field" }, el("span", {}, "Payment"), select),
+    el("label", { class: "check" }, share, el("span", {}, "Show my first name when I buy (\"Ana just bought…\")")),
+  );
+  const save = () => {
+    const value = (id) => box.querySelector(`#${id}`).value.trim();
+    return api("/api/me/checkout-profile", {
+      method: "PUT",
+      body: {
+        address: { name: value("ship-name"), line1: value("ship-line1"), city: value("ship-city"), postal_code: value("ship-postal"), country: value("ship-country").toUpperCase() },
+        payment_method: select.value,
+        show_first_name: share.checked,
+      },
+    });
+  };
+  return { box, save };
+}
+
+function shippingBlock(profile) {
+  // Saved profile: a one-line summary (one tap to buy); otherwise the form.
+  const holder = el("div", { class: "stack" });
+  let form = null;
+  const showForm = () => {
+    form = profileFields(profile);
+    replaceChildren(holder, form.box);
+  };
+  if (profile.address && profile.payment_method) {
+    const a = profile.address;
+    const method = profile.payment_method === "cod" ? "Pay on delivery" : profile.payment_method;
+    replaceChildren(
+      holder,
+      el(
+        "div",
+        { class: "ship-summary row row-between", id: "ship-summary" },
+        el("span", {}, `Ship to ${a.name}, ${a.line1}, ${a.city} · ${method}`),
+        el("button", { type: "button", class: "btn btn-ghost btn-small", onclick: showForm }, "Change"),
+      ),
+    );
+  } else {
+    showForm();
+  }
+  return { holder, saveIfEdited: async () => (form ? form.save() : null) };
+}
+
+// ---------- buy sheet ----------
+
+function errorText(err) {
+  if (err instanceof ApiError) {
+    if (err.code === "sold_out") return "Sold out: every unit has been claimed.";
+    if (err.code === "limit_reached") return err.message || "You have reached the limit for this product.";
+  }
+  return err.message || "Something went wrong";
+}
+
+async function productById(productId) {
+  if (!state.products.has(productId)) state.products.set(productId, await api(`/api/products/${productId}`));
+  return state.products.get(productId);
+}
+
+async function openBuySheet(productId) {
+  if (!state.user) {
+    location.href = loginUrl();
+    return;
+  }
+  let product;
+  let profile;
+  try {
+    [product, profile] = await Promise.all([productById(productId), loadProfile()]);
+  } catch (err) {
+    toast(errorText(err), "error");
+    return;
+  }
+  const key = newKey(); // one purchase intent = one key, whatever the number of retries
+  let quantity = 1;
+  const sale = liveSale(productId);
+  const unit = sale ? sale.price_minor : product.price_minor;
+  const max = Math.max(1, Math.min(10, sale?.per_buyer_limit || product.per_buyer_limit || 10));
+  const qtyOut = el("output", { id: "buy-qty" }, "1");
+  const total = () => formatPrice(unit * quantity, product.currency);
+  const buyButton = el("button", { type: "submit", class: "btn btn-primary btn-block", id: "buy-now" }, `Buy now · ${total()}`);
+  const setQty = (n) => {
+    quantity = Math.max(1, Math.min(max, n));
+    qtyOut.textContent = String(quantity);
+    buyButton.textContent = `Buy now · ${total()}`;
+  };
+  const error = el("div", { class: "form-error", role: "alert", hidden: true });
+  const shipping = shippingBlock(profile);
+  const image = (product.images || [])[0];
+  const body = el(
+    "form",
+    { class: "stack buy-sheet", id: "buy-form", novalidate: true },
+    el(
+      "div",
+      { class: "buy-product" },
+      image ? el("img", { src: image, alt: "" }) : cover(null, product.title, "cover"),
+      el(
+        "div",
+        { class: "grow" },
+        el("div", { class: "product-title" }, product.title),
+        el(
+          "div",
+          { class: "row small" },
+          el("span", { class: "price" }, formatPrice(unit, product.currency)),
+          sale ? el("span", { class: "sale-was" }, formatPrice(product.price_minor, product.currency)) : null,
+          sale ? el("span", { class: "stock-low" }, `Flash sale · ${sale.remaining} left`) : null,
+        ),
+      ),
+    ),
+    el(
+      "div",
+      { class: "row row-between" },
+      el("span", { class: "muted" }, "Quantity"),
+      el(
+        "div",
+        { class: "qty" },
+        el("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": "One less", onclick: () => setQty(quantity - 1) }, "−"),
+        qtyOut,
+        el("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": "One more", onclick: () => setQty(quantity + 1) }, "+"),
+      ),
+    ),
+    shipping.holder,
+    error,
+    buyButton,
+    el("button", { type: "button", class: "btn btn-ghost btn-block", id: "add-to-cart", onclick: (e) => addToCart(product, quantity, e.currentTarget) }, "Add to cart"),
+  );
+  body.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    try {
+      const result = await busy(buyButton, async () => {
+        await shipping.saveIfEdited();
+        return api("/api/checkout/buy-now", {
+          body: { product_id: product.id, quantity, source: { type: "live", id: state.sessionId } },
+          headers: { "Idempotency-Key": key },
+        });
+      });
+      showConfirmation(result.order);
+    } catch (err) {
+      error.textContent = errorText(err);
+      error.hidden = false;
+    }
+  });
+  openSheet({ title: sale ? "Flash sale" : "Buy", content: body, id: "buy-sheet" });
+}
+
+async function addToCart(product, quantity, button) {
+  try {
+    await busy(button, () =>
+      api("/api/cart/items", { body: { product_id: product.id, quantity, source: { type: "live", id: state.sessionId } } }),
+    );
+    toast(`${product.title} is in your cart`, "success");
+    refreshBag();
+    openCart();
+  } catch (err) {
+    toast(errorText(err), "error");
+  }
+}
+
+// ---------- cart sheet ----------
+
+async function openCart() {
+  if (!state.user) {
+    location.href = loginUrl();
+    return;
+  }
+  const content = el("div", { class: "stack", id: "cart-body" }, el("div", { class: "skeleton skeleton-row" }));
+  openSheet({ title: "Your cart", content, id: "cart-sheet" });
+  let profile;
+  try {
+    profile = await loadProfile();
+  } catch (err) {
+    replaceChildren(content, el("p", { class: "form-error" }, errorText(err)));
+    return;
+  }
+  const key = newKey();
+  const shipping = shippingBlock(profile);
+  const render = (cart) => {
+    bagCount.textContent = cart.count ? String(cart.count) : "";
+    if (!cart.items.length) {
+      replaceChildren(content, el("p", { class: "muted", id: "cart-empty" }, "Your cart is empty. Tap Buy on a product to add it."));
+      return;
+    }
+    const change = (item, quantity) =>
+      (quantity < 1 ? api(`/api/cart/items/${item.product_id}`, { method: "DELETE" }) : api(`/api/cart/items/${item.product_id}`, { method: "PUT", body: { quantity } }))
+        .then(render)
+        .catch((err) => toast(errorText(err), "error"));
+    const error = el("div", { class: "form-error", role: "alert", hidden: true });
+    const pay = el("button", { type: "button", class: "btn btn-primary btn-block", id: "cart-checkout" }, "Place order");
+    pay.addEventListener("click", async () => {
+      error.hidden = true;
+      try {
+        const result = await busy(pay, async () => {
+          await shipping.saveIfEdited();
+          return api("/api/checkout", { body: {}, headers: { "Idempotency-Key": key } });
+        });
+        bagCount.textContent = "";
+        showConfirmation(result.order);
+      } catch (err) {
+        error.textContent = errorText(err);
+        error.hidden = false;
+      }
+    });
+    replaceChildren(
+      content,
+      el(
+        "ul",
+        { class: "cart-lines" },
+        cart.items.map((item) =>
+          el(
+            "li",
+            { class: "cart-line", dataset: { productId: String(item.product_id) } },
+            item.image ? el("img", { class: "thumb", src: item.image, alt: "" }) : cover(null, item.title || "?", "thumb"),
+            el(
+              "div",
+              { class: "grow" },
+              el("div", {}, item.title || "No longer available"),
+              el("div", { class: "small muted" }, item.available ? formatPrice(item.price_minor * item.quantity, item.currency) : "", item.available && !item.in_stock ? " · not enough stock" : ""),
+            ),
+            el(
+              "div",
+              { class: "qty" },
+              el("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": "One less", onclick: () => change(item, item.quantity - 1) }, "−"),
+              el("output", {}, String(item.quantity)),
+              el("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": "One more", onclick: () => change(item, item.quantity + 1) }, "+"),
+            ),
+          ),
+        ),
+      ),
+      cart.totals.map((t) => el("div", { class: "cart-total" }, el("span", {}, "Total"), el("span", { id: "cart-total" }, formatPrice(t.total_minor, t.currency)))),
+      shipping.holder,
+      error,
+      pay,
+    );
+  };
+  try {
+    render(await api("/api/cart"));
+  } catch (err) {
+    replaceChildren(content, el("p", { class: "form-error" }, errorText(err)));
+  }
+}
+
+// ---------- confirmation ----------
+
+function showConfirmation(order) {
+  const lines = order.items.map((it) => el("li", {}, `${it.quantity} × ${it.title} · ${formatPrice(it.unit_price_minor * it.quantity, it.currency)}`));
+  const pending = order.status === "pending_payment";
+  openSheet({
+    title: "Order placed",
+    id: "order-sheet",
+    content: el(
+      "div",
+      { class: "stack order-done", id: "order-confirmation", dataset: { orderId: order.id } },
+      el("div", { class: "tick", "aria-hidden": "true" }, "✓"),
+      el("p", {}, pending ? "Reserved for you: finish paying to keep it." : "Thanks! Your order is confirmed."),
+      el("ul", { class: "order-items" }, lines),
+      el("p", { class: "price" }, `Total ${formatPrice(order.total_minor, order.currency)}`),
+      order.payment && order.payment.instructions ? el("p", { class: "muted small" }, order.payment.instructions) : null,
+      el("p", { class: "muted small mono" }, order.id),
+      el("a", { class: "btn btn-ghost btn-block", href: "/orders.html", target: "_blank", rel: "noopener" }, "My orders"),
+    ),
+  });
+}
+
+// ---------- wiring ----------
+
+function addLineupButtons() {
+  for (const item of document.querySelectorAll("#lineup-list [data-product-id]")) {
+    if (item.querySelector(".lineup-buy")) continue;
+    const productId = Number(item.dataset.productId);
+    item.append(
+      el(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-primary btn-small lineup-buy",
+          dataset: { productId: String(productId) },
+          onclick: () => document.dispatchEvent(new CustomEvent("liveshop:buy", { detail: { productId, sessionId: state.sessionId } })),
+        },
+        "Buy",
+      ),
+    );
+  }
+}
+
+document.addEventListener("liveshop:buy", (event) => {
+  const { productId } = event.detail || {};
+  if (!productId) return;
+  track("card_click", productId);
+  openBuySheet(Number(productId));
+});
+
+ready.then(async ({ session, user }) => {
+  state.sessionId = session.id;
+  state.user = user || (await currentUser());
+  for (const product of session.products || []) state.products.set(product.id, product);
+  const list = document.getElementById("lineup-list");
+  if (list) {
+    addLineupButtons();
+    new MutationObserver(addLineupButtons).observe(list, { childList: true });
+  }
+  const cards = document.getElementById("pinned-cards");
+  if (cards) new MutationObserver(decorateCards).observe(cards, { childList: true });
+  refreshBag();
+  try {
+    // The state before the first tick (sales running, units left).
+    const live = await api(`/api/sessions/${session.id}/commerce`);
+    state.offsetMs = live.server_time * 1000 - Date.now();
+    state.sales = new Map((live.sales || []).map((s) => [s.product_id, s]));
+    showProof(live);
+    decorateCards();
+  } catch {
+    /* ticks will bring it */
+  }
+});

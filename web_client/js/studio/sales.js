@@ -1,0 +1,212 @@
+// The host's sales panel in the studio (#sales-slot): orders ticking in, revenue,
+// conversion, the per-minute chart, flash sales (start one on a line-up product, watch
+// its countdown, end it early), and links to the full analytics page and CSV export.
+//
+// The numbers come from GET /api/sessions/{id}/analytics, refreshed every few seconds.
+
+import { api, currencyDigits, formatPrice, formatTime } from "../api.js";
+import { onSessionSelected } from "../pages/studio.js";
+import { busy, el, replaceChildren, toast } from "../ui.js";
+import { downloadCsv, drawTimeline, metricsGrid } from "./timeline.js";
+
+if (!document.querySelector('link[href="/css/shop.css"]')) {
+  document.head.append(el("link", { rel: "stylesheet", href: "/css/shop.css" }));
+}
+
+const REFRESH_MS = 2500;
+const slot = document.getElementById("sales-slot");
+let current = null; // {session, timer, seen:Set, saleTimer}
+
+function toMinor(text, currency) {
+  const value = Number(String(text).replace(",", "."));
+  if (!Number.isFinite(value) || value < 0) return null;
+  return Math.round(value * 10 ** currencyDigits(currency));
+}
+
+function saleForm(session, onStarted) {
+  const products = session.products || [];
+  const select = el("select", { class: "input", id: "sale-product", name: "product_id" }, products.map((p) => el("option", { value: String(p.id) }, p.title)));
+  const field = (id, label, attrs) => el("label", { class: "field" }, el("span", {}, label), el("input", { class: "input", id, name: id, required: true, ...attrs }));
+  const price = field("sale-price", "Sale price", { inputmode: "decimal", placeholder: "9.99" });
+  const quantity = field("sale-quantity", "Units", { type: "number", min: "1", value: "10" });
+  const duration = field("sale-duration", "Seconds (10-300)", { type: "number", min: "10", max: "300", value: "60" });
+  const cap = field("sale-cap", "Per buyer", { type: "number", min: "1", value: "1" });
+  const error = el("div", { class: "form-error", role: "alert", hidden: true });
+  const start = el("button", { type: "submit", class: "btn btn-primary", id: "sale-start" }, "Start flash sale");
+  const form = el(
+    "form",
+    { class: "stack", id: "sale-form", novalidate: true },
+    el("label", { class: "field" }, el("span", {}, "Product"), select),
+    el("div", { class: "field-row" }, price, quantity),
+    el("div", { class: "field-row" }, duration, cap),
+    error,
+    start,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    const product = products.find((p) => String(p.id) === select.value);
+    if (!product) return;
+    const value = (id) => form.querySelector(`#${id}`).value;
+    const body = {
+      product_id: product.id,
+      price_minor: toMinor(value("sale-price"), product.currency),
+      quantity: Number.parseInt(value("sale-quantity"), 10),
+      duration_s: Number.parseInt(value("sale-duration"), 10),
+      per_buyer_limit: value("sale-cap") ? Number.parseInt(value("sale-cap"), 10) : null,
+    };
+    try {
+      const { flash_sale: sale } = await busy(start, () => api(`/api/sessions/${session.id}/flash-sales`, { body }));
+      toast(`Flash sale on: ${sale.quantity} × ${product.title}`, "success");
+      onStarted();
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+    }
+  });
+  if (!products.length) start.disabled = true;
+  return form;
+}
+
+function salesList(sales, titles, onEnded) {
+  const now = Date.now() / 1000;
+  const rows = sales
+    .filter((s) => s.status !== "ended" || now - s.ends_at_epoch < 60)
+    .map((s) =>
+      el(
+        "li",
+        { class: "list-item row row-between", dataset: { saleId: String(s.id), status: s.status } },
+        el(
+          "span",
+          {},
+          `${titles.get(s.product_id) || "Product"} · ${formatPrice(s.price_minor, s.currency)} · ${s.remaining}/${s.quantity} left`,
+          s.status === "active" ? el("span", { class: "sale-clock", dataset: { ends: String(s.ends_at_epoch) } }, "") : el("span", { class: "muted" }, ` · ${s.status.replace("_", " ")}`),
+        ),
+        s.status === "active"
+          ? el(
+              "button",
+              {
+                type: "button",
+                class: "btn btn-ghost btn-small",
+                onclick: async (event) => {
+                  try {
+                    await busy(event.currentTarget, () => api(`/api/flash-sales/${s.id}/end`, { body: {} }));
+                    onEnded();
+                  } catch (err) {
+                    toast(err.message, "error");
+                  }
+                },
+              },
+              "End",
+            )
+          : null,
+      ),
+    );
+  return rows.length ? el("ul", { class: "list", id: "sale-list" }, rows) : el("p", { class: "muted small", id: "sale-list" }, "No flash sale running.");
+}
+
+function ticker(orders, seen) {
+  if (!orders.length) return el("p", { class: "muted small", id: "order-ticker" }, "Orders appear here the moment they are placed.");
+  return el(
+    "ul",
+    { class: "ticker", id: "order-ticker" },
+    orders.map((o) => {
+      const fresh = seen.size > 0 && !seen.has(o.id);
+      return el(
+        "li",
+        { class: fresh ? "is-new" : "", dataset: { orderId: o.id } },
+        el("span", {}, `${o.units} × ${o.titles}`),
+        el("span", {}, formatPrice(o.total_minor, o.currency), el("span", { class: "muted small" }, ` · ${formatTime(o.created_at)}`)),
+      );
+    }),
+  );
+}
+
+function mount(session) {
+  current?.stop();
+  const seen = new Set();
+  const titles = new Map((session.products || []).map((p) => [p.id, p.title]));
+  const metrics = el("div", { id: "sales-metrics" });
+  const orders = el("div", {});
+  const chart = el("div", {});
+  const sales = el("div", {});
+  let timer = null;
+  let stopped = false;
+  const refresh = async () => {
+    try {
+      const [report, saleItems] = await Promise.all([
+        api(`/api/sessions/${session.id}/analytics`),
+        api(`/api/sessions/${session.id}/flash-sales`),
+      ]);
+      if (stopped) return;
+      showLive(report.state);
+      replaceChildren(metrics, metricsGrid(report.summary, { compact: true }));
+      replaceChildren(orders, ticker(report.recent_orders, seen));
+      for (const o of report.recent_orders) seen.add(o.id);
+      if (report.timeline.length) replaceChildren(chart, drawTimeline(report.timeline, { height: 140 }));
+      replaceChildren(sales, salesList(saleItems.items, titles, refresh));
+    } catch (err) {
+      if (!stopped) replaceChildren(metrics, el("p", { class: "form-error" }, err.message));
+    }
+  };
+  const tick = () => {
+    for (const node of slot.querySelectorAll(".sale-clock[data-ends]")) {
+      const s = Math.max(0, Math.ceil(Number(node.dataset.ends) - Date.now() / 1000));
+      node.textContent = ` · ${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+    }
+  };
+  const clock = setInterval(tick, 250);
+  const form = saleForm(session, () => refresh());
+  const notLive = el("p", { class: "muted small", id: "sale-not-live" }, "Flash sales can be started while the show is live.");
+  const showLive = (state) => {
+    const live = state === "live" || state === "reconnecting";
+    form.hidden = !live;
+    notLive.hidden = live;
+  };
+  showLive(session.state);
+  replaceChildren(
+    slot,
+    el(
+      "div",
+      { class: "card", id: "sales-panel", dataset: { sessionId: String(session.id) } },
+      el(
+        "div",
+        { class: "row row-between" },
+        el("h3", { class: "card-title", style: { margin: "0" } }, "Sales"),
+        el(
+          "div",
+          { class: "row" },
+          el("a", { class: "btn btn-ghost btn-small", href: `/analytics.html?id=${session.id}`, target: "_blank", rel: "noopener" }, "Analytics"),
+          el("button", { type: "button", class: "btn btn-ghost btn-small", id: "sales-csv", onclick: () => downloadCsv(session.id, "orders") }, "CSV"),
+        ),
+      ),
+      metrics,
+      el("h4", {}, "Orders"),
+      orders,
+      chart,
+      el("h4", {}, "Flash sales"),
+      sales,
+      form,
+      notLive,
+    ),
+  );
+  refresh();
+  timer = setInterval(refresh, REFRESH_MS);
+  current = {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+      clearInterval(clock);
+    },
+  };
+}
+
+onSessionSelected((session) => {
+  if (!slot) return;
+  if (!session) {
+    current?.stop();
+    slot.replaceChildren();
+    return;
+  }
+  mount(session);
+});
