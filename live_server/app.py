@@ -27,9 +27,13 @@ from live_server.http import static as static_http
 from live_server.http import webhooks as webhooks_http
 from live_server.http.middleware import access_log_middleware, auth_middleware, error_middleware
 from live_server.http.openapi import OPENAPI_PATHS
+from live_server.media.clock import MediaClock as SfuClock
+from live_server.media.sdp import parse_ice_servers
+from live_server.media.sfu import Sfu
 from live_server.services.accounts import AccountService
 from live_server.services.analytics import AnalyticsService
 from live_server.services.auth import LoginThrottle, TokenSigner, load_or_create_secret
+from live_server.services.broadcast import BroadcastService
 from live_server.services.cart import CartService
 from live_server.services.catalog import CatalogService, MediaStore
 from live_server.services.checkout import SWEEP_EVERY_S, CheckoutService
@@ -62,10 +66,13 @@ from live_server.storage.orders import OrdersRepository
 from live_server.storage.pins import PinRepository
 from live_server.storage.posts import PostRepository
 from live_server.storage.products import ProductRepository
+from live_server.storage.recordings import RecordingRepository
 from live_server.storage.room_stats import RoomStatsRepository
 from live_server.storage.sessions import SessionRepository
 from live_server.storage.users import UserRepository
 from recordings.worker import MediaWorker
+from signaling import whep as whep_http
+from signaling import whip as whip_http
 from signaling.room import RoomTransport, SocketIOBroadcaster, create_socketio_server
 
 logger = logging.getLogger(__name__)
@@ -83,6 +90,16 @@ def build_services(settings: Settings) -> Services:
         load_or_create_secret(settings.secret, settings.data_dir), settings.token_ttl_s
     )
     media = MediaStore(settings.media_dir)
+    live_sessions = LiveSessionService(sessions, users, products, events)
+    broadcast = BroadcastService(
+        live_sessions,
+        Sfu(SfuClock(), parse_ice_servers(settings.ice_servers), settings.public_ip),
+        RecordingRepository(db),
+        events,
+        settings.media_dir / "recordings",
+        grace_s=settings.reconnect_grace_s,
+        fallback_clock=WallMediaClock(sessions),
+    )
     return Services(
         settings=settings,
         db=db,
@@ -92,8 +109,9 @@ def build_services(settings: Settings) -> Services:
             users, signer, LoginThrottle(settings.login_max_failures, settings.login_window_s)
         ),
         catalog=CatalogService(products, media, settings.max_upload_bytes),
-        sessions=LiveSessionService(sessions, users, products, events),
-        media_clock=WallMediaClock(sessions),
+        sessions=live_sessions,
+        media_clock=broadcast,
+        broadcast=broadcast,
     )
 
 
@@ -283,6 +301,8 @@ def create_app(settings: Settings) -> web.Application:
     accounts_http.setup(app)
     products_http.setup(app)
     sessions_http.setup(app)
+    whip_http.setup(app)
+    whep_http.setup(app)
     room_http.setup(app)
 
     app[ROOM_TRANSPORT] = build_room(app[SERVICES])
