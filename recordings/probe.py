@@ -43,6 +43,20 @@ class MediaInfo:
         )
 
 
+def _indexed_keyframes(
+    container: av.container.InputContainer, video: av.VideoStream | None
+) -> list[float] | None:
+    """Keyframe times from an MP4/MOV sample index, or None when there is no usable index."""
+    if video is None or video.time_base is None or "mp4" not in container.format.name:
+        return None
+    entries = video.index_entries
+    if len(entries) < 2:
+        return None
+    tb = float(video.time_base)
+    offset = float(video.start_time * video.time_base) if video.start_time else 0.0
+    return [e.timestamp * tb - offset for e in entries if e.is_keyframe]
+
+
 def probe(path: str | Path, *, keyframes: bool = True) -> MediaInfo:
     """Open ``path`` and describe it; with ``keyframes`` the video packets are scanned.
 
@@ -65,6 +79,10 @@ def probe(path: str | Path, *, keyframes: bool = True) -> MediaInfo:
         fps = float(rate) if rate else 0.0
         kf: list[float] = []
         end = 0.0
+        indexed = _indexed_keyframes(container, video) if keyframes and header_duration else None
+        if indexed is not None:
+            # MP4 keeps a sample index in its header: no need to read the file.
+            kf, keyframes = indexed, False
         if keyframes or not header_duration:
             streams = [s for s in (video, audio) if s is not None]
             try:
@@ -83,6 +101,8 @@ def probe(path: str | Path, *, keyframes: bool = True) -> MediaInfo:
         duration = header_duration or max(0.0, end - start_time)
         if end and keyframes:
             duration = max(0.0, end - start_time)
+        if indexed is not None:
+            start_time = 0.0  # index timestamps are already relative to the stream start
         return MediaInfo(
             path=str(path),
             container=container.format.name,

@@ -213,3 +213,33 @@ def clamp_limit(raw: str | None) -> int:
         return DEFAULT_PAGE
     value = int(raw)
     return max(1, min(MAX_PAGE, value))
+
+
+def primary_category(mask: int) -> int:
+    """Index of the item's first category (lowest set bit), -1 when it has none."""
+    if mask <= 0:
+        return -1
+    return (mask & -mask).bit_length() - 1
+
+
+def mask_bits(mask: int) -> list[int]:
+    """Indexes of the set bits of ``mask``."""
+    return [i for i in range(mask.bit_length()) if mask & (1 << i)]
+
+
+def popularity(
+    created_at: float,
+    as_of: float,
+    engagement: float,
+    sponsored: bool,
+    weights: FeedWeights = DEFAULT_WEIGHTS,
+) -> float:
+    """The viewer-independent part of :func:`score` (freshness, engagement, sponsored).
+
+    Stored per item and refreshed periodically; candidate retrieval orders by it.
+    """
+    value = weights.freshness * freshness(created_at, as_of, weights.half_life_h)
+    value += weights.engagement * engagement
+    if sponsored:
+        value += weights.sponsored
+    return value

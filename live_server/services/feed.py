@@ -28,6 +28,7 @@ from live_server.storage.users import UserRepository
 logger = logging.getLogger(__name__)
 
 REFRESH_INTERVAL_S = 30.0
+POPULARITY_REFRESH_S = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class FeedService:
         self._users = users
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        self._pop_refreshed = 0.0
 
     # -- pages ----------------------------------------------------------------------------
 
@@ -87,15 +89,19 @@ class FeedService:
             cur = FeedCursor.start(user_id, time.time())
         profile = await self._feed.profile(user_id)
         ranked = await self._feed.rank(profile, as_of=cur.as_of, feed_id=cur.feed_id, limit=limit)
+        counters = {r.item_id: r.counters for r in ranked if r.counters is not None}
         entries = await self.hydrate(
-            [(r.item_id, r.kind, r.ref_id, r.sponsored) for r in ranked], who
+            [(r.item_id, r.kind, r.ref_id, r.sponsored) for r in ranked], who, counters
         )
         await self._feed.mark_served(cur.feed_id, [r.item_id for r in ranked])
         next_cursor = cur.next().encode() if len(ranked) == limit else None
         return FeedPage(entries, next_cursor)
 
     async def hydrate(
-        self, rows: list[tuple[int, str, int, bool]], who: Principal | None
+        self,
+        rows: list[tuple[int, str, int, bool]],
+        who: Principal | None,
+        known: dict[int, ItemCounters] | None = None,
     ) -> list[FeedEntry]:
         """Attach clips/posts, products, creators, counters and the viewer's state."""
         clip_ids = [ref for _, kind, ref, _ in rows if kind == "clip"]
@@ -111,14 +117,14 @@ class FeedService:
             {c.host_id for c in clips.values()} | {p.author_id for p in posts.values()}
         )
         creators = await self._users.by_ids(creator_ids)
-        counters = await self._feed.counters([item_id for item_id, *_ in rows])
+        counters = known if known is not None else await self._feed.counters([r[0] for r in rows])
         smiled_clips: set[int] = set()
         smiled_posts: set[int] = set()
         following: set[int] = set()
         if who is not None:
-            smiled_clips = await self._posts.smiled(who.user_id, TargetKind.CLIP, clip_ids)
-            smiled_posts = await self._posts.smiled(who.user_id, TargetKind.POST, post_ids)
-            following = await self._posts.following(who.user_id, creator_ids)
+            smiled_clips, smiled_posts, following = await self._posts.viewer_state(
+                who.user_id, clip_ids, post_ids, creator_ids
+            )
         out: list[FeedEntry] = []
         for item_id, kind, ref, sponsored in rows:
             count = counters.get(item_id, ItemCounters(item_id, 0, 0, 0, 0))
@@ -206,6 +212,9 @@ class FeedService:
 
     async def refresh_once(self) -> None:
         """Copy purchase counts into the ranking signals; forget old scrolls."""
+        if time.monotonic() - self._pop_refreshed > POPULARITY_REFRESH_S:
+            self._pop_refreshed = time.monotonic()
+            await self._feed.refresh_popularity()
         changed = await self._feed.refresh_purchases()
         dropped = await self._feed.forget_old_scrolls()
         if changed or dropped:

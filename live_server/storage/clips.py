@@ -81,10 +81,15 @@ class ClipRepository:
             return {}
         marks = ",".join("?" * len(ids))
         rows = await self._db.fetchall(
-            f"SELECT * FROM clips WHERE id IN ({marks}) AND deleted_at IS NULL", ids
+            "SELECT c.*, (SELECT group_concat(product_id) FROM (SELECT product_id"
+            " FROM clip_products WHERE clip_id = c.id ORDER BY position)) AS product_ids"
+            f" FROM clips c WHERE c.id IN ({marks}) AND c.deleted_at IS NULL",
+            ids,
         )
-        products = await self._products([r["id"] for r in rows])
-        return {r["id"]: _clip(r, products.get(r["id"], ())) for r in rows}
+        return {
+            r["id"]: _clip(r, tuple(int(p) for p in (r["product_ids"] or "").split(",") if p))
+            for r in rows
+        }
 
     async def get(self, clip_id: int) -> Clip | None:
         """One clip."""

@@ -1,10 +1,12 @@
 """Feed storage: ranked pages computed inside SQLite, served/seen bookkeeping, signals.
 
-The ranking expression mirrors :func:`live_server.domain.feed.score`; it runs over the
-`feed_items` table in one statement. The sets it needs per viewer (followed creators,
-seen items, items already served in this scroll) are non-correlated ``IN (SELECT ...)``
-subqueries, which SQLite materialises once per statement, so a page over 10,000 items
-is one table scan plus a sort of the survivors.
+Two stages, one statement. Retrieval: indexed top-N queries by stored popularity
+(overall, in each of the viewer's categories, from followed creators) pick a few hundred
+unserved candidates. Ranking: the exact score of :func:`live_server.domain.feed.score`
+over those candidates. The per-viewer sets (followed creators, seen items, items already
+served in this scroll) are non-correlated ``IN (SELECT ...)`` subqueries, which SQLite
+materialises once per statement. When the candidates run out deep in a scroll, every
+remaining item is ranked exactly.
 """
 
 from __future__ import annotations
@@ -21,12 +23,20 @@ from live_server.domain.feed import (
     Profile,
     category_mask,
     engagement_score,
+    mask_bits,
+    popularity,
+    primary_category,
 )
 from live_server.storage.clips import table_exists
 from live_server.storage.db import Database
 
+CANDIDATES_POPULAR = 150
+CANDIDATES_PER_CATEGORY = 50
+CANDIDATES_FOLLOWED = 100
+
 RANK_SQL = f"""
 SELECT fi.id, fi.kind, fi.ref_id, fi.sponsored,
+  fi.likes, fi.comments, fi.views, fi.purchases,
   (CASE WHEN fi.category_mask & :interest_mask THEN :w_interest ELSE 0.0 END)
   + (CASE WHEN fi.creator_id IN (SELECT followee_id FROM follows WHERE follower_id = :uid)
           THEN :w_follow ELSE 0.0 END)
@@ -41,22 +51,41 @@ SELECT fi.id, fi.kind, fi.ref_id, fi.sponsored,
     * (((fi.id * {JITTER_MULTIPLIER} + :seed) % {JITTER_MODULUS}) * 1.0 / {JITTER_MODULUS})
   AS score
 FROM feed_items fi
-WHERE fi.hidden = 0 AND fi.created_at <= :as_of
+WHERE fi.hidden = 0 AND +fi.created_at <= :as_of
   AND fi.id NOT IN (SELECT item_id FROM feed_served WHERE feed_id = :feed_id)
+  {{candidates}}
 ORDER BY score DESC, fi.id DESC
 LIMIT :limit
 """
 
+# Candidate retrieval: the best unserved items by stored popularity, overall, in each of
+# the viewer's categories, and from creators they follow. Each is an indexed top-N.
+_UNSERVED = (
+    "hidden = 0 AND created_at <= :as_of"
+    " AND id NOT IN (SELECT item_id FROM feed_served WHERE feed_id = :feed_id)"
+)
+CAND_POPULAR = f"SELECT id FROM feed_items WHERE {_UNSERVED} ORDER BY pop DESC LIMIT :n_pop"
+CAND_CATEGORY = (
+    "SELECT id FROM feed_items WHERE primary_cat = {cat} AND " + _UNSERVED
+    + " ORDER BY pop DESC LIMIT :n_cat"
+)  # fmt: skip
+CAND_FOLLOWED = (
+    "SELECT id FROM feed_items WHERE creator_id IN"
+    " (SELECT followee_id FROM follows WHERE follower_id = :uid) AND "
+    + _UNSERVED + " ORDER BY pop DESC LIMIT :n_follow"
+)  # fmt: skip
+POP_SQL = (
+    "pop = :w_fresh / (1.0 + max(0.0, :now - created_at) / 3600.0 / :half_life)"
+    " + :w_engagement * engagement + (CASE WHEN sponsored THEN :w_sponsored ELSE 0.0 END)"
+)
 
-@dataclass(frozen=True, slots=True)
-class RankedRow:
-    """One ranked feed item (what to hydrate)."""
 
-    item_id: int
-    kind: str
-    ref_id: int
-    sponsored: bool
-    score: float
+def candidate_sql(categories: list[int], followed: bool) -> str:
+    """The UNION of candidate queries for a viewer's categories (bit indexes)."""
+    parts = [CAND_POPULAR] + [CAND_CATEGORY.format(cat=int(c)) for c in categories]
+    if followed:
+        parts.append(CAND_FOLLOWED)
+    return " UNION ".join(f"SELECT id FROM ({p})" for p in parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +97,18 @@ class ItemCounters:
     comments: int
     views: int
     purchases: int
+
+
+@dataclass(frozen=True, slots=True)
+class RankedRow:
+    """One ranked feed item (what to hydrate)."""
+
+    item_id: int
+    kind: str
+    ref_id: int
+    sponsored: bool
+    score: float
+    counters: ItemCounters | None = None
 
 
 class FeedRepository:
@@ -90,14 +131,17 @@ class FeedRepository:
     ) -> int:
         """Add a clip or post to the feed (or refresh its tags); returns the item id."""
         mask = category_mask(categories)
+        pop = popularity(created_at, time.time(), 0.0, sponsored)
         async with self._db.transaction() as tx:
             await tx.execute(
                 "INSERT INTO feed_items(kind, ref_id, creator_id, category_mask, created_at,"
-                " sponsored) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(kind, ref_id) DO UPDATE SET"
-                " creator_id = excluded.creator_id, category_mask = excluded.category_mask,"
-                " sponsored = excluded.sponsored, hidden = 0",
-                (kind, ref_id, creator_id, mask, created_at, int(sponsored)),
-            )
+                " sponsored, pop, primary_cat) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(kind, ref_id) DO UPDATE SET creator_id = excluded.creator_id,"
+                " category_mask = excluded.category_mask, sponsored = excluded.sponsored,"
+                " primary_cat = excluded.primary_cat, hidden = 0",
+                (kind, ref_id, creator_id, mask, created_at, int(sponsored), pop,
+                 primary_category(mask)),
+            )  # fmt: skip
             value = await tx.fetchval(
                 "SELECT id FROM feed_items WHERE kind = ? AND ref_id = ?", (kind, ref_id)
             )
@@ -122,10 +166,33 @@ class FeedRepository:
 
     async def set_sponsored(self, item_id: int, sponsored: bool) -> bool:
         """Label (or unlabel) an item as sponsored; False when there is no such item."""
-        cur = await self._db.execute(
-            "UPDATE feed_items SET sponsored = ? WHERE id = ?", (int(sponsored), item_id)
-        )
+        async with self._db.transaction() as tx:
+            cur = await tx.execute(
+                "UPDATE feed_items SET sponsored = ? WHERE id = ?", (int(sponsored), item_id)
+            )
+            await tx.execute(
+                f"UPDATE feed_items SET {POP_SQL} WHERE id = :id",
+                {**self._pop_params(time.time()), "id": item_id},
+            )
         return bool(cur.rowcount)
+
+    @staticmethod
+    def _pop_params(now: float, weights: FeedWeights = DEFAULT_WEIGHTS) -> dict[str, float]:
+        return {
+            "now": now,
+            "w_fresh": weights.freshness,
+            "half_life": weights.half_life_h,
+            "w_engagement": weights.engagement,
+            "w_sponsored": weights.sponsored,
+        }
+
+    async def refresh_popularity(self, now: float | None = None) -> int:
+        """Recompute every item's stored popularity (freshness decays with time)."""
+        cur = await self._db.execute(
+            f"UPDATE feed_items SET {POP_SQL} WHERE hidden = 0",
+            self._pop_params(time.time() if now is None else now),
+        )
+        return int(cur.rowcount or 0)
 
     async def bump(
         self, kind: str, ref_id: int, column: str, delta: int = 1, *, absolute: int | None = None
@@ -156,6 +223,10 @@ class FeedRepository:
                 )
                 await tx.execute(
                     "UPDATE feed_items SET engagement = ? WHERE id = ?", (eng, row["id"])
+                )
+                await tx.execute(
+                    f"UPDATE feed_items SET {POP_SQL} WHERE id = :id",
+                    {**self._pop_params(time.time()), "id": row["id"]},
                 )
 
     async def counters(self, item_ids: list[int]) -> dict[int, ItemCounters]:
@@ -217,9 +288,28 @@ class FeedRepository:
             "feed_id": feed_id,
             "limit": limit,
         }
-        rows = await self._db.fetchall(RANK_SQL, params)
+        params.update(
+            n_pop=max(CANDIDATES_POPULAR, 2 * limit),
+            n_cat=max(CANDIDATES_PER_CATEGORY, limit),
+            n_follow=max(CANDIDATES_FOLLOWED, limit),
+        )
+        # Liked categories only boost the score: retrieving by them too would pull in most
+        # categories for an active viewer and multiply the candidates.
+        categories = mask_bits(profile.interest_mask | profile.purchased_mask)
+        cand = candidate_sql(categories, profile.user_id is not None)
+        rows = await self._db.fetchall(RANK_SQL.format(candidates=f"AND fi.id IN ({cand})"), params)
+        if len(rows) < limit:
+            # The candidates ran out (deep in a scroll): rank every remaining item exactly.
+            rows = await self._db.fetchall(RANK_SQL.format(candidates=""), params)
         return [
-            RankedRow(r["id"], r["kind"], r["ref_id"], bool(r["sponsored"]), float(r["score"]))
+            RankedRow(
+                r["id"],
+                r["kind"],
+                r["ref_id"],
+                bool(r["sponsored"]),
+                float(r["score"]),
+                ItemCounters(r["id"], r["likes"], r["comments"], r["views"], r["purchases"]),
+            )
             for r in rows
         ]
 
@@ -259,42 +349,47 @@ class FeedRepository:
     # -- the viewer's profile -------------------------------------------------------------
 
     async def profile(self, user_id: int | None) -> Profile:
-        """Interests, liked categories and purchased categories of a viewer."""
+        """Interests, liked categories and purchased categories of a viewer (one query)."""
         if user_id is None:
             return Profile(None)
-        raw = await self._db.fetchval("SELECT interests FROM users WHERE id = ?", (user_id,))
-        try:
-            interests = json.loads(raw) if raw else []
-        except ValueError:
-            interests = []
-        liked = await self._db.fetchall(
-            "SELECT fi.category_mask FROM smiles s JOIN feed_items fi"
-            " ON fi.kind = s.target_kind AND fi.ref_id = s.target_id"
-            " WHERE s.user_id = ? ORDER BY s.created_at DESC LIMIT 200",
-            (user_id,),
-        )
-        liked_mask = 0
-        for r in liked:
-            liked_mask |= int(r[0])
-        purchased: list[str] = []
+        purchased = "NULL"
         if await self._orders_present():
-            rows = await self._db.fetchall(
-                "SELECT DISTINCT p.category FROM order_items oi"
-                " JOIN orders o ON o.id = oi.order_id"
+            purchased = (
+                "(SELECT group_concat(category) FROM (SELECT DISTINCT p.category AS category"
+                " FROM order_items oi JOIN orders o ON o.id = oi.order_id"
                 " JOIN products p ON p.id = oi.product_id"
-                " WHERE oi.buyer_id = ? AND o.status IN ('confirmed', 'paid') LIMIT 50",
-                (user_id,),
+                " WHERE oi.buyer_id = :uid AND o.status IN ('confirmed', 'paid') LIMIT 50))"
             )
-            purchased = [r[0] for r in rows]
+        row = await self._db.fetchone(
+            "SELECT (SELECT interests FROM users WHERE id = :uid) AS interests,"
+            " (SELECT group_concat(m) FROM (SELECT fi.category_mask AS m FROM smiles s"
+            "  JOIN feed_items fi ON fi.kind = s.target_kind AND fi.ref_id = s.target_id"
+            "  WHERE s.user_id = :uid ORDER BY s.created_at DESC LIMIT 200)) AS liked,"
+            f" {purchased} AS purchased",
+            {"uid": user_id},
+        )
+        interests: list[object] = []
+        liked_mask = 0
+        bought: list[str] = []
+        if row is not None:
+            try:
+                parsed = json.loads(row["interests"]) if row["interests"] else []
+                interests = parsed if isinstance(parsed, list) else []
+            except ValueError:
+                interests = []
+            for part in (row["liked"] or "").split(","):
+                if part.strip().lstrip("-").isdigit():
+                    liked_mask |= int(part)
+            bought = [c for c in (row["purchased"] or "").split(",") if c]
         return Profile(
             user_id,
             interest_mask=category_mask(i for i in interests if isinstance(i, str)),
             liked_mask=liked_mask,
-            purchased_mask=category_mask(purchased),
+            purchased_mask=category_mask(bought),
         )
 
     async def _orders_present(self) -> bool:
-        if self._has_orders is None or not self._has_orders:
+        if not self._has_orders:
             self._has_orders = await table_exists(self._db, "orders") and await table_exists(
                 self._db, "order_items"
             )

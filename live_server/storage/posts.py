@@ -242,6 +242,33 @@ class PostRepository:
         )
         return {r["target_id"] for r in rows}
 
+    async def viewer_state(
+        self, user_id: int, clip_ids: list[int], post_ids: list[int], creator_ids: list[int]
+    ) -> tuple[set[int], set[int], set[int]]:
+        """(smiled clips, smiled posts, followed creators) among the given ids, one query."""
+        parts: list[str] = []
+        params: list[object] = []
+        for kind, ids in (("clip", clip_ids), ("post", post_ids)):
+            if ids:
+                marks = ",".join("?" * len(ids))
+                parts.append(
+                    f"SELECT '{kind}', target_id FROM smiles WHERE user_id = ?"
+                    f" AND target_kind = '{kind}' AND target_id IN ({marks})"
+                )
+                params += [user_id, *ids]
+        if creator_ids:
+            marks = ",".join("?" * len(creator_ids))
+            parts.append(
+                "SELECT 'user', followee_id FROM follows WHERE follower_id = ?"
+                f" AND followee_id IN ({marks})"
+            )
+            params += [user_id, *creator_ids]
+        out: dict[str, set[int]] = {"clip": set(), "post": set(), "user": set()}
+        if parts:
+            for kind, ref in await self._db.fetchall(" UNION ALL ".join(parts), params):
+                out[kind].add(int(ref))
+        return out["clip"], out["post"], out["user"]
+
     # -- follows --------------------------------------------------------------------------
 
     async def set_follow(self, follower_id: int, followee_id: int, on: bool) -> int:

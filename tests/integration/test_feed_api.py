@@ -221,6 +221,9 @@ async def test_sql_ranking_matches_the_reference_score(
     )  # fmt: skip
     ranked = await repo.rank(profile, as_of=as_of, feed_id="cmpcmpcmp", limit=1000)
     assert [r.item_id for r in ranked] == [r["id"] for r in expected]
+    # the two-stage path (indexed candidates, then exact scores) agrees on a first page
+    top = await repo.rank(profile, as_of=as_of, feed_id="cmpcmpcmp", limit=10)
+    assert [r.item_id for r in top] == [r["id"] for r in expected[:10]]
     assert ranked[0].score == pytest.approx(
         score(
             ItemSignals(expected[0]["id"], expected[0]["category_mask"], expected[0]["creator_id"],
