@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,11 +59,17 @@ class Member:
 
 
 class Membership:
-    """Sockets connected to this node and the rooms they are in."""
+    """Sockets connected to this node and the rooms they are in.
+
+    Viewer counts are kept up to date on every join and leave (a room of thousands is
+    never scanned per join): per room, viewer key -> number of its sockets, host and
+    moderators left out.
+    """
 
     def __init__(self) -> None:
         self.members: dict[str, Member] = {}
         self.rooms: dict[int, set[str]] = {}
+        self._viewers: dict[int, Counter[str]] = {}
 
     def add_member(self, sid: str, principal: Principal | None) -> Member:
         """Registers a connected socket."""
@@ -72,26 +79,38 @@ class Membership:
 
     def join(self, member: Member, session_id: int, is_moderator: bool) -> None:
         """Records that a socket joined a room."""
+        if session_id in member.joined:
+            self.leave(member, session_id)
         member.joined[session_id] = is_moderator
         self.rooms.setdefault(session_id, set()).add(member.sid)
+        if not is_moderator:
+            self._viewers.setdefault(session_id, Counter())[member.viewer_key] += 1
 
     def leave(self, member: Member, session_id: int) -> None:
         """Records that a socket left a room."""
-        member.joined.pop(session_id, None)
+        if session_id not in member.joined:
+            return
+        was_moderator = member.joined.pop(session_id)
         sids = self.rooms.get(session_id)
         if sids is not None:
             sids.discard(member.sid)
             if not sids:
                 del self.rooms[session_id]
+        viewers = self._viewers.get(session_id)
+        if not was_moderator and viewers is not None:
+            viewers[member.viewer_key] -= 1
+            if viewers[member.viewer_key] <= 0:
+                del viewers[member.viewer_key]
+            if not viewers:
+                del self._viewers[session_id]
+
+    def viewer_count(self, session_id: int) -> int:
+        """Distinct viewers of a room on this node."""
+        return len(self._viewers.get(session_id, ()))
 
     def viewer_keys(self, session_id: int) -> set[str]:
         """Distinct viewers of a room on this node (its host and moderators not counted)."""
-        keys: set[str] = set()
-        for sid in self.rooms.get(session_id, ()):
-            member = self.members.get(sid)
-            if member is not None and not member.joined.get(session_id, False):
-                keys.add(member.viewer_key)
-        return keys
+        return set(self._viewers.get(session_id, ()))
 
 
 def iso(ts: float | None) -> str | None:

@@ -81,9 +81,12 @@ class RoomTicker:
         await self.ctx.chat_writer.close()
 
     async def activate(self, session_id: int) -> Presence:
-        """Makes sure a room is ticked and publishes its presence now (used on join)."""
+        """Makes sure a room is ticked; returns its presence (published at most once a
+        second, so a crowd joining at once costs one shared-state write per second)."""
         room = self._rooms.setdefault(session_id, _Room())
-        await self._publish_presence(session_id, room, time.time())
+        now = time.time()
+        if now - room.published_at >= PRESENCE_INTERVAL_S:
+            await self._publish_presence(session_id, room, now)
         return room.presence
 
     def count_chat(self, session_id: int) -> None:
@@ -114,7 +117,7 @@ class RoomTicker:
                     logger.exception("session %d: room tick failed", session_id)
 
     async def _publish_presence(self, session_id: int, room: _Room, now: float) -> None:
-        local = len(self.ctx.membership.viewer_keys(session_id))
+        local = self.ctx.membership.viewer_count(session_id)
         total = await self.ctx.state.publish_viewers(session_id, local, now)
         peak = room.presence.peak
         if total > peak:
