@@ -35,16 +35,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from live_server.domain.clips import PinMark, plan_clip_windows, snap_windows  # noqa: E402
-from live_server.domain.feed import (  # noqa: E402
+from live_server.domain.clips import PinMark, plan_clip_windows, snap_windows
+from live_server.domain.feed import (
     category_mask,
     engagement_score,
     popularity,
     primary_category,
 )
-from recordings.clips import EncodeSettings, cut_copy, cut_transcode  # noqa: E402
-from recordings.probe import probe  # noqa: E402
-from recordings.synthetic import SyntheticSpec, generate_recording  # noqa: E402
+from recordings.clips import EncodeSettings, cut_copy, cut_transcode
+from recordings.probe import probe
+from recordings.synthetic import SyntheticSpec, generate_recording
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "var" / "bench-clips"
@@ -86,9 +86,13 @@ def source(flavour: str, minutes: float, width: int, height: int, fps: int) -> P
         started = time.perf_counter()
         print(f"generating {path.name} ...", flush=True)
         spec = SyntheticSpec(
-            duration_s=minutes * 60, width=width, height=height, fps=fps, gop=2 * fps,
+            duration_s=minutes * 60,
+            width=width,
+            height=height,
+            fps=fps,
+            gop=2 * fps,
             flavour=flavour,
-        )  # fmt: skip
+        )
         tmp = path.with_suffix(".part." + suffix)
         generate_recording(tmp, spec)
         tmp.replace(path)
@@ -98,18 +102,45 @@ def source(flavour: str, minutes: float, width: int, height: int, fps: int) -> P
 
 def ffmpeg_copy(src: Path, dst: Path, start: float, end: float) -> None:
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-ss", f"{start:.3f}", "-i", str(src),
-         "-t", f"{end - start:.3f}", "-c", "copy", "-movflags", "+faststart", str(dst)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-ss",
+            f"{start:.3f}",
+            "-i",
+            str(src),
+            "-t",
+            f"{end - start:.3f}",
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            str(dst),
+        ],
         check=True,
-    )  # fmt: skip
+    )
 
 
 def ffmpeg_transcode(src: Path, dst: Path, start: float, end: float, cfg: EncodeSettings) -> None:
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-ss", f"{start:.3f}", "-i", str(src),
-         "-t", f"{end - start:.3f}", *cfg.ffmpeg_args(), str(dst)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-ss",
+            f"{start:.3f}",
+            "-i",
+            str(src),
+            "-t",
+            f"{end - start:.3f}",
+            *cfg.ffmpeg_args(),
+            str(dst),
+        ],
         check=True,
-    )  # fmt: skip
+    )
 
 
 def run_media(args: argparse.Namespace) -> dict[str, Any]:
@@ -192,11 +223,13 @@ def run_media(args: argparse.Namespace) -> dict[str, Any]:
             rows.append(PathResult(path, tool, len(windows), r[f"media_{tool}"], r[f"wall_{tool}"]))
     print()
     print(
-        f"Clips: {args.pins} pins on a {args.minutes:g}-minute {args.width}x{args.height}@{args.fps} recording "
-        f"({len(windows)} clips, x264 preset {cfg.preset} crf {cfg.crf}, AAC {cfg.audio_bitrate // 1000}k)"
+        f"Clips: {args.pins} pins on a {args.minutes:g}-minute "
+        f"{args.width}x{args.height}@{args.fps} recording "
+        f"({len(windows)} clips, x264 preset {cfg.preset} crf {cfg.crf}, "
+        f"AAC {cfg.audio_bitrate // 1000}k)"
     )
     print(
-        f"| path | tool | clips | clip media (s) | wall (s) | real-time factor | ratio to ffmpeg |"
+        "| path | tool | clips | clip media (s) | wall (s) | real-time factor | ratio to ffmpeg |"
     )
     print("|---|---|---|---|---|---|---|")
     for row in rows:
@@ -205,21 +238,24 @@ def run_media(args: argparse.Namespace) -> dict[str, Any]:
         name = "LiveShop (PyAV)" if row.tool == "pyav" else "ffmpeg CLI"
         label = "stream copy" if row.path == "copy" else "transcode VP8/Opus -> H.264/AAC"
         print(
-            f"| {label} | {name} | {row.clips} | {row.media_s:.1f} | {row.wall_s:.2f} | {row.rtf:.0f}x | {ratio:.2f} |"
+            f"| {label} | {name} | {row.clips} | {row.media_s:.1f} | {row.wall_s:.2f} "
+            f"| {row.rtf:.0f}x | {ratio:.2f} |"
         )
     tx = results["transcode"]
     cp = results["copy"]
     tx_ratio = tx["wall_pyav"] / tx["wall_ffmpeg"]
     copy_rtf = cp["media_pyav"] / cp["wall_pyav"]
     print(
-        f"targets: transcode <= 1.15x ffmpeg: {tx_ratio:.2f}x {'PASS' if tx_ratio <= 1.15 else 'FAIL'}; "
+        f"targets: transcode <= 1.15x ffmpeg: {tx_ratio:.2f}x "
+        f"{'PASS' if tx_ratio <= 1.15 else 'FAIL'}; "
         f"stream copy >= 300x real time: {copy_rtf:.0f}x {'PASS' if copy_rtf >= 300 else 'FAIL'} "
         f"(includes {cp['probe_s']:.2f} s keyframe probe)"
     )
     print(
-        f"max |duration(PyAV) - duration(ffmpeg)| per clip: copy {cp['max_duration_diff']:.3f} s, transcode {tx['max_duration_diff']:.3f} s"
+        f"max |duration(PyAV) - duration(ffmpeg)| per clip: copy {cp['max_duration_diff']:.3f} s, "
+        f"transcode {tx['max_duration_diff']:.3f} s"
     )
-    return {"copy": cp, "transcode": tx, "transcode_ratio": tx_ratio, "copy_rtf": copy_rtf}  # fmt: skip
+    return {"copy": cp, "transcode": tx, "transcode_ratio": tx_ratio, "copy_rtf": copy_rtf}
 
 
 # ---------------------------------------------------------------------------------------
@@ -318,7 +354,8 @@ async def seed_feed(
             )
         await tx.executemany(
             "INSERT INTO clips(id, session_id, host_id, source, start_s, end_s, duration_s,"
-            " video_url, poster_url, width, height, created_at) VALUES (?, ?, ?, 'demo', ?, ?, ?, ?, ?, ?, ?, ?)",
+            " video_url, poster_url, width, height, created_at)"
+            " VALUES (?, ?, ?, 'demo', ?, ?, ?, ?, ?, ?, ?, ?)",
             clips,
         )
         await tx.executemany(
@@ -342,9 +379,22 @@ async def seed_feed(
             likes, comments, views = rng.randint(0, 50), rng.randint(0, 10), rng.randint(0, 2000)
             eng = engagement_score(likes, comments, views, 0)
             sponsored = rng.random() < 0.02
-            rows.append((kind, ref, creator, mask, created, likes, comments, views, eng,
-                         int(sponsored), popularity(created, now, eng, sponsored),
-                         primary_category(mask)))  # fmt: skip
+            rows.append(
+                (
+                    kind,
+                    ref,
+                    creator,
+                    mask,
+                    created,
+                    likes,
+                    comments,
+                    views,
+                    eng,
+                    int(sponsored),
+                    popularity(created, now, eng, sponsored),
+                    primary_category(mask),
+                )
+            )
         await tx.executemany(
             "INSERT INTO feed_items(kind, ref_id, creator_id, category_mask, created_at, likes,"
             " comments, views, engagement, sponsored, pop, primary_cat)"
@@ -376,7 +426,7 @@ async def seed_feed(
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def run_feed(args: argparse.Namespace) -> dict[str, Any]:
@@ -399,14 +449,15 @@ async def run_feed(args: argparse.Namespace) -> dict[str, Any]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     base = f"http://127.0.0.1:{port}"
     svc = app[SERVICES]
     try:
         t0 = time.perf_counter()
         users = await seed_feed(svc.db, args.feed_items, args.feed_users, rng)
         print(
-            f"seeded {args.feed_items} items and {args.feed_users} users in {time.perf_counter() - t0:.1f} s",
+            f"seeded {args.feed_items} items and {args.feed_users} users "
+            f"in {time.perf_counter() - t0:.1f} s",
             flush=True,
         )
         signer = TokenSigner(load_or_create_secret(settings.secret, settings.data_dir), 3600)
@@ -443,7 +494,7 @@ async def run_feed(args: argparse.Namespace) -> dict[str, Any]:
             for i in range(args.requests):
                 await one(i, True)
         assert svc.feed is not None
-        for i in range(args.requests):
+        for _ in range(args.requests):
             uid, name, _ = users[rng.randrange(len(users))]
             who = Principal(uid, name, Role.VIEWER)
             t = time.perf_counter()
@@ -467,11 +518,18 @@ async def run_feed(args: argparse.Namespace) -> dict[str, Any]:
         ("GET /healthz (baseline)", health_ms),
     ):
         print(
-            f"| {label} | {pct(values, 50):.2f} | {pct(values, 95):.2f} | {pct(values, 99):.2f} | {max(values):.2f} | {pct(values, 99) / hp99:.1f} |"
+            f"| {label} | {pct(values, 50):.2f} | {pct(values, 95):.2f} | {pct(values, 99):.2f} "
+            f"| {max(values):.2f} | {pct(values, 99) / hp99:.1f} |"
         )
     p99 = pct(feed_ms, 99)
     print(f"target: feed p99 < 20 ms: {p99:.2f} ms {'PASS' if p99 < 20 else 'FAIL'}")
-    return {"feed_p50": pct(feed_ms, 50), "feed_p99": p99, "service_p99": pct(service_ms, 99), "health_p99": hp99, "feed_mean": statistics.mean(feed_ms)}  # fmt: skip
+    return {
+        "feed_p50": pct(feed_ms, 50),
+        "feed_p99": p99,
+        "service_p99": pct(service_ms, 99),
+        "health_p99": hp99,
+        "feed_mean": statistics.mean(feed_ms),
+    }
 
 
 def main() -> int:
@@ -490,8 +548,10 @@ def main() -> int:
     if shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None:
         print("ffmpeg and ffprobe are needed (make system-deps)", file=sys.stderr)
         return 2
-    print(f"# bench/clips.py  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  {platform.node()}  "
-          f"{platform.processor() or platform.machine()}  python {platform.python_version()}")  # fmt: skip
+    print(
+        f"# bench/clips.py  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  {platform.node()}  "
+        f"{platform.processor() or platform.machine()}  python {platform.python_version()}"
+    )
     out: dict[str, Any] = {}
     if not args.skip_media:
         out["media"] = run_media(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 
@@ -102,43 +103,50 @@ class PostRepository:
         return post_id
 
     async def by_ids(self, ids: list[int]) -> dict[int, Post]:
-        """Published (not deleted) posts with media and products."""
+        """Published (not deleted) posts with media and products, in one query."""
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
         rows = await self._db.fetchall(
-            f"SELECT * FROM posts WHERE id IN ({marks}) AND deleted_at IS NULL", ids
+            "SELECT p.*,"
+            " (SELECT json_group_array(json_object('id', id, 'owner_id', owner_id,"
+            "   'post_id', post_id, 'kind', kind, 'mime', mime, 'url', url,"
+            "   'poster_url', poster_url, 'width', width, 'height', height,"
+            "   'duration_s', duration_s, 'size_bytes', size_bytes))"
+            "  FROM (SELECT * FROM post_media WHERE post_id = p.id ORDER BY position)) AS media,"
+            " (SELECT group_concat(product_id) FROM (SELECT product_id FROM post_products"
+            "  WHERE post_id = p.id ORDER BY position)) AS product_ids"
+            f" FROM posts p WHERE p.id IN ({marks}) AND p.deleted_at IS NULL",
+            ids,
         )
-        found = [r["id"] for r in rows]
-        if not found:
-            return {}
-        marks = ",".join("?" * len(found))
-        media_rows = await self._db.fetchall(
-            f"SELECT * FROM post_media WHERE post_id IN ({marks}) ORDER BY post_id, position", found
-        )
-        product_rows = await self._db.fetchall(
-            f"SELECT post_id, product_id FROM post_products WHERE post_id IN ({marks})"
-            " ORDER BY post_id, position",
-            found,
-        )
-        media: dict[int, list[PostMedia]] = {}
-        for m in media_rows:
-            media.setdefault(m["post_id"], []).append(_media(m))
-        products: dict[int, list[int]] = {}
-        for p in product_rows:
-            products.setdefault(p["post_id"], []).append(p["product_id"])
-        return {
-            r["id"]: Post(
+        out: dict[int, Post] = {}
+        for r in rows:
+            media = tuple(
+                PostMedia(
+                    id=m["id"],
+                    owner_id=m["owner_id"],
+                    post_id=m["post_id"],
+                    kind=MediaKind(m["kind"]),
+                    mime=m["mime"],
+                    url=m["url"],
+                    poster_url=m["poster_url"],
+                    width=m["width"],
+                    height=m["height"],
+                    duration_s=m["duration_s"],
+                    size_bytes=m["size_bytes"],
+                )
+                for m in json.loads(r["media"] or "[]")
+            )
+            out[r["id"]] = Post(
                 id=r["id"],
                 author_id=r["author_id"],
                 caption=r["caption"],
                 sponsored=bool(r["sponsored"]),
                 created_at=r["created_at"],
-                media=tuple(media.get(r["id"], [])),
-                product_ids=tuple(products.get(r["id"], [])),
+                media=media,
+                product_ids=tuple(int(x) for x in (r["product_ids"] or "").split(",") if x),
             )
-            for r in rows
-        }
+        return out
 
     async def get(self, post_id: int) -> Post | None:
         """One post."""
