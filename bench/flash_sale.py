@@ -403,8 +403,10 @@ def main() -> None:
 
 def print_table(args: argparse.Namespace, grouped: dict[str, Any], single: dict[str, Any]) -> None:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"\nflash sale benchmark, {when}, {os.cpu_count()} cores, SQLite (WAL, synchronous=NORMAL)"
+        f"\nflash sale benchmark, {when}, {os.cpu_count()} cores, SQLite (WAL,"
+        f" synchronous=NORMAL); machine load average {load} (other work shares the cores)"
     )
     print(
         f"race: {args.buyers} buyers, each on a warm connection, tap Buy once for {args.units}"

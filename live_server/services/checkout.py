@@ -99,7 +99,8 @@ class CheckoutService:
         self._max_batch = max_batch
         self._queue: list[tuple[PreparedCheckout, asyncio.Future[CheckoutOutcome]]] = []
         self._worker: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[Any]] = set()
+        self._outbox: list[tuple[dict[str, Any], bool, int, str]] = []
+        self._outbox_task: asyncio.Task[None] | None = None
         self._host_notifier: HostNotifier | None = None
         self._profiles: dict[int, tuple[Address, str, bool] | None] = {}
         self.batches = 0  # for tests and the benchmark: how many transactions ran
@@ -299,9 +300,16 @@ class CheckoutService:
         title = str(order["items"][0]["title"]) if order["items"] else ""
         if not show_first_name:
             self._live.record_order(session_id, units, first_name=None, title=title)
-        task = asyncio.create_task(self._announce_async(order, show_first_name, units, title))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._outbox.append((order, show_first_name, units, title))
+        if self._outbox_task is None or self._outbox_task.done():
+            # one task drains every announcement of a burst (not one task per order)
+            self._outbox_task = asyncio.create_task(self._flush_outbox(), name="order-notices")
+
+    async def _flush_outbox(self) -> None:
+        while self._outbox:
+            pending, self._outbox = self._outbox, []
+            for order, show_first_name, units, title in pending:
+                await self._announce_async(order, show_first_name, units, title)
 
     async def _announce_async(
         self, order: dict[str, Any], show_first_name: bool, units: int, title: str
@@ -432,8 +440,8 @@ class CheckoutService:
         if self._worker is not None:
             with contextlib.suppress(Exception):
                 await self._worker
-        for task in list(self._background):
-            task.cancel()
+        if self._outbox_task is not None:
+            self._outbox_task.cancel()
 
 
 def _rejection_error(rejection: Rejection) -> DomainError:
