@@ -406,3 +406,29 @@ def test_line_up_opens_in_a_bottom_sheet_on_phones(page: Page) -> None:
     expect(sheet).to_have_count(0)
     # The list went back to its place on the page.
     expect(page.locator("#lineup #lineup-list .product")).to_have_count(count)
+
+
+def _box(page: Page, selector: str) -> dict[str, float]:
+    box = page.locator(selector).bounding_box()
+    assert box is not None, f"{selector} is not rendered"
+    return box
+
+
+def test_watch_layout_overlays_chat_on_phones_and_splits_on_desktop(
+    make_context: Callable[..., BrowserContext],
+) -> None:
+    phone = make_context().new_page()
+    phone.goto("/session.html?id=1")
+    expect(phone.locator("#show-title")).not_to_have_text("Loading…")
+    stage, chat = _box(phone, "#stage"), _box(phone, "#chat-slot")
+    assert stage["width"] == pytest.approx(390, abs=1)  # full-bleed video
+    stage_bottom = stage["y"] + stage["height"]
+    assert stage["y"] <= chat["y"] and chat["y"] + chat["height"] <= stage_bottom + 1  # overlaid
+    assert chat["y"] > stage["y"] + stage["height"] / 2  # chat sits on the lower part
+
+    desktop = make_context(viewport={"width": 1280, "height": 800}).new_page()
+    desktop.goto("/session.html?id=1")
+    expect(desktop.locator("#show-title")).not_to_have_text("Loading…")
+    stage, chat = _box(desktop, "#stage"), _box(desktop, "#chat-slot")
+    assert chat["x"] >= stage["x"] + stage["width"] - 1  # chat to the right of the video
+    assert abs(chat["y"] - stage["y"]) < 2 and chat["height"] > 300

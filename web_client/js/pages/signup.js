@@ -55,6 +55,7 @@ async function loadInterests() {
   try {
     const data = await api("/api/interests");
     if (data && Number.isInteger(data.min) && data.min > 0) MIN_INTERESTS = data.min;
+    document.getElementById("interest-min").textContent = String(MIN_INTERESTS);
     renderChips((data && data.interests) || []);
   } catch (err) {
     const retry = el("button", { type: "button", class: "btn btn-ghost btn-small", onclick: loadInterests }, "Try again");
