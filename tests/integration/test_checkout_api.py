@@ -284,19 +284,49 @@ async def test_ledger_and_commission(client: Any, make_user: Any) -> None:
     assert ledger["entries"][0]["commission_rate_bp"] == 2500
 
 
-async def test_clip_and_post_sources_are_recorded(client: Any, make_user: Any) -> None:
-    show = await make_show(client, make_user, stocks=[5])
+async def test_clip_and_post_sources_are_attributed_to_their_creators(
+    client: Any, make_user: Any, services: Any
+) -> None:
+    show = await make_show(client, make_user, stocks=[5], price=1000)
+    author, _ = await make_user(role="host")
+    # a clip cut from the show (its host earns) and a post by another creator
+    await services.db.execute(
+        "INSERT INTO clips (id, session_id, host_id, source, start_s, end_s, duration_s,"
+        " video_url, poster_url, width, height, created_at)"
+        " VALUES (9001, ?, ?, 'demo', 0, 10, 10, '/v.mp4', '/p.jpg', 640, 480, 0)",
+        (show.session_id, show.host_id),
+    )
+    await services.db.execute(
+        "INSERT INTO posts (id, author_id, created_at) VALUES (9002, ?, 0)", (author["id"],)
+    )
     _, buyer = await make_buyer(client, make_user)
-    for kind in ("clip", "post"):
+    expected = {("clip", 9001): show.host_id, ("post", 9002): author["id"], ("post", 424242): None}
+    for (kind, source_id), creator in expected.items():
         resp = await client.post(
             "/api/checkout/buy-now",
-            json={"product_id": show.product_ids[0], "source": {"type": kind, "id": 424242}},
+            json={"product_id": show.product_ids[0], "source": {"type": kind, "id": source_id}},
             headers={**auth(buyer), "Idempotency-Key": key()},
         )
         assert resp.status == 201, await resp.text()
         order = (await resp.json())["order"]
-        assert order["source"] == {"type": kind, "id": 424242}
+        assert order["source"] == {"type": kind, "id": source_id}
+        assert order["creator_id"] == creator
         assert order["session_id"] is None and order["media_time"] is None
+    resp = await client.get(f"/api/creators/{author['id']}/ledger", headers=auth(buyer))
+    assert resp.status == 403
+    _, admin = await make_user(role="admin")
+    ledger = await (
+        await client.get(f"/api/creators/{author['id']}/ledger", headers=auth(admin))
+    ).json()
+    assert ledger["by_source"] == [
+        {
+            "source_type": "post",
+            "currency": "USD",
+            "orders": 1,
+            "gross_minor": 1000,
+            "commission_minor": 100,
+        }
+    ]
 
 
 async def test_price_currency_and_deleted_products(
