@@ -52,6 +52,28 @@ BITRATE = 1_500_000
 
 def serve(mode: str, port: int) -> None:
     """Run the bench server (forward or relay) until killed."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="server %(levelname)s %(name)s %(message)s")
+    logging.getLogger("live_server.media.sfu").setLevel(
+        logging.DEBUG if os.environ.get("BENCH_DEBUG") else logging.WARNING
+    )
+
+    relay_frames_out = [0]
+
+    class CountingTrack(MediaStreamTrack):
+        """Counts the video frames a relay viewer's sender takes (frames it encodes)."""
+
+        kind = "video"
+
+        def __init__(self, inner: MediaStreamTrack) -> None:
+            super().__init__()
+            self._inner = inner
+
+        async def recv(self) -> Any:
+            frame = await self._inner.recv()
+            relay_frames_out[0] += 1
+            return frame
 
     async def main() -> None:
         app = web.Application()
@@ -87,8 +109,8 @@ def serve(mode: str, port: int) -> None:
             async def whep(request: web.Request) -> web.Response:
                 pc = RTCPeerConnection()
                 viewers.append(pc)
-                for kind in ("video", "audio"):
-                    pc.addTrack(relay.subscribe(sources[kind], buffered=False))
+                pc.addTrack(CountingTrack(relay.subscribe(sources["video"], buffered=False)))
+                pc.addTrack(relay.subscribe(sources["audio"], buffered=False))
                 await pc.setRemoteDescription(
                     RTCSessionDescription(sdp=await request.text(), type="offer")
                 )
@@ -101,11 +123,17 @@ def serve(mode: str, port: int) -> None:
             """Frames the server dropped from viewer queues (forward mode), to tell server
             loss from loss on the client side of loopback."""
             dropped = 0
+            count = len(viewers)
+            frames_out = relay_frames_out[0]
             if mode == "forward":
+                count = sfu.viewer_count(SESSION)
                 room = sfu.room(SESSION)
                 if room is not None:
                     dropped = sum(t.overflows for hub in room.hubs.values() for t in hub.viewers)
-            return web.json_response({"overflows": dropped})
+                    frames_out = sum(t.delivered for t in room.hubs["video"].viewers)
+            return web.json_response(
+                {"overflows": dropped, "viewers": count, "video_frames_out": frames_out}
+            )
 
         app.router.add_post("/whip", whip)
         app.router.add_post("/whep", whep)
@@ -322,6 +350,7 @@ async def run_mode(
     video: list[bytes],
     audio: list[bytes],
     workers_count: int,
+    args_min_delivery: float = 50.0,
 ) -> list[Row]:
     port = _free_port()
     server = start_server(mode, port)
@@ -346,7 +375,7 @@ async def run_mode(
             for n in [0, *counts]:
                 await workers.grow_to(n)
                 await asyncio.sleep(3 if n else 1)  # connections up, keyframe, steady state
-                o0 = await server_overflows(http, base)
+                o0 = await server_stats(http, base)
                 v0 = await workers.snapshot()
                 s0 = (vtrack.sent, atrack.sent)
                 c0 = cpu_seconds(proc)
@@ -356,10 +385,13 @@ async def run_mode(
                 t1 = time.monotonic()
                 s1 = (vtrack.sent, atrack.sent)
                 v1 = await workers.snapshot()
-                o1 = await server_overflows(http, base)
+                o1 = await server_stats(http, base)
                 elapsed = t1 - t0
                 cpu_ms_per_s = (c1 - c0) * 1000 / elapsed
                 sent_v, sent_a = s1[0] - s0[0], s1[1] - s0[1]
+                # viewer-seconds the server really served: video frames its senders took,
+                # at the publisher's frame rate (robust to a starved server or client)
+                served = (o1["video_frames_out"] - o0["video_frames_out"]) / FPS
                 if n == 0:
                     baseline = cpu_ms_per_s
                     rows.append(Row(mode, 0, cpu_ms_per_s / 10, None, 100.0, 100.0, sent_v))
@@ -375,7 +407,8 @@ async def run_mode(
                 ]
                 # a viewer that received nothing at all in the window has delivered 0 %
                 got_v = [g if b[0] > a[0] else 0.0 for g, a, b in zip(got_v, v0, v1, strict=True)]
-                per_viewer = (cpu_ms_per_s - (baseline or 0.0)) / n
+                extra_ms = (cpu_ms_per_s - (baseline or 0.0)) * elapsed
+                per_viewer = extra_ms / served if served > 0 else None
                 rows.append(
                     Row(
                         mode,
@@ -388,13 +421,19 @@ async def run_mode(
                         {
                             "mean_video_pct": 100.0 * sum(got_v) / len(got_v),
                             "sent_audio": sent_a,
-                            "server_queue_overflows": o1 - o0,
+                            "server_queue_overflows": o1["overflows"] - o0["overflows"],
+                            "served_fraction": served / (n * elapsed),
                         },
                     )
                 )
                 print(f"  {mode:8s} {n:4d} viewers: {_fmt(rows[-1])}", flush=True)
-                if cpu_ms_per_s > 1800:  # the server is saturating both cores: stop here
-                    print(f"  {mode}: server saturated at {n} viewers, stopping", flush=True)
+                if publisher.connectionState != "connected":
+                    rows[-1].extra["note"] = "publisher connection lost"
+                    print(f"  {mode}: publisher lost at {n} viewers, stopping", flush=True)
+                    break
+                if cpu_ms_per_s > 1800 or rows[-1].video_pct < args_min_delivery:
+                    rows[-1].extra["note"] = "saturated"
+                    print(f"  {mode}: saturated at {n} viewers, stopping", flush=True)
                     break
     finally:
         workers.close()
@@ -404,9 +443,10 @@ async def run_mode(
     return rows
 
 
-async def server_overflows(http: aiohttp.ClientSession, base: str) -> int:
+async def server_stats(http: aiohttp.ClientSession, base: str) -> dict[str, int]:
     async with http.get(f"{base}/stats") as resp:
-        return int((await resp.json())["overflows"])
+        data: dict[str, int] = await resp.json()
+        return data
 
 
 def start_server(mode: str, port: int) -> subprocess.Popen[str]:
@@ -434,6 +474,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _clean(row: Row) -> bool:
+    return bool(row.ms_per_viewer_s and row.ms_per_viewer_s > 0 and row.viewers >= 10)
+
+
+def _median(values: list[float | None]) -> float:
+    ordered = sorted(v for v in values if v is not None)
+    return ordered[len(ordered) // 2] if ordered else float("nan")
+
+
 def table(rows: list[Row], video_kbps: float) -> str:
     lines = [
         f"LiveShop fan-out benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
@@ -443,9 +492,9 @@ def table(rows: list[Row], video_kbps: float) -> str:
         " viewers on loopback count RTP frames without decoding",
         "",
         "| mode | viewers | server CPU (% of a core) | CPU ms per viewer-second "
-        "| viewers per core | video frames delivered (worst viewer / mean) | audio (worst) "
-        "| server queue overflows |",
-        "|---|---|---|---|---|---|---|---|",
+        "| viewers per core | frames served by the server | video frames received "
+        "(worst viewer / mean) | audio (worst) | server queue overflows |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         per = r.ms_per_viewer_s
@@ -455,20 +504,24 @@ def table(rows: list[Row], video_kbps: float) -> str:
         mean = r.extra.get("mean_video_pct")
         mean_s = "" if mean is None else f" / {mean:.1f} %"
         over = r.extra.get("server_queue_overflows", "-") if r.mode == "forward" else "n/a"
+        note = f" ({r.extra['note']})" if r.extra.get("note") else ""
+        served = r.extra.get("served_fraction")
+        served_s = "-" if served is None else f"{100 * served:.0f} %"
         lines.append(
-            f"| {r.mode} | {label} | {r.cpu_pct:.1f} | {per_s} | {vpc} "
+            f"| {r.mode} | {label}{note} | {r.cpu_pct:.1f} | {per_s} | {vpc} | {served_s} "
             f"| {r.video_pct:.1f} %{mean_s} | {r.audio_pct:.1f} % | {over} |"
         )
-    fwd = [r for r in rows if r.mode == "forward" and r.ms_per_viewer_s]
-    rel = [r for r in rows if r.mode == "relay" and r.ms_per_viewer_s]
+    # per-viewer cost of each mode: median over the steps with 10+ viewers (the 1-viewer
+    # step is mostly noise around the ingest baseline)
+    fwd = [r.ms_per_viewer_s for r in rows if r.mode == "forward" and _clean(r)]
+    rel = [r.ms_per_viewer_s for r in rows if r.mode == "relay" and r.ms_per_viewer_s]
     if fwd and rel:
-        f_best = fwd[-1]
-        r_mean = sum(r.ms_per_viewer_s or 0 for r in rel) / len(rel)
+        f_cost, r_cost = _median(fwd), _median(rel)
         lines.append("")
         lines.append(
-            f"forward/re-encode cost ratio: {r_mean / (f_best.ms_per_viewer_s or 1):.0f}x "
-            f"(MediaRelay mean {r_mean:.1f} ms/viewer-s over {[r.viewers for r in rel]} viewers "
-            f"vs forwarding {f_best.ms_per_viewer_s:.2f} ms/viewer-s at {f_best.viewers} viewers)"
+            f"forwarding: {f_cost:.2f} ms per viewer-second = {1000 / f_cost:.0f} viewers per core"
+            f" (median of {len(fwd)} steps with 10+ viewers); MediaRelay re-encode:"
+            f" {r_cost:.1f} ms per viewer-second; ratio re-encode/forward = {r_cost / f_cost:.0f}x"
         )
     return "\n".join(lines)
 

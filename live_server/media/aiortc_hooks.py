@@ -10,6 +10,9 @@ aiortc has no public API for three things the SFU needs:
 2. Asking the publisher for a keyframe: ``RTCRtpReceiver._send_rtcp_pli``.
 3. Seeing a viewer's PLI/FIR: in pack mode ``RTCRtpSender._send_keyframe`` only
    flags an encoder that is never used, so we override it per sender instance.
+4. Cost: every RTP packet a sender emits reads the NTP clock twice through
+   ``aiortc.clock.current_ntp_time``, which goes through ``datetime`` (about 4 us a
+   call). It is replaced by the same value computed from ``time.time()`` (0.8 us).
 
 Sending pre-encoded packets *is* public behaviour (a track's ``recv()`` may
 return an ``av.Packet``). ``verify_hooks()`` fails loudly when an upgrade
@@ -21,12 +24,14 @@ from __future__ import annotations
 import fractions
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import av
 import av.packet
 from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import clock as _clock_module
 from aiortc import rtcrtpreceiver as _receiver_module
 from aiortc.codecs import get_decoder as _stock_get_decoder
 from aiortc.codecs.base import Decoder
@@ -60,6 +65,16 @@ class PassthroughDecoder(Decoder):
         return [packet]
 
 
+NTP_UNIX_OFFSET_S = 2208988800  # 1900-01-01 to 1970-01-01
+
+
+def fast_ntp_time() -> int:
+    """``aiortc.clock.current_ntp_time()`` without datetime arithmetic (64-bit NTP)."""
+    now = time.time()
+    seconds = int(now)
+    return ((seconds + NTP_UNIX_OFFSET_S) << 32) | int((now - seconds) * 4294967296.0)
+
+
 def _dispatching_get_decoder(codec: RTCRtpCodecParameters) -> Decoder:
     if getattr(codec, _MARK, False):
         return PassthroughDecoder(codec.clockRate)
@@ -81,6 +96,8 @@ def verify_hooks() -> None:
         RTCRtpTransceiver, "_codecs"
     ):
         problems.append("RTCRtpTransceiver._codecs is gone")
+    if not callable(getattr(_clock_module, "current_ntp_time", None)):
+        problems.append("aiortc.clock.current_ntp_time is gone")
     if not callable(getattr(JitterFrame, "__init__", None)):
         problems.append("aiortc.jitterbuffer.JitterFrame is gone")
     if problems:
@@ -103,6 +120,7 @@ def install() -> None:
             return
         verify_hooks()
         _receiver_module.get_decoder = _dispatching_get_decoder  # type: ignore[attr-defined]
+        _clock_module.current_ntp_time = fast_ntp_time
         _installed = True
         logger.info("aiortc %s hooks installed (pass-through receive)", AIORTC_VERSION)
 

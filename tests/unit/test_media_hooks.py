@@ -88,3 +88,19 @@ async def test_viewer_keyframe_request_override_is_per_sender() -> None:
 @pytest.mark.parametrize("name", ["_send_rtcp_pli", "getSynchronizationSources"])
 def test_receiver_methods_used_for_pli(name: str) -> None:
     assert callable(getattr(aiortc.RTCRtpReceiver, name))
+
+
+def test_fast_ntp_clock_matches_aiortc_and_is_what_senders_call() -> None:
+    import datetime
+
+    from aiortc import clock, rtcrtpsender
+
+    aiortc_hooks.install()
+    stock = clock.datetime_to_ntp(clock.current_datetime())
+    fast = aiortc_hooks.fast_ntp_time()
+    assert abs(fast - stock) / 2**32 < 0.05  # same 64-bit NTP time (seconds << 32 | fraction)
+    assert clock.current_ntp_time is aiortc_hooks.fast_ntp_time
+    # senders reach it through the module attribute, so the replacement is what they call
+    assert rtcrtpsender.clock is clock
+    back = clock.datetime_from_ntp(fast)
+    assert abs(back - datetime.datetime.now(datetime.UTC)) < datetime.timedelta(seconds=1)
