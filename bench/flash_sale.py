@@ -443,6 +443,12 @@ def print_table(args: argparse.Namespace, grouped: dict[str, Any], single: dict[
         f"\ngroup commit vs one tx/order: {rate(g) / max(rate(s), 1e-9):.2f}x orders/s; "
         f"orders/s as a share of the HTTP floor: {rate(g) / max(rate(f), 1e-9):.0%}"
     )
+    cap = lambda o: o.created / o.cpu_s if o.cpu_s else 0.0  # noqa: E731
+    print(
+        f"capacity per server CPU-second (noise-robust): group commit {cap(g):,.0f} orders, "
+        f"one tx/order {cap(s):,.0f} orders ({cap(g) / max(cap(s), 1e-9):.2f}x), "
+        f"HTTP floor {f.created / f.cpu_s if f.cpu_s else 0:,.0f} requests"
+    )
     race_p99 = pct(grouped["race"].latencies, 0.99)
     print(
         f"targets: oversold 0 -> {grouped['race_audit'][1]}; race p99 < 100 ms -> "
