@@ -112,3 +112,56 @@ def test_chat_pins_and_deletion_across_viewer_host_and_moderator(
     expect(card).to_have_count(0)
     expect(viewer.locator("#viewer-count")).to_contain_text("1")
     assert errors == []
+
+
+def test_chat_stops_auto_scrolling_when_the_viewer_scrolls_up(
+    make_context: Callable[..., BrowserContext],
+    api_login: Callable[..., dict[str, Any]],
+    run_async: Callable[..., Any],
+    live_server: str,
+) -> None:
+    import socketio
+
+    viewer = make_context().new_page()
+    host_token = api_login(viewer, "demo-host")["token"]
+    created = viewer.request.post(
+        "/api/sessions",
+        data={"title": f"Scroll test {uuid.uuid4().hex[:6]}"},
+        headers={"Authorization": f"Bearer {host_token}"},
+    )
+    assert created.ok, created.text()
+    sid = created.json()["id"]
+    _register(viewer)
+    viewer.goto(f"/session.html?id={sid}")
+    expect(viewer.locator("#chat-form input")).to_be_enabled()
+
+    async def host_says(texts: list[str]) -> None:
+        sio = socketio.AsyncClient()
+        await sio.connect(live_server, auth={"token": host_token}, transports=["websocket"])
+        await sio.call("room:join", {"session_id": sid})
+        for text in texts:  # the host is exempt from the chat rate limit
+            ack = await sio.call("chat:send", {"session_id": sid, "text": text})
+            assert ack["ok"], ack
+        await sio.disconnect()
+
+    run_async(host_says([f"line {i}" for i in range(40)]))
+    rows = viewer.locator("#chat-slot .chat-msg")
+    expect(rows).to_have_count(40)
+    at_bottom = (
+        "() => { const l = document.querySelector('#chat-slot .chat-list');"
+        " return l.scrollHeight - l.scrollTop - l.clientHeight < 30; }"
+    )
+    viewer.wait_for_function(at_bottom)
+    # the viewer scrolls up to read: new messages must not yank the list down
+    viewer.evaluate("() => { document.querySelector('#chat-slot .chat-list').scrollTop = 0; }")
+    viewer.wait_for_function(
+        "() => document.querySelector('#chat-slot .chat-list').scrollTop === 0"
+    )
+    run_async(host_says(["a new one"]))
+    expect(rows.last).to_contain_text("a new one")
+    more = viewer.locator("#chat-slot .chat-more")
+    expect(more).to_be_visible()
+    assert viewer.evaluate("() => document.querySelector('#chat-slot .chat-list').scrollTop") < 5
+    more.click()
+    viewer.wait_for_function(at_bottom)
+    expect(more).to_be_hidden()

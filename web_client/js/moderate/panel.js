@@ -17,7 +17,8 @@ function section(title, ...children) {
  * Mount the panel for `session` (as returned by GET /api/sessions/{id}) into `container`.
  * Returns {close()} to leave the room (e.g. when the studio selects another session).
  */
-export function mountModeration(container, session, { compact = false } = {}) {
+export function mountModeration(container, initialSession, { compact = false } = {}) {
+  let session = initialSession;
   const sessionId = session.id;
   let pinned = [];
   let room = null;
@@ -62,8 +63,9 @@ export function mountModeration(container, session, { compact = false } = {}) {
       ];
     },
   });
-  const input = el("input", { class: "chat-input", maxlength: "500", placeholder: "Message as moderator…", "aria-label": "Chat message" });
-  const form = el("form", { class: "chat-form" }, input, el("button", { type: "submit", class: "btn btn-primary btn-small" }, "Send"));
+  const input = el("input", { class: "chat-input", maxlength: "500", placeholder: "Message as moderator…", "aria-label": "Chat message", disabled: true });
+  const send = el("button", { type: "submit", class: "btn btn-primary btn-small", disabled: true }, "Send");
+  const form = el("form", { class: "chat-form" }, input, send);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = input.value.trim();
@@ -153,6 +155,7 @@ export function mountModeration(container, session, { compact = false } = {}) {
         return;
       }
       chat.reset(snap.messages);
+      input.disabled = send.disabled = false;
       pinned = snap.pins.map((c) => c.product_id);
       renderPins();
       slow.value = String(snap.settings.slow_mode_seconds);
@@ -179,5 +182,13 @@ export function mountModeration(container, session, { compact = false } = {}) {
       "mod:log_entry": (e) => log.prepend(logLine(e)),
     },
   });
-  return { close: () => room.close(), room };
+  return {
+    room,
+    close: () => room.close(),
+    /** The studio refreshed the session (e.g. its line-up changed). */
+    setSession(next) {
+      session = next;
+      renderPins();
+    },
+  };
 }

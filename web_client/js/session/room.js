@@ -63,12 +63,13 @@ async function main() {
     name: "text",
     maxlength: "500",
     autocomplete: "off",
-    placeholder: user ? "Say something…" : "Log in to chat",
+    placeholder: user ? "Connecting…" : "Log in to chat",
     "aria-label": "Chat message",
-    disabled: !user,
+    disabled: true, // until the room is joined
   });
+  const send = el("button", { type: "submit", class: "btn btn-primary btn-small", disabled: true }, "Send");
   const status = el("div", { class: "chat-status", role: "status" });
-  const form = el("form", { class: "chat-form", id: "chat-form" }, input, el("button", { type: "submit", class: "btn btn-primary btn-small", disabled: !user }, "Send"));
+  const form = el("form", { class: "chat-form", id: "chat-form" }, input, send);
   chatSlot.append(status, form);
   const floatLayer = el("div", { class: "float-layer", "aria-hidden": "true" });
   document.getElementById("stage")?.append(floatLayer);
@@ -78,6 +79,8 @@ async function main() {
     onSnapshot(snap) {
 
       chat.reset(snap.messages);
+      input.disabled = send.disabled = !snap.me.can_chat;
+      input.placeholder = snap.me.can_chat ? "Say something…" : "Log in to chat";
       renderCards(cardsBox, snap.pins, sessionId);
       setViewers(snap.presence);
       if (snap.session?.state) setSessionState(snap.session.state);

@@ -15,7 +15,10 @@ let mountedId = null;
 
 onSessionSelected((session) => {
   if (!slot || !session) return;
-  if (mountedId === session.id && mounted) return; // a refresh of the same session
+  if (mountedId === session.id && mounted) {
+    mounted.setSession(session); // a refresh of the same session (line-up may have changed)
+    return;
+  }
   mounted?.close();
   mountedId = session.id;
   const body = el("div", { id: "room-panel" });
