@@ -375,8 +375,8 @@ async def run_mode(
             for n in [0, *counts]:
                 await workers.grow_to(n)
                 await asyncio.sleep(3 if n else 1)  # connections up, keyframe, steady state
-                o0 = await server_stats(http, base)
                 v0 = await workers.snapshot()
+                o0 = await server_stats(http, base)
                 s0 = (vtrack.sent, atrack.sent)
                 c0 = cpu_seconds(proc)
                 t0 = time.monotonic()
@@ -384,8 +384,8 @@ async def run_mode(
                 c1 = cpu_seconds(proc)
                 t1 = time.monotonic()
                 s1 = (vtrack.sent, atrack.sent)
-                v1 = await workers.snapshot()
                 o1 = await server_stats(http, base)
+                v1 = await workers.snapshot()
                 elapsed = t1 - t0
                 cpu_ms_per_s = (c1 - c0) * 1000 / elapsed
                 sent_v, sent_a = s1[0] - s0[0], s1[1] - s0[1]

@@ -27,10 +27,29 @@ const state = {
 };
 
 const box = el("div", { id: "video-state", role: "status", "aria-live": "polite", hidden: true });
+function speakerOff() {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("fill", "none");
+  svg.setAttribute("stroke", "currentColor");
+  svg.setAttribute("stroke-width", "1.9");
+  svg.setAttribute("aria-hidden", "true");
+  for (const d of ["M4 9h4l5-4v14l-5-4H4z", "m16 9 5 6", "m21 9-5 6"]) {
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", d);
+    path.setAttribute("stroke-linecap", "round");
+    path.setAttribute("stroke-linejoin", "round");
+    svg.append(path);
+  }
+  return svg;
+}
+
 const unmute = el(
   "button",
   { type: "button", id: "unmute", class: "btn btn-small", hidden: true, "aria-label": "Tap to unmute" },
-  "🔇 Tap to unmute",
+  speakerOff(),
+  "Tap to unmute",
 );
 
 function injectStyles() {
@@ -44,6 +63,7 @@ function injectStyles() {
       border: 2px solid rgba(255,255,255,.35); border-top-color: #fff; border-radius: 50%;
       vertical-align: -2px; animation: video-spin 0.9s linear infinite; }
     @keyframes video-spin { to { transform: rotate(360deg); } }
+    #unmute svg { width: 18px; height: 18px; margin-right: 6px; }
     #unmute { position: absolute; right: 12px; top: calc(var(--topbar-h, 56px) + 64px); z-index: 5;
       background: rgba(0,0,0,.6); color: #fff; border: 1px solid rgba(255,255,255,.3); }
   `;
@@ -52,12 +72,11 @@ function injectStyles() {
 
 function show(kind, text) {
   player.dataset.videoState = kind;
-  if (!text) {
-    box.hidden = true;
-    return;
-  }
-  replaceChildren(box, kind === "playing" || kind === "ended" ? null : el("span", { class: "spin" }), text);
-  box.hidden = false;
+  replaceChildren(box, text && kind !== "ended" ? el("span", { class: "spin" }) : null, text || "");
+  // The page shell already explains "not started", "reconnecting" and "ended" in
+  // #state-message; this box only speaks when that one is silent (connection states).
+  const shell = document.getElementById("state-message");
+  box.hidden = !text || Boolean(shell && !shell.hidden);
 }
 
 function gathered(pc) {
