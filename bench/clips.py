@@ -44,7 +44,7 @@ from live_server.domain.feed import (
 )
 from recordings.clips import EncodeSettings, cut_copy, cut_transcode
 from recordings.probe import probe
-from recordings.synthetic import SyntheticSpec, generate_recording
+from recordings.synthetic import SyntheticSpec, generate_recording, repeat_recording
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "var" / "bench-clips"
@@ -80,23 +80,27 @@ def ffprobe_duration(path: Path) -> float:
 
 
 def source(flavour: str, minutes: float, width: int, height: int, fps: int) -> Path:
+    """The benchmark recording: a generated 60 s segment repeated to ``minutes``."""
     suffix = "webm" if flavour == "vp8" else "mp4"
     path = CACHE / f"show-{flavour}-{minutes:g}min-{width}x{height}-{fps}.{suffix}"
-    if not path.exists():
-        started = time.perf_counter()
-        print(f"generating {path.name} ...", flush=True)
+    if path.exists():
+        return path
+    started = time.perf_counter()
+    segment_s = min(60.0, minutes * 60)
+    segment = CACHE / f"segment-{flavour}-{segment_s:g}s-{width}x{height}-{fps}.{suffix}"
+    if not segment.exists():
+        print(f"generating {segment.name} ...", flush=True)
         spec = SyntheticSpec(
-            duration_s=minutes * 60,
-            width=width,
-            height=height,
-            fps=fps,
-            gop=2 * fps,
+            duration_s=segment_s, width=width, height=height, fps=fps, gop=2 * fps,
             flavour=flavour,
-        )
-        tmp = path.with_suffix(".part." + suffix)
-        generate_recording(tmp, spec)
-        tmp.replace(path)
-        print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
+        )  # fmt: skip
+        generate_recording(segment.with_suffix(".part." + suffix), spec)
+        segment.with_suffix(".part." + suffix).replace(segment)
+    repeats = max(1, round(minutes * 60 / segment_s))
+    tmp = path.with_suffix(".part." + suffix)
+    repeat_recording(segment, tmp, repeats, segment_s)
+    tmp.replace(path)
+    print(f"{path.name}: {repeats} x {segment_s:g} s in {time.perf_counter() - started:.0f} s")
     return path
 
 

@@ -14,6 +14,7 @@ run them in a worker thread.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -76,65 +77,75 @@ def cut_copy(
     The first video packet written is the keyframe at or after ``start - 1 ms``
     (callers snap ``start`` to a keyframe); audio begins at the same time.
     """
-    span = max(1e-3, end - start)
     with av.open(str(src)) as inp:
         if not inp.streams.video:
             raise MediaError("stream copy needs a video stream")
         v_in = inp.streams.video[0]
         a_in = inp.streams.audio[0] if inp.streams.audio else None
+        v_tb = v_in.time_base
+        a_tb = a_in.time_base if a_in is not None else None
+        if v_tb is None:
+            raise MediaError("the video stream has no time base")
         origin = inp.start_time / av.time_base if inp.start_time else 0.0
         with av.open(str(dst), "w", format="mp4", options=MP4_OPTIONS) as out:
             v_out = out.add_stream_from_template(v_in)
             a_out = out.add_stream_from_template(a_in) if a_in is not None else None
-            if start > 0 and v_in.time_base is not None:
-                inp.seek(int((start + origin) / v_in.time_base), stream=v_in, backward=True)
+            if start > 0:
+                inp.seek(int((start + origin) / v_tb), stream=v_in, backward=True)
+            # Timestamps are compared as integer ticks of each stream: Fraction arithmetic
+            # per packet would cost more than the copy itself.
+            v_start = math.floor((start + origin - 1e-3) / v_tb)
+            v_end = math.ceil((end + origin) / v_tb)
+            a_end = math.ceil((end + origin) / a_tb) if a_tb is not None else 0
+            v_index = v_in.index
+            span_ticks = max(1, v_end - v_start)
             base: float | None = None
-            out_stream: av.stream.Stream
-            last_end = 0.0
+            v_shift = a_shift = 0
+            last_video = last_audio = 0
             video_done = False
             audio_done = a_in is None
             count = 0
             streams = [s for s in (v_in, a_in) if s is not None]
             for packet in inp.demux(*streams):
-                if packet.pts is None or packet.dts is None or packet.time_base is None:
+                pts, dts = packet.pts, packet.dts
+                if pts is None or dts is None:
                     continue
-                tb = packet.time_base
-                t = float(packet.pts * tb) - origin
-                if packet.stream is v_in:
+                if packet.stream_index == v_index:
                     if base is None:
-                        if not packet.is_keyframe or t < start - 1e-3:
+                        if not packet.is_keyframe or pts < v_start:
                             continue
-                        base = float(packet.dts * tb) - origin
-                    if t >= end:
+                        base = float(dts * v_tb) - origin
+                        v_shift = dts
+                        if a_tb is not None:
+                            a_shift = round((base + origin) / a_tb)
+                    if pts >= v_end:
                         video_done = True
                         if audio_done:
                             break
                         continue
-                    out_stream = v_out
+                    packet.pts, packet.dts = pts - v_shift, dts - v_shift
+                    last_video = max(last_video, pts - v_shift + (packet.duration or 0))
+                    packet.stream = v_out
+                    count += 1
+                    if count % 300 == 0:
+                        _report(progress, (pts - v_start) / span_ticks)
                 else:
-                    if base is None or t < base - 1e-3:
+                    if base is None or pts < a_shift or a_out is None:
                         continue
-                    if t >= end:
+                    if pts >= a_end:
                         audio_done = True
                         if video_done:
                             break
                         continue
-                    assert a_out is not None
-                    out_stream = a_out
-                shift = round((base + origin) / tb)
-                packet.pts -= shift
-                packet.dts -= shift
-                if packet.dts < 0:
-                    continue
-                dur = float(packet.duration * tb) if packet.duration else 0.0
-                last_end = max(last_end, t + dur - base)
-                packet.stream = out_stream
+                    if dts - a_shift < 0:
+                        continue
+                    packet.pts, packet.dts = pts - a_shift, dts - a_shift
+                    last_audio = max(last_audio, pts - a_shift + (packet.duration or 0))
+                    packet.stream = a_out
                 out.mux(packet)
-                count += 1
-                if count % 200 == 0:
-                    _report(progress, (t - start) / span)
             if base is None:
                 raise MediaError(f"no keyframe between {start:.3f}s and {end:.3f}s")
+    last_end = max(float(last_video * v_tb), float(last_audio * a_tb) if a_tb is not None else 0.0)
     _report(progress, 1.0)
     return CutResult(
         str(dst), base, last_end, v_in.codec_context.width, v_in.codec_context.height, False
@@ -175,6 +186,10 @@ def cut_transcode(
             v_out.codec_context.gop_size = cfg.gop
             v_out.codec_context.max_b_frames = 0
             v_out.codec_context.options = {"preset": cfg.preset, "crf": str(cfg.crf)}
+            # PyAV defaults to slice threads, which libx264 turns into sliced encoding;
+            # frame threads (the ffmpeg CLI default) are faster and compress better.
+            v_out.codec_context.thread_type = "AUTO"
+            v_out.codec_context.thread_count = 0
             a_out = None
             if a_in is not None:
                 a_out = out.add_stream("aac", rate=cfg.audio_rate)

@@ -127,3 +127,34 @@ def generate_recording(path: Path, spec: SyntheticSpec) -> Path:
             for packet in astream.encode(None):
                 out.mux(packet)
     return path
+
+
+def repeat_recording(segment: Path, dst: Path, repeats: int, segment_s: float) -> Path:
+    """Stream-copy ``segment`` ``repeats`` times back to back into ``dst`` (blocking).
+
+    Makes long test recordings in seconds: each copy's timestamps are shifted by
+    ``segment_s``; audio that would spill past a segment's end is dropped (at most one
+    frame) so timestamps stay monotonic. The segment must start with a keyframe.
+    """
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fmt = "webm" if dst.suffix == ".webm" else "mp4"
+    # The template container stays open while muxing: its streams back the output's.
+    with av.open(str(segment)) as first, av.open(str(dst), "w", format=fmt) as out:
+        outs = [out.add_stream_from_template(s) for s in first.streams]
+        for k in range(repeats):
+            with av.open(str(segment)) as inp:
+                for packet in inp.demux():
+                    if packet.pts is None or packet.dts is None or packet.time_base is None:
+                        continue
+                    tb = packet.time_base
+                    end = float((packet.pts + (packet.duration or 0)) * tb)
+                    if packet.stream.type == "audio" and (
+                        end > segment_s + 1e-6 or (k > 0 and packet.pts < 0)
+                    ):
+                        continue  # spill past the end, or encoder priming of a later copy
+                    shift = round(k * segment_s / tb)
+                    packet.pts += shift
+                    packet.dts += shift
+                    packet.stream = outs[packet.stream.index]
+                    out.mux(packet)
+    return dst
