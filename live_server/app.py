@@ -60,6 +60,7 @@ from live_server.storage.db import Database
 from live_server.storage.feed import FeedRepository
 from live_server.storage.flash_sales import FlashSalesRepository
 from live_server.storage.jobs import JobRepository
+from live_server.storage.live_commerce import RedisCommerceFeed
 from live_server.storage.live_state import LiveState, MemoryLiveState, RedisLiveState
 from live_server.storage.moderation import ModerationRepository
 from live_server.storage.orders import OrdersRepository

@@ -152,8 +152,11 @@ class ProcessingService:
         return await self._jobs.get(job.id)
 
     async def _execute(self, job: ProcessingJob, on_progress: ProgressHook | None) -> None:
-        session = await self._sessions.get(job.session_id)
-        host_id = session.host_id
+        try:
+            host_id = (await self._sessions.get(job.session_id)).host_id
+        except NotFound:
+            await self._jobs.fail(job.id, "the session no longer exists")
+            return
         out_dir = (
             self._urls.root / "sessions" / str(job.session_id) / f"job-{job.id}-try-{job.attempts}"
         )

@@ -26,8 +26,20 @@ GOP_S = 2.0
 
 def ffprobe(path: Path) -> dict:  # type: ignore[type-arg]
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
-        capture_output=True, check=True, text=True, timeout=30,
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+            str(path),
+        ],
+        capture_output=True,
+        check=True,
+        text=True,
+        timeout=30,
     )
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
@@ -64,7 +76,9 @@ def recordings_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("show.webm", [(0.0, 29.0), (25.0, 55.0), (51.0, 60.0)]),
     ],
 )
-def test_three_pins_make_three_clips(recordings_dir: Path, tmp_path: Path, name: str, expected: list[tuple[float, float]]) -> None:
+def test_three_pins_make_three_clips(
+    recordings_dir: Path, tmp_path: Path, name: str, expected: list[tuple[float, float]]
+) -> None:
     src = recordings_dir / name
     windows = plan_clip_windows(PINS, 60.0)
     progress: list[float] = []
@@ -85,7 +99,9 @@ def test_three_pins_make_three_clips(recordings_dir: Path, tmp_path: Path, name:
         atoms = top_level_atoms(video)
         assert atoms.index("moov") < atoms.index("mdat"), atoms  # faststart
         poster = ffprobe(Path(clip.poster.path))["streams"][0]
-        assert poster["codec_name"] == "mjpeg" and poster["width"] == 640 and poster["height"] == 360
+        assert (
+            poster["codec_name"] == "mjpeg" and poster["width"] == 640 and poster["height"] == 360
+        )
         assert clip.video.transcoded is name.endswith(".webm")
     assert result.replay is not None
     replay = ffprobe(Path(result.replay.video.path))

@@ -64,7 +64,8 @@ def test_snap_prefers_close_earlier_keyframe_then_later_one_before_pin() -> None
 
 
 @pytest.mark.parametrize(
-    ("start", "end"), [(-1.0, 5.0), (5.0, 5.0), (1070.0, 1080.0), (1.0, 2.0), (0.0, 500.0), (float("nan"), 3.0)]
+    ("start", "end"),
+    [(-1.0, 5.0), (5.0, 5.0), (1070.0, 1080.0), (1.0, 2.0), (0.0, 500.0), (float("nan"), 3.0)],
 )
 def test_manual_window_rejects_bad_ranges(start: float, end: float) -> None:
     with pytest.raises(ValueError):

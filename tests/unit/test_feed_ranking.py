@@ -20,16 +20,34 @@ from live_server.domain.feed import (
 NOW = 1_800_000_000.0
 
 
-def _item(i: int, cats: list[str], age_h: float = 1.0, eng: float = 0.0, sponsored: bool = False) -> ItemSignals:
-    return ItemSignals(i, category_mask(cats), creator_id=100 + i, created_at=NOW - age_h * 3600, engagement=eng, sponsored=sponsored)
+def _item(
+    i: int, cats: list[str], age_h: float = 1.0, eng: float = 0.0, sponsored: bool = False
+) -> ItemSignals:
+    return ItemSignals(
+        i,
+        category_mask(cats),
+        creator_id=100 + i,
+        created_at=NOW - age_h * 3600,
+        engagement=eng,
+        sponsored=sponsored,
+    )
 
 
-def _rank(items: list[ItemSignals], profile: Profile, seen: set[int] = frozenset(), follows: set[int] = frozenset()) -> list[int]:  # type: ignore[assignment]
+def _rank(
+    items: list[ItemSignals],
+    profile: Profile,
+    seen: set[int] = frozenset(),
+    follows: set[int] = frozenset(),
+) -> list[int]:  # type: ignore[assignment]
     return [
         it.id
         for it in sorted(
             items,
-            key=lambda it: -score(it, profile, followed=it.creator_id in follows, seen=it.id in seen, as_of=NOW),
+            key=lambda it: (
+                -score(
+                    it, profile, followed=it.creator_id in follows, seen=it.id in seen, as_of=NOW
+                )
+            ),
         )
     ]
 
@@ -69,11 +87,15 @@ def test_seen_items_drop_below_unseen_ones() -> None:
 def test_follows_purchases_and_likes_raise_rank() -> None:
     items = [_item(1, ["home"]), _item(2, ["toys"])]
     base = Profile(1)
-    assert score(items[1], base, followed=True, seen=False, as_of=NOW) > score(items[1], base, followed=False, seen=False, as_of=NOW)
+    assert score(items[1], base, followed=True, seen=False, as_of=NOW) > score(
+        items[1], base, followed=False, seen=False, as_of=NOW
+    )
     bought = Profile(1, purchased_mask=category_mask(["toys"]))
     liked = Profile(1, liked_mask=category_mask(["toys"]))
     for prof in (bought, liked):
-        assert score(items[1], prof, followed=False, seen=False, as_of=NOW) > score(items[1], base, followed=False, seen=False, as_of=NOW)
+        assert score(items[1], prof, followed=False, seen=False, as_of=NOW) > score(
+            items[1], base, followed=False, seen=False, as_of=NOW
+        )
 
 
 def test_freshness_and_engagement_are_monotonic() -> None:
@@ -81,7 +103,11 @@ def test_freshness_and_engagement_are_monotonic() -> None:
     assert freshness(NOW - 72 * 3600, NOW, 72) == pytest.approx(0.5)
     assert freshness(NOW + 50, NOW, 72) == 1.0  # clock skew never boosts past 1
     assert engagement_score(0, 0, 0, 0) == 0.0
-    assert engagement_score(10, 0, 0, 0) < engagement_score(10, 5, 0, 0) < engagement_score(10, 5, 0, 3)
+    assert (
+        engagement_score(10, 0, 0, 0)
+        < engagement_score(10, 5, 0, 0)
+        < engagement_score(10, 5, 0, 3)
+    )
 
 
 def test_cursor_round_trip_and_owner_check() -> None:
