@@ -226,10 +226,16 @@ async def _commerce_ctx(app: web.Application) -> AsyncIterator[None]:
     assert svc.checkout is not None and svc.analytics is not None
     assert svc.flash_sales is not None
     await svc.flash_sales.restore()
+    tasks = []
+    if svc.redis is not None and svc.live_commerce is not None:
+        # several nodes: share units left, sales and recent orders for the room ticks
+        feed = RedisCommerceFeed(svc.redis, f"{svc.settings.redis_prefix}:commerce")
+        svc.live_commerce.on_change = feed.send
+        tasks.append(asyncio.create_task(feed.run(svc.live_commerce.apply), name="commerce-feed"))
     released = await svc.checkout.sweep_expired()
     if released:
         logger.info("start-up: %d expired reservation(s) returned to stock", released)
-    tasks = [
+    tasks += [
         asyncio.create_task(svc.checkout.run_sweeper(SWEEP_EVERY_S), name="hold-sweeper"),
         asyncio.create_task(svc.analytics.run_flusher(), name="commerce-events"),
     ]

@@ -13,7 +13,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Final
 
 from live_server.domain.accounts import Principal
@@ -105,10 +105,16 @@ class SaleView:
 
 
 class LiveCommerce:
-    """Units left, running sales and recent purchases, per session, in memory."""
+    """Units left, running sales and recent purchases, per session, in memory.
+
+    With several nodes, every local change is also handed to `on_change` (the composition
+    root connects it to a `CommerceFeed`), and changes from other nodes come back in through
+    `apply`, so whichever node ticks a room shows every node's orders.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
+        self.on_change: Callable[[dict[str, Any]], None] | None = None
         self._sales: dict[int, SaleView] = {}
         self._sale_of_product: dict[int, int] = {}
         self._stock: dict[int, tuple[int, float]] = {}  # product -> (units, read at)
@@ -117,32 +123,50 @@ class LiveCommerce:
 
     # -- updates ----------------------------------------------------------------------
 
-    def add_sale(self, sale: SaleView) -> None:
+    def _share(self, message: dict[str, Any]) -> None:
+        if self.on_change is not None:
+            self.on_change(message)
+
+    def add_sale(self, sale: SaleView, *, share: bool = True) -> None:
         """A sale started (or was loaded at start-up)."""
         self._sales[sale.id] = sale
         self._sale_of_product[sale.product_id] = sale.id
+        if share:
+            self._share({"kind": "sale", "sale": asdict(sale)})
 
-    def end_sale(self, sale_id: int, at: float) -> None:
+    def end_sale(self, sale_id: int, at: float, *, share: bool = True) -> None:
         """A host stopped a sale early."""
         sale = self._sales.get(sale_id)
         if sale is not None:
             sale.ended_early_at = at
+        if share:
+            self._share({"kind": "end", "sale_id": sale_id, "at": at})
 
-    def update_stock(self, stock: Mapping[int, int]) -> None:
+    def update_stock(self, stock: Mapping[int, int], *, share: bool = True) -> None:
         """Fresh stock levels (from a checkout batch, a release or a read)."""
         now = self._clock()
         for pid, units in stock.items():
             self._stock[pid] = (units, now)
+        if share and stock:
+            self._share({"kind": "stock", "stock": {str(k): v for k, v in stock.items()}})
 
-    def update_sales(self, remaining: Mapping[int, int]) -> None:
+    def update_sales(self, remaining: Mapping[int, int], *, share: bool = True) -> None:
         """Fresh units-left of sales."""
         for sale_id, units in remaining.items():
             sale = self._sales.get(sale_id)
             if sale is not None:
                 sale.remaining = units
+        if share and remaining:
+            self._share({"kind": "remaining", "sales": {str(k): v for k, v in remaining.items()}})
 
     def record_order(
-        self, session_id: int, units: int, *, first_name: str | None, title: str
+        self,
+        session_id: int,
+        units: int,
+        *,
+        first_name: str | None,
+        title: str,
+        share: bool = True,
     ) -> None:
         """An order placed from a live session: counts for social proof."""
         now = self._clock()
@@ -150,6 +174,43 @@ class LiveCommerce:
         if first_name:
             proof = self._proof.setdefault(session_id, deque(maxlen=20))
             proof.append((now, first_name, title))
+        if share:
+            self._share(
+                {
+                    "kind": "order",
+                    "session_id": session_id,
+                    "units": units,
+                    "first_name": first_name,
+                    "title": title,
+                }
+            )
+
+    def apply(self, message: dict[str, Any]) -> None:
+        """A change made on another node (never shared again). Bad messages are dropped."""
+        try:
+            kind = message["kind"]
+            if kind == "stock":
+                self.update_stock(
+                    {int(k): int(v) for k, v in message["stock"].items()}, share=False
+                )
+            elif kind == "remaining":
+                self.update_sales(
+                    {int(k): int(v) for k, v in message["sales"].items()}, share=False
+                )
+            elif kind == "order":
+                self.record_order(
+                    int(message["session_id"]),
+                    int(message["units"]),
+                    first_name=message.get("first_name") or None,
+                    title=str(message["title"]),
+                    share=False,
+                )
+            elif kind == "sale":
+                self.add_sale(SaleView.from_row(message["sale"]), share=False)
+            elif kind == "end":
+                self.end_sale(int(message["sale_id"]), float(message["at"]), share=False)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            logger.warning("ignoring a malformed commerce message: %.200r", message)
 
     # -- reads ------------------------------------------------------------------------
 
@@ -270,7 +331,7 @@ class FlashSaleService:
         """Load sales still running (after a restart) into the live view."""
         rows = await self._repo.running(self._clock(), ENDED_SALE_GRACE_S)
         for row in rows:
-            self._live.add_sale(SaleView.from_row(row))
+            self._live.add_sale(SaleView.from_row(row), share=False)
         return len(rows)
 
     async def start(self, who: Principal, session_id: int, data: dict[str, Any]) -> dict[str, Any]:

@@ -500,6 +500,13 @@ class OrdersRepository:
 
     async def release_expired(self, now: float, limit: int = 500) -> Released | None:
         """Expire unpaid orders whose hold is over and give their units back."""
+        due = await self._db.fetchone(  # a look on the reader first: no write lock when idle
+            "SELECT 1 AS due FROM orders WHERE status = 'pending_payment'"
+            " AND hold_expires_at <= ? LIMIT 1",
+            (now,),
+        )
+        if due is None:
+            return None
         async with self._db.transaction() as tx:
             rows = await tx.fetchall(
                 "SELECT id FROM orders WHERE status = 'pending_payment' AND hold_expires_at <= ?"
