@@ -198,6 +198,7 @@ def build_commerce(svc: Services) -> None:
         live=live,
         accounts=svc.accounts,
         hold_seconds=s.reservation_hold_s,
+        cache_profiles=not s.redis_url,
     )
     svc.live_commerce = live
     svc.payments = payments

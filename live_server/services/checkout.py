@@ -86,6 +86,7 @@ class CheckoutService:
         hold_seconds: float,
         clock: Callable[[], float] = time.time,
         max_batch: int = MAX_BATCH,
+        cache_profiles: bool = True,
     ) -> None:
         self._orders = orders
         self._carts = carts
@@ -102,7 +103,9 @@ class CheckoutService:
         self._outbox: list[tuple[dict[str, Any], bool, int, str]] = []
         self._outbox_task: asyncio.Task[None] | None = None
         self._host_notifier: HostNotifier | None = None
-        self._profiles: dict[int, tuple[Address, str, bool] | None] = {}
+        # Saved profiles are cached only when this process is the only one writing them.
+        self._cache_profiles = cache_profiles
+        self._profiles: dict[int, tuple[Address, str, bool]] = {}
         self.batches = 0  # for tests and the benchmark: how many transactions ran
         payments.on_release(self._released)
 
@@ -345,12 +348,16 @@ class CheckoutService:
     # -- profile, orders, holds -------------------------------------------------------
 
     async def profile_of(self, user_id: int) -> tuple[Address, str, bool] | None:
-        """The saved checkout profile (cached; this process is the only writer of it)."""
-        if user_id not in self._profiles:
+        """The saved checkout profile (cached on a single node, where we are its only writer)."""
+        cached = self._profiles.get(user_id)
+        if cached is not None:
+            return cached
+        found = await self._carts.get_profile(user_id)
+        if found is not None and self._cache_profiles:
             if len(self._profiles) > 50_000:
                 self._profiles.clear()
-            self._profiles[user_id] = await self._carts.get_profile(user_id)
-        return self._profiles[user_id]
+            self._profiles[user_id] = found
+        return found
 
     async def save_profile(self, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
         """Save address, payment method and the social-proof opt-in for one-tap buy."""
@@ -368,7 +375,8 @@ class CheckoutService:
         if not isinstance(show, bool):
             raise Invalid("show_first_name must be true or false", code="invalid_show_first_name")
         await self._carts.save_profile(who.user_id, address, method, show, self._clock())
-        self._profiles[who.user_id] = (address, method, show)
+        if self._cache_profiles:
+            self._profiles[who.user_id] = (address, method, show)
         return self.profile_json(address, method, show)
 
     async def profile(self, who: Principal) -> dict[str, Any]:

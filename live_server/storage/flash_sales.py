@@ -42,6 +42,12 @@ class FlashSalesRepository:
             )
             if busy is not None:
                 raise FlashSaleBusy(busy["id"])
+            # a sold-out drop whose timer still runs gives way to the new one
+            await tx.execute(
+                "UPDATE flash_sales SET ended_early_at = ? WHERE product_id = ?"
+                " AND ended_early_at IS NULL AND ends_at > ?",
+                (now, spec.product_id, now),
+            )
             row = await tx.fetchone(
                 "INSERT INTO flash_sales (session_id, product_id, created_by, price_minor,"
                 " list_price_minor, currency, quantity, remaining, per_buyer_limit, starts_at,"

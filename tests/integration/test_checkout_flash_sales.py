@@ -154,3 +154,37 @@ async def test_room_tick_carries_countdown_units_left_and_social_proof(
     finally:
         await host.close()
         await viewer.close()
+
+
+async def test_a_new_drop_replaces_a_sold_out_one(client: Any, make_user: Any) -> None:
+    show = await make_show(client, make_user, stocks=[10], price=5000)
+    pid = show.product_ids[0]
+    first = await start_sale(
+        client,
+        show.host_token,
+        show.session_id,
+        product_id=pid,
+        price_minor=1000,
+        quantity=1,
+        duration_s=120,
+    )
+    first_id = (await first.json())["flash_sale"]["id"]
+    _, buyer = await make_buyer(client, make_user)
+    assert (await buy(client, buyer, pid))[0] == 201
+    status, body = await buy(client, buyer, pid)
+    assert status == 409 and body["error"]["code"] == "sold_out"
+    second = await start_sale(
+        client,
+        show.host_token,
+        show.session_id,
+        product_id=pid,
+        price_minor=2000,
+        quantity=2,
+        duration_s=60,
+    )
+    assert second.status == 201
+    status, body = await buy(client, buyer, pid)
+    assert status == 201 and body["order"]["items"][0]["unit_price_minor"] == 2000
+    sales = await (await client.get(f"/api/sessions/{show.session_id}/flash-sales")).json()
+    by_id = {s["id"]: s for s in sales["items"]}
+    assert by_id[first_id]["status"] == "ended"
