@@ -394,7 +394,18 @@ async def run_mode(
                 served = (o1["video_frames_out"] - o0["video_frames_out"]) / FPS
                 if n == 0:
                     baseline = cpu_ms_per_s
-                    rows.append(Row(mode, 0, cpu_ms_per_s / 10, None, 100.0, 100.0, sent_v))
+                    rows.append(
+                        Row(
+                            mode,
+                            0,
+                            cpu_ms_per_s / 10,
+                            None,
+                            100.0,
+                            100.0,
+                            sent_v,
+                            {"rss_mb": proc.memory_info().rss / 2**20},
+                        )
+                    )
                     continue
                 # frames received / frames the RTP time they cover should hold
                 got_v = [
@@ -423,6 +434,7 @@ async def run_mode(
                             "sent_audio": sent_a,
                             "server_queue_overflows": o1["overflows"] - o0["overflows"],
                             "served_fraction": served / (n * elapsed),
+                            "rss_mb": proc.memory_info().rss / 2**20,
                         },
                     )
                 )
@@ -493,8 +505,8 @@ def table(rows: list[Row], video_kbps: float) -> str:
         "",
         "| mode | viewers | server CPU (% of a core) | CPU ms per viewer-second "
         "| viewers per core | frames served by the server | video frames received "
-        "(worst viewer / mean) | audio (worst) | server queue overflows |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "(worst viewer / mean) | audio (worst) | server queue overflows | server RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         per = r.ms_per_viewer_s
@@ -509,7 +521,8 @@ def table(rows: list[Row], video_kbps: float) -> str:
         served_s = "-" if served is None else f"{100 * served:.0f} %"
         lines.append(
             f"| {r.mode} | {label}{note} | {r.cpu_pct:.1f} | {per_s} | {vpc} | {served_s} "
-            f"| {r.video_pct:.1f} %{mean_s} | {r.audio_pct:.1f} % | {over} |"
+            f"| {r.video_pct:.1f} %{mean_s} | {r.audio_pct:.1f} % | {over} "
+            f"| {r.extra.get('rss_mb', 0):.0f} |"
         )
     # per-viewer cost of each mode: median over the steps with 10+ viewers (the 1-viewer
     # step is mostly noise around the ingest baseline)
