@@ -14,7 +14,6 @@ import fractions
 import logging
 import queue
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -179,7 +178,6 @@ class _Muxer:
             audio.time_base = fractions.Fraction(1, 1000)
             self._streams["audio"] = audio
         self._time_bases = {k: fractions.Fraction(1, r) for k, r in CLOCK_RATES.items()}
-        self.started_at = time.monotonic()
 
     def write(self, kind: str, data: bytes, pts: int, keyframe: bool) -> bool:
         stream = self._streams.get(kind)

@@ -162,11 +162,6 @@ def on_viewer_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None
     sender._send_keyframe = callback  # type: ignore[method-assign]
 
 
-def packet_is_av_packet(obj: object) -> bool:
-    """True for the frames pass-through receivers deliver."""
-    return isinstance(obj, av.packet.Packet)
-
-
 def keep_first_codec(transceiver: RTCRtpTransceiver) -> RTCRtpCodecParameters | None:
     """Narrow a just-negotiated transceiver to its first codec (plus its RTX).
 

@@ -3,8 +3,8 @@
 ``NumberedVideoTrack`` draws its frame number as 16 black/white blocks, so a
 viewer that decodes can tell exactly which frames arrived and in what order.
 ``PacketLoopTrack`` replays pre-encoded packets in real time (no encoder cost on
-the publisher side), and ``drain_track`` counts frames without decoding them
-when the receiving transceiver is marked pass-through.
+the publisher side); ``viewer_pc(passthrough=True)`` receives encoded frames
+without decoding them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import fractions
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -181,34 +181,6 @@ class PacketLoopTrack(MediaStreamTrack):
         self._index = (self._index + 1) % len(self._frames)
         self.sent += 1
         return packet
-
-
-@dataclass
-class ReceivedStats:
-    """What a counting viewer saw on one track."""
-
-    frames: int = 0
-    keyframes: int = 0
-    first_at: float | None = None
-    first_is_keyframe: bool | None = None
-    pts: list[int] = field(default_factory=list)
-
-
-async def drain_track(track: MediaStreamTrack, stats: ReceivedStats, codec: str = "VP8") -> None:
-    """Count a pass-through track's frames until it ends (no decoding)."""
-    while True:
-        try:
-            frame = await track.recv()
-        except MediaStreamError:
-            return
-        if stats.first_at is None:
-            stats.first_at = time.monotonic()
-        data = bytes(frame) if isinstance(frame, av.packet.Packet) else b""
-        key = is_keyframe(codec, data) if data else False
-        if stats.first_is_keyframe is None:
-            stats.first_is_keyframe = key
-        stats.frames += 1
-        stats.keyframes += int(key)
 
 
 async def negotiate(pc: RTCPeerConnection, answer_for: Callable[[str], Awaitable[str]]) -> None:

@@ -161,21 +161,10 @@ class Sfu:
         """Send a copy of every frame of the session to ``tap``."""
         self._room(session_id).taps.append(tap)
 
-    def remove_tap(self, session_id: int, tap: MediaTap) -> None:
-        """Stop sending frames to ``tap``."""
-        room = self._rooms.get(session_id)
-        if room is not None and tap in room.taps:
-            room.taps.remove(tap)
-
     def viewer_count(self, session_id: int) -> int:
         """Connected WHEP viewers of the session."""
         room = self._rooms.get(session_id)
         return len(room.viewers) if room else 0
-
-    def has_publisher(self, session_id: int) -> bool:
-        """True while a WHIP publisher is connected to the session."""
-        room = self._rooms.get(session_id)
-        return room is not None and room.publisher is not None
 
     def is_receiving(self, session_id: int) -> bool:
         """True once the current publisher's first frame arrived."""

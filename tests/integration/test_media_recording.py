@@ -61,11 +61,14 @@ async def _state(http: aiohttp.ClientSession, url: str, session_id: int) -> str:
         return str((await resp.json())["state"])
 
 
-def _recordings(data_dir: Path) -> list[sqlite3.Row]:
+def _recordings(data_dir: Path, session_id: int) -> list[sqlite3.Row]:
+    """The session's recordings (demo data has recordings of its own)."""
     db = sqlite3.connect(data_dir / "liveshop.db")
     db.row_factory = sqlite3.Row
     try:
-        return list(db.execute("SELECT * FROM recordings ORDER BY id"))
+        return list(
+            db.execute("SELECT * FROM recordings WHERE session_id = ? ORDER BY id", (session_id,))
+        )
     finally:
         db.close()
 
@@ -95,7 +98,7 @@ async def test_ten_second_broadcast_is_recorded_with_both_streams(tmp_path: Path
                 assert resp.status == 200
 
             async def finished() -> list[sqlite3.Row]:
-                rows = _recordings(server.data_dir)
+                rows = _recordings(server.data_dir, session_id)
                 return [r for r in rows if r["status"] == "finished"]
 
             rows = await wait_for(finished, timeout=20, message="recording finished")
@@ -129,7 +132,8 @@ async def test_recording_cut_short_by_sigkill_is_still_readable(tmp_path: Path) 
             await http_negotiate(http, pc, f"{server.url}/whip/{session_id}", key)
 
             def big_enough() -> bool:
-                files = list((data_dir / "media" / "recordings").glob("*.webm"))
+                pattern = f"session-{session_id}-*.webm"
+                files = list((data_dir / "media" / "recordings").glob(pattern))
                 return bool(files) and files[0].stat().st_size > 60_000
 
             await wait_for(big_enough, timeout=30, message="recording grows")
@@ -139,21 +143,21 @@ async def test_recording_cut_short_by_sigkill_is_still_readable(tmp_path: Path) 
         await pc.close()
         server.stop()
     assert time.monotonic() - t_killed < 60
-    check_truncated(data_dir)
-    rows = _recordings(data_dir)
+    check_truncated(data_dir, session_id)
+    rows = _recordings(data_dir, session_id)
     assert rows and rows[0]["status"] == "recording"
     # the next start closes it: duration read from the packets, RecordingFinished published
     server = start_server_process(data_dir, demo=True)
     try:
-        rows = _recordings(data_dir)
+        rows = _recordings(data_dir, session_id)
         assert rows[0]["status"] == "finished"
         assert rows[0]["duration_s"] > 1.0
     finally:
         server.stop()
 
 
-def check_truncated(data_dir: Path) -> None:
-    (path,) = list((data_dir / "media" / "recordings").glob("*.webm"))
+def check_truncated(data_dir: Path, session_id: int) -> None:
+    (path,) = list((data_dir / "media" / "recordings").glob(f"session-{session_id}-*.webm"))
     code, info = ffprobe(path)
     assert code == 0, "ffprobe cannot read the file left by a crash"
     assert sorted(s["codec_type"] for s in info["streams"]) == ["audio", "video"]
