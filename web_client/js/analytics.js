@@ -46,7 +46,7 @@ async function load() {
     const metrics = document.getElementById("analytics-metrics");
     replaceChildren(metrics, metricsGrid(report.summary));
     metrics.setAttribute("aria-busy", "false");
-    if (report.timeline.length) replaceChildren(document.getElementById("analytics-chart"), drawTimeline(report.timeline, { height: 240 }));
+    if (report.timeline.length) replaceChildren(document.getElementById("analytics-chart"), drawTimeline(report.timeline, { height: 240, width: 960, minSlots: 30 }));
     replaceChildren(document.getElementById("analytics-products"), productTable(report.products, report.summary.currency));
     return report.final;
   } catch (err) {

@@ -12,7 +12,7 @@
 
 import { ApiError, api, currentUser, formatPrice } from "../api.js";
 import { ready } from "../pages/session.js";
-import { busy, cover, el, openSheet, replaceChildren, toast } from "../ui.js";
+import { busy, cover, el, icon, openSheet, replaceChildren, toast } from "../ui.js";
 
 if (!document.querySelector('link[href="/css/shop.css"]')) {
   document.head.append(el("link", { rel: "stylesheet", href: "/css/shop.css" }));
@@ -75,19 +75,24 @@ const stage = document.getElementById("stage");
 const bagCount = el("span", { class: "bag-count", id: "bag-count" });
 const bag = el(
   "button",
-  { type: "button", class: "stage-button shop-bag", id: "shop-bag", "aria-label": "Your cart", onclick: () => openCart() },
-  "🛍",
+  { type: "button", class: "stage-button shop-bag", id: "shop-bag", "aria-label": "Your cart", hidden: true, onclick: () => openCart() },
+  icon("bag"),
   bagCount,
 );
 const proofCount = el("div", { class: "proof-pill", id: "proof-count" });
 const proofRecent = el("div", { class: "proof-pill", id: "proof-recent" });
 stage?.append(bag, el("div", { class: "proof", "aria-live": "polite" }, proofCount, proofRecent));
 
+function setBag(count) {
+  bagCount.textContent = count ? String(count) : "";
+  bag.hidden = !count; // the cart button shows once something is in the cart
+}
+
 async function refreshBag() {
   if (!state.user) return;
   try {
     const cart = await api("/api/cart");
-    bagCount.textContent = cart.count ? String(cart.count) : "";
+    setBag(cart.count);
   } catch {
     /* the bag count is a nicety */
   }
@@ -113,6 +118,7 @@ function decorateCards() {
     let badge = card.querySelector(".sale-badge");
     if (!sale) {
       badge?.remove();
+      card.classList.remove("has-sale", "is-sold-out");
       continue;
     }
     if (!badge) {
@@ -127,11 +133,11 @@ function decorateCards() {
       badge,
       el("span", { class: "sale-tag" }, label),
       sale.status === "active" ? el("span", { class: "sale-price" }, formatPrice(sale.price_minor, sale.currency)) : null,
-      sale.status === "active" ? el("span", { class: "sale-was" }, formatPrice(sale.list_price_minor, sale.currency)) : null,
       sale.status === "active" ? el("span", { class: "sale-clock", "aria-label": "time left" }, clock(secondsLeft(sale))) : null,
-      sale.status === "active" ? el("span", { class: "sale-left" }, `${left} left`) : null,
+      sale.status === "active" ? el("span", { class: "sale-left visually-hidden" }, `${left} left`) : null,
     );
     card.classList.toggle("is-sold-out", sale.status === "sold_out");
+    card.classList.toggle("has-sale", sale.status === "active");
   }
 }
 
@@ -358,7 +364,7 @@ async function openCart() {
   const key = newKey();
   const shipping = shippingBlock(profile);
   const render = (cart) => {
-    bagCount.textContent = cart.count ? String(cart.count) : "";
+    setBag(cart.count);
     if (!cart.items.length) {
       replaceChildren(content, el("p", { class: "muted", id: "cart-empty" }, "Your cart is empty. Tap Buy on a product to add it."));
       return;
@@ -376,7 +382,7 @@ async function openCart() {
           await shipping.saveIfEdited();
           return api("/api/checkout", { body: {}, headers: { "Idempotency-Key": key } });
         });
-        bagCount.textContent = "";
+        setBag(0);
         showConfirmation(result.order);
       } catch (err) {
         error.textContent = errorText(err);

@@ -53,14 +53,21 @@ export function metricsGrid(s, { compact = false } = {}) {
  * The per-minute chart. `rows`: [{minute (epoch s), viewers, reactions, orders}].
  * @returns {HTMLElement} a figure with the SVG and a legend
  */
-export function drawTimeline(rows, { height = 200 } = {}) {
-  const width = 640;
+export function drawTimeline(data, { height = 200, width = 640, minSlots = 15 } = {}) {
+  // A short show is drawn at the right of a window of at least `minSlots` minutes, so one
+  // minute is a bar, not the whole chart; the padding minutes draw nothing.
+  const padCount = Math.max(0, minSlots - data.length);
+  const first = data.length ? data[0].minute : 0;
+  const rows = [
+    ...Array.from({ length: padCount }, (_, i) => ({ minute: first - (padCount - i) * 60, pad: true })),
+    ...data,
+  ];
   const pad = { left: 8, right: 8, top: 10, bottom: 22 };
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
   const n = Math.max(rows.length, 1);
   const step = plotW / n;
-  const max = (key) => Math.max(1, ...rows.map((r) => r[key] || 0));
+  const max = (key) => Math.max(1, ...data.map((r) => r[key] || 0));
   const peaks = { viewers: max("viewers"), reactions: max("reactions"), orders: max("orders") };
   const y = (key, value) => pad.top + plotH - (plotH * (value || 0)) / peaks[key];
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": "Viewers, reactions and orders per minute" });
@@ -68,10 +75,11 @@ export function drawTimeline(rows, { height = 200 } = {}) {
   rows.forEach((r, i) => {
     if (!r.orders) return;
     const h = pad.top + plotH - y("orders", r.orders);
+    const barW = Math.max(1, Math.min(28, step * 0.6));
     const bar = svg("rect", {
-      x: pad.left + i * step + step * 0.2,
+      x: pad.left + i * step + (step - barW) / 2,
       y: pad.top + plotH - h,
-      width: Math.max(1, step * 0.6),
+      width: barW,
       height: h,
       rx: 2,
       fill: COLORS.orders,
@@ -84,8 +92,8 @@ export function drawTimeline(rows, { height = 200 } = {}) {
     chart.append(bar);
   });
   for (const key of ["viewers", "reactions"]) {
-    const points = rows.map((r, i) => `${(pad.left + i * step + step / 2).toFixed(1)},${y(key, r[key]).toFixed(1)}`);
-    if (points.length === 1) points.push(`${width - pad.right},${y(key, rows[0][key]).toFixed(1)}`);
+    const points = data.map((r, i) => `${(pad.left + (i + padCount) * step + step / 2).toFixed(1)},${y(key, r[key]).toFixed(1)}`);
+    if (points.length === 1) points.unshift(`${(pad.left + padCount * step).toFixed(1)},${y(key, data[0][key]).toFixed(1)}`);
     chart.append(svg("polyline", { points: points.join(" "), fill: "none", stroke: COLORS[key], "stroke-width": 2.5, "stroke-linejoin": "round", "data-series": key }));
   }
   const label = (i, anchor) => {
@@ -94,7 +102,7 @@ export function drawTimeline(rows, { height = 200 } = {}) {
     text.textContent = `${String(date.getHours()).padStart(2, "0")}:${String(date.getMinutes()).padStart(2, "0")}`;
     return text;
   };
-  if (rows.length) chart.append(label(0, "start"), label(rows.length - 1, "end"));
+  if (data.length) chart.append(label(0, "start"), label(rows.length - 1, "end"));
   const legend = el(
     "div",
     { class: "chart-legend" },
