@@ -148,6 +148,17 @@ async def test_room_spans_two_processes(
         card = (viewer_a.last_pins() or [])[0]
         assert card["title"] == "Red scarf" and card["stock"] == 7
 
+        # slow mode set on B holds for the same user's connection on A
+        ack = await mod_b.call("mod:settings", {"session_id": sid, "slow_mode_seconds": 60})
+        assert ack["ok"], ack
+        await wait_for(lambda: viewer_a.events["room:settings"], message="settings on A")
+        viewer_b_on_a = await connect(a, viewer2_token)
+        await viewer_b_on_a.join(sid)
+        first = await viewer_b.call("chat:send", {"session_id": sid, "text": "slow one"})
+        second = await viewer_b_on_a.call("chat:send", {"session_id": sid, "text": "slow two"})
+        assert first["ok"] and second["error"]["code"] == "slow_mode", (first, second)
+        await mod_b.call("mod:settings", {"session_id": sid, "slow_mode_seconds": 0})
+
         # the rate limit is shared: a second connection on B draws from the same bucket
         viewer_a_on_b = await connect(b, viewer_token)
         await viewer_a_on_b.join(sid)
@@ -166,7 +177,8 @@ async def test_room_spans_two_processes(
         again = await connect(a, viewer_token)
         refused = await again.call("room:join", {"session_id": sid})
         assert refused["error"]["code"] == "banned"
-        await wait_for(lambda: (host.last_presence() or {}).get("viewers") == 1, message="1 viewer")
+        # left: viewer2, connected to both nodes (each node counts its own distinct viewers)
+        await wait_for(lambda: (host.last_presence() or {}).get("viewers") == 2, message="2 left")
     finally:
         for c in clients:
             await c.close()
