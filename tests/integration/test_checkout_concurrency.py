@@ -34,7 +34,8 @@ async def test_last_units_race_sells_exactly_the_stock(
     orders = {body["order"]["id"] for status, body in results if status == 201}
     assert len(orders) == 10
     # the group commit really batched: far fewer transactions than requests
-    assert services.checkout.batches < 120
+    # (110 requests arrived together; typically 2-3 transactions were written)
+    assert services.checkout.batches <= 20, services.checkout.batches
 
 
 async def test_concurrent_retries_with_one_key_make_one_order(
