@@ -199,3 +199,35 @@ def test_viewer_buys_from_pinned_card_while_video_plays_and_host_sees_it(
     _assert_playing(viewer)
     host.click("#broadcast-stop")
     assert errors == []
+
+
+def test_anonymous_viewer_signs_in_without_leaving_the_show(
+    page: Page, api_login: Callable[..., dict[str, Any]], page_errors: list[str]
+) -> None:
+    host_token = api_login(page, "demo-host")["token"]
+    headers = {"Authorization": f"Bearer {host_token}"}
+    mine = page.request.get("/api/products?owner=me", headers=headers).json()["items"]
+    created = page.request.post(
+        "/api/sessions",
+        data={"title": f"Line-up {uuid.uuid4().hex[:6]}", "product_ids": [mine[0]["id"]]},
+        headers=headers,
+    )
+    sid = int(created.json()["id"])
+    page.evaluate(f"() => localStorage.removeItem('{TOKEN_KEY}')")
+    page.goto(f"/session.html?id={sid}")
+    buy = page.locator(f'#lineup-list .lineup-buy[data-product-id="{mine[0]["id"]}"]')
+    if not buy.is_visible():  # on a phone the line-up lives behind the products button
+        page.click("#lineup-button")
+    buy.click()
+    expect(page.locator("#login-sheet")).to_be_visible()
+    expect(page.locator("#login-sheet a[target='_blank']").first).to_have_text("Log in")
+    page.click("#login-continue")
+    expect(page.locator("#login-sheet .form-error")).to_be_visible()
+    # signing in in another tab stores the token for this origin; continue picks it up
+    token = _viewer(page.context.new_page())
+    assert page.evaluate(f"() => localStorage.getItem('{TOKEN_KEY}')") == token
+    page.click("#login-continue")
+    expect(page.locator("#buy-sheet")).to_be_visible()
+    expect(page.locator("#buy-sheet #ship-summary")).to_contain_text("Ana Lopez")
+    assert f"/session.html?id={sid}" in page.url
+    assert page_errors == []

@@ -12,7 +12,7 @@
 
 import { ApiError, api, currentUser, formatPrice } from "../api.js";
 import { ready } from "../pages/session.js";
-import { busy, cover, el, icon, openSheet, replaceChildren, toast } from "../ui.js";
+import { busy, closeSheet, cover, el, icon, openSheet, replaceChildren, toast } from "../ui.js";
 
 if (!document.querySelector('link[href="/css/shop.css"]')) {
   document.head.append(el("link", { rel: "stylesheet", href: "/css/shop.css" }));
@@ -246,11 +246,59 @@ async function productById(productId) {
   return state.products.get(productId);
 }
 
+/**
+ * Make sure someone is signed in without leaving the show: the log-in page opens in a new
+ * tab (it shares this page's storage), and "Continue" picks the new session up here.
+ * Resolves true once signed in.
+ */
+async function ensureUser() {
+  if (state.user) return true;
+  state.user = await currentUser({ refresh: true });
+  if (state.user) return true;
+  return new Promise((resolve) => {
+    let done = false;
+    const note = el("p", { class: "form-error", role: "alert", hidden: true }, "Still not signed in. Log in first, then continue.");
+    const next = el(
+      "button",
+      {
+        type: "button",
+        class: "btn btn-primary btn-block",
+        id: "login-continue",
+        onclick: async () => {
+          state.user = await currentUser({ refresh: true });
+          if (!state.user) {
+            note.hidden = false;
+            return;
+          }
+          done = true;
+          refreshBag();
+          closeSheet();
+          resolve(true);
+        },
+      },
+      "I'm signed in, continue",
+    );
+    openSheet({
+      title: "Sign in to buy",
+      id: "login-sheet",
+      onClose: () => {
+        if (!done) resolve(false);
+      },
+      content: el(
+        "div",
+        { class: "stack" },
+        el("p", { class: "muted" }, "The show keeps playing here while you sign in."),
+        el("a", { class: "btn btn-ghost btn-block", href: loginUrl(), target: "_blank", rel: "noopener" }, "Log in"),
+        el("a", { class: "btn btn-ghost btn-block", href: "/signup.html", target: "_blank", rel: "noopener" }, "Create an account"),
+        note,
+        next,
+      ),
+    });
+  });
+}
+
 async function openBuySheet(productId) {
-  if (!state.user) {
-    location.href = loginUrl();
-    return;
-  }
+  if (!(await ensureUser())) return;
   let product;
   let profile;
   try {
@@ -348,10 +396,7 @@ async function addToCart(product, quantity, button) {
 // ---------- cart sheet ----------
 
 async function openCart() {
-  if (!state.user) {
-    location.href = loginUrl();
-    return;
-  }
+  if (!(await ensureUser())) return;
   const content = el("div", { class: "stack", id: "cart-body" }, el("div", { class: "skeleton skeleton-row" }));
   openSheet({ title: "Your cart", content, id: "cart-sheet" });
   let profile;
