@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,10 @@ class _Recorder:
     recording_id: int | None = None
 
 
+def _lower(name: str | None) -> str | None:
+    return name.lower() if name else None
+
+
 class BroadcastService:
     """The live video use cases behind WHIP and WHEP."""
 
@@ -56,7 +61,8 @@ class BroadcastService:
         self._clock: MediaClock = sfu.clock
         self._recordings = recordings
         self._events = events
-        self._dir = recordings_dir
+        # absolute, so that the clips worker finds recordings whatever its working directory
+        self._dir = Path(os.path.abspath(recordings_dir))
         self._grace_s = grace_s
         self._fallback_clock = fallback_clock
         self._recorders: dict[int, _Recorder] = {}
@@ -147,7 +153,11 @@ class BroadcastService:
         if recorder is not None and recorder.recording_id is None:
             writer = recorder.writer
             recorder.recording_id = await self._recordings.create(
-                session_id, str(writer.path), writer.format, writer.video_codec, writer.audio_codec
+                session_id,
+                str(writer.path),
+                writer.format,
+                _lower(writer.video_codec),  # ffprobe's names: vp8, h264, opus
+                _lower(writer.audio_codec),
             )
         try:
             await self._sessions.mark_live(session_id)

@@ -230,7 +230,8 @@ async def test_broadcast_to_three_viewers_then_end_with_recording(
         "SELECT * FROM recordings WHERE id = ?", (finished[0].recording_id,)
     )
     assert rec is not None and rec["status"] == "finished"
-    assert rec["video_codec"] == "VP8" and rec["audio_codec"] == "OPUS"
+    assert rec["video_codec"] == "vp8" and rec["audio_codec"] == "opus"
+    assert rec["container"] == "webm" and Path(rec["path"]).is_absolute()
     assert rec["size_bytes"] > 1000
     probe = ffprobe(Path(rec["path"]))
     kinds = sorted(s["codec_type"] for s in probe["streams"])
