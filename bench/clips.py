@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import random
 import shutil
@@ -170,12 +171,15 @@ def run_media(args: argparse.Namespace) -> dict[str, Any]:
             order = ("pyav", "ffmpeg") if i % 2 == 0 else ("ffmpeg", "pyav")
             for tool in order:
                 dst = out / f"copy-{tool}-{i:02d}.mp4"
-                t = time.perf_counter()
-                if tool == "pyav":
-                    cut_copy(mp4, dst, w.start, w.end)
-                else:
-                    ffmpeg_copy(mp4, dst, w.start, w.end)
-                wall[tool] += time.perf_counter() - t
+                best = float("inf")
+                for _ in range(args.repeat):
+                    t = time.perf_counter()
+                    if tool == "pyav":
+                        cut_copy(mp4, dst, w.start, w.end)
+                    else:
+                        ffmpeg_copy(mp4, dst, w.start, w.end)
+                    best = min(best, time.perf_counter() - t)
+                wall[tool] += best
                 media[tool] += ffprobe_duration(dst)
             diffs.append(
                 abs(
@@ -198,12 +202,15 @@ def run_media(args: argparse.Namespace) -> dict[str, Any]:
             order = ("pyav", "ffmpeg") if i % 2 == 0 else ("ffmpeg", "pyav")
             for tool in order:
                 dst = out / f"tx-{tool}-{i:02d}.mp4"
-                t = time.perf_counter()
-                if tool == "pyav":
-                    cut_transcode(webm, dst, w.start, w.end, settings=cfg)
-                else:
-                    ffmpeg_transcode(webm, dst, w.start, w.end, cfg)
-                wall[tool] += time.perf_counter() - t
+                best = float("inf")
+                for _ in range(args.repeat):
+                    t = time.perf_counter()
+                    if tool == "pyav":
+                        cut_transcode(webm, dst, w.start, w.end, settings=cfg)
+                    else:
+                        ffmpeg_transcode(webm, dst, w.start, w.end, cfg)
+                    best = min(best, time.perf_counter() - t)
+                wall[tool] += best
                 media[tool] += ffprobe_duration(dst)
             diffs.append(
                 abs(
@@ -433,46 +440,65 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`liveshop serve` in its own process (its own core), as a deployment would run it."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "LIVESHOP_SECRET": "bench-secret", "LIVESHOP_LOG_LEVEL": "warning"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "live_server", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--data-dir", str(data_dir)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=1) as resp:
+                if resp.status == 200:
+                    return proc, base
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the server did not start")
+
+
 async def run_feed(args: argparse.Namespace) -> dict[str, Any]:
     import aiohttp
-    from aiohttp import web
 
-    from live_server.app import create_app
-    from live_server.container import SERVICES
+    from live_server.app import build_content, build_services
     from live_server.domain.accounts import Principal, Role
     from live_server.services.auth import TokenSigner, load_or_create_secret
     from live_server.settings import Settings
 
     rng = random.Random(7)
     tmp = Path(tempfile.mkdtemp(prefix="bench-feed-"))
-    settings = Settings.load(
-        {"data_dir": tmp / "var", "secret": "bench-secret", "log_level": "warning"}, env={}
+    settings = Settings.load({"data_dir": tmp / "var", "secret": "bench-secret"}, env={})
+    svc = build_services(settings)
+    build_content(svc)
+    await svc.db.open()
+    t0 = time.perf_counter()
+    users = await seed_feed(svc.db, args.feed_items, args.feed_users, rng)
+    print(
+        f"seeded {args.feed_items} items and {args.feed_users} users "
+        f"in {time.perf_counter() - t0:.1f} s",
+        flush=True,
     )
-    app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    base = f"http://127.0.0.1:{port}"
-    svc = app[SERVICES]
+    signer = TokenSigner(load_or_create_secret(settings.secret, settings.data_dir), 3600)
+    tokens = [signer.issue(uid, name, Role.VIEWER)[0] for uid, name, _ in users]
+    feed_ms: list[float] = []
+    health_ms: list[float] = []
+    service_ms: list[float] = []
+    cursors: dict[int, str] = {}
+    proc, base = start_server(settings.data_dir)
     try:
-        t0 = time.perf_counter()
-        users = await seed_feed(svc.db, args.feed_items, args.feed_users, rng)
-        print(
-            f"seeded {args.feed_items} items and {args.feed_users} users "
-            f"in {time.perf_counter() - t0:.1f} s",
-            flush=True,
-        )
-        signer = TokenSigner(load_or_create_secret(settings.secret, settings.data_dir), 3600)
-        tokens = [signer.issue(uid, name, Role.VIEWER)[0] for uid, name, _ in users]
-        feed_ms: list[float] = []
-        health_ms: list[float] = []
-        service_ms: list[float] = []
-        cursors: dict[int, str] = {}
         async with aiohttp.ClientSession() as http:
 
-            async def one(i: int, record: bool) -> None:
+            async def one(record: bool) -> None:
                 who = rng.randrange(len(tokens) + len(tokens) // 10)
                 headers = {"Authorization": f"Bearer {tokens[who]}"} if who < len(tokens) else {}
                 url = f"{base}/api/feed?limit=10"
@@ -493,20 +519,21 @@ async def run_feed(args: argparse.Namespace) -> dict[str, Any]:
                     feed_ms.append(elapsed)
                     health_ms.append(health)
 
-            for i in range(50):
-                await one(i, False)
-            for i in range(args.requests):
-                await one(i, True)
-        assert svc.feed is not None
-        for _ in range(args.requests):
-            uid, name, _ = users[rng.randrange(len(users))]
-            who = Principal(uid, name, Role.VIEWER)
-            t = time.perf_counter()
-            await svc.feed.page(who, None, 10)
-            service_ms.append((time.perf_counter() - t) * 1000)
+            for _ in range(50):
+                await one(False)
+            for _ in range(args.requests):
+                await one(True)
     finally:
-        await runner.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
+        proc.terminate()
+        proc.wait(15)
+    assert svc.feed is not None
+    for _ in range(args.requests):
+        uid, name, _ = users[rng.randrange(len(users))]
+        t = time.perf_counter()
+        await svc.feed.page(Principal(uid, name, Role.VIEWER), None, 10)
+        service_ms.append((time.perf_counter() - t) * 1000)
+    await svc.db.close()
+    shutil.rmtree(tmp, ignore_errors=True)
 
     print()
     print(
@@ -518,7 +545,7 @@ async def run_feed(args: argparse.Namespace) -> dict[str, Any]:
     hp99 = pct(health_ms, 99)
     for label, values in (
         ("GET /api/feed (HTTP)", feed_ms),
-        ("FeedService.page (in process)", service_ms),
+        ("FeedService.page (in-process, first pages)", service_ms),
         ("GET /healthz (baseline)", health_ms),
     ):
         print(
@@ -546,6 +573,9 @@ def main() -> int:
     parser.add_argument("--feed-items", type=int, default=10_000)
     parser.add_argument("--feed-users", type=int, default=1_000)
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="cut each clip N times per tool, keep the best"
+    )
     parser.add_argument("--skip-media", action="store_true")
     parser.add_argument("--skip-feed", action="store_true")
     args = parser.parse_args()

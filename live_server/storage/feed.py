@@ -30,9 +30,9 @@ from live_server.domain.feed import (
 from live_server.storage.clips import table_exists
 from live_server.storage.db import Database
 
-CANDIDATES_POPULAR = 150
-CANDIDATES_PER_CATEGORY = 50
-CANDIDATES_FOLLOWED = 100
+CANDIDATES_POPULAR = 100
+CANDIDATES_PER_CATEGORY = 30
+CANDIDATES_FOLLOWED = 50
 
 RANK_SQL = f"""
 SELECT fi.id, fi.kind, fi.ref_id, fi.sponsored,
