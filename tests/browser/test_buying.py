@@ -8,6 +8,8 @@ starts a flash sale from the panel and the viewer's card counts down.
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -66,6 +68,19 @@ def _assert_playing(page: Page) -> None:
     )
 
 
+def _end_show(base_url: str, token: str, session_id: int) -> None:
+    req = urllib.request.Request(
+        f"{base_url}/api/sessions/{session_id}/end",
+        method="POST",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    try:
+        urllib.request.urlopen(req, timeout=10).close()
+    except urllib.error.HTTPError as exc:  # 409: already ended
+        if exc.code != 409:
+            raise
+
+
 async def _pin(base_url: str, token: str, session_id: int, product_id: int) -> dict[str, Any]:
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(base_url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
@@ -85,6 +100,7 @@ def test_viewer_buys_from_pinned_card_while_video_plays_and_host_sees_it(
     api_login: Callable[..., dict[str, Any]],
     run_async: Callable[..., Any],
     live_server: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     errors: list[str] = []
     host = make_context(viewport=DESKTOP).new_page()
@@ -115,6 +131,8 @@ def test_viewer_buys_from_pinned_card_while_video_plays_and_host_sees_it(
     )
     assert created.ok, created.text()
     sid = int(created.json()["id"])
+    # whatever happens, leave no live show behind for the other browser tests
+    request.addfinalizer(lambda: _end_show(live_server, host_token, sid))
 
     # the host goes live from the studio with the fake camera
     host.goto(f"/studio.html?session={sid}")
@@ -198,6 +216,10 @@ def test_viewer_buys_from_pinned_card_while_video_plays_and_host_sees_it(
     expect(orders.locator(f".order-card[data-order-id='{order_id}']")).to_contain_text(title)
     _assert_playing(viewer)
     host.click("#broadcast-stop")
+    host.click("#confirm-yes")
+    expect(host.locator("#broadcast-start")).to_be_hidden(timeout=15_000)
+    _end_show(live_server, host_token, sid)
+    assert host.request.get(f"/api/sessions/{sid}").json()["state"] == "ended"
     assert errors == []
 
 
