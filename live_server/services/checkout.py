@@ -38,13 +38,13 @@ from live_server.services.flash_sales import LiveCommerce
 from live_server.services.ledger import AttributionResolver, LedgerService
 from live_server.services.payments import PaymentsService
 from live_server.storage.carts import CartsRepository
-from live_server.storage.orders import (
+from live_server.storage.orders import OrdersRepository
+from live_server.storage.reservations import (
     BatchResult,
     CheckoutOutcome,
     KeyReused,
     OrderPlaced,
     OrderReplay,
-    OrdersRepository,
     PreparedCheckout,
     Released,
 )

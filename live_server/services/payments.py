@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from live_server.domain.orders import PAYMENT_EVENTS
-from live_server.storage.orders import OrdersRepository, Released
+from live_server.storage.orders import OrdersRepository
+from live_server.storage.reservations import Released
 
 logger = logging.getLogger(__name__)
 

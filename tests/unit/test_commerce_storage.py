@@ -9,11 +9,11 @@ import aiosqlite
 import pytest
 
 from live_server.storage.db import Database
-from live_server.storage.orders import SyncTransaction, run_on_writer
+from live_server.storage.reservations import SyncTransaction, run_on_writer
 
 
 def test_aiosqlite_still_has_the_internals_we_use() -> None:
-    # If this fails after an upgrade, rewrite run_on_writer (storage/orders.py).
+    # If this fails after an upgrade, rewrite run_on_writer (storage/reservations.py).
     assert callable(getattr(aiosqlite.Connection, "_execute", None))
     assert isinstance(getattr(aiosqlite.Connection, "_conn", None), property)
 
