@@ -180,7 +180,14 @@ class Viewer(asyncio.Protocol):
                 i = payload.find(b"@t=")
                 if i >= 0:
                     j = payload.find(b"@", i + 3)
-                    stats.latency.append(now - float(payload[i + 3 : j]))
+                    sent = float(payload[i + 3 : j])
+                    stats.latency.append(now - sent)
+                    k = payload.find(b'"created_at":"')
+                    if k >= 0 and stats.deliveries % 10 == 0:  # a sample: where the time goes
+                        stamp = payload[k + 14 : payload.find(b'"', k + 14)].decode()
+                        at = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+                        stats.lat_in.append(at - sent)
+                        stats.lat_out.append(now - at)
             return
         if payload[:2] == b"42":
             if stats.measuring(time.time()):
@@ -222,6 +229,8 @@ class Stats:
         self.sent_reactions = 0
         self.refused = 0
         self.latency = array("d")
+        self.lat_in = array("d")  # sender -> server (message stamped by the server)
+        self.lat_out = array("d")  # server -> viewer
 
     def measuring(self, now: float) -> bool:
         return self.start <= now < self.end
@@ -290,6 +299,8 @@ async def _load(cfg: dict[str, Any], index: int, ready: Any, go: Any, out: Any) 
             "lost": stats.lost,
             "load_cpu": load_cpu / (time.time() - start),
             "latency": list(stats.latency),
+            "lat_in": list(stats.lat_in),
+            "lat_out": list(stats.lat_out),
         }
     )
     for v in viewers + chatters:
@@ -422,6 +433,8 @@ def run(args: argparse.Namespace, rebroadcast: bool) -> dict[str, Any]:
         for w in workers:
             w.join(30)
         latency = sorted(x for r in results for x in r["latency"])
+        lat_in = sorted(x for r in results for x in r["lat_in"])
+        lat_out = sorted(x for r in results for x in r["lat_out"])
         deliveries = sum(r["deliveries"] for r in results)
         cpu = cpu1 - cpu0
         return {
@@ -430,6 +443,8 @@ def run(args: argparse.Namespace, rebroadcast: bool) -> dict[str, Any]:
             "p50_ms": 1000 * latency[len(latency) // 2] if latency else float("nan"),
             "p99_ms": 1000 * latency[int(len(latency) * 0.99)] if latency else float("nan"),
             "chat_deliveries": len(latency),
+            "in_p50_ms": 1000 * lat_in[len(lat_in) // 2] if lat_in else float("nan"),
+            "out_p50_ms": 1000 * lat_out[len(lat_out) // 2] if lat_out else float("nan"),
             "expected_chat": args.chat * args.duration * (args.viewers + chatters),
             "deliveries_s": deliveries / args.duration,
             "cpu_cores": cpu / args.duration,
@@ -525,6 +540,11 @@ def main() -> None:
         )
         if base["p99_ms"] == base["p99_ms"] and agg["p99_ms"] == agg["p99_ms"]:  # not NaN
             print(f"chat p99: rebroadcast / aggregated x{base['p99_ms'] / agg['p99_ms']:.1f}")
+    for r in rows:
+        print(
+            f"{r['mode']}: chat p50 split: sender -> server {r['in_p50_ms']:.1f} ms, "
+            f"server -> viewer {r['out_p50_ms']:.1f} ms"
+        )
     lost = sum(r["lost"] for r in rows)
     if lost:
         print(f"\nnote: {lost} connections dropped during the runs")
