@@ -14,9 +14,14 @@ aiortc has no public API for three things the SFU needs:
    ``aiortc.clock.current_ntp_time``, which goes through ``datetime`` (about 4 us a
    call). It is replaced by the same value computed from ``time.time()`` (0.8 us).
 
+5. Sending: ``live_server/media/aiortc_fastpath.py`` holds the fast send path for
+   forwarded frames (shared packetisation, per-viewer RTP headers, SRTP protect and
+   ``sendto`` in one synchronous loop) and every sender/DTLS/ICE internal it touches.
+
 Sending pre-encoded packets *is* public behaviour (a track's ``recv()`` may
 return an ``av.Packet``). ``verify_hooks()`` fails loudly when an upgrade
-removes one of these points; ``tests/unit/test_media_hooks.py`` calls it.
+removes one of these points (including the fast path's, via
+``aiortc_fastpath.verify_fastpath()``); ``tests/unit/test_media_hooks.py`` calls it.
 """
 
 from __future__ import annotations
@@ -100,6 +105,9 @@ def verify_hooks() -> None:
         problems.append("aiortc.clock.current_ntp_time is gone")
     if not callable(getattr(JitterFrame, "__init__", None)):
         problems.append("aiortc.jitterbuffer.JitterFrame is gone")
+    from live_server.media.aiortc_fastpath import verify_fastpath  # imports this module
+
+    problems += verify_fastpath()
     if problems:
         raise HookUnavailable(
             f"aiortc internals changed (expected aiortc {AIORTC_VERSION}): " + "; ".join(problems)

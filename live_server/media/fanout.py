@@ -5,6 +5,14 @@ the same ``av.Packet`` object goes to every viewer (aiortc's packer only reads
 it). A viewer whose queue overflows drops everything it holds and waits for the
 next keyframe, so it never holds back the host or the other viewers and memory
 is bounded by ``max_queue`` frames per viewer.
+
+Fast path (``fast_path=True``, the default): the hub packetises each frame once
+(``SharedPacketizer``) and, inside ``dispatch``, writes it to every connected viewer
+through that viewer's ``FastRtpSender`` (see ``aiortc_fastpath``): one synchronous
+loop per frame for the whole audience, no per-viewer task wake-ups. A viewer is on
+the fast path from the moment aiortc starts its sender (first ``recv()``); frames
+that arrived before are queued as usual and flushed then. Its bounded queue becomes
+the socket's send buffer: above ``MAX_BACKLOG_BYTES`` it drops to the next keyframe.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from typing import TYPE_CHECKING
 import av.packet
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from live_server.media.aiortc_fastpath import MAX_BACKLOG_BYTES, FastRtpSender, SharedPacketizer
+
 if TYPE_CHECKING:
     from av.stream import Stream
 
@@ -31,6 +41,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_VIDEO_QUEUE = 90  # about 3 s at 30 fps
 DEFAULT_AUDIO_QUEUE = 150  # about 3 s of 20 ms Opus frames
 
+Shared = tuple[list[bytes], int]  # a frame's RTP payloads and RTP timestamp, for all viewers
+
 
 class ViewerTrack(MediaStreamTrack):
     """A viewer's outgoing track: a bounded queue of the host's encoded frames."""
@@ -41,9 +53,11 @@ class ViewerTrack(MediaStreamTrack):
         self.viewer_id = viewer_id
         self._hub = hub
         self._max_queue = max_queue
-        self._queue: deque[Packet] = deque()
+        self._queue: deque[tuple[Packet, Shared | None]] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._needs_keyframe = hub.kind == "video"
+        self._fast_factory: Callable[[], FastRtpSender | None] | None = None
+        self.fast: FastRtpSender | None = None
         self.delivered = 0
         self.dropped = 0
         self.overflows = 0
@@ -53,13 +67,20 @@ class ViewerTrack(MediaStreamTrack):
         """Frames waiting to be sent."""
         return len(self._queue)
 
-    def offer(self, packet: Packet, keyframe: bool) -> bool:
-        """Queue a frame; returns True when this viewer needs a keyframe."""
+    def use_fast_path(self, factory: Callable[[], FastRtpSender | None]) -> None:
+        """Send through ``factory()``'s fast sender once aiortc starts this track's sender."""
+        self._fast_factory = factory
+
+    def offer(self, packet: Packet, keyframe: bool, shared: Shared | None = None) -> bool:
+        """Queue (or, on the fast path, send) a frame; True when this viewer needs a keyframe."""
         if self._needs_keyframe:
             if not keyframe:
                 self.dropped += 1
                 return True
             self._needs_keyframe = False
+        fast = self.fast
+        if fast is not None and shared is not None:
+            return self._send_fast(fast, shared, keyframe)
         if len(self._queue) >= self._max_queue:
             self.overflows += 1
             self.dropped += len(self._queue)
@@ -71,15 +92,59 @@ class ViewerTrack(MediaStreamTrack):
                     "viewer %s %s queue overflow: waiting for keyframe", self.viewer_id, self.kind
                 )
                 return True
-        self._queue.append(packet)
+        self._queue.append((packet, shared))
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
         return False
 
+    def _send_fast(self, fast: FastRtpSender, shared: Shared, keyframe: bool) -> bool:
+        if fast.backlog > MAX_BACKLOG_BYTES:
+            self.overflows += 1
+            self.dropped += 1
+            if self.kind == "video":
+                self._needs_keyframe = True
+                logger.info(
+                    "viewer %s %s socket backlog: waiting for keyframe", self.viewer_id, self.kind
+                )
+                return True
+            return False
+        try:
+            sent = fast.send_frame(shared[0], shared[1])
+        except Exception:  # one broken viewer must not stop the fan-out
+            logger.exception("viewer %s %s fast send failed", self.viewer_id, self.kind)
+            sent = False
+        if sent:
+            self.delivered += 1
+        else:
+            self.dropped += 1
+        return False
+
+    def _start_fast_path(self) -> None:
+        factory, self._fast_factory = self._fast_factory, None
+        if factory is None:
+            return
+        fast = factory()
+        if fast is None or any(shared is None for _, shared in self._queue):
+            if fast is not None:
+                fast.detach()
+            return
+        self.fast = fast
+        queued = list(self._queue)
+        self._queue.clear()
+        for _, shared in queued:
+            if shared is not None:
+                self._send_fast(fast, shared, False)
+
     async def recv(self) -> Packet:  # type: ignore[override]
-        """The next encoded frame for this viewer's RTP sender."""
-        while not self._queue:
+        """The next encoded frame for this viewer's RTP sender.
+
+        On the fast path frames leave from ``offer``; this parks aiortc's sender loop
+        until the track stops.
+        """
+        if self._fast_factory is not None:
+            self._start_fast_path()
+        while self.fast is not None or not self._queue:
             if self.readyState != "live":
                 raise MediaStreamError
             self._waiter = asyncio.get_running_loop().create_future()
@@ -90,7 +155,7 @@ class ViewerTrack(MediaStreamTrack):
         if self.readyState != "live":
             raise MediaStreamError
         self.delivered += 1
-        return self._queue.popleft()
+        return self._queue.popleft()[0]
 
     def stop(self) -> None:
         """Detach from the hub and wake a pending ``recv`` so it ends."""
@@ -117,8 +182,11 @@ class FanoutHub:
         clock_rate: int,
         on_keyframe_needed: Callable[[], None],
         max_queue: int | None = None,
+        fast_path: bool = True,
     ) -> None:
         self.kind = kind
+        self.fast_path = fast_path
+        self._packetizer: SharedPacketizer | None = None
         self.clock_rate = clock_rate
         self.time_base = fractions.Fraction(1, clock_rate)
         self.codec_name: str | None = None
@@ -172,11 +240,25 @@ class FanoutHub:
         """Hand one (already rebased) frame to every viewer."""
         self.frames_in += 1
         wants_keyframe = False
+        shared = self._packetize(packet) if self.fast_path and self._viewers else None
         for track in self._viewers:
-            if track.offer(packet, keyframe):
+            if track.offer(packet, keyframe, shared):
                 wants_keyframe = True
         if wants_keyframe and self.kind == "video":
             self._on_keyframe_needed()
+
+    def _packetize(self, packet: Packet) -> Shared | None:
+        name = self.codec_name
+        if name is None:
+            return None
+        packetizer = self._packetizer
+        if packetizer is None or packetizer.codec_name != name:
+            try:
+                packetizer = self._packetizer = SharedPacketizer(self.kind, name, self.clock_rate)
+            except ValueError:
+                self.fast_path = False  # a codec aiortc cannot packetise: per-viewer path
+                return None
+        return packetizer.pack(packet)
 
     def close(self) -> None:
         """Stop every viewer track."""

@@ -3,13 +3,16 @@
 A room has at most one publisher (WHIP) and any number of viewers (WHEP). Each
 publisher track gets one reader task that rebases the host's encoded frames onto
 the session's media timeline and hands them to the room's fan-out hub of that
-kind and to the taps (the recorder). Viewers get bounded ``ViewerTrack``s; their
-senders packetise the host's own bytes (no decode, no per-viewer encode).
+kind and to the taps (the recorder). Viewers get bounded ``ViewerTrack``s: with the
+fast path (default) the hub packetises each frame once and writes it to every viewer
+itself (``aiortc_fastpath``); otherwise each viewer's aiortc sender packetises the
+host's own bytes. Either way: no decode, no per-viewer encode.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import time
@@ -32,6 +35,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from live_server.domain.errors import Conflict, NotFound
 from live_server.media import aiortc_hooks
+from live_server.media.aiortc_fastpath import FastRtpSender
 from live_server.media.bitstream import is_keyframe
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import FanoutHub, ViewerTrack
@@ -99,7 +103,7 @@ class Viewer:
 class Room:
     """The media state of one live session."""
 
-    def __init__(self, session_id: int, clock: MediaClock) -> None:
+    def __init__(self, session_id: int, clock: MediaClock, fast_path: bool = True) -> None:
         self.session_id = session_id
         self.clock = clock
         self.publisher: Publisher | None = None
@@ -108,8 +112,8 @@ class Room:
         self.taps: list[MediaTap] = []
         self.keyframes = KeyframeRequester(self._send_pli, label=f"session={session_id}")
         self.hubs = {
-            "video": FanoutHub("video", CLOCK_RATES["video"], self.keyframes.request),
-            "audio": FanoutHub("audio", CLOCK_RATES["audio"], self.keyframes.request),
+            kind: FanoutHub(kind, rate, self.keyframes.request, fast_path=fast_path)
+            for kind, rate in CLOCK_RATES.items()
         }
 
     async def _send_pli(self) -> None:
@@ -131,8 +135,10 @@ class Sfu:
         ice_servers: list[RTCIceServer] | None = None,
         public_ip: str | None = None,
         publisher_timeout_s: float = 5.0,
+        fast_path: bool = True,
     ) -> None:
         aiortc_hooks.install()
+        self.fast_path = fast_path
         self.clock = clock
         self._ice_servers = ice_servers or []
         self._public_ip = public_ip
@@ -174,7 +180,7 @@ class Sfu:
     def _room(self, session_id: int) -> Room:
         room = self._rooms.get(session_id)
         if room is None:
-            room = self._rooms[session_id] = Room(session_id, self.clock)
+            room = self._rooms[session_id] = Room(session_id, self.clock, self.fast_path)
         return room
 
     def _new_pc(self) -> RTCPeerConnection:
@@ -399,6 +405,16 @@ class Sfu:
                 tracks.append(track)
                 transceiver.sender.replaceTrack(track)
                 aiortc_hooks.on_viewer_keyframe_request(transceiver.sender, room.keyframes.request)
+                payload_type = negotiated[0].payloadType
+                if room.hubs[kind].fast_path and payload_type is not None:
+                    track.use_fast_path(
+                        functools.partial(
+                            FastRtpSender.attach,
+                            transceiver.sender,
+                            payload_type,
+                            f"session={session_id} viewer={viewer_id} {kind}",
+                        )
+                    )
             if not tracks:
                 raise BadOffer(
                     "the offer has no audio or video section that can receive this stream"

@@ -1,0 +1,303 @@
+"""The fast send path (live_server/media/aiortc_fastpath.py) with real aiortc peers.
+
+Viewers capture the RTP packets their aiortc receiver accepted: aiortc only hands a
+packet on after SRTP authentication and decryption succeeded, so anything captured
+was protected with the viewer's own SRTP keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+import pytest
+from aiortc import RTCPeerConnection
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtp import RtpPacket
+
+from live_server.media.aiortc_fastpath import FastRtpSender
+from live_server.media.clock import MediaClock
+from live_server.media.fanout import ViewerTrack
+from live_server.media.peers import NumberedVideoTrack, negotiate, read_number, viewer_pc
+from live_server.media.sfu import Sfu
+
+SESSION = 11
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def sfu() -> AsyncIterator[Sfu]:
+    instance = Sfu(MediaClock(), publisher_timeout_s=60)
+    yield instance
+    await instance.close()
+
+
+@dataclass
+class Captured:
+    ssrc: int
+    seq: int
+    ts: int
+    pt: int
+    marker: int
+    payload: bytes
+    mid: str | None
+    abs_send_time: int | None
+
+
+@dataclass
+class CapturingViewer:
+    """A decoding aiortc viewer that also records every video RTP packet it accepted."""
+
+    pc: RTCPeerConnection = field(default_factory=lambda: viewer_pc(passthrough=False))
+    packets: list[Captured] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
+    drop: Callable[[RtpPacket], bool] = lambda packet: False
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.pc.on("track", self._on_track)
+
+    def hook_receiver(self) -> None:
+        """Wrap the video receiver's packet handler (after negotiation)."""
+        receiver = next(t.receiver for t in self.pc.getTransceivers() if t.kind == "video")
+        original = receiver._handle_rtp_packet
+
+        async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
+            if self.drop(packet):
+                return
+            self.packets.append(
+                Captured(
+                    packet.ssrc,
+                    packet.sequence_number,
+                    packet.timestamp,
+                    packet.payload_type,
+                    packet.marker,
+                    packet.payload,
+                    packet.extensions.mid,
+                    packet.extensions.abs_send_time,
+                )
+            )
+            await original(packet, arrival_time_ms)
+
+        receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "video":
+            self.tasks.append(asyncio.ensure_future(self._read(track)))
+
+    async def _read(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            assert isinstance(frame, av.VideoFrame)
+            self.numbers.append(read_number(frame))
+
+    def media(self, pt: int) -> list[Captured]:
+        return [p for p in self.packets if p.pt == pt]
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await self.pc.close()
+
+
+async def _answer(coro: Awaitable[tuple[str, str]]) -> str:
+    _, sdp = await coro
+    return sdp
+
+
+async def start(sfu: Sfu) -> tuple[RTCPeerConnection, NumberedVideoTrack]:
+    pc = RTCPeerConnection()
+    track = NumberedVideoTrack()
+    pc.addTransceiver(track, direction="sendonly")
+    await negotiate(pc, lambda offer: _answer(sfu.publish(SESSION, offer)))
+    await wait_for(lambda: sfu.is_receiving(SESSION), timeout=15)
+    return pc, track
+
+
+async def join(sfu: Sfu, viewer: CapturingViewer) -> None:
+    await negotiate(viewer.pc, lambda offer: _answer(sfu.subscribe(SESSION, offer)))
+    viewer.hook_receiver()
+
+
+def server_video_tracks(sfu: Sfu) -> list[ViewerTrack]:
+    room = sfu.room(SESSION)
+    assert room is not None
+    return [t for v in room.viewers.values() for t in v.tracks if t.kind == "video"]
+
+
+def video_pt(viewer: CapturingViewer) -> int:
+    transceiver = next(t for t in viewer.pc.getTransceivers() if t.kind == "video")
+    codecs: list[Any] = transceiver._codecs
+    return int(codecs[0].payloadType)
+
+
+async def test_two_viewers_get_identical_payloads_with_their_own_ssrc_and_sequence(
+    sfu: Sfu,
+) -> None:
+    pub_pc, _ = await start(sfu)
+    viewers = [CapturingViewer(), CapturingViewer()]
+    try:
+        for v in viewers:
+            await join(sfu, v)
+        await wait_for(lambda: all(len(v.numbers) >= 40 for v in viewers), timeout=20)
+        tracks = server_video_tracks(sfu)
+        assert len(tracks) == 2 and all(t.fast is not None for t in tracks)
+
+        streams = [v.media(video_pt(v)) for v in viewers]
+        ssrcs = [{p.ssrc for p in s} for s in streams]
+        assert all(len(s) == 1 for s in ssrcs) and ssrcs[0] != ssrcs[1]
+        server_ssrcs = set()
+        room = sfu.room(SESSION)
+        assert room is not None
+        for viewer in room.viewers.values():
+            for transceiver in viewer.pc.getTransceivers():
+                if transceiver.kind == "video":
+                    server_ssrcs.add(transceiver.sender._ssrc)
+        assert ssrcs[0] | ssrcs[1] == server_ssrcs
+        for stream, v in zip(streams, viewers, strict=True):
+            seqs = [p.seq for p in stream]
+            # this viewer's own sequence: consecutive (loopback loses next to nothing)
+            gaps = sum(((b - a) & 0xFFFF) != 1 for a, b in itertools.pairwise(seqs))
+            assert gaps <= 2, seqs[:40]
+            mid = next(t.mid for t in v.pc.getTransceivers() if t.kind == "video")
+            assert {p.mid for p in stream} == {mid}
+            assert all(p.abs_send_time is not None for p in stream)
+            # a frame's packets share a timestamp and only the last carries the marker
+            for _, group in itertools.groupby(stream, key=lambda p: p.ts):
+                markers = [p.marker for p in group]
+                assert markers[-1] == 1 and not any(markers[:-1])
+        # same payload bytes for both (shared packetisation), in the same order
+        common = {p.payload for p in streams[0]} & {p.payload for p in streams[1]}
+        assert len(common) >= 30
+        order = [[p.payload for p in s if p.payload in common] for s in streams]
+        assert order[0] == order[1]
+        # the viewers decoded the frames in order
+        for v in viewers:
+            assert all(b > a for a, b in itertools.pairwise(v.numbers))
+        # RTCP sender reports carry the fast path's counters
+        deadline = time.monotonic() + 10
+        while await remote_packets_sent(viewers[0]) < 40:
+            assert time.monotonic() < deadline, "no RTCP sender report with the counters"
+            await asyncio.sleep(0.1)
+    finally:
+        for v in viewers:
+            await v.close()
+        await pub_pc.close()
+
+
+async def remote_packets_sent(viewer: CapturingViewer) -> int:
+    """packetsSent from the last RTCP sender report the viewer got for its video."""
+    receiver = next(t.receiver for t in viewer.pc.getTransceivers() if t.kind == "video")
+    stats = await receiver.getStats()
+    return max(
+        (int(s.packetsSent) for s in stats.values() if s.type == "remote-outbound-rtp"),
+        default=0,
+    )
+
+
+async def test_a_viewers_nack_is_answered_with_an_rtx_retransmission(sfu: Sfu) -> None:
+    pub_pc, _ = await start(sfu)
+    dropped: set[int] = set()
+    viewer = CapturingViewer()
+
+    def drop(packet: RtpPacket) -> bool:
+        # lose every 25th media packet once (the first time it arrives)
+        pt = video_pt(viewer)
+        if packet.payload_type != pt or packet.sequence_number % 25:
+            return False
+        if packet.sequence_number in dropped:
+            return False
+        dropped.add(packet.sequence_number)
+        return True
+
+    viewer.drop = drop
+    try:
+        await join(sfu, viewer)
+        await wait_for(lambda: len(dropped) >= 4, timeout=20)
+        tracks = server_video_tracks(sfu)
+        assert tracks and tracks[0].fast is not None
+        fast = tracks[0].fast
+        await wait_for(lambda: fast.retransmitted >= 3, timeout=10)
+        pt = video_pt(viewer)
+        rtx = [p for p in viewer.packets if p.pt != pt and len(p.payload) > 2]
+        osns = {int.from_bytes(p.payload[:2], "big") for p in rtx}
+        assert len(osns & dropped) >= 3, (osns, dropped)
+        room = sfu.room(SESSION)
+        assert room is not None
+        sender = next(
+            t.sender
+            for v in room.viewers.values()
+            for t in v.pc.getTransceivers()
+            if t.kind == "video"
+        )
+        assert {p.ssrc for p in rtx} == {sender._rtx_ssrc}
+        # the retransmitted payload is the original packet's payload
+        media = viewer.media(pt)
+        by_osn = {int.from_bytes(p.payload[:2], "big"): p.payload[2:] for p in rtx}
+        neighbours = {p.seq: p for p in media}
+        for osn in osns & dropped:
+            before = neighbours.get((osn - 1) & 0xFFFF)
+            if before is not None and before.marker == 0:
+                # same frame: same RTP timestamp as its predecessor
+                assert any(p.ts == before.ts for p in rtx if p.payload[2:] == by_osn[osn])
+        # decoding never went backwards despite the losses
+        await wait_for(lambda: len(viewer.numbers) >= 30, timeout=15)
+        assert all(b > a for a, b in itertools.pairwise(viewer.numbers))
+    finally:
+        await viewer.close()
+        await pub_pc.close()
+
+
+async def test_fast_path_off_keeps_aiortcs_own_sender() -> None:
+    sfu = Sfu(MediaClock(), publisher_timeout_s=60, fast_path=False)
+    pub_pc, _ = await start(sfu)
+    viewer = CapturingViewer()
+    try:
+        await join(sfu, viewer)
+        await wait_for(lambda: len(viewer.numbers) >= 20, timeout=20)
+        tracks = server_video_tracks(sfu)
+        assert tracks and all(t.fast is None for t in tracks)
+        assert all(b > a for a, b in itertools.pairwise(viewer.numbers))
+    finally:
+        await viewer.close()
+        await pub_pc.close()
+        await sfu.close()
+
+
+async def test_a_viewer_whose_socket_backs_up_drops_to_a_keyframe(
+    sfu: Sfu, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pub_pc, _ = await start(sfu)
+    viewer = CapturingViewer()
+    try:
+        await join(sfu, viewer)
+        await wait_for(lambda: len(viewer.numbers) >= 10, timeout=20)
+        track = server_video_tracks(sfu)[0]
+        assert track.fast is not None
+        # the socket's send buffer is over the limit: frames are dropped, not buffered
+        monkeypatch.setattr(FastRtpSender, "backlog", property(lambda self: 10**9))
+        before = track.overflows
+        await wait_for(lambda: track.overflows > before, timeout=5)
+        monkeypatch.undo()
+        # it resumes at a keyframe (requested from the host) and keeps decoding in order
+        count = len(viewer.numbers)
+        await wait_for(lambda: len(viewer.numbers) >= count + 10, timeout=15)
+        assert all(b > a for a, b in itertools.pairwise(viewer.numbers))
+    finally:
+        await viewer.close()
+        await pub_pc.close()
