@@ -11,16 +11,19 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from live_server.domain.accounts import Principal, User
 from live_server.domain.catalog import Product
 from live_server.domain.clips import Clip
 from live_server.domain.errors import BadRequest, NotFound
-from live_server.domain.feed import CursorError, FeedCursor
+from live_server.domain.feed import CursorError, FeedCursor, Profile
 from live_server.domain.posts import Post, TargetKind
 from live_server.storage.clips import ClipRepository
-from live_server.storage.feed import FeedRepository, ItemCounters
+from live_server.storage.feed import FeedRepository, ItemCounters, RankedRow
 from live_server.storage.posts import PostRepository
 from live_server.storage.products import ProductRepository
 from live_server.storage.users import UserRepository
@@ -29,6 +32,61 @@ logger = logging.getLogger(__name__)
 
 REFRESH_INTERVAL_S = 30.0
 POPULARITY_REFRESH_S = 600.0
+CONTENT_TTL_S = 15.0
+SCROLL_TTL_S = 1800.0
+BUFFER_TTL_S = 120.0
+RANK_AHEAD_PAGES = 3
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class TtlCache(Generic[K, V]):
+    """A small in-process cache with expiry and a size bound (oldest entries go first)."""
+
+    def __init__(self, ttl_s: float, max_items: int) -> None:
+        self._ttl = ttl_s
+        self._max = max_items
+        self._data: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    def get_many(self, keys: list[K]) -> tuple[dict[K, V], list[K]]:
+        """(found values, missing keys)."""
+        now = time.monotonic()
+        found: dict[K, V] = {}
+        missing: list[K] = []
+        for key in keys:
+            hit = self._data.get(key)
+            if hit is not None and hit[0] > now:
+                found[key] = hit[1]
+            else:
+                missing.append(key)
+        return found, missing
+
+    def put_many(self, values: dict[K, V]) -> None:
+        """Store values (refreshing their expiry)."""
+        expires = time.monotonic() + self._ttl
+        for key, value in values.items():
+            self._data[key] = (expires, value)
+            self._data.move_to_end(key)
+        while len(self._data) > self._max:
+            self._data.popitem(last=False)
+
+    def drop(self, keys: list[K]) -> None:
+        """Forget some keys."""
+        for key in keys:
+            self._data.pop(key, None)
+
+
+async def _cached(
+    cache: TtlCache[int, V], ids: list[int], load: Callable[[list[int]], Awaitable[dict[int, V]]]
+) -> dict[int, V]:
+    found, missing = cache.get_many(ids)
+    if missing:
+        loaded = await load(missing)
+        cache.put_many(loaded)
+        found.update(loaded)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +131,15 @@ class FeedService:
         self._users = users
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        # Content rarely changes and deleted items leave the ranking at once, so the page's
+        # clips, posts, products and creators may be a few seconds old. A scroll keeps the
+        # profile it started with: its pages rank consistently.
+        self._clip_cache: TtlCache[int, Clip] = TtlCache(CONTENT_TTL_S, 20_000)
+        self._post_cache: TtlCache[int, Post] = TtlCache(CONTENT_TTL_S, 20_000)
+        self._product_cache: TtlCache[int, Product] = TtlCache(CONTENT_TTL_S, 20_000)
+        self._user_cache: TtlCache[int, User] = TtlCache(CONTENT_TTL_S, 20_000)
+        self._scroll_profiles: TtlCache[str, Profile] = TtlCache(SCROLL_TTL_S, 50_000)
+        self._scroll_buffers: TtlCache[str, list[RankedRow]] = TtlCache(BUFFER_TTL_S, 50_000)
         self._pop_refreshed = 0.0
 
     # -- pages ----------------------------------------------------------------------------
@@ -87,8 +154,22 @@ class FeedService:
                 raise BadRequest(str(exc), code="invalid_cursor") from exc
         else:
             cur = FeedCursor.start(user_id, time.time())
-        profile = await self._feed.profile(user_id)
-        ranked = await self._feed.rank(profile, as_of=cur.as_of, feed_id=cur.feed_id, limit=limit)
+        known, _ = self._scroll_profiles.get_many([cur.feed_id])
+        profile = known.get(cur.feed_id) or await self._feed.profile(user_id)
+        self._scroll_profiles.put_many({cur.feed_id: profile})
+        # One ranking serves a few pages: the rest waits in a per-scroll buffer (this
+        # process only; another node simply ranks again, minus what was served).
+        buffered, _ = self._scroll_buffers.get_many([cur.feed_id])
+        ahead = buffered.get(cur.feed_id, [])
+        if len(ahead) < limit:
+            ahead = await self._feed.rank(
+                profile, as_of=cur.as_of, feed_id=cur.feed_id, limit=limit * RANK_AHEAD_PAGES
+            )
+        ranked, rest = ahead[:limit], ahead[limit:]
+        if rest:
+            self._scroll_buffers.put_many({cur.feed_id: rest})
+        else:
+            self._scroll_buffers.drop([cur.feed_id])
         counters = {r.item_id: r.counters for r in ranked if r.counters is not None}
         entries = await self.hydrate(
             [(r.item_id, r.kind, r.ref_id, r.sponsored) for r in ranked], who, counters
@@ -106,17 +187,17 @@ class FeedService:
         """Attach clips/posts, products, creators, counters and the viewer's state."""
         clip_ids = [ref for _, kind, ref, _ in rows if kind == "clip"]
         post_ids = [ref for _, kind, ref, _ in rows if kind == "post"]
-        clips = await self._clips.by_ids(clip_ids)
-        posts = await self._posts.by_ids(post_ids)
+        clips = await _cached(self._clip_cache, clip_ids, self._clips.by_ids)
+        posts = await _cached(self._post_cache, post_ids, self._posts.by_ids)
         product_ids = sorted(
             {p for c in clips.values() for p in c.product_ids}
             | {p for po in posts.values() for p in po.product_ids}
         )
-        products = await self._products.by_ids(product_ids)
+        products = await _cached(self._product_cache, product_ids, self._products.by_ids)
         creator_ids = sorted(
             {c.host_id for c in clips.values()} | {p.author_id for p in posts.values()}
         )
-        creators = await self._users.by_ids(creator_ids)
+        creators = await _cached(self._user_cache, creator_ids, self._users.by_ids)
         counters = known if known is not None else await self._feed.counters([r[0] for r in rows])
         smiled_clips: set[int] = set()
         smiled_posts: set[int] = set()
@@ -184,6 +265,7 @@ class FeedService:
     async def remove(self, kind: TargetKind, ref_ids: list[int]) -> None:
         """Take clips or posts out of the feed."""
         await self._feed.hide(kind.value, ref_ids)
+        (self._clip_cache if kind is TargetKind.CLIP else self._post_cache).drop(ref_ids)
 
     async def seen(self, who: Principal | None, item_id: int) -> None:
         """A viewer watched an item: counts a view, and ranks it lower for them."""
