@@ -116,6 +116,9 @@ def create_socketio_server(
         async_mode="aiohttp",
         client_manager=manager,
         max_http_buffer_size=MAX_MESSAGE_BYTES,
+        # Handle a client's events one after the other in its own read loop instead of a
+        # task per event: cheaper for reaction taps, and a client's events stay in order.
+        async_handlers=False,
         ping_interval=20,
         ping_timeout=20,
         logger=False,

@@ -125,6 +125,18 @@ async function main() {
     else chat.failPending(clientId, reason(ack));
   });
 
+  // Taps are batched: at most one event per kind every 300 ms, carrying the count.
+  const taps = new Map();
+  let tapTimer = null;
+  const tap = (kind) => {
+    taps.set(kind, (taps.get(kind) ?? 0) + 1);
+    tapTimer ??= setTimeout(() => {
+      tapTimer = null;
+      for (const [k, count] of taps) room.call("reaction:send", { session_id: sessionId, kind: k, count: Math.min(count, 50) });
+      taps.clear();
+    }, 300);
+  };
+
   for (const [kind, emoji] of REACTIONS.slice(0, 3)) {
     reactionsSlot.append(
       el(
@@ -136,7 +148,7 @@ async function main() {
           "aria-label": `Send ${kind}`,
           onclick: () => {
             floatUp(floatLayer, emoji); // instant feedback; everyone else sees it on the next tick
-            room.call("reaction:send", { session_id: sessionId, kind });
+            tap(kind);
           },
         },
         emoji,
