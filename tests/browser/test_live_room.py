@@ -82,6 +82,16 @@ def test_chat_pins_and_deletion_across_viewer_host_and_moderator(
     expect(host_row).to_have_count(1)
     expect(host_row.locator(".chat-author")).to_have_text("Fan <b>One</b>")
 
+    # reaction taps are batched by the page and come back summed in a tick
+    viewer.evaluate(
+        "() => { window.__hearts = 0; document.addEventListener('liveshop:tick',"
+        " (e) => { window.__hearts += (e.detail.reactions || {}).heart || 0; }); }"
+    )
+    heart = viewer.locator('.reaction-button[data-kind="heart"]')
+    for _ in range(3):
+        heart.click()
+    viewer.wait_for_function("() => window.__hearts === 3")
+
     # the moderator pins a product from the console; the viewer sees the card over the video
     api_login(mod, "demo-mod")
     mod.goto(f"/moderate.html?id={sid}")
@@ -111,6 +121,7 @@ def test_chat_pins_and_deletion_across_viewer_host_and_moderator(
     pin_row.locator(".pin-toggle").click()
     expect(card).to_have_count(0)
     expect(viewer.locator("#viewer-count")).to_contain_text("1")
+
     assert errors == []
 
 
