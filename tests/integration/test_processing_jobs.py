@@ -141,7 +141,9 @@ async def test_rerun_replaces_auto_clips_and_manual_cut(
     manual = await resp.json()
     assert manual["source"] == "manual" and manual["product_ids"] == [show.product_ids[1]]
     path = services.settings.media_dir / manual["video_url"].removeprefix("/media/")
-    assert ffprobe_duration(path) == pytest.approx(10.0, abs=0.15)
+    # a stream-copied cut starts on the replay's keyframe at or shortly before 10 s
+    assert 7.0 <= manual["start_s"] <= 10.0 and manual["end_s"] == pytest.approx(20.0, abs=0.05)
+    assert ffprobe_duration(path) == pytest.approx(20.0 - manual["start_s"], abs=0.15)
 
     # an admin re-runs: automatic clips are replaced, the manual one stays, old ones leave the feed
     resp = await client.post(
