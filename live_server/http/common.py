@@ -31,17 +31,35 @@ def require_user(request: web.Request) -> Principal:
     return who
 
 
+async def read_bytes(request: web.Request, limit: int) -> bytes:
+    """The whole raw body, refused with 413 as soon as it passes `limit` bytes.
+
+    `StreamReader.read(n)` returns whatever is buffered (up to n), not n bytes, so the
+    body is read chunk by chunk until EOF; nothing past the limit is ever buffered.
+    """
+    too_large = TooLarge(f"request bodies may be at most {_human(limit)}")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while chunk := await request.content.read(256 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    except (ValueError, ConnectionError) as exc:
+        raise BadRequest("could not read the request body") from exc
+    return b"".join(chunks)
+
+
+def _human(size: int) -> str:
+    return f"{size // (1024 * 1024)} MiB" if size >= 1024 * 1024 else f"{size} bytes"
+
+
 async def read_json(request: web.Request) -> dict[str, Any]:
     """The body as a JSON object; 400 for anything else, 413 beyond the size limit."""
-    limit = services(request).settings.max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(f"request bodies may be at most {limit} bytes")
-    try:
-        raw = await request.content.read(limit + 1)
-    except ValueError as exc:
-        raise BadRequest("could not read the request body") from exc
-    if len(raw) > limit:
-        raise TooLarge(f"request bodies may be at most {limit} bytes")
+    raw = await read_bytes(request, services(request).settings.max_body_bytes)
     if not raw:
         return {}
     try:
@@ -51,16 +69,6 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object", code="invalid_json")
     return data
-
-
-async def read_bytes(request: web.Request, limit: int) -> bytes:
-    """A raw body up to `limit` bytes, else 413 (read no further than the limit)."""
-    if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(f"uploads may be at most {limit // (1024 * 1024)} MiB")
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise TooLarge(f"uploads may be at most {limit // (1024 * 1024)} MiB")
-    return raw
 
 
 def json_response(

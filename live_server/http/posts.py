@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from live_server.domain.errors import TooLarge
 from live_server.domain.posts import MAX_VIDEO_BYTES, TargetKind
 from live_server.http.common import (
     json_response,
     path_int,
     principal,
+    read_bytes,
     read_json,
     require_user,
 )
@@ -23,30 +23,9 @@ from live_server.http.feed import (
 from live_server.http.openapi import document, obj, op
 
 
-async def read_upload(request: web.Request, limit: int) -> bytes:
-    """The whole raw body, refusing (413) as soon as it passes ``limit`` bytes.
-
-    ``StreamReader.read(n)`` returns whatever is buffered (up to n), so the body is
-    read chunk by chunk until EOF.
-    """
-    if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(f"uploads may be at most {limit // (1024 * 1024)} MB")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await request.content.read(256 * 1024)
-        if not chunk:
-            break
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"uploads may be at most {limit // (1024 * 1024)} MB")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def upload_media(request: web.Request) -> web.Response:
     who = require_user(request)
-    data = await read_upload(request, MAX_VIDEO_BYTES)
+    data = await read_bytes(request, MAX_VIDEO_BYTES)
     media = await post_service(request).upload(who, data, request.headers.get("Content-Type"))
     return json_response(media_json(media), status=201)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import secrets
 from pathlib import Path
@@ -17,7 +18,14 @@ from live_server.domain.catalog import (
     sniff_image_type,
     validate_product_fields,
 )
-from live_server.domain.errors import Conflict, Forbidden, NotFound, TooLarge, Unsupported
+from live_server.domain.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooLarge,
+    Unsupported,
+)
 from live_server.storage.products import ProductRepository
 
 logger = logging.getLogger(__name__)
@@ -63,6 +71,17 @@ def check_image(data: bytes, declared: str | None, max_bytes: int) -> str:
     if declared and declared.split(";")[0].strip() not in (sniffed, "application/octet-stream"):
         raise Unsupported(f"the file is {sniffed} but was sent as {declared}")
     return IMAGE_TYPES[sniffed]
+
+
+def check_decodable(data: bytes) -> None:
+    """Raises 422 unless Pillow can parse the whole image (a valid header is not enough)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise Invalid("the image is damaged or truncated", code="undecodable_image") from exc
 
 
 class CatalogService:
@@ -116,6 +135,7 @@ class CatalogService:
     ) -> Product:
         await self._owned(who, product_id)
         ext = check_image(data, content_type, self._max_upload)
+        await asyncio.to_thread(check_decodable, data)
         url = await self._media.save("images", ext, data)
         if not await self._products.add_image(product_id, url, MAX_IMAGES):
             raise Conflict(f"a product has at most {MAX_IMAGES} images", code="too_many_images")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import AsyncIterator
 from typing import Any
 
 from PIL import Image
@@ -72,3 +74,32 @@ async def test_image_upload_type_and_size(client: Any, make_user: Any, settings:
     assert (await resp.json())["error"]["code"] == "payload_too_large"
     product = await (await client.get(f"/api/products/{pid}")).json()
     assert len(product["images"]) == 1  # nothing rejected was stored
+
+
+async def test_large_image_arrives_whole_and_damaged_image_is_refused(
+    client: Any, make_user: Any
+) -> None:
+    _, host = await make_user("host")
+    pid = (await (await client.post("/api/products", json=MUG, headers=auth(host))).json())["id"]
+    url = f"/api/products/{pid}/images"
+    buf = io.BytesIO()
+    Image.frombytes("RGB", (900, 900), os.urandom(900 * 900 * 3)).save(buf, format="PNG")
+    big = buf.getvalue()
+    assert len(big) > 2 * 1024 * 1024  # many network reads, not one buffer
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(big), 64 * 1024):
+            yield big[i : i + 64 * 1024]
+
+    resp = await client.post(
+        url, data=chunks(), headers={**auth(host), "Content-Type": "image/png"}
+    )
+    assert resp.status == 201, await resp.text()
+    served = await client.get((await resp.json())["images"][0])
+    assert await served.read() == big
+    truncated = big[: len(big) // 2]
+    resp = await client.post(
+        url, data=truncated, headers={**auth(host), "Content-Type": "image/png"}
+    )
+    assert resp.status == 422
+    assert (await resp.json())["error"]["code"] == "undecodable_image"

@@ -50,7 +50,10 @@ export function sessionCard(session, section) {
     "a",
     {
       class: "show-card",
-      href: `/session.html?id=${encodeURIComponent(session.id)}`,
+      href:
+        section === "replays"
+          ? `/replay.html?session=${encodeURIComponent(session.id)}`
+          : `/session.html?id=${encodeURIComponent(session.id)}`,
       dataset: { sessionId: String(session.id) },
     },
     coverNode,
