@@ -2,7 +2,10 @@
 
 The server runs in its own process; viewers are raw WebSocket clients speaking just enough
 Engine.IO / Socket.IO (v4) to join a room and read frames, spread over a few load
-processes. Chat messages carry their send time, so each viewer measures delivery latency.
+processes. Chat messages carry their send time; a sample of viewers (--sample, default
+200) parses every frame it gets and measures delivery latency, the others only drain their
+sockets and answer pings (so the load generators leave the CPU to the server, which does
+the same work for every viewer). Deliveries/s are the sample's, scaled to the room.
 Server CPU comes from the server process's own accounting (/proc via psutil).
 
 Two runs side by side, same load:
@@ -37,6 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 CHAT_PREFIX = b'42["chat:message",'
+PING_FRAME = b"\x81\x012"  # an unmasked text frame holding the Engine.IO ping "2"
 
 
 # -- server process -----------------------------------------------------------------------
@@ -101,6 +105,7 @@ class Viewer(asyncio.Protocol):
         self.joined = asyncio.get_running_loop().create_future()
         self.acks: dict[int, asyncio.Future[bytes]] = {}
         self.next_ack = 0
+        self.silent = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -136,6 +141,12 @@ class Viewer(asyncio.Protocol):
         self.send(b"42" + json.dumps([event, data]).encode())
 
     def data_received(self, data: bytes) -> None:
+        if self.silent:
+            # Not measured: take the bytes off the socket, answer Engine.IO pings, nothing
+            # else. The server does the same work for this viewer as for a measured one.
+            if PING_FRAME in data:
+                self.send(b"3")
+            return
         self.buf += data
         if not self.upgraded:
             end = self.buf.find(b"\r\n\r\n")
@@ -260,6 +271,10 @@ async def _load(cfg: dict[str, Any], index: int, ready: Any, go: Any, out: Any) 
 
     await asyncio.gather(*(one() for _ in range(cfg["viewers_per_proc"][index])))
     chatters = [await _open(port, stats, session_id, t) for t in cfg["chat_tokens"][index]]
+    # Only a sample of viewers parses what it receives (latency, counts); the others just
+    # drain their sockets, so the load generators leave the CPU to the server.
+    for viewer in viewers[cfg["sample_per_proc"][index] :] + chatters:
+        viewer.silent = True
     ready.put(index)
     start = go.get()
     stats.start, stats.end = start, start + cfg["duration"]
@@ -404,6 +419,7 @@ def run(args: argparse.Namespace, rebroadcast: bool) -> dict[str, Any]:
             "viewers_per_proc": per,
             "chat_tokens": [tokens[i::procs] for i in range(procs)],
             "chat_per_user": args.chat / chatters,
+            "sample_per_proc": [min(n, max(1, round(args.sample * n / args.viewers))) for n in per],
             "reactions_per_proc": args.reactions / procs,
         }
         ctx = mp.get_context("spawn")
@@ -432,10 +448,12 @@ def run(args: argparse.Namespace, rebroadcast: bool) -> dict[str, Any]:
         results = [out.get(timeout=120) for _ in workers]
         for w in workers:
             w.join(30)
+        sampled = sum(cfg["sample_per_proc"])
+        scale = args.viewers / sampled  # deliveries seen by the sample -> the whole room
         latency = sorted(x for r in results for x in r["latency"])
         lat_in = sorted(x for r in results for x in r["lat_in"])
         lat_out = sorted(x for r in results for x in r["lat_out"])
-        deliveries = sum(r["deliveries"] for r in results)
+        deliveries = sum(r["deliveries"] for r in results) * scale
         cpu = cpu1 - cpu0
         return {
             "mode": "rebroadcast" if rebroadcast else "aggregated",
@@ -445,7 +463,7 @@ def run(args: argparse.Namespace, rebroadcast: bool) -> dict[str, Any]:
             "chat_deliveries": len(latency),
             "in_p50_ms": 1000 * lat_in[len(lat_in) // 2] if lat_in else float("nan"),
             "out_p50_ms": 1000 * lat_out[len(lat_out) // 2] if lat_out else float("nan"),
-            "expected_chat": args.chat * args.duration * (args.viewers + chatters),
+            "expected_chat": args.chat * args.duration * sampled,
             "deliveries_s": deliveries / args.duration,
             "cpu_cores": cpu / args.duration,
             "cpu_ms_per_1k": 1000 * cpu / max(1, deliveries) * 1000,
@@ -491,6 +509,9 @@ def main() -> None:
     parser.add_argument("--chatters", type=int, default=20, help="users sending the chat")
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--procs", type=int, default=2, help="load-generator processes")
+    parser.add_argument(
+        "--sample", type=int, default=200, help="viewers that measure (the rest only drain)"
+    )
     parser.add_argument("--only", choices=["aggregated", "rebroadcast"])
     parser.add_argument("--serve", nargs=2, metavar=("PORT", "DATA_DIR"), help=argparse.SUPPRESS)
     parser.add_argument("--rebroadcast", action="store_true", help=argparse.SUPPRESS)
