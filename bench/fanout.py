@@ -2,15 +2,20 @@
 
 A publisher sends pre-encoded 1280x720 30 fps VP8 (~1.5 Mbit/s) plus Opus; N viewers on
 loopback count the frames they receive without decoding them. The server runs in its own
-process; its CPU time is read from /proc (psutil) over a fixed window. Both modes run in
-the same invocation so their ratio is comparable on a noisy shared machine:
+process; its CPU time is read from /proc (psutil) over a fixed window. All modes run in
+the same invocation so their ratios are comparable on a noisy shared machine:
 
-- forward: LiveShop's SFU (live_server.media.sfu): the host's own encoded frames go to
-  every viewer (no decode, no per-viewer encode).
+- forward: LiveShop's SFU (live_server.media.sfu) with its fast send path: the host's own
+  encoded frames, packetised once, written to every viewer in one loop (no decode, no
+  per-viewer encode). "of which the fan-out send loop" is the main thread's CPU inside
+  ``FanoutHub.dispatch`` (packetise + header + SRTP + sendto for every viewer).
+- forward-aiortc: the same SFU with LIVESHOP_MEDIA_FAST_PATH off: each viewer's aiortc
+  RTCRtpSender packetises and sends (the previous design).
 - relay: aiortc's usual fan-out: decode the host's media once and give each viewer a
   MediaRelay proxy track, which aiortc encodes again per viewer.
 
-Usage: python bench/fanout.py [--viewers 1,10,25,50,100] [--relay-viewers 1,2,4] [--window 8]
+Usage: python bench/fanout.py [--viewers 1,10,25,50,100] [--aiortc-viewers 10,25]
+       [--relay-viewers 1,2,4] [--window 8]
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from aiortc.mediastreams import MediaStreamTrack
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from live_server.media.clock import MediaClock
+from live_server.media.fanout import FanoutHub
 from live_server.media.peers import PacketLoopTrack, encode_opus
 from live_server.media.sfu import Sfu
 
@@ -60,6 +66,7 @@ def serve(mode: str, port: int) -> None:
     )
 
     relay_frames_out = [0]
+    dispatch_cpu = [0.0]
 
     class CountingTrack(MediaStreamTrack):
         """Counts the video frames a relay viewer's sender takes (frames it encodes)."""
@@ -78,8 +85,17 @@ def serve(mode: str, port: int) -> None:
     async def main() -> None:
         app = web.Application()
         viewers: list[RTCPeerConnection] = []
-        if mode == "forward":
-            sfu = Sfu(MediaClock(), publisher_timeout_s=3600)
+        if mode in ("forward", "forward-aiortc"):
+            sfu = Sfu(MediaClock(), publisher_timeout_s=3600, fast_path=mode == "forward")
+            original_dispatch = FanoutHub.dispatch
+
+            def timed_dispatch(self: FanoutHub, packet: Any, keyframe: bool) -> None:
+                # main-thread CPU spent handing frames to viewers (on the fast path: sending)
+                t0 = time.thread_time()
+                original_dispatch(self, packet, keyframe)
+                dispatch_cpu[0] += time.thread_time() - t0
+
+            FanoutHub.dispatch = timed_dispatch  # type: ignore[method-assign]
 
             async def whip(request: web.Request) -> web.Response:
                 _, answer = await sfu.publish(SESSION, await request.text())
@@ -125,14 +141,19 @@ def serve(mode: str, port: int) -> None:
             dropped = 0
             count = len(viewers)
             frames_out = relay_frames_out[0]
-            if mode == "forward":
+            if mode != "relay":
                 count = sfu.viewer_count(SESSION)
                 room = sfu.room(SESSION)
                 if room is not None:
                     dropped = sum(t.overflows for hub in room.hubs.values() for t in hub.viewers)
                     frames_out = sum(t.delivered for t in room.hubs["video"].viewers)
             return web.json_response(
-                {"overflows": dropped, "viewers": count, "video_frames_out": frames_out}
+                {
+                    "overflows": dropped,
+                    "viewers": count,
+                    "video_frames_out": frames_out,
+                    "dispatch_cpu_ms": dispatch_cpu[0] * 1000,
+                }
             )
 
         app.router.add_post("/whip", whip)
@@ -433,6 +454,11 @@ async def run_mode(
                             "mean_video_pct": 100.0 * sum(got_v) / len(got_v),
                             "sent_audio": sent_a,
                             "server_queue_overflows": o1["overflows"] - o0["overflows"],
+                            "send_ms_per_viewer_s": (
+                                (o1["dispatch_cpu_ms"] - o0["dispatch_cpu_ms"]) / served
+                                if served > 0 and mode == "forward"
+                                else None
+                            ),
                             "served_fraction": served / (n * elapsed),
                             "rss_mb": proc.memory_info().rss / 2**20,
                         },
@@ -504,9 +530,10 @@ def table(rows: list[Row], video_kbps: float) -> str:
         " viewers on loopback count RTP frames without decoding",
         "",
         "| mode | viewers | server CPU (% of a core) | CPU ms per viewer-second "
-        "| viewers per core | frames served by the server | video frames received "
-        "(worst viewer / mean) | audio (worst) | server queue overflows | server RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| of which the fan-out send loop | viewers per core | frames served by the server "
+        "| video frames received (worst viewer / mean) | audio (worst) "
+        "| server queue overflows | server RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         per = r.ms_per_viewer_s
@@ -515,27 +542,42 @@ def table(rows: list[Row], video_kbps: float) -> str:
         label = "ingest only" if r.viewers == 0 else str(r.viewers)
         mean = r.extra.get("mean_video_pct")
         mean_s = "" if mean is None else f" / {mean:.1f} %"
-        over = r.extra.get("server_queue_overflows", "-") if r.mode == "forward" else "n/a"
+        over = r.extra.get("server_queue_overflows", "-") if r.mode != "relay" else "n/a"
+        send = r.extra.get("send_ms_per_viewer_s")
+        send_s = "-" if send is None else f"{send:.2f}"
         note = f" ({r.extra['note']})" if r.extra.get("note") else ""
         served = r.extra.get("served_fraction")
         served_s = "-" if served is None else f"{100 * served:.0f} %"
         lines.append(
-            f"| {r.mode} | {label}{note} | {r.cpu_pct:.1f} | {per_s} | {vpc} | {served_s} "
+            f"| {r.mode} | {label}{note} | {r.cpu_pct:.1f} | {per_s} | {send_s} | {vpc} "
+            f"| {served_s} "
             f"| {r.video_pct:.1f} %{mean_s} | {r.audio_pct:.1f} % | {over} "
             f"| {r.extra.get('rss_mb', 0):.0f} |"
         )
     # per-viewer cost of each mode: median over the steps with 10+ viewers (the 1-viewer
     # step is mostly noise around the ingest baseline)
     fwd = [r.ms_per_viewer_s for r in rows if r.mode == "forward" and _clean(r)]
+    slow = [r.ms_per_viewer_s for r in rows if r.mode == "forward-aiortc" and _clean(r)]
     rel = [r.ms_per_viewer_s for r in rows if r.mode == "relay" and r.ms_per_viewer_s]
-    if fwd and rel:
-        f_cost, r_cost = _median(fwd), _median(rel)
+    if fwd:
+        f_cost = _median(fwd)
         lines.append("")
         lines.append(
-            f"forwarding: {f_cost:.2f} ms per viewer-second = {1000 / f_cost:.0f} viewers per core"
-            f" (median of {len(fwd)} steps with 10+ viewers); MediaRelay re-encode:"
-            f" {r_cost:.1f} ms per viewer-second; ratio re-encode/forward = {r_cost / f_cost:.0f}x"
+            f"forwarding (fast path): {f_cost:.2f} ms per viewer-second = "
+            f"{1000 / f_cost:.0f} viewers per core (median of {len(fwd)} steps with 10+ viewers)"
         )
+        if slow:
+            s_cost = _median(slow)
+            lines.append(
+                f"forwarding through aiortc's own sender: {s_cost:.2f} ms per viewer-second;"
+                f" fast path is {s_cost / f_cost:.1f}x cheaper"
+            )
+        if rel:
+            r_cost = _median(rel)
+            lines.append(
+                f"MediaRelay re-encode: {r_cost:.1f} ms per viewer-second;"
+                f" ratio re-encode/forward = {r_cost / f_cost:.0f}x"
+            )
     return "\n".join(lines)
 
 
@@ -548,6 +590,10 @@ async def bench(args: argparse.Namespace) -> None:
     rows: list[Row] = []
     if not args.skip_forward:
         rows += await run_mode("forward", args.viewers, args.window, video, audio, args.workers)
+    if args.aiortc_viewers:
+        rows += await run_mode(
+            "forward-aiortc", args.aiortc_viewers, args.window, video, audio, args.workers
+        )
     if not args.skip_relay:
         rows += await run_mode("relay", args.relay_viewers, args.window, video, audio, args.workers)
     text = table(rows, video_kbps)
@@ -560,12 +606,19 @@ async def bench(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--serve", choices=["forward", "relay"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--serve", choices=["forward", "forward-aiortc", "relay"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--viewer-worker", help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=2, help="viewer processes")
     parser.add_argument("--viewers", default="1,10,25,50,100")
     parser.add_argument("--relay-viewers", default="1,2,4")
+    parser.add_argument(
+        "--aiortc-viewers",
+        default="10,25",
+        help="steps for the baseline: forwarding through aiortc's own sender (fast path off)",
+    )
     parser.add_argument("--window", type=float, default=8.0, help="measurement window (s)")
     parser.add_argument("--skip-relay", action="store_true")
     parser.add_argument("--skip-forward", action="store_true")
@@ -579,6 +632,7 @@ def main() -> None:
         return
     args.viewers = [int(x) for x in args.viewers.split(",") if x]
     args.relay_viewers = [int(x) for x in args.relay_viewers.split(",") if x]
+    args.aiortc_viewers = [int(x) for x in args.aiortc_viewers.split(",") if x]
     asyncio.run(bench(args))
 
 

@@ -34,8 +34,11 @@ PLI) is untouched. Internals used, all checked by ``verify_fastpath()``:
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import struct
+import sys
 from typing import TYPE_CHECKING, Any
 
 from aioice.ice import CandidatePair, Connection, StunProtocol
@@ -75,6 +78,17 @@ _HISTORY_MASK = RTP_HISTORY_SIZE - 1
 _SEQ_TS = struct.Struct("!BHI")  # byte 1 (marker | payload type), sequence number, timestamp
 _WORD = struct.Struct("!I")
 _RTX_OSN = struct.Struct("!H")
+_GSO_SIZE = struct.Struct("=H")
+_SOL_UDP = 17
+_UDP_SEGMENT = getattr(socket, "UDP_SEGMENT", 103)  # Linux >= 4.18 (linux/udp.h)
+_GSO_AVAILABLE = sys.platform == "linux"
+GSO_MAX_SEGMENTS = 64  # UDP_MAX_SEGMENTS on older kernels
+GSO_MAX_BYTES = 65000
+
+# send_frame results
+SENT = 0
+NOT_CONNECTED = 1
+WOULD_BLOCK = 2
 
 # Frames go to a viewer whose socket buffer holds more than this are dropped
 # (the viewer then waits for the next keyframe, like a full queue).
@@ -132,6 +146,21 @@ class SharedPacketizer:
         return payloads, timestamp
 
 
+def _own_udp_socket(transport: Any) -> socket.socket | None:
+    """A duplicate of the asyncio UDP transport's socket descriptor, or None.
+
+    Writing to our own descriptor (same socket, same non-blocking flag) lets us use
+    ``sendmsg`` with UDP GSO and see ``EAGAIN`` instead of asyncio buffering without
+    bound. aiortc's own sends (RTCP, STUN) keep going through the transport.
+    """
+    extra = transport.get_extra_info("socket") if transport is not None else None
+    if extra is None or extra.type != socket.SOCK_DGRAM:
+        return None
+    if extra.family not in (socket.AF_INET, socket.AF_INET6):
+        return None
+    return socket.socket(extra.family, socket.SOCK_DGRAM, fileno=os.dup(extra.fileno()))
+
+
 def _header_template(
     sender: Any, payload_type: int, ssrc: int, mid: str | None
 ) -> tuple[bytearray, int]:
@@ -165,6 +194,8 @@ class FastRtpSender:
         self._connection: Any = self._dtls.transport._connection
         self._pair: CandidatePair | None = None
         self._socket: Any = None
+        self._raw: socket.socket | None = None
+        self._gso = _GSO_AVAILABLE
         self._addr: tuple[str, int] = ("", 0)
         self._payload_type = payload_type
         self._header, self._abs_at = _header_template(
@@ -184,6 +215,7 @@ class FastRtpSender:
         self._history: list[tuple[int, int, int, bytes] | None] = [None] * RTP_HISTORY_SIZE
         self.packets_sent = 0
         self.retransmitted = 0
+        self.gso_sends = 0
         s._retransmit = self._retransmit
 
     @classmethod
@@ -201,8 +233,9 @@ class FastRtpSender:
             return None
 
     def detach(self) -> None:
-        """Give NACK handling back to aiortc's sender."""
+        """Give NACK handling back to aiortc's sender and release our socket."""
         self._sender.__dict__.pop("_retransmit", None)
+        self.close()
 
     def _resolve(self) -> bool:
         pair = self._connection._nominated.get(1)
@@ -212,10 +245,18 @@ class FastRtpSender:
             protocol = pair.protocol
             if type(protocol).send_data is not StunProtocol.send_data:
                 return False
+            self.close()
             self._pair = pair
             self._socket = protocol.transport
             self._addr = pair.remote_addr
+            self._raw = _own_udp_socket(self._socket)
         return self._socket is not None
+
+    def close(self) -> None:
+        """Release this sender's duplicate of the socket's descriptor."""
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            raw.close()
 
     @property
     def backlog(self) -> int:
@@ -223,11 +264,11 @@ class FastRtpSender:
         sock = self._socket
         return int(sock.get_write_buffer_size()) if sock is not None else 0
 
-    def send_frame(self, payloads: list[bytes], timestamp: int) -> bool:
-        """Send one frame's payloads now; False when the connection is not usable."""
+    def send_frame(self, payloads: list[bytes], timestamp: int) -> int:
+        """Send one frame's payloads now: ``SENT``, ``NOT_CONNECTED`` or ``WOULD_BLOCK``."""
         dtls = self._dtls
         if dtls._state is not DtlsState.CONNECTED or not self._resolve():
-            return False
+            return NOT_CONNECTED
         header = self._header
         ts = (self._ts_origin + timestamp) & 0xFFFFFFFF
         if self._abs_at > 0:
@@ -235,25 +276,25 @@ class FastRtpSender:
                 header, self._abs_at - 1, self._abs_word | ((fast_ntp_time() >> 14) & 0xFFFFFF)
             )
         protect = dtls._tx_srtp.protect
-        sendto = self._socket.sendto
-        addr = self._addr
         history = self._history
         pt = self._payload_type
         seq = self._seq
         last = len(payloads) - 1
         octets = 0
         wire = 0
+        out: list[bytes] = []
         for i, payload in enumerate(payloads):
             marker = 0x80 if i == last else 0
             _SEQ_TS.pack_into(header, 1, marker | pt, seq, ts)
             data = protect(bytes(header) + payload)
-            sendto(data, addr)
+            out.append(data)
             history[seq & _HISTORY_MASK] = (seq, ts, marker, payload)
             seq = (seq + 1) & 0xFFFF
             octets += len(payload)
             wire += len(data)
         count = len(payloads)
         self._seq = seq
+        status = self._write(out)
         self.packets_sent += count
         s = self._sender
         s._RTCRtpSender__ntp_timestamp = fast_ntp_time()
@@ -262,7 +303,54 @@ class FastRtpSender:
         s._RTCRtpSender__packet_count += count
         dtls._RTCDtlsTransport__tx_bytes += wire
         dtls._RTCDtlsTransport__tx_packets += count
-        return True
+        return status
+
+    def _write(self, out: list[bytes]) -> int:
+        """Write datagrams; runs of equal-sized ones go out as one UDP GSO send."""
+        raw = self._raw
+        addr = self._addr
+        if raw is None:  # no socket of our own (e.g. TURN): asyncio's transport buffers
+            sendto = self._socket.sendto
+            for data in out:
+                sendto(data, addr)
+            return SENT
+        n = len(out)
+        i = 0
+        try:
+            while i < n:
+                size = len(out[i])
+                j = i + 1
+                if self._gso:
+                    limit = i + min(GSO_MAX_SEGMENTS, GSO_MAX_BYTES // size)
+                    while j < n and j < limit and len(out[j]) == size:
+                        j += 1
+                    if j < n and j < limit and len(out[j]) < size:
+                        j += 1  # a shorter datagram may end a GSO batch
+                if j - i == 1:
+                    raw.sendto(out[i], addr)
+                else:
+                    try:
+                        raw.sendmsg(
+                            [b"".join(out[i:j])],
+                            [(_SOL_UDP, _UDP_SEGMENT, _GSO_SIZE.pack(size))],
+                            0,
+                            addr,
+                        )
+                        self.gso_sends += 1
+                    except BlockingIOError:
+                        raise
+                    except OSError as exc:
+                        logger.info(
+                            "%s UDP GSO unavailable (%r): one datagram per packet", self._label, exc
+                        )
+                        self._gso = False
+                        continue
+                i = j
+        except BlockingIOError:
+            return WOULD_BLOCK
+        except OSError as exc:  # like asyncio: an ICMP error on UDP is not fatal
+            logger.debug("%s send failed: %r", self._label, exc)
+        return SENT
 
     async def _retransmit(self, sequence_number: int) -> None:
         """Answer a viewer's NACK from this sender's history (as RTX when negotiated)."""
@@ -286,7 +374,7 @@ class FastRtpSender:
             self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
             body = _RTX_OSN.pack(seq) + payload
         data = dtls._tx_srtp.protect(bytes(header) + body)
-        self._socket.sendto(data, self._addr)
+        self._write([data])
         dtls._RTCDtlsTransport__tx_bytes += len(data)
         dtls._RTCDtlsTransport__tx_packets += 1
         self.retransmitted += 1

@@ -12,7 +12,7 @@ through that viewer's ``FastRtpSender`` (see ``aiortc_fastpath``): one synchrono
 loop per frame for the whole audience, no per-viewer task wake-ups. A viewer is on
 the fast path from the moment aiortc starts its sender (first ``recv()``); frames
 that arrived before are queued as usual and flushed then. Its bounded queue becomes
-the socket's send buffer: above ``MAX_BACKLOG_BYTES`` it drops to the next keyframe.
+the socket's send buffer: when the socket would block it drops to the next keyframe.
 """
 
 from __future__ import annotations
@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING
 import av.packet
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from live_server.media.aiortc_fastpath import MAX_BACKLOG_BYTES, FastRtpSender, SharedPacketizer
+from live_server.media.aiortc_fastpath import (
+    MAX_BACKLOG_BYTES,
+    NOT_CONNECTED,
+    SENT,
+    WOULD_BLOCK,
+    FastRtpSender,
+    SharedPacketizer,
+)
 
 if TYPE_CHECKING:
     from av.stream import Stream
@@ -99,25 +106,26 @@ class ViewerTrack(MediaStreamTrack):
         return False
 
     def _send_fast(self, fast: FastRtpSender, shared: Shared, keyframe: bool) -> bool:
-        if fast.backlog > MAX_BACKLOG_BYTES:
+        status = WOULD_BLOCK
+        if fast.backlog <= MAX_BACKLOG_BYTES:
+            try:
+                status = fast.send_frame(shared[0], shared[1])
+            except Exception:  # one broken viewer must not stop the fan-out
+                logger.exception("viewer %s %s fast send failed", self.viewer_id, self.kind)
+                status = NOT_CONNECTED
+        if status == SENT:
+            self.delivered += 1
+            return False
+        self.dropped += 1
+        if status == WOULD_BLOCK:
+            # the socket is full: like a full queue, skip to the next keyframe
             self.overflows += 1
-            self.dropped += 1
             if self.kind == "video":
                 self._needs_keyframe = True
                 logger.info(
-                    "viewer %s %s socket backlog: waiting for keyframe", self.viewer_id, self.kind
+                    "viewer %s %s socket full: waiting for keyframe", self.viewer_id, self.kind
                 )
                 return True
-            return False
-        try:
-            sent = fast.send_frame(shared[0], shared[1])
-        except Exception:  # one broken viewer must not stop the fan-out
-            logger.exception("viewer %s %s fast send failed", self.viewer_id, self.kind)
-            sent = False
-        if sent:
-            self.delivered += 1
-        else:
-            self.dropped += 1
         return False
 
     def _start_fast_path(self) -> None:
@@ -162,6 +170,8 @@ class ViewerTrack(MediaStreamTrack):
         if self.readyState == "live":
             self._hub.remove(self)
         super().stop()
+        if self.fast is not None:
+            self.fast.detach()
         self._queue.clear()
         waiter = self._waiter
         if waiter is not None and not waiter.done():
