@@ -60,4 +60,7 @@ async def test_fast_and_polling_clients_get_the_same_broadcasts(
         assert fast.fast_sends > before, "the fast path never engaged"
         assert fast.slow_sends > 0, "the polling client must take the normal path"
     finally:
+        room.clients.remove(polling)
+        # a polite polling disconnect waits for the pending long-poll (~25 s): abort it
+        await polling.sio.eio.disconnect(abort=True)
         await room.close()
