@@ -176,3 +176,23 @@ def test_chat_stops_auto_scrolling_when_the_viewer_scrolls_up(
     more.click()
     viewer.wait_for_function(at_bottom)
     expect(more).to_be_hidden()
+
+
+def test_logged_out_viewers_read_chat_and_are_offered_to_log_in(
+    page: Page, api_login: Callable[..., dict[str, Any]], page_errors: list[str]
+) -> None:
+    token = api_login(page, "demo-host")["token"]
+    created = page.request.post(
+        "/api/sessions",
+        data={"title": f"Anon test {uuid.uuid4().hex[:6]}"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert created.ok, created.text()
+    sid = created.json()["id"]
+    page.evaluate("k => localStorage.removeItem(k)", TOKEN_KEY)
+    page.goto(f"/session.html?id={sid}")
+    login_link = page.locator("#chat-form a.chat-login")
+    expect(login_link).to_be_visible()
+    assert f"next=%2Fsession.html%3Fid%3D{sid}" in (login_link.get_attribute("href") or "")
+    expect(page.locator("#chat-form input")).to_be_disabled()
+    assert page_errors == []

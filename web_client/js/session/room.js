@@ -81,6 +81,10 @@ async function main() {
       chat.reset(snap.messages);
       input.disabled = send.disabled = !snap.me.can_chat;
       input.placeholder = snap.me.can_chat ? "Say something…" : "Log in to chat";
+      if (!snap.me.can_chat && !form.querySelector(".chat-login")) {
+        const next = encodeURIComponent(location.pathname + location.search);
+        send.replaceWith(el("a", { class: "btn btn-primary btn-small chat-login", href: `/login.html?next=${next}` }, "Log in"));
+      }
       renderCards(cardsBox, snap.pins, sessionId);
       setViewers(snap.presence);
       if (snap.session?.state) setSessionState(snap.session.state);
