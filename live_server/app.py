@@ -17,6 +17,7 @@ from live_server.http import clips as clips_http
 from live_server.http import commerce as commerce_http
 from live_server.http import feed as feed_http
 from live_server.http import health as health_http
+from live_server.http import metrics as metrics_http
 from live_server.http import openapi as openapi_http
 from live_server.http import posts as posts_http
 from live_server.http import products as products_http
@@ -305,13 +306,14 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_redis_ctx)
 
     health_http.setup(app)
+    metrics_http.setup(app)
     openapi_http.setup(app)
     accounts_http.setup(app)
     products_http.setup(app)
     sessions_http.setup(app)
+    room_http.setup(app)
     whip_http.setup(app)
     whep_http.setup(app)
-    room_http.setup(app)
 
     app[ROOM_TRANSPORT] = build_room(app[SERVICES])
     app[ROOM_TRANSPORT].attach(app)
