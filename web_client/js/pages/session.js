@@ -122,6 +122,22 @@ function renderHeader(session) {
   }
 }
 
+/** The host, the show's moderators and admins get a way into the moderator console. */
+function renderModeratorLink(session, user) {
+  if (!user) return;
+  const moderates =
+    user.role === "admin" ||
+    session.host?.id === user.id ||
+    (session.moderators ?? []).some((m) => m.id === user.id);
+  if (!moderates) return;
+  const link = el(
+    "a",
+    { class: "moderate-link", id: "moderate-link", href: `/moderate.html?id=${encodeURIComponent(session.id)}` },
+    "Moderate",
+  );
+  document.querySelector("#watch-header .meta")?.prepend(link);
+}
+
 function notFound(message) {
   const box = document.getElementById("state-message");
   replaceChildren(box, el("h2", {}, "Show not found"), el("p", {}, message),
@@ -151,6 +167,7 @@ async function main() {
   }
   current = session;
   renderHeader(session);
+  renderModeratorLink(session, user);
   renderLineup(session.products ?? []);
   setSessionState(session.state);
   const detail = { session, user };
