@@ -95,7 +95,12 @@ def build_services(settings: Settings) -> Services:
     live_sessions = LiveSessionService(sessions, users, products, events)
     broadcast = BroadcastService(
         live_sessions,
-        Sfu(SfuClock(), parse_ice_servers(settings.ice_servers), settings.public_ip),
+        Sfu(
+            SfuClock(),
+            parse_ice_servers(settings.ice_servers),
+            settings.public_ip,
+            fast_path=settings.media_fast_path,
+        ),
         RecordingRepository(db),
         events,
         settings.media_dir / "recordings",

@@ -40,6 +40,7 @@ class Settings:
     ice_servers: tuple[str, ...] = ()
     public_ip: str | None = None
     reconnect_grace_s: float = 30.0
+    media_fast_path: bool = True  # one send loop per frame for all viewers (docs/media.md)
     # Live room
     chat_max_len: int = 500
     chat_rate_per_s: float = 1.0

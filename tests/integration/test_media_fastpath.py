@@ -370,3 +370,10 @@ async def test_multi_packet_frames_leave_in_one_gso_send_and_decode(sfu: Sfu) ->
     finally:
         await viewer.close()
         await pc.close()
+
+
+def test_the_fast_path_setting_reads_from_the_environment() -> None:
+    from live_server.settings import Settings
+
+    assert Settings.load(env={}).media_fast_path is True
+    assert Settings.load(env={"LIVESHOP_MEDIA_FAST_PATH": "0"}).media_fast_path is False
