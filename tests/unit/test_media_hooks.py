@@ -11,7 +11,7 @@ from aiortc import RTCPeerConnection, rtcrtpreceiver
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
-from live_server.media import aiortc_hooks
+from live_server.media import aiortc_fastpath, aiortc_hooks
 
 
 def test_aiortc_is_the_pinned_version() -> None:
@@ -104,3 +104,96 @@ def test_fast_ntp_clock_matches_aiortc_and_is_what_senders_call() -> None:
     assert rtcrtpsender.clock is clock
     back = clock.datetime_from_ntp(fast)
     assert abs(back - datetime.datetime.now(datetime.UTC)) < datetime.timedelta(seconds=1)
+
+
+# -- the fast send path (live_server/media/aiortc_fastpath.py) ------------------------------
+
+
+def test_every_fast_path_internal_exists() -> None:
+    assert aiortc_fastpath.verify_fastpath() == []
+
+
+def test_fast_path_check_notices_a_changed_internal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aioice.ice import StunProtocol
+
+    async def send_data(self: StunProtocol, data: bytes, addr: tuple[str, int]) -> None:
+        self.transport.write(data)  # no longer the plain sendto the fast path mirrors
+
+    monkeypatch.setattr(StunProtocol, "send_data", send_data)
+
+    async def handle(self: aiortc.RTCRtpSender, packet: object) -> None:
+        return None
+
+    monkeypatch.setattr(aiortc.RTCRtpSender, "_handle_rtcp_packet", handle)
+    problems = aiortc_fastpath.verify_fastpath()
+    assert any("send_data" in p for p in problems)
+    assert any("_retransmit" in p for p in problems)
+    with pytest.raises(aiortc_hooks.HookUnavailable):
+        aiortc_hooks.verify_hooks()
+
+
+def test_sender_internals_the_fast_path_reads_are_set_by_aiortc() -> None:
+    sender_names = set(aiortc.RTCRtpSender.__init__.__code__.co_names)
+    for name in aiortc_fastpath._SENDER_ATTRS:
+        assert name in sender_names
+    # the SR and stats read the counters the fast path updates
+    rtcp = set(aiortc.RTCRtpSender._run_rtcp.__code__.co_names)
+    for name in ("_RTCRtpSender__packet_count", "_RTCRtpSender__octet_count"):
+        assert name in rtcp
+    assert "_RTCRtpSender__rtp_timestamp" in rtcp and "_RTCRtpSender__ntp_timestamp" in rtcp
+    send_rtp = aiortc.RTCDtlsTransport._send_rtp.__code__.co_names
+    assert "_tx_srtp" in send_rtp and "protect" in send_rtp
+
+
+@pytest.mark.parametrize("with_abs_send_time", [True, False])
+async def test_header_template_patched_like_send_frame_matches_aiortcs_serialiser(
+    with_abs_send_time: bool,
+) -> None:
+    from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+    from aiortc.rtp import RtpPacket
+
+    pc = RTCPeerConnection()
+    sender = pc.addTransceiver("video", direction="sendonly").sender
+    extensions = [RTCRtpHeaderExtensionParameters(id=4, uri="urn:ietf:params:rtp-hdrext:sdes:mid")]
+    if with_abs_send_time:
+        extensions.append(
+            RTCRtpHeaderExtensionParameters(
+                id=3, uri="http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+            )
+        )
+    ext_map = sender._RTCRtpSender__rtp_header_extensions_map
+    ext_map.configure(RTCRtpParameters(headerExtensions=extensions))
+    sender._RTCRtpSender__mid = "1"
+    header, abs_at = aiortc_fastpath._header_template(sender, 96, 0x11223344, "1")
+    assert (abs_at > 0) == with_abs_send_time
+    for marker, seq, ts, abs_time in [(0, 17, 90000, 0x123456), (1, 65535, 2**32 - 1, 7)]:
+        aiortc_fastpath._SEQ_TS.pack_into(header, 1, (0x80 if marker else 0) | 96, seq, ts)
+        if abs_at > 0:
+            word = (header[abs_at - 1] << 24) | abs_time
+            aiortc_fastpath._WORD.pack_into(header, abs_at - 1, word)
+        expected = RtpPacket(
+            payload_type=96, marker=marker, sequence_number=seq, timestamp=ts, ssrc=0x11223344
+        )
+        expected.extensions.mid = "1"
+        if with_abs_send_time:
+            expected.extensions.abs_send_time = abs_time
+        expected.payload = b"payload"
+        assert bytes(header) + b"payload" == expected.serialize(ext_map)
+    await pc.close()
+
+
+def test_shared_packetizer_uses_aiortcs_packetisers() -> None:
+    packetizer = aiortc_fastpath.SharedPacketizer("video", "VP8", 90000)
+    packet = av.Packet(b"\x10" + bytes(5000))
+    packet.pts = 3000
+    packet.time_base = fractions.Fraction(1, 90000)
+    payloads, timestamp = packetizer.pack(packet)
+    assert timestamp == 3000 and len(payloads) == 4
+    assert all(len(p) <= 1300 for p in payloads)
+    # equal sizes except the last: what lets a frame leave in one UDP GSO send
+    assert len({len(p) for p in payloads[:-1]}) == 1 and len(payloads[-1]) <= len(payloads[0])
+    opus = aiortc_fastpath.SharedPacketizer("audio", "opus", 48000)
+    audio = av.Packet(b"\xfc\x01\x02")
+    audio.pts = 960
+    audio.time_base = fractions.Fraction(1, 48000)
+    assert opus.pack(audio) == ([b"\xfc\x01\x02"], 960)
