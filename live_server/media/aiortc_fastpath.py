@@ -261,8 +261,8 @@ class FastRtpSender:
     @property
     def backlog(self) -> int:
         """Bytes waiting in this viewer's socket transport (asyncio's send buffer)."""
-        sock = self._socket
-        return int(sock.get_write_buffer_size()) if sock is not None else 0
+        size = getattr(self._socket, "get_write_buffer_size", None)  # TURN has none
+        return int(size()) if size is not None else 0
 
     def send_frame(self, payloads: list[bytes], timestamp: int) -> int:
         """Send one frame's payloads now: ``SENT``, ``NOT_CONNECTED`` or ``WOULD_BLOCK``."""
