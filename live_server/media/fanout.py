@@ -140,9 +140,12 @@ class ViewerTrack(MediaStreamTrack):
         self.fast = fast
         queued = list(self._queue)
         self._queue.clear()
-        for _, shared in queued:
-            if shared is not None:
-                self._send_fast(fast, shared, False)
+        for i, (_, shared) in enumerate(queued):
+            if shared is not None and self._send_fast(fast, shared, False):
+                # the socket filled up: the rest would not decode without what was lost
+                self.dropped += len(queued) - i - 1
+                self._hub.request_keyframe()
+                break
 
     async def recv(self) -> Packet:  # type: ignore[override]
         """The next encoded frame for this viewer's RTP sender.
@@ -222,6 +225,11 @@ class FanoutHub:
         if self.kind == "video":
             self._on_keyframe_needed()
         return track
+
+    def request_keyframe(self) -> None:
+        """Ask the host for a keyframe (throttled by the room)."""
+        if self.kind == "video":
+            self._on_keyframe_needed()
 
     def remove(self, track: ViewerTrack) -> None:
         """Detach a viewer (idempotent)."""

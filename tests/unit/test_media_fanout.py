@@ -4,12 +4,14 @@ one timeline across publisher reconnects."""
 from __future__ import annotations
 
 import asyncio
+import fractions
 
 import av
 import pytest
 
+from live_server.media.aiortc_fastpath import SENT, WOULD_BLOCK
 from live_server.media.clock import MediaClock
-from live_server.media.fanout import FanoutHub
+from live_server.media.fanout import FanoutHub, ViewerTrack
 from live_server.media.keyframes import KeyframeRequester
 
 
@@ -122,3 +124,83 @@ def test_media_clock_runs_from_go_live_and_freezes_at_the_end() -> None:
     now[0] = 200.0
     assert clock.media_time(1) == pytest.approx(12.5)
     assert not clock.is_running(1)
+
+
+class FakeFastSender:
+    """Stands in for FastRtpSender: records frames, answers with scripted statuses."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.frames: list[tuple[int, int]] = []  # (payload count, rtp timestamp)
+        self.statuses = statuses or []
+        self.backlog = 0
+        self.detached = False
+
+    def send_frame(self, payloads: list[bytes], timestamp: int) -> int:
+        self.frames.append((len(payloads), timestamp))
+        return self.statuses.pop(0) if self.statuses else SENT
+
+    def detach(self) -> None:
+        self.detached = True
+
+
+def vp8(pts: int, keyframe: bool, size: int = 3000) -> av.Packet:
+    p = av.Packet(bytes([0x10 if keyframe else 0x11]) + bytes(size))
+    p.pts = pts
+    p.time_base = fractions.Fraction(1, 90000)
+    return p
+
+
+async def _started(track: ViewerTrack) -> asyncio.Task[av.Packet]:
+    task = asyncio.ensure_future(track.recv())  # what aiortc's sender loop does
+    await asyncio.sleep(0)
+    return task
+
+
+async def test_fast_path_flushes_the_queue_then_sends_from_dispatch_packetised_once() -> None:
+    hub = FanoutHub("video", 90000, lambda: None)
+    hub.codec_name = "VP8"
+    fakes = [FakeFastSender(), FakeFastSender()]
+    tracks = [hub.new_track("a"), hub.new_track("b")]
+    for track, fake in zip(tracks, fakes, strict=True):
+        track.use_fast_path(lambda fake=fake: fake)  # type: ignore[misc]
+    hub.dispatch(vp8(0, True), keyframe=True)  # queued: senders not started yet
+    tasks = [await _started(t) for t in tracks]
+    assert all(f.frames == [(3, 0)] for f in fakes)  # flushed on the first recv()
+    hub.dispatch(vp8(3000, False), keyframe=False)
+    assert all(f.frames == [(3, 0), (3, 3000)] for f in fakes)
+    assert all(t.delivered == 2 and t.queued == 0 for t in tracks)
+    assert not any(task.done() for task in tasks)  # aiortc's own loop stays parked
+    for track in tracks:
+        track.stop()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(f.detached for f in fakes)
+
+
+async def test_fast_path_socket_full_drops_to_the_next_keyframe() -> None:
+    asked: list[int] = []
+    hub = FanoutHub("video", 90000, lambda: asked.append(1))
+    hub.codec_name = "VP8"
+    fake = FakeFastSender([SENT, WOULD_BLOCK])
+    track = hub.new_track("a")
+    track.use_fast_path(lambda: fake)  # type: ignore[arg-type,return-value]
+    task = await _started(track)
+    asked.clear()
+    hub.dispatch(vp8(0, True), keyframe=True)
+    hub.dispatch(vp8(3000, False), keyframe=False)  # would block
+    assert track.overflows == 1 and asked == [1]
+    hub.dispatch(vp8(6000, False), keyframe=False)  # not sent: it would not decode
+    assert [ts for _, ts in fake.frames] == [0, 3000]
+    hub.dispatch(vp8(9000, True), keyframe=True)
+    assert [ts for _, ts in fake.frames] == [0, 3000, 9000]
+    track.stop()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_no_fast_sender_keeps_the_queue_for_aiortcs_sender() -> None:
+    hub = FanoutHub("video", 90000, lambda: None)
+    hub.codec_name = "VP8"
+    track = hub.new_track("a")
+    track.use_fast_path(lambda: None)
+    hub.dispatch(vp8(0, True), keyframe=True)
+    assert (await track.recv()).pts == 0
+    assert track.fast is None
