@@ -581,6 +581,74 @@ def table(rows: list[Row], video_kbps: float) -> str:
     return "\n".join(lines)
 
 
+async def send_path_cost(video: list[bytes], audio: list[bytes], repeats: int = 5) -> str:
+    """The fast path alone, in this process: one real aiortc viewer (same process, so no
+    cross-process wake-ups), a viewer-second of the benchmark's traffic pushed through its
+    ``FastRtpSender.send_frame`` (packetised once, like the hub does), main-thread CPU."""
+    from live_server.media.aiortc_fastpath import SharedPacketizer
+    from live_server.media.peers import NumberedVideoTrack, viewer_pc
+
+    sfu = Sfu(MediaClock(), publisher_timeout_s=3600)
+    publisher = RTCPeerConnection()
+    publisher.addTransceiver(NumberedVideoTrack(), direction="sendonly")
+    viewer = viewer_pc()
+    try:
+        for pc, call in ((publisher, sfu.publish), (viewer, sfu.subscribe)):
+            await pc.setLocalDescription(await pc.createOffer())
+            _, answer = await call(SESSION, pc.localDescription.sdp)
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+            deadline = time.monotonic() + 20
+            while not (sfu.is_receiving(SESSION) and (pc is publisher or _fast(sfu))):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("send-path bench: viewer not on the fast path")
+                await asyncio.sleep(0.05)
+        fast = _fast(sfu)
+        assert fast is not None
+        vpack = SharedPacketizer("video", "VP8", 90000)
+        apack = SharedPacketizer("audio", "opus", 48000)
+        frames_v = [vpack.pack(_packet(f, i * 3000, 90000)) for i, f in enumerate(video[:FPS])]
+        frames_a = [apack.pack(_packet(f, i * 960, 48000)) for i, f in enumerate(audio[:50])]
+        packets = sum(len(p) for p, _ in frames_v) + len(frames_a)
+        results = []
+        for _ in range(repeats):
+            t0 = time.thread_time()
+            for payloads, ts in frames_v:
+                fast.send_frame(payloads, ts)
+            for payloads, ts in frames_a:
+                fast.send_frame(payloads, ts)
+            results.append((time.thread_time() - t0) * 1000)
+            await asyncio.sleep(0.2)  # let the viewer drain its socket
+        results.sort()
+        return (
+            f"fast send path alone, in-process ({packets} packets = one viewer-second): "
+            f"{results[len(results) // 2]:.2f} ms per viewer-second (median of {repeats}; "
+            f"min {results[0]:.2f}, max {results[-1]:.2f})"
+        )
+    finally:
+        await viewer.close()
+        await publisher.close()
+        await sfu.close()
+
+
+def _fast(sfu: Sfu) -> Any:
+    room = sfu.room(SESSION)
+    if room is None:
+        return None
+    tracks = [t for v in room.viewers.values() for t in v.tracks if t.kind == "video"]
+    return tracks[0].fast if tracks else None
+
+
+def _packet(data: bytes, pts: int, rate: int) -> Any:
+    import fractions
+
+    import av
+
+    packet = av.Packet(data)
+    packet.pts = pts
+    packet.time_base = fractions.Fraction(1, rate)
+    return packet
+
+
 async def bench(args: argparse.Namespace) -> None:
     print("pre-encoding 720p VP8 and Opus...", flush=True)
     video = await asyncio.to_thread(make_video_frames, 2.0)
@@ -597,6 +665,8 @@ async def bench(args: argparse.Namespace) -> None:
     if not args.skip_relay:
         rows += await run_mode("relay", args.relay_viewers, args.window, video, audio, args.workers)
     text = table(rows, video_kbps)
+    if not args.skip_forward:
+        text += "\n" + await send_path_cost(video, audio)
     print()
     print(text)
     if args.json:
