@@ -179,6 +179,8 @@ function setEnded() {
 // Playback watchdog: frames flowing => playing; a stall while connected => the host is
 // reconnecting (or the network is); the session state tells which.
 function watch() {
+  // Once the show has ended, a last buffered frame must not flip the state back to playing.
+  if (state.sessionState === "ended") return;
   const now = performance.now();
   if (player.currentTime !== state.lastTime) {
     state.lastTime = player.currentTime;
