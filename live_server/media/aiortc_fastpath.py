@@ -230,6 +230,7 @@ class FastRtpSender:
             return fast
         except Exception as exc:  # never break a viewer: aiortc's own path still works
             logger.warning("%s fast path unavailable: %r", label, exc)
+            sender.__dict__.pop("_retransmit", None)
             return None
 
     def detach(self) -> None:
