@@ -56,6 +56,10 @@ def serve(port: int, data_dir: str, rebroadcast: bool) -> None:
     from live_server.settings import Settings
 
     logging.basicConfig(level=logging.WARNING)
+    if os.environ.get("BENCH_ROOM_NO_WINDOW"):  # A/B aid: flush every loop iteration
+        from signaling import socketio_fastpath
+
+        socketio_fastpath.MAX_WINDOW = 0.0
     if rebroadcast:
 
         async def react_one_by_one(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -202,6 +203,7 @@ class RoomContext:
         self.chat_writer = ChatWriter(chat)
         self._chat_floor: int | None = None
         self._media_times: dict[int, tuple[float | None, float]] = {}
+        self._media_time_reads: dict[int, asyncio.Task[float | None]] = {}
 
     async def session(self, session_id: int) -> LiveSession:
         """The session, or NotFound."""
@@ -242,9 +244,22 @@ class RoomContext:
         """
         now = time.monotonic()
         cached = self._media_times.get(session_id)
-        if cached is not None and now - cached[1] < 1.0:
-            value, at = cached
-            return None if value is None else value + (now - at)
+        if cached is None:
+            return await self._read_media_time(session_id)
+        value, at = cached
+        if now - at >= 1.0 and session_id not in self._media_time_reads:
+            # Stale: refresh in the background rather than make this caller (a chat
+            # message on its way to the room) wait for the clock's database read.
+            task = asyncio.create_task(self._read_media_time(session_id), name="media-time")
+            self._media_time_reads[session_id] = task
+            task.add_done_callback(lambda t: self._forget_read(session_id, t))
+        return None if value is None else value + (now - at)
+
+    def _forget_read(self, session_id: int, task: asyncio.Task[float | None]) -> None:
+        if self._media_time_reads.get(session_id) is task:
+            del self._media_time_reads[session_id]
+
+    async def _read_media_time(self, session_id: int) -> float | None:
         try:
             value = await self.clock.media_time(session_id)
         except Exception:  # a broken clock must not stop chat
@@ -256,6 +271,9 @@ class RoomContext:
     def forget_media_time(self, session_id: int) -> None:
         """Drops the cached media time (the session changed state)."""
         self._media_times.pop(session_id, None)
+        task = self._media_time_reads.pop(session_id, None)
+        if task is not None:
+            task.cancel()  # it may hold the old state's answer
 
     async def next_message_id(self) -> int:
         """A chat message id, unique over nodes (see ChatWriter)."""
