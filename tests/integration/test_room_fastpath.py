@@ -4,6 +4,7 @@ python-engineio upgrade removes the hook it relies on."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import engineio
@@ -25,6 +26,55 @@ def test_engineio_still_has_the_websocket_driver_hook() -> None:
     fast = FastBroadcast()
     assert fast.install(eio), f"engine.io {engineio.__name__} changed its driver table"
     assert eio._async["websocket"].__name__ == "TrackedWebSocket"
+
+
+class _Transport:
+    def __init__(self, log: list[Any]) -> None:
+        self.log = log
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def write(self, data: bytes) -> None:
+        self.log.append(("write", data))
+
+
+class _Socket:
+    upgraded = True
+    closed = False
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+
+
+async def test_waiting_frames_leave_before_a_normal_path_packet_and_big_flushes_wait() -> None:
+    log: list[Any] = []
+
+    class Eio:
+        _async: dict[str, Any] = {"websocket": object}
+
+        async def send_packet(self, sid: str, pkt: Any) -> None:
+            log.append(("packet", sid, pkt))
+
+    eio = Eio()
+    fast = FastBroadcast()
+    assert fast.install(eio)
+    fast.transports["s1"] = _Transport(log)  # type: ignore[assignment]
+    sock = _Socket()
+    fast.window = 5.0  # as after a flush to thousands of sockets: frames wait
+    assert fast.try_send(sock, "s1", b"A") and fast.try_send(sock, "s1", b"B")
+    await asyncio.sleep(0.01)
+    assert log == []  # held for the window
+    await eio.send_packet("s1", "ack")  # an ack on the queued path: the frames go first
+    assert log == [("write", b"AB"), ("packet", "s1", "ack")]
+    fast._flush()  # the timer firing later finds nothing for s1
+    assert log == [("write", b"AB"), ("packet", "s1", "ack")]
+    assert fast.window == 0.0  # that flush was quick: the next one is not delayed
+    assert fast.try_send(sock, "s1", b"C")
+    await wait_for(lambda: log[-1:] == [("write", b"C")], timeout=1.0, message="next flush")
 
 
 async def test_fast_and_polling_clients_get_the_same_broadcasts(

@@ -72,6 +72,39 @@ async def test_media_time_is_read_once_a_second_and_extrapolated() -> None:
     assert clock.calls == 3
 
 
+class SlowClock:
+    """A clock whose reads wait until released (a busy database)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.release = asyncio.Event()
+
+    async def media_time(self, session_id: int) -> float | None:
+        self.calls += 1
+        if self.calls > 1:
+            await self.release.wait()
+        return 100.0 * self.calls
+
+
+async def test_a_stale_media_time_is_refreshed_without_making_the_caller_wait() -> None:
+    clock = SlowClock()
+    ctx = RoomContext(clock=clock, **{k: None for k in _CTX_ARGS})  # type: ignore[arg-type]
+    assert await ctx.media_time(1) == 100.0
+    value, at = ctx._media_times[1]
+    ctx._media_times[1] = (value, at - 2.0)  # two seconds old
+    stale = await asyncio.wait_for(ctx.media_time(1), 0.5)  # the slow read is not awaited
+    assert stale is not None and 102.0 <= stale < 103.0
+    await asyncio.wait_for(ctx.media_time(1), 0.5)
+    assert clock.calls == 2  # one background read at a time
+    clock.release.set()
+    for _ in range(100):
+        if ctx._media_times[1][0] == 200.0:
+            break
+        await asyncio.sleep(0.01)
+    fresh = await ctx.media_time(1)
+    assert fresh is not None and 200.0 <= fresh < 200.5
+
+
 _CTX_ARGS: tuple[str, ...] = (
     "sessions",
     "products",
