@@ -60,6 +60,10 @@ def serve(port: int, data_dir: str, rebroadcast: bool) -> None:
         from signaling import socketio_fastpath
 
         socketio_fastpath.MAX_WINDOW = 0.0
+    if os.environ.get("BENCH_ROOM_DEFAULT_GC"):  # A/B aid: CPython's GC settings
+        from signaling import room as room_transport
+
+        room_transport._gc_tuned = True
     if rebroadcast:
 
         async def react_one_by_one(
