@@ -126,7 +126,7 @@ async def test_sigkill_during_checkout_burst_loses_nothing(tmp_path: Path) -> No
     finally:
         server.stop()
 
-    restarted = start_server_process(data_dir, port=server.port, demo=True)
+    restarted = start_server_process(data_dir, demo=True)  # a fresh port: no bind race
     try:
         stock, held, ids = _audit(data_dir / "liveshop.db", product_id)
         assert stock + held == START_STOCK, (stock, held)
