@@ -36,8 +36,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from live_server.domain.clips import PinMark, plan_clip_windows, snap_windows
-from live_server.domain.feed import (
+from live_server.content.clips.rules import PinMark, plan_clip_windows, snap_windows
+from live_server.content.feed.rules import (
     category_mask,
     engagement_score,
     popularity,
@@ -276,7 +276,7 @@ def run_media(args: argparse.Namespace) -> dict[str, Any]:
 async def seed_feed(
     db: Any, n_items: int, n_users: int, rng: random.Random
 ) -> list[tuple[int, str, int]]:
-    from live_server.domain.accounts import INTERESTS
+    from live_server.accounts.rules import INTERESTS
 
     now = time.time()
     hosts = 50
@@ -470,9 +470,9 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
 async def run_feed(args: argparse.Namespace) -> dict[str, Any]:
     import aiohttp
 
+    from live_server.accounts.credentials import TokenSigner, load_or_create_secret
     from live_server.app import build_content, build_services
-    from live_server.domain.accounts import Principal, Role
-    from live_server.services.auth import TokenSigner, load_or_create_secret
+    from live_server.platform.identity import Principal, Role
     from live_server.settings import Settings
 
     rng = random.Random(7)

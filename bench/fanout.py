@@ -44,8 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import FanoutHub
-from live_server.media.peers import PacketLoopTrack, encode_opus
 from live_server.media.sfu import Sfu
+from support.peers import PacketLoopTrack, encode_opus
 
 SESSION = 1
 FPS = 30
@@ -585,8 +585,8 @@ async def send_path_cost(video: list[bytes], audio: list[bytes], repeats: int = 
     """The fast path alone, in this process: one real aiortc viewer (same process, so no
     cross-process wake-ups), a viewer-second of the benchmark's traffic pushed through its
     ``FastRtpSender.send_frame`` (packetised once, like the hub does), main-thread CPU."""
-    from live_server.media.aiortc_fastpath import SharedPacketizer
-    from live_server.media.peers import NumberedVideoTrack, viewer_pc
+    from live_server.media.aiortc.fastpath import SharedPacketizer
+    from support.peers import NumberedVideoTrack, viewer_pc
 
     sfu = Sfu(MediaClock(), publisher_timeout_s=3600)
     publisher = RTCPeerConnection()

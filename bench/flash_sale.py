@@ -138,8 +138,8 @@ class Shop:
 
 async def setup(url: str, data_dir: Path, buyers: int, units: int) -> Shop:
     """Demo host's live show with a 10-unit drop and an ample product; `buyers` accounts."""
-    from live_server.domain.accounts import Role
-    from live_server.services.auth import TokenSigner
+    from live_server.accounts.credentials import TokenSigner
+    from live_server.platform.identity import Role
 
     async with aiohttp.ClientSession(url) as http:
         resp = await http.post(

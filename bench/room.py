@@ -51,13 +51,13 @@ def serve(port: int, data_dir: str, rebroadcast: bool) -> None:
     from aiohttp import web
 
     from live_server.app import create_app
-    from live_server.services.room import RoomService
-    from live_server.services.room_extensions import session_room
+    from live_server.room.extensions import session_room
+    from live_server.room.service import RoomService
     from live_server.settings import Settings
 
     logging.basicConfig(level=logging.WARNING)
     if os.environ.get("BENCH_ROOM_NO_WINDOW"):  # A/B aid: flush every loop iteration
-        from signaling import socketio_fastpath
+        from signaling import socketio_internals as socketio_fastpath
 
         socketio_fastpath.MAX_WINDOW = 0.0
     if os.environ.get("BENCH_ROOM_DEFAULT_GC"):  # A/B aid: CPython's GC settings

@@ -9,69 +9,69 @@ from typing import Any
 
 from aiohttp import web
 
+from live_server.accounts import routes as accounts_http
+from live_server.accounts.credentials import LoginThrottle, TokenSigner, load_or_create_secret
+from live_server.accounts.service import AccountService
+from live_server.accounts.store import UserRepository
+from live_server.catalog import routes as products_http
+from live_server.catalog.service import CatalogService, MediaStore
+from live_server.catalog.store import ProductRepository
+from live_server.commerce import routes as commerce_http
+from live_server.commerce.analytics import routes as analytics_http
+from live_server.commerce.analytics.service import AnalyticsService
+from live_server.commerce.analytics.store import AnalyticsRepository, CreatorLookup
+from live_server.commerce.cart.service import CartService
+from live_server.commerce.cart.store import CartsRepository
+from live_server.commerce.checkout.service import SWEEP_EVERY_S, CheckoutService
+from live_server.commerce.flash_sales.service import CommerceTick, FlashSaleService, LiveCommerce
+from live_server.commerce.flash_sales.store import FlashSalesRepository
+from live_server.commerce.ledger import AttributionResolver, LedgerService
+from live_server.commerce.payments import routes as webhooks_http
+from live_server.commerce.payments.service import PaymentsService
+from live_server.commerce.stores.live_feed import RedisCommerceFeed
+from live_server.commerce.stores.orders import OrdersRepository
 from live_server.container import SERVICES, Services
-from live_server.domain.reactions import ReactionAggregator
-from live_server.http import accounts as accounts_http
-from live_server.http import analytics as analytics_http
-from live_server.http import clips as clips_http
-from live_server.http import commerce as commerce_http
-from live_server.http import feed as feed_http
-from live_server.http import health as health_http
-from live_server.http import metrics as metrics_http
-from live_server.http import openapi as openapi_http
-from live_server.http import posts as posts_http
-from live_server.http import products as products_http
-from live_server.http import replays as replays_http
-from live_server.http import room as room_http
-from live_server.http import sessions as sessions_http
-from live_server.http import static as static_http
-from live_server.http import webhooks as webhooks_http
-from live_server.http.middleware import access_log_middleware, auth_middleware, error_middleware
-from live_server.http.openapi import OPENAPI_PATHS
+from live_server.content.clips import routes as clips_http
+from live_server.content.clips.store import ClipRepository
+from live_server.content.feed import routes as feed_http
+from live_server.content.feed.service import FeedService
+from live_server.content.feed.store import FeedRepository
+from live_server.content.posts import routes as posts_http
+from live_server.content.posts.service import PostService
+from live_server.content.posts.social import SocialService
+from live_server.content.posts.store import PostRepository
+from live_server.content.processing.service import MediaUrls, ProcessingService
+from live_server.content.processing.store import JobRepository
+from live_server.content.replays import routes as replays_http
+from live_server.media.broadcast import BroadcastService
 from live_server.media.clock import MediaClock as SfuClock
 from live_server.media.sdp import parse_ice_servers
 from live_server.media.sfu import Sfu
-from live_server.services.accounts import AccountService
-from live_server.services.analytics import AnalyticsService
-from live_server.services.auth import LoginThrottle, TokenSigner, load_or_create_secret
-from live_server.services.broadcast import BroadcastService
-from live_server.services.cart import CartService
-from live_server.services.catalog import CatalogService, MediaStore
-from live_server.services.checkout import SWEEP_EVERY_S, CheckoutService
-from live_server.services.events import EventBus
-from live_server.services.feed import FeedService
-from live_server.services.flash_sales import CommerceTick, FlashSaleService, LiveCommerce
-from live_server.services.ledger import AttributionResolver, LedgerService
-from live_server.services.live_sessions import LiveSessionService
-from live_server.services.media_clock import WallMediaClock
-from live_server.services.payments import PaymentsService
-from live_server.services.posts import PostService
-from live_server.services.processing import MediaUrls, ProcessingService
-from live_server.services.room import RoomService
-from live_server.services.room_context import RoomContext, RoomLimits
-from live_server.services.room_moderation import RoomModeration
-from live_server.services.room_ticker import RoomTicker
-from live_server.services.social import SocialService
+from live_server.media.store import RecordingRepository
+from live_server.platform import health as health_http
+from live_server.platform import metrics_routes as metrics_http
+from live_server.platform import openapi as openapi_http
+from live_server.platform import static as static_http
+from live_server.platform.db import Database
+from live_server.platform.events import EventBus
+from live_server.platform.middleware import access_log_middleware, auth_middleware, error_middleware
+from live_server.platform.openapi import OPENAPI_PATHS
+from live_server.room import routes as room_http
+from live_server.room.context import RoomContext, RoomLimits
+from live_server.room.live_state import LiveState, MemoryLiveState, RedisLiveState
+from live_server.room.moderation import RoomModeration
+from live_server.room.rules.reactions import ReactionAggregator
+from live_server.room.service import RoomService
+from live_server.room.stores.chat import ChatRepository
+from live_server.room.stores.moderation import ModerationRepository
+from live_server.room.stores.pins import PinRepository
+from live_server.room.stores.stats import RoomStatsRepository
+from live_server.room.ticker import RoomTicker
 from live_server.settings import Settings
-from live_server.storage.analytics import AnalyticsRepository, CreatorLookup
-from live_server.storage.carts import CartsRepository
-from live_server.storage.chat import ChatRepository
-from live_server.storage.clips import ClipRepository
-from live_server.storage.db import Database
-from live_server.storage.feed import FeedRepository
-from live_server.storage.flash_sales import FlashSalesRepository
-from live_server.storage.jobs import JobRepository
-from live_server.storage.live_commerce import RedisCommerceFeed
-from live_server.storage.live_state import LiveState, MemoryLiveState, RedisLiveState
-from live_server.storage.moderation import ModerationRepository
-from live_server.storage.orders import OrdersRepository
-from live_server.storage.pins import PinRepository
-from live_server.storage.posts import PostRepository
-from live_server.storage.products import ProductRepository
-from live_server.storage.recordings import RecordingRepository
-from live_server.storage.room_stats import RoomStatsRepository
-from live_server.storage.sessions import SessionRepository
-from live_server.storage.users import UserRepository
+from live_server.shows import routes as sessions_http
+from live_server.shows.clock import WallMediaClock
+from live_server.shows.service import LiveSessionService
+from live_server.shows.store import SessionRepository
 from recordings.worker import MediaWorker
 from signaling import whep as whep_http
 from signaling import whip as whip_http
@@ -293,7 +293,7 @@ async def _content_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _demo_ctx(app: web.Application) -> AsyncIterator[None]:
     svc = app[SERVICES]
     if svc.settings.demo:
-        from live_server.services.demo import seed_demo
+        from live_server.demo.seed import seed_demo
 
         await seed_demo(svc)
     yield

@@ -121,7 +121,7 @@ class ProgressBar:
 async def process(settings: Settings, session_id: int) -> int:
     """`liveshop process SESSION_ID`: queue (or resume) the session's job and run it here."""
     from live_server.app import build_content, build_services
-    from live_server.domain.errors import DomainError
+    from live_server.platform.errors import DomainError
 
     svc = build_services(settings)
     build_content(svc)

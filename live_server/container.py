@@ -10,27 +10,27 @@ from typing import Any
 
 from aiohttp import web
 
-from live_server.services.accounts import AccountService
-from live_server.services.analytics import AnalyticsService
-from live_server.services.broadcast import BroadcastService
-from live_server.services.cart import CartService
-from live_server.services.catalog import CatalogService, MediaStore
-from live_server.services.checkout import CheckoutService
-from live_server.services.events import EventBus
-from live_server.services.feed import FeedService
-from live_server.services.flash_sales import CommerceTick, FlashSaleService, LiveCommerce
-from live_server.services.ledger import LedgerService
-from live_server.services.live_sessions import LiveSessionService
-from live_server.services.media_clock import MediaClock
-from live_server.services.metrics import Metrics
-from live_server.services.payments import PaymentsService
-from live_server.services.posts import PostService
-from live_server.services.processing import ProcessingService
-from live_server.services.room import RoomService
-from live_server.services.room_moderation import RoomModeration
-from live_server.services.social import SocialService
+from live_server.accounts.service import AccountService
+from live_server.catalog.service import CatalogService, MediaStore
+from live_server.commerce.analytics.service import AnalyticsService
+from live_server.commerce.cart.service import CartService
+from live_server.commerce.checkout.service import CheckoutService
+from live_server.commerce.flash_sales.service import CommerceTick, FlashSaleService, LiveCommerce
+from live_server.commerce.ledger import LedgerService
+from live_server.commerce.payments.service import PaymentsService
+from live_server.content.feed.service import FeedService
+from live_server.content.posts.service import PostService
+from live_server.content.posts.social import SocialService
+from live_server.content.processing.service import ProcessingService
+from live_server.media.broadcast import BroadcastService
+from live_server.platform.db import Database
+from live_server.platform.events import EventBus
+from live_server.platform.metrics import Metrics
+from live_server.room.moderation import RoomModeration
+from live_server.room.service import RoomService
 from live_server.settings import Settings
-from live_server.storage.db import Database
+from live_server.shows.clock import MediaClock
+from live_server.shows.service import LiveSessionService
 
 
 @dataclass

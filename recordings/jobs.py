@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from live_server.domain.clips import ClipWindow, PinMark, plan_clip_windows, snap_windows
+from live_server.content.clips.rules import ClipWindow, PinMark, plan_clip_windows, snap_windows
 from recordings.clips import CutResult, EncodeSettings, cut
 from recordings.probe import MediaInfo, probe
 from recordings.replay import ReplayResult, make_replay

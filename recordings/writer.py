@@ -20,7 +20,7 @@ from typing import Any
 
 import av
 
-from live_server.media.bitstream import h264_parameter_sets, vp8_dimensions
+from recordings.bitstream import h264_parameter_sets, vp8_dimensions
 
 logger = logging.getLogger(__name__)
 

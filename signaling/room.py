@@ -4,7 +4,7 @@ python-socketio's AsyncServer is attached to the aiohttp app at `/socket.io/`. W
 Redis URL it uses AsyncRedisManager, so a broadcast from any node reaches the sockets of
 every node. Every client event is answered through its acknowledgement with either
 `{"ok": true, ...}` or `{"error": {"code", "message"}}`; no client input raises out of
-a handler. Event names and payloads are defined in `live_server.domain.room_events`.
+a handler. Event names and payloads are defined in `live_server.room.events`.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from live_server.domain import room_events as ev
-from live_server.domain.accounts import Principal
-from live_server.domain.chat import Bucket, take_token
-from live_server.domain.errors import DomainError
-from live_server.services.room import RoomService
-from live_server.services.room_moderation import RoomModeration
-from signaling.socketio_fastpath import FastBroadcast, text_frame
+from live_server.platform.errors import DomainError
+from live_server.platform.identity import Principal
+from live_server.room import events as ev
+from live_server.room.moderation import RoomModeration
+from live_server.room.rules.chat import Bucket, take_token
+from live_server.room.service import RoomService
+from signaling.socketio_internals import FastBroadcast, text_frame
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def create_socketio_server(
     """The Socket.IO server, with the Redis manager when a Redis URL is configured.
 
     `fast_broadcast` writes room broadcasts straight to WebSocket transports (see
-    signaling.socketio_fastpath); off, every delivery goes through engine.io's queues.
+    signaling.socketio_internals); off, every delivery goes through engine.io's queues.
     """
     manager: socketio.AsyncManager
     if redis_url:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from live_server.http.common import path_int, principal, services
-from live_server.http.openapi import document, op
+from live_server.platform.http import path_int, principal, services
+from live_server.platform.openapi import document, op
 from signaling.whip import created, deleted, no_trickle, preflight, read_offer
 
 

@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from live_server.container import SERVICES
-from live_server.domain.errors import TooLarge, Unsupported
-from live_server.http.common import path_int, services
-from live_server.http.middleware import error_body
-from live_server.http.openapi import document, op
 from live_server.media.sdp import MAX_SDP_BYTES
+from live_server.platform.errors import TooLarge, Unsupported
+from live_server.platform.http import path_int, services
+from live_server.platform.middleware import error_body
+from live_server.platform.openapi import document, op
 
 SDP_TYPE = "application/sdp"
 CORS_HEADERS = {

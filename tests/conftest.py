@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from live_server.app import create_app
 from live_server.container import SERVICES, Services
-from live_server.domain.accounts import Role
+from live_server.platform.identity import Role
 from live_server.settings import Settings
 
 INTERESTS5 = ["fashion", "beauty", "home", "kitchen", "tech"]

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import av.packet
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from live_server.media.aiortc_fastpath import (
+from live_server.media.aiortc.fastpath import (
     MAX_BACKLOG_BYTES,
     NOT_CONNECTED,
     SENT,

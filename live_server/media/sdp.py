@@ -10,7 +10,7 @@ from urllib.parse import quote
 from aiortc import RTCIceServer
 from aiortc.sdp import SessionDescription
 
-from live_server.domain.errors import BadRequest
+from live_server.platform.errors import BadRequest
 
 logger = logging.getLogger(__name__)
 

@@ -33,14 +33,14 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 
-from live_server.domain.errors import Conflict, NotFound
-from live_server.media import aiortc_hooks
-from live_server.media.aiortc_fastpath import FastRtpSender
-from live_server.media.bitstream import is_keyframe
+from live_server.media.aiortc import hooks as aiortc_hooks
+from live_server.media.aiortc.fastpath import FastRtpSender
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import FanoutHub, ViewerTrack
 from live_server.media.keyframes import KeyframeRequester
 from live_server.media.sdp import BadOffer, announce_public_ip, check_offer
+from live_server.platform.errors import Conflict, NotFound
+from recordings.bitstream import is_keyframe
 
 logger = logging.getLogger(__name__)
 

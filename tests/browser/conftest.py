@@ -4,7 +4,7 @@ Fixtures:
 - ``browser``: the shared Debian Chromium driven by Playwright's sync API (fake camera and mic),
   started on first use and stopped after the last browser test (see ``_BrowserHarness``).
 - ``live_server_process`` (session): the REAL ``python -m live_server serve --demo`` in a child
-  process on a free port (a :class:`helpers.ServerProcess`); ``live_server`` is its base URL.
+  process on a free port (a `support.helpers.ServerProcess`); ``live_server`` is its base URL.
 - ``make_context`` (function): ``make_context(**playwright_context_kwargs)`` for extra
   contexts (a second viewer, a desktop host...); all closed after the test, screenshots on failure.
 - ``page`` (function): a fresh context per test at phone size (390x844) with ``base_url`` set to
@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
-from helpers import REPO_ROOT, ServerProcess, start_server_process
+from support.helpers import REPO_ROOT, ServerProcess, start_server_process
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from helpers import wait_for_sync
+from support.helpers import wait_for_sync
 
 pytestmark = pytest.mark.browser
 

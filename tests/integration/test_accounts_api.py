@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers import auth
+from support.helpers import auth
 
 INTERESTS5 = ["fashion", "beauty", "home", "kitchen", "tech"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from PIL import Image
 
-from helpers import auth
+from support.helpers import auth
 
 MUG = {"title": "Mug", "price_minor": 1500, "currency": "EUR", "category": "kitchen", "stock": 5}
 

@@ -7,9 +7,8 @@ import io
 import time
 from typing import Any
 
-from commerce_support import buy, make_buyer, make_show
-
-from helpers import auth
+from support.commerce import buy, make_buyer, make_show
+from support.helpers import auth
 
 
 async def test_session_report_and_csv(client: Any, make_user: Any, services: Any) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from commerce_support import (
+
+from live_server.settings import Settings
+from support.commerce import (
     ADDRESS,
     buy,
     key,
@@ -15,9 +17,7 @@ from commerce_support import (
     stock_of,
     units_in_orders,
 )
-
-from helpers import auth
-from live_server.settings import Settings
+from support.helpers import auth
 
 
 @pytest.fixture

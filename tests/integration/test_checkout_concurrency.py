@@ -6,9 +6,8 @@ import asyncio
 from collections import Counter
 from typing import Any
 
-from commerce_support import buy, key, make_buyer, make_show, stock_of, units_in_orders
-
-from helpers import auth
+from support.commerce import buy, key, make_buyer, make_show, stock_of, units_in_orders
+from support.helpers import auth
 
 
 async def test_last_units_race_sells_exactly_the_stock(

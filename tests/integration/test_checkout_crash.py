@@ -14,9 +14,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from commerce_support import ADDRESS
 
-from helpers import start_server_process
+from support.commerce import ADDRESS
+from support.helpers import start_server_process
 
 START_STOCK = 400
 BUYERS = 24

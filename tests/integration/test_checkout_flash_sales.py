@@ -6,10 +6,9 @@ import asyncio
 from collections import Counter
 from typing import Any
 
-from commerce_support import buy, make_buyer, make_show, stock_of
-from room_helpers import RoomClient
-
-from helpers import auth, wait_for
+from support.commerce import buy, make_buyer, make_show, stock_of
+from support.helpers import auth, wait_for
+from support.room import RoomClient
 
 
 async def start_sale(client: Any, token: str, session_id: int, **body: Any) -> Any:

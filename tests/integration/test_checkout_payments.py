@@ -14,10 +14,8 @@ import uuid
 from typing import Any
 
 import pytest
-from commerce_support import buy, make_buyer, make_show, stock_of, units_in_orders
 
-from helpers import auth, wait_for
-from live_server.services.payments import (
+from live_server.commerce.payments.service import (
     SIGNATURE_HEADER,
     PaymentEvent,
     PaymentStart,
@@ -25,6 +23,8 @@ from live_server.services.payments import (
     sign_webhook,
 )
 from live_server.settings import Settings
+from support.commerce import buy, make_buyer, make_show, stock_of, units_in_orders
+from support.helpers import auth, wait_for
 
 SECRET = "whsec-test-secret"
 
@@ -162,7 +162,7 @@ async def test_bad_webhooks_are_refused_and_logged(
     _, token = await make_buyer(client, make_user, method="fakecard")
     _, body = await buy(client, token, show.product_ids[0])
     evt = event(body["order"]["id"])
-    caplog.set_level(logging.WARNING, logger="live_server.services.payments")
+    caplog.set_level(logging.WARNING, logger="live_server.commerce.payments.service")
     now = int(time.time())
     cases = {
         "unsigned": await post_webhook(client, evt, header=""),

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from commerce_support import buy, make_buyer, make_show
 
-from helpers import wait_for
 from live_server.app import create_app
 from live_server.settings import Settings
+from support.commerce import buy, make_buyer, make_show
+from support.helpers import wait_for
 
 pytestmark = pytest.mark.redis
 

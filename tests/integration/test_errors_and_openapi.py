@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from helpers import auth
+from support.helpers import auth
 
 
 async def test_errors_are_json(client: Any, make_user: Any, settings: Any) -> None:

@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from content_support import create_products, create_session
 
-from helpers import auth
 from live_server.container import Services
-from live_server.domain.feed import FeedCursor, ItemSignals, category_mask, score
-from live_server.storage.clips import NewClip
+from live_server.content.clips.store import NewClip
+from live_server.content.feed.rules import FeedCursor, ItemSignals, category_mask, score
+from support.content import create_products, create_session
+from support.helpers import auth
 
 CATS = ["tech", "gaming", "books", "art", "toys", "beauty", "fashion", "jewelry", "home", "kitchen"]
 TECHIE = ["tech", "gaming", "books", "art", "toys"]

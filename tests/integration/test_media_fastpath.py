@@ -23,10 +23,11 @@ from aiortc import RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
-from live_server.media.aiortc_fastpath import FastRtpSender
+from live_server.media.aiortc.fastpath import FastRtpSender
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import ViewerTrack
-from live_server.media.peers import (
+from live_server.media.sfu import Sfu
+from support.peers import (
     NumberedVideoTrack,
     PacketLoopTrack,
     draw_number,
@@ -34,7 +35,6 @@ from live_server.media.peers import (
     read_number,
     viewer_pc,
 )
-from live_server.media.sfu import Sfu
 
 SESSION = 11
 

@@ -12,8 +12,8 @@ from typing import Any
 import aiohttp
 from aiortc import AudioStreamTrack, RTCPeerConnection
 
-from helpers import start_server_process, wait_for
-from live_server.media.peers import NumberedVideoTrack, http_negotiate
+from support.helpers import start_server_process, wait_for
+from support.peers import NumberedVideoTrack, http_negotiate
 
 
 def ffprobe(path: Path) -> tuple[int, dict[str, Any]]:
@@ -173,9 +173,9 @@ async def test_writer_stream_copies_vp8_and_h264_with_right_duration(tmp_path: P
 
     import av
 
-    from live_server.media.bitstream import is_keyframe
-    from live_server.media.peers import draw_number, encode_opus, encode_vp8
+    from recordings.bitstream import is_keyframe
     from recordings.writer import RecordingWriter
+    from support.peers import draw_number, encode_opus, encode_vp8
 
     def h264_frames(n: int) -> list[bytes]:
         enc = av.CodecContext.create("libx264", "w")

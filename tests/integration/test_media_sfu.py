@@ -13,8 +13,8 @@ from aiortc import RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from live_server.media.clock import MediaClock
-from live_server.media.peers import NumberedVideoTrack, negotiate, read_number, viewer_pc
 from live_server.media.sfu import NotLive, PublisherBusy, Sfu
+from support.peers import NumberedVideoTrack, negotiate, read_number, viewer_pc
 
 SESSION = 7
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from live_server.storage.db import MIGRATIONS_DIR, Database, discover_migrations
+from live_server.platform.db import MIGRATIONS_DIR, Database, discover_migrations
 
 
 async def test_old_database_upgrades_keeping_rows(tmp_path: Path) -> None:

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from content_support import create_products, make_recording
 from PIL import Image
 
-from helpers import auth
 from live_server.container import Services
+from support.content import create_products, make_recording
+from support.helpers import auth
 
 
 def _image(fmt: str, size: tuple[int, int] = (64, 48), color: str = "orange") -> bytes:

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from content_support import Show, ffprobe_duration, make_recording, make_show
-from room_helpers import RoomClient
 
-from helpers import auth, wait_for
 from live_server.container import Services
-from live_server.services.events import RecordingFinished
+from live_server.platform.events import RecordingFinished
+from support.content import Show, ffprobe_duration, make_recording, make_show
+from support.helpers import auth, wait_for
+from support.room import RoomClient
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from live_server.domain.clips import PinMark, plan_clip_windows
+from live_server.content.clips.rules import PinMark, plan_clip_windows
 from recordings.jobs import ProcessingPlan, run_plan
 from recordings.synthetic import SyntheticSpec, generate_recording
 

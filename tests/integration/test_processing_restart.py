@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 import pytest
-from content_support import PIN_TIMES, ffprobe_duration, make_recording
 
-from helpers import REPO_ROOT, start_server_process, wait_for_sync
-from live_server.storage.db import Database
+from live_server.platform.db import Database
+from support.content import PIN_TIMES, ffprobe_duration, make_recording
+from support.helpers import REPO_ROOT, start_server_process, wait_for_sync
 
 pytestmark = pytest.mark.slow
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import engineio
 import socketio
-from room_helpers import RoomClient, make_room
 
-from helpers import wait_for
-from signaling.socketio_fastpath import FastBroadcast, text_frame
+from signaling.socketio_internals import FastBroadcast, text_frame
+from support.helpers import wait_for
+from support.room import RoomClient, make_room
 
 
 def test_text_frame_lengths() -> None:

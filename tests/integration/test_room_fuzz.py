@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from room_helpers import Room, make_room
 
 from live_server.container import Services
+from support.room import Room, make_room
 
 HOSTILE_VALUES: list[Any] = [
     None,

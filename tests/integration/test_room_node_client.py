@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from room_helpers import make_room
 
-from helpers import REPO_ROOT, wait_for
+from support.helpers import REPO_ROOT, wait_for
+from support.room import make_room
 
 SCRIPT = Path(__file__).parent / "js" / "room_client.mjs"
 CLIENT_PKG = REPO_ROOT / "web_client" / "node_modules" / "socket.io-client"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from room_helpers import RoomClient
 
-from helpers import ServerProcess, auth, start_server_process, wait_for
-from live_server.storage.live_state import RedisLiveState
+from live_server.room.live_state import RedisLiveState
+from support.helpers import ServerProcess, auth, start_server_process, wait_for
+from support.room import RoomClient
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 REDIS_URL = "redis://127.0.0.1:6379/0"

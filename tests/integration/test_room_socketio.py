@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from room_helpers import Room, make_room
 
-from helpers import auth, wait_for
 from live_server.container import Services
+from support.helpers import auth, wait_for
+from support.room import Room, make_room
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from room_helpers import Room, make_room
 
-from helpers import wait_for
 from live_server.container import Services
-from live_server.services.room_extensions import TickContributor
+from live_server.room.extensions import TickContributor
+from support.helpers import wait_for
+from support.room import Room, make_room
 
 
 class FakeCommerce:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import start_server_process
+from support.helpers import start_server_process
 
 pytestmark = pytest.mark.slow
 

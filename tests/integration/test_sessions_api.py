@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers import auth
+from support.helpers import auth
 
 MUG = {"title": "Mug", "price_minor": 1500, "category": "kitchen", "stock": 5}
 
@@ -94,7 +94,7 @@ async def test_stream_key_private_and_rotatable(client: Any, make_user: Any, ser
 
 
 async def test_state_changes_and_events(client: Any, make_user: Any, services: Any) -> None:
-    from live_server.services.events import SessionStateChanged
+    from live_server.platform.events import SessionStateChanged
 
     seen: list[SessionStateChanged] = []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers import auth
+from support.helpers import auth
 
 
 async def test_health_and_ready(client: Any) -> None:

@@ -18,11 +18,11 @@ from aiohttp.test_utils import TestClient
 from aiortc import AudioStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from helpers import auth, wait_for
 from live_server.container import Services
-from live_server.media.peers import NumberedVideoTrack, http_negotiate, read_number, viewer_pc
-from live_server.services.events import RecordingFinished
+from live_server.platform.events import RecordingFinished
 from live_server.settings import Settings
+from support.helpers import auth, wait_for
+from support.peers import NumberedVideoTrack, http_negotiate, read_number, viewer_pc
 
 Client = TestClient[Any, Any]
 
@@ -330,7 +330,7 @@ PEER_SCRIPT = r"""
 import asyncio, sys
 import aiohttp
 from aiortc import RTCPeerConnection
-from live_server.media.peers import NumberedVideoTrack, http_negotiate, viewer_pc
+from support.peers import NumberedVideoTrack, http_negotiate, viewer_pc
 
 async def main(kind, url, token):
     if kind == "publish":

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from live_server.domain import accounts as rules
-from live_server.domain.accounts import Role
-from live_server.domain.errors import Invalid
-from live_server.services.auth import (
+from live_server.accounts import rules
+from live_server.accounts.credentials import (
     LoginThrottle,
     TokenSigner,
     hash_password_sync,
     load_or_create_secret,
     verify_password_sync,
 )
+from live_server.platform.errors import Invalid
+from live_server.platform.identity import Role
 
 
 def test_password_hash_is_scrypt_salted_and_verifies() -> None:

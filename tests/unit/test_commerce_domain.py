@@ -6,9 +6,10 @@ import time
 
 import pytest
 
-from live_server.domain.analytics import merge_timeline, safe_csv_cell, summarise
-from live_server.domain.attribution import commission_minor, validate_rate_bp
-from live_server.domain.commerce import (
+from live_server.commerce.analytics.rules import merge_timeline, safe_csv_cell, summarise
+from live_server.commerce.payments.service import WebhookRejected, sign_webhook, verify_webhook
+from live_server.commerce.rules.attribution import commission_minor, validate_rate_bp
+from live_server.commerce.rules.basics import (
     CartLine,
     CommerceInputError,
     parse_address,
@@ -17,7 +18,7 @@ from live_server.domain.commerce import (
     parse_source,
     request_fingerprint,
 )
-from live_server.domain.inventory import (
+from live_server.commerce.rules.inventory import (
     FlashSaleError,
     InventoryLedger,
     ProductState,
@@ -27,8 +28,7 @@ from live_server.domain.inventory import (
     sale_status,
     validate_flash_sale,
 )
-from live_server.domain.orders import releases_units, status_after_payment_event
-from live_server.services.payments import WebhookRejected, sign_webhook, verify_webhook
+from live_server.commerce.rules.orders import releases_units, status_after_payment_event
 
 
 def product(

@@ -8,8 +8,8 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from live_server.storage.db import Database
-from live_server.storage.reservations import SyncTransaction, run_on_writer
+from live_server.commerce.checkout.reservations import SyncTransaction, run_on_writer
+from live_server.platform.db import Database
 
 
 def test_aiosqlite_still_has_the_internals_we_use() -> None:

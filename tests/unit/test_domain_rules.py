@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from live_server.domain.catalog import sniff_image_type, validate_product_fields
-from live_server.domain.errors import Conflict, Invalid
-from live_server.domain.sessions import SessionState, check_transition
+from live_server.catalog.rules import sniff_image_type, validate_product_fields
+from live_server.platform.errors import Conflict, Invalid
 from live_server.settings import Settings
+from live_server.shows.rules import SessionState, check_transition
 
 
 def test_product_fields_validated_and_normalised() -> None:

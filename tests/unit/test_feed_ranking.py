@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from live_server.domain.feed import (
+from live_server.content.feed.rules import (
     CursorError,
     FeedCursor,
     ItemSignals,

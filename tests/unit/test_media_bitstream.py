@@ -6,13 +6,13 @@ import fractions
 
 import av
 
-from live_server.media.bitstream import (
+from recordings.bitstream import (
     h264_nal_units,
     h264_parameter_sets,
     is_keyframe,
     vp8_dimensions,
 )
-from live_server.media.peers import draw_number, encode_vp8
+from support.peers import draw_number, encode_vp8
 
 
 def test_vp8_keyframes_and_dimensions() -> None:

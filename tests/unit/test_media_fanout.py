@@ -9,7 +9,7 @@ import fractions
 import av
 import pytest
 
-from live_server.media.aiortc_fastpath import SENT, WOULD_BLOCK
+from live_server.media.aiortc.fastpath import SENT, WOULD_BLOCK
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import FanoutHub, ViewerTrack
 from live_server.media.keyframes import KeyframeRequester

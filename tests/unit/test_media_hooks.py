@@ -11,7 +11,8 @@ from aiortc import RTCPeerConnection, rtcrtpreceiver
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
-from live_server.media import aiortc_fastpath, aiortc_hooks
+from live_server.media.aiortc import fastpath as aiortc_fastpath
+from live_server.media.aiortc import hooks as aiortc_hooks
 
 
 def test_aiortc_is_the_pinned_version() -> None:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from live_server.domain import room_events as ev
-from live_server.domain.accounts import Principal, Role
-from live_server.domain.chat import Bucket, clean_text, slow_mode_wait, take_token
-from live_server.domain.errors import Conflict, DomainError, Forbidden, Invalid
-from live_server.domain.moderation import (
+from live_server.platform.errors import Conflict, DomainError, Forbidden, Invalid
+from live_server.platform.identity import Principal, Role
+from live_server.room import events as ev
+from live_server.room.rules.chat import Bucket, clean_text, slow_mode_wait, take_token
+from live_server.room.rules.moderation import (
     MAX_PINS,
     check_can_pin,
     clean_blocked_words,
     find_blocked_word,
     require_moderator,
 )
-from live_server.domain.presence import Presence, PresenceThrottle, sum_node_counts
-from live_server.domain.reactions import ReactionAggregator
+from live_server.room.rules.presence import Presence, PresenceThrottle, sum_node_counts
+from live_server.room.rules.reactions import ReactionAggregator
 
 
 def test_validate_accepts_a_good_chat_payload() -> None:

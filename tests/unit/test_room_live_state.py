@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from live_server.domain.moderation import RoomConfig
-from live_server.storage.live_state import LiveState, MemoryLiveState, RedisLiveState
+from live_server.room.live_state import LiveState, MemoryLiveState, RedisLiveState
+from live_server.room.rules.moderation import RoomConfig
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 

@@ -7,10 +7,10 @@ import asyncio
 
 import pytest
 
-from live_server.domain.accounts import Principal, Role
-from live_server.domain.chat import ChatMessage
-from live_server.services.room_chat_writer import ChatWriter
-from live_server.services.room_context import Membership, RoomContext
+from live_server.platform.identity import Principal, Role
+from live_server.room.chat_writer import ChatWriter
+from live_server.room.context import Membership, RoomContext
+from live_server.room.rules.chat import ChatMessage
 
 
 def _msg(i: int) -> ChatMessage:

@@ -1,0 +1,105 @@
+"""Accounts: register, log in, the current user and their interests."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from live_server.accounts.rules import INTERESTS, MIN_INTERESTS
+from live_server.accounts.serializers import user_json
+from live_server.accounts.service import LoginResult
+from live_server.platform.http import json_response, read_json, require_user, services
+from live_server.platform.openapi import document, obj, op
+from live_server.platform.timefmt import iso
+
+
+def _login_json(result: LoginResult) -> dict[str, object]:
+    return {
+        "user": user_json(result.user, private=True),
+        "token": result.token,
+        "expires_at": iso(result.expires_at),
+    }
+
+
+async def register(request: web.Request) -> web.Response:
+    data = await read_json(request)
+    result = await services(request).accounts.register(
+        data.get("username"),
+        data.get("password"),
+        data.get("display_name"),
+        data.get("interests"),
+    )
+    return json_response(_login_json(result), status=201)
+
+
+async def login(request: web.Request) -> web.Response:
+    data = await read_json(request)
+    result = await services(request).accounts.login(
+        data.get("username"), data.get("password"), request.remote or "unknown"
+    )
+    return json_response(_login_json(result))
+
+
+async def me(request: web.Request) -> web.Response:
+    who = require_user(request)
+    user = await services(request).accounts.get_user(who.user_id)
+    return json_response(user_json(user, private=True))
+
+
+async def set_interests(request: web.Request) -> web.Response:
+    who = require_user(request)
+    data = await read_json(request)
+    user = await services(request).accounts.set_interests(who.user_id, data.get("interests"))
+    return json_response(user_json(user, private=True))
+
+
+async def interests(request: web.Request) -> web.Response:
+    return json_response({"interests": list(INTERESTS), "min": MIN_INTERESTS})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/api/auth/register", register)
+    app.router.add_post("/api/auth/login", login)
+    app.router.add_get("/api/me", me)
+    app.router.add_put("/api/me/interests", set_interests)
+    app.router.add_get("/api/interests", interests)
+    creds = obj(username="string", password="string")
+    document(
+        app,
+        {
+            "/api/auth/register": {
+                "POST": op(
+                    "Create an account (interests: at least 5) and log in",
+                    tag="accounts",
+                    body=obj(
+                        username="string",
+                        password="string",
+                        display_name="string",
+                        interests="array",
+                    ),
+                    ok=201,
+                    errors=(400, 409, 413, 422),
+                )
+            },
+            "/api/auth/login": {
+                "POST": op(
+                    "Log in; returns a signed bearer token",
+                    tag="accounts",
+                    body=creds,
+                    errors=(400, 401, 429),
+                )
+            },
+            "/api/me": {"GET": op("The current user", tag="accounts", auth=True, errors=(401,))},
+            "/api/me/interests": {
+                "PUT": op(
+                    "Replace the current user's interests (at least 5)",
+                    tag="accounts",
+                    auth=True,
+                    body=obj(interests="array"),
+                    errors=(400, 401, 422),
+                )
+            },
+            "/api/interests": {
+                "GET": op("The categories users pick interests from", tag="accounts")
+            },
+        },
+    )

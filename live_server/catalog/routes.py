@@ -1,0 +1,147 @@
+"""Catalog REST: products and their images."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from live_server.catalog.serializers import product_json
+from live_server.platform.http import (
+    json_response,
+    path_int,
+    principal,
+    query_int,
+    read_bytes,
+    read_json,
+    require_user,
+    services,
+)
+from live_server.platform.openapi import document, obj, op, query_param
+
+PRODUCT_BODY = obj(
+    title="string",
+    description="string",
+    price_minor="integer",
+    currency="string",
+    category="string",
+    stock="integer",
+    per_buyer_limit="integer",
+)
+
+
+async def list_products(request: web.Request) -> web.Response:
+    owner = request.query.get("owner")
+    owner_id: int | None = None
+    if owner == "me":
+        owner_id = require_user(request).user_id
+    elif owner is not None:
+        try:
+            owner_id = int(owner)
+        except ValueError:
+            owner_id = -1
+    items = await services(request).catalog.search(
+        owner_id=owner_id,
+        category=request.query.get("category"),
+        limit=query_int(request, "limit", 100, 1, 500),
+        offset=query_int(request, "offset", 0, 0, 10**9),
+    )
+    return json_response({"items": [product_json(p) for p in items]})
+
+
+async def create_product(request: web.Request) -> web.Response:
+    who = require_user(request)
+    product = await services(request).catalog.create(who, await read_json(request))
+    return json_response(product_json(product), status=201)
+
+
+async def get_product(request: web.Request) -> web.Response:
+    product = await services(request).catalog.get(path_int(request, "product_id"))
+    return json_response(product_json(product))
+
+
+async def update_product(request: web.Request) -> web.Response:
+    who = require_user(request)
+    product = await services(request).catalog.update(
+        who, path_int(request, "product_id"), await read_json(request)
+    )
+    return json_response(product_json(product))
+
+
+async def delete_product(request: web.Request) -> web.Response:
+    who = require_user(request)
+    await services(request).catalog.delete(who, path_int(request, "product_id"))
+    return web.Response(status=204)
+
+
+async def upload_image(request: web.Request) -> web.Response:
+    who = require_user(request)
+    svc = services(request)
+    product_id = path_int(request, "product_id")
+    await svc.catalog.get(product_id)  # 404 before reading a body for nothing
+    data = await read_bytes(request, svc.settings.max_upload_bytes)
+    product = await svc.catalog.add_image(who, product_id, data, request.content_type)
+    return json_response(product_json(product), status=201)
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/products", list_products)
+    r.add_post("/api/products", create_product)
+    r.add_get("/api/products/{product_id}", get_product)
+    r.add_patch("/api/products/{product_id}", update_product)
+    r.add_delete("/api/products/{product_id}", delete_product)
+    r.add_post("/api/products/{product_id}/images", upload_image)
+    _ = principal  # anonymous reads are allowed
+    document(
+        app,
+        {
+            "/api/products": {
+                "GET": op(
+                    "List products",
+                    tag="catalog",
+                    params=[
+                        query_param("owner", "a user id, or 'me'"),
+                        query_param("category", "one of /api/interests"),
+                        query_param("limit", "1-500", "integer"),
+                        query_param("offset", "paging offset", "integer"),
+                    ],
+                    errors=(400, 401),
+                ),
+                "POST": op(
+                    "Create a product (hosts)",
+                    tag="catalog",
+                    auth=True,
+                    body=PRODUCT_BODY,
+                    ok=201,
+                    errors=(400, 401, 403, 413, 422),
+                ),
+            },
+            "/api/products/{product_id}": {
+                "GET": op("One product", tag="catalog", errors=(404,)),
+                "PATCH": op(
+                    "Update a product (owner or admin)",
+                    tag="catalog",
+                    auth=True,
+                    body=PRODUCT_BODY,
+                    errors=(400, 401, 403, 404, 422),
+                ),
+                "DELETE": op(
+                    "Delete a product (owner or admin)",
+                    tag="catalog",
+                    auth=True,
+                    ok=204,
+                    errors=(401, 403, 404),
+                ),
+            },
+            "/api/products/{product_id}/images": {
+                "POST": op(
+                    "Upload an image (raw PNG/JPEG/WebP/GIF body)",
+                    tag="catalog",
+                    auth=True,
+                    body={"type": "string", "format": "binary"},
+                    body_type="image/*",
+                    ok=201,
+                    errors=(401, 403, 404, 409, 413, 415),
+                )
+            },
+        },
+    )

@@ -1,0 +1,131 @@
+"""Products and their validation rules."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from live_server.accounts.rules import INTERESTS
+from live_server.platform.errors import Invalid
+
+CATEGORIES = INTERESTS
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+MAX_TITLE = 120
+MAX_DESCRIPTION = 4000
+MAX_PRICE_MINOR = 100_000_000
+MAX_STOCK = 10_000_000
+MAX_IMAGES = 8
+
+# Accepted image uploads: content type -> (file extension, magic-number check).
+IMAGE_TYPES: dict[str, str] = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "image/gif": "gif",
+}
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product in a merchant's (host's) catalog."""
+
+    id: int
+    owner_id: int
+    title: str
+    description: str
+    price_minor: int
+    currency: str
+    category: str
+    stock: int
+    per_buyer_limit: int | None
+    images: tuple[str, ...]
+    created_at: float
+    updated_at: float
+
+
+def _text(data: dict[str, Any], key: str, max_len: int, *, required: bool) -> str | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise Invalid(f"{key} is required", code=f"invalid_{key}")
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"{key} must be a string", code=f"invalid_{key}")
+    value = value.strip()
+    if required and not value:
+        raise Invalid(f"{key} must not be empty", code=f"invalid_{key}")
+    if len(value) > max_len:
+        raise Invalid(f"{key} must be at most {max_len} characters", code=f"invalid_{key}")
+    return value
+
+
+def _int(data: dict[str, Any], key: str, lo: int, hi: int, *, required: bool) -> int | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise Invalid(f"{key} is required", code=f"invalid_{key}")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise Invalid(f"{key} must be an integer from {lo} to {hi}", code=f"invalid_{key}")
+    return value
+
+
+def validate_product_fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    """Validates a create (partial=False) or update (partial=True) payload.
+
+    Returns only the fields present, normalised. Unknown keys are rejected so that a typo
+    does not silently do nothing.
+    """
+    allowed = {
+        "title",
+        "description",
+        "price_minor",
+        "currency",
+        "category",
+        "stock",
+        "per_buyer_limit",
+    }
+    unknown = set(data) - allowed
+    if unknown:
+        raise Invalid(f"unknown fields: {', '.join(sorted(unknown))}", code="unknown_fields")
+    req = not partial
+    out: dict[str, Any] = {}
+    if not partial or "title" in data:
+        out["title"] = _text(data, "title", MAX_TITLE, required=True)
+    if "description" in data or not partial:
+        out["description"] = _text(data, "description", MAX_DESCRIPTION, required=False) or ""
+    if not partial or "price_minor" in data:
+        out["price_minor"] = _int(data, "price_minor", 0, MAX_PRICE_MINOR, required=True)
+    if "currency" in data or not partial:
+        currency = data.get("currency", "USD")
+        if not isinstance(currency, str) or not CURRENCY_RE.match(currency):
+            raise Invalid("currency must be an ISO 4217 code like USD", code="invalid_currency")
+        out["currency"] = currency
+    if not partial or "category" in data:
+        category = data.get("category")
+        if category not in CATEGORIES:
+            raise Invalid(
+                "category must be one of: " + ", ".join(CATEGORIES), code="invalid_category"
+            )
+        out["category"] = category
+    if "stock" in data or not partial:
+        out["stock"] = _int(data, "stock", 0, MAX_STOCK, required=False) or 0
+    if "per_buyer_limit" in data:
+        out["per_buyer_limit"] = _int(data, "per_buyer_limit", 1, MAX_STOCK, required=False)
+    elif req:
+        out["per_buyer_limit"] = None
+    return out
+
+
+def sniff_image_type(head: bytes) -> str | None:
+    """Identifies an image by its magic number (the declared Content-Type is not trusted)."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    return None

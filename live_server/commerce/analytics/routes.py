@@ -1,0 +1,143 @@
+"""Analytics REST: card events from viewers, session reports and CSV, creator ledgers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from live_server.commerce.analytics.service import AnalyticsService
+from live_server.commerce.ledger import LedgerService
+from live_server.platform.errors import NotFound
+from live_server.platform.http import (
+    json_response,
+    path_int,
+    principal,
+    query_int,
+    read_json,
+    require_user,
+    services,
+)
+from live_server.platform.openapi import document, obj, op, query_param
+
+
+def analytics_service(request: web.Request) -> AnalyticsService:
+    """The analytics service (wired by create_app)."""
+    svc = services(request).analytics
+    if svc is None:  # pragma: no cover - always wired by create_app
+        raise NotFound("analytics are not enabled")
+    return svc
+
+
+def ledger_service(request: web.Request) -> LedgerService:
+    """The ledger service (wired by create_app)."""
+    svc = services(request).ledger
+    if svc is None:  # pragma: no cover
+        raise NotFound("ledgers are not enabled")
+    return svc
+
+
+async def record_event(request: web.Request) -> web.Response:
+    session_id = path_int(request, "session_id")
+    anon = request.headers.get("X-Viewer-Key") or (request.remote or "anon")
+    counted = await analytics_service(request).record(
+        principal(request), session_id, await read_json(request), anon
+    )
+    return json_response({"counted": counted}, status=202)
+
+
+async def session_report(request: web.Request) -> web.Response:
+    who = require_user(request)
+    report = await analytics_service(request).report(who, path_int(request, "session_id"))
+    return json_response(report, headers={"Cache-Control": "no-store"})
+
+
+async def session_csv(request: web.Request) -> web.Response:
+    who = require_user(request)
+    session_id = path_int(request, "session_id")
+    table = request.query.get("table", "products")
+    text = await analytics_service(request).csv_export(who, session_id, table)
+    return web.Response(
+        text=text,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="session-{session_id}-{table}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def creator_ledger(request: web.Request) -> web.Response:
+    who = require_user(request)
+    creator_id = path_int(request, "creator_id")
+    limit = query_int(request, "limit", 100, 1, 500)
+    return json_response(await ledger_service(request).ledger(who, creator_id, limit=limit))
+
+
+async def set_commission(request: web.Request) -> web.Response:
+    who = require_user(request)
+    data = await read_json(request)
+    result = await ledger_service(request).set_rate(
+        who, path_int(request, "creator_id"), data.get("rate_bp")
+    )
+    return json_response(result)
+
+
+def setup(app: web.Application) -> None:
+    """Routes and their OpenAPI entries."""
+    r = app.router
+    r.add_post("/api/sessions/{session_id}/events", record_event)
+    r.add_get("/api/sessions/{session_id}/analytics", session_report)
+    r.add_get("/api/sessions/{session_id}/analytics.csv", session_csv)
+    r.add_get("/api/creators/{creator_id}/ledger", creator_ledger)
+    r.add_put("/api/creators/{creator_id}/commission", set_commission)
+    document(
+        app,
+        {
+            "/api/sessions/{session_id}/events": {
+                "POST": op(
+                    "Count a product card view or click (anyone watching)",
+                    tag="analytics",
+                    body=obj(kind="string", product_id="integer"),
+                    ok=202,
+                    errors=(400, 404, 413, 422),
+                )
+            },
+            "/api/sessions/{session_id}/analytics": {
+                "GET": op(
+                    "Session analytics: audience, funnel per product, orders, revenue, "
+                    "conversion, per-minute timeline (host, moderators, admins)",
+                    tag="analytics",
+                    auth=True,
+                    errors=(401, 403, 404),
+                )
+            },
+            "/api/sessions/{session_id}/analytics.csv": {
+                "GET": op(
+                    "CSV export for the merchant",
+                    tag="analytics",
+                    auth=True,
+                    ok_type="text/csv",
+                    errors=(401, 403, 404, 422),
+                    params=[query_param("table", "products | timeline | orders")],
+                )
+            },
+            "/api/creators/{creator_id}/ledger": {
+                "GET": op(
+                    "A creator's attributed sales and commission (the creator or an admin)",
+                    tag="analytics",
+                    auth=True,
+                    errors=(401, 403, 404),
+                    params=[query_param("limit", "1-500", "integer")],
+                )
+            },
+            "/api/creators/{creator_id}/commission": {
+                "PUT": op(
+                    "Set a creator's commission rate in basis points (admins)",
+                    tag="analytics",
+                    auth=True,
+                    body=obj(rate_bp="integer"),
+                    errors=(400, 401, 403, 404, 422),
+                )
+            },
+        },
+    )

@@ -1,0 +1,233 @@
+"""Analytics and ledger reads, card/cart event writes and commission rates."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from live_server.platform.db import Database
+
+# Orders that count as sales (pending ones are shown apart, released ones not at all).
+_SOLD = "('confirmed', 'paid')"
+_COUNTED = "('pending_payment', 'confirmed', 'paid')"
+
+
+class AnalyticsRepository:
+    """Reads across the room's tables and ours; writes only commerce events and rates."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._tables: dict[str, bool] = {}
+
+    async def has_table(self, name: str) -> bool:
+        """Whether another area's table exists yet (their migrations may not be in)."""
+        if not self._tables.get(name):
+            row = await self._db.fetchone(
+                "SELECT 1 AS ok FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            )
+            self._tables[name] = row is not None
+        return self._tables[name]
+
+    # -- events -----------------------------------------------------------------------
+
+    async def add_events(self, rows: Sequence[tuple[int, int, str, str, float]]) -> None:
+        """Store (session_id, product_id, kind, viewer_key, created_at) rows in one statement."""
+        if not rows:
+            return
+        for start in range(0, len(rows), 1000):
+            chunk = rows[start : start + 1000]
+            await self._db.execute(
+                "INSERT INTO commerce_events (session_id, product_id, kind, viewer_key, created_at)"
+                " VALUES " + ", ".join("(?, ?, ?, ?, ?)" for _ in chunk),
+                [v for row in chunk for v in row],
+            )
+
+    # -- session analytics ------------------------------------------------------------
+
+    async def room_minutes(self, session_id: int) -> list[dict[str, Any]]:
+        """The room's per-minute counters for a session ([] before the room area lands)."""
+        if not await self.has_table("room_minute_stats"):
+            return []
+        rows = await self._db.fetchall(
+            "SELECT minute, viewers_max, reactions, chat_messages FROM room_minute_stats"
+            " WHERE session_id = ? ORDER BY minute",
+            (session_id,),
+        )
+        return [dict(r) for r in rows]
+
+    async def watch_seconds(self, session_id: int) -> list[float]:
+        """One watch time per unique viewer."""
+        if not await self.has_table("session_viewers"):
+            return []
+        rows = await self._db.fetchall(
+            "SELECT watch_seconds FROM session_viewers WHERE session_id = ?", (session_id,)
+        )
+        return [float(r["watch_seconds"] or 0.0) for r in rows]
+
+    async def chat_count(self, session_id: int) -> int | None:
+        """Visible chat messages of a session, or None without a chat table."""
+        if not await self.has_table("chat_messages"):
+            return None
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) AS n FROM chat_messages WHERE session_id = ? AND deleted_at IS NULL",
+            (session_id,),
+        )
+        return int(row["n"]) if row is not None else 0
+
+    async def order_times(self, session_id: int) -> list[dict[str, Any]]:
+        """(created_at, total_minor) of the session's counted orders, for the timeline."""
+        rows = await self._db.fetchall(
+            "SELECT created_at, total_minor FROM orders WHERE session_id = ?"
+            f" AND status IN {_COUNTED} ORDER BY created_at",
+            (session_id,),
+        )
+        return [dict(r) for r in rows]
+
+    async def order_totals(self, session_id: int) -> dict[str, Any]:
+        """Orders, buyers and revenue of a session (first currency wins for display)."""
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) AS orders, COUNT(DISTINCT buyer_id) AS buyers,"
+            " COALESCE(SUM(total_minor), 0) AS revenue_minor, MIN(currency) AS currency"
+            f" FROM orders WHERE session_id = ? AND status IN {_COUNTED}",
+            (session_id,),
+        )
+        return dict(row) if row is not None else {}
+
+    async def product_orders(self, session_id: int) -> list[dict[str, Any]]:
+        """Per product: orders, units and revenue in a session."""
+        rows = await self._db.fetchall(
+            "SELECT i.product_id, MAX(i.title) AS title, COUNT(DISTINCT i.order_id) AS orders,"
+            " SUM(i.quantity) AS units, SUM(i.quantity * i.unit_price_minor) AS revenue_minor"
+            " FROM order_items i JOIN orders o ON o.id = i.order_id"
+            f" WHERE o.session_id = ? AND o.status IN {_COUNTED} GROUP BY i.product_id",
+            (session_id,),
+        )
+        return [dict(r) for r in rows]
+
+    async def product_events(self, session_id: int) -> list[dict[str, Any]]:
+        """Per product and kind: how many events (views count once per viewer)."""
+        rows = await self._db.fetchall(
+            "SELECT product_id, kind, COUNT(*) AS n, COUNT(DISTINCT viewer_key) AS viewers"
+            " FROM commerce_events WHERE session_id = ? GROUP BY product_id, kind",
+            (session_id,),
+        )
+        return [dict(r) for r in rows]
+
+    async def product_titles(self, product_ids: Sequence[int]) -> dict[int, str]:
+        """Titles of products (deleted ones too)."""
+        if not product_ids:
+            return {}
+        rows = await self._db.fetchall(
+            f"SELECT id, title FROM products WHERE id IN ({', '.join('?' * len(product_ids))})",
+            list(product_ids),
+        )
+        return {int(r["id"]): str(r["title"]) for r in rows}
+
+    async def session_orders(self, session_id: int) -> list[dict[str, Any]]:
+        """Every counted order line of a session for the CSV export (no buyer personal data)."""
+        rows = await self._db.fetchall(
+            "SELECT o.id AS order_id, o.created_at, o.status, o.media_time, o.source_type,"
+            " i.product_id, i.title, i.quantity, i.unit_price_minor, i.currency, i.flash_sale_id"
+            " FROM orders o JOIN order_items i ON i.order_id = o.id"
+            f" WHERE o.session_id = ? AND o.status IN {_COUNTED} ORDER BY o.created_at",
+            (session_id,),
+        )
+        return [dict(r) for r in rows]
+
+    async def recent_orders(self, session_id: int, limit: int = 10) -> list[dict[str, Any]]:
+        """The session's newest orders for the studio ticker (no buyer data)."""
+        rows = await self._db.fetchall(
+            "SELECT o.id, o.created_at, o.status, o.total_minor, o.currency,"
+            " SUM(i.quantity) AS units, GROUP_CONCAT(i.title, ', ') AS titles"
+            " FROM orders o JOIN order_items i ON i.order_id = o.id"
+            f" WHERE o.session_id = ? AND o.status IN {_COUNTED}"
+            " GROUP BY o.id ORDER BY o.created_at DESC LIMIT ?",
+            (session_id, limit),
+        )
+        return [dict(r) for r in rows]
+
+    # -- commission and ledger --------------------------------------------------------
+
+    async def commission_rate(self, creator_id: int) -> int | None:
+        """A creator's own rate in basis points, or None to use the default."""
+        row = await self._db.fetchone(
+            "SELECT rate_bp FROM commission_rates WHERE creator_id = ?", (creator_id,)
+        )
+        return int(row["rate_bp"]) if row is not None else None
+
+    async def set_commission_rate(
+        self, creator_id: int, rate_bp: int, updated_by: int, now: float
+    ) -> None:
+        """Set a creator's rate (applies to orders placed from now on)."""
+        await self._db.execute(
+            "INSERT INTO commission_rates (creator_id, rate_bp, updated_by, updated_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (creator_id) DO UPDATE SET"
+            " rate_bp = excluded.rate_bp, updated_by = excluded.updated_by,"
+            " updated_at = excluded.updated_at",
+            (creator_id, rate_bp, updated_by, now),
+        )
+
+    async def ledger_totals(self, creator_id: int) -> list[dict[str, Any]]:
+        """Per currency and sold/pending: orders, gross and commission attributed to a creator."""
+        rows = await self._db.fetchall(
+            "SELECT currency, CASE WHEN status = 'pending_payment' THEN 'pending' ELSE 'sold' END"
+            " AS state, COUNT(*) AS orders, SUM(total_minor) AS gross_minor,"
+            " SUM(commission_minor) AS commission_minor FROM orders"
+            f" WHERE creator_id = ? AND status IN {_COUNTED} GROUP BY currency, state",
+            (creator_id,),
+        )
+        return [dict(r) for r in rows]
+
+    async def ledger_by_source(self, creator_id: int) -> list[dict[str, Any]]:
+        """Sold totals per source type (live / clip / post)."""
+        rows = await self._db.fetchall(
+            "SELECT source_type, currency, COUNT(*) AS orders, SUM(total_minor) AS gross_minor,"
+            " SUM(commission_minor) AS commission_minor FROM orders"
+            f" WHERE creator_id = ? AND status IN {_SOLD} GROUP BY source_type, currency",
+            (creator_id,),
+        )
+        return [dict(r) for r in rows]
+
+    async def ledger_entries(
+        self, creator_id: int, limit: int, before: float | None
+    ) -> list[dict[str, Any]]:
+        """A creator's attributed orders, newest first (no buyer data)."""
+        rows = await self._db.fetchall(
+            "SELECT id, created_at, status, source_type, source_id, session_id, media_time,"
+            " total_minor, currency, commission_rate_bp, commission_minor FROM orders"
+            f" WHERE creator_id = ? AND status IN {_COUNTED} AND created_at < ?"
+            " ORDER BY created_at DESC LIMIT ?",
+            (creator_id, before if before is not None else 1e12, limit),
+        )
+        return [dict(r) for r in rows]
+
+
+class CreatorLookup:
+    """Finds the creator behind a clip or a post in the clips area's tables.
+
+    Those tables belong to another area and may not exist yet (or may name columns
+    differently); any such failure means "no known creator", never an error.
+    """
+
+    _QUERIES: dict[str, tuple[str, ...]] = {
+        "clip": (
+            "SELECT host_id AS creator FROM clips WHERE id = ?",
+            "SELECT s.host_id AS creator FROM clips c JOIN live_sessions s"
+            " ON s.id = c.session_id WHERE c.id = ?",
+        ),
+        "post": ("SELECT author_id AS creator FROM posts WHERE id = ?",),
+    }
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def creator_of(self, source_type: str, source_id: int) -> int | None:
+        """The clip's host or the post's author, or None."""
+        for sql in self._QUERIES.get(source_type, ()):
+            try:
+                row = await self._db.fetchone(sql, (source_id,))
+            except sqlite3.Error:
+                continue
+            return int(row["creator"]) if row is not None and row["creator"] is not None else None
+        return None

@@ -1,0 +1,1 @@
+"""commerce flash_sales."""

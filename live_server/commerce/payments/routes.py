@@ -1,0 +1,67 @@
+"""Payment provider webhooks: HMAC-signed, refused with 401 (and logged) otherwise."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from live_server.commerce.payments.service import (
+    MAX_WEBHOOK_BYTES,
+    SIGNATURE_HEADER,
+    PaymentsService,
+    WebhookRejected,
+)
+from live_server.platform.errors import BadRequest, NotFound, Unauthorized
+from live_server.platform.http import json_response, read_bytes, services
+from live_server.platform.openapi import document, op
+
+
+def payments_service(request: web.Request) -> PaymentsService:
+    """The payments service (wired by create_app)."""
+    svc = services(request).payments
+    if svc is None:  # pragma: no cover - always wired by create_app
+        raise NotFound("payments are not enabled")
+    return svc
+
+
+async def payment_webhook(request: web.Request) -> web.Response:
+    provider = request.match_info["provider"]
+    body = await read_bytes(request, MAX_WEBHOOK_BYTES)
+    try:
+        result = await payments_service(request).handle_webhook(
+            provider, request.headers.get(SIGNATURE_HEADER), body
+        )
+    except WebhookRejected:
+        raise Unauthorized(
+            "webhook signature missing, invalid or stale", code="bad_signature"
+        ) from None
+    except LookupError:
+        raise NotFound("no such payment provider", code="provider_not_found") from None
+    except ValueError as exc:
+        raise BadRequest(str(exc), code="invalid_event") from None
+    return json_response(result)
+
+
+async def payment_methods(request: web.Request) -> web.Response:
+    return json_response({"items": payments_service(request).methods()})
+
+
+def setup(app: web.Application) -> None:
+    """Routes and their OpenAPI entries."""
+    app.router.add_post("/api/payments/webhook/{provider}", payment_webhook)
+    app.router.add_get("/api/payments/methods", payment_methods)
+    document(
+        app,
+        {
+            "/api/payments/webhook/{provider}": {
+                "POST": op(
+                    "Asynchronous payment confirmation from a provider. Header "
+                    f"{SIGNATURE_HEADER}: t=<unix time>,v1=<hex HMAC-SHA256 of 't.body'>; "
+                    "body {id, type: payment.succeeded|payment.failed, order_id}",
+                    tag="payments",
+                    body={"type": "object"},
+                    errors=(400, 401, 404, 413),
+                )
+            },
+            "/api/payments/methods": {"GET": op("Payment methods on offer", tag="payments")},
+        },
+    )

@@ -1,0 +1,350 @@
+"""Commerce REST: cart, checkout (one-tap and cart), orders, checkout profile, flash sales."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from live_server.commerce.cart.service import CartService
+from live_server.commerce.checkout.service import CheckoutResult, CheckoutService
+from live_server.commerce.flash_sales.service import FlashSaleService, LiveCommerce
+from live_server.platform.errors import NotFound
+from live_server.platform.http import (
+    json_response,
+    path_int,
+    query_int,
+    read_json,
+    require_user,
+    services,
+)
+from live_server.platform.openapi import document, obj, op, query_param
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def checkout_service(request: web.Request) -> CheckoutService:
+    """The checkout service (wired by create_app)."""
+    svc = services(request).checkout
+    if svc is None:  # pragma: no cover - always wired by create_app
+        raise NotFound("commerce is not enabled")
+    return svc
+
+
+def cart_service(request: web.Request) -> CartService:
+    """The cart service."""
+    svc = services(request).cart
+    if svc is None:  # pragma: no cover
+        raise NotFound("commerce is not enabled")
+    return svc
+
+
+def flash_sale_service(request: web.Request) -> FlashSaleService:
+    """The flash sale service."""
+    svc = services(request).flash_sales
+    if svc is None:  # pragma: no cover
+        raise NotFound("commerce is not enabled")
+    return svc
+
+
+def live_commerce(request: web.Request) -> LiveCommerce:
+    """The in-memory live commerce view."""
+    svc = services(request).live_commerce
+    if svc is None:  # pragma: no cover
+        raise NotFound("commerce is not enabled")
+    return svc
+
+
+def _order_response(result: CheckoutResult) -> web.Response:
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+    return json_response({"order": result.order}, status=201, headers=headers)
+
+
+def _order_id(request: web.Request) -> str:
+    order_id = request.match_info["order_id"]
+    if not order_id.startswith("ord_") or len(order_id) > 40:
+        raise NotFound("no such order", code="order_not_found")
+    return order_id
+
+
+# -- cart ------------------------------------------------------------------------------
+
+
+async def get_cart(request: web.Request) -> web.Response:
+    return json_response(await cart_service(request).view(require_user(request)))
+
+
+async def add_to_cart(request: web.Request) -> web.Response:
+    who = require_user(request)
+    return json_response(await cart_service(request).add(who, await read_json(request)), 201)
+
+
+async def set_cart_quantity(request: web.Request) -> web.Response:
+    who = require_user(request)
+    pid = path_int(request, "product_id")
+    return json_response(
+        await cart_service(request).set_quantity(who, pid, await read_json(request))
+    )
+
+
+async def remove_from_cart(request: web.Request) -> web.Response:
+    who = require_user(request)
+    return json_response(await cart_service(request).remove(who, path_int(request, "product_id")))
+
+
+async def clear_cart(request: web.Request) -> web.Response:
+    return json_response(await cart_service(request).clear(require_user(request)))
+
+
+# -- checkout and orders ---------------------------------------------------------------
+
+
+async def buy_now(request: web.Request) -> web.Response:
+    who = require_user(request)
+    data = await read_json(request)
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    return _order_response(await checkout_service(request).buy_now(who, data, key))
+
+
+async def checkout_cart(request: web.Request) -> web.Response:
+    who = require_user(request)
+    data = await read_json(request)
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    return _order_response(await checkout_service(request).checkout_cart(who, data, key))
+
+
+async def list_orders(request: web.Request) -> web.Response:
+    who = require_user(request)
+    limit = query_int(request, "limit", 50, 1, 200)
+    items = await checkout_service(request).orders_of(who, limit=limit)
+    return json_response({"items": items})
+
+
+async def get_order(request: web.Request) -> web.Response:
+    who = require_user(request)
+    return json_response({"order": await checkout_service(request).order(who, _order_id(request))})
+
+
+async def cancel_order(request: web.Request) -> web.Response:
+    who = require_user(request)
+    order = await checkout_service(request).cancel(who, _order_id(request))
+    return json_response({"order": order})
+
+
+async def get_profile(request: web.Request) -> web.Response:
+    who = require_user(request)
+    return json_response(await checkout_service(request).profile(who))
+
+
+async def put_profile(request: web.Request) -> web.Response:
+    who = require_user(request)
+    return json_response(
+        await checkout_service(request).save_profile(who, await read_json(request))
+    )
+
+
+# -- flash sales and the live view -------------------------------------------------------
+
+
+async def start_flash_sale(request: web.Request) -> web.Response:
+    who = require_user(request)
+    session_id = path_int(request, "session_id")
+    sale = await flash_sale_service(request).start(who, session_id, await read_json(request))
+    return json_response({"flash_sale": sale}, status=201)
+
+
+async def list_flash_sales(request: web.Request) -> web.Response:
+    session_id = path_int(request, "session_id")
+    return json_response({"items": await flash_sale_service(request).for_session(session_id)})
+
+
+async def end_flash_sale(request: web.Request) -> web.Response:
+    who = require_user(request)
+    sale = await flash_sale_service(request).end(who, path_int(request, "sale_id"))
+    return json_response({"flash_sale": sale})
+
+
+async def live_state(request: web.Request) -> web.Response:
+    """The same data the room tick carries, for pages that load before their first tick."""
+    session_id = path_int(request, "session_id")
+    svc = services(request)
+    view = await svc.sessions.view(session_id)
+    live = live_commerce(request)
+    tick = svc.commerce_tick
+    product_ids = [p.id for p in view.products]
+    cards = await tick.card_extras(session_id, product_ids) if tick is not None else {}
+    return json_response(
+        {
+            **live.room_section(session_id),
+            "products": {str(pid): fields for pid, fields in cards.items()},
+        }
+    )
+
+
+def setup(app: web.Application) -> None:
+    """Routes and their OpenAPI entries."""
+    r = app.router
+    r.add_get("/api/cart", get_cart)
+    r.add_delete("/api/cart", clear_cart)
+    r.add_post("/api/cart/items", add_to_cart)
+    r.add_put("/api/cart/items/{product_id}", set_cart_quantity)
+    r.add_delete("/api/cart/items/{product_id}", remove_from_cart)
+    r.add_post("/api/checkout", checkout_cart)
+    r.add_post("/api/checkout/buy-now", buy_now)
+    r.add_get("/api/orders", list_orders)
+    r.add_get("/api/orders/{order_id}", get_order)
+    r.add_post("/api/orders/{order_id}/cancel", cancel_order)
+    r.add_get("/api/me/checkout-profile", get_profile)
+    r.add_put("/api/me/checkout-profile", put_profile)
+    r.add_get("/api/sessions/{session_id}/flash-sales", list_flash_sales)
+    r.add_post("/api/sessions/{session_id}/flash-sales", start_flash_sale)
+    r.add_post("/api/flash-sales/{sale_id}/end", end_flash_sale)
+    r.add_get("/api/sessions/{session_id}/commerce", live_state)
+
+    idem = {
+        "name": IDEMPOTENCY_HEADER,
+        "in": "header",
+        "required": True,
+        "description": "the same key never makes two orders; a retry gets the first order",
+        "schema": {"type": "string", "maxLength": 200},
+    }
+    source = obj(type="string", id="integer")
+    address = obj(
+        name="string",
+        line1="string",
+        line2="string",
+        city="string",
+        postal_code="string",
+        country="string",
+        phone="string",
+    )
+    checkout_errors = (400, 401, 404, 409, 413, 422)
+    document(
+        app,
+        {
+            "/api/cart": {
+                "GET": op(
+                    "My cart with prices and totals", tag="commerce", auth=True, errors=(401,)
+                ),
+                "DELETE": op("Empty my cart", tag="commerce", auth=True, errors=(401,)),
+            },
+            "/api/cart/items": {
+                "POST": op(
+                    "Add a product to my cart (from a pinned card, the line-up, a clip or a post)",
+                    tag="commerce",
+                    auth=True,
+                    body=obj(product_id="integer", quantity="integer", source="object"),
+                    ok=201,
+                    errors=(400, 401, 404, 413, 422),
+                )
+            },
+            "/api/cart/items/{product_id}": {
+                "PUT": op(
+                    "Set a cart line's quantity",
+                    tag="commerce",
+                    auth=True,
+                    body=obj(quantity="integer"),
+                    errors=(400, 401, 404, 422),
+                ),
+                "DELETE": op("Remove a cart line", tag="commerce", auth=True, errors=(401, 404)),
+            },
+            "/api/checkout": {
+                "POST": op(
+                    "Turn my cart into an order (stock reserved atomically; Idempotency-Key)",
+                    tag="commerce",
+                    auth=True,
+                    body=obj(source="object", address="object", payment_method="string"),
+                    ok=201,
+                    errors=checkout_errors,
+                    params=[idem],
+                )
+            },
+            "/api/checkout/buy-now": {
+                "POST": op(
+                    "One-tap buy of one product with my saved address and payment method; "
+                    "409 sold_out / limit_reached",
+                    tag="commerce",
+                    auth=True,
+                    body={
+                        "type": "object",
+                        "required": ["product_id"],
+                        "properties": {
+                            "product_id": {"type": "integer"},
+                            "quantity": {"type": "integer", "minimum": 1, "maximum": 99},
+                            "source": source,
+                            "address": address,
+                            "payment_method": {"type": "string"},
+                        },
+                    },
+                    ok=201,
+                    errors=checkout_errors,
+                    params=[idem],
+                )
+            },
+            "/api/orders": {
+                "GET": op(
+                    "My orders, newest first",
+                    tag="commerce",
+                    auth=True,
+                    errors=(401,),
+                    params=[query_param("limit", "1-200", "integer")],
+                )
+            },
+            "/api/orders/{order_id}": {
+                "GET": op("One of my orders", tag="commerce", auth=True, errors=(401, 404))
+            },
+            "/api/orders/{order_id}/cancel": {
+                "POST": op(
+                    "Cancel an unpaid or pay-on-delivery order (units go back to stock)",
+                    tag="commerce",
+                    auth=True,
+                    errors=(401, 404, 409),
+                )
+            },
+            "/api/me/checkout-profile": {
+                "GET": op(
+                    "My saved address and payment method, and the methods available",
+                    tag="commerce",
+                    auth=True,
+                    errors=(401,),
+                ),
+                "PUT": op(
+                    "Save address, payment method and the social-proof opt-in (no card data)",
+                    tag="commerce",
+                    auth=True,
+                    body=obj(address="object", payment_method="string", show_first_name="boolean"),
+                    errors=(400, 401, 413, 422),
+                ),
+            },
+            "/api/sessions/{session_id}/flash-sales": {
+                "GET": op("A session's flash sales", tag="commerce", errors=(404,)),
+                "POST": op(
+                    "Start a flash sale on a line-up product (host or moderator; 10-300 s)",
+                    tag="commerce",
+                    auth=True,
+                    body=obj(
+                        product_id="integer",
+                        price_minor="integer",
+                        quantity="integer",
+                        duration_s="integer",
+                        per_buyer_limit="integer",
+                    ),
+                    ok=201,
+                    errors=(400, 401, 403, 404, 409, 422),
+                ),
+            },
+            "/api/flash-sales/{sale_id}/end": {
+                "POST": op(
+                    "End a flash sale now (host or moderator)",
+                    tag="commerce",
+                    auth=True,
+                    errors=(401, 403, 404),
+                )
+            },
+            "/api/sessions/{session_id}/commerce": {
+                "GET": op(
+                    "Live commerce state: sales, units left per line-up product, recent orders",
+                    tag="commerce",
+                    errors=(404,),
+                )
+            },
+        },
+    )

@@ -1,0 +1,198 @@
+"""Clips REST: a clip, a session's clips, hand cuts, deleting; smiles and comments on clips
+and posts (the same handlers serve both kinds)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from live_server.content.clips.rules import Clip
+from live_server.content.feed.routes import (
+    entry_json,
+    feed_service,
+    processing_service,
+    social_service,
+)
+from live_server.content.posts.rules import Comment, TargetKind
+from live_server.platform.http import (
+    json_response,
+    path_int,
+    principal,
+    query_int,
+    read_json,
+    require_user,
+)
+from live_server.platform.openapi import document, obj, op, query_param
+from live_server.platform.timefmt import iso
+
+
+def clip_json(c: Clip) -> dict[str, Any]:
+    """A clip without the feed's viewer state."""
+    return {
+        "id": c.id,
+        "session_id": c.session_id,
+        "host_id": c.host_id,
+        "source": c.source,
+        "title": c.title,
+        "start_s": round(c.start_s, 3),
+        "end_s": round(c.end_s, 3),
+        "duration_s": round(c.duration_s, 3),
+        "video_url": c.video_url,
+        "poster_url": c.poster_url,
+        "width": c.width,
+        "height": c.height,
+        "product_ids": list(c.product_ids),
+        "created_at": iso(c.created_at),
+    }
+
+
+def comment_json(c: Comment, names: dict[int, str]) -> dict[str, Any]:
+    """A comment with its author's display name."""
+    return {
+        "id": c.id,
+        "user": {"id": c.user_id, "display_name": names.get(c.user_id, "")},
+        "text": c.text,
+        "created_at": iso(c.created_at),
+    }
+
+
+def _kind(request: web.Request) -> tuple[TargetKind, int]:
+    if "clip_id" in request.match_info:
+        return TargetKind.CLIP, path_int(request, "clip_id")
+    return TargetKind.POST, path_int(request, "post_id")
+
+
+async def get_clip(request: web.Request) -> web.Response:
+    entry = await feed_service(request).entry(
+        TargetKind.CLIP, path_int(request, "clip_id"), principal(request)
+    )
+    return json_response(entry_json(entry))
+
+
+async def delete_clip(request: web.Request) -> web.Response:
+    await processing_service(request).delete_clip(
+        require_user(request), path_int(request, "clip_id")
+    )
+    return web.Response(status=204)
+
+
+async def session_clips(request: web.Request) -> web.Response:
+    clips = await processing_service(request).clips_of(path_int(request, "session_id"))
+    return json_response({"items": [clip_json(c) for c in clips]})
+
+
+async def cut_clip(request: web.Request) -> web.Response:
+    clip = await processing_service(request).cut_manual(
+        require_user(request), path_int(request, "session_id"), await read_json(request)
+    )
+    return json_response(clip_json(clip), status=201)
+
+
+async def smile(request: web.Request) -> web.Response:
+    who = require_user(request)
+    kind, target = _kind(request)
+    on = request.method == "PUT"
+    count = await social_service(request).smile(who, kind, target, on)
+    return json_response({"smiles": count, "smiled": on})
+
+
+async def list_comments(request: web.Request) -> web.Response:
+    kind, target = _kind(request)
+    before = query_int(request, "before", 0, 0, 2**62) or None
+    social = social_service(request)
+    items = await social.comments(kind, target, query_int(request, "limit", 30, 1, 100), before)
+    names = await social.display_names([c.user_id for c in items])
+    return json_response({"items": [comment_json(c, names) for c in items]})
+
+
+async def add_comment(request: web.Request) -> web.Response:
+    who = require_user(request)
+    kind, target = _kind(request)
+    body = await read_json(request)
+    comment = await social_service(request).comment(who, kind, target, body.get("text"))
+    names = await social_service(request).display_names([who.user_id])
+    return json_response(comment_json(comment, names), status=201)
+
+
+async def delete_comment(request: web.Request) -> web.Response:
+    await social_service(request).delete_comment(
+        require_user(request), path_int(request, "comment_id")
+    )
+    return web.Response(status=204)
+
+
+def setup(app: web.Application) -> None:
+    """Register clip and social routes with their OpenAPI entries."""
+    r = app.router
+    r.add_get("/api/clips/{clip_id}", get_clip)
+    r.add_delete("/api/clips/{clip_id}", delete_clip)
+    r.add_get("/api/sessions/{session_id}/clips", session_clips)
+    r.add_post("/api/sessions/{session_id}/clips", cut_clip)
+    for base in ("/api/clips/{clip_id}", "/api/posts/{post_id}"):
+        r.add_put(base + "/smile", smile)
+        r.add_delete(base + "/smile", smile)
+        r.add_get(base + "/comments", list_comments)
+        r.add_post(base + "/comments", add_comment)
+    r.add_delete("/api/comments/{comment_id}", delete_comment)
+    social: dict[str, dict[str, dict[str, Any]]] = {}
+    for base, tag in (("/api/clips/{clip_id}", "clips"), ("/api/posts/{post_id}", "posts")):
+        social[base + "/smile"] = {
+            "PUT": op("Smile at it", tag=tag, auth=True, errors=(401, 404)),
+            "DELETE": op("Take the smile back", tag=tag, auth=True, errors=(401, 404)),
+        }
+        social[base + "/comments"] = {
+            "GET": op(
+                "Comments, newest first",
+                tag=tag,
+                params=[
+                    query_param("before", "comment id", "integer"),
+                    query_param("limit", "1-100", "integer"),
+                ],
+                errors=(404,),
+            ),
+            "POST": op(
+                "Comment",
+                tag=tag,
+                auth=True,
+                body=obj(text="string"),
+                ok=201,
+                errors=(400, 401, 404, 422),
+            ),
+        }
+    document(
+        app,
+        {
+            "/api/clips/{clip_id}": {
+                "GET": op("A clip with its products and counters", tag="clips", errors=(404,)),
+                "DELETE": op(
+                    "Delete a clip (host or admin)",
+                    tag="clips",
+                    auth=True,
+                    ok=204,
+                    errors=(401, 403, 404),
+                ),
+            },
+            "/api/sessions/{session_id}/clips": {
+                "GET": op("A session's clips", tag="clips", errors=(404,)),
+                "POST": op(
+                    "Cut a clip by hand from the replay (host, moderators, admins)",
+                    tag="clips",
+                    auth=True,
+                    body=obj(start="number", end="number", product_ids="array", title="string"),
+                    ok=201,
+                    errors=(400, 401, 403, 404, 409, 422),
+                ),
+            },
+            "/api/comments/{comment_id}": {
+                "DELETE": op(
+                    "Delete a comment (its author, the creator or an admin)",
+                    tag="posts",
+                    auth=True,
+                    ok=204,
+                    errors=(401, 403, 404),
+                )
+            },
+            **social,
+        },
+    )

@@ -1,0 +1,194 @@
+"""Feed REST: the personalised page, "seen" reports, sponsored labels; entry JSON shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from live_server.accounts.serializers import user_json
+from live_server.catalog.serializers import product_json
+from live_server.content.feed.rules import clamp_limit
+from live_server.content.feed.service import FeedEntry, FeedService
+from live_server.content.posts.rules import PostMedia
+from live_server.content.posts.service import PostService
+from live_server.content.posts.social import SocialService
+from live_server.content.processing.service import ProcessingService
+from live_server.platform.errors import BadRequest, Invalid
+from live_server.platform.http import (
+    json_response,
+    path_int,
+    principal,
+    read_json,
+    require_user,
+    services,
+)
+from live_server.platform.openapi import document, obj, op, query_param
+from live_server.platform.timefmt import iso
+
+
+def _missing(name: str) -> RuntimeError:
+    return RuntimeError(f"the {name} service is not wired in create_app")
+
+
+def feed_service(request: web.Request) -> FeedService:
+    """The feed service (wired by create_app)."""
+    svc = services(request).feed
+    if svc is None:
+        raise _missing("feed")
+    return svc
+
+
+def processing_service(request: web.Request) -> ProcessingService:
+    """The processing service (wired by create_app)."""
+    svc = services(request).processing
+    if svc is None:
+        raise _missing("processing")
+    return svc
+
+
+def post_service(request: web.Request) -> PostService:
+    """The posts service (wired by create_app)."""
+    svc = services(request).posts
+    if svc is None:
+        raise _missing("posts")
+    return svc
+
+
+def social_service(request: web.Request) -> SocialService:
+    """The social service (wired by create_app)."""
+    svc = services(request).social
+    if svc is None:
+        raise _missing("social")
+    return svc
+
+
+def media_json(m: PostMedia) -> dict[str, Any]:
+    """One photo or video of a post."""
+    return {
+        "id": m.id,
+        "kind": m.kind.value,
+        "url": m.url,
+        "poster_url": m.poster_url,
+        "width": m.width,
+        "height": m.height,
+        "duration_s": m.duration_s,
+    }
+
+
+def entry_json(e: FeedEntry) -> dict[str, Any]:
+    """A feed entry (clip or post) as the web client reads it."""
+    data: dict[str, Any] = {
+        "item_id": e.item_id,
+        "type": e.kind.value,
+        "sponsored": e.sponsored,
+        "creator": user_json(e.creator) if e.creator else None,
+        "following": e.following,
+        "smiled": e.smiled,
+        "counts": {
+            "smiles": e.counters.likes,
+            "comments": e.counters.comments,
+            "views": e.counters.views,
+            "purchases": e.counters.purchases,
+        },
+        "products": [product_json(p) for p in e.products],
+    }
+    if e.clip is not None:
+        c = e.clip
+        data.update(
+            id=c.id,
+            created_at=iso(c.created_at),
+            clip={
+                "session_id": c.session_id,
+                "title": c.title,
+                "source": c.source,
+                "video_url": c.video_url,
+                "poster_url": c.poster_url,
+                "duration_s": round(c.duration_s, 3),
+                "start_s": round(c.start_s, 3),
+                "width": c.width,
+                "height": c.height,
+            },
+        )
+    if e.post is not None:
+        p = e.post
+        data.update(
+            id=p.id,
+            created_at=iso(p.created_at),
+            post={"caption": p.caption, "media": [media_json(m) for m in p.media]},
+        )
+    return data
+
+
+async def get_feed(request: web.Request) -> web.Response:
+    try:
+        limit = clamp_limit(request.query.get("limit"))
+    except ValueError as exc:
+        raise BadRequest("limit must be an integer", code="invalid_limit") from exc
+    page = await feed_service(request).page(
+        principal(request), request.query.get("cursor") or None, limit
+    )
+    return json_response(
+        {"items": [entry_json(e) for e in page.items], "next_cursor": page.next_cursor}
+    )
+
+
+async def post_seen(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    item_id = body.get("item_id")
+    if isinstance(item_id, bool) or not isinstance(item_id, int) or item_id < 1:
+        raise Invalid("item_id must be a positive integer", code="invalid_item_id")
+    await feed_service(request).seen(principal(request), item_id)
+    return web.Response(status=204)
+
+
+async def put_sponsored(request: web.Request) -> web.Response:
+    who = require_user(request)
+    body = await read_json(request)
+    sponsored = body.get("sponsored")
+    if not isinstance(sponsored, bool):
+        raise Invalid("sponsored must be true or false", code="invalid_sponsored")
+    item_id = path_int(request, "item_id")
+    await feed_service(request).set_sponsored(who, item_id, sponsored)
+    return json_response({"item_id": item_id, "sponsored": sponsored})
+
+
+def setup(app: web.Application) -> None:
+    """Register the feed routes and their OpenAPI entries."""
+    app.router.add_get("/api/feed", get_feed)
+    app.router.add_post("/api/feed/seen", post_seen)
+    app.router.add_put("/api/feed/items/{item_id}/sponsored", put_sponsored)
+    document(
+        app,
+        {
+            "/api/feed": {
+                "GET": op(
+                    "The personalised feed of clips and posts (popular feed when anonymous)",
+                    tag="feed",
+                    params=[
+                        query_param("cursor", "next_cursor of the previous page"),
+                        query_param("limit", "items per page (1-50, default 10)", "integer"),
+                    ],
+                    errors=(400,),
+                )
+            },
+            "/api/feed/seen": {
+                "POST": op(
+                    "Report that the viewer watched a feed item (ranks it lower for them)",
+                    tag="feed",
+                    body=obj(item_id="integer"),
+                    ok=204,
+                    errors=(400, 404, 422),
+                )
+            },
+            "/api/feed/items/{item_id}/sponsored": {
+                "PUT": op(
+                    "Label a feed item as sponsored (admin)",
+                    tag="feed",
+                    auth=True,
+                    body=obj(sponsored="boolean"),
+                    errors=(400, 401, 403, 404, 422),
+                )
+            },
+        },
+    )

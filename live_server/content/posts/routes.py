@@ -1,0 +1,129 @@
+"""Posts REST (Spark-style): uploads, publishing, reading, deleting; follows."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from live_server.content.feed.routes import (
+    entry_json,
+    feed_service,
+    media_json,
+    post_service,
+    social_service,
+)
+from live_server.content.posts.rules import MAX_VIDEO_BYTES, TargetKind
+from live_server.platform.http import (
+    json_response,
+    path_int,
+    principal,
+    read_bytes,
+    read_json,
+    require_user,
+)
+from live_server.platform.openapi import document, obj, op
+
+
+async def upload_media(request: web.Request) -> web.Response:
+    who = require_user(request)
+    data = await read_bytes(request, MAX_VIDEO_BYTES)
+    media = await post_service(request).upload(who, data, request.headers.get("Content-Type"))
+    return json_response(media_json(media), status=201)
+
+
+async def create_post(request: web.Request) -> web.Response:
+    who = require_user(request)
+    post = await post_service(request).create(who, await read_json(request))
+    entry = await feed_service(request).entry(TargetKind.POST, post.id, who)
+    return json_response(entry_json(entry), status=201)
+
+
+async def get_post(request: web.Request) -> web.Response:
+    entry = await feed_service(request).entry(
+        TargetKind.POST, path_int(request, "post_id"), principal(request)
+    )
+    return json_response(entry_json(entry))
+
+
+async def delete_post(request: web.Request) -> web.Response:
+    await post_service(request).delete(require_user(request), path_int(request, "post_id"))
+    return web.Response(status=204)
+
+
+async def user_posts(request: web.Request) -> web.Response:
+    posts = await post_service(request).by_author(path_int(request, "user_id"))
+    entries = []
+    who = principal(request)
+    for post in posts:
+        entries.append(entry_json(await feed_service(request).entry(TargetKind.POST, post.id, who)))
+    return json_response({"items": entries})
+
+
+async def follow(request: web.Request) -> web.Response:
+    who = require_user(request)
+    on = request.method == "PUT"
+    count = await social_service(request).follow(who, path_int(request, "user_id"), on)
+    return json_response({"followers": count, "following": on})
+
+
+def setup(app: web.Application) -> None:
+    """Register the post and follow routes with their OpenAPI entries."""
+    r = app.router
+    r.add_post("/api/posts/media", upload_media)
+    r.add_post("/api/posts", create_post)
+    r.add_get("/api/posts/{post_id}", get_post)
+    r.add_delete("/api/posts/{post_id}", delete_post)
+    r.add_get("/api/users/{user_id}/posts", user_posts)
+    r.add_put("/api/users/{user_id}/follow", follow)
+    r.add_delete("/api/users/{user_id}/follow", follow)
+    document(
+        app,
+        {
+            "/api/posts/media": {
+                "POST": op(
+                    "Upload a photo (JPEG/PNG/WebP) or a short video (MP4/WebM) as the raw body",
+                    tag="posts",
+                    auth=True,
+                    body={"type": "string", "format": "binary"},
+                    body_type="application/octet-stream",
+                    ok=201,
+                    errors=(401, 403, 413, 415, 422),
+                )
+            },
+            "/api/posts": {
+                "POST": op(
+                    "Publish a post with media and product tags (hosts)",
+                    tag="posts",
+                    auth=True,
+                    body=obj(
+                        caption="string",
+                        media_ids="array",
+                        product_ids="array",
+                        sponsored="boolean",
+                    ),
+                    ok=201,
+                    errors=(400, 401, 403, 422),
+                )
+            },
+            "/api/posts/{post_id}": {
+                "GET": op(
+                    "A post with its media, products and counters", tag="posts", errors=(404,)
+                ),
+                "DELETE": op(
+                    "Delete a post (author or admin)",
+                    tag="posts",
+                    auth=True,
+                    ok=204,
+                    errors=(401, 403, 404),
+                ),
+            },
+            "/api/users/{user_id}/posts": {
+                "GET": op("A creator's latest posts", tag="posts", errors=(404,)),
+            },
+            "/api/users/{user_id}/follow": {
+                "PUT": op(
+                    "Follow a creator or brand", tag="posts", auth=True, errors=(401, 404, 422)
+                ),
+                "DELETE": op("Unfollow", tag="posts", auth=True, errors=(401, 404, 422)),
+            },
+        },
+    )

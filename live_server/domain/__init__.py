@@ -1,1 +1,0 @@
-"""Pure domain rules: no aiohttp, aiortc, SQLite or Redis in here."""

@@ -1,1 +1,0 @@
-"""REST handlers and middlewares. Thin: parse, call a service, answer."""

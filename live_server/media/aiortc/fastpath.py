@@ -1,0 +1,381 @@
+"""The fast send path for forwarded frames, and every aiortc 1.16 internal it touches.
+
+aiortc's own sender turns each payload into an ``RtpPacket`` object, serialises it
+with its header extensions, and awaits ``RTCDtlsTransport._send_rtp`` ->
+``RTCIceTransport._send`` -> aioice ``Connection.sendto`` -> ``StunProtocol.send_data``
+for every packet of every viewer: about 50-65 us per packet, most of it Python. A
+forwarding SFU sends the same payloads to every viewer, so:
+
+- ``SharedPacketizer`` packetises each publisher frame once per hub (aiortc's own
+  VP8/H264/Opus packetisers); every viewer gets the same payload list.
+- ``FastRtpSender`` writes one viewer's packets for a frame in one synchronous loop:
+  the RTP header comes from a per-viewer template (built once by aiortc's own
+  serialiser with the negotiated MID and abs-send-time extensions) patched with
+  ``struct.pack_into``; the DTLS transport's SRTP session (pylibsrtp, C) protects it;
+  the selected ICE pair's datagram transport sends it. No awaits, no objects per packet.
+
+It keeps aiortc's semantics: the sender's SSRC and RTX SSRC (announced in the SDP),
+a history of the last 128 packets per viewer answering the viewer's NACKs (as RTX
+when negotiated), the counters aiortc's RTCP sender reports and stats read, and the
+DTLS transport's byte/packet counters. aiortc's RTCP path (receiver reports, NACK,
+PLI) is untouched. Internals used, all checked by ``verify_fastpath()``:
+
+1. ``RTCRtpSender``: ``_ssrc``, ``_rtx_ssrc``, ``__rtp_header_extensions_map``,
+   ``__mid``, ``__rtx_payload_type``, the SR counters ``__ntp_timestamp``,
+   ``__rtp_timestamp``, ``__octet_count``, ``__packet_count``, and ``_retransmit``
+   (shadowed per instance, called by ``_handle_rtcp_packet`` for each NACKed seq).
+2. ``RTCDtlsTransport``: ``_tx_srtp`` (pylibsrtp ``Session``), ``_state``,
+   ``__tx_bytes``, ``__tx_packets``.
+3. ``RTCIceTransport._connection`` (aioice ``Connection``) and its ``_nominated``
+   candidate pairs; ``StunProtocol.send_data`` must still be a plain
+   ``transport.sendto(data, addr)``, which is what we call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import struct
+import sys
+from typing import TYPE_CHECKING, Any
+
+from aioice.ice import CandidatePair, Connection, StunProtocol
+from aiortc import RTCDtlsTransport, RTCRtpSender
+from aiortc.codecs import get_encoder
+from aiortc.codecs.base import Encoder
+from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtcicetransport import RTCIceTransport
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
+
+from live_server.media.aiortc.hooks import fast_ntp_time
+
+if TYPE_CHECKING:
+    import av.packet
+    from av.stream import Stream
+
+    Packet = av.packet.Packet[Stream]
+else:
+    Packet = Any
+
+logger = logging.getLogger(__name__)
+
+_SENDER_ATTRS = (
+    "_ssrc",
+    "_rtx_ssrc",
+    "_RTCRtpSender__rtp_header_extensions_map",
+    "_RTCRtpSender__mid",
+    "_RTCRtpSender__rtx_payload_type",
+    "_RTCRtpSender__ntp_timestamp",
+    "_RTCRtpSender__rtp_timestamp",
+    "_RTCRtpSender__octet_count",
+    "_RTCRtpSender__packet_count",
+)
+_DTLS_ATTRS = ("_tx_srtp", "_state", "_RTCDtlsTransport__tx_bytes", "_RTCDtlsTransport__tx_packets")
+_HISTORY_MASK = RTP_HISTORY_SIZE - 1
+_SEQ_TS = struct.Struct("!BHI")  # byte 1 (marker | payload type), sequence number, timestamp
+_WORD = struct.Struct("!I")
+_RTX_OSN = struct.Struct("!H")
+_GSO_SIZE = struct.Struct("=H")
+_SOL_UDP = 17
+_UDP_SEGMENT = getattr(socket, "UDP_SEGMENT", 103)  # Linux >= 4.18 (linux/udp.h)
+_GSO_AVAILABLE = sys.platform == "linux"
+GSO_MAX_SEGMENTS = 64  # UDP_MAX_SEGMENTS on older kernels
+GSO_MAX_BYTES = 65000
+
+# send_frame results
+SENT = 0
+NOT_CONNECTED = 1
+WOULD_BLOCK = 2
+
+# Frames go to a viewer whose socket buffer holds more than this are dropped
+# (the viewer then waits for the next keyframe, like a full queue).
+MAX_BACKLOG_BYTES = 512 * 1024
+
+
+def _init_names(cls: type) -> set[str]:
+    code = getattr(cls.__dict__.get("__init__"), "__code__", None)
+    return set(code.co_names) if code is not None else set()
+
+
+def verify_fastpath() -> list[str]:
+    """Problems with the aiortc/aioice internals the fast path uses (empty when fine)."""
+    problems: list[str] = []
+    sender_names = _init_names(RTCRtpSender)
+    problems += [f"RTCRtpSender.{a} is gone" for a in _SENDER_ATTRS if a not in sender_names]
+    handler = getattr(RTCRtpSender, "_handle_rtcp_packet", None)
+    if not callable(getattr(RTCRtpSender, "_retransmit", None)) or "_retransmit" not in set(
+        getattr(getattr(handler, "__code__", None), "co_names", ())
+    ):
+        problems.append("RTCRtpSender._handle_rtcp_packet no longer calls self._retransmit")
+    dtls_names = _init_names(RTCDtlsTransport)
+    problems += [f"RTCDtlsTransport.{a} is gone" for a in _DTLS_ATTRS if a not in dtls_names]
+    if not hasattr(DtlsState, "CONNECTED"):
+        problems.append("aiortc.rtcdtlstransport.State.CONNECTED is gone")
+    if "_connection" not in _init_names(RTCIceTransport):
+        problems.append("RTCIceTransport._connection is gone")
+    if "_nominated" not in _init_names(Connection):
+        problems.append("aioice Connection._nominated is gone")
+    send_data = getattr(StunProtocol, "send_data", None)
+    if "sendto" not in set(getattr(getattr(send_data, "__code__", None), "co_names", ())):
+        problems.append("aioice StunProtocol.send_data no longer calls transport.sendto")
+    if not isinstance(getattr(CandidatePair, "remote_addr", None), property):
+        problems.append("aioice CandidatePair.remote_addr is gone")
+    return problems
+
+
+class SharedPacketizer:
+    """Packetises each publisher frame once for all viewers (aiortc's own packetiser).
+
+    VP8 picture ids therefore run per hub rather than per viewer: a viewer sees
+    consecutive ids except where it skipped to a keyframe, which restarts decoding.
+    """
+
+    def __init__(self, kind: str, codec_name: str, clock_rate: int) -> None:
+        self.codec_name = codec_name
+        codec = RTCRtpCodecParameters(
+            mimeType=f"{kind}/{codec_name}", clockRate=clock_rate, payloadType=96
+        )
+        self._encoder: Encoder = get_encoder(codec)
+
+    def pack(self, packet: Packet) -> tuple[list[bytes], int]:
+        """RTP payloads and RTP timestamp (in the clock rate) of one encoded frame."""
+        payloads, timestamp = self._encoder.pack(packet)
+        return payloads, timestamp
+
+
+def _own_udp_socket(transport: Any) -> socket.socket | None:
+    """A duplicate of the asyncio UDP transport's socket descriptor, or None.
+
+    Writing to our own descriptor (same socket, same non-blocking flag) lets us use
+    ``sendmsg`` with UDP GSO and see ``EAGAIN`` instead of asyncio buffering without
+    bound. aiortc's own sends (RTCP, STUN) keep going through the transport.
+    """
+    extra = transport.get_extra_info("socket") if transport is not None else None
+    if extra is None or extra.type != socket.SOCK_DGRAM:
+        return None
+    if extra.family not in (socket.AF_INET, socket.AF_INET6):
+        return None
+    return socket.socket(extra.family, socket.SOCK_DGRAM, fileno=os.dup(extra.fileno()))
+
+
+def _header_template(
+    sender: Any, payload_type: int, ssrc: int, mid: str | None
+) -> tuple[bytearray, int]:
+    """A header for this sender built by aiortc's serialiser; returns it and the offset
+    of the abs-send-time value (-1 when that extension was not negotiated)."""
+    ext_map = sender._RTCRtpSender__rtp_header_extensions_map
+    packet = RtpPacket(payload_type=payload_type, sequence_number=0, timestamp=0, ssrc=ssrc)
+    packet.extensions.mid = mid
+    packet.extensions.abs_send_time = 0
+    low = packet.serialize(ext_map)
+    packet.extensions.abs_send_time = 0xFFFFFF
+    high = packet.serialize(ext_map)
+    diff = [i for i in range(len(low)) if low[i] != high[i]]
+    if len(low) != len(high) or (diff and diff != [diff[0], diff[0] + 1, diff[0] + 2]):
+        raise ValueError("unexpected abs-send-time layout")
+    return bytearray(low), (diff[0] if diff else -1)
+
+
+class FastRtpSender:
+    """Sends one viewer's RTP synchronously on behalf of its aiortc ``RTCRtpSender``.
+
+    Create it with ``attach`` once the sender runs (its ``send()`` configured the MID
+    and header extensions, which happens after DTLS connected).
+    """
+
+    def __init__(self, sender: RTCRtpSender, payload_type: int, label: str) -> None:
+        s: Any = sender
+        self._sender = s
+        self._label = label
+        self._dtls: Any = sender.transport
+        self._connection: Any = self._dtls.transport._connection
+        self._pair: CandidatePair | None = None
+        self._socket: Any = None
+        self._raw: socket.socket | None = None
+        self._gso = _GSO_AVAILABLE
+        self._addr: tuple[str, int] = ("", 0)
+        self._payload_type = payload_type
+        self._header, self._abs_at = _header_template(
+            s, payload_type, s._ssrc, s._RTCRtpSender__mid
+        )
+        self._rtx_payload_type: int | None = s._RTCRtpSender__rtx_payload_type
+        self._rtx_header = bytearray()
+        self._rtx_abs_at = -1
+        if self._rtx_payload_type is not None:
+            self._rtx_header, self._rtx_abs_at = _header_template(
+                s, self._rtx_payload_type, s._rtx_ssrc, s._RTCRtpSender__mid
+            )
+        self._abs_word = (self._header[self._abs_at - 1] << 24) if self._abs_at > 0 else 0
+        self._seq = random.randint(0, 32767)  # lower half, like aiortc (SRTP rollover)
+        self._rtx_seq = random.randint(0, 32767)
+        self._ts_origin = random.getrandbits(32)
+        self._history: list[tuple[int, int, int, bytes] | None] = [None] * RTP_HISTORY_SIZE
+        self.packets_sent = 0
+        self.retransmitted = 0
+        self.gso_sends = 0
+        s._retransmit = self._retransmit
+
+    @classmethod
+    def attach(cls, sender: RTCRtpSender, payload_type: int, label: str) -> FastRtpSender | None:
+        """A fast sender for ``sender``, or None (logged) when its path is not plain UDP."""
+        try:
+            fast = cls(sender, payload_type, label)
+            if not fast._resolve():
+                logger.info("%s fast path unavailable: no selected UDP pair", label)
+                fast.detach()
+                return None
+            return fast
+        except Exception as exc:  # never break a viewer: aiortc's own path still works
+            logger.warning("%s fast path unavailable: %r", label, exc)
+            sender.__dict__.pop("_retransmit", None)
+            return None
+
+    def detach(self) -> None:
+        """Give NACK handling back to aiortc's sender and release our socket."""
+        self._sender.__dict__.pop("_retransmit", None)
+        self.close()
+
+    def _resolve(self) -> bool:
+        pair = self._connection._nominated.get(1)
+        if pair is None:
+            return False
+        if pair is not self._pair:
+            protocol = pair.protocol
+            if type(protocol).send_data is not StunProtocol.send_data:
+                return False
+            self.close()
+            self._pair = pair
+            self._socket = protocol.transport
+            self._addr = pair.remote_addr
+            self._raw = _own_udp_socket(self._socket)
+        return self._socket is not None
+
+    def close(self) -> None:
+        """Release this sender's duplicate of the socket's descriptor."""
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            raw.close()
+
+    @property
+    def backlog(self) -> int:
+        """Bytes waiting in this viewer's socket transport (asyncio's send buffer)."""
+        size = getattr(self._socket, "get_write_buffer_size", None)  # TURN has none
+        return int(size()) if size is not None else 0
+
+    def send_frame(self, payloads: list[bytes], timestamp: int) -> int:
+        """Send one frame's payloads now: ``SENT``, ``NOT_CONNECTED`` or ``WOULD_BLOCK``."""
+        dtls = self._dtls
+        if dtls._state is not DtlsState.CONNECTED or not self._resolve():
+            return NOT_CONNECTED
+        header = self._header
+        ts = (self._ts_origin + timestamp) & 0xFFFFFFFF
+        if self._abs_at > 0:
+            _WORD.pack_into(
+                header, self._abs_at - 1, self._abs_word | ((fast_ntp_time() >> 14) & 0xFFFFFF)
+            )
+        protect = dtls._tx_srtp.protect
+        history = self._history
+        pt = self._payload_type
+        seq = self._seq
+        last = len(payloads) - 1
+        octets = 0
+        wire = 0
+        out: list[bytes] = []
+        for i, payload in enumerate(payloads):
+            marker = 0x80 if i == last else 0
+            _SEQ_TS.pack_into(header, 1, marker | pt, seq, ts)
+            data = protect(bytes(header) + payload)
+            out.append(data)
+            history[seq & _HISTORY_MASK] = (seq, ts, marker, payload)
+            seq = (seq + 1) & 0xFFFF
+            octets += len(payload)
+            wire += len(data)
+        count = len(payloads)
+        self._seq = seq
+        status = self._write(out)
+        self.packets_sent += count
+        s = self._sender
+        s._RTCRtpSender__ntp_timestamp = fast_ntp_time()
+        s._RTCRtpSender__rtp_timestamp = ts
+        s._RTCRtpSender__octet_count += octets
+        s._RTCRtpSender__packet_count += count
+        dtls._RTCDtlsTransport__tx_bytes += wire
+        dtls._RTCDtlsTransport__tx_packets += count
+        return status
+
+    def _write(self, out: list[bytes]) -> int:
+        """Write datagrams; runs of equal-sized ones go out as one UDP GSO send."""
+        raw = self._raw
+        addr = self._addr
+        if raw is None:  # no socket of our own (e.g. TURN): asyncio's transport buffers
+            sendto = self._socket.sendto
+            for data in out:
+                sendto(data, addr)
+            return SENT
+        n = len(out)
+        i = 0
+        try:
+            while i < n:
+                size = len(out[i])
+                j = i + 1
+                if self._gso:
+                    limit = i + min(GSO_MAX_SEGMENTS, GSO_MAX_BYTES // size)
+                    while j < n and j < limit and len(out[j]) == size:
+                        j += 1
+                    if j < n and j < limit and len(out[j]) < size:
+                        j += 1  # a shorter datagram may end a GSO batch
+                if j - i == 1:
+                    raw.sendto(out[i], addr)
+                else:
+                    try:
+                        raw.sendmsg(
+                            [b"".join(out[i:j])],
+                            [(_SOL_UDP, _UDP_SEGMENT, _GSO_SIZE.pack(size))],
+                            0,
+                            addr,
+                        )
+                        self.gso_sends += 1
+                    except BlockingIOError:
+                        raise
+                    except OSError as exc:
+                        logger.info(
+                            "%s UDP GSO unavailable (%r): one datagram per packet", self._label, exc
+                        )
+                        self._gso = False
+                        continue
+                i = j
+        except BlockingIOError:
+            return WOULD_BLOCK
+        except OSError as exc:  # like asyncio: an ICMP error on UDP is not fatal
+            logger.debug("%s send failed: %r", self._label, exc)
+        return SENT
+
+    async def _retransmit(self, sequence_number: int) -> None:
+        """Answer a viewer's NACK from this sender's history (as RTX when negotiated)."""
+        entry = self._history[sequence_number & _HISTORY_MASK]
+        if entry is None or entry[0] != sequence_number:
+            return
+        dtls = self._dtls
+        if dtls._state is not DtlsState.CONNECTED or not self._resolve():
+            return
+        seq, ts, marker, payload = entry
+        if self._rtx_payload_type is None:
+            header = bytearray(self._header)
+            _SEQ_TS.pack_into(header, 1, marker | self._payload_type, seq, ts)
+            body = payload
+        else:
+            header = bytearray(self._rtx_header)
+            _SEQ_TS.pack_into(header, 1, marker | self._rtx_payload_type, self._rtx_seq, ts)
+            if self._rtx_abs_at > 0:
+                word = (header[self._rtx_abs_at - 1] << 24) | ((fast_ntp_time() >> 14) & 0xFFFFFF)
+                _WORD.pack_into(header, self._rtx_abs_at - 1, word)
+            self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
+            body = _RTX_OSN.pack(seq) + payload
+        data = dtls._tx_srtp.protect(bytes(header) + body)
+        self._write([data])
+        dtls._RTCDtlsTransport__tx_bytes += len(data)
+        dtls._RTCDtlsTransport__tx_packets += 1
+        self.retransmitted += 1

@@ -1,0 +1,189 @@
+"""Every hook into aiortc 1.16 internals, in one place.
+
+aiortc has no public API for three things the SFU needs:
+
+1. Receiving the publisher's *encoded* frames. The receiver hands each
+   reassembled ``JitterFrame`` to a decoder obtained from the module global
+   ``aiortc.rtcrtpreceiver.get_decoder``. We replace that global with a
+   dispatcher that returns a pass-through "decoder" (turning the frame into an
+   ``av.Packet``) for codecs we marked, and the stock decoder otherwise.
+2. Asking the publisher for a keyframe: ``RTCRtpReceiver._send_rtcp_pli``.
+3. Seeing a viewer's PLI/FIR: in pack mode ``RTCRtpSender._send_keyframe`` only
+   flags an encoder that is never used, so we override it per sender instance.
+4. Cost: every RTP packet a sender emits reads the NTP clock twice through
+   ``aiortc.clock.current_ntp_time``, which goes through ``datetime`` (about 4 us a
+   call). It is replaced by the same value computed from ``time.time()`` (0.8 us).
+
+5. Sending: ``live_server/media/aiortc_fastpath.py`` holds the fast send path for
+   forwarded frames (shared packetisation, per-viewer RTP headers, SRTP protect and
+   ``sendto`` in one synchronous loop) and every sender/DTLS/ICE internal it touches.
+
+Sending pre-encoded packets *is* public behaviour (a track's ``recv()`` may
+return an ``av.Packet``). ``verify_hooks()`` fails loudly when an upgrade
+removes one of these points (including the fast path's, via
+``aiortc_fastpath.verify_fastpath()``); ``tests/unit/test_media_hooks.py`` calls it.
+"""
+
+from __future__ import annotations
+
+import fractions
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import av
+import av.packet
+from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import clock as _clock_module
+from aiortc import rtcrtpreceiver as _receiver_module
+from aiortc.codecs import get_decoder as _stock_get_decoder
+from aiortc.codecs.base import Decoder
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+logger = logging.getLogger(__name__)
+
+AIORTC_VERSION = "1.16.0"
+_MARK = "_liveshop_passthrough"
+_install_lock = threading.Lock()
+_installed = False
+
+
+class HookUnavailable(RuntimeError):
+    """An aiortc internal the SFU relies on is missing (aiortc was upgraded?)."""
+
+
+class PassthroughDecoder(Decoder):
+    """A "decoder" that hands the reassembled encoded frame on as an ``av.Packet``."""
+
+    def __init__(self, clock_rate: int) -> None:
+        self._time_base = fractions.Fraction(1, clock_rate)
+
+    def decode(self, encoded_frame: JitterFrame) -> list[Any]:
+        """Wrap the frame's bytes in a packet stamped with its RTP timestamp."""
+        packet = av.Packet(encoded_frame.data)
+        packet.pts = encoded_frame.timestamp
+        packet.dts = encoded_frame.timestamp
+        packet.time_base = self._time_base
+        return [packet]
+
+
+NTP_UNIX_OFFSET_S = 2208988800  # 1900-01-01 to 1970-01-01
+
+
+def fast_ntp_time() -> int:
+    """``aiortc.clock.current_ntp_time()`` without datetime arithmetic (64-bit NTP)."""
+    now = time.time()
+    seconds = int(now)
+    return ((seconds + NTP_UNIX_OFFSET_S) << 32) | int((now - seconds) * 4294967296.0)
+
+
+def _dispatching_get_decoder(codec: RTCRtpCodecParameters) -> Decoder:
+    if getattr(codec, _MARK, False):
+        return PassthroughDecoder(codec.clockRate)
+    return _stock_get_decoder(codec)
+
+
+def verify_hooks() -> None:
+    """Raise ``HookUnavailable`` unless every internal we use exists as expected."""
+    problems: list[str] = []
+    if not callable(getattr(_receiver_module, "get_decoder", None)):
+        problems.append("aiortc.rtcrtpreceiver.get_decoder is gone")
+    if not callable(getattr(_receiver_module, "decoder_worker", None)):
+        problems.append("aiortc.rtcrtpreceiver.decoder_worker is gone")
+    if not callable(getattr(RTCRtpReceiver, "_send_rtcp_pli", None)):
+        problems.append("RTCRtpReceiver._send_rtcp_pli is gone")
+    if not callable(getattr(RTCRtpSender, "_send_keyframe", None)):
+        problems.append("RTCRtpSender._send_keyframe is gone")
+    if not hasattr(RTCRtpTransceiver, "_codecs") and not _has_init_attr(
+        RTCRtpTransceiver, "_codecs"
+    ):
+        problems.append("RTCRtpTransceiver._codecs is gone")
+    if not callable(getattr(_clock_module, "current_ntp_time", None)):
+        problems.append("aiortc.clock.current_ntp_time is gone")
+    if not callable(getattr(JitterFrame, "__init__", None)):
+        problems.append("aiortc.jitterbuffer.JitterFrame is gone")
+    from live_server.media.aiortc.fastpath import verify_fastpath  # imports this module
+
+    problems += verify_fastpath()
+    if problems:
+        raise HookUnavailable(
+            f"aiortc internals changed (expected aiortc {AIORTC_VERSION}): " + "; ".join(problems)
+        )
+
+
+def _has_init_attr(cls: type, name: str) -> bool:
+    init = cls.__dict__.get("__init__")
+    code = getattr(init, "__code__", None)
+    return code is not None and name in code.co_names
+
+
+def install() -> None:
+    """Install the process-wide decoder dispatcher (idempotent)."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        verify_hooks()
+        _receiver_module.get_decoder = _dispatching_get_decoder  # type: ignore[attr-defined]
+        _clock_module.current_ntp_time = fast_ntp_time
+        _installed = True
+        logger.info("aiortc %s hooks installed (pass-through receive)", AIORTC_VERSION)
+
+
+def is_installed() -> bool:
+    """True when the decoder dispatcher is in place."""
+    return _receiver_module.get_decoder is _dispatching_get_decoder  # type: ignore[attr-defined]
+
+
+def mark_passthrough(transceiver: RTCRtpTransceiver) -> None:
+    """Make this transceiver's receiver deliver encoded ``av.Packet`` frames.
+
+    Must be called after ``setRemoteDescription(offer)`` (which fixes the
+    transceiver's codec list, deep copies private to this connection) and before
+    the connection starts receiving (the decoder thread picks its decoder on the
+    first frame). The codec objects are not shared with other connections.
+    """
+    codecs: list[RTCRtpCodecParameters] = transceiver._codecs
+    for codec in codecs:
+        setattr(codec, _MARK, True)
+
+
+def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[RTCRtpCodecParameters]:
+    """The codecs a transceiver negotiated (first one is the one in use)."""
+    return list(transceiver._codecs)
+
+
+async def request_keyframe(receiver: RTCRtpReceiver, ssrc: int) -> None:
+    """Send an RTCP PLI for ``ssrc`` to the publisher behind ``receiver``."""
+    await receiver._send_rtcp_pli(ssrc)
+
+
+def on_viewer_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
+    """Call ``callback`` when the viewer behind ``sender`` sends a PLI or FIR.
+
+    In pack mode aiortc's own handling only flags an unused encoder; the
+    instance attribute shadows the method for this sender only.
+    """
+    sender._send_keyframe = callback  # type: ignore[method-assign]
+
+
+def keep_first_codec(transceiver: RTCRtpTransceiver) -> RTCRtpCodecParameters | None:
+    """Narrow a just-negotiated transceiver to its first codec (plus its RTX).
+
+    The answer then offers the publisher exactly one codec, so the SFU knows what
+    it will forward before the first packet. Returns that codec, or None.
+    """
+    codecs: list[RTCRtpCodecParameters] = transceiver._codecs
+    primary = next((c for c in codecs if c.name.lower() != "rtx"), None)
+    if primary is None:
+        return None
+    transceiver._codecs = [
+        c
+        for c in codecs
+        if c is primary
+        or (c.name.lower() == "rtx" and c.parameters.get("apt") == primary.payloadType)
+    ]
+    return primary

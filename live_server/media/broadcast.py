@@ -1,0 +1,280 @@
+"""Go-live and end orchestration between the SFU, the session service and the recorder.
+
+- WHIP POST: check the session and its stream key, hand the offer to the SFU and attach
+  a recorder tap before the first frame can arrive.
+- First frame: the session goes live (the SFU started the media clock on that frame).
+- Publisher gone without DELETE: `reconnecting` for the grace period, then the end.
+- End (WHIP DELETE, grace period over, or the session ended through the REST API):
+  close the room, finalise the recording, store it, publish `RecordingFinished`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from live_server.media.clock import MediaClock
+from live_server.media.sdp import ice_link_headers
+from live_server.media.sfu import NotLive, Sfu
+from live_server.media.store import RecordingRepository
+from live_server.platform.errors import Conflict, DomainError, NotFound, Unauthorized
+from live_server.platform.events import EventBus, RecordingFinished, SessionStateChanged
+from live_server.platform.identity import Principal
+from live_server.shows.clock import MediaClock as FallbackClock
+from live_server.shows.rules import SessionState, Visibility
+from live_server.shows.service import LiveSessionService
+from recordings.writer import RecordingWriter, container_for, probe
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Recorder:
+    writer: RecordingWriter
+    recording_id: int | None = None
+
+
+def _lower(name: str | None) -> str | None:
+    return name.lower() if name else None
+
+
+class BroadcastService:
+    """The live video use cases behind WHIP and WHEP."""
+
+    def __init__(
+        self,
+        sessions: LiveSessionService,
+        sfu: Sfu,
+        recordings: RecordingRepository,
+        events: EventBus,
+        recordings_dir: Path,
+        grace_s: float = 30.0,
+        fallback_clock: FallbackClock | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._sfu = sfu
+        self._clock: MediaClock = sfu.clock
+        self._recordings = recordings
+        self._events = events
+        # absolute, so that the clips worker finds recordings whatever its working directory
+        self._dir = Path(os.path.abspath(recordings_dir))
+        self._grace_s = grace_s
+        self._fallback_clock = fallback_clock
+        self._recorders: dict[int, _Recorder] = {}
+        self._grace: dict[int, asyncio.Task[None]] = {}
+        self._ending: set[int] = set()
+        sfu.set_listener(self)
+        events.subscribe(SessionStateChanged, self._on_state_changed)
+
+    # -- WHIP -------------------------------------------------------------------------
+
+    async def go_live(self, session_id: int, stream_key: str | None, offer: str) -> tuple[str, str]:
+        """Accept the host's WHIP offer; returns (resource id, SDP answer)."""
+        session = await self._sessions.get(session_id)
+        if not stream_key or not await self._sessions.check_stream_key(session_id, stream_key):
+            raise Unauthorized("wrong or missing stream key", code="bad_stream_key")
+        if session.state is SessionState.ENDED:
+            raise Conflict("this session has ended", code="session_ended")
+        publisher_id, answer = await self._sfu.publish(session_id, offer)
+        room = self._sfu.room(session_id)
+        if session_id not in self._recorders and room is not None:
+            video = room.hubs["video"].codec_name if "video" in room.codec_caps else None
+            audio = room.hubs["audio"].codec_name if "audio" in room.codec_caps else None
+            _, ext = container_for(video)
+            path = self._dir / f"session-{session_id}-{int(time.time())}.{ext}"
+            writer = RecordingWriter(path, video, audio)
+            writer.start()
+            self._recorders[session_id] = _Recorder(writer)
+            self._sfu.add_tap(session_id, writer)
+        return publisher_id, answer
+
+    async def stop_publishing(self, session_id: int, publisher_id: str) -> None:
+        """WHIP DELETE: the host ends the broadcast."""
+        if self._sfu.publisher_id(session_id) != publisher_id:
+            raise NotFound("no such WHIP session", code="whip_resource_not_found")
+        await self._sfu.unpublish(session_id, publisher_id)
+        await self.finish(session_id, reason="host ended the broadcast")
+
+    # -- WHEP -------------------------------------------------------------------------
+
+    async def watch(self, session_id: int, who: Principal | None, offer: str) -> tuple[str, str]:
+        """Accept a viewer's WHEP offer; 409 (``not_live``) before the host is live."""
+        session = await self._sessions.get(session_id)
+        if session.visibility is Visibility.PRIVATE and who is None:
+            raise Unauthorized("this session is private: sign in first", code="login_required")
+        if session.state is SessionState.ENDED:
+            raise NotLive("this session has ended", code="session_ended")
+        return await self._sfu.subscribe(session_id, offer)
+
+    async def leave(self, session_id: int, viewer_id: str) -> None:
+        """WHEP DELETE."""
+        await self._sfu.unsubscribe(session_id, viewer_id)
+
+    def viewer_count(self, session_id: int) -> int:
+        """WHEP viewers connected right now."""
+        return self._sfu.viewer_count(session_id)
+
+    def is_publishing(self, session_id: int) -> bool:
+        """True while the host's frames are arriving."""
+        return self._sfu.is_receiving(session_id)
+
+    def ice_links(self) -> list[str]:
+        """``Link`` header values announcing the configured STUN/TURN servers."""
+        return ice_link_headers(self._sfu.ice_servers)
+
+    # -- media clock (the `MediaClock` protocol of services.media_clock) ---------------
+
+    async def media_time(self, session_id: int) -> float | None:
+        """Seconds since go-live while the session is live or reconnecting, else None.
+
+        The SFU's clock starts on the host's first frame (recording t=0). When this
+        process has no clock for the session (e.g. after a restart) the stored
+        go-live time answers instead.
+        """
+        if self._clock.is_running(session_id):
+            return self._clock.media_time(session_id)
+        if self._fallback_clock is not None:
+            return await self._fallback_clock.media_time(session_id)
+        return None
+
+    # -- SFU listener -----------------------------------------------------------------
+
+    async def publisher_started(self, session_id: int) -> None:
+        """First frame of a (re)connected publisher: the session is live."""
+        grace = self._grace.pop(session_id, None)
+        if grace is not None:
+            grace.cancel()
+        recorder = self._recorders.get(session_id)
+        if recorder is not None and recorder.recording_id is None:
+            writer = recorder.writer
+            recorder.recording_id = await self._recordings.create(
+                session_id,
+                str(writer.path),
+                writer.format,
+                _lower(writer.video_codec),  # ffprobe's names: vp8, h264, opus
+                _lower(writer.audio_codec),
+            )
+        try:
+            await self._sessions.mark_live(session_id)
+        except DomainError as exc:
+            logger.warning("session=%s could not go live: %s", session_id, exc)
+            await self.finish(session_id, reason="session cannot go live")
+
+    async def publisher_lost(self, session_id: int, publisher_id: str) -> None:
+        """The host vanished without DELETE: reconnecting, then the end after the grace."""
+        if session_id in self._ending:
+            return
+        if not self._clock.is_running(session_id):
+            logger.info("session=%s publisher=%s lost before going live", session_id, publisher_id)
+            await self.finish(session_id, reason="publisher lost before the first frame")
+            return
+        with contextlib.suppress(DomainError):
+            await self._sessions.mark_reconnecting(session_id)
+        logger.info("session=%s host lost; grace period %.0fs", session_id, self._grace_s)
+        old = self._grace.pop(session_id, None)
+        if old is not None:
+            old.cancel()
+        self._grace[session_id] = asyncio.ensure_future(self._grace_then_end(session_id))
+
+    async def _grace_then_end(self, session_id: int) -> None:
+        await asyncio.sleep(self._grace_s)
+        self._grace.pop(session_id, None)
+        if not self._sfu.is_receiving(session_id):
+            await self.finish(session_id, reason="grace period over")
+
+    async def _on_state_changed(self, event: SessionStateChanged) -> None:
+        if event.new == SessionState.ENDED.value and (
+            self._sfu.room(event.session_id) is not None or event.session_id in self._recorders
+        ):
+            await self.finish(event.session_id, reason="session ended")
+
+    # -- the end ----------------------------------------------------------------------
+
+    async def finish(self, session_id: int, reason: str) -> None:
+        """Close the room, finalise the recording, end the session (idempotent)."""
+        if session_id in self._ending:
+            return
+        self._ending.add(session_id)
+        try:
+            grace = self._grace.pop(session_id, None)
+            if grace is not None and grace is not asyncio.current_task():
+                grace.cancel()
+            went_live = self._clock.is_running(session_id)
+            await self._sfu.close_room(session_id)
+            self._clock.stop(session_id)
+            await self._finalise_recording(session_id)
+            if went_live:
+                with contextlib.suppress(DomainError):
+                    await self._sessions.mark_ended(session_id)
+            logger.info("session=%s media ended: %s", session_id, reason)
+        finally:
+            self._ending.discard(session_id)
+
+    async def _finalise_recording(self, session_id: int) -> None:
+        recorder = self._recorders.pop(session_id, None)
+        if recorder is None:
+            return
+        try:
+            info = await recorder.writer.close()
+        except Exception:
+            logger.exception("session=%s recording failed", session_id)
+            if recorder.recording_id is not None:
+                await self._recordings.finish(recorder.recording_id, 0.0, 0, status="failed")
+            return
+        if recorder.recording_id is None or recorder.writer.frames_written == 0:
+            info.path.unlink(missing_ok=True)
+            if recorder.recording_id is not None:
+                await self._recordings.finish(recorder.recording_id, 0.0, 0, status="failed")
+            return
+        await self._recordings.finish(recorder.recording_id, info.duration_s, info.size_bytes)
+        logger.info(
+            "session=%s recording=%s finished: %.1fs %d bytes",
+            session_id,
+            recorder.recording_id,
+            info.duration_s,
+            info.size_bytes,
+        )
+        await self._events.publish(RecordingFinished(session_id, recorder.recording_id))
+
+    # -- start-up and shut-down -----------------------------------------------------
+
+    async def recover(self) -> None:
+        """After a crash: close recordings left open and give live sessions a grace period."""
+        for rec in await self._recordings.unfinished():
+            path = Path(rec.path)
+            try:
+                duration = await asyncio.to_thread(probe, path)
+                size = (await asyncio.to_thread(path.stat)).st_size
+            except Exception as exc:
+                logger.warning("recording=%s unreadable after restart: %s", rec.id, exc)
+                await self._recordings.finish(rec.id, 0.0, 0, status="failed")
+                continue
+            await self._recordings.finish(rec.id, round(duration, 3), size)
+            logger.info("recording=%s recovered after restart: %.1fs", rec.id, duration)
+            await self._events.publish(RecordingFinished(rec.session_id, rec.id))
+        for view in await self._sessions.search("live", limit=1000):
+            session_id = view.session.id
+            with contextlib.suppress(DomainError):
+                await self._sessions.mark_reconnecting(session_id)
+            self._grace[session_id] = asyncio.ensure_future(self._end_stale(session_id))
+
+    async def _end_stale(self, session_id: int) -> None:
+        await asyncio.sleep(self._grace_s)
+        self._grace.pop(session_id, None)
+        if not self._sfu.is_receiving(session_id):
+            with contextlib.suppress(DomainError):
+                await self._sessions.mark_ended(session_id)
+
+    async def close(self) -> None:
+        """Server shutdown: end the media of every room and finalise recordings."""
+        for task in list(self._grace.values()):
+            task.cancel()
+        self._grace.clear()
+        for session_id in list(self._recorders):
+            await self._finalise_recording(session_id)
+        await self._sfu.close()

@@ -1,0 +1,100 @@
+"""Middlewares: JSON errors (never a stack trace), bearer-token authentication, logging."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from live_server.container import SERVICES
+from live_server.platform.errors import DomainError, TooManyRequests
+from live_server.platform.http import PRINCIPAL_KEY
+
+logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("liveshop.access")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
+}
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.json_response(error_body(code, message), status=status, headers=headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Maps domain errors and aiohttp's HTTP errors to `{"error": {code, message}}`."""
+    try:
+        return await handler(request)
+    except DomainError as exc:
+        headers = {}
+        if isinstance(exc, TooManyRequests):
+            headers["Retry-After"] = str(exc.retry_after)
+        return error_response(exc.status, exc.code, exc.message, headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _STATUS_CODES.get(exc.status, "http_error")
+        message = (
+            exc.reason if exc.text is None or exc.text.startswith(str(exc.status)) else exc.text
+        )
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        return error_response(exc.status, code, message, headers)
+    except Exception:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal", "something went wrong on our side")
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Sets request["principal"] from a valid `Authorization: Bearer` token."""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        principal = request.app[SERVICES].accounts.verify_token(header[7:].strip())
+        if principal is not None:
+            request[PRINCIPAL_KEY] = principal
+    return await handler(request)
+
+
+@web.middleware
+async def access_log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """One structured line per request: method, path, status, duration, user."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        principal = request.get(PRINCIPAL_KEY)
+        request.app[SERVICES].metrics.inc(
+            "liveshop_http_requests_total", method=request.method, status=f"{status // 100}xx"
+        )
+        access_logger.info(
+            "%s %s %d %.1fms user=%s",
+            request.method,
+            request.path,
+            status,
+            (time.perf_counter() - started) * 1000,
+            getattr(principal, "user_id", "-"),
+        )

@@ -1,0 +1,310 @@
+"""What the room services share: their stores, the local membership and common lookups."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from live_server.catalog.rules import Product
+from live_server.catalog.store import ProductRepository
+from live_server.platform.identity import Principal
+from live_server.platform.timefmt import iso
+from live_server.room.chat_writer import ChatWriter
+from live_server.room.extensions import RoomBroadcaster, TickContributor
+from live_server.room.live_state import LiveState
+from live_server.room.rules.chat import ChatMessage
+from live_server.room.rules.moderation import LogEntry, RoomConfig, can_moderate
+from live_server.room.stores.chat import ChatRepository
+from live_server.room.stores.moderation import ModerationRepository
+from live_server.room.stores.pins import PinRepository
+from live_server.room.stores.stats import RoomStatsRepository
+from live_server.shows.clock import MediaClock
+from live_server.shows.rules import LiveSession
+from live_server.shows.service import LiveSessionService
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RoomLimits:
+    """Tunable limits of the room (from Settings)."""
+
+    chat_max_len: int = 500
+    chat_rate: float = 1.0
+    chat_burst: float = 3.0
+    # All events of one socket, a guard against floods (chat has its own limit above).
+    events_rate: float = 30.0
+    events_burst: float = 60.0
+    tick_hz: float = 5.0
+    sessions_per_socket: int = 4
+
+
+@dataclass
+class Member:
+    """One socket on this node: who it is and which rooms it joined (id -> is moderator)."""
+
+    sid: str
+    principal: Principal | None
+    joined: dict[int, bool] = field(default_factory=dict)
+    name: str | None = None  # display name, looked up on the first chat message
+
+    @property
+    def viewer_key(self) -> str:
+        """Identifies a viewer for counting: the user, or the socket when anonymous."""
+        return f"u:{self.principal.user_id}" if self.principal else f"a:{self.sid}"
+
+
+class Membership:
+    """Sockets connected to this node and the rooms they are in.
+
+    Viewer counts are kept up to date on every join and leave (a room of thousands is
+    never scanned per join): per room, viewer key -> number of its sockets, host and
+    moderators left out.
+    """
+
+    def __init__(self) -> None:
+        self.members: dict[str, Member] = {}
+        self.rooms: dict[int, set[str]] = {}
+        self._viewers: dict[int, Counter[str]] = {}
+
+    def add_member(self, sid: str, principal: Principal | None) -> Member:
+        """Registers a connected socket."""
+        member = Member(sid, principal)
+        self.members[sid] = member
+        return member
+
+    def join(self, member: Member, session_id: int, is_moderator: bool) -> None:
+        """Records that a socket joined a room."""
+        if session_id in member.joined:
+            self.leave(member, session_id)
+        member.joined[session_id] = is_moderator
+        self.rooms.setdefault(session_id, set()).add(member.sid)
+        if not is_moderator:
+            self._viewers.setdefault(session_id, Counter())[member.viewer_key] += 1
+
+    def leave(self, member: Member, session_id: int) -> None:
+        """Records that a socket left a room."""
+        if session_id not in member.joined:
+            return
+        was_moderator = member.joined.pop(session_id)
+        sids = self.rooms.get(session_id)
+        if sids is not None:
+            sids.discard(member.sid)
+            if not sids:
+                del self.rooms[session_id]
+        viewers = self._viewers.get(session_id)
+        if not was_moderator and viewers is not None:
+            viewers[member.viewer_key] -= 1
+            if viewers[member.viewer_key] <= 0:
+                del viewers[member.viewer_key]
+            if not viewers:
+                del self._viewers[session_id]
+
+    def viewer_count(self, session_id: int) -> int:
+        """Distinct viewers of a room on this node."""
+        return len(self._viewers.get(session_id, ()))
+
+    def viewer_keys(self, session_id: int) -> set[str]:
+        """Distinct viewers of a room on this node (its host and moderators not counted)."""
+        return set(self._viewers.get(session_id, ()))
+
+
+def message_payload(message: ChatMessage, client_id: str | None = None) -> dict[str, Any]:
+    """The JSON shape of a chat message."""
+    data: dict[str, Any] = {
+        "id": message.id,
+        "session_id": message.session_id,
+        "user": {"id": message.user_id, "name": message.author},
+        "text": message.text,
+        "created_at": iso(message.created_at, "milliseconds"),
+        "media_time": message.media_time,
+    }
+    if client_id is not None:
+        data["client_id"] = client_id
+    return data
+
+
+def log_payload(entry: LogEntry) -> dict[str, Any]:
+    """The JSON shape of a moderation log entry."""
+    return {
+        "id": entry.id,
+        "session_id": entry.session_id,
+        "action": entry.action.value,
+        "actor": {"id": entry.actor_id, "name": entry.actor},
+        "target_user_id": entry.target_user_id,
+        "target_message_id": entry.target_message_id,
+        "detail": entry.detail,
+        "created_at": iso(entry.created_at, "milliseconds"),
+    }
+
+
+def config_payload(config: RoomConfig) -> dict[str, Any]:
+    """Room settings as every viewer sees them (blocked words are for moderators only)."""
+    return {
+        "slow_mode_seconds": config.slow_mode_seconds,
+        "allow_anonymous": config.allow_anonymous,
+    }
+
+
+def card_payload(product: Product, pinned_media_time: float | None) -> dict[str, Any]:
+    """A pinned product card with the product's live price and stock."""
+    return {
+        "product_id": product.id,
+        "title": product.title,
+        "image": product.images[0] if product.images else None,
+        "price_minor": product.price_minor,
+        "currency": product.currency,
+        "stock": product.stock,
+        "pinned_media_time": pinned_media_time,
+    }
+
+
+class RoomContext:
+    """Stores, shared state and lookups used by the chat, moderation and ticker services."""
+
+    def __init__(
+        self,
+        *,
+        sessions: LiveSessionService,
+        products: ProductRepository,
+        chat: ChatRepository,
+        pins: PinRepository,
+        moderation: ModerationRepository,
+        stats: RoomStatsRepository,
+        state: LiveState,
+        clock: MediaClock,
+        broadcaster: RoomBroadcaster,
+        limits: RoomLimits | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.products = products
+        self.chat = chat
+        self.pins = pins
+        self.moderation = moderation
+        self.stats = stats
+        self.state = state
+        self.clock = clock
+        self.broadcaster = broadcaster
+        self.limits = limits or RoomLimits()
+        self.membership = Membership()
+        self.contributors: list[TickContributor] = []
+        self.chat_writer = ChatWriter(chat)
+        self._chat_floor: int | None = None
+        self._media_times: dict[int, tuple[float | None, float]] = {}
+        self._media_time_reads: dict[int, asyncio.Task[float | None]] = {}
+
+    async def session(self, session_id: int) -> LiveSession:
+        """The session, or NotFound."""
+        return await self.sessions.get(session_id)
+
+    async def is_moderator(self, principal: Principal | None, session: LiveSession) -> bool:
+        """Host, session moderator or admin (read fresh from the database)."""
+        if principal is None:
+            return False
+        if principal.is_admin or principal.user_id == session.host_id:
+            return True
+        return can_moderate(
+            principal, session.host_id, await self.sessions.moderator_ids(session.id)
+        )
+
+    async def config(self, session_id: int) -> RoomConfig:
+        """The room's settings from shared state, loaded from the database on first use."""
+        config = await self.state.get_config(session_id)
+        if config is None:
+            config = await self.moderation.config(session_id)
+            await self.state.set_config(session_id, config)
+        return config
+
+    async def pinned_ids(self, session_id: int) -> list[int]:
+        """Pinned product ids from shared state, loaded from the database on first use."""
+        ids = await self.state.get_pins(session_id)
+        if ids is None:
+            ids = [p.product_id for p in await self.pins.active(session_id)]
+            await self.state.set_pins(session_id, ids)
+        return ids
+
+    async def media_time(self, session_id: int) -> float | None:
+        """The session's media time (None when it is not live). The one place it is read.
+
+        The clock is asked at most once a second per session; in between, the answer is
+        extrapolated with the monotonic clock (media time runs at wall-clock speed), so the
+        chat path does not wait for the clock's own lookups.
+        """
+        now = time.monotonic()
+        cached = self._media_times.get(session_id)
+        if cached is None:
+            return await self._read_media_time(session_id)
+        value, at = cached
+        if now - at >= 1.0 and session_id not in self._media_time_reads:
+            # Stale: refresh in the background rather than make this caller (a chat
+            # message on its way to the room) wait for the clock's database read.
+            task = asyncio.create_task(self._read_media_time(session_id), name="media-time")
+            self._media_time_reads[session_id] = task
+            task.add_done_callback(lambda t: self._forget_read(session_id, t))
+        return None if value is None else value + (now - at)
+
+    def _forget_read(self, session_id: int, task: asyncio.Task[float | None]) -> None:
+        if self._media_time_reads.get(session_id) is task:
+            del self._media_time_reads[session_id]
+
+    async def _read_media_time(self, session_id: int) -> float | None:
+        try:
+            value = await self.clock.media_time(session_id)
+        except Exception:  # a broken clock must not stop chat
+            logger.exception("session %d: media clock failed", session_id)
+            value = None
+        self._media_times[session_id] = (value, time.monotonic())
+        return value
+
+    def forget_media_time(self, session_id: int) -> None:
+        """Drops the cached media time (the session changed state)."""
+        self._media_times.pop(session_id, None)
+        task = self._media_time_reads.pop(session_id, None)
+        if task is not None:
+            task.cancel()  # it may hold the old state's answer
+
+    async def next_message_id(self) -> int:
+        """A chat message id, unique over nodes (see ChatWriter)."""
+        if self._chat_floor is None:
+            self._chat_floor = await self.chat.max_id()
+        value = await self.state.next_id("chat", self._chat_floor)
+        # If the shared counter is ever lost (Redis restarted), it is re-seeded above
+        # every id this node handed out.
+        self._chat_floor = max(self._chat_floor, value)
+        return value
+
+    async def cards(self, session_id: int) -> list[dict[str, Any]]:
+        """The pinned cards with live price and stock, plus every contributor's extras."""
+        ids = await self.pinned_ids(session_id)
+        if not ids:
+            return []
+        products = await self.products.by_ids(ids)
+        pins = {p.product_id: p for p in await self.pins.active(session_id)}
+        cards: list[dict[str, Any]] = []
+        for pid in ids:
+            product = products.get(pid)
+            if product is None:
+                continue
+            pin = pins.get(pid)
+            cards.append(card_payload(product, pin.pinned_media_time if pin else None))
+        for contributor in self.contributors:
+            try:
+                extras = await contributor.card_extras(session_id, [c["product_id"] for c in cards])
+            except Exception:
+                logger.exception(
+                    "session %d: card_extras of %s failed", session_id, contributor.name
+                )
+                continue
+            for card in cards:
+                card.update(extras.get(card["product_id"], {}))
+        return cards
+
+
+def stable_json(data: Any) -> str:
+    """A canonical JSON string, to tell whether a payload changed since it was last sent."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)

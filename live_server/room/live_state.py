@@ -1,0 +1,436 @@
+"""Shared live state of the rooms: one small Protocol, an in-process and a Redis version.
+
+With one node everything lives in this process. With `--redis-url` every node reads and
+writes the same Redis keys, so viewer counts add up over nodes and a ban, a timeout, slow
+mode, a rate limit or a pinned card set on one node is enforced by all of them. The
+durable copy of moderation state and pins is in SQLite; this is the fast, shared copy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+
+from live_server.room.rules.chat import Bucket, take_token
+from live_server.room.rules.moderation import RoomConfig
+from live_server.room.rules.presence import NODE_COUNT_TTL_S, sum_node_counts
+from live_server.room.rules.reactions import clean_counts
+
+logger = logging.getLogger(__name__)
+
+#: How long room keys outlive their last write in Redis.
+ROOM_TTL_S = 24 * 3600
+
+
+class LiveState(Protocol):
+    """What the room services need to share between nodes."""
+
+    node_id: str
+
+    async def publish_viewers(self, session_id: int, count: int, now: float) -> int:
+        """Stores this node's viewer count of a room; returns the total over live nodes."""
+        ...
+
+    async def raise_peak(self, session_id: int, viewers: int) -> int:
+        """Raises the room's peak to `viewers` if higher; returns the peak."""
+        ...
+
+    async def take_token(self, key: str, now: float, rate: float, burst: float) -> float:
+        """Spends a rate-limit token; returns 0 if allowed, else seconds to wait."""
+        ...
+
+    async def claim_slow_mode(
+        self, session_id: int, user_id: int, seconds: int, now: float
+    ) -> float:
+        """Records a post under slow mode; returns 0 if allowed, else seconds to wait."""
+        ...
+
+    async def set_banned(self, session_id: int, user_id: int, banned: bool) -> None:
+        """Adds or lifts a ban."""
+        ...
+
+    async def is_banned(self, session_id: int, user_id: int) -> bool:
+        """Whether the user is banned from the room."""
+        ...
+
+    async def set_timeout(self, session_id: int, user_id: int, until: float, now: float) -> None:
+        """Times a user out until epoch second `until` (a past `until` clears it)."""
+        ...
+
+    async def timeout_until(self, session_id: int, user_id: int, now: float) -> float | None:
+        """When the user's running timeout ends, or None."""
+        ...
+
+    async def get_config(self, session_id: int) -> RoomConfig | None:
+        """The room's shared settings, or None if not loaded yet."""
+        ...
+
+    async def set_config(self, session_id: int, config: RoomConfig) -> None:
+        """Replaces the room's shared settings."""
+        ...
+
+    async def get_pins(self, session_id: int) -> list[int] | None:
+        """Pinned product ids in pin order, or None if not loaded yet."""
+        ...
+
+    async def set_pins(self, session_id: int, product_ids: list[int]) -> None:
+        """Replaces the pinned product ids."""
+        ...
+
+    async def add_reactions(self, session_id: int, counts: Mapping[str, int]) -> None:
+        """Adds this node's reaction taps to the room's pending counts."""
+        ...
+
+    async def drain_reactions(self, session_id: int) -> dict[str, int]:
+        """Takes and clears the room's pending reaction counts (all nodes' taps)."""
+        ...
+
+    async def acquire_tick_lease(self, session_id: int, ttl: float) -> bool:
+        """True if this node is (or now becomes) the one that ticks the room."""
+        ...
+
+    async def add_socket(self, session_id: int, user_id: int, sid: str) -> None:
+        """Remembers that a user's socket joined the room (for bans across nodes)."""
+        ...
+
+    async def remove_socket(self, session_id: int, user_id: int, sid: str) -> None:
+        """Forgets a socket that left the room."""
+        ...
+
+    async def user_sockets(self, session_id: int, user_id: int) -> set[str]:
+        """Sockets of a user in the room, on any node."""
+        ...
+
+    async def next_id(self, name: str, floor: int) -> int:
+        """A new id from the counter `name`, unique over nodes and above `floor`."""
+        ...
+
+    async def close(self) -> None:
+        """Releases connections."""
+        ...
+
+
+class MemoryLiveState:
+    """The single-node implementation: plain dictionaries in this process."""
+
+    def __init__(self, node_id: str | None = None) -> None:
+        self.node_id = node_id or uuid.uuid4().hex[:12]
+        self._viewers: dict[int, dict[str, tuple[int, float]]] = {}
+        self._peaks: dict[int, int] = {}
+        self._buckets: dict[str, Bucket] = {}
+        self._last_post: dict[tuple[int, int], float] = {}
+        self._bans: dict[int, set[int]] = {}
+        self._timeouts: dict[tuple[int, int], float] = {}
+        self._configs: dict[int, RoomConfig] = {}
+        self._pins: dict[int, list[int]] = {}
+        self._reactions: dict[int, Counter[str]] = {}
+        self._sockets: dict[tuple[int, int], set[str]] = {}
+        self._counters: dict[str, int] = {}
+
+    async def publish_viewers(self, session_id: int, count: int, now: float) -> int:
+        nodes = self._viewers.setdefault(session_id, {})
+        nodes[self.node_id] = (count, now)
+        return sum_node_counts(nodes, now)
+
+    async def raise_peak(self, session_id: int, viewers: int) -> int:
+        peak = max(self._peaks.get(session_id, 0), viewers)
+        self._peaks[session_id] = peak
+        return peak
+
+    async def take_token(self, key: str, now: float, rate: float, burst: float) -> float:
+        if len(self._buckets) > 100_000:  # bound memory: forget long-full buckets
+            cutoff = now - burst / max(rate, 1e-9)
+            self._buckets = {k: b for k, b in self._buckets.items() if b.updated_at > cutoff}
+        allowed, bucket, wait = take_token(self._buckets.get(key), now, rate, burst)
+        self._buckets[key] = bucket
+        return 0.0 if allowed else wait
+
+    async def claim_slow_mode(
+        self, session_id: int, user_id: int, seconds: int, now: float
+    ) -> float:
+        last = self._last_post.get((session_id, user_id))
+        if last is not None and now < last + seconds:
+            return last + seconds - now
+        self._last_post[(session_id, user_id)] = now
+        return 0.0
+
+    async def set_banned(self, session_id: int, user_id: int, banned: bool) -> None:
+        bans = self._bans.setdefault(session_id, set())
+        if banned:
+            bans.add(user_id)
+        else:
+            bans.discard(user_id)
+
+    async def is_banned(self, session_id: int, user_id: int) -> bool:
+        return user_id in self._bans.get(session_id, set())
+
+    async def set_timeout(self, session_id: int, user_id: int, until: float, now: float) -> None:
+        if until <= now:
+            self._timeouts.pop((session_id, user_id), None)
+        else:
+            self._timeouts[(session_id, user_id)] = until
+
+    async def timeout_until(self, session_id: int, user_id: int, now: float) -> float | None:
+        until = self._timeouts.get((session_id, user_id))
+        return until if until is not None and until > now else None
+
+    async def get_config(self, session_id: int) -> RoomConfig | None:
+        return self._configs.get(session_id)
+
+    async def set_config(self, session_id: int, config: RoomConfig) -> None:
+        self._configs[session_id] = config
+
+    async def get_pins(self, session_id: int) -> list[int] | None:
+        pins = self._pins.get(session_id)
+        return list(pins) if pins is not None else None
+
+    async def set_pins(self, session_id: int, product_ids: list[int]) -> None:
+        self._pins[session_id] = list(product_ids)
+
+    async def add_reactions(self, session_id: int, counts: Mapping[str, int]) -> None:
+        self._reactions.setdefault(session_id, Counter()).update(counts)
+
+    async def drain_reactions(self, session_id: int) -> dict[str, int]:
+        counts = self._reactions.pop(session_id, None)
+        return dict(counts) if counts else {}
+
+    async def acquire_tick_lease(self, session_id: int, ttl: float) -> bool:
+        return True
+
+    async def add_socket(self, session_id: int, user_id: int, sid: str) -> None:
+        self._sockets.setdefault((session_id, user_id), set()).add(sid)
+
+    async def remove_socket(self, session_id: int, user_id: int, sid: str) -> None:
+        sids = self._sockets.get((session_id, user_id))
+        if sids is not None:
+            sids.discard(sid)
+            if not sids:
+                del self._sockets[(session_id, user_id)]
+
+    async def user_sockets(self, session_id: int, user_id: int) -> set[str]:
+        return set(self._sockets.get((session_id, user_id), set()))
+
+    async def next_id(self, name: str, floor: int) -> int:
+        value = max(self._counters.get(name, 0), floor) + 1
+        self._counters[name] = value
+        return value
+
+    async def close(self) -> None:
+        return None
+
+
+# Token bucket in Lua: the same arithmetic as live_server.room.rules.chat.take_token, done
+# atomically in Redis so every node draws from one bucket. Returns the wait as a string
+# (Lua numbers would be truncated to integers in the reply).
+_TAKE_TOKEN = """
+local now = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local v = redis.call('HMGET', KEYS[1], 't', 'u')
+local tokens = tonumber(v[1])
+if tokens == nil then
+  tokens = burst
+else
+  tokens = math.min(burst, tokens + math.max(0, now - tonumber(v[2])) * rate)
+end
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 'u', tostring(now))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return tostring(wait)
+"""
+
+_SLOW_MODE = """
+local now = tonumber(ARGV[1])
+local seconds = tonumber(ARGV[2])
+local last = tonumber(redis.call('GET', KEYS[1]))
+if last ~= nil and now < last + seconds then return tostring(last + seconds - now) end
+redis.call('SET', KEYS[1], tostring(now), 'PX', math.floor(seconds * 1000) + 1)
+return '0'
+"""
+
+_RAISE_PEAK = """
+local peak = tonumber(redis.call('GET', KEYS[1]) or '0')
+local v = tonumber(ARGV[1])
+if v > peak then peak = v end
+redis.call('SET', KEYS[1], peak, 'EX', ARGV[2])
+return peak
+"""
+
+_NEXT_ID = """
+local v = redis.call('INCR', KEYS[1])
+local floor = tonumber(ARGV[1])
+if v <= floor then
+  v = floor + 1
+  redis.call('SET', KEYS[1], v)
+end
+return v
+"""
+
+_LEASE = """
+local cur = redis.call('GET', KEYS[1])
+if (not cur) or cur == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+class RedisLiveState:
+    """The multi-node implementation: every node shares these Redis keys."""
+
+    def __init__(self, redis: Redis, prefix: str = "liveshop", node_id: str | None = None) -> None:
+        self.node_id = node_id or uuid.uuid4().hex[:12]
+        self._r = redis
+        self._p = prefix
+        self._take_token = redis.register_script(_TAKE_TOKEN)
+        self._slow_mode = redis.register_script(_SLOW_MODE)
+        self._raise_peak = redis.register_script(_RAISE_PEAK)
+        self._lease = redis.register_script(_LEASE)
+        self._next_id = redis.register_script(_NEXT_ID)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "liveshop") -> RedisLiveState:
+        """Connects lazily to the Redis at `url`."""
+        return cls(Redis.from_url(url, decode_responses=True), prefix)
+
+    def _k(self, *parts: object) -> str:
+        return ":".join([self._p, *map(str, parts)])
+
+    async def publish_viewers(self, session_id: int, count: int, now: float) -> int:
+        key = self._k("viewers", session_id)
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.hset(key, self.node_id, f"{count}:{now}")
+            pipe.expire(key, ROOM_TTL_S)
+            pipe.hgetall(key)
+            results: list[Any] = await pipe.execute()
+        nodes: dict[str, tuple[int, float]] = {}
+        stale: list[str] = []
+        for node, value in results[2].items():
+            n, _, at = value.partition(":")
+            nodes[node] = (int(n), float(at))
+            if now - float(at) > 6 * NODE_COUNT_TTL_S:
+                stale.append(node)
+        if stale:
+            await self._r.hdel(key, *stale)
+        return sum_node_counts(nodes, now)
+
+    async def raise_peak(self, session_id: int, viewers: int) -> int:
+        return int(
+            await self._raise_peak(keys=[self._k("peak", session_id)], args=[viewers, ROOM_TTL_S])
+        )
+
+    async def take_token(self, key: str, now: float, rate: float, burst: float) -> float:
+        ttl_ms = int(burst / max(rate, 1e-9) * 1000) + 1000
+        wait = await self._take_token(keys=[self._k("rate", key)], args=[now, rate, burst, ttl_ms])
+        return float(wait)
+
+    async def claim_slow_mode(
+        self, session_id: int, user_id: int, seconds: int, now: float
+    ) -> float:
+        key = self._k("slow", session_id, user_id)
+        return float(await self._slow_mode(keys=[key], args=[now, seconds]))
+
+    async def set_banned(self, session_id: int, user_id: int, banned: bool) -> None:
+        key = self._k("bans", session_id)
+        if banned:
+            await self._r.sadd(key, user_id)
+            await self._r.expire(key, ROOM_TTL_S)
+        else:
+            await self._r.srem(key, user_id)
+
+    async def is_banned(self, session_id: int, user_id: int) -> bool:
+        return bool(await self._r.sismember(self._k("bans", session_id), str(user_id)))
+
+    async def set_timeout(self, session_id: int, user_id: int, until: float, now: float) -> None:
+        key = self._k("timeout", session_id, user_id)
+        if until <= now:
+            await self._r.delete(key)
+        else:
+            await self._r.set(key, str(until), px=int((until - now) * 1000) + 1)
+
+    async def timeout_until(self, session_id: int, user_id: int, now: float) -> float | None:
+        value = await self._r.get(self._k("timeout", session_id, user_id))
+        if value is None or float(value) <= now:
+            return None
+        return float(value)
+
+    async def get_config(self, session_id: int) -> RoomConfig | None:
+        raw = await self._r.get(self._k("config", session_id))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return RoomConfig(
+            slow_mode_seconds=int(data["slow_mode_seconds"]),
+            allow_anonymous=bool(data["allow_anonymous"]),
+            blocked_words=tuple(data["blocked_words"]),
+        )
+
+    async def set_config(self, session_id: int, config: RoomConfig) -> None:
+        data = {
+            "slow_mode_seconds": config.slow_mode_seconds,
+            "allow_anonymous": config.allow_anonymous,
+            "blocked_words": list(config.blocked_words),
+        }
+        await self._r.set(self._k("config", session_id), json.dumps(data), ex=ROOM_TTL_S)
+
+    async def get_pins(self, session_id: int) -> list[int] | None:
+        raw = await self._r.get(self._k("pins", session_id))
+        return [int(p) for p in json.loads(raw)] if raw is not None else None
+
+    async def set_pins(self, session_id: int, product_ids: list[int]) -> None:
+        await self._r.set(self._k("pins", session_id), json.dumps(product_ids), ex=ROOM_TTL_S)
+
+    async def add_reactions(self, session_id: int, counts: Mapping[str, int]) -> None:
+        if not counts:
+            return
+        key = self._k("reactions", session_id)
+        async with self._r.pipeline(transaction=False) as pipe:
+            for kind, n in counts.items():
+                pipe.hincrby(key, kind, n)
+            pipe.expire(key, ROOM_TTL_S)
+            await pipe.execute()
+
+    async def drain_reactions(self, session_id: int) -> dict[str, int]:
+        key = self._k("reactions", session_id)
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.hgetall(key)
+            pipe.delete(key)
+            results: list[Any] = await pipe.execute()
+        return clean_counts({k: int(v) for k, v in results[0].items()})
+
+    async def acquire_tick_lease(self, session_id: int, ttl: float) -> bool:
+        key = self._k("ticker", session_id)
+        return bool(await self._lease(keys=[key], args=[self.node_id, int(ttl * 1000)]))
+
+    async def add_socket(self, session_id: int, user_id: int, sid: str) -> None:
+        key = self._k("sockets", session_id, user_id)
+        await self._r.sadd(key, sid)
+        await self._r.expire(key, ROOM_TTL_S)
+
+    async def remove_socket(self, session_id: int, user_id: int, sid: str) -> None:
+        await self._r.srem(self._k("sockets", session_id, user_id), sid)
+
+    async def user_sockets(self, session_id: int, user_id: int) -> set[str]:
+        members = await self._r.smembers(self._k("sockets", session_id, user_id))
+        return {str(m) for m in members}
+
+    async def next_id(self, name: str, floor: int) -> int:
+        return int(await self._next_id(keys=[self._k("ids", name)], args=[floor]))
+
+    async def delete_all(self) -> int:
+        """Removes every key under this prefix (tests and `liveshop` maintenance)."""
+        removed = 0
+        async for key in self._r.scan_iter(match=f"{self._p}:*", count=500):
+            removed += int(await self._r.delete(key))
+        return removed
+
+    async def close(self) -> None:
+        await self._r.aclose()

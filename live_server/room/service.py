@@ -1,0 +1,313 @@
+"""The live room: connecting, joining, the join snapshot, chat and reactions.
+
+Moderation and pins are in `room_moderation`, the periodic tick in `room_ticker`. This
+service never talks Socket.IO: it is handed a socket id and a validated payload and
+returns the acknowledgement body; it reaches sockets through a `RoomBroadcaster`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from live_server.platform.errors import Forbidden, Unauthorized
+from live_server.platform.events import EventBus, SessionStateChanged
+from live_server.platform.identity import Principal
+from live_server.platform.timefmt import iso
+from live_server.room import events as ev
+from live_server.room.context import (
+    Member,
+    RoomContext,
+    config_payload,
+    message_payload,
+)
+from live_server.room.events import RoomError
+from live_server.room.extensions import (
+    TickContributor,
+    moderators_room,
+    session_room,
+    user_room,
+)
+from live_server.room.rules.chat import SNAPSHOT_MESSAGES, ChatMessage, clean_text
+from live_server.room.rules.moderation import find_blocked_word
+from live_server.room.rules.reactions import ReactionAggregator
+from live_server.room.ticker import RoomTicker
+from live_server.shows.rules import SessionState
+
+logger = logging.getLogger(__name__)
+
+
+class RoomService:
+    """Use cases of viewers in a room. One instance per node."""
+
+    def __init__(
+        self,
+        ctx: RoomContext,
+        ticker: RoomTicker,
+        aggregator: ReactionAggregator,
+        events: EventBus | None = None,
+        contributors: list[TickContributor] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.ticker = ticker
+        self._aggregator = aggregator
+        for contributor in contributors or []:
+            self.add_contributor(contributor)
+        if events is not None:
+            events.subscribe(SessionStateChanged, self.on_session_state_changed)
+
+    def add_contributor(self, contributor: TickContributor) -> None:
+        """Adds a TickContributor (e.g. commerce) to every tick and pinned card."""
+        self.ctx.contributors.append(contributor)
+
+    # -- sockets --------------------------------------------------------------------------
+    async def connect(self, sid: str, principal: Principal | None) -> None:
+        """Registers a new socket; signed-in sockets get their user's notification room."""
+        self.ctx.membership.add_member(sid, principal)
+        if principal is not None:
+            await self.ctx.broadcaster.enter(sid, user_room(principal.user_id))
+
+    async def disconnect(self, sid: str) -> None:
+        """Forgets a socket and takes it out of every room it joined."""
+        member = self.ctx.membership.members.pop(sid, None)
+        if member is None:
+            return
+        for session_id in list(member.joined):
+            await self._leave(member, session_id)
+
+    def member(self, sid: str) -> Member:
+        """The registered socket, or Unauthorized if it is not connected."""
+        member = self.ctx.membership.members.get(sid)
+        if member is None:
+            raise Unauthorized("not connected")
+        return member
+
+    def _joined(self, sid: str, session_id: int) -> Member:
+        member = self.member(sid)
+        if session_id not in member.joined:
+            raise RoomError("not_joined", "join the session's room first")
+        return member
+
+    # -- joining --------------------------------------------------------------------------
+    async def join(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Joins a session's room and returns the snapshot a client starts from."""
+        member = self.member(sid)
+        session_id: int = data["session_id"]
+        session = await self.ctx.session(session_id)
+        config = await self.ctx.config(session_id)
+        principal = member.principal
+        if principal is None and not config.allow_anonymous:
+            raise Unauthorized("sign in to watch this session", code="sign_in_required")
+        if principal is not None and await self.ctx.moderation.is_banned(
+            session_id, principal.user_id
+        ):
+            raise RoomError("banned", "you are banned from this session")
+        if (
+            session_id not in member.joined
+            and len(member.joined) >= self.ctx.limits.sessions_per_socket
+        ):
+            raise RoomError("too_many_rooms", "this connection has joined too many rooms")
+        is_mod = await self.ctx.is_moderator(principal, session)
+        await self.ctx.broadcaster.enter(sid, session_room(session_id))
+        if is_mod:
+            await self.ctx.broadcaster.enter(sid, moderators_room(session_id))
+        if principal is not None:
+            await self.ctx.state.add_socket(session_id, principal.user_id, sid)
+        self.ctx.membership.join(member, session_id, is_mod)
+        presence = await self.ticker.activate(session_id)
+        now = time.time()
+        timeout_until = (
+            await self.ctx.state.timeout_until(session_id, principal.user_id, now)
+            if principal is not None
+            else None
+        )
+        await self.ctx.chat_writer.flush()
+        messages = await self.ctx.chat.recent(session_id, SNAPSHOT_MESSAGES)
+        totals = await self.ctx.stats.reaction_totals(session_id)
+        snapshot: dict[str, Any] = {
+            "session": {
+                "id": session.id,
+                "title": session.title,
+                "host_id": session.host_id,
+                "state": session.state.value,
+            },
+            "media_time": await self.ctx.media_time(session_id),
+            "messages": [message_payload(m) for m in messages],
+            "pins": await self.ctx.cards(session_id),
+            "reactions": totals,
+            "presence": presence.as_payload(),
+            "settings": config_payload(config),
+            "me": {
+                "user_id": principal.user_id if principal else None,
+                "name": principal.username if principal else None,
+                "is_moderator": is_mod,
+                "can_chat": principal is not None,
+                "timeout_until": timeout_until,
+            },
+        }
+        if is_mod:
+            snapshot["blocked_words"] = list(config.blocked_words)
+        logger.debug("session %d: socket %s joined", session_id, sid)
+        return {"ok": True, "snapshot": snapshot}
+
+    async def leave(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Leaves a session's room."""
+        member = self.member(sid)
+        await self._leave(member, data["session_id"])
+        return {"ok": True}
+
+    async def _leave(self, member: Member, session_id: int) -> None:
+        if session_id not in member.joined:
+            return
+        self.ctx.membership.leave(member, session_id)
+        if member.principal is not None:
+            await self.ctx.state.remove_socket(session_id, member.principal.user_id, member.sid)
+        if member.sid in self.ctx.membership.members:  # still connected: leave the rooms
+            await self.ctx.broadcaster.leave(member.sid, session_room(session_id))
+            await self.ctx.broadcaster.leave(member.sid, moderators_room(session_id))
+
+    # -- chat -----------------------------------------------------------------------------
+    async def send_chat(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Checks, stores and broadcasts one chat message; refusals go to the sender only."""
+        session_id: int = data["session_id"]
+        member = self._joined(sid, session_id)
+        principal = member.principal
+        if principal is None:
+            raise Unauthorized("sign in to chat", code="sign_in_required")
+        state = self.ctx.state
+        limits = self.ctx.limits
+        now = time.time()
+        if await state.is_banned(session_id, principal.user_id):
+            raise RoomError("banned", "you are banned from this session")
+        text = clean_text(data["text"], limits.chat_max_len)
+        if not member.joined[session_id]:  # moderators and the host skip these checks
+            until = await state.timeout_until(session_id, principal.user_id, now)
+            if until is not None:
+                raise RoomError("timed_out", "you are timed out", retry_after=round(until - now, 1))
+            config = await self.ctx.config(session_id)
+            word = find_blocked_word(text, config.blocked_words)
+            if word is not None:
+                raise RoomError("blocked_word", f"your message contains a blocked word: {word}")
+            wait = await state.take_token(
+                f"chat:{session_id}:{principal.user_id}", now, limits.chat_rate, limits.chat_burst
+            )
+            if wait > 0:
+                raise RoomError(
+                    "rate_limited", "you are sending messages too fast", retry_after=round(wait, 1)
+                )
+            if config.slow_mode_seconds > 0:
+                wait = await state.claim_slow_mode(
+                    session_id, principal.user_id, config.slow_mode_seconds, now
+                )
+                if wait > 0:
+                    raise RoomError(
+                        "slow_mode",
+                        f"slow mode: one message every {config.slow_mode_seconds} s",
+                        retry_after=round(wait, 1),
+                    )
+        if member.name is None:
+            member.name = await self.ctx.chat.author_name(principal.user_id)
+        message = ChatMessage(
+            id=await self.ctx.next_message_id(),
+            session_id=session_id,
+            user_id=principal.user_id,
+            author=member.name,
+            text=text,
+            created_at=time.time(),
+            media_time=await self.ctx.media_time(session_id),
+        )
+        self.ctx.chat_writer.add(message)
+        payload = message_payload(message, data.get("client_id"))
+        await self.ctx.broadcaster.emit(ev.CHAT_MESSAGE, payload, room=session_room(session_id))
+        self.ticker.count_chat(session_id)
+        return {"ok": True, "message": payload}
+
+    # -- reactions ------------------------------------------------------------------------
+    async def react(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Counts reaction taps; they go out aggregated with the room's next tick."""
+        session_id: int = data["session_id"]
+        self._joined(sid, session_id)
+        self._aggregator.add(session_id, data["kind"], data.get("count", 1))
+        return {"ok": True}
+
+    # -- reading (REST) -------------------------------------------------------------------
+    async def chat_history(
+        self, session_id: int, after_id: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """Visible chat of a session, oldest first, for replays and outside clients."""
+        await self.ctx.session(session_id)
+        await self.ctx.chat_writer.flush()
+        messages = await self.ctx.chat.page(session_id, after_id, limit)
+        return [message_payload(m) for m in messages]
+
+    async def pin_history(self, session_id: int) -> list[dict[str, Any]]:
+        """Every pin of a session with its media times (what the clips work cuts from)."""
+        await self.ctx.session(session_id)
+        return [
+            {
+                "id": p.id,
+                "product_id": p.product_id,
+                "pinned_by": p.pinned_by,
+                "pinned_media_time": p.pinned_media_time,
+                "unpinned_media_time": p.unpinned_media_time,
+                "created_at": iso(p.created_at, "milliseconds"),
+            }
+            for p in await self.ctx.pins.history(session_id)
+        ]
+
+    async def audience(self, who: Principal, session_id: int) -> dict[str, Any]:
+        """Audience and engagement of a session, for its host, moderators and admins."""
+        session = await self.ctx.session(session_id)
+        if not await self.ctx.is_moderator(who, session):
+            raise Forbidden("only the host and this session's moderators may see its stats")
+        stats = self.ctx.stats
+        summary = await stats.audience(session_id)
+        return {
+            "session_id": session_id,
+            "peak_viewers": summary.peak_viewers,
+            "average_viewers": round(summary.average_viewers, 2),
+            "unique_viewers": summary.unique_viewers,
+            "watch_seconds": round(summary.watch_seconds, 1),
+            "reactions": await stats.reaction_totals(session_id),
+            "chat_messages": await self.ctx.chat.count(session_id),
+            "minutes": [
+                {
+                    "minute": iso(m.minute, "milliseconds"),
+                    "viewers_max": m.viewers_max,
+                    "reactions": m.reactions,
+                    "chat_messages": m.chat_messages,
+                }
+                for m in await stats.minutes(session_id)
+            ],
+        }
+
+    # -- pushing from other areas ---------------------------------------------------------
+    async def emit_to_room(self, session_id: int, event: str, payload: Any) -> None:
+        """Sends an event to everyone in a session's room (on every node)."""
+        await self.ctx.broadcaster.emit(event, payload, room=session_room(session_id))
+
+    async def emit_to_moderators(self, session_id: int, event: str, payload: Any) -> None:
+        """Sends an event to the session's host and moderators only."""
+        await self.ctx.broadcaster.emit(event, payload, room=moderators_room(session_id))
+
+    async def emit_to_user(self, user_id: int, event: str, payload: Any) -> None:
+        """Sends an event to every socket of one user (e.g. order or clip notifications)."""
+        await self.ctx.broadcaster.emit(event, payload, room=user_room(user_id))
+
+    async def on_session_state_changed(self, event: SessionStateChanged) -> None:
+        """Broadcasts a session's new state; closes its open pins when it ends."""
+        self.ctx.forget_media_time(event.session_id)
+        media_time = await self.ctx.media_time(event.session_id)
+        if event.new == SessionState.ENDED.value:
+            session = await self.ctx.session(event.session_id)
+            end_time = media_time
+            if end_time is None and session.went_live_at and session.ended_at:
+                end_time = max(0.0, session.ended_at - session.went_live_at)
+            await self.ctx.pins.unpin_all(event.session_id, end_time or 0.0)
+            await self.ctx.state.set_pins(event.session_id, [])
+        await self.emit_to_room(
+            event.session_id,
+            ev.ROOM_STATE,
+            {"session_id": event.session_id, "state": event.new, "media_time": media_time},
+        )

@@ -1,1 +1,0 @@
-"""Use cases. Each service receives its repositories and buses in __init__."""

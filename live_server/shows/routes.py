@@ -1,0 +1,237 @@
+"""Live sessions REST: schedule, list, line-up, moderators, stream key, state."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from live_server.platform.http import (
+    json_response,
+    path_int,
+    query_int,
+    read_json,
+    require_user,
+    services,
+)
+from live_server.platform.openapi import document, obj, op, query_param
+from live_server.shows.serializers import session_json
+
+
+def whip_url(request: web.Request, session_id: int) -> str:
+    return f"{request.scheme}://{request.host}/whip/{session_id}"
+
+
+async def list_sessions(request: web.Request) -> web.Response:
+    which = request.query.get("state", "live")
+    views = await services(request).sessions.search(which, query_int(request, "limit", 50, 1, 200))
+    return json_response({"items": [session_json(v) for v in views]})
+
+
+async def my_sessions(request: web.Request) -> web.Response:
+    who = require_user(request)
+    views = await services(request).sessions.mine(who)
+    return json_response({"items": [session_json(v) for v in views]})
+
+
+async def create_session(request: web.Request) -> web.Response:
+    who = require_user(request)
+    view = await services(request).sessions.schedule(who, await read_json(request))
+    return json_response(session_json(view), status=201)
+
+
+async def get_session(request: web.Request) -> web.Response:
+    view = await services(request).sessions.view(path_int(request, "session_id"))
+    return json_response(session_json(view))
+
+
+async def update_session(request: web.Request) -> web.Response:
+    who = require_user(request)
+    view = await services(request).sessions.update(
+        who, path_int(request, "session_id"), await read_json(request)
+    )
+    return json_response(session_json(view))
+
+
+async def set_products(request: web.Request) -> web.Response:
+    who = require_user(request)
+    data = await read_json(request)
+    view = await services(request).sessions.set_products(
+        who, path_int(request, "session_id"), data.get("product_ids")
+    )
+    return json_response(session_json(view))
+
+
+async def set_moderators(request: web.Request) -> web.Response:
+    who = require_user(request)
+    data = await read_json(request)
+    view = await services(request).sessions.set_moderators(
+        who, path_int(request, "session_id"), data.get("usernames", data.get("moderators"))
+    )
+    return json_response(session_json(view))
+
+
+async def stream_key(request: web.Request) -> web.Response:
+    who = require_user(request)
+    session_id = path_int(request, "session_id")
+    key = await services(request).sessions.stream_key(who, session_id)
+    return json_response(
+        {"stream_key": key, "whip_url": whip_url(request, session_id)},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def rotate_stream_key(request: web.Request) -> web.Response:
+    who = require_user(request)
+    session_id = path_int(request, "session_id")
+    key = await services(request).sessions.rotate_stream_key(who, session_id)
+    return json_response(
+        {"stream_key": key, "whip_url": whip_url(request, session_id)},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def start_session(request: web.Request) -> web.Response:
+    who = require_user(request)
+    svc = services(request).sessions
+    session_id = path_int(request, "session_id")
+    await svc.start(who, session_id)
+    return json_response(session_json(await svc.view(session_id)))
+
+
+async def end_session(request: web.Request) -> web.Response:
+    who = require_user(request)
+    svc = services(request).sessions
+    session_id = path_int(request, "session_id")
+    await svc.end(who, session_id)
+    return json_response(session_json(await svc.view(session_id)))
+
+
+async def media_time(request: web.Request) -> web.Response:
+    svc = services(request)
+    session_id = path_int(request, "session_id")
+    session = await svc.sessions.get(session_id)
+    return json_response(
+        {
+            "session_id": session_id,
+            "state": session.state.value,
+            "media_time": await svc.media_clock.media_time(session_id),
+        }
+    )
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/sessions", list_sessions)
+    r.add_post("/api/sessions", create_session)
+    r.add_get("/api/sessions/mine", my_sessions)
+    r.add_get("/api/sessions/{session_id}", get_session)
+    r.add_patch("/api/sessions/{session_id}", update_session)
+    r.add_put("/api/sessions/{session_id}/products", set_products)
+    r.add_put("/api/sessions/{session_id}/moderators", set_moderators)
+    r.add_get("/api/sessions/{session_id}/stream-key", stream_key)
+    r.add_post("/api/sessions/{session_id}/stream-key/rotate", rotate_stream_key)
+    r.add_post("/api/sessions/{session_id}/start", start_session)
+    r.add_post("/api/sessions/{session_id}/end", end_session)
+    r.add_get("/api/sessions/{session_id}/media-time", media_time)
+    body = obj(
+        title="string",
+        description="string",
+        starts_at="string",
+        cover_url="string",
+        visibility="string",
+        product_ids="array",
+        moderators="array",
+    )
+    host_errors = (401, 403, 404)
+    document(
+        app,
+        {
+            "/api/sessions": {
+                "GET": op(
+                    "Sessions: live now, upcoming or replays",
+                    tag="sessions",
+                    params=[
+                        query_param("state", "live | upcoming | replays"),
+                        query_param("limit", "1-200", "integer"),
+                    ],
+                    errors=(400, 422),
+                ),
+                "POST": op(
+                    "Schedule a session (hosts)",
+                    tag="sessions",
+                    auth=True,
+                    body=body,
+                    ok=201,
+                    errors=(400, 401, 403, 413, 422),
+                ),
+            },
+            "/api/sessions/mine": {
+                "GET": op("Sessions I host or moderate", tag="sessions", auth=True, errors=(401,))
+            },
+            "/api/sessions/{session_id}": {
+                "GET": op(
+                    "A session with host, line-up and moderators", tag="sessions", errors=(404,)
+                ),
+                "PATCH": op(
+                    "Edit a session (host)",
+                    tag="sessions",
+                    auth=True,
+                    body=body,
+                    errors=(400, *host_errors, 422),
+                ),
+            },
+            "/api/sessions/{session_id}/products": {
+                "PUT": op(
+                    "Replace the product line-up (host)",
+                    tag="sessions",
+                    auth=True,
+                    body=obj(product_ids="array"),
+                    errors=(400, *host_errors, 422),
+                )
+            },
+            "/api/sessions/{session_id}/moderators": {
+                "PUT": op(
+                    "Replace the moderators by username (host)",
+                    tag="sessions",
+                    auth=True,
+                    body=obj(usernames="array"),
+                    errors=(400, *host_errors, 422),
+                )
+            },
+            "/api/sessions/{session_id}/stream-key": {
+                "GET": op(
+                    "The secret stream key and WHIP URL (host only)",
+                    tag="sessions",
+                    auth=True,
+                    errors=host_errors,
+                )
+            },
+            "/api/sessions/{session_id}/stream-key/rotate": {
+                "POST": op(
+                    "Replace the stream key (host only)",
+                    tag="sessions",
+                    auth=True,
+                    errors=host_errors,
+                )
+            },
+            "/api/sessions/{session_id}/start": {
+                "POST": op(
+                    "Mark the session live (host; normally the WHIP ingest does this)",
+                    tag="sessions",
+                    auth=True,
+                    errors=(*host_errors, 409),
+                )
+            },
+            "/api/sessions/{session_id}/end": {
+                "POST": op(
+                    "End the session (host)", tag="sessions", auth=True, errors=(*host_errors, 409)
+                )
+            },
+            "/api/sessions/{session_id}/media-time": {
+                "GET": op(
+                    "The live session's media time in seconds since go-live",
+                    tag="sessions",
+                    errors=(404,),
+                )
+            },
+        },
+    )

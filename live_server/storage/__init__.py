@@ -1,1 +1,0 @@
-"""Persistence: the SQLite database, its migrations and one repository per area."""
