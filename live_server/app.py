@@ -23,12 +23,14 @@ from live_server.commerce.analytics.store import AnalyticsRepository, CreatorLoo
 from live_server.commerce.cart.service import CartService
 from live_server.commerce.cart.store import CartsRepository
 from live_server.commerce.checkout.service import SWEEP_EVERY_S, CheckoutService
-from live_server.commerce.flash_sales.service import CommerceTick, FlashSaleService, LiveCommerce
+from live_server.commerce.flash_sales.service import FlashSaleService
 from live_server.commerce.flash_sales.store import FlashSalesRepository
 from live_server.commerce.ledger import AttributionResolver, LedgerService
+from live_server.commerce.live.redis_feed import RedisCommerceFeed
+from live_server.commerce.live.state import LiveCommerce
+from live_server.commerce.live.tick import CommerceTick
 from live_server.commerce.payments import routes as webhooks_http
 from live_server.commerce.payments.service import PaymentsService
-from live_server.commerce.stores.live_feed import RedisCommerceFeed
 from live_server.commerce.stores.orders import OrdersRepository
 from live_server.container import SERVICES, Services
 from live_server.content.clips import routes as clips_http

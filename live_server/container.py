@@ -15,8 +15,10 @@ from live_server.catalog.service import CatalogService, MediaStore
 from live_server.commerce.analytics.service import AnalyticsService
 from live_server.commerce.cart.service import CartService
 from live_server.commerce.checkout.service import CheckoutService
-from live_server.commerce.flash_sales.service import CommerceTick, FlashSaleService, LiveCommerce
+from live_server.commerce.flash_sales.service import FlashSaleService
 from live_server.commerce.ledger import LedgerService
+from live_server.commerce.live.state import LiveCommerce
+from live_server.commerce.live.tick import CommerceTick
 from live_server.commerce.payments.service import PaymentsService
 from live_server.content.feed.service import FeedService
 from live_server.content.posts.service import PostService

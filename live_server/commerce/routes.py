@@ -5,8 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from live_server.commerce.cart.service import CartService
-from live_server.commerce.checkout.service import CheckoutResult, CheckoutService
-from live_server.commerce.flash_sales.service import FlashSaleService, LiveCommerce
+from live_server.commerce.checkout.results import CheckoutResult
+from live_server.commerce.checkout.service import CheckoutService
+from live_server.commerce.flash_sales.service import FlashSaleService
+from live_server.commerce.live.state import LiveCommerce
 from live_server.platform.errors import NotFound
 from live_server.platform.http import (
     json_response,

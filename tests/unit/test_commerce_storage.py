@@ -8,12 +8,12 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from live_server.commerce.checkout.reservations import SyncTransaction, run_on_writer
+from live_server.commerce.checkout.writer import SyncTransaction, run_on_writer
 from live_server.platform.db import Database
 
 
 def test_aiosqlite_still_has_the_internals_we_use() -> None:
-    # If this fails after an upgrade, rewrite run_on_writer (storage/reservations.py).
+    # If this fails after an upgrade, rewrite run_on_writer (commerce/checkout/writer.py).
     assert callable(getattr(aiosqlite.Connection, "_execute", None))
     assert isinstance(getattr(aiosqlite.Connection, "_conn", None), property)
 

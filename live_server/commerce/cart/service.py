@@ -10,7 +10,7 @@ from typing import Any
 from live_server.catalog.service import CatalogService
 from live_server.commerce.analytics.service import AnalyticsService
 from live_server.commerce.cart.store import CartsRepository
-from live_server.commerce.checkout.service import invalid
+from live_server.commerce.checkout.results import invalid
 from live_server.commerce.rules.basics import (
     MAX_CART_LINES,
     CommerceInputError,

@@ -1,10 +1,10 @@
 """Checkout: one-tap buy and cart checkout, idempotent, through one group-commit queue.
 
-Every checkout request is validated and attributed here, then queued. A single worker
-takes everything queued so far and hands it to `OrdersRepository.place_batch`, which
-decides the whole batch in one BEGIN IMMEDIATE transaction, first come first served.
-While a batch is being written the next one fills up, so under a flash-sale burst the
-cost per order falls instead of the queue growing; when it is quiet a batch is one order.
+Every checkout request is validated and attributed here, then handed to the group-commit
+queue (`queue.CheckoutQueue`), which decides it with everything else queued in one
+transaction. The saved checkout profile (`profiles.CheckoutProfiles`) fills in the address
+and payment method; a new order is announced off the request path
+(`announcements.OrderAnnouncer`).
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, Final
 
 from live_server.accounts.service import AccountService
 from live_server.commerce.cart.store import CartsRepository
-from live_server.commerce.checkout.reservations import (
-    BatchResult,
+from live_server.commerce.checkout.announcements import HostNotifier, OrderAnnouncer
+from live_server.commerce.checkout.outcomes import (
     CheckoutOutcome,
     KeyReused,
     OrderPlaced,
@@ -28,8 +27,11 @@ from live_server.commerce.checkout.reservations import (
     PreparedCheckout,
     Released,
 )
-from live_server.commerce.flash_sales.service import LiveCommerce
+from live_server.commerce.checkout.profiles import CheckoutProfiles
+from live_server.commerce.checkout.queue import MAX_BATCH, CheckoutQueue
+from live_server.commerce.checkout.results import CheckoutResult, invalid, rejection_error
 from live_server.commerce.ledger import AttributionResolver, LedgerService
+from live_server.commerce.live.state import LiveCommerce
 from live_server.commerce.payments.service import PaymentsService
 from live_server.commerce.rules.basics import (
     Address,
@@ -37,45 +39,22 @@ from live_server.commerce.rules.basics import (
     CheckoutRequest,
     CommerceInputError,
     Source,
-    parse_address,
     parse_id,
     parse_idempotency_key,
     parse_quantity,
     parse_source,
     request_fingerprint,
 )
-from live_server.commerce.rules.inventory import (
-    LIMIT_REACHED,
-    PRODUCT_NOT_FOUND,
-    SOLD_OUT,
-    Rejection,
-)
 from live_server.commerce.stores.orders import OrdersRepository
-from live_server.platform.errors import Conflict, DomainError, Invalid, NotFound
+from live_server.platform.errors import Conflict, Invalid, NotFound
 from live_server.platform.identity import Principal
 
 logger = logging.getLogger(__name__)
 
-MAX_BATCH: Final = 512
 SWEEP_EVERY_S: Final = 2.0  # how often unpaid holds past their time are released
-HostNotifier = Callable[[int, dict[str, Any]], Awaitable[None]]
 
 
-@dataclass(frozen=True, slots=True)
-class CheckoutResult:
-    """The order a checkout produced, and whether it was an idempotent replay."""
-
-    order: dict[str, Any]
-    replayed: bool
-
-
-def invalid(exc: CommerceInputError) -> Invalid:
-    """A domain input error as a 422 with a code naming the field."""
-    code = "invalid_" + exc.field.replace(".", "_").replace("-", "_").lower()
-    return Invalid(exc.message, code=code)
-
-
-class CheckoutService:
+class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
     """Turns requests into orders; owns the checkout queue and the hold-expiry sweeper."""
 
     def __init__(
@@ -113,10 +92,6 @@ class CheckoutService:
         self._profiles: dict[int, tuple[Address, str, bool]] = {}
         self.batches = 0  # for tests and the benchmark: how many transactions ran
         payments.on_release(self._released)
-
-    def set_host_notifier(self, notifier: HostNotifier) -> None:
-        """How to tell a host's studio about a new order (the room wires this in)."""
-        self._host_notifier = notifier
 
     # -- entry points -----------------------------------------------------------------
 
@@ -187,28 +162,6 @@ class CheckoutService:
 
     # -- checkout core ----------------------------------------------------------------
 
-    async def _checkout_details(
-        self, who: Principal, data: dict[str, Any]
-    ) -> tuple[Address, str, bool]:
-        saved = await self.profile_of(who.user_id)
-        try:
-            address = parse_address(data["address"]) if data.get("address") is not None else None
-        except CommerceInputError as exc:
-            raise invalid(exc) from None
-        method = data.get("payment_method")
-        if method is not None and not isinstance(method, str):
-            raise Invalid("payment_method must be a string", code="invalid_payment_method")
-        if saved is not None:
-            address = address or saved[0]
-            method = method or saved[1]
-        if address is None or not method:
-            raise Invalid(
-                "save an address and payment method first (PUT /api/me/checkout-profile)",
-                code="checkout_profile_required",
-            )
-        show = bool(saved[2]) if saved is not None else False
-        return address, method, show
-
     async def _checkout(
         self,
         who: Principal,
@@ -264,146 +217,13 @@ class CheckoutService:
                 "this Idempotency-Key was already used for a different request",
                 code="idempotency_key_reused",
             )
-        raise _rejection_error(outcome)
-
-    async def _submit(self, prepared: PreparedCheckout) -> CheckoutOutcome:
-        future: asyncio.Future[CheckoutOutcome] = asyncio.get_running_loop().create_future()
-        self._queue.append((prepared, future))
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._drain(), name="checkout-batches")
-        return await future
-
-    async def _drain(self) -> None:
-        while self._queue:
-            batch = self._queue[: self._max_batch]
-            del self._queue[: self._max_batch]
-            try:
-                result = await self._orders.place_batch([p for p, _ in batch], self._clock())
-            except Exception as exc:
-                logger.exception("checkout batch of %d failed", len(batch))
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            self.batches += 1
-            self._after_batch(result)
-            for (_, future), outcome in zip(batch, result.outcomes, strict=True):
-                if not future.done():
-                    future.set_result(outcome)
-
-    def _after_batch(self, result: BatchResult) -> None:
-        self._live.update_stock(result.stock_after)
-        self._live.update_sales(result.sales_after)
+        raise rejection_error(outcome)
 
     def _released(self, released: Released) -> None:
         self._live.update_stock(released.stock_after)
         self._live.update_sales(released.sales_after)
 
-    def _announce(self, order: dict[str, Any], show_first_name: bool) -> None:
-        """Social proof in the room and a ping to the host's studio, off the request path."""
-        session_id = order.get("session_id")
-        if session_id is None:
-            return
-        units = sum(int(it["quantity"]) for it in order["items"])
-        title = str(order["items"][0]["title"]) if order["items"] else ""
-        if not show_first_name:
-            self._live.record_order(session_id, units, first_name=None, title=title)
-        self._outbox.append((order, show_first_name, units, title))
-        if self._outbox_task is None or self._outbox_task.done():
-            # one task drains every announcement of a burst (not one task per order)
-            self._outbox_task = asyncio.create_task(self._flush_outbox(), name="order-notices")
-
-    async def _flush_outbox(self) -> None:
-        while self._outbox:
-            pending, self._outbox = self._outbox, []
-            for order, show_first_name, units, title in pending:
-                await self._announce_async(order, show_first_name, units, title)
-
-    async def _announce_async(
-        self, order: dict[str, Any], show_first_name: bool, units: int, title: str
-    ) -> None:
-        session_id = int(order["session_id"])
-        try:
-            if show_first_name:
-                user = await self._accounts.get_user(int(order["buyer_id"]))
-                self._live.record_order(session_id, units, first_name=user.first_name, title=title)
-            if self._host_notifier is not None and order.get("creator_id") is not None:
-                await self._host_notifier(
-                    int(order["creator_id"]),
-                    {
-                        "session_id": session_id,
-                        "order_id": order["id"],
-                        "items": [
-                            {
-                                "product_id": it["product_id"],
-                                "title": it["title"],
-                                "quantity": it["quantity"],
-                            }
-                            for it in order["items"]
-                        ],
-                        "total_minor": order["total_minor"],
-                        "currency": order["currency"],
-                        "media_time": order["media_time"],
-                        "created_at": order["created_at"],
-                    },
-                )
-        except Exception:  # a failed notification must never affect the sale
-            logger.exception("announcing order %s of session %d failed", order["id"], session_id)
-
-    # -- profile, orders, holds -------------------------------------------------------
-
-    async def profile_of(self, user_id: int) -> tuple[Address, str, bool] | None:
-        """The saved checkout profile (cached on a single node, where we are its only writer)."""
-        cached = self._profiles.get(user_id)
-        if cached is not None:
-            return cached
-        found = await self._carts.get_profile(user_id)
-        if found is not None and self._cache_profiles:
-            if len(self._profiles) > 50_000:
-                self._profiles.clear()
-            self._profiles[user_id] = found
-        return found
-
-    async def save_profile(self, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
-        """Save address, payment method and the social-proof opt-in for one-tap buy."""
-        try:
-            address = parse_address(data.get("address"))
-        except CommerceInputError as exc:
-            raise invalid(exc) from None
-        method = data.get("payment_method")
-        if not isinstance(method, str) or self._payments.provider_for(method) is None:
-            choices = ", ".join(m["method"] for m in self._payments.methods())
-            raise Invalid(
-                f"payment_method must be one of: {choices}", code="invalid_payment_method"
-            )
-        show = data.get("show_first_name", False)
-        if not isinstance(show, bool):
-            raise Invalid("show_first_name must be true or false", code="invalid_show_first_name")
-        await self._carts.save_profile(who.user_id, address, method, show, self._clock())
-        if self._cache_profiles:
-            self._profiles[who.user_id] = (address, method, show)
-        return self.profile_json(address, method, show)
-
-    async def profile(self, who: Principal) -> dict[str, Any]:
-        """The saved profile (nulls when nothing is saved) and the methods on offer."""
-        saved = await self.profile_of(who.user_id)
-        if saved is None:
-            return {
-                "address": None,
-                "payment_method": None,
-                "show_first_name": False,
-                "payment_methods": self._payments.methods(),
-            }
-        return self.profile_json(*saved)
-
-    def profile_json(self, address: Address, method: str, show: bool) -> dict[str, Any]:
-        """The API form of a checkout profile."""
-        return {
-            "address": address.as_dict(),
-            "payment_method": method,
-            "show_first_name": show,
-            "payment_methods": self._payments.methods(),
-        }
+    # -- orders, holds ---------------------------------------------------------------
 
     async def orders_of(
         self, who: Principal, *, limit: int = 50, before: float | None = None
@@ -455,13 +275,3 @@ class CheckoutService:
                 await self._worker
         if self._outbox_task is not None:
             self._outbox_task.cancel()
-
-
-def _rejection_error(rejection: Rejection) -> DomainError:
-    if rejection.code == SOLD_OUT:
-        return Conflict(rejection.message, code="sold_out")
-    if rejection.code == LIMIT_REACHED:
-        return Conflict(rejection.message, code="limit_reached")
-    if rejection.code == PRODUCT_NOT_FOUND:
-        return NotFound("no such product", code="product_not_found")
-    return Invalid(rejection.message, code=rejection.code)

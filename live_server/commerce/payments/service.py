@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from live_server.commerce.checkout.reservations import Released
+from live_server.commerce.checkout.outcomes import Released
 from live_server.commerce.rules.orders import PAYMENT_EVENTS
 from live_server.commerce.stores.orders import OrdersRepository
 

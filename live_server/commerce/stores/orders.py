@@ -9,13 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from live_server.commerce.checkout.reservations import (
-    ORDER_SELECT,
-    ReservationStore,
-    chunks,
-    marks,
-    order_from_row,
-)
+from live_server.commerce.checkout.order_rows import ORDER_SELECT, order_from_row
+from live_server.commerce.checkout.reservations import ReservationStore
+from live_server.commerce.checkout.writer import chunks, marks
 
 
 class OrdersRepository(ReservationStore):

@@ -1,228 +1,24 @@
-"""Shared live state of the rooms: one small Protocol, an in-process and a Redis version.
+"""The multi-node live state: every node shares the same Redis keys.
 
-With one node everything lives in this process. With `--redis-url` every node reads and
-writes the same Redis keys, so viewer counts add up over nodes and a ban, a timeout, slow
-mode, a rate limit or a pinned card set on one node is enforced by all of them. The
-durable copy of moderation state and pins is in SQLite; this is the fast, shared copy.
+Read-modify-write steps (rate-limit buckets, slow mode, peaks, id counters, the tick
+lease) run as Lua scripts so that they are atomic over nodes.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import uuid
-from collections import Counter
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from redis.asyncio import Redis
 
-from live_server.room.rules.chat import Bucket, take_token
 from live_server.room.rules.moderation import RoomConfig
 from live_server.room.rules.presence import NODE_COUNT_TTL_S, sum_node_counts
 from live_server.room.rules.reactions import clean_counts
 
-logger = logging.getLogger(__name__)
-
 #: How long room keys outlive their last write in Redis.
 ROOM_TTL_S = 24 * 3600
-
-
-class LiveState(Protocol):
-    """What the room services need to share between nodes."""
-
-    node_id: str
-
-    async def publish_viewers(self, session_id: int, count: int, now: float) -> int:
-        """Stores this node's viewer count of a room; returns the total over live nodes."""
-        ...
-
-    async def raise_peak(self, session_id: int, viewers: int) -> int:
-        """Raises the room's peak to `viewers` if higher; returns the peak."""
-        ...
-
-    async def take_token(self, key: str, now: float, rate: float, burst: float) -> float:
-        """Spends a rate-limit token; returns 0 if allowed, else seconds to wait."""
-        ...
-
-    async def claim_slow_mode(
-        self, session_id: int, user_id: int, seconds: int, now: float
-    ) -> float:
-        """Records a post under slow mode; returns 0 if allowed, else seconds to wait."""
-        ...
-
-    async def set_banned(self, session_id: int, user_id: int, banned: bool) -> None:
-        """Adds or lifts a ban."""
-        ...
-
-    async def is_banned(self, session_id: int, user_id: int) -> bool:
-        """Whether the user is banned from the room."""
-        ...
-
-    async def set_timeout(self, session_id: int, user_id: int, until: float, now: float) -> None:
-        """Times a user out until epoch second `until` (a past `until` clears it)."""
-        ...
-
-    async def timeout_until(self, session_id: int, user_id: int, now: float) -> float | None:
-        """When the user's running timeout ends, or None."""
-        ...
-
-    async def get_config(self, session_id: int) -> RoomConfig | None:
-        """The room's shared settings, or None if not loaded yet."""
-        ...
-
-    async def set_config(self, session_id: int, config: RoomConfig) -> None:
-        """Replaces the room's shared settings."""
-        ...
-
-    async def get_pins(self, session_id: int) -> list[int] | None:
-        """Pinned product ids in pin order, or None if not loaded yet."""
-        ...
-
-    async def set_pins(self, session_id: int, product_ids: list[int]) -> None:
-        """Replaces the pinned product ids."""
-        ...
-
-    async def add_reactions(self, session_id: int, counts: Mapping[str, int]) -> None:
-        """Adds this node's reaction taps to the room's pending counts."""
-        ...
-
-    async def drain_reactions(self, session_id: int) -> dict[str, int]:
-        """Takes and clears the room's pending reaction counts (all nodes' taps)."""
-        ...
-
-    async def acquire_tick_lease(self, session_id: int, ttl: float) -> bool:
-        """True if this node is (or now becomes) the one that ticks the room."""
-        ...
-
-    async def add_socket(self, session_id: int, user_id: int, sid: str) -> None:
-        """Remembers that a user's socket joined the room (for bans across nodes)."""
-        ...
-
-    async def remove_socket(self, session_id: int, user_id: int, sid: str) -> None:
-        """Forgets a socket that left the room."""
-        ...
-
-    async def user_sockets(self, session_id: int, user_id: int) -> set[str]:
-        """Sockets of a user in the room, on any node."""
-        ...
-
-    async def next_id(self, name: str, floor: int) -> int:
-        """A new id from the counter `name`, unique over nodes and above `floor`."""
-        ...
-
-    async def close(self) -> None:
-        """Releases connections."""
-        ...
-
-
-class MemoryLiveState:
-    """The single-node implementation: plain dictionaries in this process."""
-
-    def __init__(self, node_id: str | None = None) -> None:
-        self.node_id = node_id or uuid.uuid4().hex[:12]
-        self._viewers: dict[int, dict[str, tuple[int, float]]] = {}
-        self._peaks: dict[int, int] = {}
-        self._buckets: dict[str, Bucket] = {}
-        self._last_post: dict[tuple[int, int], float] = {}
-        self._bans: dict[int, set[int]] = {}
-        self._timeouts: dict[tuple[int, int], float] = {}
-        self._configs: dict[int, RoomConfig] = {}
-        self._pins: dict[int, list[int]] = {}
-        self._reactions: dict[int, Counter[str]] = {}
-        self._sockets: dict[tuple[int, int], set[str]] = {}
-        self._counters: dict[str, int] = {}
-
-    async def publish_viewers(self, session_id: int, count: int, now: float) -> int:
-        nodes = self._viewers.setdefault(session_id, {})
-        nodes[self.node_id] = (count, now)
-        return sum_node_counts(nodes, now)
-
-    async def raise_peak(self, session_id: int, viewers: int) -> int:
-        peak = max(self._peaks.get(session_id, 0), viewers)
-        self._peaks[session_id] = peak
-        return peak
-
-    async def take_token(self, key: str, now: float, rate: float, burst: float) -> float:
-        if len(self._buckets) > 100_000:  # bound memory: forget long-full buckets
-            cutoff = now - burst / max(rate, 1e-9)
-            self._buckets = {k: b for k, b in self._buckets.items() if b.updated_at > cutoff}
-        allowed, bucket, wait = take_token(self._buckets.get(key), now, rate, burst)
-        self._buckets[key] = bucket
-        return 0.0 if allowed else wait
-
-    async def claim_slow_mode(
-        self, session_id: int, user_id: int, seconds: int, now: float
-    ) -> float:
-        last = self._last_post.get((session_id, user_id))
-        if last is not None and now < last + seconds:
-            return last + seconds - now
-        self._last_post[(session_id, user_id)] = now
-        return 0.0
-
-    async def set_banned(self, session_id: int, user_id: int, banned: bool) -> None:
-        bans = self._bans.setdefault(session_id, set())
-        if banned:
-            bans.add(user_id)
-        else:
-            bans.discard(user_id)
-
-    async def is_banned(self, session_id: int, user_id: int) -> bool:
-        return user_id in self._bans.get(session_id, set())
-
-    async def set_timeout(self, session_id: int, user_id: int, until: float, now: float) -> None:
-        if until <= now:
-            self._timeouts.pop((session_id, user_id), None)
-        else:
-            self._timeouts[(session_id, user_id)] = until
-
-    async def timeout_until(self, session_id: int, user_id: int, now: float) -> float | None:
-        until = self._timeouts.get((session_id, user_id))
-        return until if until is not None and until > now else None
-
-    async def get_config(self, session_id: int) -> RoomConfig | None:
-        return self._configs.get(session_id)
-
-    async def set_config(self, session_id: int, config: RoomConfig) -> None:
-        self._configs[session_id] = config
-
-    async def get_pins(self, session_id: int) -> list[int] | None:
-        pins = self._pins.get(session_id)
-        return list(pins) if pins is not None else None
-
-    async def set_pins(self, session_id: int, product_ids: list[int]) -> None:
-        self._pins[session_id] = list(product_ids)
-
-    async def add_reactions(self, session_id: int, counts: Mapping[str, int]) -> None:
-        self._reactions.setdefault(session_id, Counter()).update(counts)
-
-    async def drain_reactions(self, session_id: int) -> dict[str, int]:
-        counts = self._reactions.pop(session_id, None)
-        return dict(counts) if counts else {}
-
-    async def acquire_tick_lease(self, session_id: int, ttl: float) -> bool:
-        return True
-
-    async def add_socket(self, session_id: int, user_id: int, sid: str) -> None:
-        self._sockets.setdefault((session_id, user_id), set()).add(sid)
-
-    async def remove_socket(self, session_id: int, user_id: int, sid: str) -> None:
-        sids = self._sockets.get((session_id, user_id))
-        if sids is not None:
-            sids.discard(sid)
-            if not sids:
-                del self._sockets[(session_id, user_id)]
-
-    async def user_sockets(self, session_id: int, user_id: int) -> set[str]:
-        return set(self._sockets.get((session_id, user_id), set()))
-
-    async def next_id(self, name: str, floor: int) -> int:
-        value = max(self._counters.get(name, 0), floor) + 1
-        self._counters[name] = value
-        return value
-
-    async def close(self) -> None:
-        return None
 
 
 # Token bucket in Lua: the same arithmetic as live_server.room.rules.chat.take_token, done

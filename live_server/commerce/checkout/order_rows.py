@@ -1,0 +1,89 @@
+"""The stored form of an order: its columns, and the API form built from its rows."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from typing import Any, Final
+
+from live_server.platform.timefmt import iso
+
+ORDER_COLUMNS: Final = (
+    "id",
+    "buyer_id",
+    "status",
+    "total_minor",
+    "currency",
+    "payment_provider",
+    "payment_method",
+    "payment_ref",
+    "payment_status",
+    "address_json",
+    "source_type",
+    "source_id",
+    "creator_id",
+    "session_id",
+    "media_time",
+    "commission_rate_bp",
+    "commission_minor",
+    "show_first_name",
+    "idempotency_key",
+    "request_fingerprint",
+    "created_at",
+    "updated_at",
+    "hold_expires_at",
+)
+ITEM_COLUMNS: Final = (
+    "order_id",
+    "product_id",
+    "buyer_id",
+    "quantity",
+    "unit_price_minor",
+    "currency",
+    "title",
+    "seller_id",
+    "flash_sale_id",
+)
+ORDER_SELECT: Final = "SELECT " + ", ".join(ORDER_COLUMNS) + " FROM orders"
+
+
+def new_order_id() -> str:
+    """A random, URL-safe order id."""
+    return "ord_" + secrets.token_hex(10)
+
+
+def order_from_row(row: Any, items: Sequence[Any]) -> dict[str, Any]:
+    """The API form of an order from its stored row and item rows."""
+    address = json.loads(row["address_json"]) if row["address_json"] else None
+    return {
+        "id": row["id"],
+        "buyer_id": row["buyer_id"],
+        "status": row["status"],
+        "total_minor": row["total_minor"],
+        "currency": row["currency"],
+        "items": [
+            {
+                "product_id": it["product_id"],
+                "title": it["title"],
+                "quantity": it["quantity"],
+                "unit_price_minor": it["unit_price_minor"],
+                "currency": it["currency"],
+                "flash_sale_id": it["flash_sale_id"],
+            }
+            for it in items
+        ],
+        "payment": {
+            "provider": row["payment_provider"],
+            "method": row["payment_method"],
+            "status": row["payment_status"],
+            "reference": row["payment_ref"],
+        },
+        "shipping_address": address,
+        "source": {"type": row["source_type"], "id": row["source_id"]},
+        "creator_id": row["creator_id"],
+        "session_id": row["session_id"],
+        "media_time": row["media_time"],
+        "created_at": iso(row["created_at"], "auto"),
+        "hold_expires_at": iso(row["hold_expires_at"], "auto"),
+    }
