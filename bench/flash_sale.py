@@ -21,24 +21,18 @@ import asyncio
 import json
 import os
 import random
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from _common import Column, Server, Table, percentile, serve_app, start_server, utc_stamp
 
 ADDRESS = {
     "name": "Bench Buyer",
@@ -50,25 +44,22 @@ ADDRESS = {
 
 
 # -- server process -----------------------------------------------------------------------
-def serve(port: int, data_dir: str, batch: int) -> None:
+def serve(data_dir: str, batch: int) -> None:
     """The real app; `batch` caps the checkout batch (1 = a transaction per order)."""
     import logging
 
     from aiohttp import web
 
     from live_server.app import create_app
-    from live_server.container import SERVICES
+    from live_server.commerce.keys import CHECKOUT
     from live_server.settings import Settings
 
     logging.basicConfig(level=logging.WARNING)
     if os.environ.get("BENCH_SWITCH"):
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
-    settings = Settings.load(
-        {"data_dir": Path(data_dir), "demo": True, "host": "127.0.0.1", "port": port}
-    )
+    settings = Settings.load({"data_dir": Path(data_dir), "demo": True, "host": "127.0.0.1"})
     app = create_app(settings)
-    checkout = app[SERVICES].checkout
-    assert checkout is not None
+    checkout = app[CHECKOUT]
     checkout._max_batch = batch
     profile_to = os.environ.get("BENCH_PROFILE")
     if profile_to:  # for finding hot spots: BENCH_PROFILE=/tmp/x.prof
@@ -82,47 +73,7 @@ def serve(port: int, data_dir: str, batch: int) -> None:
             profiler.dump_stats(f"{profile_to}.{batch}")
 
         app.on_shutdown.append(dump)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(data_dir: Path, batch: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "LIVESHOP_LOG_LEVEL": "warning"}
-    log = open(data_dir / f"server-{port}.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(port), str(data_dir), str(batch)],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=1) as resp:
-                if resp.status == 200:
-                    return proc, url
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError((data_dir / f"server-{port}.log").read_text())
-        time.sleep(0.1)
-
-
-def server_cpu(proc: subprocess.Popen[bytes]) -> float:
-    """CPU seconds (user + system) the server process has used so far."""
-    with open(f"/proc/{proc.pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
+    serve_app(app)
 
 
 # -- setup --------------------------------------------------------------------------------
@@ -248,13 +199,11 @@ class Outcome:
 
 
 def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+    """A latency percentile in milliseconds."""
+    return percentile(values, q) * 1000
 
 
-async def race(shop: Shop, proc: subprocess.Popen[bytes], spread_s: float) -> Outcome:
+async def race(shop: Shop, server: Server, spread_s: float) -> Outcome:
     """Every buyer on their own warm connection taps Buy once: all at the same instant
     (spread_s = 0) or at random moments within `spread_s` seconds."""
     out = Outcome()
@@ -282,10 +231,10 @@ async def race(shop: Shop, proc: subprocess.Popen[bytes], spread_s: float) -> Ou
         asyncio.create_task(buyer(c, r, d)) for c, r, d in zip(conns, raws, delays, strict=True)
     ]
     await asyncio.sleep(0.2)
-    cpu0, t0 = server_cpu(proc), time.perf_counter()
+    cpu0, t0 = server.cpu_seconds(), time.perf_counter()
     gate.set()
     await asyncio.gather(*tasks)
-    out.wall_s, out.cpu_s = time.perf_counter() - t0, server_cpu(proc) - cpu0
+    out.wall_s, out.cpu_s = time.perf_counter() - t0, server.cpu_seconds() - cpu0
     for conn in conns:
         conn.close()
     return out
@@ -301,7 +250,7 @@ def tally(out: Outcome, status: int, payload: dict[str, Any]) -> None:
 
 
 async def closed_loop(
-    shop: Shop, proc: subprocess.Popen[bytes], total: int, concurrency: int, *, floor: bool
+    shop: Shop, server: Server, total: int, concurrency: int, *, floor: bool
 ) -> Outcome:
     """`concurrency` buyers buying back to back until `total` requests are done."""
     out = Outcome()
@@ -327,9 +276,9 @@ async def closed_loop(
             else:
                 tally(out, status, json.loads(payload))
 
-    cpu0, t0 = server_cpu(proc), time.perf_counter()
+    cpu0, t0 = server.cpu_seconds(), time.perf_counter()
     await asyncio.gather(*(worker(n, c) for n, c in enumerate(conns)))
-    out.wall_s, out.cpu_s = time.perf_counter() - t0, server_cpu(proc) - cpu0
+    out.wall_s, out.cpu_s = time.perf_counter() - t0, server.cpu_seconds() - cpu0
     for conn in conns:
         conn.close()
     return out
@@ -363,24 +312,30 @@ def audit(data_dir: Path, product_id: int, start_stock: int) -> tuple[int, int]:
 async def run_variant(args: argparse.Namespace, batch: int, root: Path) -> dict[str, Any]:
     data_dir = root / f"batch{batch}"
     data_dir.mkdir()
-    proc, url = start_server(data_dir, batch)
+    server = await asyncio.to_thread(
+        start_server,
+        [sys.executable, __file__, "--serve", str(data_dir), str(batch)],
+        log_path=data_dir / f"server-{batch}.log",
+        env={"LIVESHOP_LOG_LEVEL": "warning"},
+    )
     try:
-        shop = await setup(url, data_dir, args.buyers, args.units)
-        result: dict[str, Any] = {"burst": await race(shop, proc, 0.0)}
+        shop = await setup(server.url, data_dir, args.buyers, args.units)
+        result: dict[str, Any] = {"burst": await race(shop, server, 0.0)}
         result["burst_audit"] = audit(data_dir, shop.race_product, args.units)
         await restock(shop, args.units)
-        result["race"] = await race(shop, proc, 1.0)
+        result["race"] = await race(shop, server, 1.0)
         result["race_audit"] = audit(data_dir, shop.race_product, 2 * args.units)
-        result["ample"] = await closed_loop(shop, proc, args.orders, args.concurrency, floor=False)
+        result["ample"] = await closed_loop(
+            shop, server, args.orders, args.concurrency, floor=False
+        )
         result["ample_audit"] = audit(data_dir, shop.ample_product, 10_000_000)
         if batch > 1:
             result["floor"] = await closed_loop(
-                shop, proc, args.orders, args.concurrency, floor=True
+                shop, server, args.orders, args.concurrency, floor=True
             )
         return result
     finally:
-        proc.terminate()
-        proc.wait(15)
+        server.stop()
 
 
 def main() -> None:
@@ -389,10 +344,10 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=10)
     parser.add_argument("--orders", type=int, default=6000, help="requests in the ample run")
     parser.add_argument("--concurrency", type=int, default=64, help="buyers in the ample run")
-    parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(int(args.serve[0]), args.serve[1], int(args.serve[2]))
+        serve(args.serve[0], int(args.serve[1]))
         return
     with tempfile.TemporaryDirectory(prefix="bench-flash-") as tmp:
         root = Path(tmp)
@@ -402,7 +357,7 @@ def main() -> None:
 
 
 def print_table(args: argparse.Namespace, grouped: dict[str, Any], single: dict[str, Any]) -> None:
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    when = utc_stamp()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
         f"\nflash sale benchmark, {when}, {os.cpu_count()} cores, SQLite (WAL,"
@@ -413,21 +368,31 @@ def print_table(args: argparse.Namespace, grouped: dict[str, Any], single: dict[
         " units: all at the same instant (burst), or within the same second (race)"
     )
     print(f"ample: {args.orders} buy-now requests from {args.concurrency} concurrent buyers\n")
-    head = (
-        f"{'run':<28}{'requests':>9}{'orders':>8}{'sold out':>9}{'other':>7}{'oversold':>9}"
-        f"{'p50 ms':>8}{'p99 ms':>8}{'orders/s':>10}{'srv CPU/order':>15}"
+    table = Table(
+        Column("run", width=28, left=True),
+        Column("requests", width=9),
+        Column("orders", width=8),
+        Column("sold out", width=9),
+        Column("other", width=7),
+        Column("oversold", width=9),
+        Column("p50 ms", ".1f", width=8),
+        Column("p99 ms", ".1f", width=8),
+        Column("orders/s", ",.0f", width=10),
+        Column("srv CPU/order", width=15),
     )
-    print(head)
-    print("-" * len(head))
 
     def row(name: str, out: Outcome, oversold: int | None, floor: bool = False) -> None:
-        n = len(out.latencies)
-        rate = (out.created / out.wall_s) if out.wall_s else 0.0
-        per = f"{out.cpu_s / out.created * 1e6:,.0f} us" if out.created else "-"
-        print(
-            f"{name:<28}{n:>9}{'-' if floor else out.created:>8}{out.sold_out:>9}{out.other:>7}"
-            f"{'-' if oversold is None else oversold:>9}{pct(out.latencies, 0.5):>8.1f}"
-            f"{pct(out.latencies, 0.99):>8.1f}{rate:>10,.0f}{per:>15}"
+        table.add(
+            name,
+            len(out.latencies),
+            "-" if floor else out.created,
+            out.sold_out,
+            out.other,
+            "-" if oversold is None else oversold,
+            pct(out.latencies, 0.5),
+            pct(out.latencies, 0.99),
+            (out.created / out.wall_s) if out.wall_s else 0.0,
+            f"{out.cpu_s / out.created * 1e6:,.0f} us" if out.created else "-",
         )
 
     row("burst (1 instant), grouped", grouped["burst"], grouped["burst_audit"][1])
@@ -437,6 +402,7 @@ def print_table(args: argparse.Namespace, grouped: dict[str, Any], single: dict[
     row("ample, group commit", grouped["ample"], grouped["ample_audit"][1])
     row("ample, one tx/order (base)", single["ample"], single["ample_audit"][1])
     row("HTTP floor, GET /healthz", grouped["floor"], None, floor=True)
+    print(table.text())
     g, s, f = grouped["ample"], single["ample"], grouped["floor"]
     rate = lambda o: o.created / o.wall_s if o.wall_s else 0.0  # noqa: E731
     print(

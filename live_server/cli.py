@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import socket
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from live_server.settings import Settings
@@ -50,12 +53,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the server")
     serve.add_argument("--host", help="listen address (default 127.0.0.1; LIVESHOP_HOST)")
-    serve.add_argument("--port", type=int, help="listen port (default 8080; LIVESHOP_PORT)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        help="listen port; 0 picks a free one, written to <data-dir>/server.port "
+        "(default 8080; LIVESHOP_PORT)",
+    )
     serve.add_argument(
         "--demo",
         action="store_true",
         default=None,
         help="seed demo accounts and data (NOT for production; LIVESHOP_DEMO)",
+    )
+    serve.add_argument(
+        "--ice-loopback",
+        action="store_true",
+        default=None,
+        help="WebRTC on 127.0.0.1 only, for tests and benchmarks (LIVESHOP_ICE_LOOPBACK)",
     )
     _common_flags(serve)
     process = sub.add_parser(
@@ -69,29 +83,93 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from_args(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {
         key: getattr(args, key, None)
-        for key in ("host", "port", "data_dir", "db", "redis_url", "demo", "log_level")
+        for key in (
+            "host",
+            "port",
+            "data_dir",
+            "db",
+            "redis_url",
+            "demo",
+            "log_level",
+            "ice_loopback",
+        )
     }
     return Settings.load(overrides)
 
 
+PORT_FILE = "server.port"
+
+
 def serve(settings: Settings) -> int:
+    """`liveshop serve`: run the server until SIGINT/SIGTERM.
+
+    Once the site listens, the bound port is written to ``<data-dir>/server.port`` (so
+    ``--port 0`` is usable: tests read the port the kernel picked instead of racing for a
+    "free" one) and logged as "listening on http://HOST:PORT".
+    """
     from aiohttp import web
 
     from live_server.app import create_app
 
+    log = logging.getLogger(__name__)
+    if settings.ice_loopback:
+        # process-wide aioice hook: must be in place before any peer connection exists
+        from live_server.media.aiortc.hooks import use_loopback_candidates
+
+        use_loopback_candidates()
+        log.warning("ICE on loopback only (ice_loopback): for tests and benchmarks")
     app = create_app(settings)
-    logging.getLogger(__name__).info(
-        "LiveShop listening on http://%s:%d", settings.host, settings.port
-    )
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        access_log=None,
-        print=None,
-        shutdown_timeout=10,
-    )
+    port_file = settings.data_dir / PORT_FILE
+    sock = _bind_any_port(settings.host) if settings.port == 0 else None
+    port = int(sock.getsockname()[1]) if sock is not None else settings.port
+
+    def started(*_args: Any, **_kwargs: Any) -> None:
+        # run_app calls its `print` once every site is listening: the moment the port
+        # becomes usable, hence the moment to publish it
+        _write_atomically(port_file, f"{port}\n")
+        log.info("LiveShop listening on http://%s:%d", settings.host, port)
+
+    try:
+        web.run_app(
+            app,
+            host=None if sock is not None else settings.host,
+            port=None if sock is not None else settings.port,
+            sock=sock,
+            access_log=None,
+            print=started,
+            shutdown_timeout=10,
+        )
+    finally:
+        _remove_port_file(port_file, port)
     return 0
+
+
+def _bind_any_port(host: str) -> socket.socket:
+    """A TCP socket bound to ``host`` on a port the kernel picks (held, so no race)."""
+    family, type_, proto, _, address = socket.getaddrinfo(
+        host, 0, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, type_, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(address)
+    return sock
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # readers poll for the file: they must never see it half written
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _remove_port_file(path: Path, port: int) -> None:
+    # another server may share the data dir and have written its own port since
+    try:
+        if path.read_text().strip() == str(port):
+            path.unlink()
+    except OSError:
+        pass
 
 
 class ProgressBar:
@@ -120,23 +198,22 @@ class ProgressBar:
 
 async def process(settings: Settings, session_id: int) -> int:
     """`liveshop process SESSION_ID`: queue (or resume) the session's job and run it here."""
-    from live_server.app import build_content, build_services
+    from live_server.app import build_processing
     from live_server.platform.errors import DomainError
 
-    svc = build_services(settings)
-    build_content(svc)
-    assert svc.processing is not None
+    platform, content = build_processing(settings)
+    processing = content.processing
     bar = ProgressBar()
-    await svc.db.open()
+    await platform.db.open()
     try:
-        await svc.processing.recover()
+        await processing.recover()
         try:
-            job = await svc.processing.enqueue_session(session_id, None)
+            job = await processing.enqueue_session(session_id, None)
         except DomainError as exc:
             print(f"session {session_id}: {exc.message}", file=sys.stderr)
             return 1
         print(f"session {session_id}: job {job.id} ({job.state.value})", file=sys.stderr)
-        final = await svc.processing.run_next(
+        final = await processing.run_next(
             session_id, lambda _job, fraction, label: bar.update(fraction, label)
         )
         if final is None:
@@ -152,9 +229,8 @@ async def process(settings: Settings, session_id: int) -> int:
         )
         return 2
     finally:
-        for worker in svc.extras.get("media_workers", ()):
-            worker.close()
-        await svc.db.close()
+        content.close_workers()
+        await platform.db.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from live_server.platform.http import path_int, principal, services
+from live_server.media import BROADCAST
+from live_server.platform.http import path_int, principal
 from live_server.platform.openapi import document, op
 from signaling.whip import created, deleted, no_trickle, preflight, read_offer
 
@@ -12,18 +13,16 @@ from signaling.whip import created, deleted, no_trickle, preflight, read_offer
 async def watch(request: web.Request) -> web.Response:
     """POST /whep/{session_id}: 201 with the SDP answer; 409 before the host is live."""
     session_id = path_int(request, "session_id")
-    svc = services(request)
+    broadcast = request.app[BROADCAST]
     offer = await read_offer(request)
-    resource_id, answer = await svc.broadcast.watch(session_id, principal(request), offer)
-    return created(
-        answer, f"/whep/{session_id}/{resource_id}", resource_id, svc.broadcast.ice_links()
-    )
+    resource_id, answer = await broadcast.watch(session_id, principal(request), offer)
+    return created(answer, f"/whep/{session_id}/{resource_id}", resource_id, broadcast.ice_links())
 
 
 async def leave(request: web.Request) -> web.Response:
     """DELETE /whep/{session_id}/{resource_id}: the viewer leaves."""
     session_id = path_int(request, "session_id")
-    await services(request).broadcast.leave(session_id, request.match_info["resource_id"])
+    await request.app[BROADCAST].leave(session_id, request.match_info["resource_id"])
     return deleted()
 
 

@@ -5,14 +5,11 @@ Also holds what WHEP shares with WHIP: SDP bodies, CORS, resource headers.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from aiohttp import web
 
-from live_server.container import SERVICES
-from live_server.media.sdp import MAX_SDP_BYTES
+from live_server.media import BROADCAST, MAX_SDP_BYTES
 from live_server.platform.errors import TooLarge, Unsupported
-from live_server.platform.http import path_int, services
+from live_server.platform.http import path_int
 from live_server.platform.middleware import error_body
 from live_server.platform.openapi import document, op
 
@@ -92,21 +89,21 @@ async def _cors(request: web.Request, response: web.StreamResponse) -> None:
 async def publish(request: web.Request) -> web.Response:
     """POST /whip/{session_id}: the SDP offer in, 201 with the SDP answer out."""
     session_id = path_int(request, "session_id")
-    svc = services(request)
+    broadcast = request.app[BROADCAST]
     offer = await read_offer(request)
-    resource_id, answer = await svc.broadcast.go_live(session_id, bearer(request), offer)
+    resource_id, answer = await broadcast.go_live(session_id, bearer(request), offer)
     return created(
         answer,
         f"/whip/{session_id}/{resource_id}",
         resource_id,
-        svc.broadcast.ice_links(),
+        broadcast.ice_links(),
     )
 
 
 async def end(request: web.Request) -> web.Response:
     """DELETE /whip/{session_id}/{resource_id}: the host ends the broadcast."""
     session_id = path_int(request, "session_id")
-    await services(request).broadcast.stop_publishing(session_id, request.match_info["resource_id"])
+    await request.app[BROADCAST].stop_publishing(session_id, request.match_info["resource_id"])
     return deleted()
 
 
@@ -128,34 +125,8 @@ async def options_resource(request: web.Request) -> web.Response:
 SDP_ERRORS = (400, 401, 404, 409, 413, 415)
 
 
-async def broadcast_info(request: web.Request) -> web.Response:
-    """GET /api/sessions/{session_id}/broadcast: state, media time and WHEP viewer count."""
-    session_id = path_int(request, "session_id")
-    svc = services(request)
-    session = await svc.sessions.get(session_id)
-    return web.json_response(
-        {
-            "session_id": session_id,
-            "state": session.state.value,
-            "media_time": await svc.broadcast.media_time(session_id),
-            "viewers": svc.broadcast.viewer_count(session_id),
-            "publishing": svc.broadcast.is_publishing(session_id),
-        },
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Recover recordings left by a crash at start-up; close every peer at shutdown."""
-    broadcast = app[SERVICES].broadcast
-    await broadcast.recover()
-    yield
-    await broadcast.close()
-
-
 def setup(app: web.Application) -> None:
-    """Routes, OpenAPI entries and the media lifetime (after the database's)."""
-    app.cleanup_ctx.append(_media_ctx)
+    """WHIP routes, their CORS headers and OpenAPI entries."""
     app.on_response_prepare.append(_cors)
     r = app.router
     r.add_post("/whip/{session_id}", publish)
@@ -163,7 +134,6 @@ def setup(app: web.Application) -> None:
     r.add_delete("/whip/{session_id}/{resource_id}", end)
     r.add_patch("/whip/{session_id}/{resource_id}", patch)
     r.add_options("/whip/{session_id}/{resource_id}", options_resource)
-    r.add_get("/api/sessions/{session_id}/broadcast", broadcast_info)
     sdp = {"type": "string", "description": "SDP offer"}
     document(
         app,
@@ -180,13 +150,6 @@ def setup(app: web.Application) -> None:
                     errors=SDP_ERRORS,
                 ),
                 "OPTIONS": op("CORS preflight", tag="media", ok=204),
-            },
-            "/api/sessions/{session_id}/broadcast": {
-                "GET": op(
-                    "Live video status: state, media time, WHEP viewers, publisher connected",
-                    tag="media",
-                    errors=(404,),
-                )
             },
             "/whip/{session_id}/{resource_id}": {
                 "DELETE": op("End the broadcast", tag="media", errors=(404,)),

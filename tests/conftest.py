@@ -12,9 +12,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from live_server.app import create_app
-from live_server.container import SERVICES, Services
 from live_server.platform.identity import Role
 from live_server.settings import Settings
+from support.services import Services
 
 INTERESTS5 = ["fashion", "beauty", "home", "kitchen", "tech"]
 _counter = itertools.count(1)
@@ -38,7 +38,7 @@ async def client(aiohttp_client: Any, app: web.Application) -> TestClient[Any, A
 
 @pytest.fixture
 def services(app: web.Application) -> Services:
-    return app[SERVICES]
+    return Services(app)
 
 
 MakeUser = Callable[..., Awaitable[tuple[dict[str, Any], str]]]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from live_server.accounts.keys import ACCOUNTS
 from live_server.accounts.rules import INTERESTS, MIN_INTERESTS
 from live_server.accounts.serializers import user_json
 from live_server.accounts.service import LoginResult
-from live_server.platform.http import json_response, read_json, require_user, services
+from live_server.platform.http import json_response, read_json, require_user
 from live_server.platform.openapi import document, obj, op
 from live_server.platform.timefmt import iso
 
@@ -22,7 +23,7 @@ def _login_json(result: LoginResult) -> dict[str, object]:
 
 async def register(request: web.Request) -> web.Response:
     data = await read_json(request)
-    result = await services(request).accounts.register(
+    result = await request.app[ACCOUNTS].register(
         data.get("username"),
         data.get("password"),
         data.get("display_name"),
@@ -33,7 +34,7 @@ async def register(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     data = await read_json(request)
-    result = await services(request).accounts.login(
+    result = await request.app[ACCOUNTS].login(
         data.get("username"), data.get("password"), request.remote or "unknown"
     )
     return json_response(_login_json(result))
@@ -41,14 +42,14 @@ async def login(request: web.Request) -> web.Response:
 
 async def me(request: web.Request) -> web.Response:
     who = require_user(request)
-    user = await services(request).accounts.get_user(who.user_id)
+    user = await request.app[ACCOUNTS].get_user(who.user_id)
     return json_response(user_json(user, private=True))
 
 
 async def set_interests(request: web.Request) -> web.Response:
     who = require_user(request)
     data = await read_json(request)
-    user = await services(request).accounts.set_interests(who.user_id, data.get("interests"))
+    user = await request.app[ACCOUNTS].set_interests(who.user_id, data.get("interests"))
     return json_response(user_json(user, private=True))
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from live_server.catalog.keys import CATALOG
 from live_server.catalog.serializers import product_json
+from live_server.platform.core import PLATFORM
 from live_server.platform.http import (
     json_response,
     path_int,
@@ -13,7 +15,6 @@ from live_server.platform.http import (
     read_bytes,
     read_json,
     require_user,
-    services,
 )
 from live_server.platform.openapi import document, obj, op, query_param
 
@@ -38,7 +39,7 @@ async def list_products(request: web.Request) -> web.Response:
             owner_id = int(owner)
         except ValueError:
             owner_id = -1
-    items = await services(request).catalog.search(
+    items = await request.app[CATALOG].search(
         owner_id=owner_id,
         category=request.query.get("category"),
         limit=query_int(request, "limit", 100, 1, 500),
@@ -49,18 +50,18 @@ async def list_products(request: web.Request) -> web.Response:
 
 async def create_product(request: web.Request) -> web.Response:
     who = require_user(request)
-    product = await services(request).catalog.create(who, await read_json(request))
+    product = await request.app[CATALOG].create(who, await read_json(request))
     return json_response(product_json(product), status=201)
 
 
 async def get_product(request: web.Request) -> web.Response:
-    product = await services(request).catalog.get(path_int(request, "product_id"))
+    product = await request.app[CATALOG].get(path_int(request, "product_id"))
     return json_response(product_json(product))
 
 
 async def update_product(request: web.Request) -> web.Response:
     who = require_user(request)
-    product = await services(request).catalog.update(
+    product = await request.app[CATALOG].update(
         who, path_int(request, "product_id"), await read_json(request)
     )
     return json_response(product_json(product))
@@ -68,17 +69,17 @@ async def update_product(request: web.Request) -> web.Response:
 
 async def delete_product(request: web.Request) -> web.Response:
     who = require_user(request)
-    await services(request).catalog.delete(who, path_int(request, "product_id"))
+    await request.app[CATALOG].delete(who, path_int(request, "product_id"))
     return web.Response(status=204)
 
 
 async def upload_image(request: web.Request) -> web.Response:
     who = require_user(request)
-    svc = services(request)
+    catalog = request.app[CATALOG]
     product_id = path_int(request, "product_id")
-    await svc.catalog.get(product_id)  # 404 before reading a body for nothing
-    data = await read_bytes(request, svc.settings.max_upload_bytes)
-    product = await svc.catalog.add_image(who, product_id, data, request.content_type)
+    await catalog.get(product_id)  # 404 before reading a body for nothing
+    data = await read_bytes(request, request.app[PLATFORM].settings.max_upload_bytes)
+    product = await catalog.add_image(who, product_id, data, request.content_type)
     return json_response(product_json(product), status=201)
 
 

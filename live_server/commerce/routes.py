@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from live_server.commerce.cart.service import CartService
 from live_server.commerce.checkout.results import CheckoutResult
-from live_server.commerce.checkout.service import CheckoutService
-from live_server.commerce.flash_sales.service import FlashSaleService
-from live_server.commerce.live.state import LiveCommerce
+from live_server.commerce.keys import (
+    CART,
+    CHECKOUT,
+    COMMERCE_SHOWS,
+    COMMERCE_TICK,
+    FLASH_SALES,
+    LIVE_COMMERCE,
+)
 from live_server.platform.errors import NotFound
 from live_server.platform.http import (
     json_response,
@@ -16,43 +20,10 @@ from live_server.platform.http import (
     query_int,
     read_json,
     require_user,
-    services,
 )
 from live_server.platform.openapi import document, obj, op, query_param
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-
-def checkout_service(request: web.Request) -> CheckoutService:
-    """The checkout service (wired by create_app)."""
-    svc = services(request).checkout
-    if svc is None:  # pragma: no cover - always wired by create_app
-        raise NotFound("commerce is not enabled")
-    return svc
-
-
-def cart_service(request: web.Request) -> CartService:
-    """The cart service."""
-    svc = services(request).cart
-    if svc is None:  # pragma: no cover
-        raise NotFound("commerce is not enabled")
-    return svc
-
-
-def flash_sale_service(request: web.Request) -> FlashSaleService:
-    """The flash sale service."""
-    svc = services(request).flash_sales
-    if svc is None:  # pragma: no cover
-        raise NotFound("commerce is not enabled")
-    return svc
-
-
-def live_commerce(request: web.Request) -> LiveCommerce:
-    """The in-memory live commerce view."""
-    svc = services(request).live_commerce
-    if svc is None:  # pragma: no cover
-        raise NotFound("commerce is not enabled")
-    return svc
 
 
 def _order_response(result: CheckoutResult) -> web.Response:
@@ -71,29 +42,27 @@ def _order_id(request: web.Request) -> str:
 
 
 async def get_cart(request: web.Request) -> web.Response:
-    return json_response(await cart_service(request).view(require_user(request)))
+    return json_response(await request.app[CART].view(require_user(request)))
 
 
 async def add_to_cart(request: web.Request) -> web.Response:
     who = require_user(request)
-    return json_response(await cart_service(request).add(who, await read_json(request)), 201)
+    return json_response(await request.app[CART].add(who, await read_json(request)), 201)
 
 
 async def set_cart_quantity(request: web.Request) -> web.Response:
     who = require_user(request)
     pid = path_int(request, "product_id")
-    return json_response(
-        await cart_service(request).set_quantity(who, pid, await read_json(request))
-    )
+    return json_response(await request.app[CART].set_quantity(who, pid, await read_json(request)))
 
 
 async def remove_from_cart(request: web.Request) -> web.Response:
     who = require_user(request)
-    return json_response(await cart_service(request).remove(who, path_int(request, "product_id")))
+    return json_response(await request.app[CART].remove(who, path_int(request, "product_id")))
 
 
 async def clear_cart(request: web.Request) -> web.Response:
-    return json_response(await cart_service(request).clear(require_user(request)))
+    return json_response(await request.app[CART].clear(require_user(request)))
 
 
 # -- checkout and orders ---------------------------------------------------------------
@@ -103,44 +72,42 @@ async def buy_now(request: web.Request) -> web.Response:
     who = require_user(request)
     data = await read_json(request)
     key = request.headers.get(IDEMPOTENCY_HEADER)
-    return _order_response(await checkout_service(request).buy_now(who, data, key))
+    return _order_response(await request.app[CHECKOUT].buy_now(who, data, key))
 
 
 async def checkout_cart(request: web.Request) -> web.Response:
     who = require_user(request)
     data = await read_json(request)
     key = request.headers.get(IDEMPOTENCY_HEADER)
-    return _order_response(await checkout_service(request).checkout_cart(who, data, key))
+    return _order_response(await request.app[CHECKOUT].checkout_cart(who, data, key))
 
 
 async def list_orders(request: web.Request) -> web.Response:
     who = require_user(request)
     limit = query_int(request, "limit", 50, 1, 200)
-    items = await checkout_service(request).orders_of(who, limit=limit)
+    items = await request.app[CHECKOUT].orders_of(who, limit=limit)
     return json_response({"items": items})
 
 
 async def get_order(request: web.Request) -> web.Response:
     who = require_user(request)
-    return json_response({"order": await checkout_service(request).order(who, _order_id(request))})
+    return json_response({"order": await request.app[CHECKOUT].order(who, _order_id(request))})
 
 
 async def cancel_order(request: web.Request) -> web.Response:
     who = require_user(request)
-    order = await checkout_service(request).cancel(who, _order_id(request))
+    order = await request.app[CHECKOUT].cancel(who, _order_id(request))
     return json_response({"order": order})
 
 
 async def get_profile(request: web.Request) -> web.Response:
     who = require_user(request)
-    return json_response(await checkout_service(request).profile(who))
+    return json_response(await request.app[CHECKOUT].profile(who))
 
 
 async def put_profile(request: web.Request) -> web.Response:
     who = require_user(request)
-    return json_response(
-        await checkout_service(request).save_profile(who, await read_json(request))
-    )
+    return json_response(await request.app[CHECKOUT].save_profile(who, await read_json(request)))
 
 
 # -- flash sales and the live view -------------------------------------------------------
@@ -149,30 +116,28 @@ async def put_profile(request: web.Request) -> web.Response:
 async def start_flash_sale(request: web.Request) -> web.Response:
     who = require_user(request)
     session_id = path_int(request, "session_id")
-    sale = await flash_sale_service(request).start(who, session_id, await read_json(request))
+    sale = await request.app[FLASH_SALES].start(who, session_id, await read_json(request))
     return json_response({"flash_sale": sale}, status=201)
 
 
 async def list_flash_sales(request: web.Request) -> web.Response:
     session_id = path_int(request, "session_id")
-    return json_response({"items": await flash_sale_service(request).for_session(session_id)})
+    return json_response({"items": await request.app[FLASH_SALES].for_session(session_id)})
 
 
 async def end_flash_sale(request: web.Request) -> web.Response:
     who = require_user(request)
-    sale = await flash_sale_service(request).end(who, path_int(request, "sale_id"))
+    sale = await request.app[FLASH_SALES].end(who, path_int(request, "sale_id"))
     return json_response({"flash_sale": sale})
 
 
 async def live_state(request: web.Request) -> web.Response:
     """The same data the room tick carries, for pages that load before their first tick."""
     session_id = path_int(request, "session_id")
-    svc = services(request)
-    view = await svc.sessions.view(session_id)
-    live = live_commerce(request)
-    tick = svc.commerce_tick
+    view = await request.app[COMMERCE_SHOWS].view(session_id)
+    live = request.app[LIVE_COMMERCE]
     product_ids = [p.id for p in view.products]
-    cards = await tick.card_extras(session_id, product_ids) if tick is not None else {}
+    cards = await request.app[COMMERCE_TICK].card_extras(session_id, product_ids)
     return json_response(
         {
             **live.room_section(session_id),

@@ -14,10 +14,10 @@ import logging
 import time
 from pathlib import Path
 
-from live_server.container import Services
 from live_server.content.clips.store import table_exists
 from live_server.content.posts.rules import MediaKind
 from live_server.content.posts.store import PostRepository
+from live_server.demo.services import DemoServices
 from live_server.platform.identity import Principal
 from recordings.synthetic import SyntheticSpec, generate_recording
 
@@ -73,10 +73,8 @@ def _draw_post_image(path: Path, text: str, color: str) -> tuple[int, int]:
     return width, height
 
 
-async def seed_demo_content(svc: Services, host: Principal) -> None:
+async def seed_demo_content(svc: DemoServices, host: Principal) -> None:
     """Add the demo show (queued for processing) and the demo posts, once."""
-    if svc.processing is None or svc.feed is None:
-        return
     products = {
         p.title: p.id
         for p in await svc.catalog.search(owner_id=host.user_id, category=None, limit=500, offset=0)
@@ -85,7 +83,7 @@ async def seed_demo_content(svc: Services, host: Principal) -> None:
     await _seed_posts(svc, host, products)
 
 
-async def _seed_show(svc: Services, host: Principal, products: dict[str, int]) -> None:
+async def _seed_show(svc: DemoServices, host: Principal, products: dict[str, int]) -> None:
     db = svc.db
     if await db.fetchval(
         "SELECT id FROM live_sessions WHERE host_id = ? AND title = ?", (host.user_id, DEMO_SHOW)
@@ -139,7 +137,6 @@ async def _seed_show(svc: Services, host: Principal, products: dict[str, int]) -
                     " VALUES (?, ?, ?, ?, ?)",
                     (session_id, user_id, text, now - 3600 + at, at),
                 )
-    assert svc.processing is not None
     from live_server.platform.events import RecordingFinished
 
     await svc.processing.on_recording_finished(RecordingFinished(session_id, recording_id))
@@ -150,7 +147,7 @@ async def _seed_show(svc: Services, host: Principal, products: dict[str, int]) -
     )
 
 
-async def _seed_posts(svc: Services, host: Principal, products: dict[str, int]) -> None:
+async def _seed_posts(svc: DemoServices, host: Principal, products: dict[str, int]) -> None:
     db = svc.db
     if await db.fetchval("SELECT 1 FROM posts WHERE author_id = ? LIMIT 1", (host.user_id,)):
         return

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from live_server.container import Services
+from live_server.demo.services import DemoServices
 from live_server.platform.identity import Principal, Role
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ async def _write_image(media_dir: Path, title: str, category: str) -> str:
     return f"/media/demo/{path.name}"
 
 
-async def seed_demo(svc: Services) -> None:
+async def seed_demo(svc: DemoServices) -> None:
     """Creates the demo accounts, catalog and sessions unless they exist."""
     users = {}
     for username, role, display, interests in DEMO_USERS:

@@ -1,1 +1,11 @@
-"""The media plane: WHIP ingest, WHEP fan-out of encoded frames, keyframes, recorder tap."""
+"""The media plane: WHIP ingest, WHEP fan-out of encoded frames, keyframes, recorder tap.
+
+Other features and the transports use what is re-exported here.
+"""
+
+from live_server.media.broadcast import BroadcastService
+from live_server.media.feature import Media, setup
+from live_server.media.keys import BROADCAST
+from live_server.media.sdp import MAX_SDP_BYTES
+
+__all__ = ["BROADCAST", "MAX_SDP_BYTES", "BroadcastService", "Media", "setup"]

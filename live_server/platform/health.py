@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from live_server.platform.http import services
+from live_server.platform.core import PLATFORM
 from live_server.platform.openapi import document, op
 
 
@@ -17,7 +17,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """The database (and Redis, when configured) answer."""
-    svc = services(request)
+    svc = request.app[PLATFORM]
     checks: dict[str, str] = {}
     try:
         await asyncio.wait_for(svc.db.fetchval("SELECT 1"), timeout=2)

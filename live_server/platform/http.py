@@ -7,15 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from live_server.container import SERVICES, Services
+from live_server.platform.core import PLATFORM
 from live_server.platform.errors import BadRequest, NotFound, TooLarge, Unauthorized
 from live_server.platform.identity import Principal
 
 PRINCIPAL_KEY: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
-
-
-def services(request: web.Request) -> Services:
-    return request.app[SERVICES]
 
 
 def principal(request: web.Request) -> Principal | None:
@@ -59,7 +55,7 @@ def _human(size: int) -> str:
 
 async def read_json(request: web.Request) -> dict[str, Any]:
     """The body as a JSON object; 400 for anything else, 413 beyond the size limit."""
-    raw = await read_bytes(request, services(request).settings.max_body_bytes)
+    raw = await read_bytes(request, request.app[PLATFORM].settings.max_body_bytes)
     if not raw:
         return {}
     try:

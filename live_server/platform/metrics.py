@@ -1,58 +1,80 @@
-"""A tiny Prometheus text-format registry: counters and callback gauges.
+"""Prometheus metrics through prometheus-client: one registry per application.
 
-No client library needed: areas register gauges (a callable returning the current value)
-and bump counters; `/metrics` renders them.
+Each app gets its own `CollectorRegistry` (tests build many apps in one process, and a
+process-wide default registry would refuse the second app's metrics). Features create
+their counters and histograms through `Metrics` at wiring time and keep the objects;
+`/metrics` renders the registry.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
-GaugeFn = Callable[[], float | Awaitable[float]]
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+#: Latency buckets (seconds) for request-style work: 1 ms to 10 s.
+LATENCY_BUCKETS: tuple[float, ...] = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 
 
-def _labels(labels: tuple[tuple[str, str], ...]) -> str:
-    if not labels:
-        return ""
-    inner = ",".join(
-        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-        for k, v in labels
-    )
-    return "{" + inner + "}"
+class _CallbackGauge(Collector):
+    """A gauge read at scrape time from a callable (e.g. live rooms, open peers)."""
+
+    def __init__(self, name: str, help_text: str, fn: Callable[[], float]) -> None:
+        self._name, self._help, self._fn = name, help_text, fn
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(self._name, self._help, value=float(self._fn()))
+
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        return [GaugeMetricFamily(self._name, self._help)]
 
 
 class Metrics:
-    """Counters (monotonic, with labels) and gauges (read at scrape time)."""
+    """The application's metric registry and the factories features use."""
 
     def __init__(self) -> None:
-        self._counters: dict[str, dict[tuple[tuple[str, str], ...], float]] = defaultdict(dict)
-        self._help: dict[str, tuple[str, str]] = {}
-        self._gauges: dict[str, GaugeFn] = {}
+        self.registry = CollectorRegistry()
 
-    def counter(self, name: str, help_text: str) -> None:
-        self._help[name] = ("counter", help_text)
+    def counter(self, name: str, help_text: str, labels: Sequence[str] = ()) -> Counter:
+        """A monotonic counter (prometheus-client adds the `_total` suffix if missing)."""
+        return Counter(name, help_text, labelnames=tuple(labels), registry=self.registry)
 
-    def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
-        key = tuple(sorted(labels.items()))
-        series = self._counters[name]
-        series[key] = series.get(key, 0.0) + amount
+    def histogram(
+        self,
+        name: str,
+        help_text: str,
+        labels: Sequence[str] = (),
+        buckets: Sequence[float] = LATENCY_BUCKETS,
+    ) -> Histogram:
+        """A latency (or size) distribution with the given bucket bounds."""
+        return Histogram(
+            name,
+            help_text,
+            labelnames=tuple(labels),
+            buckets=tuple(buckets),
+            registry=self.registry,
+        )
 
-    def gauge(self, name: str, help_text: str, fn: GaugeFn) -> None:
-        self._help[name] = ("gauge", help_text)
-        self._gauges[name] = fn
+    def gauge(self, name: str, help_text: str, fn: Callable[[], float]) -> None:
+        """A gauge whose value `fn` gives at scrape time."""
+        self.registry.register(_CallbackGauge(name, help_text, fn))
 
-    async def render(self) -> str:
-        lines: list[str] = []
-        for name in sorted(set(self._counters) | set(self._gauges)):
-            kind, help_text = self._help.get(name, ("untyped", name))
-            lines.append(f"# HELP {name} {help_text}")
-            lines.append(f"# TYPE {name} {kind}")
-            if name in self._gauges:
-                value = self._gauges[name]()
-                if isinstance(value, Awaitable):
-                    value = await value
-                lines.append(f"{name} {float(value)}")
-            for labels, total in sorted(self._counters.get(name, {}).items()):
-                lines.append(f"{name}{_labels(labels)} {total}")
-        return "\n".join(lines) + "\n"
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)

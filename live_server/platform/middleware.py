@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from live_server.container import SERVICES
+from live_server.platform.core import PLATFORM, TOKEN_VERIFIER
 from live_server.platform.errors import DomainError, TooManyRequests
 from live_server.platform.http import PRINCIPAL_KEY
 
@@ -70,7 +70,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     """Sets request["principal"] from a valid `Authorization: Bearer` token."""
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
-        principal = request.app[SERVICES].accounts.verify_token(header[7:].strip())
+        principal = request.app[TOKEN_VERIFIER](header[7:].strip())
         if principal is not None:
             request[PRINCIPAL_KEY] = principal
     return await handler(request)
@@ -87,14 +87,16 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
         return response
     finally:
         principal = request.get(PRINCIPAL_KEY)
-        request.app[SERVICES].metrics.inc(
-            "liveshop_http_requests_total", method=request.method, status=f"{status // 100}xx"
-        )
+        elapsed = time.perf_counter() - started
+        http = request.app[PLATFORM].http
+        status_class = f"{status // 100}xx"
+        http.requests.labels(method=request.method, status=status_class).inc()
+        http.duration.labels(method=request.method, status=status_class).observe(elapsed)
         access_logger.info(
             "%s %s %d %.1fms user=%s",
             request.method,
             request.path,
             status,
-            (time.perf_counter() - started) * 1000,
+            elapsed * 1000,
             getattr(principal, "user_id", "-"),
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from live_server.container import SERVICES
+from live_server.platform.core import PLATFORM
 from live_server.platform.errors import NotFound
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -43,7 +43,7 @@ async def _static_cache_headers(request: web.Request, handler: Handler) -> web.S
 
 def setup(app: web.Application) -> None:
     """Call last in create_app: the page route matches any `/<name>.html`."""
-    settings = app[SERVICES].settings
+    settings = app[PLATFORM].settings
     web_root = settings.web_root
     page = _page_handler(web_root)
     app.router.add_get("/", page)

@@ -8,22 +8,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from live_server.platform.errors import NotFound
-from live_server.platform.http import json_response, path_int, query_int, require_user, services
+from live_server.platform.http import json_response, path_int, query_int, require_user
 from live_server.platform.openapi import document, op, query_param
-from live_server.room.service import RoomService
-
-
-def _room(request: web.Request) -> RoomService:
-    room = services(request).room
-    if room is None:  # pragma: no cover - always wired by create_app
-        raise NotFound("the live room is not enabled")
-    return room
+from live_server.room.keys import ROOM
 
 
 async def chat_history(request: web.Request) -> web.Response:
     """GET /api/sessions/{id}/chat?after_id=&limit=: visible messages, oldest first."""
-    items = await _room(request).chat_history(
+    items = await request.app[ROOM].chat_history(
         path_int(request, "session_id"),
         query_int(request, "after_id", 0, 0, 2**53),
         query_int(request, "limit", 100, 1, 500),
@@ -33,14 +25,14 @@ async def chat_history(request: web.Request) -> web.Response:
 
 async def pin_history(request: web.Request) -> web.Response:
     """GET /api/sessions/{id}/pins: every pin with its media times."""
-    items = await _room(request).pin_history(path_int(request, "session_id"))
+    items = await request.app[ROOM].pin_history(path_int(request, "session_id"))
     return json_response({"items": items})
 
 
 async def audience(request: web.Request) -> web.Response:
     """GET /api/sessions/{id}/audience: peak/average/unique viewers, watch time, minutes."""
     who = require_user(request)
-    return json_response(await _room(request).audience(who, path_int(request, "session_id")))
+    return json_response(await request.app[ROOM].audience(who, path_int(request, "session_id")))
 
 
 def setup(app: web.Application) -> None:

@@ -10,9 +10,9 @@ from live_server.platform.http import (
     query_int,
     read_json,
     require_user,
-    services,
 )
 from live_server.platform.openapi import document, obj, op, query_param
+from live_server.shows.keys import SHOWS
 from live_server.shows.serializers import session_json
 
 
@@ -22,30 +22,30 @@ def whip_url(request: web.Request, session_id: int) -> str:
 
 async def list_sessions(request: web.Request) -> web.Response:
     which = request.query.get("state", "live")
-    views = await services(request).sessions.search(which, query_int(request, "limit", 50, 1, 200))
+    views = await request.app[SHOWS].search(which, query_int(request, "limit", 50, 1, 200))
     return json_response({"items": [session_json(v) for v in views]})
 
 
 async def my_sessions(request: web.Request) -> web.Response:
     who = require_user(request)
-    views = await services(request).sessions.mine(who)
+    views = await request.app[SHOWS].mine(who)
     return json_response({"items": [session_json(v) for v in views]})
 
 
 async def create_session(request: web.Request) -> web.Response:
     who = require_user(request)
-    view = await services(request).sessions.schedule(who, await read_json(request))
+    view = await request.app[SHOWS].schedule(who, await read_json(request))
     return json_response(session_json(view), status=201)
 
 
 async def get_session(request: web.Request) -> web.Response:
-    view = await services(request).sessions.view(path_int(request, "session_id"))
+    view = await request.app[SHOWS].view(path_int(request, "session_id"))
     return json_response(session_json(view))
 
 
 async def update_session(request: web.Request) -> web.Response:
     who = require_user(request)
-    view = await services(request).sessions.update(
+    view = await request.app[SHOWS].update(
         who, path_int(request, "session_id"), await read_json(request)
     )
     return json_response(session_json(view))
@@ -54,7 +54,7 @@ async def update_session(request: web.Request) -> web.Response:
 async def set_products(request: web.Request) -> web.Response:
     who = require_user(request)
     data = await read_json(request)
-    view = await services(request).sessions.set_products(
+    view = await request.app[SHOWS].set_products(
         who, path_int(request, "session_id"), data.get("product_ids")
     )
     return json_response(session_json(view))
@@ -63,7 +63,7 @@ async def set_products(request: web.Request) -> web.Response:
 async def set_moderators(request: web.Request) -> web.Response:
     who = require_user(request)
     data = await read_json(request)
-    view = await services(request).sessions.set_moderators(
+    view = await request.app[SHOWS].set_moderators(
         who, path_int(request, "session_id"), data.get("usernames", data.get("moderators"))
     )
     return json_response(session_json(view))
@@ -72,7 +72,7 @@ async def set_moderators(request: web.Request) -> web.Response:
 async def stream_key(request: web.Request) -> web.Response:
     who = require_user(request)
     session_id = path_int(request, "session_id")
-    key = await services(request).sessions.stream_key(who, session_id)
+    key = await request.app[SHOWS].stream_key(who, session_id)
     return json_response(
         {"stream_key": key, "whip_url": whip_url(request, session_id)},
         headers={"Cache-Control": "no-store"},
@@ -82,7 +82,7 @@ async def stream_key(request: web.Request) -> web.Response:
 async def rotate_stream_key(request: web.Request) -> web.Response:
     who = require_user(request)
     session_id = path_int(request, "session_id")
-    key = await services(request).sessions.rotate_stream_key(who, session_id)
+    key = await request.app[SHOWS].rotate_stream_key(who, session_id)
     return json_response(
         {"stream_key": key, "whip_url": whip_url(request, session_id)},
         headers={"Cache-Control": "no-store"},
@@ -91,7 +91,7 @@ async def rotate_stream_key(request: web.Request) -> web.Response:
 
 async def start_session(request: web.Request) -> web.Response:
     who = require_user(request)
-    svc = services(request).sessions
+    svc = request.app[SHOWS]
     session_id = path_int(request, "session_id")
     await svc.start(who, session_id)
     return json_response(session_json(await svc.view(session_id)))
@@ -99,23 +99,10 @@ async def start_session(request: web.Request) -> web.Response:
 
 async def end_session(request: web.Request) -> web.Response:
     who = require_user(request)
-    svc = services(request).sessions
+    svc = request.app[SHOWS]
     session_id = path_int(request, "session_id")
     await svc.end(who, session_id)
     return json_response(session_json(await svc.view(session_id)))
-
-
-async def media_time(request: web.Request) -> web.Response:
-    svc = services(request)
-    session_id = path_int(request, "session_id")
-    session = await svc.sessions.get(session_id)
-    return json_response(
-        {
-            "session_id": session_id,
-            "state": session.state.value,
-            "media_time": await svc.media_clock.media_time(session_id),
-        }
-    )
 
 
 def setup(app: web.Application) -> None:
@@ -131,7 +118,6 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/sessions/{session_id}/stream-key/rotate", rotate_stream_key)
     r.add_post("/api/sessions/{session_id}/start", start_session)
     r.add_post("/api/sessions/{session_id}/end", end_session)
-    r.add_get("/api/sessions/{session_id}/media-time", media_time)
     body = obj(
         title="string",
         description="string",
@@ -224,13 +210,6 @@ def setup(app: web.Application) -> None:
             "/api/sessions/{session_id}/end": {
                 "POST": op(
                     "End the session (host)", tag="sessions", auth=True, errors=(*host_errors, 409)
-                )
-            },
-            "/api/sessions/{session_id}/media-time": {
-                "GET": op(
-                    "The live session's media time in seconds since go-live",
-                    tag="sessions",
-                    errors=(404,),
                 )
             },
         },

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from live_server.container import Services
 from live_server.content.clips.store import NewClip
 from live_server.content.feed.rules import FeedCursor, ItemSignals, category_mask, score
 from support.content import create_products, create_session
 from support.helpers import auth
+from support.services import Services
 
 CATS = ["tech", "gaming", "books", "art", "toys", "beauty", "fashion", "jewelry", "home", "kitchen"]
 TECHIE = ["tech", "gaming", "books", "art", "toys"]

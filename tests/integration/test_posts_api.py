@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from live_server.container import Services
 from support.content import create_products, make_recording
 from support.helpers import auth
+from support.services import Services
 
 
 def _image(fmt: str, size: tuple[int, int] = (64, 48), color: str = "orange") -> bytes:

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from live_server.container import Services
 from live_server.platform.events import RecordingFinished
 from support.content import Show, ffprobe_duration, make_recording, make_show
 from support.helpers import auth, wait_for
 from support.room import RoomClient
+from support.services import Services
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from live_server.container import Services
 from support.helpers import auth, wait_for
 from support.room import Room, make_room
+from support.services import Services
 
 
 @pytest.fixture

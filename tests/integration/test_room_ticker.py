@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from live_server.container import Services
 from live_server.room.extensions import TickContributor
 from support.helpers import wait_for
 from support.room import Room, make_room
+from support.services import Services
 
 
 class FakeCommerce:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from live_server.commerce.analytics.service import AnalyticsService
-from live_server.commerce.ledger import LedgerService
-from live_server.platform.errors import NotFound
+from live_server.commerce.keys import ANALYTICS, LEDGER
 from live_server.platform.http import (
     json_response,
     path_int,
@@ -14,31 +12,14 @@ from live_server.platform.http import (
     query_int,
     read_json,
     require_user,
-    services,
 )
 from live_server.platform.openapi import document, obj, op, query_param
-
-
-def analytics_service(request: web.Request) -> AnalyticsService:
-    """The analytics service (wired by create_app)."""
-    svc = services(request).analytics
-    if svc is None:  # pragma: no cover - always wired by create_app
-        raise NotFound("analytics are not enabled")
-    return svc
-
-
-def ledger_service(request: web.Request) -> LedgerService:
-    """The ledger service (wired by create_app)."""
-    svc = services(request).ledger
-    if svc is None:  # pragma: no cover
-        raise NotFound("ledgers are not enabled")
-    return svc
 
 
 async def record_event(request: web.Request) -> web.Response:
     session_id = path_int(request, "session_id")
     anon = request.headers.get("X-Viewer-Key") or (request.remote or "anon")
-    counted = await analytics_service(request).record(
+    counted = await request.app[ANALYTICS].record(
         principal(request), session_id, await read_json(request), anon
     )
     return json_response({"counted": counted}, status=202)
@@ -46,7 +27,7 @@ async def record_event(request: web.Request) -> web.Response:
 
 async def session_report(request: web.Request) -> web.Response:
     who = require_user(request)
-    report = await analytics_service(request).report(who, path_int(request, "session_id"))
+    report = await request.app[ANALYTICS].report(who, path_int(request, "session_id"))
     return json_response(report, headers={"Cache-Control": "no-store"})
 
 
@@ -54,7 +35,7 @@ async def session_csv(request: web.Request) -> web.Response:
     who = require_user(request)
     session_id = path_int(request, "session_id")
     table = request.query.get("table", "products")
-    text = await analytics_service(request).csv_export(who, session_id, table)
+    text = await request.app[ANALYTICS].csv_export(who, session_id, table)
     return web.Response(
         text=text,
         content_type="text/csv",
@@ -70,13 +51,13 @@ async def creator_ledger(request: web.Request) -> web.Response:
     who = require_user(request)
     creator_id = path_int(request, "creator_id")
     limit = query_int(request, "limit", 100, 1, 500)
-    return json_response(await ledger_service(request).ledger(who, creator_id, limit=limit))
+    return json_response(await request.app[LEDGER].ledger(who, creator_id, limit=limit))
 
 
 async def set_commission(request: web.Request) -> web.Response:
     who = require_user(request)
     data = await read_json(request)
-    result = await ledger_service(request).set_rate(
+    result = await request.app[LEDGER].set_rate(
         who, path_int(request, "creator_id"), data.get("rate_bp")
     )
     return json_response(result)

@@ -28,10 +28,6 @@ class OrderAnnouncer:
     _outbox_task: asyncio.Task[None] | None
     _host_notifier: HostNotifier | None
 
-    def set_host_notifier(self, notifier: HostNotifier) -> None:
-        """How to tell a host's studio about a new order (the room wires this in)."""
-        self._host_notifier = notifier
-
     def _announce(self, order: dict[str, Any], show_first_name: bool) -> None:
         """Social proof in the room and a ping to the host's studio, off the request path."""
         session_id = order.get("session_id")

@@ -71,6 +71,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         clock: Callable[[], float] = time.time,
         max_batch: int = MAX_BATCH,
         cache_profiles: bool = True,
+        host_notifier: HostNotifier | None = None,
     ) -> None:
         self._orders = orders
         self._carts = carts
@@ -86,7 +87,8 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         self._worker: asyncio.Task[None] | None = None
         self._outbox: list[tuple[dict[str, Any], bool, int, str]] = []
         self._outbox_task: asyncio.Task[None] | None = None
-        self._host_notifier: HostNotifier | None = None
+        # How to tell a host's studio about a new order (the room's sockets, when wired).
+        self._host_notifier = host_notifier
         # Saved profiles are cached only when this process is the only one writing them.
         self._cache_profiles = cache_profiles
         self._profiles: dict[int, tuple[Address, str, bool]] = {}

@@ -4,30 +4,22 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from live_server.commerce.keys import PAYMENTS
 from live_server.commerce.payments.service import (
     MAX_WEBHOOK_BYTES,
     SIGNATURE_HEADER,
-    PaymentsService,
     WebhookRejected,
 )
 from live_server.platform.errors import BadRequest, NotFound, Unauthorized
-from live_server.platform.http import json_response, read_bytes, services
+from live_server.platform.http import json_response, read_bytes
 from live_server.platform.openapi import document, op
-
-
-def payments_service(request: web.Request) -> PaymentsService:
-    """The payments service (wired by create_app)."""
-    svc = services(request).payments
-    if svc is None:  # pragma: no cover - always wired by create_app
-        raise NotFound("payments are not enabled")
-    return svc
 
 
 async def payment_webhook(request: web.Request) -> web.Response:
     provider = request.match_info["provider"]
     body = await read_bytes(request, MAX_WEBHOOK_BYTES)
     try:
-        result = await payments_service(request).handle_webhook(
+        result = await request.app[PAYMENTS].handle_webhook(
             provider, request.headers.get(SIGNATURE_HEADER), body
         )
     except WebhookRejected:
@@ -42,7 +34,7 @@ async def payment_webhook(request: web.Request) -> web.Response:
 
 
 async def payment_methods(request: web.Request) -> web.Response:
-    return json_response({"items": payments_service(request).methods()})
+    return json_response({"items": request.app[PAYMENTS].methods()})
 
 
 def setup(app: web.Application) -> None:

@@ -8,12 +8,8 @@ from typing import Any
 from aiohttp import web
 
 from live_server.content.clips.rules import Clip
-from live_server.content.feed.routes import (
-    entry_json,
-    feed_service,
-    processing_service,
-    social_service,
-)
+from live_server.content.feed.routes import entry_json
+from live_server.content.keys import FEED, PROCESSING, SOCIAL
 from live_server.content.posts.rules import Comment, TargetKind
 from live_server.platform.http import (
     json_response,
@@ -64,26 +60,24 @@ def _kind(request: web.Request) -> tuple[TargetKind, int]:
 
 
 async def get_clip(request: web.Request) -> web.Response:
-    entry = await feed_service(request).entry(
+    entry = await request.app[FEED].entry(
         TargetKind.CLIP, path_int(request, "clip_id"), principal(request)
     )
     return json_response(entry_json(entry))
 
 
 async def delete_clip(request: web.Request) -> web.Response:
-    await processing_service(request).delete_clip(
-        require_user(request), path_int(request, "clip_id")
-    )
+    await request.app[PROCESSING].delete_clip(require_user(request), path_int(request, "clip_id"))
     return web.Response(status=204)
 
 
 async def session_clips(request: web.Request) -> web.Response:
-    clips = await processing_service(request).clips_of(path_int(request, "session_id"))
+    clips = await request.app[PROCESSING].clips_of(path_int(request, "session_id"))
     return json_response({"items": [clip_json(c) for c in clips]})
 
 
 async def cut_clip(request: web.Request) -> web.Response:
-    clip = await processing_service(request).cut_manual(
+    clip = await request.app[PROCESSING].cut_manual(
         require_user(request), path_int(request, "session_id"), await read_json(request)
     )
     return json_response(clip_json(clip), status=201)
@@ -93,14 +87,14 @@ async def smile(request: web.Request) -> web.Response:
     who = require_user(request)
     kind, target = _kind(request)
     on = request.method == "PUT"
-    count = await social_service(request).smile(who, kind, target, on)
+    count = await request.app[SOCIAL].smile(who, kind, target, on)
     return json_response({"smiles": count, "smiled": on})
 
 
 async def list_comments(request: web.Request) -> web.Response:
     kind, target = _kind(request)
     before = query_int(request, "before", 0, 0, 2**62) or None
-    social = social_service(request)
+    social = request.app[SOCIAL]
     items = await social.comments(kind, target, query_int(request, "limit", 30, 1, 100), before)
     names = await social.display_names([c.user_id for c in items])
     return json_response({"items": [comment_json(c, names) for c in items]})
@@ -110,15 +104,13 @@ async def add_comment(request: web.Request) -> web.Response:
     who = require_user(request)
     kind, target = _kind(request)
     body = await read_json(request)
-    comment = await social_service(request).comment(who, kind, target, body.get("text"))
-    names = await social_service(request).display_names([who.user_id])
+    comment = await request.app[SOCIAL].comment(who, kind, target, body.get("text"))
+    names = await request.app[SOCIAL].display_names([who.user_id])
     return json_response(comment_json(comment, names), status=201)
 
 
 async def delete_comment(request: web.Request) -> web.Response:
-    await social_service(request).delete_comment(
-        require_user(request), path_int(request, "comment_id")
-    )
+    await request.app[SOCIAL].delete_comment(require_user(request), path_int(request, "comment_id"))
     return web.Response(status=204)
 
 

@@ -9,11 +9,9 @@ from aiohttp import web
 from live_server.accounts.serializers import user_json
 from live_server.catalog.serializers import product_json
 from live_server.content.feed.rules import clamp_limit
-from live_server.content.feed.service import FeedEntry, FeedService
+from live_server.content.feed.service import FeedEntry
+from live_server.content.keys import FEED
 from live_server.content.posts.rules import PostMedia
-from live_server.content.posts.service import PostService
-from live_server.content.posts.social import SocialService
-from live_server.content.processing.service import ProcessingService
 from live_server.platform.errors import BadRequest, Invalid
 from live_server.platform.http import (
     json_response,
@@ -21,46 +19,9 @@ from live_server.platform.http import (
     principal,
     read_json,
     require_user,
-    services,
 )
 from live_server.platform.openapi import document, obj, op, query_param
 from live_server.platform.timefmt import iso
-
-
-def _missing(name: str) -> RuntimeError:
-    return RuntimeError(f"the {name} service is not wired in create_app")
-
-
-def feed_service(request: web.Request) -> FeedService:
-    """The feed service (wired by create_app)."""
-    svc = services(request).feed
-    if svc is None:
-        raise _missing("feed")
-    return svc
-
-
-def processing_service(request: web.Request) -> ProcessingService:
-    """The processing service (wired by create_app)."""
-    svc = services(request).processing
-    if svc is None:
-        raise _missing("processing")
-    return svc
-
-
-def post_service(request: web.Request) -> PostService:
-    """The posts service (wired by create_app)."""
-    svc = services(request).posts
-    if svc is None:
-        raise _missing("posts")
-    return svc
-
-
-def social_service(request: web.Request) -> SocialService:
-    """The social service (wired by create_app)."""
-    svc = services(request).social
-    if svc is None:
-        raise _missing("social")
-    return svc
 
 
 def media_json(m: PostMedia) -> dict[str, Any]:
@@ -125,7 +86,7 @@ async def get_feed(request: web.Request) -> web.Response:
         limit = clamp_limit(request.query.get("limit"))
     except ValueError as exc:
         raise BadRequest("limit must be an integer", code="invalid_limit") from exc
-    page = await feed_service(request).page(
+    page = await request.app[FEED].page(
         principal(request), request.query.get("cursor") or None, limit
     )
     return json_response(
@@ -138,7 +99,7 @@ async def post_seen(request: web.Request) -> web.Response:
     item_id = body.get("item_id")
     if isinstance(item_id, bool) or not isinstance(item_id, int) or item_id < 1:
         raise Invalid("item_id must be a positive integer", code="invalid_item_id")
-    await feed_service(request).seen(principal(request), item_id)
+    await request.app[FEED].seen(principal(request), item_id)
     return web.Response(status=204)
 
 
@@ -149,7 +110,7 @@ async def put_sponsored(request: web.Request) -> web.Response:
     if not isinstance(sponsored, bool):
         raise Invalid("sponsored must be true or false", code="invalid_sponsored")
     item_id = path_int(request, "item_id")
-    await feed_service(request).set_sponsored(who, item_id, sponsored)
+    await request.app[FEED].set_sponsored(who, item_id, sponsored)
     return json_response({"item_id": item_id, "sponsored": sponsored})
 
 

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from live_server.content.feed.routes import (
-    entry_json,
-    feed_service,
-    media_json,
-    post_service,
-    social_service,
-)
+from live_server.content.feed.routes import entry_json, media_json
+from live_server.content.keys import FEED, POSTS, SOCIAL
 from live_server.content.posts.rules import MAX_VIDEO_BYTES, TargetKind
 from live_server.platform.http import (
     json_response,
@@ -26,42 +21,42 @@ from live_server.platform.openapi import document, obj, op
 async def upload_media(request: web.Request) -> web.Response:
     who = require_user(request)
     data = await read_bytes(request, MAX_VIDEO_BYTES)
-    media = await post_service(request).upload(who, data, request.headers.get("Content-Type"))
+    media = await request.app[POSTS].upload(who, data, request.headers.get("Content-Type"))
     return json_response(media_json(media), status=201)
 
 
 async def create_post(request: web.Request) -> web.Response:
     who = require_user(request)
-    post = await post_service(request).create(who, await read_json(request))
-    entry = await feed_service(request).entry(TargetKind.POST, post.id, who)
+    post = await request.app[POSTS].create(who, await read_json(request))
+    entry = await request.app[FEED].entry(TargetKind.POST, post.id, who)
     return json_response(entry_json(entry), status=201)
 
 
 async def get_post(request: web.Request) -> web.Response:
-    entry = await feed_service(request).entry(
+    entry = await request.app[FEED].entry(
         TargetKind.POST, path_int(request, "post_id"), principal(request)
     )
     return json_response(entry_json(entry))
 
 
 async def delete_post(request: web.Request) -> web.Response:
-    await post_service(request).delete(require_user(request), path_int(request, "post_id"))
+    await request.app[POSTS].delete(require_user(request), path_int(request, "post_id"))
     return web.Response(status=204)
 
 
 async def user_posts(request: web.Request) -> web.Response:
-    posts = await post_service(request).by_author(path_int(request, "user_id"))
+    posts = await request.app[POSTS].by_author(path_int(request, "user_id"))
     entries = []
     who = principal(request)
     for post in posts:
-        entries.append(entry_json(await feed_service(request).entry(TargetKind.POST, post.id, who)))
+        entries.append(entry_json(await request.app[FEED].entry(TargetKind.POST, post.id, who)))
     return json_response({"items": entries})
 
 
 async def follow(request: web.Request) -> web.Response:
     who = require_user(request)
     on = request.method == "PUT"
-    count = await social_service(request).follow(who, path_int(request, "user_id"), on)
+    count = await request.app[SOCIAL].follow(who, path_int(request, "user_id"), on)
     return json_response({"followers": count, "following": on})
 
 

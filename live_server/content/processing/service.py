@@ -308,10 +308,6 @@ class ProcessingService:
 
     # -- reading --------------------------------------------------------------------------
 
-    async def replay(self, who: Principal | None, session_id: int) -> ReplayBundle:
-        """The replay page's data."""
-        return await replay_bundle(self._clips, self._sessions, who, session_id)
-
     async def clips_of(self, session_id: int) -> list[Clip]:
         """A session's clips."""
         await self._sessions.get(session_id)
@@ -371,30 +367,3 @@ class ProcessingService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._task = None
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayBundle:
-    """What the replay page needs: the video, chapters (pins), chat at media times, clips."""
-
-    session_id: int
-    replay: Replay | None
-    chapters: list[dict[str, Any]]
-    chat: list[dict[str, Any]]
-    clips: list[Clip]
-
-
-async def replay_bundle(
-    clips: ClipRepository, sessions: LiveSessionService, who: Principal | None, session_id: int
-) -> ReplayBundle:
-    """Gather a session's replay data (private sessions: host, moderators, admins only)."""
-    session = await sessions.get(session_id)
-    if session.visibility.value == "private" and not await sessions.can_moderate(who, session_id):
-        raise NotFound("no such session", code="session_not_found")
-    return ReplayBundle(
-        session_id,
-        await clips.replay(session_id),
-        await clips.pin_rows(session_id),
-        await clips.chat(session_id),
-        await clips.for_session(session_id),
-    )

@@ -10,8 +10,8 @@ from aiohttp import web
 from live_server.catalog.serializers import product_json
 from live_server.content.clips.routes import clip_json
 from live_server.content.clips.rules import ProcessingJob
-from live_server.content.feed.routes import processing_service
-from live_server.platform.http import json_response, path_int, principal, require_user, services
+from live_server.content.keys import PROCESSING, REPLAYS
+from live_server.platform.http import json_response, path_int, principal, require_user
 from live_server.platform.openapi import document, op
 from live_server.platform.timefmt import iso
 
@@ -34,11 +34,9 @@ def job_json(job: ProcessingJob) -> dict[str, Any]:
 
 
 async def get_replay(request: web.Request) -> web.Response:
-    svc = services(request)
     session_id = path_int(request, "session_id")
-    bundle = await processing_service(request).replay(principal(request), session_id)
-    product_ids = sorted({int(c["product_id"]) for c in bundle.chapters})
-    products = await svc.catalog.by_ids(product_ids)
+    bundle = await request.app[REPLAYS].bundle(principal(request), session_id)
+    products = bundle.products
     chapters = [
         {
             "pin_id": c["id"],
@@ -77,20 +75,20 @@ async def get_replay(request: web.Request) -> web.Response:
                 for m in bundle.chat
             ],
             "clips": [clip_json(c) for c in bundle.clips],
-            "can_cut": await svc.sessions.can_moderate(principal(request), session_id),
+            "can_cut": bundle.can_cut,
         }
     )
 
 
 async def list_jobs(request: web.Request) -> web.Response:
-    jobs = await processing_service(request).jobs_for(
+    jobs = await request.app[PROCESSING].jobs_for(
         require_user(request), path_int(request, "session_id")
     )
     return json_response({"items": [job_json(j) for j in jobs]})
 
 
 async def rerun(request: web.Request) -> web.Response:
-    job = await processing_service(request).rerun(
+    job = await request.app[PROCESSING].rerun(
         require_user(request), path_int(request, "session_id")
     )
     return json_response(job_json(job), status=202)

@@ -1,0 +1,9 @@
+"""The accounts feature's typed application keys."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from live_server.accounts.service import AccountService
+
+ACCOUNTS: web.AppKey[AccountService] = web.AppKey("accounts", AccountService)

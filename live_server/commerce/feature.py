@@ -1,0 +1,150 @@
+"""Wiring of commerce: cart, checkout with exact inventory, payments, flash sales, the
+live commerce state the room's ticks carry, the creator ledger and analytics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from live_server.accounts import Accounts
+from live_server.catalog import Catalog
+from live_server.commerce import routes
+from live_server.commerce.analytics import routes as analytics_routes
+from live_server.commerce.analytics.service import AnalyticsService
+from live_server.commerce.analytics.store import AnalyticsRepository, CreatorLookup
+from live_server.commerce.cart.service import CartService
+from live_server.commerce.cart.store import CartsRepository
+from live_server.commerce.checkout.service import SWEEP_EVERY_S, CheckoutService
+from live_server.commerce.flash_sales.service import FlashSaleService
+from live_server.commerce.flash_sales.store import FlashSalesRepository
+from live_server.commerce.keys import (
+    ANALYTICS,
+    CART,
+    CHECKOUT,
+    COMMERCE_SHOWS,
+    COMMERCE_TICK,
+    FLASH_SALES,
+    LEDGER,
+    LIVE_COMMERCE,
+    PAYMENTS,
+)
+from live_server.commerce.ledger import AttributionResolver, LedgerService
+from live_server.commerce.live.redis_feed import RedisCommerceFeed
+from live_server.commerce.live.state import LiveCommerce
+from live_server.commerce.live.tick import CommerceTick
+from live_server.commerce.payments import routes as payments_routes
+from live_server.commerce.payments.service import PaymentsService
+from live_server.commerce.stores.orders import OrdersRepository
+from live_server.platform.core import Platform
+from live_server.shows import MediaClock, Shows
+
+logger = logging.getLogger(__name__)
+
+#: Tells one user's sockets about an event (the room provides it; used for host orders).
+NotifyUser = Callable[[int, str, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Commerce:
+    """What commerce offers the composition root (the tick goes to the room)."""
+
+    checkout: CheckoutService
+    cart: CartService
+    payments: PaymentsService
+    flash_sales: FlashSaleService
+    analytics: AnalyticsService
+    ledger: LedgerService
+    live: LiveCommerce
+    tick: CommerceTick
+
+
+def setup(
+    app: web.Application,
+    platform: Platform,
+    accounts: Accounts,
+    catalog: Catalog,
+    shows: Shows,
+    clock: MediaClock,
+    notify: NotifyUser,
+) -> Commerce:
+    """Builds commerce, serves its routes and runs its background work."""
+    s = platform.settings
+    db = platform.db
+    orders = OrdersRepository(db)
+    carts = CartsRepository(db)
+    analytics_repo = AnalyticsRepository(db)
+    live = LiveCommerce()
+    payments = PaymentsService(orders, webhook_secret=s.webhook_secret or "")
+    ledger = LedgerService(analytics_repo, round(s.default_commission_rate * 10_000))
+    analytics = AnalyticsService(analytics_repo, shows.service)
+
+    async def notify_host(host_id: int, payload: dict[str, Any]) -> None:
+        await notify(host_id, "order", payload)
+
+    checkout = CheckoutService(
+        orders=orders,
+        carts=carts,
+        payments=payments,
+        resolver=AttributionResolver(shows.service, clock, CreatorLookup(db)),
+        ledger=ledger,
+        live=live,
+        accounts=accounts.service,
+        hold_seconds=s.reservation_hold_s,
+        cache_profiles=not s.redis_url,
+        host_notifier=notify_host,
+    )
+    commerce = Commerce(
+        checkout=checkout,
+        cart=CartService(carts, catalog.service, analytics),
+        payments=payments,
+        flash_sales=FlashSaleService(
+            FlashSalesRepository(db), shows.service, catalog.service, live
+        ),
+        analytics=analytics,
+        ledger=ledger,
+        live=live,
+        tick=CommerceTick(live, orders),
+    )
+    app[CHECKOUT] = commerce.checkout
+    app[CART] = commerce.cart
+    app[PAYMENTS] = commerce.payments
+    app[FLASH_SALES] = commerce.flash_sales
+    app[ANALYTICS] = commerce.analytics
+    app[LEDGER] = commerce.ledger
+    app[LIVE_COMMERCE] = commerce.live
+    app[COMMERCE_TICK] = commerce.tick
+    app[COMMERCE_SHOWS] = shows.service
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        # Restores running flash sales, returns expired holds (crash recovery) and keeps
+        # sweeping them; flushes analytics events; drains the checkout queue at shut-down.
+        await commerce.flash_sales.restore()
+        tasks = []
+        if platform.redis is not None:
+            # several nodes: share units left, sales and recent orders for the room ticks
+            feed = RedisCommerceFeed(platform.redis, f"{s.redis_prefix}:commerce")
+            live.on_change = feed.send
+            tasks.append(asyncio.create_task(feed.run(live.apply), name="commerce-feed"))
+        released = await checkout.sweep_expired()
+        if released:
+            logger.info("start-up: %d expired reservation(s) returned to stock", released)
+        tasks += [
+            asyncio.create_task(checkout.run_sweeper(SWEEP_EVERY_S), name="hold-sweeper"),
+            asyncio.create_task(analytics.run_flusher(), name="commerce-events"),
+        ]
+        yield
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await checkout.close()
+
+    app.cleanup_ctx.append(lifetime)
+    routes.setup(app)
+    payments_routes.setup(app)
+    analytics_routes.setup(app)
+    return commerce

@@ -1,0 +1,58 @@
+"""Wiring of the media plane: the SFU, go-live and end, the recorder tap, the media clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from live_server.media import routes
+from live_server.media.broadcast import BroadcastService
+from live_server.media.clock import MediaClock
+from live_server.media.keys import BROADCAST
+from live_server.media.sdp import parse_ice_servers
+from live_server.media.sfu import Sfu
+from live_server.media.store import RecordingRepository
+from live_server.platform.core import Platform
+from live_server.shows import Shows
+
+
+@dataclass(frozen=True)
+class Media:
+    """What the media plane offers the features built on it."""
+
+    #: Go-live, WHEP viewers, recordings; also the media clock every feature reads.
+    broadcast: BroadcastService
+
+
+def setup(app: web.Application, platform: Platform, shows: Shows) -> Media:
+    """Builds the SFU and the broadcast service, serves the status routes, and owns the
+    media lifetime: recover crashed recordings at start-up, close every peer at shut-down."""
+    s = platform.settings
+    sfu = Sfu(
+        MediaClock(),
+        parse_ice_servers(s.ice_servers),
+        s.public_ip,
+        fast_path=s.media_fast_path,
+    )
+    broadcast = BroadcastService(
+        shows.service,
+        sfu,
+        RecordingRepository(platform.db),
+        platform.events,
+        s.media_dir / "recordings",
+        grace_s=s.reconnect_grace_s,
+        fallback_clock=shows.wall_clock,
+    )
+    app[BROADCAST] = broadcast
+    app.cleanup_ctx.append(_media_ctx)
+    routes.setup(app)
+    return Media(broadcast=broadcast)
+
+
+async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
+    broadcast = app[BROADCAST]
+    await broadcast.recover()
+    yield
+    await broadcast.close()

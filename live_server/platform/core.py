@@ -1,0 +1,115 @@
+"""The platform every feature is built on: settings, database, events, metrics, Redis.
+
+`build_platform` makes it (nothing connects yet); `setup` puts it on the app under
+`PLATFORM` and registers its lifetimes (database open/close, Redis close) and its own
+routes (health, metrics, OpenAPI). Features receive the `Platform` in their own `setup`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from prometheus_client import Counter, Histogram
+
+from live_server.platform.db import Database
+from live_server.platform.events import EventBus
+from live_server.platform.identity import Principal
+from live_server.platform.metrics import Metrics
+from live_server.settings import Settings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+logger = logging.getLogger(__name__)
+
+TokenVerifier = Callable[[str], Principal | None]
+
+
+@dataclass(frozen=True)
+class HttpMetrics:
+    """What the access-log middleware records for every request."""
+
+    requests: Counter
+    duration: Histogram
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Shared infrastructure; built once per application by the composition root."""
+
+    settings: Settings
+    db: Database
+    events: EventBus
+    metrics: Metrics
+    http: HttpMetrics
+    #: One shared client when a Redis URL is configured (connects on first use), else None:
+    #: a single node never needs Redis.
+    redis: Redis | None
+
+
+PLATFORM: web.AppKey[Platform] = web.AppKey("platform", Platform)
+#: Set by the accounts feature: turns a bearer token into a principal (None if invalid).
+TOKEN_VERIFIER: web.AppKey[TokenVerifier] = web.AppKey("token_verifier")
+
+
+def build_platform(settings: Settings) -> Platform:
+    """Constructs the platform; the database opens at application start-up."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    metrics = Metrics()
+    redis: Any = None
+    if settings.redis_url:
+        import redis.asyncio as aioredis
+
+        redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=False)
+    return Platform(
+        settings=settings,
+        db=Database(settings.db_path),
+        events=EventBus(),
+        metrics=metrics,
+        http=HttpMetrics(
+            requests=metrics.counter(
+                "liveshop_http_requests_total",
+                "HTTP requests by method and status class",
+                ("method", "status"),
+            ),
+            duration=metrics.histogram(
+                "liveshop_http_request_duration_seconds",
+                "HTTP request latency by method and status class",
+                ("method", "status"),
+            ),
+        ),
+        redis=redis,
+    )
+
+
+def setup(app: web.Application, platform: Platform) -> None:
+    """Puts the platform on the app with its lifetimes and its operational routes."""
+    from live_server.platform import health, metrics_routes, openapi
+
+    app[PLATFORM] = platform
+    app[openapi.OPENAPI_PATHS] = {}
+    app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_redis_ctx)
+    health.setup(app)
+    metrics_routes.setup(app)
+    openapi.setup(app)
+
+
+async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
+    db = app[PLATFORM].db
+    await db.open()
+    logger.info("database ready at %s (schema %d)", db.path, await db.schema_version())
+    yield
+    await db.close()
+    logger.info("database closed")
+
+
+async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    redis = app[PLATFORM].redis
+    if redis is not None:
+        await redis.aclose()

@@ -1,0 +1,75 @@
+"""Wiring of the live room: chat, reactions, presence, moderation, pins, ticks, shared state.
+
+The Socket.IO transport that carries the room lives in `signaling.room`; the composition
+root hands this feature the broadcaster that transport provides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from live_server.catalog import Catalog
+from live_server.platform.core import Platform
+from live_server.room import routes
+from live_server.room.context import RoomContext, RoomLimits
+from live_server.room.extensions import RoomBroadcaster
+from live_server.room.keys import ROOM
+from live_server.room.live_state import LiveState, MemoryLiveState, RedisLiveState
+from live_server.room.moderation import RoomModeration
+from live_server.room.rules.reactions import ReactionAggregator
+from live_server.room.service import RoomService
+from live_server.room.stores.chat import ChatRepository
+from live_server.room.stores.moderation import ModerationRepository
+from live_server.room.stores.pins import PinRepository
+from live_server.room.stores.stats import RoomStatsRepository
+from live_server.room.ticker import RoomTicker
+from live_server.shows import MediaClock, Shows
+
+
+@dataclass(frozen=True)
+class Room:
+    """What the live room offers the features built on it and its transport."""
+
+    service: RoomService
+    moderation: RoomModeration
+
+
+def setup(
+    app: web.Application,
+    platform: Platform,
+    catalog: Catalog,
+    shows: Shows,
+    clock: MediaClock,
+    broadcaster: RoomBroadcaster,
+) -> Room:
+    """Builds the room services over their stores and shared state; serves its routes."""
+    s = platform.settings
+    state: LiveState = (
+        RedisLiveState.from_url(s.redis_url, s.redis_prefix) if s.redis_url else MemoryLiveState()
+    )
+    db = platform.db
+    ctx = RoomContext(
+        sessions=shows.service,
+        products=catalog.products,
+        chat=ChatRepository(db),
+        pins=PinRepository(db),
+        moderation=ModerationRepository(db),
+        stats=RoomStatsRepository(db),
+        state=state,
+        clock=clock,
+        broadcaster=broadcaster,
+        limits=RoomLimits(
+            chat_max_len=s.chat_max_len,
+            chat_rate=s.chat_rate_per_s,
+            chat_burst=float(s.chat_burst),
+            tick_hz=s.room_tick_hz,
+        ),
+    )
+    aggregator = ReactionAggregator()
+    ticker = RoomTicker(ctx, aggregator)
+    service = RoomService(ctx, ticker, aggregator, platform.events)
+    app[ROOM] = service
+    routes.setup(app)
+    return Room(service=service, moderation=RoomModeration(ctx, ticker))
