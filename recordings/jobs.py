@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from live_server.content.clips.rules import ClipWindow, PinMark, plan_clip_windows, snap_windows
 from recordings.clips import CutResult, EncodeSettings, cut
 from recordings.probe import MediaInfo, probe
 from recordings.replay import ReplayResult, make_replay
 from recordings.thumbnails import Poster, make_poster
+from recordings.windows import ClipWindow, PinMark, plan_clip_windows, snap_windows
 
 logger = logging.getLogger(__name__)
 

@@ -9,15 +9,17 @@ serialising in the process avoids SQLITE_BUSY and keeps transactions short.
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
+import inspect
 import logging
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -27,6 +29,36 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _MIGRATION_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 Params = Sequence[Any] | dict[str, Any]
+T = TypeVar("T")
+
+
+#: The aiosqlite release `Database.run_on_writer` was written against (constraints.txt).
+AIOSQLITE_VERSION = "0.22.1"
+
+
+def verify_aiosqlite_internals() -> None:
+    """Fails loudly if aiosqlite no longer has the internals `run_on_writer` relies on.
+
+    `Connection._execute(fn, *args)` runs a callable on the connection's thread and
+    `Connection._conn` is the underlying sqlite3 connection. Called at start-up and by a
+    unit test, so an upgrade that changes them stops the server instead of corrupting a
+    checkout batch.
+    """
+    problems = []
+    execute = getattr(aiosqlite.Connection, "_execute", None)
+    if not callable(execute) or not inspect.iscoroutinefunction(execute):
+        problems.append("aiosqlite.Connection._execute is no longer a coroutine function")
+    else:
+        params = list(inspect.signature(execute).parameters.values())
+        if len(params) < 2 or params[1].name != "fn":
+            problems.append("aiosqlite.Connection._execute no longer takes (fn, *args)")
+    if not isinstance(getattr(aiosqlite.Connection, "_conn", None), property):
+        problems.append("aiosqlite.Connection._conn is no longer a property")
+    if problems:
+        installed = importlib.metadata.version("aiosqlite")
+        raise RuntimeError(
+            f"aiosqlite {installed} (written for {AIOSQLITE_VERSION}): " + "; ".join(problems)
+        )
 
 
 @dataclass(frozen=True)
@@ -126,6 +158,21 @@ class Database(Executor):
         if self._writer is None:
             raise RuntimeError("database is not open")
         return self._writer
+
+    async def run_on_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Runs `fn(connection)` on the writer connection's own thread, in one hand-off.
+
+        Call it inside `transaction()` (which holds the writer lock and wraps BEGIN
+        IMMEDIATE / COMMIT / ROLLBACK). A checkout batch is some ten statements; sent one
+        by one, each would be a round trip between the event loop and aiosqlite's thread,
+        and under load each round trip waits for the GIL. aiosqlite has no public way to
+        run a function on its thread: this is the one place that uses its internals
+        (`verify_aiosqlite_internals` checks them at start-up).
+        """
+        writer = self.writer
+        conn: sqlite3.Connection = writer._conn
+        result: T = await writer._execute(fn, conn)  # type: ignore[no-untyped-call]
+        return result
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:

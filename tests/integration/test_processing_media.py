@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from live_server.content.clips.rules import PinMark, plan_clip_windows
 from recordings.jobs import ProcessingPlan, run_plan
 from recordings.synthetic import SyntheticSpec, generate_recording
+from recordings.windows import PinMark, plan_clip_windows
 
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe missing")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from live_server.content.clips.rules import (
+from recordings.windows import (
     ClipWindow,
     PinMark,
     plan_clip_windows,

@@ -1,4 +1,4 @@
-"""The one aiosqlite internal the checkout relies on, checked against the installed version."""
+"""The one aiosqlite internal the database relies on, checked against the installed version."""
 
 from __future__ import annotations
 
@@ -8,14 +8,19 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from live_server.commerce.checkout.writer import SyncTransaction, run_on_writer
-from live_server.platform.db import Database
+from live_server.commerce.checkout.writer import SyncTransaction
+from live_server.platform.db import Database, verify_aiosqlite_internals
 
 
 def test_aiosqlite_still_has_the_internals_we_use() -> None:
-    # If this fails after an upgrade, rewrite run_on_writer (commerce/checkout/writer.py).
-    assert callable(getattr(aiosqlite.Connection, "_execute", None))
-    assert isinstance(getattr(aiosqlite.Connection, "_conn", None), property)
+    # If this fails after an upgrade, rewrite Database.run_on_writer (platform/db.py).
+    verify_aiosqlite_internals()
+
+
+def test_the_canary_names_a_missing_internal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(aiosqlite.Connection, "_execute")
+    with pytest.raises(RuntimeError, match="_execute"):
+        verify_aiosqlite_internals()
 
 
 async def test_run_on_writer_commits_and_rolls_back(tmp_path: Path) -> None:
@@ -33,11 +38,11 @@ async def test_run_on_writer_commits_and_rolls_back(tmp_path: Path) -> None:
             return int(row["c"])
 
         async with db.transaction():
-            assert await run_on_writer(db, lambda conn: insert(conn, 1)) == 1
+            assert await db.run_on_writer(lambda conn: insert(conn, 1)) == 1
         with pytest.raises(sqlite3.IntegrityError):
             async with db.transaction():
-                await run_on_writer(db, lambda conn: insert(conn, 2))
-                await run_on_writer(db, lambda conn: insert(conn, -1))
+                await db.run_on_writer(lambda conn: insert(conn, 2))
+                await db.run_on_writer(lambda conn: insert(conn, -1))
         assert [tuple(r) for r in await db.fetchall("SELECT n FROM t")] == [(1,)]
     finally:
         await db.close()

@@ -32,7 +32,7 @@ from live_server.commerce.checkout.outcomes import (
     OrderReplay,
     PreparedCheckout,
 )
-from live_server.commerce.checkout.writer import SyncTransaction, chunks, marks, run_on_writer
+from live_server.commerce.checkout.writer import SyncTransaction, chunks, marks
 from live_server.commerce.rules.attribution import commission_minor
 from live_server.commerce.rules.basics import CONFIRMED, PENDING_PAYMENT
 from live_server.commerce.rules.inventory import (
@@ -62,8 +62,8 @@ class CheckoutBatchWriter:
         for attempt in range(3):
             try:
                 async with self._db.transaction():
-                    return await run_on_writer(
-                        self._db, lambda conn: self._place(SyncTransaction(conn), batch, now)
+                    return await self._db.run_on_writer(
+                        lambda conn: self._place(SyncTransaction(conn), batch, now)
                     )
             except StockChanged:
                 # Only possible if someone wrote stock on our connection outside a

@@ -1,6 +1,6 @@
-"""Running SQL on the writer connection's own thread, and chunking multi-row statements.
+"""SQL on the writer connection's own thread, and chunking multi-row statements.
 
-`run_on_writer` sends a whole checkout batch (some ten statements, seen through
+`Database.run_on_writer` sends a whole checkout batch (some ten statements, seen through
 `SyncTransaction`) to aiosqlite's thread in one hand-off; `chunks` and `marks` build the
 multi-row statements of batches, releases and order reads.
 """
@@ -8,12 +8,8 @@ multi-row statements of batches, releases and order reads.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final, TypeVar
-
-from live_server.platform.db import Database
-
-T = TypeVar("T")
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
 
 _CHUNK: Final = 400  # rows per multi-row statement, far below SQLite's variable limit
 
@@ -44,22 +40,6 @@ class SyncTransaction:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run a statement for its effect."""
         self._conn.execute(sql, params).close()
-
-
-async def run_on_writer(db: Database, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """Run `fn(connection)` on the writer connection's own thread, in one hand-off.
-
-    Call it inside `db.transaction()` (which holds the writer lock and wraps BEGIN
-    IMMEDIATE / COMMIT / ROLLBACK). A checkout batch is some ten statements; sent one by
-    one, each would be a round trip between the event loop and aiosqlite's thread, and
-    under load each round trip waits for the GIL. aiosqlite has no public way to run a
-    function on its thread, so this uses its internal `_execute` and `_conn` (aiosqlite
-    0.22); tests/unit/test_commerce_storage.py fails loudly if an upgrade removes them.
-    """
-    writer = db.writer
-    conn: sqlite3.Connection = writer._conn
-    result: T = await writer._execute(fn, conn)  # type: ignore[no-untyped-call]
-    return result
 
 
 def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:

@@ -8,8 +8,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from live_server.content.clips.rules import Clip, PinMark, RecordingRef, Replay
+from live_server.content.clips.rules import Clip, RecordingRef, Replay
 from live_server.platform.db import Database, Executor
+from recordings.windows import PinMark
 
 
 @dataclass(frozen=True, slots=True)

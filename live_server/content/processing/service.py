@@ -19,13 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from live_server.content.clips.rules import (
-    Clip,
-    ProcessingJob,
-    Replay,
-    snap_start,
-    validate_manual_window,
-)
+from live_server.content.clips.rules import Clip, ProcessingJob, Replay
 from live_server.content.clips.store import ClipRepository, NewClip
 from live_server.content.feed.service import FeedService
 from live_server.content.posts.rules import TargetKind, id_list
@@ -38,6 +32,7 @@ from recordings.clips import cut
 from recordings.jobs import ClipOutput, ProcessingOutput, ProcessingPlan
 from recordings.probe import MediaError, probe
 from recordings.thumbnails import make_poster
+from recordings.windows import snap_start, validate_manual_window
 from recordings.worker import MediaWorker
 
 logger = logging.getLogger(__name__)
