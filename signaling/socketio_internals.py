@@ -1,30 +1,58 @@
-"""A faster room broadcast for python-engineio over aiohttp WebSockets.
+"""Every python-socketio / python-engineio internal LiveShop relies on, in one place.
 
-Every engine.io socket has a queue and a writer task; sending one packet to one socket
-costs a queue put, a writer wake-up (through `asyncio.wait_for`, which wraps the queue get
-in a task) and aiohttp's frame writer, about 30 us of Python per delivery before the
-syscall. For a room of thousands that is most of the server's CPU. A server-to-client
-WebSocket frame is not masked, so the same bytes serve every recipient: this module builds
-the frame once and writes it straight to each socket's transport.
+python-socketio 5.18 and python-engineio 4.15 have no public API for three things the live
+room needs; this module holds all three, and nothing else in the code base may touch a
+private or undocumented attribute of either library:
 
-It only does so when that is indistinguishable from the normal path: the socket is an
-upgraded WebSocket, its engine.io queue is empty (nothing queued may be overtaken), and its
-transport is open and not backed up. Otherwise the caller falls back to the normal send,
-which also applies aiohttp's flow control to slow clients.
+1. A task-free room broadcast (`DirectAsyncManager`). python-socketio's manager wraps every
+   recipient's send in an asyncio task; for a room of thousands that costs more than the
+   send itself. Our manager subclass encodes the packet once (`server.packet_class`,
+   `engineio.packet.Packet`), walks `get_participants` and calls the private
+   `server._send_eio_packet` in a plain loop (a socket's send only queues the packet; its
+   writer task does the I/O). `DirectAsyncRedisManager` slots it under the Redis pub/sub
+   layer by MRO, so what a node receives from Redis is delivered the same way.
+2. The WebSocket fast path (`FastBroadcast`). Every engine.io socket has a queue and a
+   writer task; sending one packet to one socket costs a queue put, a writer wake-up
+   (through `asyncio.wait_for`, which wraps the queue get in a task) and aiohttp's frame
+   writer, about 30 us of Python per delivery before the syscall. A server-to-client
+   WebSocket frame is not masked, so the same bytes serve every recipient: the frame is
+   built once and written straight to each socket's transport. It only does so when that
+   is indistinguishable from the normal path: the socket is an upgraded WebSocket, its
+   engine.io queue is empty (nothing queued may be overtaken), and its transport is open
+   and not backed up; otherwise the normal send runs, with aiohttp's flow control. The
+   hook: engine.io creates each WebSocket through `server._async["websocket"]` (its aiohttp
+   driver's `WebSocket` class, called with the socket's bound `_websocket_handler`); we wrap
+   that class to remember each socket's transport (`environ["aiohttp.request"].transport`),
+   and wrap the server's `send_packet` so a queued packet never overtakes held frames.
+3. `is_connected`: whether a socket id is a connected client (the manager's own table);
+   python-socketio routes a client *event* named "connect" or "disconnect" to those
+   handlers, and the transport tells them apart with it. `handshake_request`: the aiohttp
+   request behind a connect handler's WSGI-style `environ` (for the Authorization header).
 
-The hook: python-engineio creates each WebSocket through `server._async["websocket"]`
-(its aiohttp driver's `WebSocket` class, called with the socket's bound handler). We wrap
-that class to remember each socket's transport. Everything that touches engine.io or
-aiohttp internals is in this module; `tests/integration/test_room_fastpath.py` fails loudly if an
-upgrade changes them.
+`verify_socketio_internals()` is the canary: it checks the versions this was written for
+and the shape of every internal above, and raises `SocketIOInternalsChanged` naming what
+changed. The server calls it at start-up; `tests/unit/test_socketio_internals.py` runs it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
+import inspect
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
+
+import aiohttp.web
+import engineio
+import socketio
+from engineio import packet as eio_packet
+from engineio.async_drivers import aiohttp as eio_aiohttp
+from engineio.async_socket import AsyncSocket
+from engineio.base_socket import BaseSocket
+from socketio import packet as sio_packet
+from socketio.async_pubsub_manager import AsyncPubSubManager
 
 logger = logging.getLogger(__name__)
 
@@ -159,3 +187,270 @@ class FastBroadcast:
         took = time.perf_counter() - started
         self.flushes += 1
         self.window = 0.0 if took < MIN_TIMED_FLUSH else min(MAX_WINDOW, WINDOW_FACTOR * took)
+
+
+# -- 1. the task-free room broadcast ------------------------------------------------------
+class DirectAsyncManager(socketio.AsyncManager):  # type: ignore[misc]
+    """Sends a room broadcast to each local socket without one asyncio task per socket.
+
+    Emits with a callback or several arguments keep the stock behaviour. With `fast` set
+    (see `install_fast_broadcast`), WebSocket recipients get the prebuilt frame.
+    """
+
+    fast: FastBroadcast | None = None
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: str | None = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        room = to or room
+        if callback is not None or isinstance(data, tuple):
+            await super().emit(event, data, namespace, room, skip_sid, callback, **kwargs)
+            return
+        if namespace not in self.rooms:
+            return
+        payload = [event] if data is None else [event, data]
+        pkt = self.server.packet_class(sio_packet.EVENT, namespace=namespace, data=payload)
+        encoded = pkt.encode()
+        encoded = encoded if isinstance(encoded, list) else [encoded]
+        eio_pkts = [eio_packet.Packet(eio_packet.MESSAGE, p) for p in encoded]
+        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        fast = self.fast
+        frame = None
+        if fast is not None and fast.installed and len(eio_pkts) == 1:
+            encoded_eio = eio_pkts[0].encode()
+            if isinstance(encoded_eio, str):
+                frame = text_frame(encoded_eio.encode())
+        sockets = self.server.eio.sockets
+        for sid, eio_sid in list(self.get_participants(namespace, room)):
+            if sid in skip:
+                continue
+            if (
+                frame is not None
+                and fast is not None
+                and fast.try_send(sockets.get(eio_sid), eio_sid, frame)
+            ):
+                continue
+            for p in eio_pkts:
+                try:
+                    await self.server._send_eio_packet(eio_sid, p)
+                except Exception:  # a socket closing mid-broadcast
+                    logger.debug("send to %s failed", sid, exc_info=True)
+
+
+class DirectAsyncRedisManager(socketio.AsyncRedisManager, DirectAsyncManager):  # type: ignore[misc]
+    """The Redis manager; what it delivers locally goes through the task-free broadcast
+    (its MRO puts DirectAsyncManager between the pub/sub layer and AsyncManager)."""
+
+
+def direct_manager(redis_url: str | None, channel: str) -> socketio.AsyncManager:
+    """The client manager for a Socket.IO server: over Redis when a URL is given."""
+    if redis_url:
+        return DirectAsyncRedisManager(redis_url, channel=channel)
+    return DirectAsyncManager()
+
+
+def install_fast_broadcast(sio: socketio.AsyncServer) -> FastBroadcast | None:
+    """Turns the WebSocket fast path on for a server built with a `direct_manager`.
+
+    Returns the FastBroadcast (its counters show whether it engages), or None when the
+    engine.io hook is missing (the normal path then serves everyone).
+    """
+    manager = sio.manager
+    if not isinstance(manager, DirectAsyncManager):
+        raise TypeError("the fast broadcast needs a DirectAsyncManager")
+    fast = FastBroadcast()
+    if not fast.install(sio.eio):
+        return None
+    manager.fast = fast
+    return fast
+
+
+# -- 3. connected sockets and their requests ----------------------------------------------
+def is_connected(sio: socketio.AsyncServer, sid: str, namespace: str = "/") -> bool:
+    """True while `sid` is a connected client of `namespace` on this node."""
+    return bool(sio.manager.is_connected(sid, namespace))
+
+
+def handshake_request(environ: dict[str, Any]) -> aiohttp.web.BaseRequest | None:
+    """The aiohttp request of a connect handler's `environ` (engine.io's aiohttp driver
+    keeps it under "aiohttp.request"), or None."""
+    request = environ.get("aiohttp.request")
+    return request if isinstance(request, aiohttp.web.BaseRequest) else None
+
+
+# -- the canary ---------------------------------------------------------------------------
+#: The releases this module was written for and checked against (read the code again
+#: before changing these: every internal above is named in `verify_socketio_internals`).
+WRITTEN_FOR = {"python-socketio": "5.18.1", "python-engineio": "4.15.1"}
+
+
+class SocketIOInternalsChanged(RuntimeError):
+    """A python-socketio / python-engineio internal LiveShop relies on is gone or changed."""
+
+
+def verify_socketio_internals() -> None:
+    """Raises SocketIOInternalsChanged unless every internal this module uses is as expected.
+
+    Checks the installed versions against WRITTEN_FOR, then the shape of each internal
+    (attributes, method signatures, what the library's own code calls) and the packet
+    encodings the broadcast builds by hand. The message lists every problem found.
+    """
+    problems = socketio_internals_problems()
+    if problems:
+        raise SocketIOInternalsChanged(
+            "python-socketio/python-engineio internals changed (signaling/socketio_internals.py"
+            f" was written for {_written_for()}): " + "; ".join(problems)
+        )
+
+
+def socketio_internals_problems() -> list[str]:
+    """What `verify_socketio_internals` would complain about (empty when all is well)."""
+    problems: list[str] = []
+    for dist, expected in WRITTEN_FOR.items():
+        try:
+            installed = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            installed = "not installed"
+        if installed != expected:
+            problems.append(f"{dist} is {installed}, not {expected}")
+    for check in _CHECKS:
+        try:
+            problems += check()
+        except Exception as exc:  # a check that cannot even run is a change too
+            problems.append(f"{check.__name__[1:]} could not run: {exc!r}")
+    return problems
+
+
+def _written_for() -> str:
+    return ", ".join(f"{dist} {version}" for dist, version in WRITTEN_FOR.items())
+
+
+def _params(func: Any) -> list[str]:
+    return list(inspect.signature(func).parameters)
+
+
+def _method(owner: Any, name: str, params: list[str], coroutine: bool) -> list[str]:
+    """Problems with `owner.name`: missing, not a coroutine function, other parameters."""
+    label = f"{getattr(owner, '__qualname__', owner)}.{name}"
+    func = inspect.getattr_static(owner, name, None)
+    if func is None or not callable(func):
+        return [f"{label} is gone"]
+    if coroutine != inspect.iscoroutinefunction(func):
+        return [f"{label} is {'no longer' if coroutine else 'now'} a coroutine function"]
+    found = _params(func)
+    if found != params:
+        return [f"{label} takes ({', '.join(found)}), not ({', '.join(params)})"]
+    return []
+
+
+def _names_used(func: Any) -> set[str]:
+    code = getattr(func, "__code__", None)
+    return set(code.co_names) if code is not None else set()
+
+
+def _check_manager() -> list[str]:
+    problems = _method(
+        socketio.AsyncManager,
+        "emit",
+        ["self", "event", "data", "namespace", "room", "skip_sid", "callback", "to", "kwargs"],
+        coroutine=True,
+    )
+    problems += _method(
+        socketio.AsyncManager, "get_participants", ["self", "namespace", "room"], False
+    )
+    problems += _method(socketio.AsyncManager, "is_connected", ["self", "sid", "namespace"], False)
+    if not isinstance(getattr(socketio.AsyncManager(), "rooms", None), dict):
+        problems.append("AsyncManager().rooms is no longer a dict")
+    # DirectAsyncRedisManager relies on the pub/sub layer reaching local delivery through
+    # super().emit, with DirectAsyncManager next in the MRO.
+    if AsyncPubSubManager.__bases__ != (socketio.AsyncManager,):
+        problems.append("AsyncPubSubManager no longer derives from AsyncManager alone")
+    if socketio.AsyncRedisManager.__bases__ != (AsyncPubSubManager,):
+        problems.append("AsyncRedisManager no longer derives from AsyncPubSubManager alone")
+    mro = DirectAsyncRedisManager.__mro__
+    if mro.index(DirectAsyncManager) != mro.index(AsyncPubSubManager) + 1:
+        problems.append("DirectAsyncManager is not right below the pub/sub layer in the MRO")
+    if not {"super", "emit"} <= _names_used(getattr(AsyncPubSubManager, "_handle_emit", None)):
+        problems.append("AsyncPubSubManager._handle_emit no longer delivers through super().emit")
+    return problems
+
+
+def _check_server() -> list[str]:
+    problems = _method(
+        socketio.AsyncServer, "_send_eio_packet", ["self", "eio_sid", "eio_pkt"], True
+    )
+    if "send_packet" not in _names_used(getattr(socketio.AsyncServer, "_send_eio_packet", None)):
+        problems.append("AsyncServer._send_eio_packet no longer calls eio.send_packet")
+    problems += _method(engineio.AsyncServer, "send_packet", ["self", "sid", "pkt"], True)
+    # Acks and other normal-path packets go through eio.send -> self.send_packet, the
+    # instance attribute FastBroadcast wraps to keep them behind held frames.
+    if "send_packet" not in _names_used(getattr(engineio.AsyncServer, "send", None)):
+        problems.append("engineio AsyncServer.send no longer calls send_packet")
+    sio = socketio.AsyncServer(async_mode="aiohttp", client_manager=DirectAsyncManager())
+    if sio.manager is None or not isinstance(sio.manager, DirectAsyncManager):
+        problems.append("AsyncServer.manager is not the client_manager it was given")
+    if not callable(getattr(sio, "packet_class", None)):
+        problems.append("AsyncServer.packet_class is gone")
+    eio = getattr(sio, "eio", None)
+    if not isinstance(eio, engineio.AsyncServer):
+        return [*problems, "AsyncServer.eio is no longer an engineio.AsyncServer"]
+    if not isinstance(getattr(eio, "sockets", None), dict):
+        problems.append("engineio AsyncServer.sockets is no longer a dict")
+    drivers = getattr(eio, "_async", None)
+    if not isinstance(drivers, dict) or drivers.get("websocket") is not eio_aiohttp.WebSocket:
+        problems.append("engineio AsyncServer._async['websocket'] is not the aiohttp WebSocket")
+    return problems
+
+
+def _check_packets() -> list[str]:
+    # The broadcast encodes packets itself; the bytes must be what the library would send.
+    problems: list[str] = []
+    pkt = socketio.packet.Packet(sio_packet.EVENT, namespace="/", data=["chat:message", {"a": 1}])
+    encoded = pkt.encode()
+    if encoded != '2["chat:message",{"a":1}]':
+        problems.append(f"a Socket.IO EVENT packet encodes as {encoded!r}")
+    wrapped = eio_packet.Packet(eio_packet.MESSAGE, '2["x"]').encode()
+    if wrapped != '42["x"]':
+        problems.append(f"an Engine.IO MESSAGE packet encodes as {wrapped!r}")
+    return problems
+
+
+def _check_websocket_hook() -> list[str]:
+    problems: list[str] = []
+    # engine.io makes each WebSocket as server._async["websocket"](socket._websocket_handler,
+    # server); TrackedWebSocket reads handler.__self__.sid and environ["aiohttp.request"].
+    upgrade = getattr(AsyncSocket, "_upgrade_websocket", None)
+    if not {"_async", "_websocket_handler"} <= _names_used(upgrade):
+        problems.append("AsyncSocket._upgrade_websocket no longer uses server._async['websocket']")
+    problems += _method(AsyncSocket, "_websocket_handler", ["self", "ws"], True)
+    problems += _method(eio_aiohttp.WebSocket, "__init__", ["self", "handler", "server"], False)
+    problems += _method(eio_aiohttp.WebSocket, "__call__", ["self", "environ"], True)
+    if "handler" not in _names_used(eio_aiohttp.WebSocket.__init__):
+        problems.append("the aiohttp WebSocket no longer keeps its handler")
+    translate = getattr(eio_aiohttp, "translate_request", None)
+    code = getattr(translate, "__code__", None)
+    if code is None or "aiohttp.request" not in code.co_consts:
+        problems.append("the aiohttp driver no longer puts environ['aiohttp.request']")
+    if not isinstance(inspect.getattr_static(aiohttp.web.BaseRequest, "transport", None), property):
+        problems.append("aiohttp's Request.transport is gone")
+    # FastBroadcast.try_send reads these socket attributes, set in BaseSocket.__init__.
+    missing = {"sid", "queue", "upgraded", "closed"} - _names_used(BaseSocket.__init__)
+    if missing:
+        problems.append(f"engine.io sockets no longer set {', '.join(sorted(missing))}")
+    return problems
+
+
+_CHECKS: tuple[Callable[[], list[str]], ...] = (
+    _check_manager,
+    _check_server,
+    _check_packets,
+    _check_websocket_hook,
+)

@@ -1,10 +1,15 @@
-"""The live room's Socket.IO vocabulary: every event name and payload schema, in one place.
+"""The live room's Socket.IO vocabulary: the core event names and payload schemas, and
+the payload validation every room event goes through.
 
-Client -> server events are validated here before any service sees them. Each one is
-answered through its acknowledgement with either ``{"ok": true, ...}`` or
-``{"error": {"code", "message"}}``; nothing a client sends raises out of the transport.
-Server -> client event names are constants here too, so the transport, the services,
-``docs/realtime.md`` and the web client agree on one spelling.
+Client -> server events are validated before any service sees them (`check_payload`, called
+by `live_server.room.registry.RoomEventRegistry.validate`). Each one is answered through its
+acknowledgement with either ``{"ok": true, ...}`` or ``{"error": {"code", "message"}}``;
+nothing a client sends raises out of the transport. The room's own events are named and
+described here (`SCHEMAS`) and bound to their handlers in `live_server.room.core_events`;
+other features (auctions, ...) declare theirs in their own module with `Field` and
+`id_field` and register them in the registry. Server -> client event names are constants
+here too, so the transport, the services, ``docs/realtime.md`` and the web client agree on
+one spelling.
 """
 
 from __future__ import annotations
@@ -86,54 +91,57 @@ class Field:
     max_items: int = 0
 
 
-def _id(required: bool = True) -> Field:
+def id_field(required: bool = True) -> Field:
+    """A positive integer id (a session, product, user or message id)."""
     return Field("int", required=required, min=1, max=MAX_ID)
 
 
 REACTION_KINDS: tuple[str, ...] = ("heart", "fire", "clap", "laugh", "wow", "cart")
 
-#: Text limits are checked again by the chat rules (the configured maximum may be lower).
+#: The room's own client events. Text limits are checked again by the chat rules (the
+#: configured maximum may be lower).
 SCHEMAS: dict[str, dict[str, Field]] = {
-    JOIN: {"session_id": _id()},
-    LEAVE: {"session_id": _id()},
+    JOIN: {"session_id": id_field()},
+    LEAVE: {"session_id": id_field()},
     CHAT_SEND: {
-        "session_id": _id(),
+        "session_id": id_field(),
         "text": Field("str", min=1, max=4000),
         "client_id": Field("str", required=False, min=1, max=64),
     },
     REACTION_SEND: {
-        "session_id": _id(),
+        "session_id": id_field(),
         "kind": Field("enum", choices=REACTION_KINDS),
         "count": Field("int", required=False, min=1, max=50),
     },
-    PIN_ADD: {"session_id": _id(), "product_id": _id()},
-    PIN_REMOVE: {"session_id": _id(), "product_id": _id()},
-    MOD_DELETE: {"session_id": _id(), "message_id": _id()},
+    PIN_ADD: {"session_id": id_field(), "product_id": id_field()},
+    PIN_REMOVE: {"session_id": id_field(), "product_id": id_field()},
+    MOD_DELETE: {"session_id": id_field(), "message_id": id_field()},
     MOD_TIMEOUT: {
-        "session_id": _id(),
-        "user_id": _id(),
+        "session_id": id_field(),
+        "user_id": id_field(),
         "seconds": Field("int", min=1, max=7 * 24 * 3600),
         "reason": Field("str", required=False, min=0, max=200),
     },
     MOD_BAN: {
-        "session_id": _id(),
-        "user_id": _id(),
+        "session_id": id_field(),
+        "user_id": id_field(),
         "reason": Field("str", required=False, min=0, max=200),
     },
-    MOD_UNBAN: {"session_id": _id(), "user_id": _id()},
+    MOD_UNBAN: {"session_id": id_field(), "user_id": id_field()},
     MOD_SETTINGS: {
-        "session_id": _id(),
+        "session_id": id_field(),
         "slow_mode_seconds": Field("int", required=False, min=0, max=3600),
         "allow_anonymous": Field("bool", required=False),
     },
     MOD_BLOCKED_WORDS: {
         # Without "words" the list is only read; with it, the list is replaced.
-        "session_id": _id(),
+        "session_id": id_field(),
         "words": Field("str_list", required=False, min=1, max=50, max_items=200),
     },
-    MOD_LOG: {"session_id": _id(), "limit": Field("int", required=False, min=1, max=200)},
+    MOD_LOG: {"session_id": id_field(), "limit": Field("int", required=False, min=1, max=200)},
 }
 
+#: The room's own client events; features add theirs through the RoomEventRegistry.
 CLIENT_EVENTS: tuple[str, ...] = tuple(SCHEMAS)
 SERVER_EVENTS: tuple[str, ...] = (
     CHAT_MESSAGE,
@@ -199,15 +207,12 @@ def _size(data: Mapping[Any, Any]) -> int:
     return flat
 
 
-def validate(event: str, data: Any) -> dict[str, Any]:
-    """Checks one client event; returns its cleaned payload or raises a DomainError.
+def check_payload(schema: Mapping[str, Field], data: Any) -> dict[str, Any]:
+    """Checks one client payload against a schema; returns it cleaned or raises a DomainError.
 
-    Unknown events, non-object payloads, oversize payloads, unknown keys, missing keys and
-    wrong types are all refused here.
+    Non-object payloads, oversize payloads, unknown keys, missing keys and wrong types are
+    all refused here.
     """
-    schema = SCHEMAS.get(event)
-    if schema is None:
-        raise RoomError("unknown_event", "unknown event")
     if not isinstance(data, Mapping):
         raise Invalid("the payload must be a JSON object")
     if _size(data) > MAX_PAYLOAD_BYTES:
@@ -223,3 +228,15 @@ def validate(event: str, data: Any) -> dict[str, Any]:
             continue
         cleaned[name] = _check_field(name, spec, data[name])
     return cleaned
+
+
+def validate(event: str, data: Any) -> dict[str, Any]:
+    """Checks one of the room's own client events (see `check_payload`).
+
+    The transport validates through the RoomEventRegistry, which knows every feature's
+    events; this is the same check for the core vocabulary alone.
+    """
+    schema = SCHEMAS.get(event)
+    if schema is None:
+        raise RoomError("unknown_event", "unknown event")
+    return check_payload(schema, data)

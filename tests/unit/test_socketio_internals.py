@@ -1,0 +1,101 @@
+"""Every python-socketio / python-engineio internal the room relies on: the canary passes on
+the pinned versions and fails loudly, naming the internal, when one changes."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from typing import Any
+
+import engineio
+import pytest
+import socketio
+from engineio.async_drivers import aiohttp as eio_aiohttp
+from engineio.async_socket import AsyncSocket
+
+from signaling import process
+from signaling import socketio_internals as internals
+
+
+def test_the_pinned_versions_are_installed() -> None:
+    for dist, expected in internals.WRITTEN_FOR.items():
+        assert importlib.metadata.version(dist) == expected, (
+            f"{dist} changed: re-check every internal in signaling/socketio_internals.py"
+        )
+
+
+def test_the_canary_passes_on_the_pinned_versions() -> None:
+    assert internals.socketio_internals_problems() == []
+    internals.verify_socketio_internals()  # raises SocketIOInternalsChanged otherwise
+
+
+def _refused(fragment: str) -> str:
+    with pytest.raises(internals.SocketIOInternalsChanged) as info:
+        internals.verify_socketio_internals()
+    message = str(info.value)
+    assert fragment in message, message
+    assert isinstance(info.value, RuntimeError)
+    return message
+
+
+def test_a_missing_private_send_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(socketio.AsyncServer, "_send_eio_packet")
+    message = _refused("AsyncServer._send_eio_packet is gone")
+    assert "python-socketio 5.18.1" in message  # says what it was written for
+
+
+def test_a_missing_engineio_socket_table_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = engineio.AsyncServer.__init__
+
+    def without_sockets(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        del self.sockets
+
+    monkeypatch.setattr(engineio.AsyncServer, "__init__", without_sockets)
+    _refused("engineio AsyncServer.sockets is no longer a dict")
+
+
+def test_a_changed_signature_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def emit(self: Any, event: str, data: Any, namespace: str, room: Any = None) -> None:
+        return None
+
+    monkeypatch.setattr(socketio.AsyncManager, "emit", emit)
+    _refused("AsyncManager.emit takes (self, event, data, namespace, room), not")
+
+
+def test_a_gone_websocket_hook_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(AsyncSocket, "_websocket_handler")
+    monkeypatch.setitem(eio_aiohttp._async, "websocket", None)
+    message = _refused("AsyncSocket._websocket_handler is gone")
+    assert "_async['websocket'] is not the aiohttp WebSocket" in message
+
+
+def test_another_version_is_refused_even_if_everything_looks_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(internals.WRITTEN_FOR, "python-engineio", "4.0.0")
+    _refused("python-engineio is 4.15.1, not 4.0.0")
+
+
+def test_a_check_that_cannot_run_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise TypeError("new required argument")
+
+    monkeypatch.setattr(socketio.AsyncServer, "__init__", broken)
+    _refused("check_server could not run: TypeError('new required argument')")
+
+
+def test_the_canary_is_read_only() -> None:
+    before = dict(eio_aiohttp._async)
+    internals.verify_socketio_internals()
+    assert eio_aiohttp._async == before  # nothing installed or patched by checking
+
+
+def test_tune_gc_raises_the_young_threshold_once() -> None:
+    import gc
+
+    process.tune_gc()
+    assert process.gc_tuned()
+    threshold = gc.get_threshold()
+    assert threshold[0] >= process.GC_THRESHOLD0
+    process.tune_gc()  # idempotent: no second freeze
+    assert gc.get_threshold() == threshold
