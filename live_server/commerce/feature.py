@@ -86,6 +86,15 @@ def setup(
     async def notify_host(host_id: int, payload: dict[str, Any]) -> None:
         await notify(host_id, "order", payload)
 
+    checkout_latency = platform.metrics.histogram(
+        "liveshop_checkout_duration_seconds",
+        "Checkouts (one-tap and cart): request to answer, by outcome",
+        ("outcome",),
+    )
+
+    def observe_checkout(outcome: str, seconds: float) -> None:
+        checkout_latency.labels(outcome=outcome).observe(seconds)
+
     checkout = CheckoutService(
         orders=orders,
         carts=carts,
@@ -97,6 +106,7 @@ def setup(
         hold_seconds=s.reservation_hold_s,
         cache_profiles=not s.redis_url,
         host_notifier=notify_host,
+        observe_latency=observe_checkout,
     )
     commerce = Commerce(
         checkout=checkout,

@@ -69,7 +69,13 @@ def setup(
     )
     aggregator = ReactionAggregator()
     ticker = RoomTicker(ctx, aggregator)
-    service = RoomService(ctx, ticker, aggregator, platform.events)
+    chat_latency = platform.metrics.histogram(
+        "liveshop_chat_delivery_seconds",
+        "Chat messages: arrival to broadcast handed to the sockets (server side)",
+    )
+    service = RoomService(
+        ctx, ticker, aggregator, platform.events, observe_chat_latency=chat_latency.observe
+    )
     app[ROOM] = service
     routes.setup(app)
     return Room(service=service, moderation=RoomModeration(ctx, ticker))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from live_server.platform.errors import Forbidden, Unauthorized
@@ -48,8 +49,11 @@ class RoomService:
         aggregator: ReactionAggregator,
         events: EventBus | None = None,
         contributors: list[TickContributor] | None = None,
+        observe_chat_latency: Callable[[float], None] | None = None,
     ) -> None:
         self.ctx = ctx
+        # seconds from a chat message's arrival to its broadcast being handed on (metrics)
+        self._observe_chat_latency = observe_chat_latency
         self.ticker = ticker
         self._aggregator = aggregator
         for contributor in contributors or []:
@@ -170,6 +174,7 @@ class RoomService:
     # -- chat -----------------------------------------------------------------------------
     async def send_chat(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         """Checks, stores and broadcasts one chat message; refusals go to the sender only."""
+        started = time.perf_counter()
         session_id: int = data["session_id"]
         member = self._joined(sid, session_id)
         principal = member.principal
@@ -221,6 +226,8 @@ class RoomService:
         payload = message_payload(message, data.get("client_id"))
         await self.ctx.broadcaster.emit(ev.CHAT_MESSAGE, payload, room=session_room(session_id))
         self.ticker.count_chat(session_id)
+        if self._observe_chat_latency is not None:
+            self._observe_chat_latency(time.perf_counter() - started)
         return {"ok": True, "message": payload}
 
     # -- reactions ------------------------------------------------------------------------

@@ -31,3 +31,17 @@ async def test_metrics_exposition_counts_requests(client: Any) -> None:
     assert "# TYPE liveshop_http_requests_total counter" in text
     assert 'liveshop_http_requests_total{method="GET",status="2xx"}' in text
     assert 'liveshop_http_requests_total{method="GET",status="4xx"} 1.0' in text
+
+
+async def test_metrics_carry_latency_histograms(client: Any) -> None:
+    await client.get("/healthz")
+    resp = await client.get("/metrics")
+    text = await resp.text()
+    for name in (
+        "liveshop_http_request_duration_seconds",
+        "liveshop_chat_delivery_seconds",
+        "liveshop_checkout_duration_seconds",
+    ):
+        assert f"# TYPE {name} histogram" in text, name
+    # the request that came before this scrape is already in the request histogram
+    assert 'liveshop_http_request_duration_seconds_count{method="GET",status="2xx"}' in text

@@ -46,10 +46,13 @@ from live_server.commerce.rules.basics import (
     request_fingerprint,
 )
 from live_server.commerce.stores.orders import OrdersRepository
-from live_server.platform.errors import Conflict, Invalid, NotFound
+from live_server.platform.errors import Conflict, DomainError, Invalid, NotFound
 from live_server.platform.identity import Principal
 
 logger = logging.getLogger(__name__)
+
+#: Records one checkout's latency in seconds with its outcome (placed, replayed, an error code).
+LatencyObserver = Callable[[str, float], None]
 
 SWEEP_EVERY_S: Final = 2.0  # how often unpaid holds past their time are released
 
@@ -72,6 +75,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         max_batch: int = MAX_BATCH,
         cache_profiles: bool = True,
         host_notifier: HostNotifier | None = None,
+        observe_latency: LatencyObserver | None = None,
     ) -> None:
         self._orders = orders
         self._carts = carts
@@ -89,6 +93,8 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         self._outbox_task: asyncio.Task[None] | None = None
         # How to tell a host's studio about a new order (the room's sockets, when wired).
         self._host_notifier = host_notifier
+        # seconds from a checkout's start to its answer, with its outcome (metrics)
+        self._observe_latency = observe_latency
         # Saved profiles are cached only when this process is the only one writing them.
         self._cache_profiles = cache_profiles
         self._profiles: dict[int, tuple[Address, str, bool]] = {}
@@ -165,6 +171,32 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
     # -- checkout core ----------------------------------------------------------------
 
     async def _checkout(
+        self,
+        who: Principal,
+        lines: tuple[CartLine, ...],
+        source: Source,
+        key: str,
+        fingerprint: str,
+        address: Address,
+        method: str,
+        show_first_name: bool,
+    ) -> CheckoutResult:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await self._checkout_once(
+                who, lines, source, key, fingerprint, address, method, show_first_name
+            )
+            outcome = "replayed" if result.replayed else "placed"
+            return result
+        except DomainError as exc:
+            outcome = exc.code
+            raise
+        finally:
+            if self._observe_latency is not None:
+                self._observe_latency(outcome, time.perf_counter() - started)
+
+    async def _checkout_once(
         self,
         who: Principal,
         lines: tuple[CartLine, ...],
