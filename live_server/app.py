@@ -51,7 +51,8 @@ def create_app(settings: Settings) -> web.Application:
     commerce_ = commerce.setup(
         app, platform, users, products, shows_, clock, notify=room_.service.emit_to_user
     )
-    room_.service.add_contributor(commerce_.tick)  # units left, flash sales, recent buys
+    # units left, flash-sale countdowns and recent buys ride on every room tick
+    room_.events.extend(room.RoomExtension("commerce", contributors=[commerce_.tick]))
     content_ = content.setup(
         app, platform, users, products, shows_, notify=room_.service.emit_to_user
     )

@@ -23,12 +23,16 @@ from aiohttp import web
 
 from live_server.platform.errors import DomainError
 from live_server.platform.identity import Principal
-from live_server.room import Room, RoomService
+from live_server.room import (
+    Bucket,
+    Room,
+    RoomEvent,
+    RoomEventRegistry,
+    RoomService,
+    check_sender,
+    take_token,
+)
 from live_server.room import events as ev
-from live_server.room.core_events import core_events
-from live_server.room.event_keys import ROOM_EVENTS
-from live_server.room.registry import RoomEvent, RoomEventRegistry, check_sender
-from live_server.room.rules.chat import Bucket, take_token
 from live_server.settings import Settings
 from signaling.socketio_internals import (
     direct_manager,
@@ -222,17 +226,11 @@ def setup(
 ) -> RoomTransport:
     """Serves the live room over Socket.IO at /socket.io/ on the app.
 
-    Makes the room's event registry with the room's own events (`core_events`), puts it on
-    the app under ROOM_EVENTS (features add theirs there, now or later) and hands the room
-    service every tick contributor registered through it; then binds the transport and
-    registers its lifetime (tick loop started at start-up, sockets and shared state closed
-    at shut-down).
+    Binds every event of the room's registry (`room.events`: the room's own and any a
+    feature adds, now or later) and registers the transport's lifetime (tick loop started
+    at start-up, sockets and shared state closed at shut-down).
     """
-    registry = RoomEventRegistry()
-    registry.register_all(core_events(room.service, room.moderation))
-    registry.feed_contributors(room.service.add_contributor)
-    app[ROOM_EVENTS] = registry
-    transport = RoomTransport(sio, room.service, registry, verify_token)
+    transport = RoomTransport(sio, room.service, room.events, verify_token)
     app[ROOM_TRANSPORT] = transport
     transport.attach(app)
 

@@ -3,18 +3,39 @@
 Other features and the Socket.IO transport use what is re-exported here.
 """
 
+from live_server.room import events
+from live_server.room.events import ack_for, error_ack
 from live_server.room.extensions import RoomBroadcaster, TickContributor
 from live_server.room.feature import Room, setup
-from live_server.room.keys import ROOM
+from live_server.room.keys import ROOM, ROOM_EVENTS
 from live_server.room.moderation import RoomModeration
+from live_server.room.registry import (
+    RoomEvent,
+    RoomEventRegistry,
+    RoomExtension,
+    Sender,
+    check_sender,
+)
+from live_server.room.rules.chat import Bucket, take_token
 from live_server.room.service import RoomService
 
 __all__ = [
     "ROOM",
+    "ROOM_EVENTS",
+    "Bucket",
     "Room",
     "RoomBroadcaster",
+    "RoomEvent",
+    "RoomEventRegistry",
+    "RoomExtension",
     "RoomModeration",
     "RoomService",
+    "Sender",
     "TickContributor",
+    "ack_for",
+    "check_sender",
+    "error_ack",
+    "events",
     "setup",
+    "take_token",
 ]

@@ -14,10 +14,12 @@ from live_server.catalog import Catalog
 from live_server.platform.core import Platform
 from live_server.room import routes
 from live_server.room.context import RoomContext, RoomLimits
+from live_server.room.core_events import core_events
 from live_server.room.extensions import RoomBroadcaster
-from live_server.room.keys import ROOM
+from live_server.room.keys import ROOM, ROOM_EVENTS
 from live_server.room.live_state import LiveState, MemoryLiveState, RedisLiveState
 from live_server.room.moderation import RoomModeration
+from live_server.room.registry import RoomEventRegistry
 from live_server.room.rules.reactions import ReactionAggregator
 from live_server.room.service import RoomService
 from live_server.room.stores.chat import ChatRepository
@@ -34,6 +36,8 @@ class Room:
 
     service: RoomService
     moderation: RoomModeration
+    #: The open event table the transport binds; features add their events here.
+    events: RoomEventRegistry
 
 
 def setup(
@@ -76,6 +80,11 @@ def setup(
     service = RoomService(
         ctx, ticker, aggregator, platform.events, observe_chat_latency=chat_latency.observe
     )
+    moderation = RoomModeration(ctx, ticker)
+    events = RoomEventRegistry()
+    events.register_all(core_events(service, moderation))
+    events.feed_contributors(service.add_contributor)
     app[ROOM] = service
+    app[ROOM_EVENTS] = events
     routes.setup(app)
-    return Room(service=service, moderation=RoomModeration(ctx, ticker))
+    return Room(service=service, moderation=moderation, events=events)

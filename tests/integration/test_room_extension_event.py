@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from live_server.platform.errors import DomainError
-from live_server.room.event_keys import ROOM_EVENTS
+from live_server.room import ROOM_EVENTS
 from live_server.room.events import ack_for
 from support import echo_event
 from support.room import Room, make_room

@@ -80,7 +80,7 @@ async def test_waiting_frames_leave_before_a_normal_path_packet_and_big_flushes_
 async def test_fast_and_polling_clients_get_the_same_broadcasts(
     client: Any, make_user: Any
 ) -> None:
-    from live_server.app import ROOM_TRANSPORT
+    from signaling.room import ROOM_TRANSPORT
 
     base_url = str(client.make_url("/")).rstrip("/")
     room = await make_room(client, make_user, base_url)
