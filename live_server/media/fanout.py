@@ -147,7 +147,7 @@ class ViewerTrack(MediaStreamTrack):
                 self._hub.request_keyframe()
                 break
 
-    async def recv(self) -> Packet:  # type: ignore[override]
+    async def recv(self) -> Packet:
         """The next encoded frame for this viewer's RTP sender.
 
         On the fast path frames leave from ``offer``; this parks aiortc's sender loop
