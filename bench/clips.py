@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import platform
 import random
 import shutil
@@ -29,14 +28,22 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _common import (
+    REPO,
+    Column,
+    Ratio,
+    Server,
+    Table,
+    percentile,
+    start_server,
+    utc_stamp,
+)
 
-from live_server.content.clips.rules import PinMark, plan_clip_windows, snap_windows
 from live_server.content.feed.rules import (
     category_mask,
     engagement_score,
@@ -46,9 +53,9 @@ from live_server.content.feed.rules import (
 from recordings.clips import EncodeSettings, cut_copy, cut_transcode
 from recordings.probe import probe
 from recordings.synthetic import SyntheticSpec, generate_recording, repeat_recording
+from recordings.windows import ClipWindow, PinMark, plan_clip_windows, snap_windows
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "var" / "bench-clips"
+CACHE = REPO / "var" / "bench-clips"
 
 
 # ---------------------------------------------------------------------------------------
@@ -105,47 +112,60 @@ def source(flavour: str, minutes: float, width: int, height: int, fps: int) -> P
     return path
 
 
-def ffmpeg_copy(src: Path, dst: Path, start: float, end: float) -> None:
+def ffmpeg_cut(src: Path, dst: Path, start: float, end: float, codec_args: list[str]) -> None:
+    """The same cut with the ffmpeg command-line tool: ``-c copy ...`` or encoder settings."""
     subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-ss",
-            f"{start:.3f}",
-            "-i",
-            str(src),
-            "-t",
-            f"{end - start:.3f}",
-            "-c",
-            "copy",
-            "-movflags",
-            "+faststart",
-            str(dst),
-        ],
+        ["ffmpeg", "-v", "error", "-y", "-ss", f"{start:.3f}", "-i", str(src),
+         "-t", f"{end - start:.3f}", *codec_args, str(dst)],
         check=True,
-    )
+    )  # fmt: skip
 
 
-def ffmpeg_transcode(src: Path, dst: Path, start: float, end: float, cfg: EncodeSettings) -> None:
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-ss",
-            f"{start:.3f}",
-            "-i",
-            str(src),
-            "-t",
-            f"{end - start:.3f}",
-            *cfg.ffmpeg_args(),
-            str(dst),
-        ],
-        check=True,
-    )
+FFMPEG_COPY = ["-c", "copy", "-movflags", "+faststart"]
+
+Cut = Callable[[Path, float, float], object]
+
+
+def cut_both(
+    windows: Sequence[ClipWindow],
+    out: Path,
+    prefix: str,
+    tools: Mapping[str, Cut],
+    repeat: int,
+    progress: str | None = None,
+) -> dict[str, float]:
+    """Cut every window with each tool (``pyav``, ``ffmpeg``: ``cut(dst, start, end)``),
+    alternating which goes first clip by clip so that load on a shared machine hits both
+    alike; each clip's best wall time of ``repeat`` cuts counts; ``progress`` names the
+    path in a line per clip. Returns ``wall_<tool>``,
+    ``media_<tool>`` (clip seconds, by ffprobe) and ``max_duration_diff`` between tools."""
+    wall = {"pyav": 0.0, "ffmpeg": 0.0}
+    media = {"pyav": 0.0, "ffmpeg": 0.0}
+    diffs: list[float] = []
+    for i, w in enumerate(windows):
+        order = ("pyav", "ffmpeg") if i % 2 == 0 else ("ffmpeg", "pyav")
+        for tool in order:
+            dst = out / f"{prefix}-{tool}-{i:02d}.mp4"
+            best = float("inf")
+            for _ in range(repeat):
+                t = time.perf_counter()
+                tools[tool](dst, w.start, w.end)
+                best = min(best, time.perf_counter() - t)
+            wall[tool] += best
+            media[tool] += ffprobe_duration(dst)
+        diffs.append(
+            abs(
+                ffprobe_duration(out / f"{prefix}-pyav-{i:02d}.mp4")
+                - ffprobe_duration(out / f"{prefix}-ffmpeg-{i:02d}.mp4")
+            )
+        )
+        if progress:
+            print(f"  {progress} clip {i + 1}/{len(windows)}", flush=True)
+    return {
+        **{f"wall_{k}": v for k, v in wall.items()},
+        **{f"media_{k}": v for k, v in media.items()},
+        "max_duration_diff": max(diffs),
+    }
 
 
 def run_media(args: argparse.Namespace) -> dict[str, Any]:
@@ -164,66 +184,22 @@ def run_media(args: argparse.Namespace) -> dict[str, Any]:
         info = probe(mp4)
         probe_s = time.perf_counter() - t0
         snapped = snap_windows(windows, info.keyframes)
-        wall = {"pyav": probe_s, "ffmpeg": 0.0}
-        media = {"pyav": 0.0, "ffmpeg": 0.0}
-        diffs: list[float] = []
-        for i, w in enumerate(snapped):
-            order = ("pyav", "ffmpeg") if i % 2 == 0 else ("ffmpeg", "pyav")
-            for tool in order:
-                dst = out / f"copy-{tool}-{i:02d}.mp4"
-                best = float("inf")
-                for _ in range(args.repeat):
-                    t = time.perf_counter()
-                    if tool == "pyav":
-                        cut_copy(mp4, dst, w.start, w.end)
-                    else:
-                        ffmpeg_copy(mp4, dst, w.start, w.end)
-                    best = min(best, time.perf_counter() - t)
-                wall[tool] += best
-                media[tool] += ffprobe_duration(dst)
-            diffs.append(
-                abs(
-                    ffprobe_duration(out / f"copy-pyav-{i:02d}.mp4")
-                    - ffprobe_duration(out / f"copy-ffmpeg-{i:02d}.mp4")
-                )
-            )
-        results["copy"] = {
-            **{f"wall_{k}": v for k, v in wall.items()},
-            **{f"media_{k}": v for k, v in media.items()},
-            "probe_s": probe_s,
-            "max_duration_diff": max(diffs),
+        copy = {
+            "pyav": lambda dst, a, b: cut_copy(mp4, dst, a, b),
+            "ffmpeg": lambda dst, a, b: ffmpeg_cut(mp4, dst, a, b, FFMPEG_COPY),
         }
+        results["copy"] = cut_both(snapped, out, "copy", copy, args.repeat)
+        results["copy"]["wall_pyav"] += probe_s  # the keyframe probe is part of the cut
+        results["copy"]["probe_s"] = probe_s
         print(f"stream copy done ({len(snapped)} clips)", flush=True)
 
-        wall = {"pyav": 0.0, "ffmpeg": 0.0}
-        media = {"pyav": 0.0, "ffmpeg": 0.0}
-        diffs = []
-        for i, w in enumerate(windows):
-            order = ("pyav", "ffmpeg") if i % 2 == 0 else ("ffmpeg", "pyav")
-            for tool in order:
-                dst = out / f"tx-{tool}-{i:02d}.mp4"
-                best = float("inf")
-                for _ in range(args.repeat):
-                    t = time.perf_counter()
-                    if tool == "pyav":
-                        cut_transcode(webm, dst, w.start, w.end, settings=cfg)
-                    else:
-                        ffmpeg_transcode(webm, dst, w.start, w.end, cfg)
-                    best = min(best, time.perf_counter() - t)
-                wall[tool] += best
-                media[tool] += ffprobe_duration(dst)
-            diffs.append(
-                abs(
-                    ffprobe_duration(out / f"tx-pyav-{i:02d}.mp4")
-                    - ffprobe_duration(out / f"tx-ffmpeg-{i:02d}.mp4")
-                )
-            )
-            print(f"  transcode clip {i + 1}/{len(windows)}", flush=True)
-        results["transcode"] = {
-            **{f"wall_{k}": v for k, v in wall.items()},
-            **{f"media_{k}": v for k, v in media.items()},
-            "max_duration_diff": max(diffs),
+        transcode = {
+            "pyav": lambda dst, a, b: cut_transcode(webm, dst, a, b, settings=cfg),
+            "ffmpeg": lambda dst, a, b: ffmpeg_cut(webm, dst, a, b, cfg.ffmpeg_args()),
         }
+        results["transcode"] = cut_both(
+            windows, out, "tx", transcode, args.repeat, progress="transcode"
+        )
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -239,19 +215,27 @@ def run_media(args: argparse.Namespace) -> dict[str, Any]:
         f"({len(windows)} clips, x264 preset {cfg.preset} crf {cfg.crf}, "
         f"AAC {cfg.audio_bitrate // 1000}k)"
     )
-    print(
-        "| path | tool | clips | clip media (s) | wall (s) | real-time factor | ratio to ffmpeg |"
+    table = Table(
+        "path",
+        "tool",
+        "clips",
+        Column("clip media (s)", ".1f"),
+        Column("wall (s)", ".2f"),
+        "real-time factor",
+        Column("ratio to ffmpeg", ".2f"),
     )
-    print("|---|---|---|---|---|---|---|")
     for row in rows:
         base = next(x for x in rows if x.path == row.path and x.tool == "ffmpeg")
-        ratio = row.wall_s / base.wall_s if base.wall_s else 0.0
-        name = "LiveShop (PyAV)" if row.tool == "pyav" else "ffmpeg CLI"
-        label = "stream copy" if row.path == "copy" else "transcode VP8/Opus -> H.264/AAC"
-        print(
-            f"| {label} | {name} | {row.clips} | {row.media_s:.1f} | {row.wall_s:.2f} "
-            f"| {row.rtf:.0f}x | {ratio:.2f} |"
+        table.add(
+            "stream copy" if row.path == "copy" else "transcode VP8/Opus -> H.264/AAC",
+            "LiveShop (PyAV)" if row.tool == "pyav" else "ffmpeg CLI",
+            row.clips,
+            row.media_s,
+            row.wall_s,
+            f"{row.rtf:.0f}x",
+            Ratio(row.wall_s, base.wall_s),
         )
+    print(table.markdown())
     tx = results["transcode"]
     cp = results["copy"]
     tx_ratio = tx["wall_pyav"] / tx["wall_ffmpeg"]
@@ -315,6 +299,14 @@ async def seed_feed(
             [(h + 1, f"Show {h}", now - 86400, now) for h in range(hosts)],
         )
         n_posts = n_items // 5
+
+        def feed_item(
+            kind: str, ref: int, host: int, pid: int, created: float
+        ) -> tuple[str, int, int, int, float]:
+            # a feed item is tagged with its product's category
+            mask = category_mask([INTERESTS[(pid - 1) % len(INTERESTS)]])
+            return (kind, ref, host, mask, created)
+
         clips, clip_products, posts, media, post_products, items = [], [], [], [], [], []
         for i in range(n_items - n_posts):
             host = 1 + i % hosts
@@ -336,15 +328,7 @@ async def seed_feed(
                 )
             )
             clip_products.append((i + 1, pid, 0))
-            items.append(
-                (
-                    "clip",
-                    i + 1,
-                    host,
-                    category_mask([INTERESTS[(pid - 1) % len(INTERESTS)]]),
-                    created,
-                )
-            )
+            items.append(feed_item("clip", i + 1, host, pid, created))
         for i in range(n_posts):
             host = 1 + i % hosts
             pid = host + hosts * rng.randrange(400 // hosts)
@@ -354,15 +338,7 @@ async def seed_feed(
                 (host, i + 1, "image", "image/jpeg", f"/media/p/{i}.jpg", 720, 960, 1000, created)
             )
             post_products.append((i + 1, pid, 0))
-            items.append(
-                (
-                    "post",
-                    i + 1,
-                    host,
-                    category_mask([INTERESTS[(pid - 1) % len(INTERESTS)]]),
-                    created,
-                )
-            )
+            items.append(feed_item("post", i + 1, host, pid, created))
         await tx.executemany(
             "INSERT INTO clips(id, session_id, host_id, source, start_s, end_s, duration_s,"
             " video_url, poster_url, width, height, created_at)"
@@ -435,36 +411,15 @@ async def seed_feed(
     return [(hosts + 1 + i, f"bench{hosts + i}", 0) for i in range(n_users)]
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_feed_server(data_dir: Path) -> Server:
     """`liveshop serve` in its own process (its own core), as a deployment would run it."""
-    import socket
-    import urllib.request
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "LIVESHOP_SECRET": "bench-secret", "LIVESHOP_LOG_LEVEL": "warning"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "live_server", "serve", "--host", "127.0.0.1", "--port", str(port),
+    return start_server(
+        [sys.executable, "-m", "live_server", "serve", "--host", "127.0.0.1", "--port", "0",
          "--data-dir", str(data_dir)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        port_file=data_dir / "server.port",  # where `serve --port 0` reports its port
+        log_path=data_dir / "server.log",
+        env={"LIVESHOP_SECRET": "bench-secret", "LIVESHOP_LOG_LEVEL": "warning"},
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/readyz", timeout=1) as resp:
-                if resp.status == 200:
-                    return proc, base
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("the server did not start")
 
 
 async def run_feed(args: argparse.Namespace) -> dict[str, Any]:
@@ -494,7 +449,8 @@ async def run_feed(args: argparse.Namespace) -> dict[str, Any]:
     health_ms: list[float] = []
     service_ms: list[float] = []
     cursors: dict[int, str] = {}
-    proc, base = start_server(settings.data_dir)
+    server = await asyncio.to_thread(start_feed_server, settings.data_dir)
+    base = server.url
     try:
         async with aiohttp.ClientSession() as http:
 
@@ -524,8 +480,7 @@ async def run_feed(args: argparse.Namespace) -> dict[str, Any]:
             for _ in range(args.requests):
                 await one(True)
     finally:
-        proc.terminate()
-        proc.wait(15)
+        server.stop()
     assert svc.feed is not None
     for _ in range(args.requests):
         uid, name, _ = users[rng.randrange(len(users))]
@@ -540,24 +495,36 @@ async def run_feed(args: argparse.Namespace) -> dict[str, Any]:
         f"Feed: GET /api/feed?limit=10 with {args.feed_items} items, {args.feed_users} users "
         f"({args.requests} requests, sequential, half of them continuing a scroll by cursor)"
     )
-    print("| request | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) | p99 ratio to /healthz |")
-    print("|---|---|---|---|---|---|")
-    hp99 = pct(health_ms, 99)
+    table = Table(
+        "request",
+        Column("p50 (ms)", ".2f"),
+        Column("p95 (ms)", ".2f"),
+        Column("p99 (ms)", ".2f"),
+        Column("max (ms)", ".2f"),
+        Column("p99 ratio to /healthz", ".1f"),
+    )
+    hp99 = percentile(health_ms, 0.99)
     for label, values in (
         ("GET /api/feed (HTTP)", feed_ms),
         ("FeedService.page (in-process, first pages)", service_ms),
         ("GET /healthz (baseline)", health_ms),
     ):
-        print(
-            f"| {label} | {pct(values, 50):.2f} | {pct(values, 95):.2f} | {pct(values, 99):.2f} "
-            f"| {max(values):.2f} | {pct(values, 99) / hp99:.1f} |"
+        p99 = percentile(values, 0.99)
+        table.add(
+            label,
+            percentile(values, 0.5),
+            percentile(values, 0.95),
+            p99,
+            max(values),
+            Ratio(p99, hp99),
         )
-    p99 = pct(feed_ms, 99)
+    print(table.markdown())
+    p99 = percentile(feed_ms, 0.99)
     print(f"target: feed p99 < 20 ms: {p99:.2f} ms {'PASS' if p99 < 20 else 'FAIL'}")
     return {
-        "feed_p50": pct(feed_ms, 50),
+        "feed_p50": percentile(feed_ms, 0.5),
         "feed_p99": p99,
-        "service_p99": pct(service_ms, 99),
+        "service_p99": percentile(service_ms, 0.99),
         "health_p99": hp99,
         "feed_mean": statistics.mean(feed_ms),
     }
@@ -583,7 +550,7 @@ def main() -> int:
         print("ffmpeg and ffprobe are needed (make system-deps)", file=sys.stderr)
         return 2
     print(
-        f"# bench/clips.py  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  {platform.node()}  "
+        f"# bench/clips.py  {utc_stamp()}  {platform.node()}  "
         f"{platform.processor() or platform.machine()}  python {platform.python_version()}"
     )
     out: dict[str, Any] = {}

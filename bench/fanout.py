@@ -29,23 +29,29 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import psutil
+from _common import Column, Table, int_list, percentile, serve_app, start_server, utc_stamp
 from aiohttp import web
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from live_server.media.aiortc import hooks as aiortc_hooks
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import FanoutHub
 from live_server.media.sfu import Sfu
-from support.peers import PacketLoopTrack, encode_opus
+from support.helpers import wait_for
+from support.peers import (
+    PacketLoopTrack,
+    encode_opus,
+    http_negotiate,
+    selected_addresses,
+    viewer_pc,
+)
 
 SESSION = 1
 FPS = 30
@@ -56,8 +62,8 @@ BITRATE = 1_500_000
 # server process
 
 
-def serve(mode: str, port: int) -> None:
-    """Run the bench server (forward or relay) until killed."""
+def serve(mode: str) -> None:
+    """Run the bench server (forward or relay) until stopped."""
     import logging
 
     logging.basicConfig(level=logging.WARNING, format="server %(levelname)s %(name)s %(message)s")
@@ -82,11 +88,18 @@ def serve(mode: str, port: int) -> None:
             relay_frames_out[0] += 1
             return frame
 
-    async def main() -> None:
+    async def make_app() -> web.Application:
+        # built inside the server's event loop: the SFU and its peers belong to it
         app = web.Application()
         viewers: list[RTCPeerConnection] = []
         if mode in ("forward", "forward-aiortc"):
-            sfu = Sfu(MediaClock(), publisher_timeout_s=3600, fast_path=mode == "forward")
+            # ice_loopback: the server's WebRTC on 127.0.0.1 only, as the setting does it
+            sfu = Sfu(
+                MediaClock(),
+                publisher_timeout_s=3600,
+                fast_path=mode == "forward",
+                ice_loopback=True,
+            )
             original_dispatch = FanoutHub.dispatch
 
             def timed_dispatch(self: FanoutHub, packet: Any, keyframe: bool) -> None:
@@ -99,41 +112,36 @@ def serve(mode: str, port: int) -> None:
 
             async def whip(request: web.Request) -> web.Response:
                 _, answer = await sfu.publish(SESSION, await request.text())
-                return web.Response(status=201, text=answer, content_type="application/sdp")
+                return _created(answer)
 
             async def whep(request: web.Request) -> web.Response:
                 _, answer = await sfu.subscribe(SESSION, await request.text())
-                return web.Response(status=201, text=answer, content_type="application/sdp")
+                return _created(answer)
 
         else:
+            aiortc_hooks.use_loopback_candidates()  # what ice_loopback does, without an SFU
             relay = MediaRelay()
             sources: dict[str, MediaStreamTrack] = {}
             publisher: list[RTCPeerConnection] = []
+
+            async def answer(pc: RTCPeerConnection, request: web.Request) -> web.Response:
+                offer = RTCSessionDescription(sdp=await request.text(), type="offer")
+                await pc.setRemoteDescription(offer)
+                await pc.setLocalDescription(await pc.createAnswer())
+                return _created(pc.localDescription.sdp)
 
             async def whip(request: web.Request) -> web.Response:
                 pc = RTCPeerConnection()
                 publisher.append(pc)
                 pc.on("track", lambda track: sources.__setitem__(track.kind, track))
-                await pc.setRemoteDescription(
-                    RTCSessionDescription(sdp=await request.text(), type="offer")
-                )
-                await pc.setLocalDescription(await pc.createAnswer())
-                return web.Response(
-                    status=201, text=pc.localDescription.sdp, content_type="application/sdp"
-                )
+                return await answer(pc, request)
 
             async def whep(request: web.Request) -> web.Response:
                 pc = RTCPeerConnection()
                 viewers.append(pc)
                 pc.addTrack(CountingTrack(relay.subscribe(sources["video"], buffered=False)))
                 pc.addTrack(relay.subscribe(sources["audio"], buffered=False))
-                await pc.setRemoteDescription(
-                    RTCSessionDescription(sdp=await request.text(), type="offer")
-                )
-                await pc.setLocalDescription(await pc.createAnswer())
-                return web.Response(
-                    status=201, text=pc.localDescription.sdp, content_type="application/sdp"
-                )
+                return await answer(pc, request)
 
         async def stats(request: web.Request) -> web.Response:
             """Frames the server dropped from viewer queues (forward mode), to tell server
@@ -156,16 +164,31 @@ def serve(mode: str, port: int) -> None:
                 }
             )
 
+        async def ready(request: web.Request) -> web.Response:
+            return web.Response(text="ready")
+
+        async def close(_: web.Application) -> None:
+            # on SIGTERM: end the peers (and the SFU's pending tasks) before the loop goes
+            if mode == "relay":
+                await asyncio.gather(*(pc.close() for pc in publisher + viewers))
+            else:
+                await sfu.close()
+
         app.router.add_post("/whip", whip)
         app.router.add_post("/whep", whep)
         app.router.add_get("/stats", stats)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        print("READY", flush=True)
-        await asyncio.Event().wait()
+        app.router.add_get("/readyz", ready)
+        app.on_shutdown.append(close)
+        return app
 
-    asyncio.run(main())
+    serve_app(make_app())
+
+
+def _created(sdp: str) -> web.Response:
+    """A WHIP/WHEP 201 (one session per bench server, so the resource URL is nominal)."""
+    return web.Response(
+        status=201, text=sdp, content_type="application/sdp", headers={"Location": "/resource"}
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -269,13 +292,11 @@ def viewer_worker(base: str) -> None:
                     break
                 if line.startswith("add "):
                     for _ in range(int(line.split()[1])):
-                        pc = RTCPeerConnection()
-                        pc.addTransceiver("video", direction="recvonly")
-                        pc.addTransceiver("audio", direction="recvonly")
+                        pc = viewer_pc(passthrough=False)  # frames counted, never decoded
                         counter = Counter()
                         for t in pc.getTransceivers():
                             COUNTERS[id(t.receiver)] = (t.kind, counter)
-                        await negotiate(http, pc, f"{base}/whep")
+                        await http_negotiate(http, pc, f"{base}/whep")
                         viewers.append((pc, counter))
                     print("ok", flush=True)
                 elif line == "snap":
@@ -336,17 +357,6 @@ class Workers:
                 proc.kill()
 
 
-async def negotiate(http: aiohttp.ClientSession, pc: RTCPeerConnection, url: str) -> None:
-    await pc.setLocalDescription(await pc.createOffer())
-    async with http.post(
-        url, data=pc.localDescription.sdp, headers={"Content-Type": "application/sdp"}
-    ) as resp:
-        if resp.status != 201:
-            raise RuntimeError(f"{url}: {resp.status} {await resp.text()}")
-        answer = await resp.text()
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
-
-
 @dataclass
 class Row:
     mode: str
@@ -359,11 +369,6 @@ class Row:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def cpu_seconds(proc: psutil.Process) -> float:
-    t = proc.cpu_times()
-    return float(t.user + t.system)
-
-
 async def run_mode(
     mode: str,
     counts: list[int],
@@ -373,14 +378,9 @@ async def run_mode(
     workers_count: int,
     args_min_delivery: float = 50.0,
 ) -> list[Row]:
-    port = _free_port()
-    server = start_server(mode, port)
-    assert server.stdout is not None
-    line = await asyncio.to_thread(server.stdout.readline)
-    if "READY" not in line:
-        raise RuntimeError(f"{mode} server did not start: {line!r}")
-    proc = psutil.Process(server.pid)
-    base = f"http://127.0.0.1:{port}"
+    # the server leg in its own process, so that its CPU time is its own
+    server = await asyncio.to_thread(start_server, [sys.executable, __file__, "--serve", mode])
+    base = server.url
     rows: list[Row] = []
     workers = Workers(base, workers_count)
     publisher = RTCPeerConnection()
@@ -390,8 +390,12 @@ async def run_mode(
     publisher.addTransceiver(atrack, direction="sendonly")
     try:
         async with aiohttp.ClientSession() as http:
-            await negotiate(http, publisher, f"{base}/whip")
+            await http_negotiate(http, publisher, f"{base}/whip")
             await asyncio.sleep(3)  # ICE, DTLS, first frames
+            await wait_for(
+                lambda: publisher.connectionState == "connected", 20, message="publisher"
+            )
+            _check_loopback(publisher)
             baseline: float | None = None
             for n in [0, *counts]:
                 await workers.grow_to(n)
@@ -399,10 +403,10 @@ async def run_mode(
                 v0 = await workers.snapshot()
                 o0 = await server_stats(http, base)
                 s0 = (vtrack.sent, atrack.sent)
-                c0 = cpu_seconds(proc)
+                c0 = server.cpu_seconds()
                 t0 = time.monotonic()
                 await asyncio.sleep(window)
-                c1 = cpu_seconds(proc)
+                c1 = server.cpu_seconds()
                 t1 = time.monotonic()
                 s1 = (vtrack.sent, atrack.sent)
                 o1 = await server_stats(http, base)
@@ -424,7 +428,7 @@ async def run_mode(
                             100.0,
                             100.0,
                             sent_v,
-                            {"rss_mb": proc.memory_info().rss / 2**20},
+                            {"rss_mb": server.rss_mb()},
                         )
                     )
                     continue
@@ -460,7 +464,7 @@ async def run_mode(
                                 else None
                             ),
                             "served_fraction": served / (n * elapsed),
-                            "rss_mb": proc.memory_info().rss / 2**20,
+                            "rss_mb": server.rss_mb(),
                         },
                     )
                 )
@@ -476,24 +480,22 @@ async def run_mode(
     finally:
         workers.close()
         await publisher.close()
-        server.kill()
-        server.wait()
+        server.stop()
     return rows
+
+
+def _check_loopback(pc: RTCPeerConnection) -> None:
+    """Fail unless the connected ``pc`` pairs 127.0.0.1 with 127.0.0.1 (DESIGN: benchmark
+    WebRTC stays on loopback; support.peers pins this process's ICE to it)."""
+    pair = selected_addresses(pc)
+    if pair is None or pair[0][0] != "127.0.0.1" or pair[1][0] != "127.0.0.1":
+        raise RuntimeError(f"WebRTC is not on loopback: selected pair {pair}")
 
 
 async def server_stats(http: aiohttp.ClientSession, base: str) -> dict[str, int]:
     async with http.get(f"{base}/stats") as resp:
         data: dict[str, int] = await resp.json()
         return data
-
-
-def start_server(mode: str, port: int) -> subprocess.Popen[str]:
-    """The server leg in its own process, so that its CPU time is its own."""
-    return subprocess.Popen(
-        [sys.executable, __file__, "--serve", mode, "--port", str(port)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
 
 
 def _fmt(row: Row) -> str:
@@ -504,76 +506,80 @@ def _fmt(row: Row) -> str:
     )
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _clean(row: Row) -> bool:
-    return bool(row.ms_per_viewer_s and row.ms_per_viewer_s > 0 and row.viewers >= 10)
-
-
-def _median(values: list[float | None]) -> float:
-    ordered = sorted(v for v in values if v is not None)
-    return ordered[len(ordered) // 2] if ordered else float("nan")
+def _costs(rows: list[Row], mode: str, *, clean: bool = True) -> list[float]:
+    """A mode's per-viewer costs. ``clean``: only positive ones from steps with 10+
+    viewers (the 1-viewer step is mostly noise around the ingest baseline)."""
+    return [
+        r.ms_per_viewer_s
+        for r in rows
+        if r.mode == mode
+        and r.ms_per_viewer_s
+        and (not clean or (r.ms_per_viewer_s > 0 and r.viewers >= 10))
+    ]
 
 
 def table(rows: list[Row], video_kbps: float) -> str:
+    """The results table and the per-viewer cost of each mode against the fast path."""
+    out = Table(
+        "mode",
+        "viewers",
+        Column("server CPU (% of a core)", ".1f"),
+        "CPU ms per viewer-second",
+        "of which the fan-out send loop",
+        "viewers per core",
+        "frames served by the server",
+        "video frames received (worst viewer / mean)",
+        "audio (worst)",
+        "server queue overflows",
+        Column("server RSS MB", ".0f"),
+    )
+    for r in rows:
+        per = r.ms_per_viewer_s
+        label = "ingest only" if r.viewers == 0 else str(r.viewers)
+        mean = r.extra.get("mean_video_pct")
+        send = r.extra.get("send_ms_per_viewer_s")
+        served = r.extra.get("served_fraction")
+        out.add(
+            r.mode,
+            label + (f" ({r.extra['note']})" if r.extra.get("note") else ""),
+            r.cpu_pct,
+            "-" if per is None else f"{per:.2f}",
+            "-" if send is None else f"{send:.2f}",
+            "-" if per is None or per <= 0 else f"{1000 / per:.0f}",
+            "-" if served is None else f"{100 * served:.0f} %",
+            f"{r.video_pct:.1f} %" + ("" if mean is None else f" / {mean:.1f} %"),
+            f"{r.audio_pct:.1f} %",
+            str(r.extra.get("server_queue_overflows", "-")) if r.mode != "relay" else "n/a",
+            r.extra.get("rss_mb", 0),
+        )
     lines = [
-        f"LiveShop fan-out benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"LiveShop fan-out benchmark, {utc_stamp()}, "
         f"{platform.machine()} {psutil.cpu_count()} cores "
         f"({platform.processor() or platform.platform()}), Python {platform.python_version()}",
         f"publisher: VP8 {WIDTH}x{HEIGHT} {FPS} fps ~{video_kbps:.0f} kbit/s + Opus 20 ms;"
         " viewers on loopback count RTP frames without decoding",
         "",
-        "| mode | viewers | server CPU (% of a core) | CPU ms per viewer-second "
-        "| of which the fan-out send loop | viewers per core | frames served by the server "
-        "| video frames received (worst viewer / mean) | audio (worst) "
-        "| server queue overflows | server RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        out.markdown(),
     ]
-    for r in rows:
-        per = r.ms_per_viewer_s
-        per_s = "-" if per is None else f"{per:.2f}"
-        vpc = "-" if per is None or per <= 0 else f"{1000 / per:.0f}"
-        label = "ingest only" if r.viewers == 0 else str(r.viewers)
-        mean = r.extra.get("mean_video_pct")
-        mean_s = "" if mean is None else f" / {mean:.1f} %"
-        over = r.extra.get("server_queue_overflows", "-") if r.mode != "relay" else "n/a"
-        send = r.extra.get("send_ms_per_viewer_s")
-        send_s = "-" if send is None else f"{send:.2f}"
-        note = f" ({r.extra['note']})" if r.extra.get("note") else ""
-        served = r.extra.get("served_fraction")
-        served_s = "-" if served is None else f"{100 * served:.0f} %"
-        lines.append(
-            f"| {r.mode} | {label}{note} | {r.cpu_pct:.1f} | {per_s} | {send_s} | {vpc} "
-            f"| {served_s} "
-            f"| {r.video_pct:.1f} %{mean_s} | {r.audio_pct:.1f} % | {over} "
-            f"| {r.extra.get('rss_mb', 0):.0f} |"
-        )
-    # per-viewer cost of each mode: median over the steps with 10+ viewers (the 1-viewer
-    # step is mostly noise around the ingest baseline)
-    fwd = [r.ms_per_viewer_s for r in rows if r.mode == "forward" and _clean(r)]
-    slow = [r.ms_per_viewer_s for r in rows if r.mode == "forward-aiortc" and _clean(r)]
-    rel = [r.ms_per_viewer_s for r in rows if r.mode == "relay" and r.ms_per_viewer_s]
+    # per-viewer cost of each mode: the median over its steps
+    fwd = _costs(rows, "forward")
+    slow = _costs(rows, "forward-aiortc")
+    rel = _costs(rows, "relay", clean=False)
     if fwd:
-        f_cost = _median(fwd)
+        f_cost = percentile(fwd, 0.5)
         lines.append("")
         lines.append(
             f"forwarding (fast path): {f_cost:.2f} ms per viewer-second = "
             f"{1000 / f_cost:.0f} viewers per core (median of {len(fwd)} steps with 10+ viewers)"
         )
         if slow:
-            s_cost = _median(slow)
+            s_cost = percentile(slow, 0.5)
             lines.append(
                 f"forwarding through aiortc's own sender: {s_cost:.2f} ms per viewer-second;"
                 f" fast path is {s_cost / f_cost:.1f}x cheaper"
             )
         if rel:
-            r_cost = _median(rel)
+            r_cost = percentile(rel, 0.5)
             lines.append(
                 f"MediaRelay re-encode: {r_cost:.1f} ms per viewer-second;"
                 f" ratio re-encode/forward = {r_cost / f_cost:.0f}x"
@@ -588,7 +594,7 @@ async def send_path_cost(video: list[bytes], audio: list[bytes], repeats: int = 
     from live_server.media.aiortc.fastpath import SharedPacketizer
     from support.peers import NumberedVideoTrack, viewer_pc
 
-    sfu = Sfu(MediaClock(), publisher_timeout_s=3600)
+    sfu = Sfu(MediaClock(), publisher_timeout_s=3600, ice_loopback=True)
     publisher = RTCPeerConnection()
     publisher.addTransceiver(NumberedVideoTrack(), direction="sendonly")
     viewer = viewer_pc()
@@ -618,11 +624,10 @@ async def send_path_cost(video: list[bytes], audio: list[bytes], repeats: int = 
                 fast.send_frame(payloads, ts)
             results.append((time.thread_time() - t0) * 1000)
             await asyncio.sleep(0.2)  # let the viewer drain its socket
-        results.sort()
         return (
             f"fast send path alone, in-process ({packets} packets = one viewer-second): "
-            f"{results[len(results) // 2]:.2f} ms per viewer-second (median of {repeats}; "
-            f"min {results[0]:.2f}, max {results[-1]:.2f})"
+            f"{percentile(results, 0.5):.2f} ms per viewer-second (median of {repeats}; "
+            f"min {min(results):.2f}, max {max(results):.2f})"
         )
     finally:
         await viewer.close()
@@ -679,13 +684,13 @@ def main() -> None:
     parser.add_argument(
         "--serve", choices=["forward", "forward-aiortc", "relay"], help=argparse.SUPPRESS
     )
-    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--viewer-worker", help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=2, help="viewer processes")
-    parser.add_argument("--viewers", default="1,10,25,50,100")
-    parser.add_argument("--relay-viewers", default="1,2,4")
+    parser.add_argument("--viewers", type=int_list, default="1,10,25,50,100")
+    parser.add_argument("--relay-viewers", type=int_list, default="1,2,4")
     parser.add_argument(
         "--aiortc-viewers",
+        type=int_list,
         default="10,25",
         help="steps for the baseline: forwarding through aiortc's own sender (fast path off)",
     )
@@ -695,14 +700,11 @@ def main() -> None:
     parser.add_argument("--json", help="also write the rows as JSON here")
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.port)
+        serve(args.serve)
         return
     if args.viewer_worker:
         viewer_worker(args.viewer_worker)
         return
-    args.viewers = [int(x) for x in args.viewers.split(",") if x]
-    args.relay_viewers = [int(x) for x in args.relay_viewers.split(",") if x]
-    args.aiortc_viewers = [int(x) for x in args.aiortc_viewers.split(",") if x]
     asyncio.run(bench(args))
 
 

@@ -53,6 +53,7 @@ def serve(data_dir: str, batch: int) -> None:
     from live_server.app import create_app
     from live_server.commerce.keys import CHECKOUT
     from live_server.settings import Settings
+    from signaling.process import tune_gc
 
     logging.basicConfig(level=logging.WARNING)
     if os.environ.get("BENCH_SWITCH"):
@@ -73,6 +74,7 @@ def serve(data_dir: str, batch: int) -> None:
             profiler.dump_stats(f"{profile_to}.{batch}")
 
         app.on_shutdown.append(dump)
+    tune_gc()  # the GC settings of a process serving rooms (its entry point installs them)
     serve_app(app)
 
 
@@ -404,12 +406,18 @@ def print_table(args: argparse.Namespace, grouped: dict[str, Any], single: dict[
     row("HTTP floor, GET /healthz", grouped["floor"], None, floor=True)
     print(table.text())
     g, s, f = grouped["ample"], single["ample"], grouped["floor"]
-    rate = lambda o: o.created / o.wall_s if o.wall_s else 0.0  # noqa: E731
+
+    def rate(o: Outcome) -> float:
+        return o.created / o.wall_s if o.wall_s else 0.0
+
     print(
         f"\ngroup commit vs one tx/order: {rate(g) / max(rate(s), 1e-9):.2f}x orders/s; "
         f"orders/s as a share of the HTTP floor: {rate(g) / max(rate(f), 1e-9):.0%}"
     )
-    cap = lambda o: o.created / o.cpu_s if o.cpu_s else 0.0  # noqa: E731
+
+    def cap(o: Outcome) -> float:
+        return o.created / o.cpu_s if o.cpu_s else 0.0
+
     print(
         f"capacity per server CPU-second (noise-robust): group commit {cap(g):,.0f} orders, "
         f"one tx/order {cap(s):,.0f} orders ({cap(g) / max(cap(s), 1e-9):.2f}x), "

@@ -21,39 +21,36 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import multiprocessing as mp
 import os
 import random
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from array import array
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from _common import Column, Table, percentile, serve_app, start_server, utc_stamp
 
 CHAT_PREFIX = b'42["chat:message",'
 PING_FRAME = b"\x81\x012"  # an unmasked text frame holding the Engine.IO ping "2"
 
 
 # -- server process -----------------------------------------------------------------------
-def serve(port: int, data_dir: str, rebroadcast: bool) -> None:
+def serve(data_dir: str, rebroadcast: bool) -> None:
     """Runs the real app; with --rebroadcast, every reaction is emitted on its own."""
     import logging
-
-    from aiohttp import web
 
     from live_server.app import create_app
     from live_server.room.extensions import session_room
     from live_server.room.service import RoomService
     from live_server.settings import Settings
+    from signaling import process
 
     logging.basicConfig(level=logging.WARNING)
     if os.environ.get("BENCH_ROOM_NO_WINDOW"):  # A/B aid: flush every loop iteration
@@ -61,9 +58,7 @@ def serve(port: int, data_dir: str, rebroadcast: bool) -> None:
 
         socketio_fastpath.MAX_WINDOW = 0.0
     if os.environ.get("BENCH_ROOM_DEFAULT_GC"):  # A/B aid: CPython's GC settings
-        from signaling import room as room_transport
-
-        room_transport._gc_tuned = True
+        process._gc_tuned = True  # tune_gc() below becomes a no-op
     if rebroadcast:
 
         async def react_one_by_one(
@@ -82,8 +77,9 @@ def serve(port: int, data_dir: str, rebroadcast: bool) -> None:
             return {"ok": True}
 
         RoomService.react = react_one_by_one  # type: ignore[method-assign]
-    settings = Settings.load({"data_dir": Path(data_dir), "port": port, "secret": "bench"}, env={})
+    settings = Settings.load({"data_dir": Path(data_dir), "secret": "bench"}, env={})
     app = create_app(settings)
+    process.tune_gc()  # the room server's GC settings, as its entry point must install them
     profile_to = os.environ.get("BENCH_ROOM_PROFILE")
     if profile_to:  # development aid: cProfile of the server, written on exit
         import cProfile
@@ -91,12 +87,12 @@ def serve(port: int, data_dir: str, rebroadcast: bool) -> None:
         profiler = cProfile.Profile()
         profiler.enable()
         try:
-            web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+            serve_app(app)
         finally:
             profiler.disable()
             profiler.dump_stats(profile_to)
         return
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    serve_app(app)
 
 
 # -- a minimal Socket.IO-over-WebSocket client ---------------------------------------------
@@ -337,12 +333,6 @@ def load_process(cfg: dict[str, Any], index: int, ready: Any, go: Any, out: Any)
 
 
 # -- orchestration ------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _http(method: str, url: str, body: Any = None, token: str | None = None) -> Any:
     req = urllib.request.Request(
         url, method=method, data=json.dumps(body).encode() if body is not None else None
@@ -368,28 +358,16 @@ def _register(base: str, name: str) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, rebroadcast: bool) -> dict[str, Any]:
-    import psutil
-
+    """One mode: a fresh server, the room set up over HTTP, the load processes, the figures."""
     data_dir = tempfile.mkdtemp(prefix="bench-room-")
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--serve", str(port), data_dir]
+    server = start_server(
+        [sys.executable, str(Path(__file__).resolve()), "--serve", data_dir]
         + (["--rebroadcast"] if rebroadcast else []),
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=open(Path(data_dir) / "server.log", "wb"),
+        log_path=Path(data_dir) / "server.log",
+        timeout=30,
     )
-    base = f"http://127.0.0.1:{port}"
+    base, port = server.url, server.port
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/readyz", timeout=1)
-                break
-            except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    raise RuntimeError("server did not start") from None
-                time.sleep(0.1)
         host = _register(base, "benchhost")
         with sqlite3.connect(Path(data_dir) / "liveshop.db") as conn:
             conn.execute("UPDATE users SET role = 'host' WHERE id = ?", (host["user"]["id"],))
@@ -445,32 +423,31 @@ def run(args: argparse.Namespace, rebroadcast: bool) -> dict[str, Any]:
         start = time.time() + 2.0  # a moment for the load loops to settle
         for q in gos:
             q.put(start)
-        proc = psutil.Process(server.pid)
         while time.time() < start:
             time.sleep(0.01)
-        cpu0 = sum(proc.cpu_times()[:2])
-        rss0 = proc.memory_info().rss
+        cpu0 = server.cpu_seconds()
+        rss0 = server.rss_mb()
         time.sleep(args.duration)
-        cpu1 = sum(proc.cpu_times()[:2])
-        rss1 = proc.memory_info().rss
+        cpu1 = server.cpu_seconds()
+        rss1 = server.rss_mb()
         results = [out.get(timeout=120) for _ in workers]
         for w in workers:
             w.join(30)
         sampled = sum(cfg["sample_per_proc"])
         scale = args.viewers / sampled  # deliveries seen by the sample -> the whole room
-        latency = sorted(x for r in results for x in r["latency"])
-        lat_in = sorted(x for r in results for x in r["lat_in"])
-        lat_out = sorted(x for r in results for x in r["lat_out"])
+        latency = [x for r in results for x in r["latency"]]
+        lat_in = [x for r in results for x in r["lat_in"]]
+        lat_out = [x for r in results for x in r["lat_out"]]
         deliveries = sum(r["deliveries"] for r in results) * scale
         cpu = cpu1 - cpu0
         return {
             "mode": "rebroadcast" if rebroadcast else "aggregated",
             "viewers": args.viewers,
-            "p50_ms": 1000 * latency[len(latency) // 2] if latency else float("nan"),
-            "p99_ms": 1000 * latency[int(len(latency) * 0.99)] if latency else float("nan"),
+            "p50_ms": 1000 * percentile(latency, 0.5),
+            "p99_ms": 1000 * percentile(latency, 0.99),
             "chat_deliveries": len(latency),
-            "in_p50_ms": 1000 * lat_in[len(lat_in) // 2] if lat_in else float("nan"),
-            "out_p50_ms": 1000 * lat_out[len(lat_out) // 2] if lat_out else float("nan"),
+            "in_p50_ms": 1000 * percentile(lat_in, 0.5),
+            "out_p50_ms": 1000 * percentile(lat_out, 0.5),
             "expected_chat": args.chat * args.duration * sampled,
             "deliveries_s": deliveries / args.duration,
             "cpu_cores": cpu / args.duration,
@@ -479,17 +456,13 @@ def run(args: argparse.Namespace, rebroadcast: bool) -> dict[str, Any]:
             # socket, plus, in the baseline, every reaction to every socket
             "demanded_s": (args.viewers + chatters)
             * (args.chat + (args.reactions if rebroadcast else 5.0)),
-            "rss_mb": rss1 / 2**20,
-            "rss_growth_mb": (rss1 - rss0) / 2**20,
+            "rss_mb": rss1,
+            "rss_growth_mb": rss1 - rss0,
             "lost": sum(r["lost"] for r in results),
             "load_cpu": sum(r["load_cpu"] for r in results),
         }
     finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.stop()
 
 
 def _pin(base: str, token: str, sid: int, products: list[int]) -> None:
@@ -521,11 +494,11 @@ def main() -> None:
         "--sample", type=int, default=200, help="viewers that measure (the rest only drain)"
     )
     parser.add_argument("--only", choices=["aggregated", "rebroadcast"])
-    parser.add_argument("--serve", nargs=2, metavar=("PORT", "DATA_DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", metavar="DATA_DIR", help=argparse.SUPPRESS)
     parser.add_argument("--rebroadcast", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(int(args.serve[0]), args.serve[1], args.rebroadcast)
+        serve(args.serve, args.rebroadcast)
         return
     modes = [False, True] if args.only is None else [args.only == "rebroadcast"]
     rows = []
@@ -537,22 +510,34 @@ def main() -> None:
         )
         rows.append(run(args, rebroadcast))
     print(
-        f"\nroom benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores: "
+        f"\nroom benchmark {utc_stamp()}, {os.cpu_count()} cores: "
         f"{args.viewers} viewers, {args.chat:g} chat/s, {args.reactions:g} reactions/s, "
         f"{args.duration:g} s\n"
     )
-    print(
-        "| mode | chat p50 ms | chat p99 ms | chat delivered | deliveries/s | server CPU (cores)"
-        " | server CPU ms per 1k deliveries | server RSS MB | load generators' CPU (cores) |"
+    table = Table(
+        "mode",
+        Column("chat p50 ms", ".1f"),
+        Column("chat p99 ms", ".1f"),
+        "chat delivered",
+        Column("deliveries/s", ",.0f"),
+        Column("server CPU (cores)", ".2f"),
+        Column("server CPU ms per 1k deliveries", ".2f"),
+        Column("server RSS MB", ".0f"),
+        Column("load generators' CPU (cores)", ".2f"),
     )
-    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(
-            f"| {r['mode']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-            f"{100 * r['chat_deliveries'] / max(1, r['expected_chat']):.1f} % | "
-            f"{r['deliveries_s']:,.0f} | {r['cpu_cores']:.2f} | {r['cpu_ms_per_1k']:.2f} | "
-            f"{r['rss_mb']:.0f} | {r['load_cpu']:.2f} |"
+        table.add(
+            r["mode"],
+            r["p50_ms"],
+            r["p99_ms"],
+            f"{100 * r['chat_deliveries'] / max(1, r['expected_chat']):.1f} %",
+            r["deliveries_s"],
+            r["cpu_cores"],
+            r["cpu_ms_per_1k"],
+            r["rss_mb"],
+            r["load_cpu"],
         )
+    print(table.markdown())
     if len(rows) == 2:
         agg, base = rows
         need_agg = agg["demanded_s"] * agg["cpu_ms_per_1k"] / 1e6
@@ -567,7 +552,7 @@ def main() -> None:
             f"{need_agg:.2f} cores, rebroadcast {need_base:.2f} cores "
             f"(x{need_base / max(need_agg, 1e-9):.1f})"
         )
-        if base["p99_ms"] == base["p99_ms"] and agg["p99_ms"] == agg["p99_ms"]:  # not NaN
+        if not math.isnan(base["p99_ms"]) and not math.isnan(agg["p99_ms"]):
             print(f"chat p99: rebroadcast / aggregated x{base['p99_ms'] / agg['p99_ms']:.1f}")
     for r in rows:
         print(

@@ -1,0 +1,295 @@
+"""What every benchmark in bench/ shares: its server process, percentiles, tables, arguments.
+
+- ``start_server`` runs a server in its own process (so that its CPU time is its own) bound
+  to 127.0.0.1 and waits, with a timeout, until ``GET /readyz`` answers 200. The server
+  binds port 0 and writes the port it got to a file (a benchmark's own server through
+  ``serve_app``, ``liveshop serve --port 0`` to ``<data-dir>/server.port``): no
+  bind-then-release "free port" that another process can take in between.
+- ``Server.cpu_seconds()`` is the server's own CPU accounting (user + system, /proc).
+- ``percentile`` is the one percentile definition; ``Table`` prints Markdown or aligned
+  text with ratio columns against a baseline row (``Ratio``).
+
+Importing this module also puts the repository root and tests/ (for ``support.*``) on
+``sys.path``: the benchmarks run as plain scripts (``python bench/fanout.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import psutil
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+REPO = Path(__file__).resolve().parent.parent
+for _path in (REPO / "tests", REPO):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+PORT_FILE_ENV = "BENCH_PORT_FILE"
+
+
+# -- the server process ------------------------------------------------------------------
+def serve_app(app: web.Application | Awaitable[web.Application]) -> None:
+    """Run a benchmark's own server on 127.0.0.1 until SIGTERM (on_shutdown hooks run).
+
+    The socket is bound to port 0 here and its port written to the file named by
+    $BENCH_PORT_FILE, where ``start_server`` reads it: no window in which another
+    process could take the port.
+    """
+    from aiohttp import web
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port_file = os.environ.get(PORT_FILE_ENV)
+    if port_file:
+        # written whole, then renamed: the parent never reads half a number
+        tmp = Path(port_file + ".part")
+        tmp.write_text(str(sock.getsockname()[1]))
+        tmp.replace(port_file)
+    web.run_app(app, sock=sock, print=None, access_log=None)
+
+
+@dataclass
+class Server:
+    """A server running in a child process, with its own CPU and memory accounting."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path | None = None
+    _ps: psutil.Process | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ps(self) -> psutil.Process:
+        """The psutil view of the server process."""
+        if self._ps is None:
+            self._ps = psutil.Process(self.process.pid)
+        return self._ps
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds (user + system) the server process has used so far."""
+        times = self.ps.cpu_times()
+        return float(times.user + times.system)
+
+    def rss_mb(self) -> float:
+        """The server's resident memory, MiB."""
+        return float(self.ps.memory_info().rss / 2**20)
+
+    def log(self) -> str:
+        """What the server wrote to its log so far ('' without a log file)."""
+        return _read_log(self.log_path)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM, then SIGKILL if the server has not exited within ``timeout``."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_server(
+    argv: Sequence[str],
+    *,
+    port_file: Path | None = None,
+    log_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+) -> Server:
+    """Start ``argv`` (cwd: the repository) and wait until its ``GET /readyz`` answers 200.
+
+    The child binds port 0 on 127.0.0.1 and writes the port to ``port_file`` (for
+    ``liveshop serve --port 0``: ``<data-dir>/server.port``); without one, the child is a
+    ``serve_app`` server and learns a fresh file's name from $BENCH_PORT_FILE. Output goes
+    to ``log_path`` if given, else to this terminal. Raises (with the log) if the server
+    exits or is not ready within ``timeout`` seconds.
+    """
+    child_env = {**os.environ, **(env or {})}
+    own_dir: Path | None = None
+    if port_file is None:
+        own_dir = Path(tempfile.mkdtemp(prefix="bench-port-"))
+        port_file = own_dir / "port"
+        child_env[PORT_FILE_ENV] = str(port_file)
+    # a server killed earlier may have left its file: never take its port for this one's
+    port_file.unlink(missing_ok=True)
+    out = open(log_path, "wb") if log_path is not None else None
+    try:
+        process = subprocess.Popen(
+            list(argv),
+            cwd=REPO,
+            env=child_env,
+            stdout=out,
+            stderr=None if out is None else subprocess.STDOUT,
+        )
+    finally:
+        if out is not None:
+            out.close()  # the child holds its own descriptor
+    port: int | None = None
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            if port is None:
+                port = _read_port(port_file)
+            if port is not None and _ready(f"http://127.0.0.1:{port}"):
+                return Server(process, port, log_path)
+            if process.poll() is not None:
+                log = _read_log(log_path)
+                raise RuntimeError(f"server exited with {process.returncode}:\n{log}")
+            if time.monotonic() > deadline:
+                what = "ready" if port is not None else f"listening ({port_file} not written)"
+                raise RuntimeError(f"server not {what} after {timeout:g} s:\n{_read_log(log_path)}")
+            time.sleep(0.05)  # polling interval, bounded by the deadline above
+    except BaseException:
+        process.kill()
+        process.wait(5)
+        raise
+    finally:
+        if own_dir is not None:
+            port_file.unlink(missing_ok=True)
+            own_dir.rmdir()
+
+
+def _read_port(path: Path) -> int | None:
+    # writers replace the file atomically: it is absent or complete
+    try:
+        return int(path.read_text().strip())
+    except FileNotFoundError:
+        return None
+
+
+def _read_log(path: Path | None) -> str:
+    if path is None or not path.exists():
+        return ""
+    return path.read_text(errors="replace")
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/readyz", timeout=1) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
+
+
+# -- figures and tables ------------------------------------------------------------------
+def percentile(values: Sequence[float], q: float) -> float:
+    """The value at rank ``int(q * n)`` of the sorted values (q in 0..1; 0.5 = the upper
+    median); NaN when there are none."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def utc_stamp() -> str:
+    """Now, as the benchmarks' headings print it: ``2025-01-31 12:00 UTC``."""
+    return f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: its title, how its numbers are formatted (``spec``, e.g. ".2f") and,
+    for aligned text, its width and side (text cells align left, numbers right)."""
+
+    title: str
+    spec: str = ""
+    width: int = 0
+    left: bool = False
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A cell holding ``value / baseline`` (0 without a baseline), formatted with its
+    column's spec: how a row compares with the baseline measured in the same run."""
+
+    value: float
+    baseline: float
+
+    def __float__(self) -> float:
+        return self.value / self.baseline if self.baseline else 0.0
+
+
+class Table:
+    """A benchmark's result table, printed as Markdown or as aligned text."""
+
+    def __init__(self, *columns: str | Column) -> None:
+        self.columns = [c if isinstance(c, Column) else Column(c) for c in columns]
+        self.rows: list[list[str]] = []
+
+    def add(self, *cells: object) -> None:
+        """Add a row: strings as they are, numbers and ``Ratio`` cells with the column's spec."""
+        if len(cells) != len(self.columns):
+            raise ValueError(f"{len(cells)} cells for {len(self.columns)} columns")
+        self.rows.append([_cell(c, col) for c, col in zip(cells, self.columns, strict=True)])
+
+    def markdown(self) -> str:
+        """``| a | b |`` lines under a header and a ``|---|---|`` rule."""
+        lines = [
+            "| " + " | ".join(c.title for c in self.columns) + " |",
+            "|" + "---|" * len(self.columns),
+        ]
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        return "\n".join(lines)
+
+    def text(self) -> str:
+        """Fixed-width columns under a header and a rule of dashes."""
+
+        def line(cells: Sequence[str]) -> str:
+            return "".join(
+                f"{cell:<{c.width}}" if c.left else f"{cell:>{c.width}}"
+                for cell, c in zip(cells, self.columns, strict=True)
+            )
+
+        head = line([c.title for c in self.columns])
+        return "\n".join([head, "-" * len(head), *(line(row) for row in self.rows)])
+
+
+def _cell(value: object, column: Column) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Ratio):
+        return format(float(value), column.spec)
+    if column.spec and isinstance(value, int | float) and not isinstance(value, bool):
+        return format(value, column.spec)
+    return str(value)
+
+
+# -- arguments ---------------------------------------------------------------------------
+def int_list(text: str) -> list[int]:
+    """argparse type for ``1,10,25``: a list of ints (empty items skipped)."""
+    try:
+        return [int(x) for x in text.split(",") if x]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of ints: {text!r}") from None
