@@ -41,6 +41,7 @@ class Settings:
     public_ip: str | None = None
     reconnect_grace_s: float = 30.0
     media_fast_path: bool = True  # one send loop per frame for all viewers (docs/media.md)
+    ice_loopback: bool = False  # tests/benchmarks: ICE on 127.0.0.1 only (hooks.py)
     # Live room
     chat_max_len: int = 500
     chat_rate_per_s: float = 1.0

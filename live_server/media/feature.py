@@ -35,6 +35,7 @@ def setup(app: web.Application, platform: Platform, shows: Shows) -> Media:
         parse_ice_servers(s.ice_servers),
         s.public_ip,
         fast_path=s.media_fast_path,
+        ice_loopback=s.ice_loopback,
     )
     broadcast = BroadcastService(
         shows.service,

@@ -136,8 +136,13 @@ class Sfu:
         public_ip: str | None = None,
         publisher_timeout_s: float = 5.0,
         fast_path: bool = True,
+        ice_loopback: bool = False,
     ) -> None:
         aiortc_hooks.install()
+        if ice_loopback:
+            # tests and benchmarks (setting ice_loopback): ICE on 127.0.0.1 only; the hook
+            # is process-wide, so every peer connection in this process is on loopback
+            aiortc_hooks.use_loopback_candidates()
         self.fast_path = fast_path
         self.clock = clock
         self._ice_servers = ice_servers or []

@@ -3,8 +3,9 @@
 Fixtures:
 - ``browser``: the shared Debian Chromium driven by Playwright's sync API (fake camera and mic),
   started on first use and stopped after the last browser test (see ``_BrowserHarness``).
-- ``live_server_process`` (session): the REAL ``python -m live_server serve --demo`` in a child
-  process on a free port (a `support.helpers.ServerProcess`); ``live_server`` is its base URL.
+- ``live_server_process`` (session): the REAL ``python -m live_server serve --demo --ice-loopback``
+  in a child process on the port it bound (``--port 0``; a `support.helpers.ServerProcess`);
+  ``live_server`` is its base URL.
 - ``make_context`` (function): ``make_context(**playwright_context_kwargs)`` for extra
   contexts (a second viewer, a desktop host...); all closed after the test, screenshots on failure.
 - ``page`` (function): a fresh context per test at phone size (390x844) with ``base_url`` set to
@@ -50,6 +51,9 @@ CHROMIUM_ARGS = [
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
+    # WebRTC in tests stays on 127.0.0.1 (the server runs with --ice-loopback); Chromium
+    # drops loopback candidates unless told otherwise
+    "--allow-loopback-in-peer-connection",
 ]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
@@ -179,9 +183,12 @@ def run_async_fixture() -> Callable[..., Any]:
 
 @pytest.fixture(scope="session")
 def live_server_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """The real server with demo data, in a child process on a free port."""
+    """The real server with demo data, in a child process on the port it bound (port 0),
+    with WebRTC on loopback only."""
     data_dir = tmp_path_factory.mktemp("browser-server") / "var"
-    server = start_server_process(data_dir, demo=True, env={"LIVESHOP_LOG_LEVEL": "warning"})
+    server = start_server_process(
+        data_dir, demo=True, ice_loopback=True, env={"LIVESHOP_LOG_LEVEL": "warning"}
+    )
     yield server
     server.stop()
 

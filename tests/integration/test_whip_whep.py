@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,13 @@ from live_server.container import Services
 from live_server.platform.events import RecordingFinished
 from live_server.settings import Settings
 from support.helpers import auth, wait_for
-from support.peers import NumberedVideoTrack, http_negotiate, read_number, viewer_pc
+from support.peers import (
+    NumberedVideoTrack,
+    http_negotiate,
+    read_number,
+    selected_addresses,
+    viewer_pc,
+)
 
 Client = TestClient[Any, Any]
 
@@ -199,6 +206,12 @@ async def test_broadcast_to_three_viewers_then_end_with_recording(
             )
             for w in watchers:
                 assert all(b > a for a, b in itertools.pairwise(w.numbers))
+            # test media stays on loopback: both ends of every nominated ICE pair
+            for peer in [pc, *(w.pc for w in watchers)]:
+                pair = selected_addresses(peer)
+                assert pair is not None, "no nominated ICE pair"
+                (local_host, _), (remote_host, _) = pair
+                assert (local_host, remote_host) == ("127.0.0.1", "127.0.0.1"), pair
             resp = await client.get(f"/api/sessions/{session_id}/media-time")
             body = await resp.json()
             assert body["state"] == "live"
@@ -352,11 +365,15 @@ asyncio.run(main(*sys.argv[1:4]))
 def spawn_peer(kind: str, url: str, token: str = "") -> subprocess.Popen[str]:
     """A publisher or viewer in its own process, so that SIGKILL makes it vanish without
     DELETE or a DTLS close (what a crashed phone or a lost network looks like)."""
+    root = Path(__file__).resolve().parents[2]
+    # `support` lives in tests/ (pytest puts it on sys.path; a child needs it spelled out)
+    path = os.pathsep.join([str(root), str(root / "tests"), os.environ.get("PYTHONPATH", "")])
     proc = subprocess.Popen(
         [sys.executable, "-c", PEER_SCRIPT, kind, url, token],
         stdout=subprocess.PIPE,
         text=True,
-        cwd=str(Path(__file__).resolve().parents[2]),
+        cwd=str(root),
+        env={**os.environ, "PYTHONPATH": path.rstrip(os.pathsep)},
     )
     return proc
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import itertools
 import os
 import signal
 import socket
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # tests/support/helpers.py -> the repo
 
 
 async def wait_for(
@@ -62,7 +63,11 @@ def auth(token: str) -> dict[str, str]:
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing listens on right now.
+
+    Not for servers: bind-then-release races under load (another process can take the
+    port before the server binds it). ``start_server_process`` uses ``--port 0``.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -107,18 +112,28 @@ def _ready(url: str) -> bool:
         return False
 
 
+PORT_FILE = "server.port"  # what `liveshop serve` writes once it listens (live_server/cli.py)
+
+
 def start_server_process(
     data_dir: Path,
     *,
     port: int | None = None,
     demo: bool = True,
+    ice_loopback: bool = True,
     extra_args: list[str] | None = None,
     env: dict[str, str] | None = None,
     timeout: float = 30,
 ) -> ServerProcess:
-    """Starts `python -m live_server serve` and waits until /readyz answers 200."""
-    port = port or free_port()
+    """Starts `python -m live_server serve` and waits until /readyz answers 200.
+
+    Without ``port`` the server binds port 0 and the port it got is read from
+    ``<data_dir>/server.port``. ``ice_loopback`` (default on) keeps its WebRTC on 127.0.0.1.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
+    port_file = data_dir / PORT_FILE
+    # a killed server leaves its file behind: never mistake it for the new one's
+    port_file.unlink(missing_ok=True)
     args = [
         sys.executable,
         "-m",
@@ -127,30 +142,53 @@ def start_server_process(
         "--host",
         "127.0.0.1",
         "--port",
-        str(port),
+        str(port or 0),
         "--data-dir",
         str(data_dir),
     ]
     if demo:
         args.append("--demo")
+    if ice_loopback:
+        args.append("--ice-loopback")
     args += extra_args or []
     child_env = {**os.environ, "LIVESHOP_LOG_LEVEL": "info", **(env or {})}
-    log_path = data_dir / f"server-{port}.log"
+    log_path = _new_log_path(data_dir)
     log = open(log_path, "wb")
     process = subprocess.Popen(
         args, cwd=REPO_ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT
     )
     log.close()
-    server = ServerProcess(process, port, data_dir, log_path)
+    server = ServerProcess(process, 0, data_dir, log_path)
     deadline = time.monotonic() + timeout
-    while not _ready(server.url):
+    while True:
+        if not server.port:
+            server.port = _read_port(port_file)
+        if server.port and _ready(server.url):
+            return server
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
         if time.monotonic() > deadline:
             server.kill()
-            raise RuntimeError(f"server not ready after {timeout} s:\n{server.log()}")
+            what = "ready" if server.port else f"listening ({port_file} not written)"
+            raise RuntimeError(f"server not {what} after {timeout} s:\n{server.log()}")
         time.sleep(0.05)
-    return server
+
+
+def _read_port(port_file: Path) -> int:
+    # the server replaces the file atomically: it is absent or complete
+    try:
+        return int(port_file.read_text().strip())
+    except (OSError, ValueError):
+        return 0
+
+
+def _new_log_path(data_dir: Path) -> Path:
+    # the port is not known before the start; several servers may share one data dir
+    for n in itertools.count(1):
+        path = data_dir / f"server-{n}.log"
+        if not path.exists():
+            return path
+    raise AssertionError("unreachable")
 
 
 @contextlib.contextmanager

@@ -4,7 +4,8 @@
 viewer that decodes can tell exactly which frames arrived and in what order.
 ``PacketLoopTrack`` replays pre-encoded packets in real time (no encoder cost on
 the publisher side); ``viewer_pc(passthrough=True)`` receives encoded frames
-without decoding them.
+without decoding them. Importing this module pins the process's ICE to 127.0.0.1;
+``selected_addresses(pc)`` tells which addresses a connected peer really uses.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ else:
     Packet = av.packet.Packet
 
 logger = logging.getLogger(__name__)
+
+# Test and benchmark WebRTC traffic stays on 127.0.0.1 (docs: DESIGN "Media plane"): every
+# aiortc peer in a process that uses these helpers does ICE on 127.0.0.1 only, through
+# the same hook the server's ``ice_loopback`` setting installs. It is process-wide, so
+# in-process servers (create_app tests, Sfu benchmarks) are pinned with the peers.
+aiortc_hooks.use_loopback_candidates()
 
 BITS = 16
 VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
@@ -217,6 +224,16 @@ async def http_negotiate(
         etag = resp.headers.get("ETag")
     await pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
     return HttpResource(location=location, etag=etag)
+
+
+def selected_addresses(pc: RTCPeerConnection) -> tuple[tuple[str, int], tuple[str, int]] | None:
+    """(local, remote) address of the ICE pair ``pc`` nominated, or None before it connects."""
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.sender.transport or transceiver.receiver.transport
+        if dtls is not None:
+            return aiortc_hooks.selected_pair_addresses(dtls.transport)
+    sctp = pc.sctp
+    return aiortc_hooks.selected_pair_addresses(sctp.transport.transport) if sctp else None
 
 
 def viewer_pc(passthrough: bool = True) -> RTCPeerConnection:

@@ -13,11 +13,20 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from live_server.media.aiortc import fastpath as aiortc_fastpath
 from live_server.media.aiortc import hooks as aiortc_hooks
+from support.helpers import wait_for
 
 
 def test_aiortc_is_the_pinned_version() -> None:
     assert aiortc.__version__ == aiortc_hooks.AIORTC_VERSION, (
         "aiortc changed: re-check every hook in live_server/media/aiortc_hooks.py"
+    )
+
+
+def test_aioice_is_the_pinned_version() -> None:
+    import aioice
+
+    assert aioice.__version__ == aiortc_hooks.AIOICE_VERSION, (
+        "aioice changed: re-check the loopback hook in live_server/media/aiortc/hooks.py"
     )
 
 
@@ -198,3 +207,140 @@ def test_shared_packetizer_uses_aiortcs_packetisers() -> None:
     audio.pts = 960
     audio.time_base = fractions.Fraction(1, 48000)
     assert opus.pack(audio) == ([b"\xfc\x01\x02"], 960)
+
+
+# -- loopback-only ICE (setting ice_loopback; tests and benchmarks) -------------------------
+
+
+def test_gathering_reads_get_host_addresses_through_the_module_global() -> None:
+    import inspect
+
+    from aioice import Connection, ice
+
+    # the hook works because gather_candidates looks the name up in its module at call time
+    assert "get_host_addresses" in Connection.gather_candidates.__code__.co_names
+    stock = aiortc_hooks._stock_get_host_addresses
+    assert stock is not None and stock.__module__ == "aioice.ice"
+    assert list(inspect.signature(stock).parameters) == ["use_ipv4", "use_ipv6"]
+    # and the stock function is what leaves 127.0.0.1 out (why the hook exists)
+    assert "127.0.0.1" not in stock(use_ipv4=True, use_ipv6=False)
+    assert ice.get_host_addresses in (stock, aiortc_hooks.loopback_host_addresses)
+
+
+async def test_loopback_candidates_are_the_only_host_candidates() -> None:
+    """Gathering with the hook in place yields 127.0.0.1 host candidates only."""
+    from aioice import Connection
+
+    aiortc_hooks.use_loopback_candidates()
+    aiortc_hooks.use_loopback_candidates()  # idempotent
+    assert aiortc_hooks.loopback_candidates_in_use()
+    connection = Connection(ice_controlling=True)
+    try:
+        await connection.gather_candidates()
+        hosts = [c for c in connection.local_candidates if c.type == "host"]
+        assert hosts and {c.host for c in hosts} == {"127.0.0.1"}
+    finally:
+        await connection.close()
+
+
+async def test_two_peers_pair_on_loopback_and_the_pair_is_readable() -> None:
+    """Two aiortc peers nominate 127.0.0.1 at both ends; ``selected_pair_addresses`` says so."""
+    aiortc_hooks.use_loopback_candidates()
+    offerer = RTCPeerConnection()
+    channel = offerer.createDataChannel("x")
+    answerer = RTCPeerConnection()
+    try:
+        await offerer.setLocalDescription(await offerer.createOffer())
+        assert "127.0.0.1" in offerer.localDescription.sdp
+        await answerer.setRemoteDescription(offerer.localDescription)
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        await offerer.setRemoteDescription(answerer.localDescription)
+        await wait_for(lambda: channel.readyState == "open", timeout=10, message="channel open")
+        assert offerer.sctp is not None
+        pair = aiortc_hooks.selected_pair_addresses(offerer.sctp.transport.transport)
+        assert pair is not None
+        (local_host, _), (remote_host, _) = pair
+        assert (local_host, remote_host) == ("127.0.0.1", "127.0.0.1")
+    finally:
+        await offerer.close()
+        await answerer.close()
+
+
+async def test_checks_from_other_addresses_go_unanswered() -> None:
+    """A STUN check from 127.0.0.1 gets an answer; one from the interface address none."""
+    import asyncio
+    import socket
+
+    from aioice import Connection, stun
+
+    aiortc_hooks.use_loopback_candidates()
+    stock = aiortc_hooks._stock_get_host_addresses
+    assert stock is not None
+    others = stock(use_ipv4=True, use_ipv6=False)
+    if not others:
+        pytest.skip("no non-loopback IPv4 address on this machine")
+    connection = Connection(ice_controlling=False)
+    await connection.gather_candidates()
+    (target,) = [(c.host, c.port) for c in connection.local_candidates if c.type == "host"]
+    loop = asyncio.get_running_loop()
+
+    async def probe(source: str, timeout: float) -> bytes | None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.setblocking(False)
+            sock.bind((source, 0))
+            # no MESSAGE-INTEGRITY: aioice itself answers 400 Bad Request
+            request = stun.Message(
+                message_method=stun.Method.BINDING, message_class=stun.Class.REQUEST
+            )
+            sock.sendto(bytes(request), target)
+            try:
+                return await asyncio.wait_for(loop.sock_recv(sock, 2048), timeout)
+            except TimeoutError:
+                return None
+
+    try:
+        answer = await probe("127.0.0.1", timeout=5)
+        assert answer is not None and stun.parse_message(answer).message_class == stun.Class.ERROR
+        assert await probe(others[0], timeout=0.5) is None
+    finally:
+        await connection.close()
+
+
+def test_loopback_check_notices_a_changed_internal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aioice import Connection, ice
+    from aioice.ice import StunProtocol
+
+    def get_host_addresses(families: set[int]) -> list[str]:  # a new signature
+        return []
+
+    monkeypatch.setattr(ice, "get_host_addresses", get_host_addresses)
+    with pytest.raises(aiortc_hooks.HookUnavailable, match="get_host_addresses"):
+        aiortc_hooks.verify_hooks()
+    monkeypatch.undo()
+
+    async def gather_candidates(self: Connection) -> None:  # gathers without the global
+        return None
+
+    monkeypatch.setattr(Connection, "gather_candidates", gather_candidates)
+    with pytest.raises(aiortc_hooks.HookUnavailable, match="gather_candidates"):
+        aiortc_hooks.verify_hooks()
+    monkeypatch.undo()
+    monkeypatch.delattr(ice, "get_host_addresses")
+    with pytest.raises(aiortc_hooks.HookUnavailable, match="get_host_addresses is gone"):
+        aiortc_hooks.verify_hooks()
+    monkeypatch.undo()
+
+    def request_received(self: Connection, message: object, addr: object) -> None:
+        return None
+
+    monkeypatch.setattr(Connection, "request_received", request_received)
+    with pytest.raises(aiortc_hooks.HookUnavailable, match="request_received changed"):
+        aiortc_hooks.verify_hooks()
+    monkeypatch.undo()
+
+    def datagram_received(self: StunProtocol, data: bytes, addr: object) -> None:
+        return None  # requests no longer handed to the connection's request_received
+
+    monkeypatch.setattr(StunProtocol, "datagram_received", datagram_received)
+    with pytest.raises(aiortc_hooks.HookUnavailable, match="datagram_received"):
+        aiortc_hooks.verify_hooks()

@@ -17,6 +17,14 @@ aiortc has no public API for three things the SFU needs:
 5. Sending: ``live_server/media/aiortc_fastpath.py`` holds the fast send path for
    forwarded frames (shared packetisation, per-viewer RTP headers, SRTP protect and
    ``sendto`` in one synchronous loop) and every sender/DTLS/ICE internal it touches.
+6. Loopback ICE (tests and benchmarks, setting ``ice_loopback``): aioice's
+   ``get_host_addresses`` skips 127.0.0.1, so peers on one machine pair up over the
+   machine's interface address. ``use_loopback_candidates()`` replaces that module
+   global (``Connection.gather_candidates`` looks it up at call time) with one that
+   returns only 127.0.0.1, and wraps ``Connection.request_received`` so connectivity
+   checks from non-loopback addresses go unanswered: Chromium otherwise pairs its
+   interface address with our 127.0.0.1 candidate (it ranks loopback below networks
+   without a "network cost"). Process-wide and never undone: call it at start-up.
 
 Sending pre-encoded packets *is* public behaviour (a track's ``recv()`` may
 return an ``av.Packet``). ``verify_hooks()`` fails loudly when an upgrade
@@ -27,6 +35,8 @@ removes one of these points (including the fast path's, via
 from __future__ import annotations
 
 import fractions
+import inspect
+import ipaddress
 import logging
 import threading
 import time
@@ -35,7 +45,9 @@ from typing import Any
 
 import av
 import av.packet
-from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aioice import Connection as _IceConnection
+from aioice import ice as _aioice_module
+from aiortc import RTCIceTransport, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc import clock as _clock_module
 from aiortc import rtcrtpreceiver as _receiver_module
 from aiortc.codecs import get_decoder as _stock_get_decoder
@@ -46,9 +58,18 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 logger = logging.getLogger(__name__)
 
 AIORTC_VERSION = "1.16.0"
+AIOICE_VERSION = "0.13.0"
+LOOPBACK_IPV4 = "127.0.0.1"
 _MARK = "_liveshop_passthrough"
 _install_lock = threading.Lock()
 _installed = False
+# kept at import so the canary checks aioice's own functions even after the swap
+_stock_get_host_addresses: Callable[[bool, bool], list[str]] | None = getattr(
+    _aioice_module, "get_host_addresses", None
+)
+_stock_request_received: Callable[..., None] | None = getattr(
+    _IceConnection, "request_received", None
+)
 
 
 class HookUnavailable(RuntimeError):
@@ -105,13 +126,46 @@ def verify_hooks() -> None:
         problems.append("aiortc.clock.current_ntp_time is gone")
     if not callable(getattr(JitterFrame, "__init__", None)):
         problems.append("aiortc.jitterbuffer.JitterFrame is gone")
+    problems += _loopback_hook_problems()
     from live_server.media.aiortc.fastpath import verify_fastpath  # imports this module
 
     problems += verify_fastpath()
     if problems:
         raise HookUnavailable(
-            f"aiortc internals changed (expected aiortc {AIORTC_VERSION}): " + "; ".join(problems)
+            f"aiortc/aioice internals changed (expected aiortc {AIORTC_VERSION}, "
+            f"aioice {AIOICE_VERSION}): " + "; ".join(problems)
         )
+
+
+def _loopback_hook_problems() -> list[str]:
+    problems: list[str] = []
+    stock = getattr(_aioice_module, "get_host_addresses", None)
+    if stock is loopback_host_addresses:  # ours is in place: check aioice's own
+        stock = _stock_get_host_addresses
+    if stock is None or not callable(stock):
+        problems.append("aioice.ice.get_host_addresses is gone")
+    else:
+        params = list(inspect.signature(stock).parameters)
+        if params != ["use_ipv4", "use_ipv6"]:
+            problems.append(
+                f"aioice.ice.get_host_addresses takes {params}, not (use_ipv4, use_ipv6)"
+            )
+    # the hook only works while gathering reads the module global at call time
+    gather = getattr(_IceConnection, "gather_candidates", None)
+    if "get_host_addresses" not in getattr(getattr(gather, "__code__", None), "co_names", ()):
+        problems.append("aioice Connection.gather_candidates no longer calls get_host_addresses")
+    received = getattr(_IceConnection, "request_received", None)
+    if received is _loopback_request_received:
+        received = _stock_request_received
+    if received is None or not callable(received):
+        problems.append("aioice Connection.request_received is gone")
+    elif list(inspect.signature(received).parameters) != ["self", "message", "addr", "protocol"]:
+        problems.append("aioice Connection.request_received changed its parameters")
+    # every incoming STUN request reaches the connection through that attribute
+    handler = getattr(getattr(_aioice_module, "StunProtocol", None), "datagram_received", None)
+    if "request_received" not in getattr(getattr(handler, "__code__", None), "co_names", ()):
+        problems.append("aioice StunProtocol.datagram_received no longer calls request_received")
+    return problems
 
 
 def _has_init_attr(cls: type, name: str) -> bool:
@@ -131,6 +185,75 @@ def install() -> None:
         _clock_module.current_ntp_time = fast_ntp_time
         _installed = True
         logger.info("aiortc %s hooks installed (pass-through receive)", AIORTC_VERSION)
+
+
+def loopback_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    """``aioice.ice.get_host_addresses`` for loopback-only ICE: 127.0.0.1 and nothing else.
+
+    IPv6 loopback is left out on purpose: one host candidate per component keeps every
+    pair on the single address tests and benchmarks assert on.
+    """
+    return [LOOPBACK_IPV4] if use_ipv4 else []
+
+
+def _loopback_request_received(
+    self: _IceConnection, message: Any, addr: tuple[str, int], protocol: Any
+) -> None:
+    """``Connection.request_received`` that leaves checks from non-loopback sources unanswered.
+
+    A peer's pair from its interface address to our 127.0.0.1 candidate then never becomes
+    usable, so the pair it nominates is 127.0.0.1 at both ends.
+    """
+    if not ipaddress.ip_address(addr[0]).is_loopback:
+        logger.debug("ice_loopback: check from %s:%d left unanswered", addr[0], addr[1])
+        return
+    assert _stock_request_received is not None  # checked by use_loopback_candidates()
+    _stock_request_received(self, message, addr, protocol)
+
+
+def use_loopback_candidates() -> None:
+    """Make every ICE agent in this process use 127.0.0.1 and nothing else.
+
+    For tests and benchmarks (setting ``ice_loopback``): host candidates are 127.0.0.1
+    only and connectivity checks from other addresses go unanswered, so traffic between
+    peers on one machine stays on loopback instead of the interface address. Process-wide
+    (server and client peers alike) and idempotent. Raises ``HookUnavailable`` when the
+    aioice internals it replaces changed.
+    """
+    with _install_lock:
+        if loopback_candidates_in_use():
+            return
+        problems = _loopback_hook_problems()
+        if problems:
+            raise HookUnavailable(
+                f"aioice internals changed (expected aioice {AIOICE_VERSION}): "
+                + "; ".join(problems)
+            )
+        _aioice_module.get_host_addresses = loopback_host_addresses
+        _IceConnection.request_received = _loopback_request_received  # type: ignore[method-assign]
+        logger.info("aioice %s hooks installed: ICE on 127.0.0.1 only", AIOICE_VERSION)
+
+
+def loopback_candidates_in_use() -> bool:
+    """True when ``use_loopback_candidates()`` is in effect."""
+    return (
+        _aioice_module.get_host_addresses is loopback_host_addresses
+        and getattr(_IceConnection, "request_received", None) is _loopback_request_received
+    )
+
+
+def selected_pair_addresses(
+    transport: RTCIceTransport,
+) -> tuple[tuple[str, int], tuple[str, int]] | None:
+    """The (local, remote) addresses of the ICE pair nominated for RTP, or None yet.
+
+    aiortc exposes no selected candidate pair; aioice keeps it per component (the
+    fast path's ``verify_fastpath()`` checks ``_connection`` and ``_nominated``).
+    """
+    pair = transport._connection._nominated.get(1)
+    if pair is None:
+        return None
+    return pair.local_addr, pair.remote_addr
 
 
 def is_installed() -> bool:
