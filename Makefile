@@ -1,19 +1,22 @@
 # LiveShop: `make run` starts the server with demo data, `make test` runs every check.
+SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: setup run test lint typecheck pytest system-deps bench-fanout bench-room bench-flash-sale bench-clips clean
+.PHONY: setup run test test-fast lint typecheck pytest system-deps bench-fanout bench-room bench-flash-sale bench-clips clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-# Re-install only when the project's dependencies change.
-$(VENV)/.stamp-install: pyproject.toml | $(VENV)/bin/python
-	$(PIP) install --quiet -e '.[dev]'
+# Re-install only when the project's dependencies or the pins change. constraints.txt pins the
+# libraries whose internals we hook (aiortc, aioice, pylibsrtp, av, python-socketio/engineio,
+# aiosqlite); see the comment at its top.
+$(VENV)/.stamp-install: pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
 web_client/node_modules/.stamp-npm: web_client/package.json web_client/package-lock.json
@@ -28,17 +31,35 @@ run: setup
 system-deps:
 	bash scripts/ensure_system_deps.sh
 
+# lint-imports checks the import contracts in pyproject.toml ([tool.importlinter]).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 typecheck: setup
 	$(VENV)/bin/mypy
 
+# Every test, under coverage ([tool.coverage] in pyproject.toml; servers started as subprocesses
+# are measured too). The report is informational: no threshold, and the exit code is pytest's.
+# pytest's summary line is repeated after the report so that it stays the closing line.
+COVERAGE_DIR := $(CURDIR)/test-artifacts/coverage
 pytest: setup system-deps
-	$(VENV)/bin/pytest -q -ra $(PYTEST_ARGS)
+	@rm -rf $(COVERAGE_DIR) && mkdir -p $(COVERAGE_DIR)
+	@export COVERAGE_FILE=$(COVERAGE_DIR)/.coverage; \
+	$(VENV)/bin/coverage run -m pytest -q -ra $(PYTEST_ARGS) 2>&1 | tee $(COVERAGE_DIR)/pytest.log; \
+	rc=$${PIPESTATUS[0]}; \
+	$(VENV)/bin/coverage combine -q >/dev/null 2>&1; \
+	$(VENV)/bin/coverage report || true; \
+	tail -n 1 $(COVERAGE_DIR)/pytest.log; \
+	exit $$rc
 
 test: lint typecheck pytest
+
+# The quick lane while developing: unit tests and the integration tests not marked slow
+# (no browser, no coverage). `make test` still runs everything.
+test-fast: setup system-deps
+	$(VENV)/bin/pytest -q -ra -m "not slow and not browser" tests/unit tests/integration $(PYTEST_ARGS)
 
 bench-fanout: setup
 	$(PY) bench/fanout.py $(BENCH_ARGS)
@@ -53,4 +74,4 @@ bench-clips: setup system-deps
 	$(PY) bench/clips.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) web_client/node_modules .mypy_cache .ruff_cache .pytest_cache test-artifacts
+	rm -rf $(VENV) web_client/node_modules .mypy_cache .ruff_cache .pytest_cache test-artifacts .import_linter_cache

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs from outside Python when it is missing:
 # Debian's chromium (browser tests), ffmpeg/ffprobe (independent media checks),
-# and a running Redis on 127.0.0.1:6379 (multi-node tests).
+# Node.js/npm (`make setup` runs `npm ci` for web_client's vendored packages and a Node
+# Socket.IO client test), and a running Redis on 127.0.0.1:6379 (multi-node tests).
 set -euo pipefail
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
