@@ -6,10 +6,13 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from support.commerce import buy, key, make_buyer, make_show, stock_of, units_in_orders
 from support.helpers import auth
 
 
+@pytest.mark.slow
 async def test_last_units_race_sells_exactly_the_stock(
     client: Any, make_user: Any, services: Any
 ) -> None:

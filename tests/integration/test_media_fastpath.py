@@ -232,6 +232,7 @@ async def remote_packets_sent(viewer: CapturingViewer) -> int:
     )
 
 
+@pytest.mark.slow
 async def test_a_viewers_nack_is_answered_with_an_rtx_retransmission(sfu: Sfu) -> None:
     pub_pc, _ = await start(sfu)
     dropped: set[int] = set()
@@ -342,6 +343,7 @@ def noisy_vp8(count: int) -> list[bytes]:
     return out
 
 
+@pytest.mark.slow
 async def test_multi_packet_frames_leave_in_one_gso_send_and_decode(sfu: Sfu) -> None:
     if sys.platform != "linux":
         pytest.skip("UDP GSO is Linux only")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiortc import AudioStreamTrack, RTCPeerConnection
 
 from support.helpers import start_server_process, wait_for
@@ -73,6 +74,7 @@ def _recordings(data_dir: Path, session_id: int) -> list[sqlite3.Row]:
         db.close()
 
 
+@pytest.mark.slow
 async def test_ten_second_broadcast_is_recorded_with_both_streams(tmp_path: Path) -> None:
     server = start_server_process(tmp_path / "var", demo=True)
     pc = _publisher()
@@ -122,6 +124,7 @@ def check_ten_seconds(rec: sqlite3.Row) -> None:
     assert decodes(path)
 
 
+@pytest.mark.slow
 async def test_recording_cut_short_by_sigkill_is_still_readable(tmp_path: Path) -> None:
     data_dir = tmp_path / "var"
     server = start_server_process(data_dir, demo=True)

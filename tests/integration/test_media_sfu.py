@@ -106,6 +106,7 @@ async def test_three_viewers_receive_numbered_frames_in_order_from_a_keyframe(sf
         await pub_pc.close()
 
 
+@pytest.mark.slow
 async def test_viewer_joining_mid_stream_gets_a_picture_fast(sfu: Sfu) -> None:
     pub_pc, track = await start_publisher(lambda offer: sfu.publish(SESSION, offer))
     await wait_for(lambda: track.sent > 90, timeout=15)  # past the first keyframe

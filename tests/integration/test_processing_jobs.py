@@ -40,6 +40,7 @@ async def _wait_done(client: Any, show: Show, timeout: float = 120) -> dict[str,
     return result
 
 
+@pytest.mark.slow
 async def test_finished_recording_becomes_replay_clips_and_feed_items(
     client: Any, services: Services, make_user: Any, webm_recording: Path
 ) -> None:
@@ -91,6 +92,7 @@ async def test_finished_recording_becomes_replay_clips_and_feed_items(
         assert item["clip"]["video_url"] == clip["video_url"]
 
 
+@pytest.mark.slow
 async def test_rerun_replaces_auto_clips_and_manual_cut(
     client: Any, services: Services, make_user: Any, webm_recording: Path
 ) -> None:

@@ -18,7 +18,10 @@ from recordings.jobs import ProcessingPlan, run_plan
 from recordings.synthetic import SyntheticSpec, generate_recording
 from recordings.windows import PinMark, plan_clip_windows
 
-pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe missing")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe missing"),
+    pytest.mark.slow,  # two 60 s recordings made once (~4 s), then cuts and a transcode
+]
 
 PINS = [PinMark(1, 101, 4.0), PinMark(2, 102, 30.0), PinMark(3, 103, 56.0)]
 GOP_S = 2.0

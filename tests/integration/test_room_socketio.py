@@ -224,6 +224,7 @@ async def test_moderation_delete_timeout_ban_blocked_words_slow_mode(room: Room)
     assert not viewer.events["mod:log_entry"]
 
 
+@pytest.mark.slow
 async def test_presence_state_changes_and_user_notifications(
     room: Room, client: Any, services: Services
 ) -> None:

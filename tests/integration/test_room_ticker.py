@@ -51,6 +51,7 @@ async def room(client: Any, make_user: Any) -> AsyncIterator[Room]:
     await r.close()
 
 
+@pytest.mark.slow
 async def test_contributors_extend_ticks_and_cards(room: Room, services: Services) -> None:
     assert services.room is not None
     fake = FakeCommerce()

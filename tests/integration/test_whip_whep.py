@@ -252,6 +252,7 @@ async def test_broadcast_to_three_viewers_then_end_with_recording(
     assert abs(float(probe["format"]["duration"]) - rec["duration_s"]) < 0.5
 
 
+@pytest.mark.slow
 async def test_host_drop_reconnects_within_grace_then_ends_after_it(
     client: Client, make_user: Any, services: Services
 ) -> None:
@@ -378,6 +379,7 @@ def spawn_peer(kind: str, url: str, token: str = "") -> subprocess.Popen[str]:
     return proc
 
 
+@pytest.mark.slow
 async def test_vanished_viewer_and_host_are_cleaned_up(
     client: Client, make_user: Any, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
