@@ -40,10 +40,10 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
-from live_server.media.aiortc import hooks as aiortc_hooks
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import FanoutHub
 from live_server.media.sfu import Sfu
+from live_server.startup import prepare_process
 from support.helpers import wait_for
 from support.peers import (
     PacketLoopTrack,
@@ -90,6 +90,8 @@ def serve(mode: str) -> None:
 
     async def make_app() -> web.Application:
         # built inside the server's event loop: the SFU and its peers belong to it
+        # the server's process-wide patches, as `liveshop serve --ice-loopback` installs them
+        prepare_process(ice_loopback=True, serving_rooms=False)
         app = web.Application()
         viewers: list[RTCPeerConnection] = []
         if mode in ("forward", "forward-aiortc"):
@@ -119,7 +121,6 @@ def serve(mode: str) -> None:
                 return _created(answer)
 
         else:
-            aiortc_hooks.use_loopback_candidates()  # what ice_loopback does, without an SFU
             relay = MediaRelay()
             sources: dict[str, MediaStreamTrack] = {}
             publisher: list[RTCPeerConnection] = []
@@ -594,6 +595,7 @@ async def send_path_cost(video: list[bytes], audio: list[bytes], repeats: int = 
     from live_server.media.aiortc.fastpath import SharedPacketizer
     from support.peers import NumberedVideoTrack, viewer_pc
 
+    prepare_process(ice_loopback=True, serving_rooms=False)
     sfu = Sfu(MediaClock(), publisher_timeout_s=3600, ice_loopback=True)
     publisher = RTCPeerConnection()
     publisher.addTransceiver(NumberedVideoTrack(), direction="sendonly")

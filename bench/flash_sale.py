@@ -53,7 +53,7 @@ def serve(data_dir: str, batch: int) -> None:
     from live_server.app import create_app
     from live_server.commerce.keys import CHECKOUT
     from live_server.settings import Settings
-    from signaling.process import tune_gc
+    from live_server.startup import prepare_process
 
     logging.basicConfig(level=logging.WARNING)
     if os.environ.get("BENCH_SWITCH"):
@@ -74,7 +74,7 @@ def serve(data_dir: str, batch: int) -> None:
             profiler.dump_stats(f"{profile_to}.{batch}")
 
         app.on_shutdown.append(dump)
-    tune_gc()  # the GC settings of a process serving rooms (its entry point installs them)
+    prepare_process()  # the server's process-wide patches, as its entry point installs them
     serve_app(app)
 
 

@@ -50,15 +50,15 @@ def serve(data_dir: str, rebroadcast: bool) -> None:
     from live_server.room.extensions import session_room
     from live_server.room.service import RoomService
     from live_server.settings import Settings
-    from signaling import process
+    from live_server.startup import prepare_process
 
     logging.basicConfig(level=logging.WARNING)
     if os.environ.get("BENCH_ROOM_NO_WINDOW"):  # A/B aid: flush every loop iteration
         from signaling import socketio_internals as socketio_fastpath
 
         socketio_fastpath.MAX_WINDOW = 0.0
-    if os.environ.get("BENCH_ROOM_DEFAULT_GC"):  # A/B aid: CPython's GC settings
-        process._gc_tuned = True  # tune_gc() below becomes a no-op
+    # A/B aid: BENCH_ROOM_DEFAULT_GC=1 keeps CPython's GC settings
+    default_gc = bool(os.environ.get("BENCH_ROOM_DEFAULT_GC"))
     if rebroadcast:
 
         async def react_one_by_one(
@@ -79,7 +79,8 @@ def serve(data_dir: str, rebroadcast: bool) -> None:
         RoomService.react = react_one_by_one  # type: ignore[method-assign]
     settings = Settings.load({"data_dir": Path(data_dir), "secret": "bench"}, env={})
     app = create_app(settings)
-    process.tune_gc()  # the room server's GC settings, as its entry point must install them
+    # the room server's process-wide patches (GC tuning), as its entry point installs them
+    prepare_process(serving_rooms=not default_gc)
     profile_to = os.environ.get("BENCH_ROOM_PROFILE")
     if profile_to:  # development aid: cProfile of the server, written on exit
         import cProfile

@@ -110,14 +110,11 @@ def serve(settings: Settings) -> int:
     from aiohttp import web
 
     from live_server.app import create_app
+    from live_server.startup import prepare_process
 
     log = logging.getLogger(__name__)
-    if settings.ice_loopback:
-        # process-wide aioice hook: must be in place before any peer connection exists
-        from live_server.media.aiortc.hooks import use_loopback_candidates
-
-        use_loopback_candidates()
-        log.warning("ICE on loopback only (ice_loopback): for tests and benchmarks")
+    # process-wide patches (aiortc/aioice hooks, GC tuning) before any app or peer exists
+    prepare_process(ice_loopback=settings.ice_loopback)
     app = create_app(settings)
     port_file = settings.data_dir / PORT_FILE
     sock = _bind_any_port(settings.host) if settings.port == 0 else None

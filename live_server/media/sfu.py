@@ -138,11 +138,13 @@ class Sfu:
         fast_path: bool = True,
         ice_loopback: bool = False,
     ) -> None:
-        aiortc_hooks.install()
-        if ice_loopback:
-            # tests and benchmarks (setting ice_loopback): ICE on 127.0.0.1 only; the hook
-            # is process-wide, so every peer connection in this process is on loopback
-            aiortc_hooks.use_loopback_candidates()
+        if not aiortc_hooks.is_installed():
+            # the pass-through receive hooks are process-wide: the entry point installs them
+            raise RuntimeError(
+                "aiortc hooks not installed: call live_server.startup.prepare_process() first"
+            )
+        if ice_loopback and not aiortc_hooks.loopback_candidates_in_use():
+            raise RuntimeError("ice_loopback is set but prepare_process(ice_loopback=True) was not")
         self.fast_path = fast_path
         self.clock = clock
         self._ice_servers = ice_servers or []

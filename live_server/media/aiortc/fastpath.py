@@ -50,7 +50,7 @@ from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
 
-from live_server.media.aiortc.hooks import fast_ntp_time
+from live_server.media.aiortc.ntp import fast_ntp_time
 
 if TYPE_CHECKING:
     import av.packet

@@ -14,7 +14,7 @@ aiortc has no public API for three things the SFU needs:
    ``aiortc.clock.current_ntp_time``, which goes through ``datetime`` (about 4 us a
    call). It is replaced by the same value computed from ``time.time()`` (0.8 us).
 
-5. Sending: ``live_server/media/aiortc_fastpath.py`` holds the fast send path for
+5. Sending: ``live_server/media/aiortc/fastpath.py`` holds the fast send path for
    forwarded frames (shared packetisation, per-viewer RTP headers, SRTP protect and
    ``sendto`` in one synchronous loop) and every sender/DTLS/ICE internal it touches.
 6. Loopback ICE (tests and benchmarks, setting ``ice_loopback``): aioice's
@@ -39,7 +39,6 @@ import inspect
 import ipaddress
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -54,6 +53,9 @@ from aiortc.codecs import get_decoder as _stock_get_decoder
 from aiortc.codecs.base import Decoder
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+from live_server.media.aiortc.fastpath import verify_fastpath
+from live_server.media.aiortc.ntp import fast_ntp_time
 
 logger = logging.getLogger(__name__)
 
@@ -91,16 +93,6 @@ class PassthroughDecoder(Decoder):
         return [packet]
 
 
-NTP_UNIX_OFFSET_S = 2208988800  # 1900-01-01 to 1970-01-01
-
-
-def fast_ntp_time() -> int:
-    """``aiortc.clock.current_ntp_time()`` without datetime arithmetic (64-bit NTP)."""
-    now = time.time()
-    seconds = int(now)
-    return ((seconds + NTP_UNIX_OFFSET_S) << 32) | int((now - seconds) * 4294967296.0)
-
-
 def _dispatching_get_decoder(codec: RTCRtpCodecParameters) -> Decoder:
     if getattr(codec, _MARK, False):
         return PassthroughDecoder(codec.clockRate)
@@ -127,7 +119,6 @@ def verify_hooks() -> None:
     if not callable(getattr(JitterFrame, "__init__", None)):
         problems.append("aiortc.jitterbuffer.JitterFrame is gone")
     problems += _loopback_hook_problems()
-    from live_server.media.aiortc.fastpath import verify_fastpath  # imports this module
 
     problems += verify_fastpath()
     if problems:

@@ -1,0 +1,36 @@
+"""Process-wide preparation: every patch to a third-party library, installed once, explicitly.
+
+These change the whole process, so no constructor makes them: the entry point does
+(`liveshop serve`, the test session, each benchmark) before it builds an app. The canaries
+run first and refuse to start on a library release the internals were not written for
+(`constraints.txt` pins them); then the hooks go in.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from live_server.media.aiortc import hooks as aiortc_hooks
+from live_server.platform.db import verify_aiosqlite_internals
+from signaling.process import tune_gc
+from signaling.socketio_internals import verify_socketio_internals
+
+logger = logging.getLogger(__name__)
+
+
+def prepare_process(*, ice_loopback: bool = False, serving_rooms: bool = True) -> None:
+    """Checks the internals LiveShop relies on and installs its process-wide patches.
+
+    - aiortc: the pass-through receive hooks the SFU forwards with (always).
+    - aioice: loopback-only ICE candidates when `ice_loopback` (tests and benchmarks).
+    - CPython's GC thresholds for a process serving rooms (`serving_rooms`).
+    Idempotent: a second call changes nothing.
+    """
+    verify_aiosqlite_internals()
+    verify_socketio_internals()
+    aiortc_hooks.install()  # verifies the aiortc/aioice internals first
+    if ice_loopback:
+        aiortc_hooks.use_loopback_candidates()
+        logger.warning("ICE on loopback only (ice_loopback): for tests and benchmarks")
+    if serving_rooms:
+        tune_gc()
