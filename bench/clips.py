@@ -426,18 +426,17 @@ async def run_feed(args: argparse.Namespace) -> dict[str, Any]:
     import aiohttp
 
     from live_server.accounts.credentials import TokenSigner, load_or_create_secret
-    from live_server.app import build_content, build_services
+    from live_server.app import build_processing
     from live_server.platform.identity import Principal, Role
     from live_server.settings import Settings
 
     rng = random.Random(7)
     tmp = Path(tempfile.mkdtemp(prefix="bench-feed-"))
     settings = Settings.load({"data_dir": tmp / "var", "secret": "bench-secret"}, env={})
-    svc = build_services(settings)
-    build_content(svc)
-    await svc.db.open()
+    platform, content = build_processing(settings)
+    await platform.db.open()
     t0 = time.perf_counter()
-    users = await seed_feed(svc.db, args.feed_items, args.feed_users, rng)
+    users = await seed_feed(platform.db, args.feed_items, args.feed_users, rng)
     print(
         f"seeded {args.feed_items} items and {args.feed_users} users "
         f"in {time.perf_counter() - t0:.1f} s",
@@ -481,13 +480,13 @@ async def run_feed(args: argparse.Namespace) -> dict[str, Any]:
                 await one(True)
     finally:
         server.stop()
-    assert svc.feed is not None
     for _ in range(args.requests):
         uid, name, _ = users[rng.randrange(len(users))]
         t = time.perf_counter()
-        await svc.feed.page(Principal(uid, name, Role.VIEWER), None, 10)
+        await content.feed.page(Principal(uid, name, Role.VIEWER), None, 10)
         service_ms.append((time.perf_counter() - t) * 1000)
-    await svc.db.close()
+    content.close_workers()
+    await platform.db.close()
     shutil.rmtree(tmp, ignore_errors=True)
 
     print()

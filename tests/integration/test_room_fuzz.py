@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from live_server.container import Services
 from support.room import Room, make_room
+from support.services import Services
 
 HOSTILE_VALUES: list[Any] = [
     None,

@@ -19,7 +19,6 @@ from aiohttp.test_utils import TestClient
 from aiortc import AudioStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from live_server.container import Services
 from live_server.platform.events import RecordingFinished
 from live_server.settings import Settings
 from support.helpers import auth, wait_for
@@ -30,6 +29,7 @@ from support.peers import (
     selected_addresses,
     viewer_pc,
 )
+from support.services import Services
 
 Client = TestClient[Any, Any]
 
