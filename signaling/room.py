@@ -29,10 +29,11 @@ from live_server.room import (
     RoomEvent,
     RoomEventRegistry,
     RoomService,
+    ack_for,
     check_sender,
+    error_ack,
     take_token,
 )
-from live_server.room import events as ev
 from live_server.settings import Settings
 from signaling.socketio_internals import (
     direct_manager,
@@ -46,7 +47,7 @@ logger = logging.getLogger(__name__)
 TokenVerifier = Callable[[str], Principal | None]
 
 #: Engine.IO refuses (and disconnects) messages larger than this; the room's own,
-#: friendlier limit (an error ack) is ev.MAX_PAYLOAD_BYTES.
+#: friendlier limit (an error ack) is MAX_PAYLOAD_BYTES.
 MAX_MESSAGE_BYTES = 1024 * 1024
 
 
@@ -148,7 +149,7 @@ class RoomTransport:
         # python-socketio also routes a client *event* named "connect" here: a socket that
         # is already registered is refused instead of being connected twice.
         if sid in self.room.ctx.membership.members or not args or not isinstance(args[0], dict):
-            return ev.error_ack("unknown_event", "unknown event")
+            return error_ack("unknown_event", "unknown event")
         environ: dict[str, Any] = args[0]
         auth = args[1] if len(args) > 1 else None
         token = None
@@ -173,7 +174,7 @@ class RoomTransport:
     async def _on_disconnect(self, sid: str, *args: Any) -> Any:
         if is_connected(self.sio, sid):
             # A client event named "disconnect", not a real disconnection.
-            return ev.error_ack("unknown_event", "unknown event")
+            return error_ack("unknown_event", "unknown event")
         self._buckets.pop(sid, None)
         try:
             await self.room.disconnect(sid)
@@ -197,25 +198,25 @@ class RoomTransport:
     async def _dispatch(self, event: RoomEvent, sid: str, args: tuple[Any, ...]) -> dict[str, Any]:
         wait = self._flooding(sid)
         if wait > 0:
-            return ev.error_ack("rate_limited", "too many events", retry_after=round(wait, 1))
+            return error_ack("rate_limited", "too many events", retry_after=round(wait, 1))
         try:
             if len(args) != 1:
-                return ev.error_ack("invalid", "send exactly one JSON object")
+                return error_ack("invalid", "send exactly one JSON object")
             data = self.registry.validate(event.name, args[0])
             check_sender(event.sender, self.room.ctx.membership.members.get(sid), data)
             return await event.handler(sid, data)
         except DomainError as exc:
-            return ev.ack_for(exc)
+            return ack_for(exc)
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("socket %s: %s failed", sid, event.name)
-            return ev.error_ack("internal", "something went wrong; try again")
+            return error_ack("internal", "something went wrong; try again")
 
     async def _on_unknown(self, event: Any, sid: str, *args: Any) -> dict[str, Any]:
         if self._flooding(sid) > 0:
-            return ev.error_ack("rate_limited", "too many events")
-        return ev.error_ack("unknown_event", "unknown event")
+            return error_ack("rate_limited", "too many events")
+        return error_ack("unknown_event", "unknown event")
 
 
 ROOM_TRANSPORT: web.AppKey[RoomTransport] = web.AppKey("room_transport", RoomTransport)

@@ -4,7 +4,7 @@ Other features and the Socket.IO transport use what is re-exported here.
 """
 
 from live_server.room import events
-from live_server.room.events import ack_for, error_ack
+from live_server.room.events import MAX_PAYLOAD_BYTES, ack_for, error_ack
 from live_server.room.extensions import RoomBroadcaster, TickContributor
 from live_server.room.feature import Room, setup
 from live_server.room.keys import ROOM, ROOM_EVENTS
@@ -20,6 +20,7 @@ from live_server.room.rules.chat import Bucket, take_token
 from live_server.room.service import RoomService
 
 __all__ = [
+    "MAX_PAYLOAD_BYTES",
     "ROOM",
     "ROOM_EVENTS",
     "Bucket",
