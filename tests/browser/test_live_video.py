@@ -3,12 +3,13 @@ the video (WHEP). Also the viewer's 'waiting for host' and 'ended' states."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
+
+from support.helpers import wait_for_sync
 
 pytestmark = pytest.mark.browser
 
@@ -34,17 +35,6 @@ def end_session(page: Page, session_id: int) -> None:
     page.request.post(
         f"/api/sessions/{session_id}/end", headers={"Authorization": f"Bearer {token}"}
     )
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, message: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
-        time.sleep(0.1)
 
 
 def test_host_goes_live_from_studio_and_viewer_plays_it(
@@ -80,7 +70,7 @@ def _live_and_watch(
     expect(host.locator("#broadcast-mic option")).not_to_have_count(0)
     host.click("#broadcast-start")
     expect(host.locator("#broadcast-stop")).to_be_visible(timeout=20_000)
-    wait_until(lambda: state_of(host, session_id) == "live", 20, "session live")
+    wait_for_sync(lambda: state_of(host, session_id) == "live", 20, message="session live")
     expect(host.locator("#broadcast-status")).to_contain_text("Live", timeout=10_000)
     expect(host.locator("#broadcast-elapsed")).to_be_visible()
     expect(host.locator("#broadcast-stats")).to_contain_text("kbit/s", timeout=10_000)
@@ -106,7 +96,7 @@ def _live_and_watch(
     # End: WHIP DELETE, the session ends, the viewer shows it
     host.click("#broadcast-stop")
     host.click("#confirm-yes")
-    wait_until(lambda: state_of(host, session_id) == "ended", 15, "session ended")
+    wait_for_sync(lambda: state_of(host, session_id) == "ended", 15, message="session ended")
     expect(viewer.locator("#player")).to_have_attribute("data-video-state", "ended", timeout=15_000)
     expect(host.locator("#broadcast-start")).to_be_hidden()
     assert not errors, errors
@@ -134,7 +124,7 @@ def _measure_joins(
     host: Page, make_context: Callable[..., BrowserContext], session_id: int
 ) -> None:
     host.click("#broadcast-start")
-    wait_until(lambda: state_of(host, session_id) == "live", 20, "session live")
+    wait_for_sync(lambda: state_of(host, session_id) == "live", 20, message="session live")
     probe = make_context().new_page()
     probe.goto("/login.html")
     timings = []

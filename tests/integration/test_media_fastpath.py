@@ -27,6 +27,7 @@ from live_server.media.aiortc.fastpath import FastRtpSender
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import ViewerTrack
 from live_server.media.sfu import Sfu
+from support.helpers import wait_for
 from support.peers import (
     NumberedVideoTrack,
     PacketLoopTrack,
@@ -37,14 +38,6 @@ from support.peers import (
 )
 
 SESSION = 11
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

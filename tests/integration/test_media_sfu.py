@@ -14,17 +14,10 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from live_server.media.clock import MediaClock
 from live_server.media.sfu import NotLive, PublisherBusy, Sfu
+from support.helpers import wait_for
 from support.peers import NumberedVideoTrack, negotiate, read_number, viewer_pc
 
 SESSION = 7
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
