@@ -1,4 +1,4 @@
-"""The fast send path (live_server/media/aiortc_fastpath.py) with real aiortc peers.
+"""The fast send path (live_server/media/aiortc/fastpath.py) with real aiortc peers.
 
 Viewers capture the RTP packets their aiortc receiver accepted: aiortc only hands a
 packet on after SRTP authentication and decryption succeeded, so anything captured

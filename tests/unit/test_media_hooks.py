@@ -18,7 +18,7 @@ from support.helpers import wait_for
 
 def test_aiortc_is_the_pinned_version() -> None:
     assert aiortc.__version__ == aiortc_hooks.AIORTC_VERSION, (
-        "aiortc changed: re-check every hook in live_server/media/aiortc_hooks.py"
+        "aiortc changed: re-check every hook in live_server/media/aiortc/hooks.py"
     )
 
 
@@ -116,7 +116,7 @@ def test_fast_ntp_clock_matches_aiortc_and_is_what_senders_call() -> None:
     assert abs(back - datetime.datetime.now(datetime.UTC)) < datetime.timedelta(seconds=1)
 
 
-# -- the fast send path (live_server/media/aiortc_fastpath.py) ------------------------------
+# -- the fast send path (live_server/media/aiortc/fastpath.py) ------------------------------
 
 
 def test_every_fast_path_internal_exists() -> None:
