@@ -91,7 +91,7 @@ def serve(mode: str) -> None:
     async def make_app() -> web.Application:
         # built inside the server's event loop: the SFU and its peers belong to it
         # the server's process-wide patches, as `liveshop serve --ice-loopback` installs them
-        prepare_process(ice_loopback=True, serving_rooms=False)
+        prepare_process(ice_loopback=True)
         app = web.Application()
         viewers: list[RTCPeerConnection] = []
         if mode in ("forward", "forward-aiortc"):
@@ -595,7 +595,7 @@ async def send_path_cost(video: list[bytes], audio: list[bytes], repeats: int = 
     from live_server.media.aiortc.fastpath import SharedPacketizer
     from support.peers import NumberedVideoTrack, viewer_pc
 
-    prepare_process(ice_loopback=True, serving_rooms=False)
+    prepare_process(ice_loopback=True)
     sfu = Sfu(MediaClock(), publisher_timeout_s=3600, ice_loopback=True)
     publisher = RTCPeerConnection()
     publisher.addTransceiver(NumberedVideoTrack(), direction="sendonly")

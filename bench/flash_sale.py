@@ -53,13 +53,15 @@ def serve(data_dir: str, batch: int) -> None:
     from live_server.app import create_app
     from live_server.commerce.keys import CHECKOUT
     from live_server.settings import Settings
-    from live_server.startup import prepare_process
+    from live_server.startup import prepare_process, tune_for_serving
 
     logging.basicConfig(level=logging.WARNING)
     if os.environ.get("BENCH_SWITCH"):
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     settings = Settings.load({"data_dir": Path(data_dir), "demo": True, "host": "127.0.0.1"})
+    prepare_process()  # the server's process-wide patches, as its entry point installs them
     app = create_app(settings)
+    tune_for_serving()
     checkout = app[CHECKOUT]
     checkout._max_batch = batch
     profile_to = os.environ.get("BENCH_PROFILE")
@@ -74,7 +76,6 @@ def serve(data_dir: str, batch: int) -> None:
             profiler.dump_stats(f"{profile_to}.{batch}")
 
         app.on_shutdown.append(dump)
-    prepare_process()  # the server's process-wide patches, as its entry point installs them
     serve_app(app)
 
 

@@ -50,7 +50,7 @@ def serve(data_dir: str, rebroadcast: bool) -> None:
     from live_server.room.extensions import session_room
     from live_server.room.service import RoomService
     from live_server.settings import Settings
-    from live_server.startup import prepare_process
+    from live_server.startup import prepare_process, tune_for_serving
 
     logging.basicConfig(level=logging.WARNING)
     if os.environ.get("BENCH_ROOM_NO_WINDOW"):  # A/B aid: flush every loop iteration
@@ -78,9 +78,11 @@ def serve(data_dir: str, rebroadcast: bool) -> None:
 
         RoomService.react = react_one_by_one  # type: ignore[method-assign]
     settings = Settings.load({"data_dir": Path(data_dir), "secret": "bench"}, env={})
+    # the room server's process-wide patches, in the order its entry point installs them
+    prepare_process()
     app = create_app(settings)
-    # the room server's process-wide patches (GC tuning), as its entry point installs them
-    prepare_process(serving_rooms=not default_gc)
+    if not default_gc:
+        tune_for_serving()
     profile_to = os.environ.get("BENCH_ROOM_PROFILE")
     if profile_to:  # development aid: cProfile of the server, written on exit
         import cProfile

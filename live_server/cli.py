@@ -110,12 +110,13 @@ def serve(settings: Settings) -> int:
     from aiohttp import web
 
     from live_server.app import create_app
-    from live_server.startup import prepare_process
+    from live_server.startup import prepare_process, tune_for_serving
 
     log = logging.getLogger(__name__)
-    # process-wide patches (aiortc/aioice hooks, GC tuning) before any app or peer exists
+    # process-wide hooks (aiortc/aioice) before any app or peer exists ...
     prepare_process(ice_loopback=settings.ice_loopback)
     app = create_app(settings)
+    tune_for_serving()  # ... and the GC tuning once the app exists (it freezes what is there)
     port_file = settings.data_dir / PORT_FILE
     sock = _bind_any_port(settings.host) if settings.port == 0 else None
     port = int(sock.getsockname()[1]) if sock is not None else settings.port

@@ -1,9 +1,10 @@
 """Process-wide preparation: every patch to a third-party library, installed once, explicitly.
 
 These change the whole process, so no constructor makes them: the entry point does
-(`liveshop serve`, the test session, each benchmark) before it builds an app. The canaries
-run first and refuse to start on a library release the internals were not written for
-(`constraints.txt` pins them); then the hooks go in.
+(`liveshop serve`, the test session, each benchmark). `prepare_process` runs before any app
+is built: the canaries refuse to start on a library release the internals were not written
+for (`constraints.txt` pins them), then the hooks go in. `tune_for_serving` runs after the
+app is built, just before serving: the GC tuning freezes what exists at that moment.
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ from signaling.socketio_internals import verify_socketio_internals
 logger = logging.getLogger(__name__)
 
 
-def prepare_process(*, ice_loopback: bool = False, serving_rooms: bool = True) -> None:
-    """Checks the internals LiveShop relies on and installs its process-wide patches.
+def prepare_process(*, ice_loopback: bool = False) -> None:
+    """Checks the internals LiveShop relies on and installs its process-wide hooks.
 
     - aiortc: the pass-through receive hooks the SFU forwards with (always).
     - aioice: loopback-only ICE candidates when `ice_loopback` (tests and benchmarks).
-    - CPython's GC thresholds for a process serving rooms (`serving_rooms`).
     Idempotent: a second call changes nothing.
     """
     verify_aiosqlite_internals()
@@ -32,5 +32,12 @@ def prepare_process(*, ice_loopback: bool = False, serving_rooms: bool = True) -
     if ice_loopback:
         aiortc_hooks.use_loopback_candidates()
         logger.warning("ICE on loopback only (ice_loopback): for tests and benchmarks")
-    if serving_rooms:
-        tune_gc()
+
+
+def tune_for_serving() -> None:
+    """CPython's GC thresholds for a process serving rooms, once the app is built.
+
+    Freezing the objects that exist then (modules, the app, its services) keeps them out of
+    every later full collection; see `signaling.process.tune_gc`. Idempotent.
+    """
+    tune_gc()

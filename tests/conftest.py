@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from live_server.app import create_app
 from live_server.platform.identity import Role
 from live_server.settings import Settings
-from live_server.startup import prepare_process
+from live_server.startup import prepare_process, tune_for_serving
 from support.services import Services
 
 
@@ -22,6 +22,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """The test process serves apps in-process, so it makes the server's start-up patches
     (aiortc hooks, loopback-only ICE for test media, GC tuning) once, as `serve` does."""
     prepare_process(ice_loopback=True)
+    tune_for_serving()
 
 
 INTERESTS5 = ["fashion", "beauty", "home", "kitchen", "tech"]
