@@ -32,6 +32,7 @@ from live_server.room import (
     ack_for,
     check_sender,
     error_ack,
+    retry_after,
     take_token,
 )
 from live_server.settings import Settings
@@ -198,7 +199,7 @@ class RoomTransport:
     async def _dispatch(self, event: RoomEvent, sid: str, args: tuple[Any, ...]) -> dict[str, Any]:
         wait = self._flooding(sid)
         if wait > 0:
-            return error_ack("rate_limited", "too many events", retry_after=round(wait, 1))
+            return error_ack("rate_limited", "too many events", retry_after=retry_after(wait))
         try:
             if len(args) != 1:
                 return error_ack("invalid", "send exactly one JSON object")
@@ -214,8 +215,9 @@ class RoomTransport:
             return error_ack("internal", "something went wrong; try again")
 
     async def _on_unknown(self, event: Any, sid: str, *args: Any) -> dict[str, Any]:
-        if self._flooding(sid) > 0:
-            return error_ack("rate_limited", "too many events")
+        wait = self._flooding(sid)
+        if wait > 0:
+            return error_ack("rate_limited", "too many events", retry_after=retry_after(wait))
         return error_ack("unknown_event", "unknown event")
 
 

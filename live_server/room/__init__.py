@@ -16,7 +16,7 @@ from live_server.room.registry import (
     Sender,
     check_sender,
 )
-from live_server.room.rules.chat import Bucket, take_token
+from live_server.room.rules.chat import Bucket, retry_after, take_token
 from live_server.room.service import RoomService
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "check_sender",
     "error_ack",
     "events",
+    "retry_after",
     "setup",
     "take_token",
 ]

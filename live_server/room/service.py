@@ -30,7 +30,7 @@ from live_server.room.extensions import (
     session_room,
     user_room,
 )
-from live_server.room.rules.chat import SNAPSHOT_MESSAGES, ChatMessage, clean_text
+from live_server.room.rules.chat import SNAPSHOT_MESSAGES, ChatMessage, clean_text, retry_after
 from live_server.room.rules.moderation import find_blocked_word
 from live_server.room.rules.reactions import ReactionAggregator
 from live_server.room.ticker import RoomTicker
@@ -189,7 +189,9 @@ class RoomService:
         if not member.joined[session_id]:  # moderators and the host skip these checks
             until = await state.timeout_until(session_id, principal.user_id, now)
             if until is not None:
-                raise RoomError("timed_out", "you are timed out", retry_after=round(until - now, 1))
+                raise RoomError(
+                    "timed_out", "you are timed out", retry_after=retry_after(until - now)
+                )
             config = await self.ctx.config(session_id)
             word = find_blocked_word(text, config.blocked_words)
             if word is not None:
@@ -199,7 +201,9 @@ class RoomService:
             )
             if wait > 0:
                 raise RoomError(
-                    "rate_limited", "you are sending messages too fast", retry_after=round(wait, 1)
+                    "rate_limited",
+                    "you are sending messages too fast",
+                    retry_after=retry_after(wait),
                 )
             if config.slow_mode_seconds > 0:
                 wait = await state.claim_slow_mode(
@@ -209,7 +213,7 @@ class RoomService:
                     raise RoomError(
                         "slow_mode",
                         f"slow mode: one message every {config.slow_mode_seconds} s",
-                        retry_after=round(wait, 1),
+                        retry_after=retry_after(wait),
                     )
         if member.name is None:
             member.name = await self.ctx.chat.author_name(principal.user_id)

@@ -7,7 +7,13 @@ import pytest
 from live_server.platform.errors import Conflict, DomainError, Forbidden, Invalid
 from live_server.platform.identity import Principal, Role
 from live_server.room import events as ev
-from live_server.room.rules.chat import Bucket, clean_text, slow_mode_wait, take_token
+from live_server.room.rules.chat import (
+    Bucket,
+    clean_text,
+    retry_after,
+    slow_mode_wait,
+    take_token,
+)
 from live_server.room.rules.moderation import (
     MAX_PINS,
     check_can_pin,
@@ -87,6 +93,19 @@ def test_token_bucket_bursts_then_refills() -> None:
     # a clock going backwards refills nothing
     ok, _, _ = take_token(Bucket(0.0, 200.0), 150.0, rate=1.0, burst=3.0)
     assert not ok
+
+
+def test_retry_after_rounds_up_so_waiting_it_is_enough() -> None:
+    assert [retry_after(w) for w in (0.0, 0.001, 0.04, 0.1, 0.11, 1.0)] == [
+        0.0, 0.1, 0.1, 0.1, 0.2, 1.0,
+    ]  # fmt: skip
+    # the flood guard's numbers (30 a second, burst 60): a bucket left with 0.9 tokens is
+    # 1/300 s short; rounded to the nearest tenth that read "retry after 0.0"
+    now = 100.0
+    ok, bucket, wait = take_token(Bucket(0.9, now), now, rate=30.0, burst=60.0)
+    assert not ok and retry_after(wait) == 0.1
+    assert not take_token(bucket, now + wait / 2, rate=30.0, burst=60.0)[0]
+    assert take_token(bucket, now + retry_after(wait), rate=30.0, burst=60.0)[0]
 
 
 def test_slow_mode_wait() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -81,6 +82,15 @@ def take_token(
         return True, Bucket(tokens - 1.0, now), 0.0
     wait = (1.0 - tokens) / rate if rate > 0 else float("inf")
     return False, Bucket(tokens, now), wait
+
+
+def retry_after(wait: float) -> float:
+    """A wait as the `retry_after` of a refusal: seconds, rounded *up* to 0.1 s.
+
+    Rounded to the nearest tenth, a wait under 0.05 s would read 0.0 and a client that
+    honours it would be refused again; rounded up, waiting `retry_after` is always enough.
+    """
+    return math.ceil(max(0.0, wait) * 10) / 10
 
 
 def slow_mode_wait(last_sent_at: float | None, now: float, seconds: int) -> float:
