@@ -83,19 +83,26 @@ def discover_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 
 
 class Executor:
-    """Query methods shared by the database and an open transaction."""
+    """Query methods shared by the database and an open transaction.
+
+    Every query runs start to finish in one hand-off to the connection's thread
+    (`execute_fetchall`). The reader is one connection shared by all coroutines, and a
+    statement left open across an await (execute, then fetch, then close) keeps that
+    connection's read snapshot: a query another coroutine ran in between saw the database
+    as it was when the open statement started, so a row committed just before could be
+    missing (a new user read back as None, hence "username taken").
+    """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        async with self._conn.execute(sql, params) as cur:
-            row: sqlite3.Row | None = await cur.fetchone()
-            return row
+        """The first row (the queries this is used for return one or a few rows)."""
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        async with self._conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self._conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)

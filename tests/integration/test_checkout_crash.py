@@ -55,6 +55,7 @@ async def _setup(url: str) -> tuple[int, int, list[str]]:
                     "interests": ["fashion", "beauty", "home", "kitchen", "tech"],
                 },
             )
+            assert resp.status == 201, await resp.text()
             token = str((await resp.json())["token"])
             resp = await http.put(
                 "/api/me/checkout-profile",
