@@ -102,10 +102,15 @@ def setup(app: web.Application, platform: Platform) -> None:
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     db = app[PLATFORM].db
     await db.open()
-    logger.info("database ready at %s (schema %d)", db.path, await db.schema_version())
-    yield
-    await db.close()
-    logger.info("database closed")
+    try:
+        logger.info("database ready at %s (schema %d)", db.path, await db.schema_version())
+        yield
+    finally:
+        # Also when a later start-up step fails: aiohttp then runs no clean-up, only the
+        # event loop's closing of suspended generators, and an open connection's worker
+        # thread (not a daemon) would keep the process from ever exiting.
+        await db.close()
+        logger.info("database closed")
 
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
