@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from live_server.settings import Settings
 from support.helpers import auth, wait_for
 from support.room import Room, make_room
 from support.services import Services
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    # The chat bucket (burst 3) refills once every 1,000 s here, so "the 4th message is refused"
+    # holds however slowly a loaded machine runs the sends (at the default 1/s it did not).
+    return Settings.load(
+        {"data_dir": tmp_path / "var", "secret": "test-secret", "chat_rate_per_s": 0.001}, env={}
+    )
 
 
 @pytest.fixture
