@@ -4,7 +4,7 @@ Other features and the Socket.IO transport use what is re-exported here.
 """
 
 from live_server.room import events
-from live_server.room.events import MAX_PAYLOAD_BYTES, ack_for, error_ack
+from live_server.room.events import MAX_PAYLOAD_BYTES, Field, ack_for, error_ack, id_field
 from live_server.room.extensions import RoomBroadcaster, TickContributor
 from live_server.room.feature import Room, setup
 from live_server.room.keys import ROOM, ROOM_EVENTS
@@ -24,6 +24,7 @@ __all__ = [
     "ROOM",
     "ROOM_EVENTS",
     "Bucket",
+    "Field",
     "Room",
     "RoomBroadcaster",
     "RoomEvent",
@@ -37,6 +38,7 @@ __all__ = [
     "check_sender",
     "error_ack",
     "events",
+    "id_field",
     "retry_after",
     "setup",
     "take_token",

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from live_server.room.events import Field, id_field
-from live_server.room.registry import RoomEvent, Sender
+from live_server.room import Field, RoomEvent, Sender, id_field
 
 
 async def echo(sid: str, data: dict[str, Any]) -> dict[str, Any]:
