@@ -18,8 +18,7 @@ export class ChatList {
     this.more = el("button", { type: "button", class: "chat-more", hidden: true, onclick: () => this.toBottom() }, "New messages ↓");
     this.stick = true;
     this.list.addEventListener("scroll", () => {
-      const gap = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight;
-      this.stick = gap < 24;
+      this.stick = this.isAtBottom();
       if (this.stick) this.more.hidden = true;
     });
     container.append(this.list, this.more);
@@ -76,6 +75,9 @@ export class ChatList {
   add(message, { scroll = true } = {}) {
     if (message.id != null && this.list.querySelector(`[data-id="${CSS.escape(String(message.id))}"]`)) return;
     const row = this.row(message);
+    // Where the reader is right now, not what the last scroll event said: scroll events
+    // arrive a frame late, and a message landing in between must not yank the list down.
+    if (scroll) this.stick = this.isAtBottom();
     const pending = message.client_id
       ? this.list.querySelector(`[data-client-id="${CSS.escape(message.client_id)}"]`)
       : null;
@@ -85,6 +87,10 @@ export class ChatList {
     if (!scroll) return;
     if (this.stick) this.toBottom();
     else this.more.hidden = false;
+  }
+
+  isAtBottom() {
+    return this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 24;
   }
 
   remove(messageId) {
