@@ -113,7 +113,12 @@ def setup(
         cart=CartService(carts, catalog.service, analytics),
         payments=payments,
         flash_sales=FlashSaleService(
-            FlashSalesRepository(db), shows.service, catalog.service, live
+            FlashSalesRepository(db),
+            shows.service,
+            catalog.service,
+            live,
+            max_discount_percent=s.flash_sale_max_discount_percent,
+            default_per_buyer_limit=s.flash_sale_default_per_buyer_limit,
         ),
         analytics=analytics,
         ledger=ledger,

@@ -284,7 +284,8 @@ def setup(app: web.Application) -> None:
             "/api/sessions/{session_id}/flash-sales": {
                 "GET": op("A session's flash sales", tag="commerce", errors=(404,)),
                 "POST": op(
-                    "Start a flash sale on a line-up product (host or moderator; 10-300 s)",
+                    "Start a flash sale on a line-up product (its merchant or an admin; 10-300 s; "
+                    "a price floor and a default per-buyer cap apply)",
                     tag="commerce",
                     auth=True,
                     body=obj(

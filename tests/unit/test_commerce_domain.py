@@ -25,6 +25,7 @@ from live_server.commerce.rules.inventory import (
     Rejection,
     SaleState,
     hold_expired,
+    min_sale_price,
     sale_status,
     validate_flash_sale,
 )
@@ -96,6 +97,8 @@ def test_mixed_currencies_and_unknown_products() -> None:
         ({"duration_s": 30.5}, "duration_s"),
         ({"quantity": 11}, "quantity"),
         ({"price_minor": 1001}, "price_minor"),
+        ({"price_minor": 99}, "price_minor"),  # below the floor: at most 90 % off
+        ({"price_minor": 0}, "price_minor"),
         ({"price_minor": True}, "price_minor"),
         ({"per_buyer_limit": 0}, "per_buyer_limit"),
     ],
@@ -212,3 +215,20 @@ def test_timeline_and_summary() -> None:
     assert summary.average_viewers == 1.0 and summary.conversion_rate == 1.5
     assert summary.peak_viewers == 5 and summary.unique_viewers == 2
     assert safe_csv_cell("=cmd()") == "'=cmd()" and safe_csv_cell("-5") == "-5"
+
+
+def test_flash_sale_floor_and_default_cap() -> None:
+    assert min_sale_price(1000, 90) == 100 and min_sale_price(999, 90) == 100  # rounded up
+    assert min_sale_price(5, 90) == 1 and min_sale_price(1000, 100) == 1  # never free
+    assert min_sale_price(1000, 0) == 1000 and min_sale_price(1000, 250) == 1
+    spec = validate_flash_sale(
+        product_id=1, price_minor=100, quantity=5, duration_s=10, per_buyer_limit=None,
+        list_price_minor=1000, stock=10, default_per_buyer_limit=3,
+    )  # fmt: skip
+    assert spec.per_buyer_limit == 3
+    with pytest.raises(FlashSaleError) as err:
+        validate_flash_sale(
+            product_id=1, price_minor=0, quantity=1, duration_s=10, per_buyer_limit=1,
+            list_price_minor=0, stock=10,
+        )  # fmt: skip
+    assert err.value.field == "price_minor" and "too low" in err.value.message

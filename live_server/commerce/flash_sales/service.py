@@ -1,4 +1,8 @@
-"""Flash sales: starting, ending and listing them (host, moderators or admins).
+"""Flash sales: starting (the merchant or an admin), ending (host, moderators or admins), listing.
+
+Price and terms are money, so only the product's merchant (its owner) or an admin sets them,
+within the floor and the default cap of `validate_flash_sale`; moderators run the room and may
+end a sale early, which only ever protects the merchant's stock.
 
 A sale's row is the durable truth; every change also goes into the live commerce view
 (`live_server.commerce.live.state.LiveCommerce`) so the room's next tick shows it.
@@ -15,7 +19,12 @@ from live_server.catalog.service import CatalogService
 from live_server.commerce.flash_sales.store import FlashSaleBusy, FlashSalesRepository
 from live_server.commerce.flash_sales.view import SaleView
 from live_server.commerce.live.state import ENDED_SALE_GRACE_S, LiveCommerce
-from live_server.commerce.rules.inventory import FlashSaleError, validate_flash_sale
+from live_server.commerce.rules.inventory import (
+    DEFAULT_MAX_DISCOUNT_PERCENT,
+    DEFAULT_PER_BUYER_LIMIT,
+    FlashSaleError,
+    validate_flash_sale,
+)
 from live_server.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from live_server.platform.identity import Principal
 from live_server.shows.service import LiveSessionService
@@ -23,8 +32,15 @@ from live_server.shows.service import LiveSessionService
 logger = logging.getLogger(__name__)
 
 
+def _not_merchant() -> Forbidden:
+    return Forbidden(
+        "only the product's merchant (its owner) or an admin sets a flash sale's price and terms",
+        code="not_merchant",
+    )
+
+
 class FlashSaleService:
-    """Starting, ending and listing flash sales (host, moderators or admins)."""
+    """Starting (merchant or admin), ending (host, moderators or admins) and listing sales."""
 
     def __init__(
         self,
@@ -33,12 +49,17 @@ class FlashSaleService:
         catalog: CatalogService,
         live: LiveCommerce,
         clock: Callable[[], float] = time.time,
+        *,
+        max_discount_percent: int = DEFAULT_MAX_DISCOUNT_PERCENT,
+        default_per_buyer_limit: int = DEFAULT_PER_BUYER_LIMIT,
     ) -> None:
         self._repo = repo
         self._sessions = sessions
         self._catalog = catalog
         self._live = live
         self._clock = clock
+        self._max_discount = max_discount_percent
+        self._default_cap = default_per_buyer_limit
 
     async def restore(self) -> int:
         """Load sales still running (after a restart) into the live view."""
@@ -48,10 +69,11 @@ class FlashSaleService:
         return len(rows)
 
     async def start(self, who: Principal, session_id: int, data: dict[str, Any]) -> dict[str, Any]:
-        """Start a sale on a product of the session's line-up while it is live."""
+        """Start a sale on a product of the session's line-up while it is live (its merchant
+        or an admin only)."""
         session = await self._sessions.get(session_id)
-        if not await self._sessions.can_moderate(who, session_id):
-            raise Forbidden("only the host or a moderator can start a flash sale")
+        if not who.is_admin and who.user_id != session.host_id:
+            raise _not_merchant()
         if not session.is_live:
             raise Conflict("flash sales run while the session is live", code="session_not_live")
         raw_pid = data.get("product_id")
@@ -61,6 +83,8 @@ class FlashSaleService:
         product = next((p for p in view.products if p.id == raw_pid), None)
         if product is None:
             raise Invalid("the product is not in this session's line-up", code="not_in_lineup")
+        if not who.is_admin and product.owner_id != who.user_id:
+            raise _not_merchant()
         try:
             spec = validate_flash_sale(
                 product_id=product.id,
@@ -70,6 +94,8 @@ class FlashSaleService:
                 per_buyer_limit=data.get("per_buyer_limit"),
                 list_price_minor=product.price_minor,
                 stock=(await self._catalog.get(product.id)).stock,
+                max_discount_percent=self._max_discount,
+                default_per_buyer_limit=self._default_cap,
             )
         except FlashSaleError as exc:
             raise Invalid(exc.message, code=f"invalid_{exc.field}") from None

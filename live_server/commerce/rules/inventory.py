@@ -16,6 +16,8 @@ from live_server.commerce.rules.basics import CartLine
 MIN_SALE_SECONDS: Final = 10
 MAX_SALE_SECONDS: Final = 300
 MAX_SALE_QUANTITY: Final = 100_000
+DEFAULT_MAX_DISCOUNT_PERCENT: Final = 90  # the settings' defaults (flash_sale_*)
+DEFAULT_PER_BUYER_LIMIT: Final = 2
 
 # Rejection codes, also used as the API error codes.
 SOLD_OUT: Final = "sold_out"
@@ -183,7 +185,18 @@ class FlashSaleSpec:
     price_minor: int
     quantity: int
     duration_s: int
-    per_buyer_limit: int | None
+    per_buyer_limit: int
+
+
+def _clamped(percent: int) -> int:
+    return min(100, max(0, percent))
+
+
+def min_sale_price(list_price_minor: int, max_discount_percent: int) -> int:
+    """The lowest flash-sale price of a product: at most `max_discount_percent` off its list
+    price, rounded up to a whole minor unit, and never below 1 (a sale is never free)."""
+    keep = 100 - _clamped(max_discount_percent)
+    return max(1, -(-list_price_minor * keep // 100))
 
 
 def _whole(raw: object, field_name: str) -> int:
@@ -201,11 +214,22 @@ def validate_flash_sale(
     per_buyer_limit: object,
     list_price_minor: int,
     stock: int,
+    max_discount_percent: int = DEFAULT_MAX_DISCOUNT_PERCENT,
+    default_per_buyer_limit: int = DEFAULT_PER_BUYER_LIMIT,
 ) -> FlashSaleSpec:
-    """Check a host's flash sale against the product: 10-300 s, a real discount, units in stock."""
+    """Check a merchant's flash sale against the product: 10-300 s, a price between the floor
+    (`min_sale_price`) and the list price, units in stock, and a per-buyer cap (the default
+    one when none is given, so one buyer can never take a whole drop)."""
     price = _whole(price_minor, "price_minor")
-    if price < 0 or price > list_price_minor:
-        raise FlashSaleError("price_minor", "the sale price must be between 0 and the list price")
+    floor = min_sale_price(list_price_minor, max_discount_percent)
+    if floor > list_price_minor:
+        raise FlashSaleError("price_minor", "this product's price is too low for a flash sale")
+    if price < floor or price > list_price_minor:
+        raise FlashSaleError(
+            "price_minor",
+            f"the sale price must be between {floor} and {list_price_minor} minor units"
+            f" (at most {_clamped(max_discount_percent)} % off the list price)",
+        )
     qty = _whole(quantity, "quantity")
     if qty < 1 or qty > MAX_SALE_QUANTITY:
         raise FlashSaleError("quantity", "quantity must be at least 1")
@@ -216,7 +240,7 @@ def validate_flash_sale(
         raise FlashSaleError(
             "duration_s", f"a flash sale lasts {MIN_SALE_SECONDS} to {MAX_SALE_SECONDS} seconds"
         )
-    cap: int | None = None
+    cap = max(1, default_per_buyer_limit)
     if per_buyer_limit is not None:
         cap = _whole(per_buyer_limit, "per_buyer_limit")
         if cap < 1:

