@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from typing import Any, Final, TypeVar
 
 from live_server.commerce.analytics.store import AnalyticsRepository, CreatorLookup
-from live_server.commerce.rules.attribution import Attribution, percent, validate_rate_bp
+from live_server.commerce.rules.attribution import (
+    Attribution,
+    credited,
+    percent,
+    validate_rate_bp,
+)
 from live_server.commerce.rules.basics import Source
 from live_server.platform.errors import Forbidden, Invalid, NotFound
 from live_server.platform.identity import Principal
@@ -24,12 +29,18 @@ T = TypeVar("T")
 _CACHE_S = 5.0
 _CLOCK_REUSE_S = 1.0
 
+#: The creator behind a source and the products it showed (line-up or tags).
+_SourceFacts = tuple[int | None, frozenset[int]]
+DIRECT_ATTRIBUTION: Final = Attribution("direct", None, None)
+
 
 class AttributionResolver:
     """Turns an order's source into (source, creator, session, media time).
 
-    The creator behind a source changes rarely, so it is cached for a few seconds: a
-    flash-sale burst of a thousand orders costs one lookup, not a thousand.
+    The buyer names the source, so it is believed only when the source showed what is bought
+    (`credited`: the show's line-up, the clip's or the post's tags); otherwise the order is
+    direct. The creator and products behind a source change rarely, so they are cached for a
+    few seconds: a flash-sale burst of a thousand orders costs one lookup, not a thousand.
     """
 
     def __init__(
@@ -43,15 +54,18 @@ class AttributionResolver:
         self._media_clock = media_clock
         self._creators = creators
         self._clock = clock
-        self._cache: dict[tuple[str, int], tuple[int | None, float]] = {}
+        self._cache: dict[tuple[str, int], tuple[_SourceFacts, float]] = {}
         self._offsets: dict[int, tuple[float | None, float]] = {}
         self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
 
-    async def resolve(self, source: Source) -> Attribution:
-        """Who earns on an order from `source`; 422 for a live session that doesn't exist."""
+    async def resolve(self, source: Source, product_ids: Iterable[int]) -> Attribution:
+        """Who earns on an order of `product_ids` from `source`: direct (nobody) unless the
+        source showed every one of them; 422 for a live session that doesn't exist."""
         if source.id is None or source.type == "direct":
-            return Attribution("direct", None, None)
-        creator = await self._creator(source.type, source.id)
+            return DIRECT_ATTRIBUTION
+        creator, shown = await self._facts(source.type, source.id)
+        if not credited(product_ids, shown):
+            return DIRECT_ATTRIBUTION
         if source.type != "live":
             return Attribution(source.type, source.id, creator)
         media_time = await self._media_time(source.id)
@@ -71,25 +85,30 @@ class AttributionResolver:
         self._offsets[session_id] = (None if media_time is None else media_time - now, now)
         return media_time
 
-    async def _creator(self, kind: str, source_id: int) -> int | None:
+    async def _facts(self, kind: str, source_id: int) -> _SourceFacts:
         key = (kind, source_id)
         now = self._clock()
         cached = self._cache.get(key)
         if cached is not None and now - cached[1] < _CACHE_S:
             return cached[0]
-        creator = await self._once(key, lambda: self._lookup_creator(kind, source_id))
+        facts = await self._once(key, lambda: self._lookup(kind, source_id))
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[key] = (creator, now)
-        return creator
+        self._cache[key] = (facts, now)
+        return facts
 
-    async def _lookup_creator(self, kind: str, source_id: int) -> int | None:
+    async def _lookup(self, kind: str, source_id: int) -> _SourceFacts:
+        """(creator, products shown) of a clip, a post or a live session."""
         if kind != "live":
-            return await self._creators.creator_of(kind, source_id)
+            creator = await self._creators.creator_of(kind, source_id)
+            if creator is None:  # no such clip or post: nobody to credit
+                return None, frozenset()
+            return creator, await self._creators.products_of(kind, source_id)
         try:
-            return (await self._sessions.get(source_id)).host_id
+            host_id = (await self._sessions.get(source_id)).host_id
         except NotFound:
             raise Invalid("source: no such live session", code="invalid_source") from None
+        return host_id, frozenset(await self._sessions.product_ids(source_id))
 
     async def _ask_clock(self, session_id: int) -> float | None:
         if self._media_clock is None:

@@ -299,9 +299,22 @@ async def test_clip_and_post_sources_are_attributed_to_their_creators(
     await services.db.execute(
         "INSERT INTO posts (id, author_id, created_at) VALUES (9002, ?, 0)", (author["id"],)
     )
+    # each tags the product (a source that did not show it earns nothing: hardening tests)
+    await services.db.execute(
+        "INSERT INTO clip_products (clip_id, product_id, position) VALUES (9001, ?, 0)",
+        (show.product_ids[0],),
+    )
+    await services.db.execute(
+        "INSERT INTO post_products (post_id, product_id, position) VALUES (9002, ?, 0)",
+        (show.product_ids[0],),
+    )
     _, buyer = await make_buyer(client, make_user)
-    expected = {("clip", 9001): show.host_id, ("post", 9002): author["id"], ("post", 424242): None}
-    for (kind, source_id), creator in expected.items():
+    expected = {
+        ("clip", 9001): ({"type": "clip", "id": 9001}, show.host_id),
+        ("post", 9002): ({"type": "post", "id": 9002}, author["id"]),
+        ("post", 424242): ({"type": "direct", "id": None}, None),  # no such post: direct
+    }
+    for (kind, source_id), (recorded, creator) in expected.items():
         resp = await client.post(
             "/api/checkout/buy-now",
             json={"product_id": show.product_ids[0], "source": {"type": kind, "id": source_id}},
@@ -309,7 +322,7 @@ async def test_clip_and_post_sources_are_attributed_to_their_creators(
         )
         assert resp.status == 201, await resp.text()
         order = (await resp.json())["order"]
-        assert order["source"] == {"type": kind, "id": source_id}
+        assert order["source"] == recorded
         assert order["creator_id"] == creator
         assert order["session_id"] is None and order["media_time"] is None
     resp = await client.get(f"/api/creators/{author['id']}/ledger", headers=auth(buyer))

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from live_server.content.clips.store import NewClip
 from live_server.settings import Settings
-from support.commerce import buy, make_buyer, make_show
+from support.commerce import buy, key, make_buyer, make_show
 from support.helpers import auth
 from support.services import Services
 
@@ -100,3 +101,73 @@ async def test_finding_04_only_the_merchant_sets_sale_terms_with_a_floor_and_a_c
         duration_s=30, per_buyer_limit=5,
     )  # fmt: skip
     assert resp.status == 201 and (await resp.json())["flash_sale"]["per_buyer_limit"] == 5
+
+
+# -- finding 5 ---------------------------------------------------------------------------
+
+
+async def test_finding_05_attribution_needs_the_product_in_the_source(
+    client: Any, make_user: Any, services: Services
+) -> None:
+    show_a = await make_show(client, make_user, stocks=[50], price=1000)
+    show_b = await make_show(client, make_user, stocks=[50], price=1000)
+    (a,), (b,) = show_a.product_ids, show_b.product_ids
+    # host B's clip (from show B) and post, each tagging only B's product
+    clip_id = await services.processing._clips.add_clip(
+        show_b.session_id, None, show_b.host_id,
+        NewClip(0, 10, 10, "/media/x/c.mp4", "/media/x/c.jpg", 320, 180, False, (b,)),
+        show_b.host_id, "demo",
+    )  # fmt: skip
+    row = await services.db.fetchone(
+        "INSERT INTO posts (author_id, created_at) VALUES (?, 0) RETURNING id", (show_b.host_id,)
+    )
+    post_id = int(row["id"])
+    await services.db.execute(
+        "INSERT INTO post_products (post_id, product_id, position) VALUES (?, ?, 0)", (post_id, b)
+    )
+    _, buyer = await make_buyer(client, make_user)
+
+    async def order_for(product_id: int, kind: str, source_id: int) -> dict[str, Any]:
+        resp = await client.post(
+            "/api/checkout/buy-now",
+            json={"product_id": product_id, "source": {"type": kind, "id": source_id}},
+            headers={**auth(buyer), "Idempotency-Key": key()},
+        )
+        assert resp.status == 201, await resp.text()
+        order: dict[str, Any] = (await resp.json())["order"]
+        return order
+
+    for kind, source_id in (("live", show_b.session_id), ("clip", clip_id), ("post", post_id)):
+        # host A's product claimed for host B's show, clip or post: a direct order
+        forged = await order_for(a, kind, source_id)
+        assert forged["source"] == {"type": "direct", "id": None}, kind
+        assert forged["creator_id"] is None and forged["session_id"] is None, kind
+        # B's own product from B's source is B's
+        honest = await order_for(b, kind, source_id)
+        assert honest["source"] == {"type": kind, "id": source_id}
+        assert honest["creator_id"] == show_b.host_id
+    # the cart goes through the same rule (the source comes from the cart line)
+    resp = await client.post(
+        "/api/cart/items",
+        json={"product_id": a, "source": {"type": "live", "id": show_b.session_id}},
+        headers=auth(buyer),
+    )
+    assert resp.status == 201
+    resp = await client.post(
+        "/api/checkout", json={}, headers={**auth(buyer), "Idempotency-Key": key()}
+    )
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["order"]["creator_id"] is None
+
+    # B earns on the three honest orders only; the forged ones are nobody's
+    resp = await client.get(
+        f"/api/creators/{show_b.host_id}/ledger", headers=auth(show_b.host_token)
+    )
+    ledger = await resp.json()
+    assert ledger["totals"][0]["orders"] == 3 and ledger["totals"][0]["gross_minor"] == 3000
+    row = await services.db.fetchone(
+        "SELECT COUNT(*) AS n FROM orders WHERE creator_id IS NULL AND source_type = 'direct'"
+    )
+    assert int(row["n"]) == 4
+    report = await _report(client, show_b.host_token, show_b.session_id)
+    assert report["summary"]["orders"] == 1  # the session's revenue is B's product only

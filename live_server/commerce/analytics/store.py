@@ -219,8 +219,24 @@ class CreatorLookup:
         "post": ("SELECT author_id AS creator FROM posts WHERE id = ?",),
     }
 
+    _PRODUCTS: dict[str, str] = {
+        "clip": "SELECT product_id FROM clip_products WHERE clip_id = ?",
+        "post": "SELECT product_id FROM post_products WHERE post_id = ?",
+    }
+
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    async def products_of(self, source_type: str, source_id: int) -> frozenset[int]:
+        """The products a clip or a post tags (none when the table or the row is missing)."""
+        sql = self._PRODUCTS.get(source_type)
+        if sql is None:
+            return frozenset()
+        try:
+            rows = await self._db.fetchall(sql, (source_id,))
+        except sqlite3.Error:
+            return frozenset()
+        return frozenset(int(r["product_id"]) for r in rows)
 
     async def creator_of(self, source_type: str, source_id: int) -> int | None:
         """The clip's host or the post's author, or None."""

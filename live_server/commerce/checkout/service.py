@@ -210,7 +210,8 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         provider = self._payments.provider_for(method)
         if provider is None:
             raise Invalid(f"unknown payment method {method!r}", code="invalid_payment_method")
-        attribution = await self._resolver.resolve(source)
+        # the source the buyer names counts only if it showed what is bought; else direct
+        attribution = await self._resolver.resolve(source, (ln.product_id for ln in lines))
         rate = 0
         if attribution.creator_id is not None:
             rate = await self._ledger.rate_for(attribution.creator_id)
@@ -219,7 +220,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
             lines=lines,
             idempotency_key=key,
             fingerprint=fingerprint,
-            source=source,
+            source=Source(attribution.source_type, attribution.source_id),
             payment_method=method,
             address=address,
             creator_id=attribution.creator_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -17,6 +18,14 @@ class Attribution:
     creator_id: int | None
     session_id: int | None = None
     media_time: float | None = None
+
+
+def credited(order_products: Iterable[int], source_products: Collection[int]) -> bool:
+    """Whether an order may be credited to its source: every product it buys is in that
+    show's line-up, that clip's or that post's tags. A buyer names the source, so a source
+    that did not show the product earns nothing (the order is recorded as direct)."""
+    wanted = set(order_products)
+    return bool(wanted) and wanted.issubset(source_products)
 
 
 def validate_rate_bp(raw: object) -> int:
