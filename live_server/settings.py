@@ -52,15 +52,15 @@ class Settings:
     reservation_hold_s: int = 600
     webhook_secret: str | None = None
     default_commission_rate: float = 0.05
+    # Flash sales: the deepest discount a merchant may give (never below 1 minor unit) and the
+    # per-buyer cap a sale gets when its merchant names none.
+    flash_sale_max_discount_percent: int = 90
+    flash_sale_default_per_buyer_limit: int = 2
 
     @property
     def db_path(self) -> Path:
         """Where the SQLite database lives."""
         return self.db if self.db is not None else self.data_dir / "liveshop.db"
-    # Flash sales: the deepest discount a merchant may give (never below 1 minor unit) and the
-    # per-buyer cap a sale gets when its merchant names none.
-    flash_sale_max_discount_percent: int = 90
-    flash_sale_default_per_buyer_limit: int = 2
 
     @property
     def media_dir(self) -> Path:

@@ -6,14 +6,15 @@ One regression test per finding: 4 (sale terms), 5 (attribution), 9 (a bad analy
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from live_server.content.clips.store import NewClip
 from live_server.settings import Settings
-from support.commerce import buy, key, make_buyer, make_show
-from support.helpers import auth
+from support.commerce import buy, key, make_buyer, make_product, make_show
+from support.helpers import auth, wait_for
 from support.services import Services
 
 
@@ -171,3 +172,139 @@ async def test_finding_05_attribution_needs_the_product_in_the_source(
     assert int(row["n"]) == 4
     report = await _report(client, show_b.host_token, show_b.session_id)
     assert report["summary"]["orders"] == 1  # the session's revenue is B's product only
+
+
+# -- finding 9 ---------------------------------------------------------------------------
+
+
+async def _raw_event(client: Any, session_id: int, product_id: int, viewer_key: bytes) -> int:
+    """POST an analytics event with a header aiohttp's client cannot send: raw bytes."""
+    body = f'{{"kind": "card_view", "product_id": {product_id}}}'.encode()
+    request = (
+        (
+            f"POST /api/sessions/{session_id}/events HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{client.port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+        ).encode()
+        + b"X-Viewer-Key: "
+        + viewer_key
+        + b"\r\n\r\n"
+        + body
+    )
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 10)
+    finally:
+        writer.close()
+    return int(status_line.split()[1])
+
+
+async def test_finding_09_a_bad_viewer_key_never_drops_other_events(
+    client: Any, make_user: Any, services: Services
+) -> None:
+    shows = [await make_show(client, make_user, stocks=[5]) for _ in range(2)]
+    for n, show in enumerate(shows):
+        for viewer in range(2):
+            resp = await client.post(
+                f"/api/sessions/{show.session_id}/events",
+                json={"kind": "card_view", "product_id": show.product_ids[0]},
+                headers={"X-Viewer-Key": f"viewer-{n}-{viewer}"},
+            )
+            assert resp.status == 202 and (await resp.json())["counted"] is True
+    # invalid UTF-8 in the key: refused on the way in, with a reason
+    status = await _raw_event(client, shows[0].session_id, shows[0].product_ids[0], b"\xff\xfe")
+    assert status == 400
+    for show in shows:
+
+        async def counted(show: Any = show) -> bool:
+            report = await _report(client, show.host_token, show.session_id)
+            return bool(report["summary"]["card_views"] == 2)
+
+        await wait_for(counted, timeout=5, message="every good event written")
+
+    # and should a bad row ever reach the buffer, the flush writes every other row
+    show = shows[1]
+    pid = show.product_ids[0]
+    services.analytics.note(show.session_id, pid, "card_click", "good-1")
+    services.analytics.note(show.session_id, pid, "card_click", "bad-\udcff")
+    services.analytics.note(show.session_id, pid, "card_click", "good-2")
+    assert await services.analytics.flush() == 2
+    report = await _report(client, show.host_token, show.session_id)
+    assert report["summary"]["card_clicks"] == 2
+
+
+# -- finding 16 --------------------------------------------------------------------------
+
+
+async def test_finding_16_counters_cannot_be_inflated(
+    client: Any, make_user: Any, services: Services
+) -> None:
+    from live_server.commerce.analytics.rules import ANON_KEYS_PER_ADDRESS
+
+    show = await make_show(client, make_user, stocks=[5])
+    pid = show.product_ids[0]
+    url = f"/api/sessions/{show.session_id}/events"
+    # one address claiming many viewer keys counts as a few viewers at most
+    answers = []
+    for n in range(3 * ANON_KEYS_PER_ADDRESS):
+        resp = await client.post(
+            url, json={"kind": "card_view", "product_id": pid}, headers={"X-Viewer-Key": f"k{n}"}
+        )
+        assert resp.status == 202
+        answers.append((await resp.json())["counted"])
+    assert answers.count(True) == ANON_KEYS_PER_ADDRESS
+    # products outside the show's line-up (or that do not exist) are not counted
+    foreign = await make_product(client, show.host_token, stock=1)
+    for product_id in (foreign, 987_654):
+        resp = await client.post(
+            url,
+            json={"kind": "card_view", "product_id": product_id},
+            headers={"X-Viewer-Key": "k0"},
+        )
+        assert resp.status == 422 and (await resp.json())["error"]["code"] == "not_in_lineup"
+    report = await _report(client, show.host_token, show.session_id)
+    assert report["summary"]["card_views"] == ANON_KEYS_PER_ADDRESS
+    assert [p["product_id"] for p in report["products"]] == [pid]
+
+    # 20 concurrent smiles from one account are one smile, in the table and in the ranking
+    clip_id = await services.processing._clips.add_clip(
+        show.session_id, None, show.host_id,
+        NewClip(0, 10, 10, "/media/x/s.mp4", "/media/x/s.jpg", 320, 180, False, (pid,)),
+        show.host_id, "demo",
+    )  # fmt: skip
+    clip = await services.processing._clips.get(clip_id)
+    assert clip is not None
+    item_id = await services.feed.add_clip(clip)
+    _, fan_token = await make_user()
+    puts = await asyncio.gather(
+        *(client.put(f"/api/clips/{clip_id}/smile", headers=auth(fan_token)) for _ in range(20))
+    )
+    assert {r.status for r in puts} == {200}
+    assert {(await r.json())["smiles"] for r in puts} == {1}
+
+    async def likes() -> int:
+        row = await services.db.fetchone(
+            "SELECT likes, views FROM feed_items WHERE id = ?", (item_id,)
+        )
+        return int(row["likes"])
+
+    assert await likes() == 1
+    gone = await asyncio.gather(
+        *(client.delete(f"/api/clips/{clip_id}/smile", headers=auth(fan_token)) for _ in range(20))
+    )
+    assert {r.status for r in gone} == {200}
+    assert await likes() == 0
+
+    # "seen": a signed-in viewer counts once; anonymous reports are not counted at all
+    for _ in range(5):
+        resp = await client.post("/api/feed/seen", json={"item_id": item_id})
+        assert resp.status == 204
+    for _ in range(3):
+        resp = await client.post(
+            "/api/feed/seen", json={"item_id": item_id}, headers=auth(fan_token)
+        )
+        assert resp.status == 204
+    row = await services.db.fetchone("SELECT views FROM feed_items WHERE id = ?", (item_id,))
+    assert int(row["views"]) == 1

@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 EVENT_KINDS: Final[tuple[str, ...]] = ("card_view", "card_click", "add_to_cart")
+
+# Anonymous viewers name themselves with the X-Viewer-Key header, which anyone can vary, so
+# one address counts as at most this many anonymous viewers of a session at a time (a
+# household or an office behind one address); a key silent for the window frees its place.
+ANON_KEYS_PER_ADDRESS: Final = 8
+ANON_KEY_WINDOW_S: Final = 600.0
+_VIEWER_KEY = re.compile(r"[\x21-\x7e]{1,200}")
+
+
+def parse_viewer_key(raw: str | None) -> str:
+    """The X-Viewer-Key header: "" when absent, else 1-200 visible ASCII characters (a page's
+    random id); ValueError for anything else, undecodable bytes included."""
+    if raw is None or raw == "":
+        return ""
+    if not _VIEWER_KEY.fullmatch(raw):
+        raise ValueError("X-Viewer-Key must be 1-200 visible ASCII characters")
+    return raw
+
+
+def anonymous_viewer(address: str, viewer_key: str) -> str:
+    """The stored identity of an anonymous viewer: a hash of the address and the page's key,
+    so whatever a client sends is safe to store and no address is kept."""
+    digest = hashlib.sha256(f"{address}\n{viewer_key}".encode("utf-8", "replace"))
+    return "a" + digest.hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
 """Session analytics: card views and clicks, add-to-carts, orders, audience; CSV export.
 
 Card views/clicks arrive from every viewer's page, so they are buffered in memory and
-written in one statement per flush instead of one transaction per event.
+written in one statement per flush instead of one transaction per event. Anyone may send
+them, so only line-up products count and one address counts as a few anonymous viewers at
+most (`ANON_KEYS_PER_ADDRESS`), whatever viewer keys it claims.
 """
 
 from __future__ import annotations
@@ -15,14 +17,18 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from live_server.commerce.analytics.rules import (
+    ANON_KEY_WINDOW_S,
+    ANON_KEYS_PER_ADDRESS,
     ProductFunnel,
     SessionSummary,
+    anonymous_viewer,
     merge_timeline,
+    parse_viewer_key,
     safe_csv_cell,
     summarise,
 )
 from live_server.commerce.analytics.store import AnalyticsRepository
-from live_server.platform.errors import Forbidden, Invalid
+from live_server.platform.errors import BadRequest, Forbidden, Invalid
 from live_server.platform.identity import Principal
 from live_server.platform.timefmt import iso
 from live_server.shows.service import LiveSessionService
@@ -32,6 +38,7 @@ logger = logging.getLogger(__name__)
 FLUSH_EVERY_S: Final = 1.0
 MAX_BUFFER: Final = 5_000
 DEDUPE_S: Final = 10.0  # the same viewer's same event on the same card counts once per 10 s
+LINEUP_CACHE_S: Final = 5.0  # a line-up changes rarely; a pinned card's views come in bursts
 
 
 class AnalyticsService:
@@ -48,6 +55,9 @@ class AnalyticsService:
         self._clock = clock
         self._buffer: list[tuple[int, int, str, str, float]] = []
         self._seen: dict[tuple[int, int, str, str], float] = {}
+        # (session, address) -> anonymous identities seen from it, with when last seen
+        self._anonymous: dict[tuple[int, str], dict[str, float]] = {}
+        self._lineups: dict[int, tuple[frozenset[int], float]] = {}
 
     # -- events -----------------------------------------------------------------------
 
@@ -65,28 +75,79 @@ class AnalyticsService:
         return True
 
     async def record(
-        self, who: Principal | None, session_id: int, data: dict[str, Any], anon_key: str
+        self,
+        who: Principal | None,
+        session_id: int,
+        data: dict[str, Any],
+        viewer_key: str | None,
+        address: str,
     ) -> bool:
-        """A card view or click reported by a viewer's page."""
+        """A card view or click reported by a viewer's page (`viewer_key` is its
+        X-Viewer-Key header, `address` the client's); False when it was not counted."""
         kind = data.get("kind")
         if kind not in ("card_view", "card_click"):
             raise Invalid("kind must be card_view or card_click", code="invalid_kind")
         product_id = data.get("product_id")
         if isinstance(product_id, bool) or not isinstance(product_id, int) or product_id < 1:
             raise Invalid("product_id must be an integer", code="invalid_product_id")
-        await self._sessions.get(session_id)
-        viewer = f"u{who.user_id}" if who is not None else "a" + anon_key[:40]
+        try:
+            key = parse_viewer_key(viewer_key)
+        except ValueError as exc:
+            raise BadRequest(str(exc), code="invalid_viewer_key") from None
+        if product_id not in await self._lineup(session_id):
+            raise Invalid("the product is not in this session's line-up", code="not_in_lineup")
+        if who is not None:
+            return self.note(session_id, product_id, str(kind), f"u{who.user_id}")
+        viewer = anonymous_viewer(address, key)
+        if not self._admit_anonymous(session_id, address, viewer):
+            return False
         return self.note(session_id, product_id, str(kind), viewer)
 
+    async def _lineup(self, session_id: int) -> frozenset[int]:
+        """The session's line-up (404 for no such session), cached for a few seconds."""
+        now = time.monotonic()
+        cached = self._lineups.get(session_id)
+        if cached is not None and now - cached[1] < LINEUP_CACHE_S:
+            return cached[0]
+        await self._sessions.get(session_id)
+        lineup = frozenset(await self._sessions.product_ids(session_id))
+        if len(self._lineups) > 10_000:
+            self._lineups.clear()
+        self._lineups[session_id] = (lineup, now)
+        return lineup
+
+    def _admit_anonymous(self, session_id: int, address: str, viewer: str) -> bool:
+        """Whether an anonymous viewer's events count: at most ANON_KEYS_PER_ADDRESS viewers
+        of a session per address at a time, so minting viewer keys does not add viewers."""
+        now = self._clock()
+        slot = (session_id, address)
+        known = self._anonymous.get(slot, {})
+        if viewer not in known:
+            fresh = {v: t for v, t in known.items() if now - t < ANON_KEY_WINDOW_S}
+            if len(fresh) >= ANON_KEYS_PER_ADDRESS:
+                self._anonymous[slot] = fresh
+                return False
+            known = fresh
+        known[viewer] = now
+        self._anonymous[slot] = known
+        return True
+
     async def flush(self) -> int:
-        """Write the buffered events; returns how many."""
+        """Write the buffered events; returns how many were written (a row the database
+        refuses is logged and dropped alone, never with the rest of the buffer)."""
         rows, self._buffer = self._buffer, []
-        if rows:
-            await self._repo.add_events(rows)
-        cutoff = self._clock() - DEDUPE_S
+        written = await self._repo.add_events(rows) if rows else 0
+        now = self._clock()
+        cutoff = now - DEDUPE_S
         if len(self._seen) > 20_000:
             self._seen = {k: t for k, t in self._seen.items() if t >= cutoff}
-        return len(rows)
+        if len(self._anonymous) > 20_000:
+            self._anonymous = {
+                slot: known
+                for slot, known in self._anonymous.items()
+                if any(now - t < ANON_KEY_WINDOW_S for t in known.values())
+            }
+        return written
 
     async def run_flusher(self) -> None:
         """Flush every second until cancelled (then once more)."""

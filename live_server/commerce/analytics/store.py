@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from live_server.platform.db import Database
+
+logger = logging.getLogger(__name__)
+
+# What SQLite raises for a row it cannot take (UnicodeEncodeError is a ValueError).
+_REFUSED = (sqlite3.Error, ValueError, OverflowError)
 
 # Orders that count as sales (pending ones are shown apart, released ones not at all).
 _SOLD = "('confirmed', 'paid')"
@@ -31,17 +37,40 @@ class AnalyticsRepository:
 
     # -- events -----------------------------------------------------------------------
 
-    async def add_events(self, rows: Sequence[tuple[int, int, str, str, float]]) -> None:
-        """Store (session_id, product_id, kind, viewer_key, created_at) rows in one statement."""
-        if not rows:
-            return
+    async def add_events(self, rows: Sequence[tuple[int, int, str, str, float]]) -> int:
+        """Store (session_id, product_id, kind, viewer_key, created_at) rows, one statement per
+        1,000; returns how many were stored. A chunk the database refuses is written again row
+        by row, so a row it cannot take (text it cannot encode, a value out of range) is
+        logged and dropped alone instead of taking every other viewer's events with it."""
+        written = 0
         for start in range(0, len(rows), 1000):
             chunk = rows[start : start + 1000]
-            await self._db.execute(
-                "INSERT INTO commerce_events (session_id, product_id, kind, viewer_key, created_at)"
-                " VALUES " + ", ".join("(?, ?, ?, ?, ?)" for _ in chunk),
-                [v for row in chunk for v in row],
-            )
+            try:
+                await self._insert_events(chunk)
+                written += len(chunk)
+            except _REFUSED:
+                dropped: list[tuple[object, BaseException]] = []
+                for row in chunk:
+                    try:
+                        await self._insert_events([row])
+                        written += 1
+                    except _REFUSED as exc:
+                        dropped.append((row[0], exc))
+                if dropped:
+                    logger.warning(
+                        "dropped %d commerce event(s) the database refused (sessions %s): %r",
+                        len(dropped),
+                        sorted({str(sid) for sid, _ in dropped}),
+                        dropped[0][1],
+                    )
+        return written
+
+    async def _insert_events(self, rows: Sequence[tuple[int, int, str, str, float]]) -> None:
+        await self._db.execute(
+            "INSERT INTO commerce_events (session_id, product_id, kind, viewer_key, created_at)"
+            " VALUES " + ", ".join("(?, ?, ?, ?, ?)" for _ in rows),
+            [v for row in rows for v in row],
+        )
 
     # -- session analytics ------------------------------------------------------------
 

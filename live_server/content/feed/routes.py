@@ -135,7 +135,8 @@ def setup(app: web.Application) -> None:
             },
             "/api/feed/seen": {
                 "POST": op(
-                    "Report that the viewer watched a feed item (ranks it lower for them)",
+                    "Report that the viewer watched a feed item (ranks it lower for them; a "
+                    "view counts once per account, anonymous reports count nothing)",
                     tag="feed",
                     body=obj(item_id="integer"),
                     ok=204,

@@ -269,13 +269,17 @@ class FeedService:
         (self._clip_cache if kind is TargetKind.CLIP else self._post_cache).drop(ref_ids)
 
     async def seen(self, who: Principal | None, item_id: int) -> None:
-        """A viewer watched an item: counts a view, and ranks it lower for them."""
+        """A viewer watched an item: counts a view once per account, and ranks it lower for
+        them. Anonymous reports count nothing: nothing about an anonymous client (a key it
+        makes up, an address it can change or share) tells one viewer from a thousand
+        reports, and views feed the ranking."""
         found = await self._feed.exists(item_id)
         if found is None:
             raise NotFound("no such feed item", code="item_not_found")
+        if who is None:
+            return
         kind, ref = found
-        first = True if who is None else await self._feed.mark_seen(who.user_id, item_id)
-        if first:
+        if await self._feed.mark_seen(who.user_id, item_id):  # the table's key: once each
             await self._feed.bump(kind, ref, "views")
 
     async def counted(self, kind: TargetKind, ref_id: int, column: str, delta: int) -> None:

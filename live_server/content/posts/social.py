@@ -45,9 +45,8 @@ class SocialService:
     async def smile(self, who: Principal, kind: TargetKind, target_id: int, on: bool) -> int:
         """Smile (or take it back); returns the new count."""
         await self._owner(kind, target_id)
-        before = await self._posts.smiled(who.user_id, kind, [target_id])
-        count = await self._posts.set_smile(kind, target_id, who.user_id, on)
-        if (target_id in before) != on:
+        count, changed = await self._posts.set_smile(kind, target_id, who.user_id, on)
+        if changed:  # decided by the smiles table's key: 20 racing smiles move it once
             await self._feed.counted(kind, target_id, "likes", 1 if on else -1)
         return count
 

@@ -218,25 +218,31 @@ class PostRepository:
 
     # -- smiles ---------------------------------------------------------------------------
 
-    async def set_smile(self, kind: TargetKind, target_id: int, user_id: int, on: bool) -> int:
-        """Smile or un-smile (idempotent); returns the target's smile count."""
+    async def set_smile(
+        self, kind: TargetKind, target_id: int, user_id: int, on: bool
+    ) -> tuple[int, bool]:
+        """Smile or un-smile (idempotent); returns the target's smile count and whether this
+        call changed anything. The primary key decides, inside the write transaction, so of
+        concurrent identical requests exactly one reports a change (the feed's counter
+        follows that answer, not an earlier read that every racing request saw alike)."""
         async with self._db.transaction() as tx:
             if on:
-                await tx.execute(
+                cur = await tx.execute(
                     "INSERT OR IGNORE INTO smiles(target_kind, target_id, user_id, created_at)"
                     " VALUES (?, ?, ?, ?)",
                     (kind.value, target_id, user_id, time.time()),
                 )
             else:
-                await tx.execute(
+                cur = await tx.execute(
                     "DELETE FROM smiles WHERE target_kind = ? AND target_id = ? AND user_id = ?",
                     (kind.value, target_id, user_id),
                 )
+            changed = bool(cur.rowcount)
             value = await tx.fetchval(
                 "SELECT COUNT(*) FROM smiles WHERE target_kind = ? AND target_id = ?",
                 (kind.value, target_id),
             )
-        return int(value or 0)
+        return int(value or 0), changed
 
     async def smiled(self, user_id: int, kind: TargetKind, target_ids: list[int]) -> set[int]:
         """Which of ``target_ids`` the user smiled at."""
