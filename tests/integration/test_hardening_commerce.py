@@ -13,7 +13,7 @@ import pytest
 
 from live_server.content.clips.store import NewClip
 from live_server.settings import Settings
-from support.commerce import buy, key, make_buyer, make_product, make_show
+from support.commerce import ADDRESS, buy, key, make_buyer, make_product, make_show
 from support.helpers import auth, wait_for
 from support.services import Services
 
@@ -308,3 +308,59 @@ async def test_finding_16_counters_cannot_be_inflated(
         assert resp.status == 204
     row = await services.db.fetchone("SELECT views FROM feed_items WHERE id = ?", (item_id,))
     assert int(row["views"]) == 1
+
+
+# -- finding 17 --------------------------------------------------------------------------
+
+
+async def test_finding_17_a_key_replays_only_the_same_request(
+    client: Any, make_user: Any, services: Services
+) -> None:
+    show = await make_show(client, make_user, stocks=[20, 20])
+    a, b = show.product_ids
+    _, buyer = await make_buyer(client, make_user)
+
+    async def add(pid: int) -> None:
+        resp = await client.post("/api/cart/items", json={"product_id": pid}, headers=auth(buyer))
+        assert resp.status == 201
+
+    async def checkout(idem: str, body: dict[str, Any]) -> Any:
+        return await client.post(
+            "/api/checkout", json=body, headers={**auth(buyer), "Idempotency-Key": idem}
+        )
+
+    # a key used for a buy-now is not a cart checkout's key: 422, and the cart is kept
+    idem = key()
+    status, first = await buy(client, buyer, a, idem=idem)
+    assert status == 201
+    await add(b)
+    resp = await checkout(idem, {})
+    assert resp.status == 422, await resp.text()
+    error = (await resp.json())["error"]
+    assert error["code"] == "idempotency_key_reused" and "different request" in error["message"]
+    cart = await (await client.get("/api/cart", headers=auth(buyer))).json()
+    assert [i["product_id"] for i in cart["items"]] == [b]
+
+    # a cart checkout's key covers the address and the payment method
+    idem = key()
+    resp = await checkout(idem, {"payment_method": "invoice"})
+    assert resp.status == 201, await resp.text()
+    order = (await resp.json())["order"]
+    assert order["payment"]["method"] == "invoice"
+    for changed in (
+        {"payment_method": "cod"},
+        {},
+        {"payment_method": "invoice", "address": {**ADDRESS, "line1": "2 Other St"}},
+    ):
+        await add(a)
+        resp = await checkout(idem, changed)
+        assert resp.status == 422, changed
+        assert (await resp.json())["error"]["code"] == "idempotency_key_reused"
+    # a true replay still answers with the first order
+    resp = await checkout(idem, {"payment_method": "invoice"})
+    assert resp.status == 201 and resp.headers.get("Idempotent-Replayed") == "true"
+    assert (await resp.json())["order"]["id"] == order["id"]
+    # and a buy-now with a cart checkout's key is refused the same way
+    status, body = await buy(client, buyer, a, idem=idem)
+    assert status == 422 and body["error"]["code"] == "idempotency_key_reused"
+    assert first["order"]["id"] != order["id"]

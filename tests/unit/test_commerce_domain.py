@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from live_server.commerce.rules.attribution import commission_minor, validate_ra
 from live_server.commerce.rules.basics import (
     CartLine,
     CommerceInputError,
+    Source,
     parse_address,
     parse_idempotency_key,
     parse_lines,
@@ -171,8 +173,24 @@ def test_input_parsing() -> None:
         parse_address(
             {"name": "A\x00", "line1": "1", "city": "X", "postal_code": "1", "country": "FR"}
         )
-    assert request_fingerprint({"a": 1, "b": 2}) == request_fingerprint({"b": 2, "a": 1})
-    assert request_fingerprint({"a": 1}) != request_fingerprint({"a": 2})
+    base: dict[str, Any] = {
+        "kind": "buy-now",
+        "lines": (CartLine(1, 2),),
+        "source": None,
+        "address": {"name": "A", "city": "X"},
+        "payment_method": None,
+    }
+    same = {**base, "address": {"city": "X", "name": "A"}}
+    assert request_fingerprint(**base) == request_fingerprint(**same)
+    for change in (
+        {"kind": "cart"},
+        {"lines": (CartLine(1, 3),)},
+        {"lines": None},
+        {"source": Source("live", 4)},
+        {"address": {"name": "B", "city": "X"}},
+        {"payment_method": "invoice"},
+    ):
+        assert request_fingerprint(**base) != request_fingerprint(**{**base, **change}), change
 
 
 def test_webhook_signatures() -> None:

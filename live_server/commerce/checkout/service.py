@@ -57,6 +57,14 @@ LatencyObserver = Callable[[str, float], None]
 SWEEP_EVERY_S: Final = 2.0  # how often unpaid holds past their time are released
 
 
+def _key_reused() -> Invalid:
+    return Invalid(
+        "this Idempotency-Key was already used for a different request (another kind of"
+        " checkout, other lines, source, address or payment method); use a new key",
+        code="idempotency_key_reused",
+    )
+
+
 class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
     """Turns requests into orders; owns the checkout queue and the hold-expiry sweeper."""
 
@@ -114,18 +122,15 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
             source = parse_source(data.get("source"))
         except CommerceInputError as exc:
             raise invalid(exc) from None
+        lines = (CartLine(product_id, quantity),)
         fingerprint = request_fingerprint(
-            {
-                "kind": "buy-now",
-                "product_id": product_id,
-                "quantity": quantity,
-                "source": source.as_dict(),
-                "address": data.get("address"),
-                "payment_method": data.get("payment_method"),
-            }
+            kind="buy-now",
+            lines=lines,
+            source=source,
+            address=data.get("address"),
+            payment_method=data.get("payment_method"),
         )
         address, method, show = await self._checkout_details(who, data)
-        lines = (CartLine(product_id, quantity),)
         return await self._checkout(who, lines, source, key, fingerprint, address, method, show)
 
     async def checkout_cart(
@@ -134,34 +139,33 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         """Turn the whole cart into one order; bought lines leave the cart."""
         try:
             key = parse_idempotency_key(idempotency_key)
+            named = parse_source(data["source"]) if "source" in data else None
         except CommerceInputError as exc:
             raise invalid(exc) from None
+        fingerprint = request_fingerprint(
+            kind="cart",
+            lines=None,
+            source=named,
+            address=data.get("address"),
+            payment_method=data.get("payment_method"),
+        )
         earlier = await self._orders.find_by_key(who.user_id, key)
-        if earlier is not None:  # a retry after success: the cart is already empty
-            return CheckoutResult(earlier, replayed=True)
+        if earlier is not None:  # a retry after success (the cart is emptied) or a reused key
+            order, used_for = earlier
+            if used_for != fingerprint:
+                raise _key_reused()
+            return CheckoutResult(order, replayed=True)
         cart = await self._carts.lines(who.user_id)
         live_lines = [c for c in cart if c["deleted_at"] is None and c["title"] is not None]
         if not live_lines:
             raise Invalid("the cart is empty", code="cart_empty")
         lines = tuple(CartLine(int(c["product_id"]), int(c["quantity"])) for c in live_lines)
         newest = max(live_lines, key=lambda c: float(c["added_at"]))
-        try:
-            source = (
-                parse_source(data["source"])
-                if "source" in data
-                else Source(str(newest["source_type"]), newest["source_id"])
-            )
-        except CommerceInputError as exc:
-            raise invalid(exc) from None
+        source = (
+            named if named is not None else Source(str(newest["source_type"]), newest["source_id"])
+        )
         if source.type not in ("live", "clip", "post") or source.id is None:
             source = Source("direct", None)
-        fingerprint = request_fingerprint(
-            {
-                "kind": "cart",
-                "lines": [(ln.product_id, ln.quantity) for ln in lines],
-                "source": source.as_dict(),
-            }
-        )
         address, method, show = await self._checkout_details(who, data)
         result = await self._checkout(who, lines, source, key, fingerprint, address, method, show)
         if not result.replayed:
@@ -248,10 +252,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
                 raise NotFound("order not found", code="order_not_found")
             return CheckoutResult(order_found, replayed=True)
         if isinstance(outcome, KeyReused):
-            raise Invalid(
-                "this Idempotency-Key was already used for a different request",
-                code="idempotency_key_reused",
-            )
+            raise _key_reused()
         raise rejection_error(outcome)
 
     def _released(self, released: Released) -> None:

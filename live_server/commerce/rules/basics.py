@@ -220,8 +220,27 @@ def address_from_dict(raw: dict[str, Any]) -> Address:
     )
 
 
-def request_fingerprint(payload: dict[str, Any]) -> str:
-    """A short stable hash of a request body, to spot an Idempotency-Key reused for another body."""
+def request_fingerprint(
+    *,
+    kind: Literal["buy-now", "cart"],
+    lines: tuple[CartLine, ...] | None,
+    source: Source | None,
+    address: Any,
+    payment_method: Any,
+) -> str:
+    """A short stable hash of everything a checkout request says that shapes its order, to
+    spot an Idempotency-Key reused for another request: the kind of checkout, the lines (None
+    for a cart checkout, whose lines are the cart's at the first attempt: a retry after
+    success finds the cart emptied), the source named (None: taken from the cart), and the
+    address and payment method given (None: the saved profile's). Every input is a required
+    keyword, so a new caller cannot leave one out."""
+    payload = {
+        "kind": kind,
+        "lines": None if lines is None else [(ln.product_id, ln.quantity) for ln in lines],
+        "source": None if source is None else source.as_dict(),
+        "address": address,
+        "payment_method": payment_method,
+    }
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 

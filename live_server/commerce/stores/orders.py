@@ -35,13 +35,19 @@ class OrdersRepository(ReservationStore):
         )
         return order_from_row(row, items)
 
-    async def find_by_key(self, buyer_id: int, idempotency_key: str) -> dict[str, Any] | None:
-        """The order a buyer's Idempotency-Key already produced, if any."""
+    async def find_by_key(
+        self, buyer_id: int, idempotency_key: str
+    ) -> tuple[dict[str, Any], str] | None:
+        """The order a buyer's Idempotency-Key already produced, with the fingerprint of the
+        request that produced it, if any."""
         row = await self._db.fetchone(
-            "SELECT id FROM orders WHERE buyer_id = ? AND idempotency_key = ?",
+            "SELECT id, request_fingerprint FROM orders WHERE buyer_id = ? AND idempotency_key = ?",
             (buyer_id, idempotency_key),
         )
-        return await self.get(row["id"]) if row is not None else None
+        if row is None:
+            return None
+        order = await self.get(row["id"])
+        return (order, str(row["request_fingerprint"])) if order is not None else None
 
     async def list_for_buyer(
         self, buyer_id: int, *, limit: int = 50, before: float | None = None
