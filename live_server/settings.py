@@ -38,6 +38,11 @@ class Settings:
     )
     # Media plane (WebRTC). ICE servers are "stun:host:port" or "turn:user:pass@host:port".
     ice_servers: tuple[str, ...] = ()
+    # TURN with coturn's use-auth-secret scheme: each WHIP/WHEP client gets credentials of its
+    # own that expire after turn_ttl_s (static TURN credentials never leave the server).
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str | None = None
+    turn_ttl_s: int = 600
     public_ip: str | None = None
     reconnect_grace_s: float = 30.0
     media_fast_path: bool = True  # one send loop per frame for all viewers (docs/media.md)

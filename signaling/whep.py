@@ -16,7 +16,9 @@ async def watch(request: web.Request) -> web.Response:
     broadcast = request.app[BROADCAST]
     offer = await read_offer(request)
     resource_id, answer = await broadcast.watch(session_id, principal(request), offer)
-    return created(answer, f"/whep/{session_id}/{resource_id}", resource_id, broadcast.ice_links())
+    return created(
+        answer, f"/whep/{session_id}/{resource_id}", resource_id, broadcast.ice_links(resource_id)
+    )
 
 
 async def leave(request: web.Request) -> web.Response:

@@ -96,7 +96,7 @@ async def publish(request: web.Request) -> web.Response:
         answer,
         f"/whip/{session_id}/{resource_id}",
         resource_id,
-        broadcast.ice_links(),
+        broadcast.ice_links(resource_id),
     )
 
 

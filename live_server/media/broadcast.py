@@ -22,6 +22,7 @@ from live_server.media.clock import MediaClock
 from live_server.media.sdp import ice_link_headers
 from live_server.media.sfu import NotLive, Sfu
 from live_server.media.store import RecordingRepository
+from live_server.media.turn import announced_ice_servers
 from live_server.platform.errors import Conflict, DomainError, NotFound, Unauthorized
 from live_server.platform.events import EventBus, RecordingFinished, SessionStateChanged
 from live_server.platform.identity import Principal
@@ -123,9 +124,12 @@ class BroadcastService:
         """True while the host's frames are arriving."""
         return self._sfu.is_receiving(session_id)
 
-    def ice_links(self) -> list[str]:
-        """``Link`` header values announcing the configured STUN/TURN servers."""
-        return ice_link_headers(self._sfu.ice_servers)
+    def ice_links(self, peer_id: str) -> list[str]:
+        """``Link`` header values for one WHIP/WHEP peer: the configured STUN servers and
+        TURN credentials issued for that peer alone (static TURN credentials never leave)."""
+        return ice_link_headers(
+            announced_ice_servers(self._sfu.ice_servers, self._sfu.turn, peer_id)
+        )
 
     # -- media clock (the `MediaClock` protocol of services.media_clock) ---------------
 

@@ -14,6 +14,7 @@ from live_server.media.keys import BROADCAST
 from live_server.media.sdp import parse_ice_servers
 from live_server.media.sfu import Sfu
 from live_server.media.store import RecordingRepository
+from live_server.media.turn import TurnCredentials
 from live_server.platform.core import Platform
 from live_server.shows import Shows
 
@@ -36,6 +37,7 @@ def setup(app: web.Application, platform: Platform, shows: Shows) -> Media:
         s.public_ip,
         fast_path=s.media_fast_path,
         ice_loopback=s.ice_loopback,
+        turn=TurnCredentials.from_settings(s.turn_urls, s.turn_secret, s.turn_ttl_s),
     )
     broadcast = BroadcastService(
         shows.service,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from aiortc import RTCIceServer
 from aiortc.sdp import SessionDescription
@@ -118,6 +117,14 @@ def parse_ice_servers(specs: tuple[str, ...] | list[str]) -> list[RTCIceServer]:
     return servers
 
 
+def _quoted(value: str) -> str:
+    """An RFC 8288 quoted-string: clients use the value as it stands (no percent-decoding),
+    so coturn REST usernames ("<expiry>:<id>") and base64 credentials pass unchanged."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise ValueError("ICE server usernames and credentials cannot hold control characters")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def ice_link_headers(servers: list[RTCIceServer]) -> list[str]:
     """RFC 9725 section 4.6 ``Link: <url>; rel="ice-server"`` values."""
     links: list[str] = []
@@ -126,8 +133,8 @@ def ice_link_headers(servers: list[RTCIceServer]) -> list[str]:
         for url in urls:
             value = f'<{url}>; rel="ice-server"'
             if server.username is not None:
-                credential = quote(server.credential or "")
-                value += f'; username="{quote(server.username)}"; credential="{credential}"'
+                credential = _quoted(server.credential or "")
+                value += f"; username={_quoted(server.username)}; credential={credential}"
                 value += '; credential-type="password"'
             links.append(value)
     return links

@@ -39,6 +39,7 @@ from live_server.media.clock import MediaClock
 from live_server.media.fanout import FanoutHub, ViewerTrack
 from live_server.media.keyframes import KeyframeRequester
 from live_server.media.sdp import BadOffer, announce_public_ip, check_offer
+from live_server.media.turn import TurnCredentials
 from live_server.platform.errors import Conflict, NotFound
 from recordings.bitstream import is_keyframe
 
@@ -137,6 +138,7 @@ class Sfu:
         publisher_timeout_s: float = 5.0,
         fast_path: bool = True,
         ice_loopback: bool = False,
+        turn: TurnCredentials | None = None,
     ) -> None:
         if not aiortc_hooks.is_installed():
             # the pass-through receive hooks are process-wide: the entry point installs them
@@ -148,6 +150,7 @@ class Sfu:
         self.fast_path = fast_path
         self.clock = clock
         self._ice_servers = ice_servers or []
+        self._turn = turn
         self._public_ip = public_ip
         self._publisher_timeout_s = publisher_timeout_s
         self._rooms: dict[int, Room] = {}
@@ -165,6 +168,11 @@ class Sfu:
     def ice_servers(self) -> list[RTCIceServer]:
         """The configured STUN/TURN servers."""
         return list(self._ice_servers)
+
+    @property
+    def turn(self) -> TurnCredentials | None:
+        """The TURN servers whose credentials are issued per peer, if configured."""
+        return self._turn
 
     def room(self, session_id: int) -> Room | None:
         """The session's room, if it has one."""
@@ -191,7 +199,11 @@ class Sfu:
         return room
 
     def _new_pc(self) -> RTCPeerConnection:
-        return RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers or None))
+        servers = list(self._ice_servers)
+        if self._turn is not None:
+            # a relay of the server's own (behind NAT or in a container, as with compose)
+            servers.append(self._turn.ice_server("liveshop-sfu"))
+        return RTCPeerConnection(RTCConfiguration(iceServers=servers or None))
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)

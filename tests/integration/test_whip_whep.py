@@ -295,7 +295,7 @@ async def test_private_session_needs_a_token_to_watch(
     session_id, key, _host_token = await new_session(client, make_user, visibility="private")
     # with TURN configured, the 201 announces it in Link headers (RFC 9725 4.6)
     links = ['<turn:turn.example.org:3478>; rel="ice-server"; username="u"; credential="p"']
-    monkeypatch.setattr(services.broadcast, "ice_links", lambda: links)
+    monkeypatch.setattr(services.broadcast, "ice_links", lambda peer_id: links)
     async with aiohttp.ClientSession() as http:
         pc, _ = publisher_pc(audio=False)
         await pc.setLocalDescription(await pc.createOffer())

@@ -12,6 +12,7 @@ from live_server.media.sdp import (
     ice_link_headers,
     parse_ice_servers,
 )
+from live_server.media.turn import TurnCredentials, announced_ice_servers, rest_credential
 
 
 async def test_a_real_offer_passes_and_reports_its_codecs() -> None:
@@ -62,3 +63,28 @@ def test_ice_servers_from_settings_and_link_headers() -> None:
     assert 'username="alice"' in links[1] and 'credential="s3cr3t"' in links[1]
     with pytest.raises(ValueError):
         parse_ice_servers(["http://nope"])
+
+
+def test_clients_get_stun_and_their_own_turn_credentials_never_static_ones() -> None:
+    configured = parse_ice_servers(
+        ["stun:stun.example.org:3478", "turn:alice:s3cr3t@turn.example.org:3478"]
+    )
+    turn = TurnCredentials.from_settings(("turn:turn.example.org:3478?transport=udp",), "k", 600)
+    assert turn is not None
+    links = ice_link_headers(announced_ice_servers(configured, turn, "peer-1"))
+    assert links[0] == '<stun:stun.example.org:3478>; rel="ice-server"'
+    assert len(links) == 2 and "alice" not in links[1] and "s3cr3t" not in links[1]
+    # coturn's REST scheme, sent as it stands (a percent-encoded ":" would not log in)
+    username, credential = rest_credential("k", "peer-1", 1_700_000_000)
+    assert (username, credential) == ("1700000000:peer-1", "zsz2nLpxhdXIaOMoW0rdWUs4DgQ=")
+    server = turn.ice_server("peer-1", now=1_699_999_400)
+    assert (server.username, server.credential) == (username, credential)
+    assert ice_link_headers([server]) == [
+        '<turn:turn.example.org:3478?transport=udp>; rel="ice-server"; '
+        f'username="{username}"; credential="{credential}"; credential-type="password"'
+    ]
+    assert announced_ice_servers(configured, None, "peer-1") == configured[:1]
+    assert TurnCredentials.from_settings((), None, 600) is None
+    for urls, secret in (((), "k"), (("turn:h:3478",), None), (("turn:u:p@h:3478",), "k")):
+        with pytest.raises(ValueError):
+            TurnCredentials.from_settings(urls, secret, 600)
