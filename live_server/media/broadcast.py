@@ -24,7 +24,12 @@ from live_server.media.sfu import NotLive, Sfu
 from live_server.media.store import RecordingRepository
 from live_server.media.turn import announced_ice_servers
 from live_server.platform.errors import Conflict, DomainError, NotFound, Unauthorized
-from live_server.platform.events import EventBus, RecordingFinished, SessionStateChanged
+from live_server.platform.events import (
+    EventBus,
+    RecordingFinished,
+    SessionStateChanged,
+    StreamKeyRotated,
+)
 from live_server.platform.identity import Principal
 from live_server.shows.clock import MediaClock as FallbackClock
 from live_server.shows.rules import SessionState, Visibility
@@ -71,6 +76,7 @@ class BroadcastService:
         self._ending: set[int] = set()
         sfu.set_listener(self)
         events.subscribe(SessionStateChanged, self._on_state_changed)
+        events.subscribe(StreamKeyRotated, self._on_stream_key_rotated)
 
     # -- WHIP -------------------------------------------------------------------------
 
@@ -82,6 +88,12 @@ class BroadcastService:
         if session.state is SessionState.ENDED:
             raise Conflict("this session has ended", code="session_ended")
         publisher_id, answer = await self._sfu.publish(session_id, offer)
+        if not await self._sessions.check_stream_key(session_id, stream_key):
+            # the key was rotated while this offer was negotiated: the rotation's drop may
+            # have come before the publisher took the slot
+            with contextlib.suppress(NotFound):
+                await self._sfu.unpublish(session_id, publisher_id)
+            raise Unauthorized("wrong or missing stream key", code="bad_stream_key")
         room = self._sfu.room(session_id)
         if session_id not in self._recorders and room is not None:
             video = room.hubs["video"].codec_name if "video" in room.codec_caps else None
@@ -190,6 +202,12 @@ class BroadcastService:
         self._grace.pop(session_id, None)
         if not self._sfu.is_receiving(session_id):
             await self.finish(session_id, reason="grace period over")
+
+    async def _on_stream_key_rotated(self, event: StreamKeyRotated) -> None:
+        """Whoever publishes with the old key is cut off; the show goes to its reconnect
+        grace as if the host had dropped, so the new key can publish at once."""
+        if await self._sfu.drop_publisher(event.session_id):
+            logger.info("session=%s publisher dropped: stream key rotated", event.session_id)
 
     async def _on_state_changed(self, event: SessionStateChanged) -> None:
         if event.new == SessionState.ENDED.value and (

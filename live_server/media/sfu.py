@@ -247,7 +247,8 @@ class Sfu:
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
         except Exception as exc:
-            room.publisher = None
+            if room.publisher is publisher:  # a key rotation may have dropped it already
+                room.publisher = None
             await pc.close()
             if not room.codec_caps and not room.viewers and not room.taps:
                 self._rooms.pop(session_id, None)  # nothing was ever live here
@@ -377,6 +378,15 @@ class Sfu:
         if room is None or room.publisher is None or room.publisher.id != publisher_id:
             raise NotFound("no such WHIP session")
         await self._close_publisher(room)
+
+    async def drop_publisher(self, session_id: int) -> bool:
+        """Close the connected publisher as if it had dropped (the listener hears
+        ``publisher_lost``); False when there was none."""
+        room = self._rooms.get(session_id)
+        if room is None or room.publisher is None:
+            return False
+        await self._lose_publisher(room, room.publisher)
+        return True
 
     def publisher_id(self, session_id: int) -> str | None:
         """Id of the connected publisher's WHIP resource."""

@@ -31,6 +31,13 @@ class RecordingFinished:
     recording_id: int
 
 
+@dataclass(frozen=True)
+class StreamKeyRotated:
+    """A session's stream key was replaced: whoever publishes with the old one must go."""
+
+    session_id: int
+
+
 class EventBus:
     """Publish/subscribe by event type. A failing handler is logged, never propagated."""
 

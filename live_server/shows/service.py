@@ -14,7 +14,7 @@ from live_server.accounts.store import UserRepository
 from live_server.catalog.rules import Product
 from live_server.catalog.store import ProductRepository
 from live_server.platform.errors import Forbidden, Invalid, NotFound
-from live_server.platform.events import EventBus, SessionStateChanged
+from live_server.platform.events import EventBus, SessionStateChanged, StreamKeyRotated
 from live_server.platform.identity import Principal
 from live_server.shows import rules
 from live_server.shows.rules import LiveSession, SessionState, Visibility
@@ -252,6 +252,8 @@ class LiveSessionService:
         key = new_stream_key()
         await self._sessions.set_stream_key(session_id, key)
         logger.info("stream key rotated for session %d", session_id)
+        # the media plane drops whoever publishes with the old key (shows is below media)
+        await self._events.publish(StreamKeyRotated(session_id))
         return key
 
     async def check_stream_key(self, session_id: int, key: str) -> bool:
