@@ -32,6 +32,14 @@ class Settings:
     max_upload_bytes: int = 8 * 1024 * 1024
     login_max_failures: int = 5
     login_window_s: int = 300
+    # Log-in backoff (accounts/throttle.py): after login_max_failures wrong passwords the
+    # account (and the address) waits login_backoff_base_s, twice as long after each further
+    # failure, at most login_backoff_max_s; the right password always passes after the wait.
+    login_backoff_base_s: float = 1.0
+    login_backoff_max_s: float = 60.0
+    # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client
+    # (platform/addresses.py client_address); empty: the TCP peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
     log_level: str = "info"
     web_root: Path = field(
         default_factory=lambda: Path(__file__).resolve().parent.parent / "web_client"

@@ -1,4 +1,4 @@
-"""Passwords (scrypt), signed expiring bearer tokens, and log-in throttling."""
+"""Passwords (scrypt), signed expiring bearer tokens and the signing secret."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import json
 import os
 import secrets
 import time
-from collections import deque
 from pathlib import Path
 
 from live_server.platform.identity import Principal, Role
@@ -131,38 +130,3 @@ class TokenSigner:
             )
         except (ValueError, KeyError, TypeError, UnicodeError):
             return None
-
-
-class LoginThrottle:
-    """Counts failed log-ins per key (account, client address) in a sliding window."""
-
-    def __init__(self, max_failures: int, window_s: float) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] <= now - self.window_s:
-            q.popleft()
-        return q
-
-    def retry_after(self, keys: list[str], now: float | None = None) -> int:
-        """Seconds until another attempt is allowed for all `keys`; 0 when allowed now."""
-        now = time.monotonic() if now is None else now
-        wait = 0.0
-        for key in keys:
-            q = self._recent(key, now)
-            if len(q) >= self.max_failures:
-                wait = max(wait, q[0] + self.window_s - now)
-        return int(wait + 0.999) if wait > 0 else 0
-
-    def record_failure(self, keys: list[str], now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        for key in keys:
-            self._recent(key, now).append(now)
-        if len(self._failures) > 100_000:  # bound memory under a credential-stuffing flood
-            self._failures = {k: v for k, v in self._failures.items() if v}
-
-    def reset(self, key: str) -> None:
-        self._failures.pop(key, None)

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from live_server.accounts import routes
-from live_server.accounts.credentials import LoginThrottle, TokenSigner, load_or_create_secret
+from live_server.accounts.credentials import TokenSigner, load_or_create_secret
 from live_server.accounts.keys import ACCOUNTS
 from live_server.accounts.service import AccountService
 from live_server.accounts.store import UserRepository
+from live_server.accounts.throttle import LoginThrottle
 from live_server.platform.core import TOKEN_VERIFIER, Platform
 
 
@@ -27,7 +28,10 @@ def build(platform: Platform) -> Accounts:
     s = platform.settings
     users = UserRepository(platform.db)
     signer = TokenSigner(load_or_create_secret(s.secret, s.data_dir), s.token_ttl_s)
-    service = AccountService(users, signer, LoginThrottle(s.login_max_failures, s.login_window_s))
+    throttle = LoginThrottle(
+        s.login_max_failures, s.login_window_s, s.login_backoff_base_s, s.login_backoff_max_s
+    )
+    service = AccountService(users, signer, throttle)
     return Accounts(service=service, users=users)
 
 

@@ -8,6 +8,7 @@ from live_server.accounts.keys import ACCOUNTS
 from live_server.accounts.rules import INTERESTS, MIN_INTERESTS
 from live_server.accounts.serializers import user_json
 from live_server.accounts.service import LoginResult
+from live_server.platform.addresses import client_address
 from live_server.platform.http import json_response, read_json, require_user
 from live_server.platform.openapi import document, obj, op
 from live_server.platform.timefmt import iso
@@ -35,7 +36,7 @@ async def register(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     data = await read_json(request)
     result = await request.app[ACCOUNTS].login(
-        data.get("username"), data.get("password"), request.remote or "unknown"
+        data.get("username"), data.get("password"), client_address(request)
     )
     return json_response(_login_json(result))
 

@@ -6,14 +6,10 @@ import logging
 from dataclasses import dataclass
 
 from live_server.accounts import rules
-from live_server.accounts.credentials import (
-    LoginThrottle,
-    TokenSigner,
-    hash_password,
-    verify_password,
-)
+from live_server.accounts.credentials import TokenSigner, hash_password, verify_password
 from live_server.accounts.rules import User
 from live_server.accounts.store import UserRepository
+from live_server.accounts.throttle import LoginThrottle
 from live_server.platform.errors import Conflict, NotFound, TooManyRequests, Unauthorized
 from live_server.platform.identity import Principal, Role
 
@@ -55,11 +51,12 @@ class AccountService:
         return self._login_result(user)
 
     async def login(self, username: object, password: object, client: str) -> LoginResult:
-        """Checks credentials; throttles failures per account and per client address."""
+        """Checks credentials. Wrong passwords back off per account and per client address
+        (`throttle.LoginThrottle`); the right one always passes once the wait is over."""
         if not isinstance(username, str) or not isinstance(password, str):
             raise Unauthorized("wrong username or password", code="bad_credentials")
-        keys = [f"user:{username.lower()}", f"ip:{client}"]
-        wait = self._throttle.retry_after(keys)
+        account = username.lower()[:64]  # usernames are case-insensitive and short
+        wait = self._throttle.begin(account, client)
         if wait:
             raise TooManyRequests(
                 f"too many failed log-ins; try again in {wait} s",
@@ -69,12 +66,12 @@ class AccountService:
         found = await self._users.password_hash(username)
         ok = await verify_password(password, found[1] if found else None)
         if not ok or found is None:
-            self._throttle.record_failure(keys)
+            self._throttle.failed(account, client)
             logger.info("failed log-in for %r from %s", username[:64], client)
             raise Unauthorized("wrong username or password", code="bad_credentials")
         user = await self._users.get(found[0])
         assert user is not None
-        self._throttle.reset(keys[0])
+        self._throttle.succeeded(account, client)
         return self._login_result(user)
 
     def _login_result(self, user: User) -> LoginResult:

@@ -59,6 +59,9 @@ TOKEN_VERIFIER: web.AppKey[TokenVerifier] = web.AppKey("token_verifier")
 def build_platform(settings: Settings) -> Platform:
     """Constructs the platform; the database opens at application start-up."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from live_server.platform.addresses import trusted_networks
+
+    trusted_networks(settings.trusted_proxies)  # a bad entry stops the server here
     metrics = Metrics()
     redis: Any = None
     if settings.redis_url:

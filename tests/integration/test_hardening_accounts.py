@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import uuid
 from pathlib import Path
@@ -10,10 +11,120 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 
-from support.helpers import start_server_process
+from live_server.app import create_app
+from live_server.settings import Settings
+from support.helpers import start_server_process, wait_for
 
 INTERESTS5 = ["fashion", "beauty", "home", "kitchen", "tech"]
+PROXY = "127.0.0.1"  # the test client's address: the reverse proxy in these tests
+
+
+def _settings(tmp_path: Path, **overrides: Any) -> Settings:
+    return Settings.load(
+        {"data_dir": tmp_path / "var", "secret": "test-secret", **overrides}, env={}
+    )
+
+
+async def _client(aiohttp_client: Any, settings: Settings) -> TestClient[Any, Any]:
+    app: web.Application = create_app(settings)
+    c: TestClient[Any, Any] = await aiohttp_client(app)
+    return c
+
+
+async def _register(client: TestClient[Any, Any], name: str, password: str = "right-pw-1") -> Any:
+    resp = await client.post(
+        "/api/auth/register",
+        json={"username": name, "password": password, "interests": INTERESTS5},
+    )
+    assert resp.status == 201, await resp.text()
+    return await resp.json()
+
+
+async def _login(
+    client: TestClient[Any, Any], name: str, password: str, via: str | None = None
+) -> Any:
+    headers = {"X-Forwarded-For": via} if via else {}
+    return await client.post(
+        "/api/auth/login", json={"username": name, "password": password}, headers=headers
+    )
+
+
+# -- finding 8: the log-in throttle slows guessing but never locks anyone out -------------
+async def test_finding_08_wrong_passwords_never_lock_the_owner_out(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    # Five wrong passwords locked the account for 300 s, the right password included.
+    settings = _settings(tmp_path, login_backoff_base_s=3.0)
+    client = await _client(aiohttp_client, settings)
+    await _register(client, "owner8")
+    for _ in range(settings.login_max_failures):
+        bad = await _login(client, "owner8", "a-guess")
+        assert bad.status == 401
+    guess = await _login(client, "owner8", "another-guess")
+    assert guess.status == 429  # guessing is slowed down ...
+    assert (await guess.json())["error"]["code"] == "login_throttled"
+    assert 1 <= int(guess.headers["Retry-After"]) <= 3
+    answers: list[int] = []
+
+    async def owner_gets_in() -> bool:
+        resp = await _login(client, "owner8", "right-pw-1")
+        answers.append(resp.status)
+        return resp.status == 200
+
+    # ... but the right password passes as soon as the wait is over (3 s here)
+    await wait_for(owner_gets_in, timeout=15, interval=0.25, message="the owner's log-in")
+    assert set(answers) <= {429, 200}
+    # and the success forgave the failures: a typo now is a plain 401, not a wait
+    assert (await _login(client, "owner8", "typo")).status == 401
+    assert (await _login(client, "owner8", "right-pw-1")).status == 200
+
+
+async def test_finding_08_a_success_clears_the_address_count(
+    client: TestClient[Any, Any], settings: Settings
+) -> None:
+    # Everyone behind one address (an office, a proxy): the address's count of failures
+    # was never cleared by a success, so a few people's typos locked them all out.
+    people = [f"staff8{i}" for i in range(4)]
+    for name in people:
+        await _register(client, name)
+    for name in people:
+        for _ in range(settings.login_max_failures - 1):
+            assert (await _login(client, name, "typo")).status == 401
+        ok = await _login(client, name, "right-pw-1")
+        assert ok.status == 200, await ok.text()
+
+
+async def test_finding_08_trusted_proxy_forwarded_for_names_the_client(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    # Behind a proxy every log-in came from the proxy's address: one guesser locked out
+    # everyone. With the proxy trusted, X-Forwarded-For's right-most untrusted hop counts.
+    # a long first wait, so that "slowed down" cannot depend on the machine's speed
+    settings = _settings(tmp_path, trusted_proxies=(PROXY, "10.0.0.0/8"), login_backoff_base_s=60)
+    client = await _client(aiohttp_client, settings)
+    await _register(client, "victim8")
+    await _register(client, "bystander8")
+    attacker = "203.0.113.9"
+    for n in range(settings.login_max_failures + 3):
+        # the attacker forges hops of their own; the proxies append the real ones
+        resp = await _login(
+            client, f"nobody{n}", "guess", via=f"198.51.100.7, {attacker}, 10.1.2.3"
+        )
+        assert resp.status in (401, 429)
+    blocked = await _login(client, "someone-else", "guess", via=attacker)
+    assert blocked.status == 429  # the guessing address is slowed down ...
+    ok = await _login(client, "bystander8", "right-pw-1", via="198.51.100.7")
+    assert ok.status == 200, await ok.text()  # ... nobody else is
+    # a forged header from an untrusted peer is ignored: the peer address is the client
+    direct = _settings(tmp_path / "direct", login_backoff_base_s=60)
+    other = await _client(aiohttp_client, direct)
+    for n in range(direct.login_max_failures):
+        assert (await _login(other, f"nobody{n}", "guess", via=f"192.0.2.{n}")).status == 401
+    spoofed = await _login(other, "nobody-else", "guess", via="192.0.2.200")
+    assert spoofed.status == 429
 
 
 # -- finding 12: concurrent sign-ups never answer 409 for a new name ----------------------
@@ -76,3 +187,8 @@ async def test_finding_12_concurrent_signups_never_answer_taken_for_a_new_name(
     with sqlite3.connect(tmp_path / "var" / "liveshop.db") as conn:
         names = [row[0] for row in conn.execute("SELECT username FROM users")]
     assert len(names) == len(set(n.lower() for n in names)) == signups + 1
+
+
+def test_finding_08_a_bad_trusted_proxy_entry_stops_the_start(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=re.escape("'10.0.0.0/33' is not an IP address")):
+        create_app(_settings(tmp_path, trusted_proxies=("127.0.0.1", "10.0.0.0/33")))

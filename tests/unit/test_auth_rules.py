@@ -6,12 +6,12 @@ import pytest
 
 from live_server.accounts import rules
 from live_server.accounts.credentials import (
-    LoginThrottle,
     TokenSigner,
     hash_password_sync,
     load_or_create_secret,
     verify_password_sync,
 )
+from live_server.accounts.throttle import LoginThrottle
 from live_server.platform.errors import Invalid
 from live_server.platform.identity import Role
 
@@ -42,17 +42,60 @@ def test_token_roundtrip_tamper_and_expiry() -> None:
         assert signer.verify(junk) is None
 
 
-def test_throttle_blocks_after_max_failures_and_recovers() -> None:
-    throttle = LoginThrottle(max_failures=3, window_s=60)
-    keys = ["user:ana", "ip:1.2.3.4"]
-    for i in range(3):
-        assert throttle.retry_after(keys, now=100.0 + i) == 0
-        throttle.record_failure(keys, now=100.0 + i)
-    wait = throttle.retry_after(keys, now=103.0)
-    assert 55 <= wait <= 60
-    assert throttle.retry_after(["user:other", "ip:1.2.3.4"], now=103.0) > 0  # per address
-    assert throttle.retry_after(["user:other", "ip:9.9.9.9"], now=103.0) == 0
-    assert throttle.retry_after(keys, now=161.0) == 0  # window slid past
+def _wrong(throttle: LoginThrottle, account: str, address: str, now: float) -> int:
+    """One wrong password: the wait it was told to take first, or 0 when it was judged."""
+    wait = throttle.begin(account, address, now=now)
+    if wait == 0:
+        throttle.failed(account, address, now=now)
+    return wait
+
+
+def test_throttle_backs_off_exponentially_and_never_locks_out() -> None:
+    throttle = LoginThrottle(max_failures=3, window_s=60, backoff_base_s=1, backoff_max_s=8)
+    now = 100.0
+    assert [_wrong(throttle, "ana", "1.2.3.4", now) for _ in range(3)] == [0, 0, 0]
+    waits = []
+    for _ in range(5):  # each further failure doubles the wait, up to the cap
+        wait = throttle.begin("ana", "9.9.9.9", now=now)
+        waits.append(wait)
+        now += wait
+        assert _wrong(throttle, "ana", "9.9.9.9", now) == 0  # judged once the wait is over
+    assert waits == [1, 2, 4, 8, 8]
+    assert throttle.begin("bob", "5.5.5.5", now=now) == 0  # other accounts are untouched
+    throttle.succeeded("bob", "5.5.5.5")
+    # once the wait is over, the right password passes and forgives the account's failures
+    now += throttle.begin("ana", "5.5.5.5", now=now)
+    assert throttle.begin("ana", "5.5.5.5", now=now) == 0
+    throttle.succeeded("ana", "5.5.5.5")
+    assert _wrong(throttle, "ana", "5.5.5.5", now) == 0
+    # failures are forgotten window_s after the last wait ends
+    for _ in range(3):
+        assert _wrong(throttle, "cleo", "6.6.6.6", now) == 0
+    assert throttle.begin("cleo", "7.7.7.7", now=now) == 1
+    assert throttle.begin("cleo", "7.7.7.7", now=now + 1 + 60) == 0
+
+
+def test_throttle_parallel_attempts_cannot_slip_past_the_count() -> None:
+    throttle = LoginThrottle(max_failures=3, window_s=60, backoff_base_s=5)
+    admitted = [throttle.begin("ana", f"10.0.0.{i}", now=100.0) for i in range(10)]
+    assert admitted.count(0) == 3  # in flight counts as failed until proven right
+
+
+def test_throttle_success_forgives_only_its_own_failures_at_an_address() -> None:
+    throttle = LoginThrottle(max_failures=3, window_s=60, backoff_base_s=5)
+    for name in ("x", "y"):  # a guesser's failures on other people's accounts ...
+        assert _wrong(throttle, name, "1.2.3.4", 100.0) == 0
+    assert throttle.begin("me", "1.2.3.4", now=100.0) == 0
+    throttle.succeeded("me", "1.2.3.4")  # ... are not wiped by logging in to their own
+    assert _wrong(throttle, "z", "1.2.3.4", 100.0) == 0
+    assert throttle.begin("w", "1.2.3.4", now=101.0) > 0
+    for _ in range(2):  # typos are forgiven by the same person's success
+        assert _wrong(throttle, "ana", "8.8.8.8", 100.0) == 0
+    assert throttle.begin("ana", "8.8.8.8", now=100.0) == 0
+    throttle.succeeded("ana", "8.8.8.8")
+    for name in ("b", "c"):
+        assert _wrong(throttle, name, "8.8.8.8", 100.0) == 0
+    assert throttle.begin("d", "8.8.8.8", now=100.0) == 0
 
 
 def test_secret_is_generated_once_and_kept(tmp_path: object) -> None:
