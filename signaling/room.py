@@ -37,6 +37,8 @@ from live_server.room import (
 )
 from live_server.settings import Settings
 from signaling.socketio_internals import (
+    REFUSED_EVENT,
+    GuardedPacket,
     direct_manager,
     handshake_request,
     install_fast_broadcast,
@@ -68,6 +70,7 @@ def create_socketio_server(
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=direct_manager(redis_url, channel),
+        serializer=GuardedPacket,  # client payloads: the platform's depth-limited JSON
         max_http_buffer_size=MAX_MESSAGE_BYTES,
         # Handle a client's events one after the other in its own read loop instead of a
         # task per event: cheaper for reaction taps, and a client's events stay in order.
@@ -123,6 +126,7 @@ class RoomTransport:
         sio.on("connect", self._on_connect)
         sio.on("disconnect", self._on_disconnect)
         sio.on("*", self._on_unknown)
+        sio.on(REFUSED_EVENT, self._on_refused)
         # Binds what is registered already and, from then on, each new event as it comes.
         registry.subscribe(self._bind)
 
@@ -219,6 +223,14 @@ class RoomTransport:
         if wait > 0:
             return error_ack("rate_limited", "too many events", retry_after=retry_after(wait))
         return error_ack("unknown_event", "unknown event")
+
+    async def _on_refused(self, sid: str, *args: Any) -> dict[str, Any]:
+        # An event whose JSON payload the packet decoder refused (too deep, not JSON).
+        wait = self._flooding(sid)
+        if wait > 0:
+            return error_ack("rate_limited", "too many events", retry_after=retry_after(wait))
+        reason = args[0] if args and isinstance(args[0], str) else "the message is not valid"
+        return error_ack("invalid_json", reason[:200])
 
 
 ROOM_TRANSPORT: web.AppKey[RoomTransport] = web.AppKey("room_transport", RoomTransport)

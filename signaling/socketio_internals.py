@@ -1,8 +1,8 @@
 """Every python-socketio / python-engineio internal LiveShop relies on, in one place.
 
-python-socketio 5.18 and python-engineio 4.15 have no public API for three things the live
-room needs; this module holds all three, and nothing else in the code base may touch a
-private or undocumented attribute of either library:
+python-socketio 5.18 and python-engineio 4.15 have no public API for what follows, which
+the live room needs; this module holds it all, and nothing else in the code base may touch
+a private or undocumented attribute of either library:
 
 1. A task-free room broadcast (`DirectAsyncManager`). python-socketio's manager wraps every
    recipient's send in an asyncio task; for a room of thousands that costs more than the
@@ -28,6 +28,12 @@ private or undocumented attribute of either library:
    python-socketio routes a client *event* named "connect" or "disconnect" to those
    handlers, and the transport tells them apart with it. `handshake_request`: the aiohttp
    request behind a connect handler's WSGI-style `environ` (for the Authorization header).
+4. `GuardedPacket`: the packet class the server decodes client packets with. Its payload
+   JSON goes through the platform's one reader of client JSON (a nesting-depth limit: the
+   stdlib parser raised RecursionError on ten thousand `[`, which the library only logged,
+   leaving the client without an answer). A client event whose payload is refused becomes
+   the event `REFUSED_EVENT` with the reason, so the transport answers its ack with an
+   error. It relies on `Packet.decode` reading the payload last, through `self.json.loads`.
 
 `verify_socketio_internals()` is the canary: it checks the versions this was written for
 and the shape of every internal above, and raises `SocketIOInternalsChanged` naming what
@@ -39,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import inspect
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -53,6 +60,8 @@ from engineio.async_socket import AsyncSocket
 from engineio.base_socket import BaseSocket
 from socketio import packet as sio_packet
 from socketio.async_pubsub_manager import AsyncPubSubManager
+
+from live_server.platform.json_input import JsonRefused, parse_json
 
 logger = logging.getLogger(__name__)
 
@@ -287,6 +296,42 @@ def handshake_request(environ: dict[str, Any]) -> aiohttp.web.BaseRequest | None
 
 
 # -- the canary ---------------------------------------------------------------------------
+#: What a client event whose payload was refused arrives as (with the reason).
+REFUSED_EVENT = "\x00refused"
+
+
+class _ClientJson:
+    """The `json` a packet class uses: client payloads are decoded by the platform's
+    reader of client JSON (limited depth), encoding is the stdlib's."""
+
+    dumps = staticmethod(json.dumps)
+
+    @staticmethod
+    def loads(text: str | bytes, **_: Any) -> Any:
+        return parse_json(text, what="the message")
+
+
+class GuardedPacket(socketio.packet.Packet):  # type: ignore[misc]
+    """A Socket.IO packet whose client payload is decoded with a depth limit."""
+
+    json = _ClientJson
+
+    def decode(self, encoded_packet: Any) -> Any:
+        """Decodes as the library does; an event whose payload is refused keeps its type,
+        namespace and ack id (all read before the payload) and becomes `REFUSED_EVENT`."""
+        try:
+            return super().decode(encoded_packet)
+        except JsonRefused as exc:
+            if getattr(self, "packet_type", None) not in (
+                sio_packet.EVENT,
+                sio_packet.BINARY_EVENT,
+            ):
+                raise
+            self.packet_type = sio_packet.EVENT
+            self.data = [REFUSED_EVENT, str(exc)]
+            return 0
+
+
 #: The releases this module was written for and checked against (read the code again
 #: before changing these: every internal above is named in `verify_socketio_internals`).
 WRITTEN_FOR = {"python-socketio": "5.18.1", "python-engineio": "4.15.1"}
@@ -420,6 +465,15 @@ def _check_packets() -> list[str]:
     wrapped = eio_packet.Packet(eio_packet.MESSAGE, '2["x"]').encode()
     if wrapped != '42["x"]':
         problems.append(f"an Engine.IO MESSAGE packet encodes as {wrapped!r}")
+    # GuardedPacket: the payload is decoded last, through `self.json.loads`.
+    deep = GuardedPacket(encoded_packet="2/room,7" + "[" * 100 + "]" * 100)
+    if (deep.packet_type, deep.namespace, deep.id) != (sio_packet.EVENT, "/room", 7) or (
+        not isinstance(deep.data, list) or deep.data[:1] != [REFUSED_EVENT]
+    ):
+        problems.append("a too-deep event no longer decodes as REFUSED_EVENT with its ack id")
+    plain = GuardedPacket(encoded_packet='21["chat:send",{"a":[1]}]')
+    if (plain.id, plain.data) != (1, ["chat:send", {"a": [1]}]):
+        problems.append(f"GuardedPacket decodes a plain event as {plain.data!r}")
     return problems
 
 

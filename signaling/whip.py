@@ -8,8 +8,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from live_server.media import BROADCAST, MAX_SDP_BYTES
-from live_server.platform.errors import TooLarge, Unsupported
-from live_server.platform.http import path_int
+from live_server.platform.errors import Unsupported
+from live_server.platform.http import bearer_token, path_int, read_bytes
 from live_server.platform.middleware import error_body
 from live_server.platform.openapi import document, op
 
@@ -21,23 +21,17 @@ CORS_HEADERS = {
 
 
 async def read_offer(request: web.Request) -> str:
-    """The SDP offer in the body: 415 unless ``application/sdp``, 413 when too large."""
+    """The SDP offer in the body, read to its end: 415 unless ``application/sdp``, 413 when
+    too large."""
     if request.content_type != SDP_TYPE:
         raise Unsupported(f"send the SDP offer as Content-Type: {SDP_TYPE}", code="not_sdp")
-    if request.content_length is not None and request.content_length > MAX_SDP_BYTES:
-        raise TooLarge(f"SDP offers may be at most {MAX_SDP_BYTES} bytes")
-    raw = await request.content.read(MAX_SDP_BYTES + 1)
-    if len(raw) > MAX_SDP_BYTES:
-        raise TooLarge(f"SDP offers may be at most {MAX_SDP_BYTES} bytes")
+    raw = await read_bytes(request, MAX_SDP_BYTES, what="SDP offers")
     return raw.decode("utf-8", errors="replace")
 
 
 def bearer(request: web.Request) -> str | None:
-    """The token of ``Authorization: Bearer <token>``, if any."""
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip() or None
-    return None
+    """The token of ``Authorization: Bearer <token>``, if any (401 unless printable ASCII)."""
+    return bearer_token(request)
 
 
 def created(answer: str, location: str, resource_id: str, links: list[str]) -> web.Response:

@@ -12,6 +12,7 @@ import secrets
 import time
 from pathlib import Path
 
+from live_server.platform.crypto import same_secret
 from live_server.platform.identity import Principal, Role
 
 # scrypt with N=2^14, r=8 needs 16 MiB per hash: memory-hard, ~50 ms on one core.
@@ -120,7 +121,7 @@ class TokenSigner:
         """The principal of a valid, unexpired token; None otherwise (never raises)."""
         try:
             payload, signature = token.split(".")
-            if not hmac.compare_digest(signature, self._sign(payload)):
+            if not same_secret(self._sign(payload), signature):
                 return None
             body = json.loads(_unb64(payload))
             if float(body["exp"]) <= (time.time() if now is None else now):

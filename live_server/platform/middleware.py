@@ -10,7 +10,7 @@ from aiohttp import web
 
 from live_server.platform.core import PLATFORM, TOKEN_VERIFIER
 from live_server.platform.errors import DomainError, TooManyRequests
-from live_server.platform.http import PRINCIPAL_KEY
+from live_server.platform.http import PRINCIPAL_KEY, bearer_token
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("liveshop.access")
@@ -67,10 +67,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Sets request["principal"] from a valid `Authorization: Bearer` token."""
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        principal = request.app[TOKEN_VERIFIER](header[7:].strip())
+    """Sets request["principal"] from a valid `Authorization: Bearer` token (401 for a
+    header that is not printable ASCII; an unknown or expired token stays anonymous)."""
+    token = bearer_token(request)
+    if token is not None:
+        principal = request.app[TOKEN_VERIFIER](token)
         if principal is not None:
             request[PRINCIPAL_KEY] = principal
     return await handler(request)

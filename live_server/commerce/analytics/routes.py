@@ -6,6 +6,7 @@ from aiohttp import web
 
 from live_server.commerce.keys import ANALYTICS, LEDGER
 from live_server.platform.http import (
+    header_text,
     json_response,
     path_int,
     principal,
@@ -23,7 +24,7 @@ async def record_event(request: web.Request) -> web.Response:
         principal(request),
         session_id,
         await read_json(request),
-        request.headers.get("X-Viewer-Key"),
+        header_text(request, "X-Viewer-Key"),
         request.remote or "",
     )
     return json_response({"counted": counted}, status=202)

@@ -20,6 +20,7 @@ from typing import Any, Final, Protocol
 from live_server.commerce.checkout.outcomes import Released
 from live_server.commerce.rules.orders import PAYMENT_EVENTS
 from live_server.commerce.stores.orders import OrdersRepository
+from live_server.platform.crypto import same_secret
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ def verify_webhook(
     if abs(now - timestamp) > tolerance_s:
         raise WebhookRejected("stale timestamp")
     expected = sign_webhook(secret, body, timestamp).split("v1=", 1)[1]
-    if not any(hmac.compare_digest(expected, given) for given in parts.get("v1", [])):
+    if not any(same_secret(expected, given) for given in parts.get("v1", [])):
         raise WebhookRejected("bad signature")
 
 
