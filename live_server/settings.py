@@ -30,6 +30,10 @@ class Settings:
     token_ttl_s: int = 7 * 24 * 3600
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 8 * 1024 * 1024
+    # Uploaded images (product images, post photos) are judged by the size in their header,
+    # before any decoding: a few KB can declare a gigapixel (a decompression bomb).
+    max_image_pixels: int = 40_000_000
+    max_image_side: int = 16_384
     login_max_failures: int = 5
     login_window_s: int = 300
     # Log-in backoff (accounts/throttle.py): after login_max_failures wrong passwords the

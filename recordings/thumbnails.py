@@ -61,24 +61,41 @@ class ImageInfo:
     height: int
 
 
-def inspect_image(path: str | Path, max_pixels: int) -> ImageInfo:
-    """Fully decode an uploaded image with Pillow; raises ``MediaError`` when it does not."""
+class ImageTooLarge(MediaError):
+    """An image whose header declares more pixels than accepted (it is never decoded)."""
+
+
+def inspect_image(
+    path: str | Path, max_pixels: int, max_side: int, *, decode: bool = True
+) -> ImageInfo:
+    """Check an uploaded image with Pillow; raises ``MediaError`` when it does not parse,
+    ``ImageTooLarge`` when it has more than ``max_pixels`` or a side over ``max_side``.
+
+    The size comes from the header (``Image.open`` reads nothing more), so a small file
+    declaring a gigapixel is refused before a byte of it is decompressed. ``decode`` reads
+    every pixel; without it the file's structure and checksums are verified (cheaper).
+    """
     from PIL import Image, UnidentifiedImageError
 
+    too_large = (
+        f"images may have at most {max_pixels / 1e6:g} megapixels and {max_side} pixels on a side"
+    )
     try:
         with Image.open(str(path)) as img:
             fmt = img.format or ""
             width, height = img.size
-            if width * height > max_pixels:
-                raise MediaError(f"the image is too large ({width}x{height})")
-            img.load()
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-    ) as exc:
+            if width * height > max_pixels or max(width, height) > max_side:
+                raise ImageTooLarge(
+                    f"the image is too large ({width}x{height} pixels): {too_large}"
+                )
+            if decode:
+                img.load()
+            else:
+                img.verify()
+    except Image.DecompressionBombError:
+        # Pillow's own ceiling (far above ours) refuses before the size is known.
+        raise ImageTooLarge(f"the image is too large: {too_large}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise MediaError(f"the image cannot be decoded: {exc}") from exc
     if width < 1 or height < 1:
         raise MediaError("the image is empty")

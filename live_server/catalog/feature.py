@@ -27,7 +27,13 @@ def build(platform: Platform) -> Catalog:
     s = platform.settings
     products = ProductRepository(platform.db)
     media = MediaStore(s.media_dir)
-    service = CatalogService(products, media, s.max_upload_bytes)
+    service = CatalogService(
+        products,
+        media,
+        s.max_upload_bytes,
+        max_pixels=s.max_image_pixels,
+        max_side=s.max_image_side,
+    )
     return Catalog(service=service, products=products, media=media)
 
 

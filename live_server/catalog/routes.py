@@ -12,8 +12,8 @@ from live_server.platform.http import (
     path_int,
     principal,
     query_int,
-    read_bytes,
     read_json,
+    read_upload,
     require_user,
 )
 from live_server.platform.openapi import document, obj, op, query_param
@@ -77,9 +77,12 @@ async def upload_image(request: web.Request) -> web.Response:
     who = require_user(request)
     catalog = request.app[CATALOG]
     product_id = path_int(request, "product_id")
-    await catalog.get(product_id)  # 404 before reading a body for nothing
-    data = await read_bytes(request, request.app[PLATFORM].settings.max_upload_bytes)
-    product = await catalog.add_image(who, product_id, data, request.content_type)
+    declared = request.content_type
+    # 404, 403 and 415 before a byte of the body is read (nobody else's upload is buffered)
+    await catalog.check_image_upload(who, product_id, declared)
+    limit = request.app[PLATFORM].settings.max_upload_bytes
+    async with read_upload(request, limit, what="images") as upload:
+        product = await catalog.add_image(who, product_id, upload, declared)
     return json_response(product_json(product), status=201)
 
 

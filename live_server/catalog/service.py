@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,10 @@ from live_server.platform.errors import (
     TooLarge,
     Unsupported,
 )
+from live_server.platform.http import Upload
 from live_server.platform.identity import Principal
+from recordings.probe import MediaError
+from recordings.thumbnails import ImageTooLarge, inspect_image
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,19 @@ class MediaStore:
         await asyncio.to_thread(write)
         return f"{self.url_prefix}/{folder}/{name}"
 
+    async def keep(self, folder: str, ext: str, source: Path) -> str:
+        """Moves a finished upload (a file on the same file system) in under a random name;
+        returns the public URL."""
+        name = f"{secrets.token_hex(12)}.{ext}"
+        target = self.root / folder / name
+
+        def move() -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+
+        await asyncio.to_thread(move)
+        return f"{self.url_prefix}/{folder}/{name}"
+
     def path_for(self, url: str) -> Path | None:
         """The file behind a /media URL, or None if it points elsewhere."""
         if not url.startswith(self.url_prefix + "/"):
@@ -61,11 +77,19 @@ class MediaStore:
         return path if path.is_relative_to(self.root.resolve()) else None
 
 
-def check_image(data: bytes, declared: str | None, max_bytes: int) -> str:
+def check_declared_type(declared: str | None) -> None:
+    """415 unless the declared Content-Type may be an image (judged before the body is read;
+    `application/octet-stream` or none leaves it to the bytes)."""
+    ctype = (declared or "").split(";")[0].strip().lower()
+    if ctype and ctype not in IMAGE_TYPES and ctype != "application/octet-stream":
+        raise Unsupported("upload a PNG, JPEG, WebP or GIF image (" + ", ".join(IMAGE_TYPES) + ")")
+
+
+def check_image(head: bytes, size: int, declared: str | None, max_bytes: int) -> str:
     """Returns the file extension for a valid upload, else raises 413 or 415."""
-    if len(data) > max_bytes:
+    if size > max_bytes:
         raise TooLarge(f"images may be at most {max_bytes // (1024 * 1024)} MiB")
-    sniffed = sniff_image_type(data[:16])
+    sniffed = sniff_image_type(head[:16])
     if sniffed is None:
         raise Unsupported("upload a PNG, JPEG, WebP or GIF image (" + ", ".join(IMAGE_TYPES) + ")")
     if declared and declared.split(";")[0].strip() not in (sniffed, "application/octet-stream"):
@@ -73,24 +97,23 @@ def check_image(data: bytes, declared: str | None, max_bytes: int) -> str:
     return IMAGE_TYPES[sniffed]
 
 
-def check_decodable(data: bytes) -> None:
-    """Raises 422 unless Pillow can parse the whole image (a valid header is not enough)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise Invalid("the image is damaged or truncated", code="undecodable_image") from exc
-
-
 class CatalogService:
     """Products owned by hosts (merchants); admins may manage any."""
 
-    def __init__(self, products: ProductRepository, media: MediaStore, max_upload: int) -> None:
+    def __init__(
+        self,
+        products: ProductRepository,
+        media: MediaStore,
+        max_upload: int,
+        *,
+        max_pixels: int,
+        max_side: int,
+    ) -> None:
         self._products = products
         self._media = media
         self._max_upload = max_upload
+        self._max_pixels = max_pixels
+        self._max_side = max_side
 
     async def create(self, who: Principal, data: dict[str, Any]) -> Product:
         if not who.can_host:
@@ -130,13 +153,31 @@ class CatalogService:
             owner_id=owner_id, category=category, limit=limit, offset=offset
         )
 
-    async def add_image(
-        self, who: Principal, product_id: int, data: bytes, content_type: str | None
-    ) -> Product:
+    async def check_image_upload(
+        self, who: Principal, product_id: int, content_type: str | None
+    ) -> None:
+        """What can be judged before an image's body is read: the product exists (404), the
+        user owns it (403) and the declared type may be an image (415)."""
         await self._owned(who, product_id)
-        ext = check_image(data, content_type, self._max_upload)
-        await asyncio.to_thread(check_decodable, data)
-        url = await self._media.save("images", ext, data)
+        check_declared_type(content_type)
+
+    async def add_image(
+        self, who: Principal, product_id: int, upload: Upload, content_type: str | None
+    ) -> Product:
+        """Keeps an uploaded image (streamed to a temporary file) as the product's next one:
+        415 unless it is a PNG, JPEG, WebP or GIF, 422 when it has too many pixels or does
+        not parse."""
+        await self._owned(who, product_id)
+        ext = check_image(upload.head, upload.size, content_type, self._max_upload)
+        try:
+            await asyncio.to_thread(
+                inspect_image, upload.path, self._max_pixels, self._max_side, decode=False
+            )
+        except ImageTooLarge as exc:
+            raise Invalid(str(exc), code="image_too_large") from None
+        except MediaError as exc:
+            raise Invalid("the image is damaged or truncated", code="undecodable_image") from exc
+        url = await self._media.keep("images", ext, upload.path)
         if not await self._products.add_image(product_id, url, MAX_IMAGES):
             raise Conflict(f"a product has at most {MAX_IMAGES} images", code="too_many_images")
         return await self.get(product_id)

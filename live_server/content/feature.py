@@ -71,7 +71,15 @@ def build(
     return Content(
         processing=processing,
         feed=feed,
-        posts=PostService(posts, catalog.products, feed, upload_worker, urls),
+        posts=PostService(
+            posts,
+            catalog.products,
+            feed,
+            upload_worker,
+            urls,
+            max_pixels=platform.settings.max_image_pixels,
+            max_side=platform.settings.max_image_side,
+        ),
         social=SocialService(posts, clips, accounts.users, feed),
         replays=ReplayService(clips, shows.service, catalog.products),
         job_worker=job_worker,

@@ -6,13 +6,13 @@ from aiohttp import web
 
 from live_server.content.feed.routes import entry_json, media_json
 from live_server.content.keys import FEED, POSTS, SOCIAL
-from live_server.content.posts.rules import MAX_VIDEO_BYTES, TargetKind
+from live_server.content.posts.rules import TargetKind
 from live_server.platform.http import (
     json_response,
     path_int,
     principal,
-    read_bytes,
     read_json,
+    read_upload,
     require_user,
 )
 from live_server.platform.openapi import document, obj, op
@@ -20,8 +20,11 @@ from live_server.platform.openapi import document, obj, op
 
 async def upload_media(request: web.Request) -> web.Response:
     who = require_user(request)
-    data = await read_bytes(request, MAX_VIDEO_BYTES)
-    media = await request.app[POSTS].upload(who, data, request.headers.get("Content-Type"))
+    posts = request.app[POSTS]
+    # 403 and 415 before a byte of the body is read; the kind's cap then bounds the read
+    rule = posts.upload_rule(who, request.headers.get("Content-Type"))
+    async with read_upload(request, rule.max_bytes, what=f"{rule.kind.value} uploads") as upload:
+        media = await posts.upload(who, rule, upload)
     return json_response(media_json(media), status=201)
 
 

@@ -18,7 +18,6 @@ MAX_PRODUCTS_PER_POST = 10
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_VIDEO_BYTES = 100 * 1024 * 1024
 MAX_VIDEO_SECONDS = 180.0
-MAX_IMAGE_PIXELS = 40_000_000
 
 
 class MediaKind(StrEnum):
@@ -50,6 +49,7 @@ class UploadRule:
     """The accepted kind, file suffix and size limit for a declared content type."""
 
     kind: MediaKind
+    mime: str
     suffix: str
     max_bytes: int
 
@@ -58,9 +58,9 @@ def upload_rule(content_type: str | None) -> UploadRule:
     """The rule for a ``Content-Type``; raises ``Unsupported`` (415) for anything else."""
     ctype = (content_type or "").split(";")[0].strip().lower()
     if ctype in IMAGE_TYPES:
-        return UploadRule(MediaKind.IMAGE, IMAGE_TYPES[ctype], MAX_IMAGE_BYTES)
+        return UploadRule(MediaKind.IMAGE, ctype, IMAGE_TYPES[ctype], MAX_IMAGE_BYTES)
     if ctype in VIDEO_TYPES:
-        return UploadRule(MediaKind.VIDEO, VIDEO_TYPES[ctype], MAX_VIDEO_BYTES)
+        return UploadRule(MediaKind.VIDEO, ctype, VIDEO_TYPES[ctype], MAX_VIDEO_BYTES)
     accepted = ", ".join([*IMAGE_TYPES, *VIDEO_TYPES])
     raise Unsupported(f"unsupported media type {ctype or '(none)'}; accepted: {accepted}")
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 
 from live_server.catalog.store import ProductRepository
 from live_server.content.feed.service import FeedService
 from live_server.content.posts.rules import (
     IMAGE_FORMATS,
-    MAX_IMAGE_PIXELS,
     MAX_MEDIA_PER_POST,
     MAX_PRODUCTS_PER_POST,
     MAX_VIDEO_SECONDS,
@@ -17,6 +17,7 @@ from live_server.content.posts.rules import (
     Post,
     PostMedia,
     TargetKind,
+    UploadRule,
     check_size,
     clean_caption,
     id_list,
@@ -25,9 +26,10 @@ from live_server.content.posts.rules import (
 from live_server.content.posts.store import PostRepository
 from live_server.content.processing.service import MediaUrls
 from live_server.platform.errors import Forbidden, Invalid, NotFound
+from live_server.platform.http import Upload
 from live_server.platform.identity import Principal
 from recordings.probe import MediaError, inspect_video
-from recordings.thumbnails import inspect_image, make_poster
+from recordings.thumbnails import ImageTooLarge, inspect_image, make_poster
 from recordings.worker import MediaWorker
 
 logger = logging.getLogger(__name__)
@@ -43,59 +45,72 @@ class PostService:
         feed: FeedService,
         worker: MediaWorker,
         urls: MediaUrls,
+        *,
+        max_pixels: int,
+        max_side: int,
     ) -> None:
         self._posts = posts
         self._products = products
         self._feed = feed
         self._worker = worker
         self._urls = urls
+        self._max_pixels = max_pixels
+        self._max_side = max_side
 
-    async def upload(self, who: Principal, data: bytes, content_type: str | None) -> PostMedia:
-        """Validate an uploaded photo or video (415 type, 413 size, 422 undecodable)."""
+    def upload_rule(self, who: Principal, content_type: str | None) -> UploadRule:
+        """What is judged before an upload's body is read (it may be 100 MB): 403 unless the
+        user publishes posts, 415 unless the declared type is accepted; the rule's size cap
+        then bounds the read."""
         if not who.can_host:
             raise Forbidden("only hosts and creators publish posts", code="hosts_only")
-        rule = upload_rule(content_type)
-        check_size(len(data), rule)
-        mime = (content_type or "").split(";")[0].strip().lower()
+        return upload_rule(content_type)
+
+    async def upload(self, who: Principal, rule: UploadRule, upload: Upload) -> PostMedia:
+        """Validate an uploaded photo or video streamed to a temporary file, and keep it
+        (422 empty, too many pixels or undecodable; see `upload_rule` for the rest)."""
+        check_size(upload.size, rule)
+        mime = rule.mime
         folder = self._urls.root / "posts" / str(who.user_id)
         name = secrets.token_hex(10)
         final = folder / f"{name}{rule.suffix}"
         poster = folder / f"{name}.jpg"
+        max_pixels, max_side = self._max_pixels, self._max_side
 
         def accept() -> tuple[int, int, float | None, bool]:
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f"{name}.part"
-            tmp.write_bytes(data)
+            # Checked where it was streamed to (outside the served media dir), then moved in.
             try:
                 if rule.kind is MediaKind.IMAGE:
-                    img = inspect_image(tmp, MAX_IMAGE_PIXELS)
+                    img = inspect_image(upload.path, max_pixels, max_side)
                     if img.format != IMAGE_FORMATS[mime]:
                         raise MediaError(f"the file is {img.format or 'unknown'}, not {mime}")
-                    tmp.replace(final)
+                    folder.mkdir(parents=True, exist_ok=True)
+                    os.replace(upload.path, final)
                     return img.width, img.height, None, False
-                info = inspect_video(tmp, MAX_VIDEO_SECONDS)
-                tmp.replace(final)
+                info = inspect_video(upload.path, MAX_VIDEO_SECONDS)
+                folder.mkdir(parents=True, exist_ok=True)
+                os.replace(upload.path, final)
                 make_poster(final, poster, min(1.0, info.duration_s / 2))
                 return info.width, info.height, info.duration_s, True
             except BaseException:
-                tmp.unlink(missing_ok=True)
                 final.unlink(missing_ok=True)
                 raise
 
         try:
             width, height, duration, has_poster = await self._worker.call(accept)
+        except ImageTooLarge as exc:
+            raise Invalid(str(exc), code="image_too_large") from None
         except MediaError as exc:
             raise Invalid(str(exc), code="undecodable_media") from exc
         media = await self._posts.add_media(
             who.user_id, rule.kind, mime, self._urls.url(final),
-            self._urls.url(poster) if has_poster else None, width, height, duration, len(data),
+            self._urls.url(poster) if has_poster else None, width, height, duration, upload.size,
         )  # fmt: skip
         logger.info(
             "user %d uploaded %s media %d (%d bytes)",
             who.user_id,
             rule.kind.value,
             media.id,
-            len(data),
+            upload.size,
         )
         return media
 
