@@ -144,7 +144,7 @@ def setup(app: web.Application) -> None:
                     body={"type": "string", "format": "binary"},
                     body_type="image/*",
                     ok=201,
-                    errors=(401, 403, 404, 409, 413, 415),
+                    errors=(401, 403, 404, 409, 413, 415, 422),
                 )
             },
         },
