@@ -417,11 +417,35 @@ export function param(name) {
   return new URLSearchParams(location.search).get(name);
 }
 
-/** A same-origin path from a ?next= value, or null (never an absolute or protocol-relative URL). */
+/**
+ * A same-site path from a ?next= value, or null: where the log-in and sign-up pages may send
+ * the browser. Only a path that starts with a single "/" is followed, judged as given and
+ * decoded once more: no backslash (browsers read it as "/"), no control characters or
+ * spaces (URL parsing drops tabs and line breaks, so "/\t/evil.example" is
+ * "//evil.example"), no "//" anywhere (protocol-relative); and the URL it resolves to
+ * must be on this origin.
+ */
 export function safeNext(value) {
-  if (!value || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return null;
-  if (/\/(login|signup)\.html/.test(value)) return null;
-  return value;
+  if (typeof value !== "string" || !value.startsWith("/")) return null;
+  let decoded;
+  try {
+    decoded = decodeURIComponent(value);
+  } catch {
+    return null;
+  }
+  for (const text of [value, decoded]) {
+    if (!text.startsWith("/") || text.includes("//") || /[\\\u0000-\u0020\u007f-\u009f]/.test(text)) {
+      return null;
+    }
+  }
+  let url;
+  try {
+    url = new URL(value, location.origin);
+  } catch {
+    return null;
+  }
+  if (url.origin !== location.origin || /\/(login|signup)\.html/.test(url.pathname)) return null;
+  return url.pathname + url.search + url.hash;
 }
 
 /** Copy text to the clipboard, with a toast. */

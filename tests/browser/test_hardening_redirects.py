@@ -1,0 +1,68 @@
+"""Issue 12 (hardening) finding 15: after log-in, ?next= never sends the browser off-site."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, Route
+
+pytestmark = pytest.mark.browser
+
+EVIL = re.compile(r"^https?://([^/]*\.)?evil\.invalid(:\d+)?/")
+
+# Raw query values: the page reads them decoded once (URLSearchParams).
+CRAFTED = [
+    "/%09/evil.invalid",  # the finding: a tab, which URL parsing drops: "//evil.invalid"
+    "/%0A/evil.invalid",  # a line feed, dropped the same way
+    "/%0D%0A/evil.invalid",
+    "/%5Cevil.invalid",  # "/\evil.invalid": browsers read a backslash as a slash
+    "/%5C%5Cevil.invalid",
+    "%2F%2Fevil.invalid",  # "//evil.invalid": protocol-relative
+    "//evil.invalid",
+    "https://evil.invalid/",
+    "/%2509/evil.invalid",  # encoded twice: "/%09/evil.invalid" once decoded
+    "/%252F/evil.invalid",
+    "%20//evil.invalid",  # leading space, trimmed by URL parsing
+    "javascript:alert(1)",
+]
+
+
+def _log_in_with_next(page: Page, raw_next: str) -> str:
+    page.goto(f"/login.html?next={raw_next}")
+    page.fill("#username", "demo-viewer")
+    page.fill("#password", "demo")
+    page.click("#login-submit")
+    page.wait_for_url(lambda url: "/login.html" not in url)
+    page.wait_for_load_state()
+    return page.url
+
+
+def test_finding_15_crafted_next_after_log_in_stays_on_site(
+    make_context: Callable[..., BrowserContext], live_server: str
+) -> None:
+    context = make_context()
+    offsite: list[str] = []
+
+    def trap(route: Route) -> None:
+        offsite.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<h1>evil</h1>")
+
+    # an off-site navigation is caught and answered here, never sent out
+    context.route(EVIL, trap)
+    page = context.new_page()
+    dialogs: list[Any] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    here = urlparse(live_server)
+    for raw in CRAFTED:
+        landed = urlparse(_log_in_with_next(page, raw))
+        assert (landed.scheme, landed.netloc) == (here.scheme, here.netloc), (raw, landed)
+        assert landed.path == "/", (raw, landed)  # a viewer's default landing page
+    assert offsite == []
+    assert dialogs == []
+    # a real same-site path is still followed
+    landed = urlparse(_log_in_with_next(page, "%2Forders.html%3Ftab%3Dall"))
+    assert (landed.netloc, landed.path, landed.query) == (here.netloc, "/orders.html", "tab=all")
