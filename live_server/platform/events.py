@@ -38,6 +38,13 @@ class StreamKeyRotated:
     session_id: int
 
 
+@dataclass(frozen=True)
+class ModeratorsChanged:
+    """A session's moderator list was replaced: roles held by connected members may differ."""
+
+    session_id: int
+
+
 class EventBus:
     """Publish/subscribe by event type. A failing handler is logged, never propagated."""
 

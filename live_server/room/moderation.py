@@ -48,11 +48,10 @@ class RoomModeration:
         return principal, session
 
     async def _protected(self, session: LiveSession, user_id: int) -> None:
-        """Refuses actions against the session's host or its moderators."""
-        if user_id == session.host_id or user_id in await self.ctx.sessions.moderator_ids(
-            session.id
-        ):
-            raise Forbidden("the host and moderators cannot be timed out or banned")
+        """Refuses actions against anyone who may moderate the session: its host, its
+        moderators and admins (who outrank every moderator)."""
+        if await self.ctx.sessions.user_can_moderate(session.id, user_id):
+            raise Forbidden("the host, moderators and admins cannot be timed out or banned")
 
     async def _log(
         self,

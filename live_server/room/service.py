@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from live_server.platform.errors import Forbidden, Unauthorized
-from live_server.platform.events import EventBus, SessionStateChanged
+from live_server.platform.events import EventBus, ModeratorsChanged, SessionStateChanged
 from live_server.platform.identity import Principal
 from live_server.platform.timefmt import iso
 from live_server.room import events as ev
@@ -31,7 +31,7 @@ from live_server.room.extensions import (
     user_room,
 )
 from live_server.room.rules.chat import SNAPSHOT_MESSAGES, ChatMessage, clean_text, retry_after
-from live_server.room.rules.moderation import find_blocked_word
+from live_server.room.rules.moderation import can_moderate, find_blocked_word
 from live_server.room.rules.reactions import ReactionAggregator
 from live_server.room.ticker import RoomTicker
 from live_server.shows.rules import SessionState
@@ -60,6 +60,7 @@ class RoomService:
             self.add_contributor(contributor)
         if events is not None:
             events.subscribe(SessionStateChanged, self.on_session_state_changed)
+            events.subscribe(ModeratorsChanged, self.on_moderators_changed)
 
     def add_contributor(self, contributor: TickContributor) -> None:
         """Adds a TickContributor (e.g. commerce) to every tick and pinned card."""
@@ -186,7 +187,8 @@ class RoomService:
         if await state.is_banned(session_id, principal.user_id):
             raise RoomError("banned", "you are banned from this session")
         text = clean_text(data["text"], limits.chat_max_len)
-        if not member.joined[session_id]:  # moderators and the host skip these checks
+        exempt = member.joined[session_id] and await self._still_moderates(member, session_id)
+        if not exempt:  # moderators and the host skip these checks
             until = await state.timeout_until(session_id, principal.user_id, now)
             if until is not None:
                 raise RoomError(
@@ -233,6 +235,31 @@ class RoomService:
         if self._observe_chat_latency is not None:
             self._observe_chat_latency(time.perf_counter() - started)
         return {"ok": True, "message": payload}
+
+    async def _still_moderates(self, member: Member, session_id: int) -> bool:
+        """The role cached at join, read again before it exempts a message: this node hears
+        ModeratorsChanged, but not a list changed through another node (Redis setups)."""
+        session = await self.ctx.session(session_id)
+        if await self.ctx.is_moderator(member.principal, session):
+            return True
+        await self._set_role(member, session_id, False)
+        return False
+
+    async def _set_role(self, member: Member, session_id: int, is_moderator: bool) -> None:
+        """Moves a joined member between viewer and moderator: counts, channel, exemptions."""
+        if member.joined.get(session_id, is_moderator) == is_moderator:
+            return
+        self.ctx.membership.join(member, session_id, is_moderator)  # re-counts the viewers
+        if is_moderator:
+            await self.ctx.broadcaster.enter(member.sid, moderators_room(session_id))
+        else:
+            await self.ctx.broadcaster.leave(member.sid, moderators_room(session_id))
+        logger.info(
+            "session %d: socket %s is now a %s",
+            session_id,
+            member.sid,
+            "moderator" if is_moderator else "viewer",
+        )
 
     # -- reactions ------------------------------------------------------------------------
     async def react(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -305,6 +332,21 @@ class RoomService:
     async def emit_to_user(self, user_id: int, event: str, payload: Any) -> None:
         """Sends an event to every socket of one user (e.g. order or clip notifications)."""
         await self.ctx.broadcaster.emit(event, payload, room=user_room(user_id))
+
+    async def on_moderators_changed(self, event: ModeratorsChanged) -> None:
+        """Gives this node's members of the room the role the new moderator list gives them,
+        without a rejoin (a removed moderator loses the chat exemptions at once)."""
+        session_id = event.session_id
+        if not self.ctx.membership.rooms.get(session_id):
+            return
+        session = await self.ctx.session(session_id)
+        moderator_ids = await self.ctx.sessions.moderator_ids(session_id)
+        for sid in list(self.ctx.membership.rooms.get(session_id, ())):
+            member = self.ctx.membership.members.get(sid)
+            if member is None or session_id not in member.joined:
+                continue  # left while the list was read
+            is_mod = can_moderate(member.principal, session.host_id, moderator_ids)
+            await self._set_role(member, session_id, is_mod)
 
     async def on_session_state_changed(self, event: SessionStateChanged) -> None:
         """Broadcasts a session's new state; closes its open pins when it ends."""

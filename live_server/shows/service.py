@@ -15,8 +15,13 @@ from live_server.catalog.rules import Product
 from live_server.catalog.store import ProductRepository
 from live_server.platform.crypto import same_secret
 from live_server.platform.errors import Forbidden, Invalid, NotFound
-from live_server.platform.events import EventBus, SessionStateChanged
-from live_server.platform.identity import Principal
+from live_server.platform.events import (
+    EventBus,
+    ModeratorsChanged,
+    SessionStateChanged,
+    StreamKeyRotated,
+)
+from live_server.platform.identity import Principal, Role
 from live_server.shows import rules
 from live_server.shows.rules import LiveSession, SessionState, Visibility
 from live_server.shows.store import SessionRepository
@@ -149,6 +154,15 @@ class LiveSessionService:
             return True
         return await self._sessions.is_moderator(session_id, who.user_id)
 
+    async def user_can_moderate(self, session_id: int, user_id: int) -> bool:
+        """`can_moderate` for a user who is not the one asking (a moderation target): the
+        global role is read from the accounts store, not from a token."""
+        session = await self.get(session_id)
+        if user_id == session.host_id or await self._sessions.is_moderator(session_id, user_id):
+            return True
+        user = await self._users.get(user_id)
+        return user is not None and user.role is Role.ADMIN
+
     async def moderator_ids(self, session_id: int) -> list[int]:
         return await self._sessions.moderator_ids(session_id)
 
@@ -243,6 +257,8 @@ class LiveSessionService:
         await self._sessions.set_moderators(
             session_id, await self._check_moderators(names, session.host_id)
         )
+        # connected members' roles (chat exemptions, the moderators' channel) follow at once
+        await self._events.publish(ModeratorsChanged(session_id))
         return await self.view(session_id)
 
     async def stream_key(self, who: Principal, session_id: int) -> str:
@@ -253,6 +269,8 @@ class LiveSessionService:
         key = new_stream_key()
         await self._sessions.set_stream_key(session_id, key)
         logger.info("stream key rotated for session %d", session_id)
+        # the media plane drops whoever publishes with the old key (shows is below media)
+        await self._events.publish(StreamKeyRotated(session_id))
         return key
 
     async def check_stream_key(self, session_id: int, key: str) -> bool:

@@ -9,7 +9,10 @@ import base64
 import hashlib
 import hmac
 import re
+import sqlite3
 import time
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +21,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
+from live_server.room.live_state import RedisLiveState
 from live_server.settings import Settings
-from support.helpers import auth, wait_for
+from support.helpers import auth, start_server_process, wait_for
 from support.peers import NumberedVideoTrack, http_negotiate, viewer_pc
+from support.room import Room, RoomClient, make_room
 from support.services import Services
 
 Client = TestClient[Any, Any]
@@ -212,3 +217,163 @@ async def test_finding_07_viewers_get_short_lived_turn_credentials_not_static_on
             await host.close()
             for viewer in viewers:
                 await viewer.close()
+
+
+# -- finding 18 ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def room(client: Client, make_user: Any) -> AsyncIterator[Room]:
+    r = await make_room(client, make_user, base(client))
+    yield r
+    await r.close()
+
+
+async def set_moderators(client: Client, room: Room, names: list[str]) -> None:
+    resp = await client.put(
+        f"/api/sessions/{room.session_id}/moderators",
+        json={"usernames": names},
+        headers=auth(room.host_token),
+    )
+    assert resp.status == 200, await resp.text()
+
+
+async def test_finding_18_removed_moderator_loses_chat_exemptions(
+    client: Client, room: Room
+) -> None:
+    sid = room.session_id
+    host = await room.client(room.host_token)
+    mod = await room.client(room.mod_token)
+    watcher = await room.client(room.viewer2_token)
+    ack = await host.call("mod:blocked_words", {"session_id": sid, "words": ["forbidden"]})
+    assert ack["ok"], ack
+    ack = await mod.call("chat:send", {"session_id": sid, "text": "forbidden words are fine"})
+    assert ack["ok"], ack  # a moderator is exempt
+    await wait_for(lambda: mod.events["mod:log_entry"], message="the moderators' channel")
+
+    # removed while connected (no rejoin): the room hears of it at once
+    await set_moderators(client, room, [])
+    ack = await mod.call("chat:send", {"session_id": sid, "text": "forbidden again"})
+    assert ack.get("error", {}).get("code") == "blocked_word", ack
+    codes = []
+    for i in range(4):
+        ack = await mod.call("chat:send", {"session_id": sid, "text": f"m{i}"})
+        codes.append(ack.get("error", {}).get("code", "ok"))
+    assert codes == ["ok", "ok", "ok", "rate_limited"]  # burst 3, then the rate limit
+    ack = await host.call(
+        "mod:timeout", {"session_id": sid, "user_id": room.mod["id"], "seconds": 60}
+    )
+    assert ack["ok"], ack
+    ack = await mod.call("chat:send", {"session_id": sid, "text": "still here"})
+    assert ack.get("error", {}).get("code") == "timed_out", ack
+    # no longer in the moderators' channel: the log entry of that timeout did not reach it,
+    # although the chat message sent after it did (one socket's events arrive in order)
+    ack = await host.call("chat:send", {"session_id": sid, "text": "marker"})
+    assert ack["ok"], ack
+    await wait_for(lambda: "marker" in mod.texts(), message="the marker reaches the socket")
+    assert [e["action"] for e in mod.events["mod:log_entry"]] == ["blocked_words"]
+
+    # promoted while connected: the exemption follows the new role too
+    await set_moderators(client, room, [room.viewer2["username"]])
+    for i in range(5):
+        ack = await watcher.call("chat:send", {"session_id": sid, "text": f"w{i} forbidden"})
+        assert ack["ok"], ack
+
+
+async def test_finding_18_moderator_cannot_ban_or_time_out_an_admin(
+    client: Client, room: Room, make_user: Any
+) -> None:
+    sid = room.session_id
+    admin, admin_token = await make_user(role="admin")
+    admin_socket = await room.client(admin_token)
+    mod = await room.client(room.mod_token)
+    for event, extra in (("mod:ban", {}), ("mod:timeout", {"seconds": 60})):
+        ack = await mod.call(event, {"session_id": sid, "user_id": admin["id"], **extra})
+        assert ack.get("error", {}).get("code") == "forbidden", (event, ack)
+        ack = await mod.call(event, {"session_id": sid, "user_id": room.host["id"], **extra})
+        assert ack.get("error", {}).get("code") == "forbidden", (event, ack)
+    # the admin is still in the room and may chat; viewers can still be moderated
+    ack = await admin_socket.call("chat:send", {"session_id": sid, "text": "still here"})
+    assert ack["ok"], ack
+    ack = await mod.call("mod:ban", {"session_id": sid, "user_id": room.viewer["id"]})
+    assert ack["ok"], ack
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+async def _register(
+    http: aiohttp.ClientSession, url: str, db: Path, name: str, role: str = "viewer"
+) -> tuple[int, str]:
+    body = {
+        "username": name,
+        "password": "pw-secret-1",
+        "display_name": name.title(),
+        "interests": ["fashion", "beauty", "home", "kitchen", "tech"],
+    }
+    async with http.post(f"{url}/api/auth/register", json=body) as resp:
+        assert resp.status == 201, await resp.text()
+        data = await resp.json()
+    if role != "viewer":
+        with sqlite3.connect(db) as conn:
+            conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, data["user"]["id"]))
+        async with http.post(
+            f"{url}/api/auth/login", json={"username": name, "password": "pw-secret-1"}
+        ) as resp:
+            data = await resp.json()
+    return data["user"]["id"], data["token"]
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+async def test_finding_18_removal_through_another_node_ends_the_exemptions(
+    tmp_path: Path,
+) -> None:
+    # Two processes share one database and Redis: the moderator list is replaced through
+    # node A while the moderator's socket is on node B, which never hears A's event bus.
+    prefix = f"test-hardening-{uuid.uuid4().hex[:8]}"
+    env = {
+        "LIVESHOP_REDIS_PREFIX": prefix,
+        "LIVESHOP_SECRET": "two-node-secret",
+        "LIVESHOP_CHAT_RATE_PER_S": "0.001",  # burst 3, no refill during the test
+    }
+    data = tmp_path / "var"
+    args = ["--redis-url", REDIS_URL]
+    a = start_server_process(data, demo=False, extra_args=args, env=env)
+    mod_b: RoomClient | None = None
+    try:
+        b = start_server_process(data, demo=False, extra_args=args, env=env)
+        try:
+            db = data / "liveshop.db"
+            async with aiohttp.ClientSession() as http:
+                _, host_token = await _register(http, a.url, db, "hostn", "host")
+                _, mod_token = await _register(http, a.url, db, "modn")
+                async with http.post(
+                    f"{a.url}/api/sessions",
+                    json={"title": "Two nodes", "moderators": ["modn"]},
+                    headers=auth(host_token),
+                ) as resp:
+                    assert resp.status == 201, await resp.text()
+                    sid = (await resp.json())["id"]
+                mod_b = await RoomClient(b.url, mod_token).connect()
+                assert (await mod_b.join(sid))["me"]["is_moderator"] is True
+                async with http.put(
+                    f"{a.url}/api/sessions/{sid}/moderators",
+                    json={"usernames": []},
+                    headers=auth(host_token),
+                ) as resp:
+                    assert resp.status == 200, await resp.text()
+            codes = []
+            for i in range(4):
+                ack = await mod_b.call("chat:send", {"session_id": sid, "text": f"m{i}"})
+                codes.append(ack.get("error", {}).get("code", "ok"))
+            assert codes == ["ok", "ok", "ok", "rate_limited"]
+        finally:
+            if mod_b is not None:
+                await mod_b.close()
+            b.stop()
+    finally:
+        a.stop()
+        state = RedisLiveState.from_url(REDIS_URL, prefix)
+        await state.delete_all()
+        await state.close()
