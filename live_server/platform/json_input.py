@@ -9,6 +9,7 @@ message a person understands.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 #: Deeper than anything the API accepts (its bodies nest three levels at most), far below
@@ -36,7 +37,21 @@ def parse_json(raw: str | bytes, what: str = "the body", max_depth: int = MAX_JS
     opening = raw.count("[") + raw.count("{") if isinstance(raw, str) else _count(raw)
     if opening > max_depth and _depth(value) > max_depth:
         raise too_deep
+    # A `\ud800` escape decodes to a lone surrogate, text no encoder takes (SQLite raised
+    # UnicodeEncodeError: a 500). Only an escape can make one, so most input needs no check.
+    escape = _SURROGATE_ESCAPE.search(raw) if isinstance(raw, bytes) else _TEXT_ESCAPE.search(raw)
+    if escape:
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise JsonRefused(
+                f"{what} holds a \\u escape that is not a character (a lone surrogate)"
+            ) from None
     return value
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_TEXT_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _count(raw: bytes) -> int:

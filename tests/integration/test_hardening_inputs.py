@@ -83,6 +83,28 @@ async def test_finding_13_deep_json_is_400_on_json_routes(client: Client, make_u
     assert (await resp.json())["description"] == text
 
 
+async def test_no_500_json_text_that_is_not_unicode_is_400(client: Client, make_user: Any) -> None:
+    """A `\\ud800` escape decodes to a lone surrogate, which SQLite refused with a 500."""
+    _, host = await make_user("host")
+    bodies = {
+        "/api/auth/login": b'{"username": "\\ud800", "password": "x"}',
+        "/api/products": b'{"title": "Mug \\udfff", "price_minor": 1, "category": "kitchen"}',
+    }
+    for path, body in bodies.items():
+        resp = await client.post(
+            path, data=body, headers={**auth(host), "Content-Type": "application/json"}
+        )
+        assert resp.status == 400, (path, resp.status, await resp.text())
+        code, message = _error(await resp.json())
+        assert code == "invalid_json" and "surrogate" in message, message
+    # a real pair of escapes is one character, and fine
+    body = b'{"title": "Mug \\ud83d\\ude00", "price_minor": 1, "category": "kitchen"}'
+    resp = await client.post(
+        "/api/products", data=body, headers={**auth(host), "Content-Type": "application/json"}
+    )
+    assert resp.status == 201 and (await resp.json())["title"] == "Mug \U0001f600"
+
+
 async def _ack(ws: aiohttp.ClientWebSocketResponse, ack_id: int) -> Any:
     """The payload of the ack `ack_id` (other packets, ticks or pings, are passed over)."""
     async with asyncio.timeout(15):
@@ -106,6 +128,9 @@ async def test_finding_13_deep_json_in_a_socketio_event_gets_an_error_ack(client
         await ws.send_str('428["chat:send",{"text": [}')
         code, message = _error(await _ack(ws, 8))
         assert code == "invalid_json" and "not valid JSON" in message
+        await ws.send_str('4210["chat:send",{"session_id": 1, "text": "\\ud800"}]')
+        code, message = _error(await _ack(ws, 10))
+        assert code == "invalid_json" and "surrogate" in message
         # the socket still works: a normal unknown event gets its ordinary answer
         await ws.send_str('429["no:such:event",{}]')
         assert _error(await _ack(ws, 9))[0] == "unknown_event"
