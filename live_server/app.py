@@ -58,7 +58,9 @@ def create_app(settings: Settings) -> web.Application:
     )
 
     demo.setup(app, platform, users, products, shows_, content_)
-    static.setup(app)  # last: its page route matches any /<name>.html
+    # last: its page route matches any /<name>.html. /media/ asks content whose a file is
+    # (a private show's files only for its readers, or through a signed link).
+    static.setup(app, users.url_signer, content_.access.file_access)
     return app
 
 

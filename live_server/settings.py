@@ -57,6 +57,8 @@ class Settings:
     turn_ttl_s: int = 600
     public_ip: str | None = None
     reconnect_grace_s: float = 30.0
+    # How long a signed link to a private show's file stays valid (platform/signed_urls.py)
+    media_url_ttl_s: int = 6 * 3600
     media_fast_path: bool = True  # one send loop per frame for all viewers (docs/media.md)
     ice_loopback: bool = False  # tests/benchmarks: ICE on 127.0.0.1 only (hooks.py)
     # Live room

@@ -57,7 +57,8 @@ def setup(app: web.Application) -> None:
             "/whep/{session_id}": {
                 "POST": op(
                     "Watch: WHEP offer -> 201 SDP answer + Location; 409 when not live; "
-                    "Bearer token needed for private sessions",
+                    "a private session only for its host, moderators and admins (Bearer "
+                    "token), 404 for anyone else",
                     tag="media",
                     body={"type": "string", "description": "SDP offer"},
                     body_type="application/sdp",

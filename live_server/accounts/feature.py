@@ -13,6 +13,7 @@ from live_server.accounts.service import AccountService
 from live_server.accounts.store import UserRepository
 from live_server.accounts.throttle import LoginThrottle
 from live_server.platform.core import TOKEN_VERIFIER, Platform
+from live_server.platform.signed_urls import UrlSigner
 
 
 @dataclass(frozen=True)
@@ -21,18 +22,22 @@ class Accounts:
 
     service: AccountService
     users: UserRepository
+    #: Signs expiring media links with a key derived from the server secret this feature
+    #: loads (the `/media/` handler checks them; content hands them to private shows' readers).
+    url_signer: UrlSigner
 
 
 def build(platform: Platform) -> Accounts:
     """The accounts services (no routes): for the app and for command-line tools."""
     s = platform.settings
     users = UserRepository(platform.db)
-    signer = TokenSigner(load_or_create_secret(s.secret, s.data_dir), s.token_ttl_s)
+    secret = load_or_create_secret(s.secret, s.data_dir)
+    signer = TokenSigner(secret, s.token_ttl_s)
     throttle = LoginThrottle(
         s.login_max_failures, s.login_window_s, s.login_backoff_base_s, s.login_backoff_max_s
     )
     service = AccountService(users, signer, throttle)
-    return Accounts(service=service, users=users)
+    return Accounts(service=service, users=users, url_signer=UrlSigner.from_secret(secret))
 
 
 def setup(app: web.Application, platform: Platform) -> Accounts:

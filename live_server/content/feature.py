@@ -10,6 +10,7 @@ from aiohttp import web
 
 from live_server.accounts import Accounts
 from live_server.catalog import Catalog
+from live_server.content.access import ContentAccess
 from live_server.content.clips import routes as clips_routes
 from live_server.content.clips.store import ClipRepository
 from live_server.content.feed import routes as feed_routes
@@ -41,6 +42,8 @@ class Content:
     posts: PostService
     social: SocialService
     replays: ReplayService
+    #: Who may see a show's clips, replay and files (also the `/media/` authoriser).
+    access: ContentAccess
     job_worker: MediaWorker
     upload_worker: MediaWorker
 
@@ -62,11 +65,26 @@ def build(
     clips = ClipRepository(db)
     posts = PostRepository(db)
     urls = MediaUrls(platform.settings.media_dir)
+    access = ContentAccess(
+        shows.service,
+        clips,
+        accounts.url_signer,
+        platform.settings.media_dir,
+        platform.settings.media_url_ttl_s,
+    )
     # Long processing jobs and quick upload checks get separate pools.
     job_worker, upload_worker = MediaWorker(threads=1), MediaWorker(threads=2)
-    feed = FeedService(FeedRepository(db), clips, posts, catalog.products, accounts.users)
+    feed = FeedService(FeedRepository(db), clips, posts, catalog.products, accounts.users, access)
     processing = ProcessingService(
-        JobRepository(db), clips, shows.service, feed, job_worker, urls, platform.events, notify
+        JobRepository(db),
+        clips,
+        shows.service,
+        feed,
+        job_worker,
+        urls,
+        access,
+        platform.events,
+        notify,
     )
     return Content(
         processing=processing,
@@ -80,8 +98,9 @@ def build(
             max_pixels=platform.settings.max_image_pixels,
             max_side=platform.settings.max_image_side,
         ),
-        social=SocialService(posts, clips, accounts.users, feed),
-        replays=ReplayService(clips, shows.service, catalog.products),
+        social=SocialService(posts, clips, accounts.users, feed, access),
+        replays=ReplayService(clips, shows.service, catalog.products, access),
+        access=access,
         job_worker=job_worker,
         upload_worker=upload_worker,
     )

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
-import time
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from live_server.platform.events import (
 )
 from live_server.platform.identity import Principal
 from live_server.shows.clock import MediaClock as FallbackClock
-from live_server.shows.rules import SessionState, Visibility
+from live_server.shows.rules import SessionState
 from live_server.shows.service import LiveSessionService
 from recordings.writer import RecordingWriter, container_for, probe
 
@@ -99,7 +99,9 @@ class BroadcastService:
             video = room.hubs["video"].codec_name if "video" in room.codec_caps else None
             audio = room.hubs["audio"].codec_name if "audio" in room.codec_caps else None
             _, ext = container_for(video)
-            path = self._dir / f"session-{session_id}-{int(time.time())}.{ext}"
+            # a random name: the file of a private show must not be found by guessing
+            # (ids and go-live times are); the recordings table says whose it is
+            path = self._dir / f"{secrets.token_urlsafe(18)}.{ext}"
             writer = RecordingWriter(path, video, audio)
             writer.start()
             self._recorders[session_id] = _Recorder(writer)
@@ -117,9 +119,8 @@ class BroadcastService:
 
     async def watch(self, session_id: int, who: Principal | None, offer: str) -> tuple[str, str]:
         """Accept a viewer's WHEP offer; 409 (``not_live``) before the host is live."""
-        session = await self._sessions.get(session_id)
-        if session.visibility is Visibility.PRIVATE and who is None:
-            raise Unauthorized("this session is private: sign in first", code="login_required")
+        # a private show: its host, moderators and admins; 404 for anyone else
+        session = await self._sessions.require_visible(who, session_id)
         if session.state is SessionState.ENDED:
             raise NotLive("this session has ended", code="session_ended")
         return await self._sfu.subscribe(session_id, offer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from live_server.media.keys import BROADCAST
-from live_server.platform.http import json_response, path_int
+from live_server.platform.http import json_response, path_int, principal
 from live_server.platform.openapi import document, op
 from live_server.shows import SHOWS
 
@@ -14,7 +14,7 @@ async def broadcast_info(request: web.Request) -> web.Response:
     """GET /api/sessions/{session_id}/broadcast: state, media time and WHEP viewer count."""
     session_id = path_int(request, "session_id")
     broadcast = request.app[BROADCAST]
-    session = await request.app[SHOWS].get(session_id)
+    session = await request.app[SHOWS].require_visible(principal(request), session_id)
     return web.json_response(
         {
             "session_id": session_id,
@@ -30,7 +30,7 @@ async def broadcast_info(request: web.Request) -> web.Response:
 async def media_time(request: web.Request) -> web.Response:
     """GET /api/sessions/{session_id}/media-time: seconds since go-live (None if not live)."""
     session_id = path_int(request, "session_id")
-    session = await request.app[SHOWS].get(session_id)
+    session = await request.app[SHOWS].require_visible(principal(request), session_id)
     return json_response(
         {
             "session_id": session_id,

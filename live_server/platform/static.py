@@ -1,4 +1,4 @@
-"""Serves the web client's pages, its npm libraries under /vendor, and uploaded media."""
+"""Serves the web client's pages, its npm libraries under /vendor, and media (media_files)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from live_server.platform import media_files
 from live_server.platform.core import PLATFORM
 from live_server.platform.errors import NotFound
+from live_server.platform.media_files import MediaAuthoriser
+from live_server.platform.signed_urls import UrlSigner
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -41,8 +44,12 @@ async def _static_cache_headers(request: web.Request, handler: Handler) -> web.S
     return response
 
 
-def setup(app: web.Application) -> None:
-    """Call last in create_app: the page route matches any `/<name>.html`."""
+def setup(app: web.Application, signer: UrlSigner, authorise_media: MediaAuthoriser) -> None:
+    """Call last in create_app: the page route matches any `/<name>.html`.
+
+    `/media/` serves a file only to whoever may read it: a valid signed link, or what
+    `authorise_media` (from the feature that knows whose each file is) allows.
+    """
     settings = app[PLATFORM].settings
     web_root = settings.web_root
     page = _page_handler(web_root)
@@ -54,6 +61,5 @@ def setup(app: web.Application) -> None:
     vendor = web_root / "node_modules" / "socket.io-client" / "dist"
     if vendor.is_dir():
         app.router.add_static("/vendor/socket.io-client/", vendor)
-    settings.media_dir.mkdir(parents=True, exist_ok=True)
-    app.router.add_static("/media/", settings.media_dir)
+    media_files.setup(app, settings.media_dir, signer, authorise_media)
     app.middlewares.append(_static_cache_headers)

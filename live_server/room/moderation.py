@@ -42,7 +42,7 @@ class RoomModeration:
         principal = member.principal if member else None
         if principal is None:
             raise Unauthorized("sign in first", code="sign_in_required")
-        session = await self.ctx.session(session_id)
+        session = await self.ctx.sessions.require_visible(principal, session_id)
         if not await self.ctx.is_moderator(principal, session):
             raise Forbidden("only the host and this session's moderators may do that")
         return principal, session

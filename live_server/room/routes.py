@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from live_server.platform.http import json_response, path_int, query_int, require_user
+from live_server.platform.http import (
+    json_response,
+    path_int,
+    principal,
+    query_int,
+    require_user,
+)
 from live_server.platform.openapi import document, op, query_param
 from live_server.room.keys import ROOM
 
@@ -16,6 +22,7 @@ from live_server.room.keys import ROOM
 async def chat_history(request: web.Request) -> web.Response:
     """GET /api/sessions/{id}/chat?after_id=&limit=: visible messages, oldest first."""
     items = await request.app[ROOM].chat_history(
+        principal(request),
         path_int(request, "session_id"),
         query_int(request, "after_id", 0, 0, 2**53),
         query_int(request, "limit", 100, 1, 500),
@@ -25,7 +32,7 @@ async def chat_history(request: web.Request) -> web.Response:
 
 async def pin_history(request: web.Request) -> web.Response:
     """GET /api/sessions/{id}/pins: every pin with its media times."""
-    items = await request.app[ROOM].pin_history(path_int(request, "session_id"))
+    items = await request.app[ROOM].pin_history(principal(request), path_int(request, "session_id"))
     return json_response({"items": items})
 
 

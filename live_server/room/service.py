@@ -99,9 +99,10 @@ class RoomService:
         """Joins a session's room and returns the snapshot a client starts from."""
         member = self.member(sid)
         session_id: int = data["session_id"]
-        session = await self.ctx.session(session_id)
-        config = await self.ctx.config(session_id)
         principal = member.principal
+        # first: a private show is refused to outsiders exactly like a missing one
+        session = await self.ctx.sessions.require_visible(principal, session_id)
+        config = await self.ctx.config(session_id)
         if principal is None and not config.allow_anonymous:
             raise Unauthorized("sign in to watch this session", code="sign_in_required")
         if principal is not None and await self.ctx.moderation.is_banned(
@@ -271,17 +272,17 @@ class RoomService:
 
     # -- reading (REST) -------------------------------------------------------------------
     async def chat_history(
-        self, session_id: int, after_id: int, limit: int
+        self, who: Principal | None, session_id: int, after_id: int, limit: int
     ) -> list[dict[str, Any]]:
         """Visible chat of a session, oldest first, for replays and outside clients."""
-        await self.ctx.session(session_id)
+        await self.ctx.sessions.require_visible(who, session_id)
         await self.ctx.chat_writer.flush()
         messages = await self.ctx.chat.page(session_id, after_id, limit)
         return [message_payload(m) for m in messages]
 
-    async def pin_history(self, session_id: int) -> list[dict[str, Any]]:
+    async def pin_history(self, who: Principal | None, session_id: int) -> list[dict[str, Any]]:
         """Every pin of a session with its media times (what the clips work cuts from)."""
-        await self.ctx.session(session_id)
+        await self.ctx.sessions.require_visible(who, session_id)
         return [
             {
                 "id": p.id,
@@ -296,7 +297,7 @@ class RoomService:
 
     async def audience(self, who: Principal, session_id: int) -> dict[str, Any]:
         """Audience and engagement of a session, for its host, moderators and admins."""
-        session = await self.ctx.session(session_id)
+        session = await self.ctx.sessions.require_visible(who, session_id)
         if not await self.ctx.is_moderator(who, session):
             raise Forbidden("only the host and this session's moderators may see its stats")
         stats = self.ctx.stats

@@ -7,6 +7,7 @@ from aiohttp import web
 from live_server.platform.http import (
     json_response,
     path_int,
+    principal,
     query_int,
     read_json,
     require_user,
@@ -39,7 +40,9 @@ async def create_session(request: web.Request) -> web.Response:
 
 
 async def get_session(request: web.Request) -> web.Response:
-    view = await request.app[SHOWS].view(path_int(request, "session_id"))
+    view = await request.app[SHOWS].visible_view(
+        principal(request), path_int(request, "session_id")
+    )
     return json_response(session_json(view))
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from live_server.platform.errors import Conflict
+from live_server.platform.identity import Principal
 
 
 class SessionState(StrEnum):
@@ -18,6 +19,8 @@ class SessionState(StrEnum):
 
 
 class Visibility(StrEnum):
+    """Who may see a session: everyone, or only its host, its moderators and admins."""
+
     PUBLIC = "public"
     PRIVATE = "private"
 
@@ -63,3 +66,17 @@ class LiveSession:
     @property
     def is_live(self) -> bool:
         return self.state in (SessionState.LIVE, SessionState.RECONNECTING)
+
+
+def may_view(session: LiveSession, who: Principal | None, *, is_moderator: bool) -> bool:
+    """The visibility rule every read of a session and of what it produced obeys.
+
+    A public session is everyone's. A private one is its host's, its moderators' and
+    admins' only; to anyone else it does not exist (callers answer 404, never 403).
+    `is_moderator` matters only for a signed-in reader of a private session.
+    """
+    if session.visibility is Visibility.PUBLIC:
+        return True
+    if who is None:
+        return False
+    return who.is_admin or who.user_id == session.host_id or is_moderator

@@ -97,6 +97,52 @@ class LiveSessionService:
         session = await self.get(session_id)
         return (await self._views([session]))[0]
 
+    # --- who may see a session (one rule for every read: rules.may_view) ---------------
+
+    async def can_view(self, who: Principal | None, session: LiveSession) -> bool:
+        """True when `who` may see the session and everything it produced."""
+        if rules.may_view(session, who, is_moderator=False):
+            return True  # public, or its host or an admin: no lookup needed
+        if who is None:
+            return False
+        is_moderator = await self._sessions.is_moderator(session.id, who.user_id)
+        return rules.may_view(session, who, is_moderator=is_moderator)
+
+    async def require_visible(self, who: Principal | None, session_id: int) -> LiveSession:
+        """The session, or 404 "no such session" when it is missing *or* hidden from `who`:
+        the answer is the same, so that an outsider cannot tell a private show exists."""
+        session = await self._sessions.get(session_id)
+        if session is None or not await self.can_view(who, session):
+            raise NotFound("no such session", code="session_not_found")
+        return session
+
+    async def viewable(
+        self, who: Principal | None, session_ids: list[int]
+    ) -> dict[int, LiveSession]:
+        """The sessions among these ids that `who` may see (missing ones are left out):
+        `require_visible` for lists, in two queries."""
+        found = await self._sessions.by_ids(sorted(set(session_ids)))
+        private = [
+            s.id
+            for s in found.values()
+            if not rules.may_view(s, who, is_moderator=False)  # the lookup decides these
+        ]
+        moderated = (
+            await self._sessions.moderated_among(who.user_id, private)
+            if who is not None and private
+            else set()
+        )
+        return {
+            sid: s
+            for sid, s in found.items()
+            if rules.may_view(s, who, is_moderator=sid in moderated)
+        }
+
+    async def visible_view(self, who: Principal | None, session_id: int) -> SessionView:
+        """`view` for a reader: 404 when the session is hidden from them."""
+        session = await self.require_visible(who, session_id)
+        return (await self._views([session]))[0]
+
     async def _views(self, sessions: list[LiveSession]) -> list[SessionView]:
         hosts = await self._users.by_ids(list({s.host_id for s in sessions}))
         views = []
@@ -172,7 +218,8 @@ class LiveSessionService:
     # --- writing -------------------------------------------------------------------
 
     async def _owned(self, who: Principal, session_id: int) -> LiveSession:
-        session = await self.get(session_id)
+        # Someone who may not even see a private session learns nothing from a 403.
+        session = await self.require_visible(who, session_id)
         if session.host_id != who.user_id and not who.is_admin:
             raise Forbidden("only the session's host can do this", code="not_host")
         return session

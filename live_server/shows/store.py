@@ -29,6 +29,15 @@ def _session(row: sqlite3.Row) -> LiveSession:
 
 _EDITABLE = {"title", "description", "starts_at", "cover_url", "visibility"}
 
+#: `rules.may_view` in SQL, for reads that filter inside a query (the feed's ranking): the
+#: ids of the sessions the user bound to `:viewer_id` may not view (-1: anonymous). Admins
+#: may view every session, so a caller leaves this out for them. A test checks that it
+#: agrees with the rule.
+HIDDEN_SESSIONS_SQL = (
+    "SELECT id FROM live_sessions WHERE visibility = 'private' AND host_id <> :viewer_id"
+    " AND id NOT IN (SELECT session_id FROM session_moderators WHERE user_id = :viewer_id)"
+)
+
 
 class SessionRepository:
     """Reads and writes `live_sessions`, `session_products` and `session_moderators`."""
@@ -74,6 +83,28 @@ class SessionRepository:
     async def get(self, session_id: int) -> LiveSession | None:
         row = await self._db.fetchone("SELECT * FROM live_sessions WHERE id = ?", (session_id,))
         return _session(row) if row else None
+
+    async def by_ids(self, session_ids: list[int]) -> dict[int, LiveSession]:
+        """The sessions among these ids that exist."""
+        if not session_ids:
+            return {}
+        marks = ",".join("?" * len(session_ids))
+        rows = await self._db.fetchall(
+            f"SELECT * FROM live_sessions WHERE id IN ({marks})", session_ids
+        )
+        return {r["id"]: _session(r) for r in rows}
+
+    async def moderated_among(self, user_id: int, session_ids: list[int]) -> set[int]:
+        """The sessions among these ids that the user moderates."""
+        if not session_ids:
+            return set()
+        marks = ",".join("?" * len(session_ids))
+        rows = await self._db.fetchall(
+            f"SELECT session_id FROM session_moderators WHERE user_id = ?"
+            f" AND session_id IN ({marks})",
+            [user_id, *session_ids],
+        )
+        return {r[0] for r in rows}
 
     async def list_by_state(
         self, states: tuple[SessionState, ...], *, newest_first: bool, limit: int

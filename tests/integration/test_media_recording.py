@@ -135,8 +135,8 @@ async def test_recording_cut_short_by_sigkill_is_still_readable(tmp_path: Path) 
             await http_negotiate(http, pc, f"{server.url}/whip/{session_id}", key)
 
             def big_enough() -> bool:
-                pattern = f"session-{session_id}-*.webm"
-                files = list((data_dir / "media" / "recordings").glob(pattern))
+                rows = _recordings(data_dir, session_id)  # file names are random tokens
+                files = [Path(r["path"]) for r in rows if Path(r["path"]).is_file()]
                 return bool(files) and files[0].stat().st_size > 60_000
 
             await wait_for(big_enough, timeout=30, message="recording grows")
@@ -160,7 +160,7 @@ async def test_recording_cut_short_by_sigkill_is_still_readable(tmp_path: Path) 
 
 
 def check_truncated(data_dir: Path, session_id: int) -> None:
-    (path,) = list((data_dir / "media" / "recordings").glob(f"session-{session_id}-*.webm"))
+    (path,) = [Path(r["path"]) for r in _recordings(data_dir, session_id)]
     code, info = ffprobe(path)
     assert code == 0, "ffprobe cannot read the file left by a crash"
     assert sorted(s["codec_type"] for s in info["streams"]) == ["audio", "video"]

@@ -55,8 +55,8 @@ def base(client: Client) -> str:
     return str(client.make_url("")).rstrip("/")
 
 
-async def state(client: Client, session_id: int) -> str:
-    resp = await client.get(f"/api/sessions/{session_id}")
+async def state(client: Client, session_id: int, token: str | None = None) -> str:
+    resp = await client.get(f"/api/sessions/{session_id}", headers=auth(token) if token else {})
     return str((await resp.json())["state"])
 
 
@@ -289,10 +289,10 @@ async def test_host_drop_reconnects_within_grace_then_ends_after_it(
         await watcher.close()
 
 
-async def test_private_session_needs_a_token_to_watch(
+async def test_private_session_is_watched_only_by_its_host_moderators_and_admins(
     client: Client, make_user: Any, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    session_id, key, _host_token = await new_session(client, make_user, visibility="private")
+    session_id, key, host_token = await new_session(client, make_user, visibility="private")
     # with TURN configured, the 201 announces it in Link headers (RFC 9725 4.6)
     links = ['<turn:turn.example.org:3478>; rel="ice-server"; username="u"; credential="p"']
     monkeypatch.setattr(services.broadcast, "ice_links", lambda peer_id: links)
@@ -310,17 +310,22 @@ async def test_private_session_needs_a_token_to_watch(
             assert resp.headers["ETag"].strip('"') in resp.headers["Location"]
             answer = await resp.text()
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
-        await wait_for(lambda: _is(state(client, session_id), "live"), timeout=15)
-        viewer = viewer_pc()
-        await viewer.setLocalDescription(await viewer.createOffer())
-        resp = await client.post(
-            f"/whep/{session_id}", data=viewer.localDescription.sdp, headers=SDP_HEADERS
-        )
-        assert resp.status == 401
-        await viewer.close()
+        await wait_for(lambda: _is(state(client, session_id, host_token), "live"), timeout=15)
         _, viewer_token = await make_user()
+        # anonymous or signed in, an outsider gets what a missing session gets (issue 12 #1)
+        for headers in ({}, auth(viewer_token)):
+            viewer = viewer_pc()
+            await viewer.setLocalDescription(await viewer.createOffer())
+            resp = await client.post(
+                f"/whep/{session_id}",
+                data=viewer.localDescription.sdp,
+                headers={**SDP_HEADERS, **headers},
+            )
+            assert resp.status == 404
+            assert (await resp.json())["error"]["code"] == "session_not_found"
+            await viewer.close()
         viewer = viewer_pc()
-        await http_negotiate(http, viewer, f"{base(client)}/whep/{session_id}", viewer_token)
+        await http_negotiate(http, viewer, f"{base(client)}/whep/{session_id}", host_token)
         await viewer.close()
         await pc.close()
 

@@ -72,7 +72,9 @@ async def delete_clip(request: web.Request) -> web.Response:
 
 
 async def session_clips(request: web.Request) -> web.Response:
-    clips = await request.app[PROCESSING].clips_of(path_int(request, "session_id"))
+    clips = await request.app[PROCESSING].clips_of(
+        principal(request), path_int(request, "session_id")
+    )
     return json_response({"items": [clip_json(c) for c in clips]})
 
 
@@ -95,7 +97,9 @@ async def list_comments(request: web.Request) -> web.Response:
     kind, target = _kind(request)
     before = query_int(request, "before", 0, 0, 2**62) or None
     social = request.app[SOCIAL]
-    items = await social.comments(kind, target, query_int(request, "limit", 30, 1, 100), before)
+    items = await social.comments(
+        principal(request), kind, target, query_int(request, "limit", 30, 1, 100), before
+    )
     names = await social.display_names([c.user_id for c in items])
     return json_response({"items": [comment_json(c, names) for c in items]})
 

@@ -258,6 +258,19 @@ class ClipRepository:
             row["id"], row["session_id"], row["path"], row["status"], row["duration_s"]
         )
 
+    async def recordings_named(self, file_name: str) -> list[tuple[int, str]]:
+        """(session id, stored path) of the recordings whose file has this name: who owns
+        a file under media/recordings (the path is stored absolute or as configured)."""
+        if not file_name or not await table_exists(self._db, "recordings"):
+            return []
+        suffix = "/" + file_name
+        rows = await self._db.fetchall(
+            "SELECT session_id, path FROM recordings"
+            " WHERE substr(path, -length(?)) = ? OR path = ?",
+            (suffix, suffix, file_name),
+        )
+        return [(int(r["session_id"]), str(r["path"])) for r in rows]
+
     async def pins(self, session_id: int) -> list[PinMark]:
         """The session's pins as clip anchors."""
         if not await table_exists(self._db, "pins"):

@@ -20,6 +20,7 @@ from live_server.accounts.rules import User
 from live_server.accounts.store import UserRepository
 from live_server.catalog.rules import Product
 from live_server.catalog.store import ProductRepository
+from live_server.content.access import ContentAccess
 from live_server.content.clips.rules import Clip
 from live_server.content.clips.store import ClipRepository
 from live_server.content.feed.rules import CursorError, FeedCursor, Profile
@@ -124,7 +125,9 @@ class FeedService:
         posts: PostRepository,
         products: ProductRepository,
         users: UserRepository,
+        access: ContentAccess,
     ) -> None:
+        self._access = access
         self._feed = feed
         self._clips = clips
         self._posts = posts
@@ -164,7 +167,11 @@ class FeedService:
         ahead = buffered.get(cur.feed_id, [])
         if len(ahead) < limit:
             ahead = await self._feed.rank(
-                profile, as_of=cur.as_of, feed_id=cur.feed_id, limit=limit * RANK_AHEAD_PAGES
+                profile,
+                as_of=cur.as_of,
+                feed_id=cur.feed_id,
+                limit=limit * RANK_AHEAD_PAGES,
+                all_sessions=who is not None and who.is_admin,
             )
         ranked, rest = ahead[:limit], ahead[limit:]
         if rest:
@@ -189,6 +196,10 @@ class FeedService:
         clip_ids = [ref for _, kind, ref, _ in rows if kind == "clip"]
         post_ids = [ref for _, kind, ref, _ in rows if kind == "post"]
         clips = await _cached(self._clip_cache, clip_ids, self._clips.by_ids)
+        # The ranking already leaves out clips of private shows the viewer may not see; this
+        # is the rule itself, read fresh (a buffered page may predate a visibility change),
+        # and it gives a private show's readers signed links.
+        clips = {c.id: c for c in await self._access.readable(who, clips.values())}
         posts = await _cached(self._post_cache, post_ids, self._posts.by_ids)
         product_ids = sorted(
             {p for c in clips.values() for p in c.product_ids}
@@ -232,6 +243,8 @@ class FeedService:
 
     async def entry(self, kind: TargetKind, ref_id: int, who: Principal | None) -> FeedEntry:
         """One clip or post as a feed entry (for deep links)."""
+        if kind is TargetKind.CLIP:
+            await self._access.clip(who, ref_id)  # 404 like a missing clip when hidden
         item_id = await self._feed.item_id(kind.value, ref_id)
         if item_id is None:
             raise NotFound(f"no such {kind.value}", code=f"{kind.value}_not_found")
@@ -274,13 +287,23 @@ class FeedService:
         makes up, an address it can change or share) tells one viewer from a thousand
         reports, and views feed the ranking."""
         found = await self._feed.exists(item_id)
-        if found is None:
+        if found is None or not await self._visible_item(who, *found):
             raise NotFound("no such feed item", code="item_not_found")
         if who is None:
             return
         kind, ref = found
         if await self._feed.mark_seen(who.user_id, item_id):  # the table's key: once each
             await self._feed.bump(kind, ref, "views")
+
+    async def _visible_item(self, who: Principal | None, kind: str, ref_id: int) -> bool:
+        """Posts are public; a clip follows its show's visibility."""
+        if kind != TargetKind.CLIP.value:
+            return True
+        try:
+            await self._access.clip(who, ref_id)
+        except NotFound:
+            return False
+        return True
 
     async def counted(self, kind: TargetKind, ref_id: int, column: str, delta: int) -> None:
         """Apply a like/comment change to the item's counters."""

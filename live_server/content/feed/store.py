@@ -29,6 +29,7 @@ from live_server.content.feed.rules import (
     primary_category,
 )
 from live_server.platform.db import Database
+from live_server.shows import HIDDEN_SESSIONS_SQL
 
 CANDIDATES_POPULAR = 100
 CANDIDATES_PER_CATEGORY = 30
@@ -54,6 +55,7 @@ FROM feed_items fi
 WHERE fi.hidden = 0 AND +fi.created_at <= :as_of
   AND fi.id NOT IN (SELECT item_id FROM feed_served WHERE feed_id = :feed_id)
   {{candidates}}
+  {{visibility}}
 ORDER BY score DESC, fi.id DESC
 LIMIT :limit
 """
@@ -74,6 +76,13 @@ CAND_FOLLOWED = (
     " (SELECT followee_id FROM follows WHERE follower_id = :uid) AND "
     + _UNSERVED + " ORDER BY pop DESC LIMIT :n_follow"
 )  # fmt: skip
+# Clips of private shows the viewer may not see are never ranked (the shows' visibility rule
+# in SQL; `:viewer_id` is the viewer, -1 when anonymous). Few shows are private, so the set
+# is small; admins see everything and skip it.
+HIDE_PRIVATE_CLIPS = (
+    "AND NOT (fi.kind = 'clip' AND fi.ref_id IN"
+    f" (SELECT id FROM clips WHERE session_id IN ({HIDDEN_SESSIONS_SQL})))"
+)
 POP_SQL = (
     "pop = :w_fresh / (1.0 + max(0.0, :now - created_at) / 3600.0 / :half_life)"
     " + :w_engagement * engagement + (CASE WHEN sponsored THEN :w_sponsored ELSE 0.0 END)"
@@ -266,10 +275,13 @@ class FeedRepository:
         feed_id: str,
         limit: int,
         weights: FeedWeights = DEFAULT_WEIGHTS,
+        all_sessions: bool = False,
     ) -> list[RankedRow]:
-        """The next ``limit`` items of scroll ``feed_id`` for ``profile``."""
+        """The next ``limit`` items of scroll ``feed_id`` for ``profile``; clips of private
+        shows only for those who may see them (``all_sessions``: an admin)."""
         params = {
             "uid": profile.user_id if profile.user_id is not None else -1,
+            "viewer_id": profile.user_id if profile.user_id is not None else -1,
             "interest_mask": profile.interest_mask,
             "liked_mask": profile.liked_mask,
             "purchased_mask": profile.purchased_mask,
@@ -297,10 +309,15 @@ class FeedRepository:
         # categories for an active viewer and multiply the candidates.
         categories = mask_bits(profile.interest_mask | profile.purchased_mask)
         cand = candidate_sql(categories, profile.user_id is not None)
-        rows = await self._db.fetchall(RANK_SQL.format(candidates=f"AND fi.id IN ({cand})"), params)
+        visibility = "" if all_sessions else HIDE_PRIVATE_CLIPS
+        rows = await self._db.fetchall(
+            RANK_SQL.format(candidates=f"AND fi.id IN ({cand})", visibility=visibility), params
+        )
         if len(rows) < limit:
             # The candidates ran out (deep in a scroll): rank every remaining item exactly.
-            rows = await self._db.fetchall(RANK_SQL.format(candidates=""), params)
+            rows = await self._db.fetchall(
+                RANK_SQL.format(candidates="", visibility=visibility), params
+            )
         return [
             RankedRow(
                 r["id"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from live_server.accounts.store import UserRepository
+from live_server.content.access import ContentAccess
 from live_server.content.clips.store import ClipRepository
 from live_server.content.feed.service import FeedService
 from live_server.content.posts.rules import Comment, TargetKind, clean_comment
@@ -24,18 +25,19 @@ class SocialService:
         clips: ClipRepository,
         users: UserRepository,
         feed: FeedService,
+        access: ContentAccess,
     ) -> None:
+        self._access = access
         self._posts = posts
         self._clips = clips
         self._users = users
         self._feed = feed
 
-    async def _owner(self, kind: TargetKind, target_id: int) -> int:
-        """The creator of a clip or post (404 when it does not exist)."""
+    async def _owner(self, kind: TargetKind, target_id: int, who: Principal | None) -> int:
+        """The creator of a clip or post (404 when it does not exist, or when it is a clip of
+        a private show `who` may not see)."""
         if kind is TargetKind.CLIP:
-            clip = await self._clips.get(target_id)
-            if clip is not None:
-                return clip.host_id
+            return (await self._access.clip(who, target_id)).host_id
         else:
             post = await self._posts.get(target_id)
             if post is not None:
@@ -44,7 +46,7 @@ class SocialService:
 
     async def smile(self, who: Principal, kind: TargetKind, target_id: int, on: bool) -> int:
         """Smile (or take it back); returns the new count."""
-        await self._owner(kind, target_id)
+        await self._owner(kind, target_id, who)
         count, changed = await self._posts.set_smile(kind, target_id, who.user_id, on)
         if changed:  # decided by the smiles table's key: 20 racing smiles move it once
             await self._feed.counted(kind, target_id, "likes", 1 if on else -1)
@@ -54,16 +56,21 @@ class SocialService:
         self, who: Principal, kind: TargetKind, target_id: int, text: object
     ) -> Comment:
         """Add a comment."""
-        await self._owner(kind, target_id)
+        await self._owner(kind, target_id, who)
         comment = await self._posts.add_comment(kind, target_id, who.user_id, clean_comment(text))
         await self._feed.counted(kind, target_id, "comments", 1)
         return comment
 
     async def comments(
-        self, kind: TargetKind, target_id: int, limit: int, before_id: int | None
+        self,
+        who: Principal | None,
+        kind: TargetKind,
+        target_id: int,
+        limit: int,
+        before_id: int | None,
     ) -> list[Comment]:
         """Newest first."""
-        await self._owner(kind, target_id)
+        await self._owner(kind, target_id, who)
         return await self._posts.comments(kind, target_id, limit, before_id)
 
     async def delete_comment(self, who: Principal, comment_id: int) -> None:
@@ -71,7 +78,7 @@ class SocialService:
         comment = await self._posts.comment(comment_id)
         if comment is None:
             raise NotFound("no such comment", code="comment_not_found")
-        owner = await self._owner(comment.target_kind, comment.target_id)
+        owner = await self._owner(comment.target_kind, comment.target_id, who)
         if who.user_id not in (comment.user_id, owner) and not who.is_admin:
             raise Forbidden("you cannot delete this comment", code="not_allowed")
         await self._posts.delete_comment(comment_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import shutil
 import time
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from live_server.content.access import ContentAccess
 from live_server.content.clips.rules import Clip, ProcessingJob, Replay
 from live_server.content.clips.store import ClipRepository, NewClip
 from live_server.content.feed.service import FeedService
@@ -74,9 +76,11 @@ class ProcessingService:
         feed: FeedService,
         worker: MediaWorker,
         urls: MediaUrls,
+        access: ContentAccess,
         events: EventBus | None = None,
         notify: Notify | None = None,
     ) -> None:
+        self._access = access
         self._jobs = jobs
         self._clips = clips
         self._sessions = sessions
@@ -114,13 +118,14 @@ class ProcessingService:
 
     async def rerun(self, who: Principal, session_id: int) -> ProcessingJob:
         """Admins (and the session's host) re-run processing of a session."""
-        session = await self._sessions.get(session_id)
+        session = await self._access.session(who, session_id)
         if not who.is_admin and session.host_id != who.user_id:
             raise Forbidden("only admins and the host can re-run processing", code="not_allowed")
         return await self.enqueue_session(session_id, who.user_id)
 
     async def jobs_for(self, who: Principal, session_id: int) -> list[ProcessingJob]:
         """A session's jobs, for its host, moderators and admins."""
+        await self._access.session(who, session_id)  # 404 for a private show's outsiders
         if not await self._sessions.can_moderate(who, session_id):
             raise Forbidden(
                 "only the host, moderators and admins see processing", code="not_allowed"
@@ -152,9 +157,10 @@ class ProcessingService:
         except NotFound:
             await self._jobs.fail(job.id, "the session no longer exists")
             return
-        out_dir = (
-            self._urls.root / "sessions" / str(job.session_id) / f"job-{job.id}-try-{job.attempts}"
-        )
+        # A folder of its own per attempt (a killed attempt's half-written files are never
+        # used), under a random name: the replay and clips of a private show must not be
+        # found by guessing (job ids and attempts are). The session folder says whose it is.
+        out_dir = self._urls.root / "sessions" / str(job.session_id) / secrets.token_urlsafe(18)
 
         async def progress(fraction: float, step: str) -> None:
             await self._jobs.set_progress(job.id, fraction, step)
@@ -245,6 +251,7 @@ class ProcessingService:
 
     async def cut_manual(self, who: Principal, session_id: int, data: dict[str, Any]) -> Clip:
         """A moderator cuts a clip from the replay: ``{start, end, product_ids}``."""
+        session = await self._access.session(who, session_id)
         if not await self._sessions.can_moderate(who, session_id):
             raise Forbidden("only the host, moderators and admins cut clips", code="not_allowed")
         replay = await self._clips.replay(session_id)
@@ -263,10 +270,9 @@ class ProcessingService:
         allowed = set(await self._sessions.product_ids(session_id))
         if not set(product_ids) <= allowed:
             raise Invalid("tag products of this session only", code="invalid_product_ids")
-        session = await self._sessions.get(session_id)
         src = self._urls.path(replay.video_url)
         out_dir = self._urls.root / "sessions" / str(session_id) / "manual"
-        name = f"cut-{int(window.start * 1000)}-{int(window.end * 1000)}-{who.user_id}"
+        name = f"cut-{secrets.token_urlsafe(18)}"  # not guessable from the window or cutter
 
         def work() -> tuple[Any, Any]:
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -299,20 +305,19 @@ class ProcessingService:
         assert clip is not None
         await self._feed.add_clip(clip)
         logger.info("session %d: manual clip %d cut by user %d", session_id, clip_id, who.user_id)
-        return clip
+        return self._access.clip_links(session, clip)
 
     # -- reading --------------------------------------------------------------------------
 
-    async def clips_of(self, session_id: int) -> list[Clip]:
-        """A session's clips."""
-        await self._sessions.get(session_id)
-        return await self._clips.for_session(session_id)
+    async def clips_of(self, who: Principal | None, session_id: int) -> list[Clip]:
+        """A session's clips, for whoever may see the session (with their links)."""
+        session = await self._access.session(who, session_id)
+        clips = await self._clips.for_session(session_id)
+        return [self._access.clip_links(session, c) for c in clips]
 
     async def delete_clip(self, who: Principal, clip_id: int) -> None:
         """The host or an admin removes a clip (it leaves the feed at once)."""
-        clip = await self._clips.get(clip_id)
-        if clip is None:
-            raise NotFound("no such clip", code="clip_not_found")
+        clip = await self._access.clip(who, clip_id)
         if clip.host_id != who.user_id and not who.is_admin:
             raise Forbidden("only the host or an admin can delete this clip", code="not_owner")
         await self._clips.delete_clip(clip_id)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from live_server.catalog import Product, ProductRepository
+from live_server.content.access import ContentAccess
 from live_server.content.clips.rules import Clip, Replay
 from live_server.content.clips.store import ClipRepository
-from live_server.platform.errors import NotFound
 from live_server.platform.identity import Principal
 from live_server.shows import LiveSessionService
 
@@ -33,26 +33,33 @@ class ReplayService:
     """Reads a finished show's replay bundle, checking the show's visibility."""
 
     def __init__(
-        self, clips: ClipRepository, sessions: LiveSessionService, products: ProductRepository
+        self,
+        clips: ClipRepository,
+        sessions: LiveSessionService,
+        products: ProductRepository,
+        access: ContentAccess,
     ) -> None:
+        self._access = access
         self._clips = clips
         self._sessions = sessions
         self._products = products
 
     async def bundle(self, who: Principal | None, session_id: int) -> ReplayBundle:
         """A session's replay data (private sessions: host, moderators, admins only)."""
-        session = await self._sessions.get(session_id)
+        session = await self._access.session(who, session_id)
         can_moderate = await self._sessions.can_moderate(who, session_id)
-        if session.visibility.value == "private" and not can_moderate:
-            raise NotFound("no such session", code="session_not_found")
+        replay = await self._clips.replay(session_id)
         chapters = await self._clips.pin_rows(session_id)
         product_ids = sorted({int(c["product_id"]) for c in chapters})
         return ReplayBundle(
             session_id,
-            await self._clips.replay(session_id),
+            None if replay is None else self._access.replay_links(session, replay),
             chapters,
             await self._clips.chat(session_id),
-            await self._clips.for_session(session_id),
+            [
+                self._access.clip_links(session, c)
+                for c in await self._clips.for_session(session_id)
+            ],
             await self._products.by_ids(product_ids),
             can_moderate,
         )
