@@ -44,6 +44,13 @@ class Settings:
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client
     # (platform/addresses.py client_address); empty: the TCP peer is the client.
     trusted_proxies: tuple[str, ...] = ()
+    # Sign-ups per client address (accounts/throttle.py SignupThrottle): signup_burst at
+    # once, then signup_per_hour (each sign-up costs a scrypt hash).
+    signup_burst: int = 30
+    signup_per_hour: int = 60
+    # How long a user's token version stays cached in a process (accounts/revocation.py):
+    # the longest a token revoked through another node still works on this one.
+    token_cache_s: float = 5.0
     log_level: str = "info"
     web_root: Path = field(
         default_factory=lambda: Path(__file__).resolve().parent.parent / "web_client"

@@ -47,7 +47,7 @@ from signaling.socketio_internals import (
 
 logger = logging.getLogger(__name__)
 
-TokenVerifier = Callable[[str], Principal | None]
+TokenVerifier = Callable[[str], Awaitable[Principal | None]]
 
 #: Engine.IO refuses (and disconnects) messages larger than this; the room's own,
 #: friendlier limit (an error ack) is MAX_PAYLOAD_BYTES.
@@ -167,7 +167,7 @@ class RoomTransport:
                 token = header[7:]
         principal = None
         if token:
-            principal = self._verify(token[:4096])
+            principal = await self._verify(token[:4096])
             if principal is None:
                 # A stale token is refused rather than silently downgraded to anonymous.
                 raise socketio.exceptions.ConnectionRefusedError(

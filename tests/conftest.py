@@ -31,7 +31,11 @@ _counter = itertools.count(1)
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.load({"data_dir": tmp_path / "var", "secret": "test-secret"}, env={})
+    # Tests sign up many users from 127.0.0.1: the sign-up throttle (tested in
+    # test_hardening_accounts) is out of their way here.
+    return Settings.load(
+        {"data_dir": tmp_path / "var", "secret": "test-secret", "signup_burst": 10_000}, env={}
+    )
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from live_server.platform.crypto import same_secret
+from live_server.platform.files import ensure_private_dir, make_private
 from live_server.platform.identity import Principal, Role
 
 # scrypt with N=2^14, r=8 needs 16 MiB per hash: memory-hard, ~50 ms on one core.
@@ -83,18 +84,27 @@ async def verify_password(password: str, stored: str | None) -> bool:
 
 
 def load_or_create_secret(configured: str | None, data_dir: Path) -> bytes:
-    """The token-signing secret: from config, else `<data_dir>/secret.key` (created 0600)."""
+    """The token-signing secret: from config, else `<data_dir>/secret.key`.
+
+    The file is created 0600 in a data dir created 0700; one found with a looser mode
+    (made by an older version) is tightened to 0600.
+    """
     if configured:
         return configured.encode("utf-8")
     path = data_dir / "secret.key"
-    if path.exists():
-        return path.read_bytes().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48).encode("ascii")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(value)
-    return value
+    if not path.exists():
+        ensure_private_dir(data_dir)
+        value = secrets.token_urlsafe(48).encode("ascii")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another server on this data dir made it first: use theirs
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(value)
+            return value
+    make_private(path)
+    return path.read_bytes().strip()
 
 
 class TokenSigner:
@@ -108,17 +118,41 @@ class TokenSigner:
         return _b64(hmac.new(self._secret, payload.encode("ascii"), hashlib.sha256).digest())
 
     def issue(
-        self, user_id: int, username: str, role: Role, now: float | None = None
+        self,
+        user_id: int,
+        username: str,
+        role: Role,
+        now: float | None = None,
+        *,
+        version: int = 0,
     ) -> tuple[str, float]:
-        """Returns (token, expiry epoch seconds)."""
+        """Returns (token, expiry epoch seconds). `version` is the user's token version at
+        issue time: raising the stored one revokes the token (accounts/revocation.py)."""
         now = time.time() if now is None else now
         exp = now + self.ttl_s
-        body = {"sub": user_id, "u": username, "r": role.value, "iat": int(now), "exp": int(exp)}
+        body = {
+            "sub": user_id,
+            "u": username,
+            "r": role.value,
+            "v": version,
+            "iat": int(now),
+            "exp": int(exp),
+        }
         payload = _b64(json.dumps(body, separators=(",", ":")).encode("utf-8"))
         return f"{payload}.{self._sign(payload)}", float(int(exp))
 
     def verify(self, token: str, now: float | None = None) -> Principal | None:
         """The principal of a valid, unexpired token; None otherwise (never raises)."""
+        claims = self.claims(token, now)
+        return None if claims is None else claims[0]
+
+    def claims(self, token: str, now: float | None = None) -> tuple[Principal, int] | None:
+        """The principal and token version of a valid, unexpired token; None otherwise.
+
+        Only the signature and the expiry are checked here; whether the version is still the
+        user's is the revocation check's business. Tokens from before versions carry none
+        and count as version 0, the version every account starts at.
+        """
         try:
             payload, signature = token.split(".")
             if not same_secret(self._sign(payload), signature):
@@ -126,8 +160,9 @@ class TokenSigner:
             body = json.loads(_unb64(payload))
             if float(body["exp"]) <= (time.time() if now is None else now):
                 return None
-            return Principal(
+            principal = Principal(
                 user_id=int(body["sub"]), username=str(body["u"]), role=Role(body["r"])
             )
+            return principal, int(body.get("v", 0))
         except (ValueError, KeyError, TypeError, UnicodeError):
             return None

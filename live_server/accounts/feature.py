@@ -9,9 +9,10 @@ from aiohttp import web
 from live_server.accounts import routes
 from live_server.accounts.credentials import TokenSigner, load_or_create_secret
 from live_server.accounts.keys import ACCOUNTS
+from live_server.accounts.revocation import TokenVersions
 from live_server.accounts.service import AccountService
 from live_server.accounts.store import UserRepository
-from live_server.accounts.throttle import LoginThrottle
+from live_server.accounts.throttle import LoginThrottle, SignupThrottle
 from live_server.platform.core import TOKEN_VERIFIER, Platform
 from live_server.platform.signed_urls import UrlSigner
 
@@ -36,7 +37,9 @@ def build(platform: Platform) -> Accounts:
     throttle = LoginThrottle(
         s.login_max_failures, s.login_window_s, s.login_backoff_base_s, s.login_backoff_max_s
     )
-    service = AccountService(users, signer, throttle)
+    signups = SignupThrottle(s.signup_burst, s.signup_per_hour)
+    versions = TokenVersions(users, s.token_cache_s)
+    service = AccountService(users, signer, throttle, signups, versions, platform.events)
     return Accounts(service=service, users=users, url_signer=UrlSigner.from_secret(secret))
 
 

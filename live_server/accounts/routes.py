@@ -29,6 +29,7 @@ async def register(request: web.Request) -> web.Response:
         data.get("password"),
         data.get("display_name"),
         data.get("interests"),
+        client=client_address(request),
     )
     return json_response(_login_json(result), status=201)
 
@@ -37,6 +38,24 @@ async def login(request: web.Request) -> web.Response:
     data = await read_json(request)
     result = await request.app[ACCOUNTS].login(
         data.get("username"), data.get("password"), client_address(request)
+    )
+    return json_response(_login_json(result))
+
+
+async def logout(request: web.Request) -> web.Response:
+    who = require_user(request)
+    await request.app[ACCOUNTS].log_out(who.user_id)
+    return web.Response(status=204)
+
+
+async def change_password(request: web.Request) -> web.Response:
+    who = require_user(request)
+    data = await read_json(request)
+    result = await request.app[ACCOUNTS].change_password(
+        who.user_id,
+        data.get("current_password"),
+        data.get("new_password"),
+        client_address(request),
     )
     return json_response(_login_json(result))
 
@@ -61,6 +80,8 @@ async def interests(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     app.router.add_post("/api/auth/register", register)
     app.router.add_post("/api/auth/login", login)
+    app.router.add_post("/api/auth/logout", logout)
+    app.router.add_put("/api/me/password", change_password)
     app.router.add_get("/api/me", me)
     app.router.add_put("/api/me/interests", set_interests)
     app.router.add_get("/api/interests", interests)
@@ -90,7 +111,25 @@ def setup(app: web.Application) -> None:
                     errors=(400, 401, 429),
                 )
             },
+            "/api/auth/logout": {
+                "POST": op(
+                    "Log out everywhere: every token of the current user stops working",
+                    tag="accounts",
+                    auth=True,
+                    ok=204,
+                    errors=(401,),
+                )
+            },
             "/api/me": {"GET": op("The current user", tag="accounts", auth=True, errors=(401,))},
+            "/api/me/password": {
+                "PUT": op(
+                    "Change the password; revokes every other token and returns a fresh one",
+                    tag="accounts",
+                    auth=True,
+                    body=obj(current_password="string", new_password="string"),
+                    errors=(400, 401, 403, 413, 422, 429),
+                )
+            },
             "/api/me/interests": {
                 "PUT": op(
                     "Replace the current user's interests (at least 5)",

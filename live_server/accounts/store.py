@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from dataclasses import dataclass
 
 from live_server.accounts.rules import User
 from live_server.platform.db import Database
@@ -20,6 +21,16 @@ def _user(row: sqlite3.Row) -> User:
         interests=tuple(json.loads(row["interests"])),
         created_at=row["created_at"],
     )
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a log-in attempt is judged against (never leaves the accounts feature)."""
+
+    user_id: int
+    password_hash: str
+    token_version: int
+    disabled: bool
 
 
 class UserRepository:
@@ -81,12 +92,44 @@ class UserRepository:
         rows = await self._db.fetchall(f"SELECT * FROM users WHERE id IN ({marks})", ids)
         return {r["id"]: _user(r) for r in rows}
 
-    async def password_hash(self, username: str) -> tuple[int, str] | None:
-        """(user id, stored hash) for a log-in attempt."""
+    async def credentials(self, username: str) -> Credentials | None:
+        """The stored hash, token version and state of an account, for a log-in attempt."""
+        return await self._credentials("username = ?", username)
+
+    async def credentials_by_id(self, user_id: int) -> Credentials | None:
+        """The same by id (a password change checks the current password)."""
+        return await self._credentials("id = ?", user_id)
+
+    async def _credentials(self, where: str, key: object) -> Credentials | None:
         row = await self._db.fetchone(
-            "SELECT id, password_hash FROM users WHERE username = ?", (username,)
+            f"SELECT id, password_hash, token_version, disabled_at FROM users WHERE {where}",
+            (key,),
         )
-        return (row["id"], row["password_hash"]) if row else None
+        if row is None:
+            return None
+        return Credentials(
+            row["id"], row["password_hash"], row["token_version"], row["disabled_at"] is not None
+        )
+
+    async def token_version(self, user_id: int) -> int | None:
+        """The version a user's tokens must carry; None for a disabled or missing account."""
+        row = await self._db.fetchone(
+            "SELECT token_version FROM users WHERE id = ? AND disabled_at IS NULL", (user_id,)
+        )
+        return int(row["token_version"]) if row else None
+
+    async def revoke_tokens(self, user_id: int) -> None:
+        """Raises the user's token version: every token issued so far stops working."""
+        await self._db.execute(
+            "UPDATE users SET token_version = token_version + 1 WHERE id = ?", (user_id,)
+        )
+
+    async def set_disabled(self, user_id: int, disabled: bool) -> None:
+        """Disables (or enables again) an account; the trigger of migration 0002 revokes."""
+        await self._db.execute(
+            "UPDATE users SET disabled_at = ? WHERE id = ?",
+            (time.time() if disabled else None, user_id),
+        )
 
     async def set_interests(self, user_id: int, interests: tuple[str, ...]) -> None:
         await self._db.execute(
@@ -94,9 +137,11 @@ class UserRepository:
         )
 
     async def set_role(self, user_id: int, role: Role) -> None:
+        """Changes a global role; the trigger of migration 0002 revokes the user's tokens."""
         await self._db.execute("UPDATE users SET role = ? WHERE id = ?", (role.value, user_id))
 
     async def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        """Replaces the password hash; the trigger of migration 0002 revokes the tokens."""
         await self._db.execute(
             "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
         )

@@ -1,4 +1,4 @@
-"""The log-in throttle: slows down guessing, never locks anyone out.
+"""Log-in and sign-up throttles: slow down guessing and sign-up floods, never lock out.
 
 The log-in throttle is a backoff, not a lock: after `max_failures` wrong passwords in a
 row, an account (and a client address) must wait before its next attempt is judged:
@@ -119,3 +119,36 @@ class LoginThrottle:
         for records in (self._accounts, self._addresses):
             for key in [k for k, r in records.items() if self._forgotten(r, now)]:
                 del records[key]
+
+
+class SignupThrottle:
+    """A token bucket per client address: `burst` sign-ups at once, then `per_hour`.
+
+    Each sign-up costs a scrypt hash (about 50 ms of a core); without a limit one address
+    could keep a core busy hashing throw-away accounts.
+    """
+
+    def __init__(self, burst: int, per_hour: float) -> None:
+        self.burst = max(1, burst)
+        self.rate_per_s = max(per_hour, 0.0) / 3600.0
+        self._buckets: dict[str, tuple[float, float]] = {}  # address -> (tokens, updated)
+
+    def take(self, address: str, now: float | None = None) -> int:
+        """Takes one sign-up for `address`: 0 when allowed, else whole seconds to wait."""
+        now = time.monotonic() if now is None else now
+        tokens, updated = self._buckets.get(address, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - updated) * self.rate_per_s)
+        if tokens < 1.0:
+            if self.rate_per_s <= 0:
+                return 3600
+            return max(1, math.ceil((1.0 - tokens) / self.rate_per_s))
+        self._buckets[address] = (tokens - 1.0, now)
+        if len(self._buckets) > MAX_ENTRIES:  # full buckets carry nothing: drop them
+            full = [
+                a
+                for a, (t, u) in self._buckets.items()
+                if t + (now - u) * self.rate_per_s >= self.burst
+            ]
+            for key in full:
+                del self._buckets[key]
+        return 0

@@ -8,7 +8,7 @@ routes (health, metrics, OpenAPI). Features receive the `Platform` in their own 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from prometheus_client import Counter, Histogram
 
 from live_server.platform.db import Database
 from live_server.platform.events import EventBus
+from live_server.platform.files import ensure_private_dir
 from live_server.platform.identity import Principal
 from live_server.platform.metrics import Metrics
 from live_server.settings import Settings
@@ -26,7 +27,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-TokenVerifier = Callable[[str], Principal | None]
+#: Bearer token -> principal, None when invalid, expired or revoked. Asynchronous: whether a
+#: token is revoked is a (cached) database read (accounts/revocation.py).
+TokenVerifier = Callable[[str], Awaitable[Principal | None]]
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ TOKEN_VERIFIER: web.AppKey[TokenVerifier] = web.AppKey("token_verifier")
 
 def build_platform(settings: Settings) -> Platform:
     """Constructs the platform; the database opens at application start-up."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(settings.data_dir)  # 0700: the database and the secret live here
     from live_server.platform.addresses import trusted_networks
 
     trusted_networks(settings.trusted_proxies)  # a bad entry stops the server here

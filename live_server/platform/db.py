@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from live_server.platform.files import create_private, ensure_private_dir, make_private
+
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -133,12 +135,20 @@ class Database(Executor):
 
     async def open(self) -> None:
         """Opens both connections, sets pragmas and applies pending migrations."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(self._make_files_private)
         self._writer = await self._connect()
         await self._writer.execute("PRAGMA journal_mode=WAL")
         await self.migrate()
         self._reader = await self._connect()
         self._conn = self._reader
+
+    def _make_files_private(self) -> None:
+        # SQLite creates a database 0644 and gives its -wal and -shm files the database's
+        # mode: created 0600 beforehand, all three stay private (older ones are tightened).
+        ensure_private_dir(self.path.parent)
+        create_private(self.path)
+        for suffix in ("-wal", "-shm"):
+            make_private(self.path.with_name(self.path.name + suffix))
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)

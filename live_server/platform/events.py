@@ -45,6 +45,14 @@ class ModeratorsChanged:
     session_id: int
 
 
+@dataclass(frozen=True)
+class TokensRevoked:
+    """Every token of a user was revoked (log-out, a password or role change, a disabled
+    account): connections admitted with one of them must go."""
+
+    user_id: int
+
+
 class EventBus:
     """Publish/subscribe by event type. A failing handler is logged, never propagated."""
 

@@ -71,7 +71,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     header that is not printable ASCII; an unknown or expired token stays anonymous)."""
     token = bearer_token(request)
     if token is not None:
-        principal = request.app[TOKEN_VERIFIER](token)
+        principal = await request.app[TOKEN_VERIFIER](token)
         if principal is not None:
             request[PRINCIPAL_KEY] = principal
     return await handler(request)

@@ -13,7 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from live_server.platform.errors import Forbidden, Unauthorized
-from live_server.platform.events import EventBus, ModeratorsChanged, SessionStateChanged
+from live_server.platform.events import (
+    EventBus,
+    ModeratorsChanged,
+    SessionStateChanged,
+    TokensRevoked,
+)
 from live_server.platform.identity import Principal
 from live_server.platform.timefmt import iso
 from live_server.room import events as ev
@@ -61,6 +66,7 @@ class RoomService:
         if events is not None:
             events.subscribe(SessionStateChanged, self.on_session_state_changed)
             events.subscribe(ModeratorsChanged, self.on_moderators_changed)
+            events.subscribe(TokensRevoked, self.on_tokens_revoked)
 
     def add_contributor(self, contributor: TickContributor) -> None:
         """Adds a TickContributor (e.g. commerce) to every tick and pinned card."""
@@ -348,6 +354,13 @@ class RoomService:
                 continue  # left while the list was read
             is_mod = can_moderate(member.principal, session.host_id, moderator_ids)
             await self._set_role(member, session_id, is_mod)
+
+    async def on_tokens_revoked(self, event: TokensRevoked) -> None:
+        """Disconnects this node's sockets signed in as the user: they were admitted with a
+        token that no longer works (a reconnect has to show a current one)."""
+        for sid, member in list(self.ctx.membership.members.items()):
+            if member.principal is not None and member.principal.user_id == event.user_id:
+                await self.ctx.broadcaster.disconnect(sid)
 
     async def on_session_state_changed(self, event: SessionStateChanged) -> None:
         """Broadcasts a session's new state; closes its open pins when it ends."""

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sqlite3
+import stat
 import uuid
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import socketio
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from live_server.app import create_app
+from live_server.platform.identity import Role
 from live_server.settings import Settings
-from support.helpers import start_server_process, wait_for
+from support.helpers import auth, start_server_process, wait_for
+from support.room import RoomClient
+from support.services import Services
 
 INTERESTS5 = ["fashion", "beauty", "home", "kitchen", "tech"]
 PROXY = "127.0.0.1"  # the test client's address: the reverse proxy in these tests
@@ -137,7 +144,9 @@ async def test_finding_12_concurrent_signups_never_answer_taken_for_a_new_name(
     # 12 in flight answered 409 username_taken for an account they had just created. With
     # the reads of other users alongside, the code before 1db0df9 fails 6-9 in 200 here.
     signups, in_flight = 200, 12
-    server = start_server_process(tmp_path / "var", demo=False)
+    server = start_server_process(
+        tmp_path / "var", demo=False, env={"LIVESHOP_SIGNUP_BURST": str(signups + 1)}
+    )
     try:
         gate = asyncio.Semaphore(in_flight)
         tag = uuid.uuid4().hex[:6]
@@ -192,3 +201,169 @@ async def test_finding_12_concurrent_signups_never_answer_taken_for_a_new_name(
 def test_finding_08_a_bad_trusted_proxy_entry_stops_the_start(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=re.escape("'10.0.0.0/33' is not an IP address")):
         create_app(_settings(tmp_path, trusted_proxies=("127.0.0.1", "10.0.0.0/33")))
+
+
+# -- finding 19: log-out and revocation, a sign-up throttle, private files -----------------
+async def _me(client: TestClient[Any, Any], token: str) -> int:
+    resp = await client.get("/api/me", headers=auth(token))
+    return resp.status
+
+
+async def test_finding_19_log_out_revokes_every_token_of_the_user(
+    client: TestClient[Any, Any],
+) -> None:
+    # There was no log-out: a token worked for its 7 days whatever happened.
+    phone = (await _register(client, "leaver19"))["token"]
+    laptop = (await (await _login(client, "leaver19", "right-pw-1")).json())["token"]
+    assert await _me(client, phone) == 200 and await _me(client, laptop) == 200
+    resp = await client.post("/api/auth/logout", headers=auth(phone))
+    assert resp.status == 204
+    assert await _me(client, phone) == 401  # at once on this node ...
+    assert await _me(client, laptop) == 401  # ... and on every device
+    again = await client.post("/api/auth/logout", headers=auth(phone))
+    assert again.status == 401
+    assert (await again.json())["error"]["code"] == "login_required"
+    fresh = (await (await _login(client, "leaver19", "right-pw-1")).json())["token"]
+    assert await _me(client, fresh) == 200
+
+
+async def test_finding_19_role_change_and_disabling_revoke_at_once(
+    client: TestClient[Any, Any], services: Services
+) -> None:
+    # Tokens carry the role: a demoted host kept hosting for up to 7 days.
+    body = await _register(client, "demoted19")
+    user_id, token = body["user"]["id"], body["token"]
+    accounts = services.accounts
+    await accounts.set_role(user_id, Role.HOST)
+    assert await _me(client, token) == 401
+    host = await (await _login(client, "demoted19", "right-pw-1")).json()
+    assert host["user"]["role"] == "host" and await _me(client, host["token"]) == 200
+    await accounts.set_disabled(user_id, True)
+    assert await _me(client, host["token"]) == 401
+    refused = await _login(client, "demoted19", "right-pw-1")
+    assert refused.status == 403
+    assert (await refused.json())["error"]["code"] == "account_disabled"
+    await accounts.set_disabled(user_id, False)
+    assert (await _login(client, "demoted19", "right-pw-1")).status == 200
+
+
+async def test_finding_19_a_role_changed_in_the_database_revokes_within_the_cache_time(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    # An operator's UPDATE in the sqlite3 shell (or another node's change) is seen once this
+    # node's cached version is token_cache_s old: the database trigger raised the version.
+    settings = _settings(tmp_path, token_cache_s=0.5)
+    client = await _client(aiohttp_client, settings)
+    body = await _register(client, "shell19")
+    assert await _me(client, body["token"]) == 200
+    with sqlite3.connect(settings.db_path) as conn:
+        conn.execute("UPDATE users SET role = 'admin' WHERE id = ?", (body["user"]["id"],))
+    await wait_for(
+        lambda: _is(_me(client, body["token"]), 401), timeout=10, message="the old token refused"
+    )
+    # a node that did not revoke it learns it the same way: a second app on the database
+    other = await _client(aiohttp_client, settings)
+    fresh = (await (await _login(other, "shell19", "right-pw-1")).json())["token"]
+    assert await _me(client, fresh) == 200  # a newer token is read again at once
+    assert (await other.post("/api/auth/logout", headers=auth(fresh))).status == 204
+    assert await _me(other, fresh) == 401
+    await wait_for(lambda: _is(_me(client, fresh), 401), timeout=10, message="the other node")
+
+
+async def _is(status: Awaitable[int], expected: int) -> bool:
+    return await status == expected
+
+
+async def test_finding_19_changing_the_password_revokes_the_other_tokens(
+    client: TestClient[Any, Any],
+) -> None:
+    old = (await _register(client, "mover19"))["token"]
+    other = (await (await _login(client, "mover19", "right-pw-1")).json())["token"]
+    wrong = await client.put(
+        "/api/me/password",
+        json={"current_password": "not-it", "new_password": "new-pw-22"},
+        headers=auth(old),
+    )
+    assert wrong.status == 403 and (await wrong.json())["error"]["code"] == "wrong_password"
+    resp = await client.put(
+        "/api/me/password",
+        json={"current_password": "right-pw-1", "new_password": "new-pw-22"},
+        headers=auth(old),
+    )
+    assert resp.status == 200, await resp.text()
+    fresh = (await resp.json())["token"]
+    assert await _me(client, old) == 401 and await _me(client, other) == 401
+    assert await _me(client, fresh) == 200
+    assert (await _login(client, "mover19", "right-pw-1")).status == 401
+    assert (await _login(client, "mover19", "new-pw-22")).status == 200
+
+
+async def test_finding_19_revoked_tokens_leave_the_live_room(
+    client: TestClient[Any, Any],
+) -> None:
+    body = await _register(client, "watcher19")
+    token = body["token"]
+    base_url = str(client.make_url("/")).rstrip("/")
+    socket = await RoomClient(base_url, token).connect()
+    try:
+        assert (await client.post("/api/auth/logout", headers=auth(token))).status == 204
+        await asyncio.wait_for(socket.disconnected.wait(), timeout=10)
+    finally:
+        await socket.close()
+    stale = RoomClient(base_url, token)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await stale.connect()
+    await stale.close()
+
+
+async def test_finding_19_signups_are_throttled_per_client_address(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    # 12-18 sign-ups per second from one address, each a scrypt hash, nothing in the way.
+    settings = _settings(tmp_path, signup_burst=3, signup_per_hour=60, trusted_proxies=(PROXY,))
+    client = await _client(aiohttp_client, settings)
+
+    async def sign_up(name: str, via: str) -> Any:
+        return await client.post(
+            "/api/auth/register",
+            json={"username": name, "password": "right-pw-1", "interests": INTERESTS5},
+            headers={"X-Forwarded-For": via},
+        )
+
+    for n in range(3):
+        assert (await sign_up(f"flood19{n}", "203.0.113.5")).status == 201
+    refused = await sign_up("flood19x", "203.0.113.5")
+    assert refused.status == 429
+    assert (await refused.json())["error"]["code"] == "signup_throttled"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60  # one more per minute
+    assert (await sign_up("elsewhere19", "198.51.100.8")).status == 201  # other addresses
+
+
+@pytest.mark.slow
+def test_finding_19_data_dir_database_and_secret_are_private(tmp_path: Path) -> None:
+    # The database was created 0644 (password hashes, orders) in a 0755 data dir.
+    made = tmp_path / "made" / "var"
+    create_app(Settings.load({"data_dir": made}, env={}))
+    assert _mode(made) == 0o700  # the server creates its data dir private
+    assert _mode(made / "secret.key") == 0o600
+    fresh = tmp_path / "fresh" / "var"  # (start_server_process makes this one itself)
+    server = start_server_process(fresh, demo=False)
+    try:
+        for name in ("liveshop.db", "liveshop.db-wal", "liveshop.db-shm", "secret.key"):
+            assert _mode(fresh / name) == 0o600, name
+    finally:
+        server.stop()
+    assert _mode(fresh / "liveshop.db") == 0o600
+    # files an older version left readable are tightened at the next start
+    for name in ("liveshop.db", "secret.key"):
+        os.chmod(fresh / name, 0o644)
+    server = start_server_process(fresh, demo=False)
+    try:
+        for name in ("liveshop.db", "liveshop.db-wal", "liveshop.db-shm", "secret.key"):
+            assert _mode(fresh / name) == 0o600, name
+    finally:
+        server.stop()
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)

@@ -42,6 +42,16 @@ def test_token_roundtrip_tamper_and_expiry() -> None:
         assert signer.verify(junk) is None
 
 
+def test_token_carries_the_token_version() -> None:
+    signer = TokenSigner(b"k" * 32, ttl_s=60)
+    token, _ = signer.issue(7, "ana", Role.VIEWER, now=1000.0, version=3)
+    claims = signer.claims(token, now=1030.0)
+    assert claims is not None and claims[0].user_id == 7 and claims[1] == 3
+    assert signer.claims(token, now=1061.0) is None
+    old, _ = signer.issue(7, "ana", Role.VIEWER, now=1000.0)  # issued as before versions
+    assert (signer.claims(old, now=1030.0) or (None, None))[1] == 0
+
+
 def _wrong(throttle: LoginThrottle, account: str, address: str, now: float) -> int:
     """One wrong password: the wait it was told to take first, or 0 when it was judged."""
     wait = throttle.begin(account, address, now=now)

@@ -1,7 +1,7 @@
 // Small DOM helpers shared by every page: a DOM builder (text stays text, never
 // HTML), icons, toasts, the top bar / tab bar, bottom sheets, badges and states.
 
-import { clearToken, currentUser, isHost } from "./api.js";
+import { api, clearToken, currentUser, isHost } from "./api.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -157,7 +157,13 @@ function userMenu(user) {
         type: "button",
         role: "menuitem",
         id: "logout",
-        onclick: () => {
+        onclick: async () => {
+          try {
+            // revokes the token on the server (every device), not only in this browser
+            await api("/api/auth/logout", { method: "POST" });
+          } catch {
+            // offline or already logged out: forgetting the token here is all we can do
+          }
           clearToken();
           window.location.href = "/";
         },

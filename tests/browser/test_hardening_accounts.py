@@ -1,14 +1,16 @@
-"""Issue 12 (hardening) finding 15: after log-in, ?next= never sends the browser off-site."""
+"""Issue 12 (hardening), the accounts findings in the browser: where ?next= may lead after
+log-in (finding 15) and what "Log out" does (finding 19)."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Route
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +33,7 @@ CRAFTED = [
 ]
 
 
+# -- finding 15: after log-in, ?next= never sends the browser off-site ---------------------
 def _log_in_with_next(page: Page, raw_next: str) -> str:
     page.goto(f"/login.html?next={raw_next}")
     page.fill("#username", "demo-viewer")
@@ -66,3 +69,27 @@ def test_finding_15_crafted_next_after_log_in_stays_on_site(
     # a real same-site path is still followed
     landed = urlparse(_log_in_with_next(page, "%2Forders.html%3Ftab%3Dall"))
     assert (landed.netloc, landed.path, landed.query) == (here.netloc, "/orders.html", "tab=all")
+
+
+# -- finding 19: "Log out" revokes the token on the server, not only in this browser ------
+def test_finding_19_log_out_in_the_menu_revokes_the_token(page: Page, login: Any) -> None:
+    name = f"leaver{uuid.uuid4().hex[:8]}"
+    signed_up = page.request.post(
+        "/api/auth/register",
+        data={
+            "username": name,
+            "password": "right-pw-1",
+            "interests": ["fashion", "beauty", "home", "kitchen", "tech"],
+        },
+    )
+    assert signed_up.status == 201
+    login(page, name, "right-pw-1")
+    token = page.evaluate("() => localStorage.getItem('liveshop.token')")
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert page.request.get("/api/me", headers=bearer).status == 200
+    page.click("#user-button")
+    page.click("#logout")
+    page.wait_for_function("() => !localStorage.getItem('liveshop.token')")
+    expect(page.locator("#topbar a[href='/signup.html']")).to_be_visible()
+    # the token is dead on the server too: a copy of it (another tab, a leak) gets nowhere
+    assert page.request.get("/api/me", headers=bearer).status == 401
