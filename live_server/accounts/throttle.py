@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-#: Entries kept before the forgotten ones are swept (memory bound under a guessing flood).
+T = TypeVar("T")
+
+#: Entries per table before the forgotten ones are swept (memory bound under a flood).
 MAX_ENTRIES = 100_000
 
 
@@ -86,6 +90,7 @@ class LoginThrottle:
             account_record.not_before, now + self.delay(account_record.total)
         )
         self._count(self._addresses.setdefault(address, _Record()), account, now)
+        self._sweep()
 
     def succeeded(self, account: str, address: str) -> None:
         """The right password: the account's failures and this address's on it are forgiven."""
@@ -113,12 +118,12 @@ class LoginThrottle:
         return now >= max(record.last, record.not_before) + self.window_s
 
     def _sweep(self) -> None:
-        if len(self._accounts) + len(self._addresses) <= MAX_ENTRIES:
-            return
-        now = time.monotonic()
         for records in (self._accounts, self._addresses):
-            for key in [k for k, r in records.items() if self._forgotten(r, now)]:
-                del records[key]
+            if len(records) > MAX_ENTRIES:
+                now = time.monotonic()
+                for key in [k for k, r in records.items() if self._forgotten(r, now)]:
+                    del records[key]
+                _trim(records, lambda r: r.last)
 
 
 class SignupThrottle:
@@ -151,4 +156,15 @@ class SignupThrottle:
             ]
             for key in full:
                 del self._buckets[key]
+            _trim(self._buckets, lambda bucket: bucket[1])
         return 0
+
+
+def _trim(records: dict[str, T], last_used: Callable[[T], float]) -> None:
+    """Keeps the most recently used half when a sweep freed too little (a flood from
+    countless addresses): memory stays bounded and sweeps stay rare."""
+    if len(records) <= MAX_ENTRIES // 2:
+        return
+    keep = sorted(records.items(), key=lambda item: last_used(item[1]))[-(MAX_ENTRIES // 2) :]
+    records.clear()
+    records.update(keep)

@@ -108,6 +108,23 @@ def test_throttle_success_forgives_only_its_own_failures_at_an_address() -> None
     assert throttle.begin("d", "8.8.8.8", now=100.0) == 0
 
 
+def test_throttles_stay_bounded_under_a_flood_of_addresses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from live_server.accounts import throttle as module
+
+    monkeypatch.setattr(module, "MAX_ENTRIES", 10)
+    login = LoginThrottle(max_failures=3, window_s=600)
+    signups = module.SignupThrottle(burst=2, per_hour=1)
+    for n in range(100):
+        _wrong(login, f"user{n}", f"10.0.{n}.1", 100.0 + n)
+        signups.take(f"10.0.{n}.1", now=100.0 + n)
+    assert len(login._accounts) <= 10 and len(login._addresses) <= 10
+    assert len(signups._buckets) <= 10
+    assert signups.take("10.0.99.1", now=200.0) == 0  # the latest are kept
+    assert signups.take("10.0.99.1", now=200.0) > 0
+
+
 def test_secret_is_generated_once_and_kept(tmp_path: object) -> None:
     from pathlib import Path
 
