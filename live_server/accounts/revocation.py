@@ -59,5 +59,7 @@ class TokenVersions:
             return
         self._cache[user_id] = entry
         if len(self._cache) > MAX_ENTRIES:
+            # at most half full afterwards, so that sweeps stay rare (a cleared cache only
+            # costs reads again)
             fresh = {k: e for k, e in self._cache.items() if now - e.read_at < self.ttl_s}
-            self._cache = fresh if len(fresh) <= MAX_ENTRIES else {}
+            self._cache = fresh if len(fresh) <= MAX_ENTRIES // 2 else {}
