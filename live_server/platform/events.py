@@ -24,6 +24,14 @@ class SessionStateChanged:
 
 
 @dataclass(frozen=True)
+class VisibilityChanged:
+    """A session became public or private (`visibility`): who may see it changed."""
+
+    session_id: int
+    visibility: str
+
+
+@dataclass(frozen=True)
 class RecordingFinished:
     """A session's recording was finalised and stored."""
 

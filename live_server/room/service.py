@@ -18,6 +18,7 @@ from live_server.platform.events import (
     ModeratorsChanged,
     SessionStateChanged,
     TokensRevoked,
+    VisibilityChanged,
 )
 from live_server.platform.identity import Principal
 from live_server.platform.timefmt import iso
@@ -67,6 +68,9 @@ class RoomService:
             events.subscribe(SessionStateChanged, self.on_session_state_changed)
             events.subscribe(ModeratorsChanged, self.on_moderators_changed)
             events.subscribe(TokensRevoked, self.on_tokens_revoked)
+            # who may see a session changed: its room keeps only those who still may
+            events.subscribe(VisibilityChanged, self.drop_members_who_lost_access)
+            events.subscribe(ModeratorsChanged, self.drop_members_who_lost_access)
 
     def add_contributor(self, contributor: TickContributor) -> None:
         """Adds a TickContributor (e.g. commerce) to every tick and pinned card."""
@@ -361,6 +365,24 @@ class RoomService:
         for sid, member in list(self.ctx.membership.members.items()):
             if member.principal is not None and member.principal.user_id == event.user_id:
                 await self.ctx.broadcaster.disconnect(sid)
+
+    async def drop_members_who_lost_access(
+        self, event: VisibilityChanged | ModeratorsChanged
+    ) -> None:
+        """The session turned private, or lost a moderator: this node's members of its room
+        who may no longer see it leave the room (no more of its events reach them; joining
+        again answers what a missing session answers)."""
+        session_id = event.session_id
+        if not self.ctx.membership.rooms.get(session_id):
+            return
+        session = await self.ctx.session(session_id)
+        for sid in list(self.ctx.membership.rooms.get(session_id, ())):
+            member = self.ctx.membership.members.get(sid)
+            if member is None or session_id not in member.joined:
+                continue
+            if not await self.ctx.sessions.can_view(member.principal, session):
+                await self._leave(member, session_id)
+                logger.info("session %d: socket %s left: may no longer see it", session_id, sid)
 
     async def on_session_state_changed(self, event: SessionStateChanged) -> None:
         """Broadcasts a session's new state; closes its open pins when it ends."""

@@ -20,6 +20,7 @@ from live_server.platform.events import (
     ModeratorsChanged,
     SessionStateChanged,
     StreamKeyRotated,
+    VisibilityChanged,
 )
 from live_server.platform.identity import Principal, Role
 from live_server.shows import rules
@@ -288,8 +289,12 @@ class LiveSessionService:
         return out
 
     async def update(self, who: Principal, session_id: int, data: dict[str, Any]) -> SessionView:
-        await self._owned(who, session_id)
-        await self._sessions.update(session_id, self._fields(data, partial=True))
+        before = await self._owned(who, session_id)
+        fields = self._fields(data, partial=True)
+        await self._sessions.update(session_id, fields)
+        if fields.get("visibility", before.visibility.value) != before.visibility.value:
+            # whoever may no longer see it leaves its room at once (the room listens)
+            await self._events.publish(VisibilityChanged(session_id, fields["visibility"]))
         return await self.view(session_id)
 
     async def set_products(self, who: Principal, session_id: int, ids: object) -> SessionView:

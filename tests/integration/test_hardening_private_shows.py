@@ -478,3 +478,60 @@ async def test_finding_01_feed_sql_agrees_with_the_visibility_rule(
                 hidden_by_rule.add(session_id)
         assert hidden_by_sql == hidden_by_rule, name
     assert other_host["id"] != show.host["id"]
+
+
+async def test_finding_01_room_members_who_lose_access_leave_the_room(
+    client: Client, services: Services, make_user: Any
+) -> None:
+    """A public show made private, or a moderator taken off a private show: whoever may no
+    longer see it stops receiving its room's events at once (not only at the next join)."""
+    host, host_token = await make_user("host")
+    mod, mod_token = await make_user()
+    _viewer, viewer_token = await make_user()
+    session_id = await _session(client, host_token, [], moderators=[mod["username"]])
+    base = str(client.make_url("/")).rstrip("/")
+    sockets = {
+        name: await RoomClient(base, token).connect()
+        for name, token in (("host", host_token), ("mod", mod_token), ("viewer", viewer_token))
+    }
+    anonymous = await RoomClient(base).connect()
+    sockets["anonymous"] = anonymous
+    try:
+        for sock in sockets.values():
+            await sock.join(session_id)
+
+        async def say(text: str) -> None:
+            ack = await sockets["host"].call("chat:send", {"session_id": session_id, "text": text})
+            assert ack.get("ok"), ack
+            # the host's own socket is in the room: the message went out to the room
+            await wait_for(lambda: text in sockets["host"].texts(), message=text)
+
+        await say("everyone")
+        await wait_for(lambda: "everyone" in sockets["viewer"].texts(), message="viewer")
+        await wait_for(lambda: "everyone" in anonymous.texts(), message="anonymous")
+        resp = await client.patch(
+            f"/api/sessions/{session_id}", json={"visibility": "private"},
+            headers=auth(host_token),
+        )  # fmt: skip
+        assert resp.status == 200, await resp.text()
+        await say("crew only")
+        await wait_for(lambda: "crew only" in sockets["mod"].texts(), message="moderator")
+        for name in ("viewer", "anonymous"):
+            # an ack comes after whatever the server sent this socket before it
+            refused = await sockets[name].call("room:join", {"session_id": session_id})
+            assert refused["error"]["code"] == "session_not_found"
+            assert "crew only" not in sockets[name].texts(), name
+        # the moderator taken off the list is an outsider now
+        resp = await client.put(
+            f"/api/sessions/{session_id}/moderators", json={"usernames": []},
+            headers=auth(host_token),
+        )  # fmt: skip
+        assert resp.status == 200, await resp.text()
+        await say("host only")
+        refused = await sockets["mod"].call("room:join", {"session_id": session_id})
+        assert refused["error"]["code"] == "session_not_found"
+        assert "host only" not in sockets["mod"].texts()
+        assert host["id"] > 0
+    finally:
+        for sock in sockets.values():
+            await sock.close()
