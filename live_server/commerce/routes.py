@@ -17,6 +17,7 @@ from live_server.platform.errors import NotFound
 from live_server.platform.http import (
     json_response,
     path_int,
+    principal,
     query_int,
     read_json,
     require_user,
@@ -122,6 +123,7 @@ async def start_flash_sale(request: web.Request) -> web.Response:
 
 async def list_flash_sales(request: web.Request) -> web.Response:
     session_id = path_int(request, "session_id")
+    await request.app[COMMERCE_SHOWS].require_visible(principal(request), session_id)
     return json_response({"items": await request.app[FLASH_SALES].for_session(session_id)})
 
 
@@ -134,7 +136,7 @@ async def end_flash_sale(request: web.Request) -> web.Response:
 async def live_state(request: web.Request) -> web.Response:
     """The same data the room tick carries, for pages that load before their first tick."""
     session_id = path_int(request, "session_id")
-    view = await request.app[COMMERCE_SHOWS].view(session_id)
+    view = await request.app[COMMERCE_SHOWS].visible_view(principal(request), session_id)
     live = request.app[LIVE_COMMERCE]
     product_ids = [p.id for p in view.products]
     cards = await request.app[COMMERCE_TICK].card_extras(session_id, product_ids)

@@ -535,3 +535,18 @@ async def test_finding_01_room_members_who_lose_access_leave_the_room(
     finally:
         for sock in sockets.values():
             await sock.close()
+
+
+async def test_finding_01_private_commerce_state_is_not_public(
+    client: Client, show: PrivateShow
+) -> None:
+    """The live commerce state and the flash sales of a private show are its crew's too."""
+    for path in ("commerce", "flash-sales"):
+        url = f"/api/sessions/{show.session_id}/{path}"
+        for headers in show.outsiders().values():
+            await _refused_like_missing(client, url, headers)
+        for who, headers in show.readers().items():
+            status, body = await _status(client, url, headers)
+            assert status == 200, (path, who, body)
+        public = await client.get(f"/api/sessions/{show.public_id}/{path}")
+        assert public.status == 200, path
