@@ -68,6 +68,12 @@ class Settings:
     media_url_ttl_s: int = 6 * 3600
     media_fast_path: bool = True  # one send loop per frame for all viewers (docs/media.md)
     ice_loopback: bool = False  # tests/benchmarks: ICE on 127.0.0.1 only (hooks.py)
+    # Every WHIP/WHEP peer has a lifetime and a budget (docs/media.md, "Lifetimes"): connected
+    # (ICE + DTLS) within peer_connect_timeout_s or closed; a viewer heard from (RTCP, STUN,
+    # DTLS) within viewer_silence_timeout_s or dropped; max_viewers_per_address (0: no cap).
+    peer_connect_timeout_s: float = 10.0
+    viewer_silence_timeout_s: float = 15.0
+    max_viewers_per_address: int = 20
     # Live room
     chat_max_len: int = 500
     chat_rate_per_s: float = 1.0

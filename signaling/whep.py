@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from live_server.media import BROADCAST
+from live_server.platform.addresses import client_address
 from live_server.platform.http import path_int, principal
 from live_server.platform.openapi import document, op
 from signaling.whip import created, deleted, no_trickle, preflight, read_offer
@@ -15,7 +16,9 @@ async def watch(request: web.Request) -> web.Response:
     session_id = path_int(request, "session_id")
     broadcast = request.app[BROADCAST]
     offer = await read_offer(request)
-    resource_id, answer = await broadcast.watch(session_id, principal(request), offer)
+    resource_id, answer = await broadcast.watch(
+        session_id, principal(request), offer, client_address(request)
+    )
     return created(
         answer, f"/whep/{session_id}/{resource_id}", resource_id, broadcast.ice_links(resource_id)
     )
@@ -64,7 +67,7 @@ def setup(app: web.Application) -> None:
                     body_type="application/sdp",
                     ok=201,
                     ok_type="application/sdp",
-                    errors=(400, 401, 404, 409, 413, 415),
+                    errors=(400, 401, 404, 409, 413, 415, 429),
                 ),
                 "OPTIONS": op("CORS preflight", tag="media", ok=204),
             },

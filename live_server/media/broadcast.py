@@ -117,13 +117,16 @@ class BroadcastService:
 
     # -- WHEP -------------------------------------------------------------------------
 
-    async def watch(self, session_id: int, who: Principal | None, offer: str) -> tuple[str, str]:
-        """Accept a viewer's WHEP offer; 409 (``not_live``) before the host is live."""
+    async def watch(
+        self, session_id: int, who: Principal | None, offer: str, address: str | None = None
+    ) -> tuple[str, str]:
+        """Accept a viewer's WHEP offer; 409 (``not_live``) before the host is live; 429
+        when the client ``address`` already holds its share of viewers."""
         # a private show: its host, moderators and admins; 404 for anyone else
         session = await self._sessions.require_visible(who, session_id)
         if session.state is SessionState.ENDED:
             raise NotLive("this session has ended", code="session_ended")
-        return await self._sfu.subscribe(session_id, offer)
+        return await self._sfu.subscribe(session_id, offer, address)
 
     async def leave(self, session_id: int, viewer_id: str) -> None:
         """WHEP DELETE."""

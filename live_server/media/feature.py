@@ -37,6 +37,9 @@ def setup(app: web.Application, platform: Platform, shows: Shows) -> Media:
         s.public_ip,
         fast_path=s.media_fast_path,
         ice_loopback=s.ice_loopback,
+        connect_timeout_s=s.peer_connect_timeout_s,
+        viewer_silence_timeout_s=s.viewer_silence_timeout_s,
+        max_viewers_per_address=s.max_viewers_per_address,
         turn=TurnCredentials.from_settings(s.turn_urls, s.turn_secret, s.turn_ttl_s),
     )
     broadcast = BroadcastService(

@@ -15,6 +15,12 @@ logger = logging.getLogger(__name__)
 
 MAX_SDP_BYTES = 64 * 1024
 SUPPORTED = {"video": {"VP8", "H264"}, "audio": {"OPUS"}}
+#: Media sections an offer may carry. LiveShop forwards one audio and one video track; every
+#: section costs a transceiver (and its codecs, queues, RTCP tasks) before it is even looked
+#: at, so an offer with hundreds of them is refused before any peer connection exists. One
+#: spare per kind leaves room for clients that add one; the total also covers data channels.
+MAX_SECTIONS_PER_KIND = {"audio": 2, "video": 2}
+MAX_SECTIONS = 5
 
 
 class BadOffer(BadRequest):
@@ -46,6 +52,7 @@ def check_offer(text: str) -> OfferSummary:
         parsed = SessionDescription.parse(text)
     except Exception as exc:  # aiortc raises assorted errors on bad input
         raise BadOffer(f"malformed SDP offer: {exc.__class__.__name__}") from None
+    _check_section_counts([media.kind for media in parsed.media])
     kinds: list[str] = []
     codecs: dict[str, tuple[str, ...]] = {}
     for media in parsed.media:
@@ -69,6 +76,21 @@ def check_offer(text: str) -> OfferSummary:
             " with a codec this server can forward"
         )
     return OfferSummary(kinds=tuple(kinds), codecs=codecs)
+
+
+def _check_section_counts(kinds: list[str]) -> None:
+    for kind, limit in MAX_SECTIONS_PER_KIND.items():
+        count = kinds.count(kind)
+        if count > limit:
+            raise BadOffer(
+                f"the SDP offer has {count} {kind} sections; this server takes at most"
+                f" {limit} (a show has one {kind} track)"
+            )
+    if len(kinds) > MAX_SECTIONS:
+        raise BadOffer(
+            f"the SDP offer has {len(kinds)} media sections; this server takes at most"
+            f" {MAX_SECTIONS}"
+        )
 
 
 _HOST_CANDIDATE = re.compile(r"^a=candidate:(\S+) (\d+) (udp|UDP) (\d+) (\S+) (\d+) typ host(.*)$")

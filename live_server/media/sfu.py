@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import secrets
 import time
+from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -40,7 +42,7 @@ from live_server.media.fanout import FanoutHub, ViewerTrack
 from live_server.media.keyframes import KeyframeRequester
 from live_server.media.sdp import BadOffer, announce_public_ip, check_offer
 from live_server.media.turn import TurnCredentials
-from live_server.platform.errors import Conflict, NotFound
+from live_server.platform.errors import Conflict, NotFound, TooManyRequests
 from recordings.bitstream import is_keyframe
 
 logger = logging.getLogger(__name__)
@@ -58,6 +60,12 @@ class PublisherBusy(Conflict):
     """A second WHIP publisher while one is connected."""
 
     code = "publisher_busy"
+
+
+class TooManyViewers(TooManyRequests):
+    """One client address already holds as many WHEP viewers as it may (429)."""
+
+    code = "too_many_viewers"
 
 
 class MediaTap(Protocol):
@@ -89,6 +97,8 @@ class Publisher:
     started: bool = False
     last_frame_at: float = field(default_factory=time.monotonic)
     frames: int = 0
+    answered_at: float = field(default_factory=time.monotonic)
+    connected: bool = False  # ICE and DTLS connected once
 
 
 @dataclass
@@ -98,7 +108,10 @@ class Viewer:
     id: str
     pc: RTCPeerConnection
     tracks: list[ViewerTrack]
-    joined_at: float = field(default_factory=time.monotonic)
+    address: str | None = None
+    activity: aiortc_hooks.RemoteActivity = field(default_factory=aiortc_hooks.RemoteActivity)
+    joined_at: float = field(default_factory=time.monotonic)  # when it got its answer
+    connected: bool = False  # ICE and DTLS connected once
 
 
 class Room:
@@ -139,6 +152,9 @@ class Sfu:
         fast_path: bool = True,
         ice_loopback: bool = False,
         turn: TurnCredentials | None = None,
+        connect_timeout_s: float = 10.0,
+        viewer_silence_timeout_s: float = 15.0,
+        max_viewers_per_address: int = 0,
     ) -> None:
         if not aiortc_hooks.is_installed():
             # the pass-through receive hooks are process-wide: the entry point installs them
@@ -153,6 +169,13 @@ class Sfu:
         self._turn = turn
         self._public_ip = public_ip
         self._publisher_timeout_s = publisher_timeout_s
+        # A peer's lifetime and budget (docs/media.md, "Lifetimes"): the answer holds every
+        # candidate (no trickle), so a peer not connected by the deadline never will be; a
+        # connected viewer's silence, not aioice's 30 s consent expiry, says it has gone.
+        self._connect_timeout_s = connect_timeout_s
+        self._silence_timeout_s = viewer_silence_timeout_s
+        self._max_viewers_per_address = max_viewers_per_address
+        self._viewers_per_address: Counter[str] = Counter()
         self._rooms: dict[int, Room] = {}
         self._listener: RoomListener | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -212,7 +235,7 @@ class Sfu:
 
     def _ensure_watchdog(self) -> None:
         if self._watchdog is None or self._watchdog.done():
-            self._watchdog = asyncio.get_running_loop().create_task(self._watch_publishers())
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch_peers())
 
     # -- WHIP -----------------------------------------------------------------
 
@@ -256,6 +279,7 @@ class Sfu:
                 raise
             logger.warning("session=%s publish failed: %r", session_id, exc)
             raise BadOffer(f"the SDP offer could not be negotiated: {exc}") from None
+        publisher.answered_at = time.monotonic()
         self._ensure_watchdog()
         logger.info(
             "session=%s publisher=%s connected codecs=%s",
@@ -334,6 +358,8 @@ class Sfu:
     def _on_publisher_state(self, room: Room, publisher: Publisher) -> None:
         state = publisher.pc.connectionState
         logger.info("session=%s publisher=%s connection %s", room.session_id, publisher.id, state)
+        if state == "connected":
+            publisher.connected = True
         if state in ("failed", "closed") and room.publisher is publisher:
             self._spawn(self._lose_publisher(room, publisher))
 
@@ -344,23 +370,60 @@ class Sfu:
         if self._listener is not None:
             await self._listener.publisher_lost(room.session_id, publisher.id)
 
-    async def _watch_publishers(self) -> None:
-        interval = min(1.0, self._publisher_timeout_s / 2)
+    async def _watch_peers(self) -> None:
+        """The one place that ends a peer that will never connect or has gone quiet."""
+        interval = min(
+            1.0,
+            self._publisher_timeout_s / 2,
+            self._connect_timeout_s / 4,
+            self._silence_timeout_s / 4,
+        )
         while self._rooms:
             await asyncio.sleep(interval)
             now = time.monotonic()
             for room in list(self._rooms.values()):
                 publisher = room.publisher
-                # before its first frame a publisher may still be doing ICE and DTLS
-                limit = self._publisher_timeout_s * (1 if publisher and publisher.started else 4)
-                if publisher is not None and now - publisher.last_frame_at > limit:
-                    logger.info(
-                        "session=%s publisher=%s silent for %.1fs",
-                        room.session_id,
-                        publisher.id,
-                        now - publisher.last_frame_at,
-                    )
+                if publisher is not None and self._publisher_expired(room, publisher, now):
                     await self._lose_publisher(room, publisher)
+                for viewer in list(room.viewers.values()):
+                    reason = self._viewer_expired(viewer, now)
+                    if reason:
+                        logger.info(
+                            "session=%s viewer=%s %s: dropped", room.session_id, viewer.id, reason
+                        )
+                        self._forget_viewer(room, viewer)
+                        self._spawn(viewer.pc.close())
+
+    def _publisher_expired(self, room: Room, publisher: Publisher, now: float) -> bool:
+        if not publisher.connected and now - publisher.answered_at > self._connect_timeout_s:
+            logger.info(
+                "session=%s publisher=%s not connected %.1fs after its answer",
+                room.session_id,
+                publisher.id,
+                now - publisher.answered_at,
+            )
+            return True
+        # before its first frame a publisher may still be doing ICE and DTLS
+        limit = self._publisher_timeout_s * (1 if publisher.started else 4)
+        if now - publisher.last_frame_at > limit:
+            logger.info(
+                "session=%s publisher=%s silent for %.1fs",
+                room.session_id,
+                publisher.id,
+                now - publisher.last_frame_at,
+            )
+            return True
+        return False
+
+    def _viewer_expired(self, viewer: Viewer, now: float) -> str | None:
+        if not viewer.connected:
+            if now - viewer.joined_at > self._connect_timeout_s:
+                return f"not connected {now - viewer.joined_at:.1f}s after its answer"
+            return None
+        silent = viewer.activity.silent_for(now)
+        if silent > self._silence_timeout_s:
+            return f"nothing heard for {silent:.1f}s"
+        return None
 
     async def _close_publisher(self, room: Room) -> None:
         publisher = room.publisher
@@ -395,12 +458,19 @@ class Sfu:
 
     # -- WHEP -----------------------------------------------------------------
 
-    async def subscribe(self, session_id: int, offer_sdp: str) -> tuple[str, str]:
-        """Accept a viewer's offer; returns (viewer id, SDP answer)."""
+    async def subscribe(
+        self, session_id: int, offer_sdp: str, address: str | None = None
+    ) -> tuple[str, str]:
+        """Accept a viewer's offer; returns (viewer id, SDP answer).
+
+        ``address`` is the client's: it may hold at most ``max_viewers_per_address``
+        viewers (429 ``too_many_viewers`` beyond; those still connecting count too).
+        """
         summary = check_offer(offer_sdp)
         room = self._rooms.get(session_id)
         if room is None or not room.codec_caps or not self.clock.is_running(session_id):
             raise NotLive("the host is not live yet")
+        self._reserve_address(address)  # across the awaits below, released on failure
         viewer_id = secrets.token_urlsafe(12)
         pc = self._new_pc()
         tracks: list[ViewerTrack] = []
@@ -448,19 +518,26 @@ class Sfu:
                 raise BadOffer(
                     "the offer has no audio or video section that can receive this stream"
                 )
-            viewer = Viewer(id=viewer_id, pc=pc, tracks=tracks)
+            viewer = Viewer(id=viewer_id, pc=pc, tracks=tracks, address=address)
             pc.on("connectionstatechange", lambda: self._on_viewer_state(room, viewer))
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
+            if self._rooms.get(session_id) is not room:
+                raise NotLive("the show ended", code="session_ended")
         except Exception as exc:
+            self._release_address(address)
             for track in tracks:
                 track.stop()
             await pc.close()
-            if isinstance(exc, BadOffer):
+            if isinstance(exc, BadOffer | NotLive):
                 raise
             logger.warning("session=%s subscribe failed: %r", session_id, exc)
             raise BadOffer(f"the SDP offer could not be negotiated: {exc}") from None
+        # the deadline and the silence count from the answer
+        viewer.joined_at = time.monotonic()
+        viewer.activity = aiortc_hooks.track_remote_activity(pc)
         room.viewers[viewer_id] = viewer
+        self._ensure_watchdog()
         logger.info(
             "session=%s viewer=%s joined (%d viewers)", session_id, viewer_id, len(room.viewers)
         )
@@ -468,16 +545,44 @@ class Sfu:
 
     def _on_viewer_state(self, room: Room, viewer: Viewer) -> None:
         state = viewer.pc.connectionState
+        if state == "connected":
+            viewer.connected = True
         if state in ("failed", "closed"):
             logger.info("session=%s viewer=%s connection %s", room.session_id, viewer.id, state)
+            # released now, not when the task runs: the budget and the hubs see it at once
+            self._forget_viewer(room, viewer)
             self._spawn(self._drop_viewer(room, viewer))
 
     async def _drop_viewer(self, room: Room, viewer: Viewer) -> None:
+        self._forget_viewer(room, viewer)
+        await viewer.pc.close()
+
+    def _forget_viewer(self, room: Room, viewer: Viewer) -> None:
+        """Take the viewer out of its room, the fan-out and its address's budget (idempotent)."""
         if room.viewers.get(viewer.id) is viewer:
             del room.viewers[viewer.id]
+            self._release_address(viewer.address)
         for track in viewer.tracks:
             track.stop()
-        await viewer.pc.close()
+
+    def _reserve_address(self, address: str | None) -> None:
+        limit = self._max_viewers_per_address
+        if address is None or limit <= 0:
+            return
+        if self._viewers_per_address[address] >= limit:
+            raise TooManyViewers(
+                f"your address already holds {limit} video players, the most one address may:"
+                " close one and try again",
+                retry_after=math.ceil(self._connect_timeout_s),
+            )
+        self._viewers_per_address[address] += 1
+
+    def _release_address(self, address: str | None) -> None:
+        if address is None or self._max_viewers_per_address <= 0:
+            return
+        self._viewers_per_address[address] -= 1
+        if self._viewers_per_address[address] <= 0:
+            del self._viewers_per_address[address]
 
     async def unsubscribe(self, session_id: int, viewer_id: str) -> None:
         """The WHEP resource was deleted."""

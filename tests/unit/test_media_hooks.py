@@ -344,3 +344,52 @@ def test_loopback_check_notices_a_changed_internal(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(StunProtocol, "datagram_received", datagram_received)
     with pytest.raises(aiortc_hooks.HookUnavailable, match="datagram_received"):
         aiortc_hooks.verify_hooks()
+
+
+async def test_remote_activity_is_stamped_by_the_peers_stun_and_dtls() -> None:
+    """``track_remote_activity``: every datagram from the other end (its ICE checks, then
+    DTLS) moves ``last_heard``; the connection works exactly as before."""
+    aiortc_hooks.use_loopback_candidates()
+    offerer = RTCPeerConnection()
+    channel = offerer.createDataChannel("x")
+    answerer = RTCPeerConnection()
+    try:
+        await offerer.setLocalDescription(await offerer.createOffer())
+        await answerer.setRemoteDescription(offerer.localDescription)
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        activity = aiortc_hooks.track_remote_activity(answerer)
+        first = activity.last_heard
+        await offerer.setRemoteDescription(answerer.localDescription)
+        await wait_for(lambda: channel.readyState == "open", timeout=10, message="channel open")
+        assert activity.last_heard > first
+        heard = activity.last_heard
+        channel.send("ping")  # SCTP over DTLS: a data datagram, not STUN
+        await wait_for(lambda: activity.last_heard > heard, timeout=5, message="data stamped")
+        assert activity.silent_for(activity.last_heard + 2.5) == 2.5
+    finally:
+        await offerer.close()
+        await answerer.close()
+
+
+def test_activity_check_notices_a_changed_internal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aioice import Connection
+    from aioice.ice import StunProtocol
+
+    def data_received(self: Connection, data: bytes) -> None:  # a new signature
+        return None
+
+    monkeypatch.setattr(Connection, "data_received", data_received)
+    with pytest.raises(aiortc_hooks.HookUnavailable, match="data_received changed"):
+        aiortc_hooks.verify_hooks()
+    monkeypatch.undo()
+
+    def datagram_received(self: StunProtocol, data: bytes, addr: object) -> None:
+        self.receiver.on_datagram(data)  # type: ignore[attr-defined]  # another method
+
+    monkeypatch.setattr(StunProtocol, "datagram_received", datagram_received)
+    with pytest.raises(aiortc_hooks.HookUnavailable, match="receiver.data_received"):
+        aiortc_hooks.verify_hooks()
+    monkeypatch.undo()
+    monkeypatch.setattr(Connection, "__slots__", ("_queue",), raising=False)
+    with pytest.raises(aiortc_hooks.HookUnavailable, match="__slots__"):
+        aiortc_hooks.verify_hooks()

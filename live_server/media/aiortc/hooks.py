@@ -25,6 +25,11 @@ aiortc has no public API for three things the SFU needs:
    checks from non-loopback addresses go unanswered: Chromium otherwise pairs its
    interface address with our 127.0.0.1 candidate (it ranks loopback below networks
    without a "network cost"). Process-wide and never undone: call it at start-up.
+7. Hearing a viewer: aiortc reports no "last packet received" per connection, and aioice's
+   consent freshness only gives up after 30 s of silence. ``track_remote_activity(pc)``
+   shadows, on each of the connection's aioice ``Connection`` instances, the two methods
+   its ``StunProtocol`` hands every incoming datagram to (``data_received`` for DTLS,
+   SRTP and SRTCP; ``request_received`` for the peer's STUN checks), to stamp the time.
 
 Sending pre-encoded packets *is* public behaviour (a track's ``recv()`` may
 return an ``av.Packet``). ``verify_hooks()`` fails loudly when an upgrade
@@ -39,6 +44,7 @@ import inspect
 import ipaddress
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -46,7 +52,13 @@ import av
 import av.packet
 from aioice import Connection as _IceConnection
 from aioice import ice as _aioice_module
-from aiortc import RTCIceTransport, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import (
+    RTCIceTransport,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+)
 from aiortc import clock as _clock_module
 from aiortc import rtcrtpreceiver as _receiver_module
 from aiortc.codecs import get_decoder as _stock_get_decoder
@@ -119,6 +131,7 @@ def verify_hooks() -> None:
     if not callable(getattr(JitterFrame, "__init__", None)):
         problems.append("aiortc.jitterbuffer.JitterFrame is gone")
     problems += _loopback_hook_problems()
+    problems += _activity_hook_problems()
 
     problems += verify_fastpath()
     if problems:
@@ -156,6 +169,27 @@ def _loopback_hook_problems() -> list[str]:
     handler = getattr(getattr(_aioice_module, "StunProtocol", None), "datagram_received", None)
     if "request_received" not in getattr(getattr(handler, "__code__", None), "co_names", ()):
         problems.append("aioice StunProtocol.datagram_received no longer calls request_received")
+    return problems
+
+
+def _activity_hook_problems() -> list[str]:
+    problems: list[str] = []
+    handler = getattr(getattr(_aioice_module, "StunProtocol", None), "datagram_received", None)
+    names = set(getattr(getattr(handler, "__code__", None), "co_names", ()))
+    # every datagram reaches the connection as self.receiver.<method>(...): an instance
+    # attribute of that name is what gets called
+    if not {"receiver", "data_received", "request_received"} <= names:
+        problems.append(
+            "aioice StunProtocol.datagram_received no longer hands datagrams to"
+            " receiver.data_received / receiver.request_received"
+        )
+    data_received = getattr(_IceConnection, "data_received", None)
+    if data_received is None or not callable(data_received):
+        problems.append("aioice Connection.data_received is gone")
+    elif list(inspect.signature(data_received).parameters) != ["self", "data", "component"]:
+        problems.append("aioice Connection.data_received changed its parameters")
+    if "__slots__" in vars(_IceConnection):
+        problems.append("aioice Connection has __slots__: its methods cannot be shadowed")
     return problems
 
 
@@ -245,6 +279,62 @@ def selected_pair_addresses(
     if pair is None:
         return None
     return pair.local_addr, pair.remote_addr
+
+
+class RemoteActivity:
+    """When the remote end of one peer connection was last heard from (monotonic time)."""
+
+    __slots__ = ("last_heard",)
+
+    def __init__(self) -> None:
+        self.last_heard = time.monotonic()
+
+    def silent_for(self, now: float) -> float:
+        """Seconds since the last datagram from the remote end."""
+        return now - self.last_heard
+
+
+def track_remote_activity(pc: RTCPeerConnection) -> RemoteActivity:
+    """Stamp every datagram the remote end of ``pc`` sends (STUN, DTLS, SRTP, SRTCP).
+
+    Call it once the answer is applied (bundling has then settled which ICE transports
+    the connection uses). The shadowing methods call the ones they replace, so aioice
+    and aiortc see every datagram as before.
+    """
+    activity = RemoteActivity()
+    transports = [
+        dtls
+        for transceiver in pc.getTransceivers()
+        for dtls in (transceiver.sender.transport, transceiver.receiver.transport)
+    ]
+    if pc.sctp is not None:
+        transports.append(pc.sctp.transport)
+    seen: set[int] = set()
+    for dtls in transports:
+        if dtls is None:
+            continue
+        connection = dtls.transport._connection
+        if id(connection) not in seen:
+            seen.add(id(connection))
+            _stamp_datagrams(connection, activity)
+    return activity
+
+
+def _stamp_datagrams(connection: _IceConnection, activity: RemoteActivity) -> None:
+    data_received = connection.data_received
+    request_received = connection.request_received
+    clock = time.monotonic
+
+    def on_data(data: bytes, component: int) -> None:
+        activity.last_heard = clock()
+        data_received(data, component)
+
+    def on_request(message: Any, addr: tuple[str, int], protocol: Any) -> None:
+        activity.last_heard = clock()
+        request_received(message, addr, protocol)
+
+    connection.data_received = on_data  # type: ignore[method-assign]
+    connection.request_received = on_request  # type: ignore[method-assign]
 
 
 def is_installed() -> bool:
