@@ -80,6 +80,9 @@ class Settings:
     chat_burst: int = 3
     room_tick_hz: float = 5.0
     redis_prefix: str = "liveshop"
+    # A Socket.IO client that stops reading is disconnected once this many bytes wait for it
+    # (its engine.io queue, its socket's write buffer, frames held for the next flush).
+    socketio_max_backlog_bytes: int = 1024 * 1024
     # Commerce
     reservation_hold_s: int = 600
     webhook_secret: str | None = None

@@ -42,6 +42,7 @@ from signaling.socketio_internals import (
     direct_manager,
     handshake_request,
     install_fast_broadcast,
+    install_send_budget,
     is_connected,
 )
 
@@ -56,16 +57,24 @@ MAX_MESSAGE_BYTES = 1024 * 1024
 
 def create_server(settings: Settings) -> socketio.AsyncServer:
     """The Socket.IO server for these settings (Redis pub/sub when a Redis URL is set)."""
-    return create_socketio_server(settings.redis_url, channel=f"{settings.redis_prefix}:socketio")
+    return create_socketio_server(
+        settings.redis_url,
+        channel=f"{settings.redis_prefix}:socketio",
+        max_backlog_bytes=settings.socketio_max_backlog_bytes,
+    )
 
 
 def create_socketio_server(
-    redis_url: str | None, channel: str = "liveshop-socketio", fast_broadcast: bool = True
+    redis_url: str | None,
+    channel: str = "liveshop-socketio",
+    fast_broadcast: bool = True,
+    max_backlog_bytes: int = 1024 * 1024,
 ) -> socketio.AsyncServer:
     """The Socket.IO server, with the Redis manager when a Redis URL is configured.
 
     `fast_broadcast` writes room broadcasts straight to WebSocket transports (see
     signaling.socketio_internals); off, every delivery goes through engine.io's queues.
+    A client with more than `max_backlog_bytes` waiting for it is disconnected.
     """
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
@@ -80,8 +89,8 @@ def create_socketio_server(
         logger=False,
         engineio_logger=False,
     )
-    if fast_broadcast:
-        install_fast_broadcast(sio)
+    fast = install_fast_broadcast(sio) if fast_broadcast else None
+    install_send_budget(sio, max_backlog_bytes, fast)
     return sio
 
 

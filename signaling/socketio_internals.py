@@ -34,6 +34,15 @@ a private or undocumented attribute of either library:
    leaving the client without an answer). A client event whose payload is refused becomes
    the event `REFUSED_EVENT` with the reason, so the transport answers its ack with an
    error. It relies on `Packet.decode` reading the payload last, through `self.json.loads`.
+5. The send budget (`SendBudget`). engine.io queues every packet for a socket in an
+   unbounded `asyncio.Queue` that its writer task drains; a client that stops reading
+   blocks that writer in aiohttp's drain and everything broadcast afterwards piles up. The
+   budget makes each socket's queue through `server.create_queue` (a public utility that
+   `BaseSocket.__init__` calls) as a `CountingQueue`, wraps `server.send_packet` (where
+   every normal-path packet goes) to refuse a socket whose backlog (queue, transport
+   buffer, fast-path frames) passed the mark, and aborts that socket's transport (the
+   table of `track_transports`, shared with the fast path) so engine.io closes it. The
+   same table caps each room WebSocket's kernel send buffer (`WEBSOCKET_SEND_BUFFER`).
 
 `verify_socketio_internals()` is the canary: it checks the versions this was written for
 and the shape of every internal above, and raises `SocketIOInternalsChanged` naming what
@@ -43,11 +52,14 @@ changed. The server calls it at start-up; `tests/unit/test_socketio_internals.py
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.metadata
 import inspect
 import json
 import logging
+import socket
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -92,6 +104,62 @@ def text_frame(payload: bytes) -> bytes:
     return header + payload
 
 
+#: The kernel send buffer of a room WebSocket. Linux grows a socket's buffer up to 4 MB
+#: (tcp_wmem), even for a peer whose receive window is shut: that much would wait in the
+#: kernel for a client that stopped reading before the send budget saw a byte of it. Room
+#: traffic is small messages; 128 KiB (the kernel doubles it) is plenty for any reader.
+WEBSOCKET_SEND_BUFFER = 128 * 1024
+
+
+def _cap_send_buffer(transport: asyncio.Transport) -> None:
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):  # not a TCP socket: nothing to cap
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, WEBSOCKET_SEND_BUFFER)
+
+
+#: The transports of each engine.io server's WebSocket sockets (see `track_transports`).
+_TRANSPORTS: weakref.WeakKeyDictionary[Any, dict[str, asyncio.Transport]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def track_transports(eio_server: Any) -> dict[str, asyncio.Transport] | None:
+    """The live `{engine.io sid: TCP transport}` of the server's WebSocket sockets.
+
+    The first call wraps the server's WebSocket class (`server._async["websocket"]`) to
+    record each socket's transport (`environ["aiohttp.request"].transport`) while its
+    WebSocket runs; later calls return the same table. None when the hook is missing.
+    """
+    transports = _TRANSPORTS.get(eio_server)
+    if transports is not None:
+        return transports
+    drivers = getattr(eio_server, "_async", None)
+    if not isinstance(drivers, dict) or drivers.get("websocket") is None:
+        return None
+    base = drivers["websocket"]
+    table: dict[str, asyncio.Transport] = {}
+
+    class TrackedWebSocket(base):  # type: ignore[misc, valid-type]
+        async def __call__(self, environ: dict[str, Any]) -> Any:
+            owner = getattr(getattr(self, "handler", None), "__self__", None)
+            sid = getattr(owner, "sid", None)
+            request = environ.get("aiohttp.request")
+            transport = getattr(request, "transport", None)
+            if sid is not None and transport is not None:
+                table[sid] = transport
+                _cap_send_buffer(transport)
+            try:
+                return await super().__call__(environ)
+            finally:
+                if sid is not None:
+                    table.pop(sid, None)
+
+    eio_server._async = {**drivers, "websocket": TrackedWebSocket}
+    _TRANSPORTS[eio_server] = table
+    return table
+
+
 class FastBroadcast:
     """Remembers the transport of each WebSocket engine.io socket and writes frames to it."""
 
@@ -107,30 +175,22 @@ class FastBroadcast:
         self._flush_scheduled = False
         self.window = 0.0  # the wait before the next flush, from the last one's duration
         self.flushes = 0
+        #: a socket with this many bytes held or in its transport's buffer goes the normal way
+        self.max_buffered = MAX_BUFFERED
+
+    def held_bytes(self, eio_sid: str) -> int:
+        """Bytes of frames waiting for this socket's next flush."""
+        transport = self.transports.get(eio_sid)
+        pending = self._pending.get(transport) if transport is not None else None
+        return len(pending) if pending is not None else 0
 
     def install(self, eio_server: Any) -> bool:
         """Wraps the engine.io server's WebSocket class; False if the hook is not there."""
-        drivers = getattr(eio_server, "_async", None)
-        if not isinstance(drivers, dict) or drivers.get("websocket") is None:
+        transports = track_transports(eio_server)
+        if transports is None:
             logger.warning("engine.io has no websocket driver hook; broadcast fast path off")
             return False
-        base = drivers["websocket"]
         registry = self
-
-        class TrackedWebSocket(base):  # type: ignore[misc, valid-type]
-            async def __call__(self, environ: dict[str, Any]) -> Any:
-                owner = getattr(getattr(self, "handler", None), "__self__", None)
-                sid = getattr(owner, "sid", None)
-                request = environ.get("aiohttp.request")
-                transport = getattr(request, "transport", None)
-                if sid is not None and transport is not None:
-                    registry.transports[sid] = transport
-                try:
-                    return await super().__call__(environ)
-                finally:
-                    if sid is not None:
-                        registry.transports.pop(sid, None)
-
         send_packet = getattr(eio_server, "send_packet", None)
         if send_packet is None:
             logger.warning("engine.io has no send_packet; broadcast fast path off")
@@ -142,7 +202,7 @@ class FastBroadcast:
             registry.flush_socket(sid)
             await send_packet(sid, pkt)
 
-        eio_server._async = {**drivers, "websocket": TrackedWebSocket}
+        self.transports = transports
         eio_server.send_packet = send_packet_in_order
         self.installed = True
         return True
@@ -157,7 +217,6 @@ class FastBroadcast:
             or eio_socket.closed
             or not eio_socket.queue.empty()
             or transport.is_closing()
-            or transport.get_write_buffer_size() > MAX_BUFFERED
         ):
             self.slow_sends += 1
             return False
@@ -165,6 +224,11 @@ class FastBroadcast:
         # objects living until the flush) survives young garbage collections, fills the
         # old generation and triggered full collections of several hundred ms.
         pending = self._pending.get(transport)
+        held = len(pending) if pending is not None else 0
+        if held + transport.get_write_buffer_size() > self.max_buffered:
+            # backed up: the normal path's flow control (and the send budget) take over
+            self.slow_sends += 1
+            return False
         self._pending[transport] = frame if pending is None else pending + frame
         if not self._flush_scheduled:
             self._flush_scheduled = True
@@ -280,6 +344,135 @@ def install_fast_broadcast(sio: socketio.AsyncServer) -> FastBroadcast | None:
         return None
     manager.fast = fast
     return fast
+
+
+# -- 5. the send budget ------------------------------------------------------------------
+class CountingQueue(asyncio.Queue[Any]):
+    """An engine.io socket's send queue that knows about how many bytes it holds.
+
+    engine.io makes each socket's queue with `server.create_queue()` and uses it through
+    `put` / `get` / `get_nowait`; asyncio's `put` and `get` end in `put_nowait` and
+    `get_nowait`, so counting there counts every packet in and out.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.bytes = 0
+
+    def put_nowait(self, item: Any) -> None:
+        """Queue a packet (None: the writer's stop signal) and count its size."""
+        super().put_nowait(item)
+        self.bytes += _packet_size(item)
+
+    def get_nowait(self) -> Any:
+        """Take the next packet and stop counting it."""
+        item = super().get_nowait()
+        self.bytes -= _packet_size(item)
+        return item
+
+
+def _packet_size(pkt: Any) -> int:
+    data = getattr(pkt, "data", None)
+    # a Socket.IO message is already encoded (str, or bytes for binary); pings, opens and
+    # the None sentinel are a few bytes
+    return len(data) if isinstance(data, str | bytes) else 8
+
+
+class SendBudget:
+    """A high-water mark on what waits to be sent to each socket.
+
+    What waits for a socket that stops reading: its engine.io queue (unbounded in the
+    library: its writer task blocks in aiohttp's drain and every later packet piles up), its
+    TCP transport's write buffer, and the fast path's frames held for the next flush. Past
+    `max_backlog_bytes` the socket is cut off: its transport is aborted (what the client
+    never read is dropped; engine.io's own close and the room's disconnect handling
+    follow), or, for a long-polling socket, engine.io closes it. Nothing more is queued
+    for it meanwhile. Every normal-path send goes through `server.send_packet`, which this
+    wraps; the fast path hands a backed-up socket to the normal path (`max_buffered`).
+    """
+
+    def __init__(self, max_backlog_bytes: int) -> None:
+        self.max_backlog_bytes = max_backlog_bytes
+        self.cut_offs = 0
+        self._transports: dict[str, asyncio.Transport] = {}
+        self._fast: FastBroadcast | None = None
+        self._cut: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def install(self, eio_server: Any, fast: FastBroadcast | None = None) -> None:
+        """Counts every socket's queue and checks the mark before each normal-path send."""
+        transports = track_transports(eio_server)
+        self._transports = transports if transports is not None else {}
+        self._fast = fast
+        if fast is not None:
+            fast.max_buffered = min(fast.max_buffered, self.max_backlog_bytes)
+        eio_server.create_queue = CountingQueue
+        send_packet = eio_server.send_packet
+        budget = self
+
+        async def send_within_budget(sid: str, pkt: Any) -> None:
+            eio_socket = eio_server.sockets.get(sid)
+            if eio_socket is not None and budget.refuses(eio_server, sid, eio_socket):
+                return
+            await send_packet(sid, pkt)
+
+        eio_server.send_packet = send_within_budget
+
+    def backlog(self, eio_sid: str, eio_socket: Any) -> int:
+        """Bytes waiting to be sent to one socket (queue, transport buffer, held frames)."""
+        queue = getattr(eio_socket, "queue", None)
+        waiting = queue.bytes if isinstance(queue, CountingQueue) else 0
+        transport = self._transports.get(eio_sid)
+        if transport is not None:
+            waiting += transport.get_write_buffer_size()
+        if self._fast is not None:
+            waiting += self._fast.held_bytes(eio_sid)
+        return waiting
+
+    def refuses(self, eio_server: Any, eio_sid: str, eio_socket: Any) -> bool:
+        """True when nothing more may be sent to the socket (cutting it off if it is new)."""
+        if eio_socket in self._cut:
+            return True
+        backlog = self.backlog(eio_sid, eio_socket)
+        if backlog <= self.max_backlog_bytes:
+            return False
+        self._cut.add(eio_socket)
+        self.cut_offs += 1
+        logger.warning(
+            "socket %s stopped reading: %d bytes wait for it (the mark is %d); disconnected",
+            eio_sid,
+            backlog,
+            self.max_backlog_bytes,
+        )
+        transport = self._transports.get(eio_sid)
+        # what it never read goes now, not when engine.io lets go of the socket (its ping
+        # task holds it for up to ping_interval): the writer is parked in a send and the
+        # close below does not wait for the queue
+        queue = eio_socket.queue
+        while not queue.empty():
+            queue.get_nowait()
+            queue.task_done()
+        if transport is not None:
+            transport.abort()
+        else:
+            task = asyncio.ensure_future(
+                eio_socket.close(wait=False, abort=True, reason=eio_server.reason.SERVER_DISCONNECT)
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return True
+
+
+def install_send_budget(
+    sio: socketio.AsyncServer, max_backlog_bytes: int, fast: FastBroadcast | None = None
+) -> SendBudget:
+    """Bounds what may wait to be sent to each socket of `sio` (see `SendBudget`).
+
+    Install it after `install_fast_broadcast` and pass what that returned.
+    """
+    budget = SendBudget(max_backlog_bytes)
+    budget.install(sio.eio, fast)
+    return budget
 
 
 # -- 3. connected sockets and their requests ----------------------------------------------
@@ -502,9 +695,31 @@ def _check_websocket_hook() -> list[str]:
     return problems
 
 
+def _check_send_budget() -> list[str]:
+    problems: list[str] = []
+    # each socket's queue comes from server.create_queue(), used through put/get/get_nowait
+    if "create_queue" not in _names_used(BaseSocket.__init__):
+        problems.append("engine.io sockets no longer make their queue with create_queue()")
+    problems += _method(engineio.AsyncServer, "create_queue", ["self", "args", "kwargs"], False)
+    if not {"put"} <= _names_used(AsyncSocket.send):
+        problems.append("AsyncSocket.send no longer queues with queue.put")
+    if not {"get", "get_nowait"} <= _names_used(AsyncSocket.poll):
+        problems.append("AsyncSocket.poll no longer takes packets with get / get_nowait")
+    # CountingQueue counts in put_nowait / get_nowait: asyncio's put and get must end there
+    if "put_nowait" not in _names_used(asyncio.Queue.put):
+        problems.append("asyncio.Queue.put no longer calls put_nowait")
+    if "get_nowait" not in _names_used(asyncio.Queue.get):
+        problems.append("asyncio.Queue.get no longer calls get_nowait")
+    problems += _method(AsyncSocket, "close", ["self", "wait", "abort", "reason"], True)
+    if not isinstance(getattr(engineio.AsyncServer.reason, "SERVER_DISCONNECT", None), str):
+        problems.append("engineio AsyncServer.reason.SERVER_DISCONNECT is gone")
+    return problems
+
+
 _CHECKS: tuple[Callable[[], list[str]], ...] = (
     _check_manager,
     _check_server,
     _check_packets,
     _check_websocket_hook,
+    _check_send_budget,
 )

@@ -387,7 +387,7 @@ def test_activity_check_notices_a_changed_internal(monkeypatch: pytest.MonkeyPat
         self.receiver.on_datagram(data)  # type: ignore[attr-defined]  # another method
 
     monkeypatch.setattr(StunProtocol, "datagram_received", datagram_received)
-    with pytest.raises(aiortc_hooks.HookUnavailable, match="receiver.data_received"):
+    with pytest.raises(aiortc_hooks.HookUnavailable, match=r"receiver\.data_received"):
         aiortc_hooks.verify_hooks()
     monkeypatch.undo()
     monkeypatch.setattr(Connection, "__slots__", ("_queue",), raising=False)

@@ -99,3 +99,59 @@ def test_tune_gc_raises_the_young_threshold_once() -> None:
     assert threshold[0] >= process.GC_THRESHOLD0
     process.tune_gc()  # idempotent: no second freeze
     assert gc.get_threshold() == threshold
+
+
+async def test_counting_queue_counts_the_bytes_it_holds() -> None:
+    from engineio import packet as eio_packet
+
+    queue = internals.CountingQueue()
+    await queue.put(eio_packet.Packet(eio_packet.MESSAGE, '2["chat:message","hello"]'))
+    queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, b"\x00" * 100))
+    queue.put_nowait(None)  # the writer's stop signal
+    assert queue.bytes == 25 + 100 + 8
+    await queue.get()
+    assert queue.bytes == 108
+    queue.get_nowait()
+    queue.get_nowait()
+    assert queue.bytes == 0
+
+
+def test_the_send_budget_makes_every_socket_queue_a_counting_one() -> None:
+    sio = socketio.AsyncServer(async_mode="aiohttp", client_manager=internals.DirectAsyncManager())
+    fast = internals.install_fast_broadcast(sio)
+    budget = internals.install_send_budget(sio, 4096, fast)
+    socket = AsyncSocket(sio.eio, "sid-1")
+    assert isinstance(socket.queue, internals.CountingQueue)
+    assert fast is not None and fast.max_buffered == 4096  # the fast path hands over sooner
+    socket.queue.put_nowait(eio_packet_of(5000))
+    assert budget.backlog("sid-1", socket) == 5000
+
+
+def eio_packet_of(size: int) -> Any:
+    from engineio import packet as eio_packet
+
+    return eio_packet.Packet(eio_packet.MESSAGE, "x" * size)
+
+
+def test_a_changed_socket_queue_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from engineio.base_socket import BaseSocket
+
+    def init(self: Any, server: Any, sid: str) -> None:
+        import asyncio
+
+        self.queue = asyncio.Queue()  # no longer through server.create_queue()
+
+    monkeypatch.setattr(BaseSocket, "__init__", init)
+    _refused("engine.io sockets no longer make their queue with create_queue()")
+
+
+def test_a_queue_that_no_longer_ends_in_put_nowait_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    async def put(self: Any, item: Any) -> None:
+        self._queue.append(item)
+
+    monkeypatch.setattr(asyncio.Queue, "put", put)
+    _refused("asyncio.Queue.put no longer calls put_nowait")
