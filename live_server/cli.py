@@ -107,9 +107,8 @@ def serve(settings: Settings) -> int:
     ``--port 0`` is usable: tests read the port the kernel picked instead of racing for a
     "free" one) and logged as "listening on http://HOST:PORT".
     """
-    from aiohttp import web
-
     from live_server.app import create_app
+    from live_server.platform.http_server import HttpTimeouts, run
     from live_server.startup import prepare_process, tune_for_serving
 
     log = logging.getLogger(__name__)
@@ -121,20 +120,27 @@ def serve(settings: Settings) -> int:
     sock = _bind_any_port(settings.host) if settings.port == 0 else None
     port = int(sock.getsockname()[1]) if sock is not None else settings.port
 
-    def started(*_args: Any, **_kwargs: Any) -> None:
-        # run_app calls its `print` once every site is listening: the moment the port
-        # becomes usable, hence the moment to publish it
+    def started() -> None:
+        # called once the site is listening: the moment the port becomes usable, hence the
+        # moment to publish it
         _write_atomically(port_file, f"{port}\n")
         log.info("LiveShop listening on http://%s:%d", settings.host, port)
 
+    # every connection's deadlines (slow headers, slow bodies, idle keep-alive)
+    timeouts = HttpTimeouts(
+        header_s=settings.http_header_timeout_s,
+        body_s=settings.http_body_timeout_s,
+        body_min_rate=settings.http_body_min_rate,
+        idle_s=settings.http_idle_timeout_s,
+    )
     try:
-        web.run_app(
+        run(
             app,
+            timeouts,
             host=None if sock is not None else settings.host,
             port=None if sock is not None else settings.port,
             sock=sock,
-            access_log=None,
-            print=started,
+            on_listening=started,
             shutdown_timeout=10,
         )
     finally:

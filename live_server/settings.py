@@ -30,6 +30,13 @@ class Settings:
     token_ttl_s: int = 7 * 24 * 3600
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 8 * 1024 * 1024
+    # Every HTTP connection's deadlines (platform/http_server.py): a request head complete
+    # within http_header_timeout_s of its first byte; a body within http_body_timeout_s plus
+    # one second per http_body_min_rate bytes; no request for http_idle_timeout_s: closed.
+    http_header_timeout_s: float = 10.0
+    http_body_timeout_s: float = 20.0
+    http_body_min_rate: int = 16 * 1024
+    http_idle_timeout_s: float = 30.0
     # Uploaded images (product images, post photos) are judged by the size in their header,
     # before any decoding: a few KB can declare a gigapixel (a decompression bomb).
     max_image_pixels: int = 40_000_000

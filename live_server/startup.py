@@ -13,6 +13,7 @@ import logging
 
 from live_server.media.aiortc import hooks as aiortc_hooks
 from live_server.platform.db import verify_aiosqlite_internals
+from live_server.platform.http_server import verify_aiohttp_internals
 from signaling.process import tune_gc
 from signaling.socketio_internals import verify_socketio_internals
 
@@ -27,6 +28,7 @@ def prepare_process(*, ice_loopback: bool = False) -> None:
     Idempotent: a second call changes nothing.
     """
     verify_aiosqlite_internals()
+    verify_aiohttp_internals()
     verify_socketio_internals()
     aiortc_hooks.install()  # verifies the aiortc/aioice internals first
     if ice_loopback:

@@ -56,6 +56,13 @@ class Invalid(DomainError):
     code = "invalid"
 
 
+class RequestTimeout(DomainError):
+    """The request did not arrive in time (a body sent too slowly): 408, then closed."""
+
+    status = 408
+    code = "request_timeout"
+
+
 class TooManyRequests(DomainError):
     status = 429
     code = "too_many_requests"
