@@ -77,4 +77,5 @@ def setup(app: web.Application) -> None:
                 "OPTIONS": op("CORS preflight", tag="media", ok=204),
             },
         },
+        path_params={"resource_id": {"type": "string", "maxLength": 64}},
     )

@@ -136,7 +136,7 @@ def setup(app: web.Application) -> None:
                 "POST": op(
                     "Go live: WHIP offer (Bearer <stream key>) -> 201 SDP answer + Location",
                     tag="media",
-                    auth=True,
+                    auth="streamKey",
                     body=sdp,
                     body_type="application/sdp",
                     ok=201,
@@ -151,4 +151,5 @@ def setup(app: web.Application) -> None:
                 "OPTIONS": op("CORS preflight", tag="media", ok=204),
             },
         },
+        path_params={"resource_id": {"type": "string", "maxLength": 64}},
     )

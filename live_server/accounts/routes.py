@@ -5,12 +5,22 @@ from __future__ import annotations
 from aiohttp import web
 
 from live_server.accounts.keys import ACCOUNTS
+from live_server.accounts.models import (
+    Credentials,
+    InterestsBody,
+    InterestsOut,
+    Login,
+    MeOut,
+    PasswordChange,
+    Registration,
+)
 from live_server.accounts.rules import INTERESTS, MIN_INTERESTS
 from live_server.accounts.serializers import user_json
 from live_server.accounts.service import LoginResult
 from live_server.platform.addresses import client_address
-from live_server.platform.http import json_response, read_json, require_user
-from live_server.platform.openapi import document, obj, op
+from live_server.platform.http import json_response, require_user
+from live_server.platform.openapi import document, op
+from live_server.platform.schemas import read_body
 from live_server.platform.timefmt import iso
 
 
@@ -23,21 +33,21 @@ def _login_json(result: LoginResult) -> dict[str, object]:
 
 
 async def register(request: web.Request) -> web.Response:
-    data = await read_json(request)
+    body = await read_body(request, Registration)
     result = await request.app[ACCOUNTS].register(
-        data.get("username"),
-        data.get("password"),
-        data.get("display_name"),
-        data.get("interests"),
+        body.username,
+        body.password,
+        body.display_name,
+        body.interests,
         client=client_address(request),
     )
     return json_response(_login_json(result), status=201)
 
 
 async def login(request: web.Request) -> web.Response:
-    data = await read_json(request)
+    body = await read_body(request, Credentials)
     result = await request.app[ACCOUNTS].login(
-        data.get("username"), data.get("password"), client_address(request)
+        body.username, body.password, client_address(request)
     )
     return json_response(_login_json(result))
 
@@ -50,11 +60,11 @@ async def logout(request: web.Request) -> web.Response:
 
 async def change_password(request: web.Request) -> web.Response:
     who = require_user(request)
-    data = await read_json(request)
+    body = await read_body(request, PasswordChange)
     result = await request.app[ACCOUNTS].change_password(
         who.user_id,
-        data.get("current_password"),
-        data.get("new_password"),
+        body.current_password,
+        body.new_password,
         client_address(request),
     )
     return json_response(_login_json(result))
@@ -68,8 +78,8 @@ async def me(request: web.Request) -> web.Response:
 
 async def set_interests(request: web.Request) -> web.Response:
     who = require_user(request)
-    data = await read_json(request)
-    user = await request.app[ACCOUNTS].set_interests(who.user_id, data.get("interests"))
+    body = await read_body(request, InterestsBody)
+    user = await request.app[ACCOUNTS].set_interests(who.user_id, body.interests)
     return json_response(user_json(user, private=True))
 
 
@@ -85,7 +95,6 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/me", me)
     app.router.add_put("/api/me/interests", set_interests)
     app.router.add_get("/api/interests", interests)
-    creds = obj(username="string", password="string")
     document(
         app,
         {
@@ -93,22 +102,19 @@ def setup(app: web.Application) -> None:
                 "POST": op(
                     "Create an account (interests: at least 5) and log in",
                     tag="accounts",
-                    body=obj(
-                        username="string",
-                        password="string",
-                        display_name="string",
-                        interests="array",
-                    ),
+                    body=Registration,
                     ok=201,
-                    errors=(400, 409, 413, 422),
+                    response=Login,
+                    errors=(409, 429),
                 )
             },
             "/api/auth/login": {
                 "POST": op(
                     "Log in; returns a signed bearer token",
                     tag="accounts",
-                    body=creds,
-                    errors=(400, 401, 429),
+                    body=Credentials,
+                    response=Login,
+                    errors=(401, 429),
                 )
             },
             "/api/auth/logout": {
@@ -120,14 +126,15 @@ def setup(app: web.Application) -> None:
                     errors=(401,),
                 )
             },
-            "/api/me": {"GET": op("The current user", tag="accounts", auth=True, errors=(401,))},
+            "/api/me": {"GET": op("The current user", tag="accounts", auth=True, response=MeOut)},
             "/api/me/password": {
                 "PUT": op(
                     "Change the password; revokes every other token and returns a fresh one",
                     tag="accounts",
                     auth=True,
-                    body=obj(current_password="string", new_password="string"),
-                    errors=(400, 401, 403, 413, 422, 429),
+                    body=PasswordChange,
+                    response=Login,
+                    errors=(403, 429),
                 )
             },
             "/api/me/interests": {
@@ -135,12 +142,16 @@ def setup(app: web.Application) -> None:
                     "Replace the current user's interests (at least 5)",
                     tag="accounts",
                     auth=True,
-                    body=obj(interests="array"),
-                    errors=(400, 401, 422),
+                    body=InterestsBody,
+                    response=MeOut,
                 )
             },
             "/api/interests": {
-                "GET": op("The categories users pick interests from", tag="accounts")
+                "GET": op(
+                    "The categories users pick interests from",
+                    tag="accounts",
+                    response=InterestsOut,
+                )
             },
         },
     )

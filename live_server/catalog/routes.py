@@ -5,6 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from live_server.catalog.keys import CATALOG
+from live_server.catalog.models import ProductCreate, ProductOut, ProductPage, ProductUpdate
+from live_server.catalog.rules import IMAGE_TYPES
 from live_server.catalog.serializers import product_json
 from live_server.platform.core import PLATFORM
 from live_server.platform.http import (
@@ -12,21 +14,11 @@ from live_server.platform.http import (
     path_int,
     principal,
     query_int,
-    read_json,
     read_upload,
     require_user,
 )
-from live_server.platform.openapi import document, obj, op, query_param
-
-PRODUCT_BODY = obj(
-    title="string",
-    description="string",
-    price_minor="integer",
-    currency="string",
-    category="string",
-    stock="integer",
-    per_buyer_limit="integer",
-)
+from live_server.platform.openapi import document, op, query_param
+from live_server.platform.schemas import present, read_body
 
 
 async def list_products(request: web.Request) -> web.Response:
@@ -50,7 +42,8 @@ async def list_products(request: web.Request) -> web.Response:
 
 async def create_product(request: web.Request) -> web.Response:
     who = require_user(request)
-    product = await request.app[CATALOG].create(who, await read_json(request))
+    body = await read_body(request, ProductCreate)
+    product = await request.app[CATALOG].create(who, present(body))
     return json_response(product_json(product), status=201)
 
 
@@ -61,9 +54,9 @@ async def get_product(request: web.Request) -> web.Response:
 
 async def update_product(request: web.Request) -> web.Response:
     who = require_user(request)
-    product = await request.app[CATALOG].update(
-        who, path_int(request, "product_id"), await read_json(request)
-    )
+    product_id = path_int(request, "product_id")
+    body = await read_body(request, ProductUpdate)
+    product = await request.app[CATALOG].update(who, product_id, present(body))
     return json_response(product_json(product))
 
 
@@ -86,7 +79,11 @@ async def upload_image(request: web.Request) -> web.Response:
     return json_response(product_json(product), status=201)
 
 
+_ID = "$response.body#/id"
+
+
 def setup(app: web.Application) -> None:
+    """Adds the catalog routes and their OpenAPI entries."""
     r = app.router
     r.add_get("/api/products", list_products)
     r.add_post("/api/products", create_product)
@@ -105,28 +102,38 @@ def setup(app: web.Application) -> None:
                     params=[
                         query_param("owner", "a user id, or 'me'"),
                         query_param("category", "one of /api/interests"),
-                        query_param("limit", "1-500", "integer"),
+                        query_param("limit", "1-500 (clamped)", "integer"),
                         query_param("offset", "paging offset", "integer"),
                     ],
-                    errors=(400, 401),
+                    response=ProductPage,
+                    errors=(401,),
                 ),
                 "POST": op(
                     "Create a product (hosts)",
                     tag="catalog",
                     auth=True,
-                    body=PRODUCT_BODY,
+                    body=ProductCreate,
                     ok=201,
-                    errors=(400, 401, 403, 413, 422),
+                    response=ProductOut,
+                    errors=(403,),
+                    links={
+                        "product": ("GET /api/products/{product_id}", {"product_id": _ID}),
+                        "update": ("PATCH /api/products/{product_id}", {"product_id": _ID}),
+                        "images": ("POST /api/products/{product_id}/images", {"product_id": _ID}),
+                        "delete": ("DELETE /api/products/{product_id}", {"product_id": _ID}),
+                    },
                 ),
             },
             "/api/products/{product_id}": {
-                "GET": op("One product", tag="catalog", errors=(404,)),
+                "GET": op("One product", tag="catalog", response=ProductOut, errors=(404,)),
                 "PATCH": op(
                     "Update a product (owner or admin)",
                     tag="catalog",
                     auth=True,
-                    body=PRODUCT_BODY,
-                    errors=(400, 401, 403, 404, 422),
+                    body=ProductUpdate,
+                    body_required=False,  # an empty body changes nothing
+                    response=ProductOut,
+                    errors=(403, 404),
                 ),
                 "DELETE": op(
                     "Delete a product (owner or admin)",
@@ -142,7 +149,7 @@ def setup(app: web.Application) -> None:
                     tag="catalog",
                     auth=True,
                     body={"type": "string", "format": "binary"},
-                    body_type="image/*",
+                    body_type=(*IMAGE_TYPES, "application/octet-stream"),
                     ok=201,
                     errors=(401, 403, 404, 409, 413, 415, 422),
                 )

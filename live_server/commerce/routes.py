@@ -13,16 +13,26 @@ from live_server.commerce.keys import (
     FLASH_SALES,
     LIVE_COMMERCE,
 )
+from live_server.commerce.models import (
+    BuyNow,
+    CartAdd,
+    CartCheckout,
+    CartQuantity,
+    CheckoutProfile,
+    FlashSaleStart,
+    OrderEnvelope,
+    OrderPage,
+)
 from live_server.platform.errors import NotFound
 from live_server.platform.http import (
     json_response,
     path_int,
     principal,
     query_int,
-    read_json,
     require_user,
 )
-from live_server.platform.openapi import document, obj, op, query_param
+from live_server.platform.openapi import document, op, query_param
+from live_server.platform.schemas import present, read_body
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -48,13 +58,15 @@ async def get_cart(request: web.Request) -> web.Response:
 
 async def add_to_cart(request: web.Request) -> web.Response:
     who = require_user(request)
-    return json_response(await request.app[CART].add(who, await read_json(request)), 201)
+    body = await read_body(request, CartAdd)
+    return json_response(await request.app[CART].add(who, present(body)), 201)
 
 
 async def set_cart_quantity(request: web.Request) -> web.Response:
     who = require_user(request)
     pid = path_int(request, "product_id")
-    return json_response(await request.app[CART].set_quantity(who, pid, await read_json(request)))
+    body = await read_body(request, CartQuantity)
+    return json_response(await request.app[CART].set_quantity(who, pid, present(body)))
 
 
 async def remove_from_cart(request: web.Request) -> web.Response:
@@ -71,14 +83,14 @@ async def clear_cart(request: web.Request) -> web.Response:
 
 async def buy_now(request: web.Request) -> web.Response:
     who = require_user(request)
-    data = await read_json(request)
+    data = present(await read_body(request, BuyNow))
     key = request.headers.get(IDEMPOTENCY_HEADER)
     return _order_response(await request.app[CHECKOUT].buy_now(who, data, key))
 
 
 async def checkout_cart(request: web.Request) -> web.Response:
     who = require_user(request)
-    data = await read_json(request)
+    data = present(await read_body(request, CartCheckout))
     key = request.headers.get(IDEMPOTENCY_HEADER)
     return _order_response(await request.app[CHECKOUT].checkout_cart(who, data, key))
 
@@ -108,7 +120,8 @@ async def get_profile(request: web.Request) -> web.Response:
 
 async def put_profile(request: web.Request) -> web.Response:
     who = require_user(request)
-    return json_response(await request.app[CHECKOUT].save_profile(who, await read_json(request)))
+    body = await read_body(request, CheckoutProfile)
+    return json_response(await request.app[CHECKOUT].save_profile(who, present(body)))
 
 
 # -- flash sales and the live view -------------------------------------------------------
@@ -117,7 +130,8 @@ async def put_profile(request: web.Request) -> web.Response:
 async def start_flash_sale(request: web.Request) -> web.Response:
     who = require_user(request)
     session_id = path_int(request, "session_id")
-    sale = await request.app[FLASH_SALES].start(who, session_id, await read_json(request))
+    body = await read_body(request, FlashSaleStart)
+    sale = await request.app[FLASH_SALES].start(who, session_id, present(body))
     return json_response({"flash_sale": sale}, status=201)
 
 
@@ -173,19 +187,20 @@ def setup(app: web.Application) -> None:
         "in": "header",
         "required": True,
         "description": "the same key never makes two orders; a retry gets the first order",
-        "schema": {"type": "string", "maxLength": 200},
+        "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
     }
-    source = obj(type="string", id="integer")
-    address = obj(
-        name="string",
-        line1="string",
-        line2="string",
-        city="string",
-        postal_code="string",
-        country="string",
-        phone="string",
-    )
-    checkout_errors = (400, 401, 404, 409, 413, 422)
+    replayed = {
+        "Idempotent-Replayed": {
+            "description": "true when this is the order an earlier request with the key made",
+            "schema": {"type": "string", "enum": ["true"]},
+        }
+    }
+    order_links = {
+        "order": ("GET /api/orders/{order_id}", {"order_id": "$response.body#/order/id"}),
+        "cancel": ("POST /api/orders/{order_id}/cancel", {"order_id": "$response.body#/order/id"}),
+    }
+    checkout_errors = (404, 409)
+    order_id = {"type": "string", "pattern": "^ord_[0-9a-f]{1,36}$"}
     document(
         app,
         {
@@ -200,9 +215,9 @@ def setup(app: web.Application) -> None:
                     "Add a product to my cart (from a pinned card, the line-up, a clip or a post)",
                     tag="commerce",
                     auth=True,
-                    body=obj(product_id="integer", quantity="integer", source="object"),
+                    body=CartAdd,
                     ok=201,
-                    errors=(400, 401, 404, 413, 422),
+                    errors=(404,),
                 )
             },
             "/api/cart/items/{product_id}": {
@@ -210,8 +225,8 @@ def setup(app: web.Application) -> None:
                     "Set a cart line's quantity",
                     tag="commerce",
                     auth=True,
-                    body=obj(quantity="integer"),
-                    errors=(400, 401, 404, 422),
+                    body=CartQuantity,
+                    errors=(404,),
                 ),
                 "DELETE": op("Remove a cart line", tag="commerce", auth=True, errors=(401, 404)),
             },
@@ -220,10 +235,14 @@ def setup(app: web.Application) -> None:
                     "Turn my cart into an order (stock reserved atomically; Idempotency-Key)",
                     tag="commerce",
                     auth=True,
-                    body=obj(source="object", address="object", payment_method="string"),
+                    body=CartCheckout,
+                    body_required=False,
                     ok=201,
+                    response=OrderEnvelope,
+                    ok_headers=replayed,
                     errors=checkout_errors,
                     params=[idem],
+                    links=order_links,
                 )
             },
             "/api/checkout/buy-now": {
@@ -232,20 +251,13 @@ def setup(app: web.Application) -> None:
                     "409 sold_out / limit_reached",
                     tag="commerce",
                     auth=True,
-                    body={
-                        "type": "object",
-                        "required": ["product_id"],
-                        "properties": {
-                            "product_id": {"type": "integer"},
-                            "quantity": {"type": "integer", "minimum": 1, "maximum": 99},
-                            "source": source,
-                            "address": address,
-                            "payment_method": {"type": "string"},
-                        },
-                    },
+                    body=BuyNow,
                     ok=201,
+                    response=OrderEnvelope,
+                    ok_headers=replayed,
                     errors=checkout_errors,
                     params=[idem],
+                    links=order_links,
                 )
             },
             "/api/orders": {
@@ -253,19 +265,26 @@ def setup(app: web.Application) -> None:
                     "My orders, newest first",
                     tag="commerce",
                     auth=True,
-                    errors=(401,),
-                    params=[query_param("limit", "1-200", "integer")],
+                    response=OrderPage,
+                    params=[query_param("limit", "1-200 (clamped)", "integer")],
                 )
             },
             "/api/orders/{order_id}": {
-                "GET": op("One of my orders", tag="commerce", auth=True, errors=(401, 404))
+                "GET": op(
+                    "One of my orders",
+                    tag="commerce",
+                    auth=True,
+                    response=OrderEnvelope,
+                    errors=(404,),
+                )
             },
             "/api/orders/{order_id}/cancel": {
                 "POST": op(
                     "Cancel an unpaid or pay-on-delivery order (units go back to stock)",
                     tag="commerce",
                     auth=True,
-                    errors=(401, 404, 409),
+                    response=OrderEnvelope,
+                    errors=(404, 409),
                 )
             },
             "/api/me/checkout-profile": {
@@ -279,8 +298,7 @@ def setup(app: web.Application) -> None:
                     "Save address, payment method and the social-proof opt-in (no card data)",
                     tag="commerce",
                     auth=True,
-                    body=obj(address="object", payment_method="string", show_first_name="boolean"),
-                    errors=(400, 401, 413, 422),
+                    body=CheckoutProfile,
                 ),
             },
             "/api/sessions/{session_id}/flash-sales": {
@@ -290,15 +308,9 @@ def setup(app: web.Application) -> None:
                     "a price floor and a default per-buyer cap apply)",
                     tag="commerce",
                     auth=True,
-                    body=obj(
-                        product_id="integer",
-                        price_minor="integer",
-                        quantity="integer",
-                        duration_s="integer",
-                        per_buyer_limit="integer",
-                    ),
+                    body=FlashSaleStart,
                     ok=201,
-                    errors=(400, 401, 403, 404, 409, 422),
+                    errors=(403, 404, 409),
                 ),
             },
             "/api/flash-sales/{sale_id}/end": {
@@ -317,4 +329,5 @@ def setup(app: web.Application) -> None:
                 )
             },
         },
+        path_params={"order_id": order_id},
     )

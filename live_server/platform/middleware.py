@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -45,6 +46,9 @@ def error_response(
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Maps domain errors and aiohttp's HTTP errors to `{"error": {code, message}}`."""
     try:
+        allow = _exact_allow(request)
+        if allow is not None and request.method not in allow.split(","):
+            raise web.HTTPMethodNotAllowed(request.method, allow.split(","))
         return await handler(request)
     except DomainError as exc:
         headers = {}
@@ -59,10 +63,39 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             exc.reason if exc.text is None or exc.text.startswith(str(exc.status)) else exc.text
         )
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        if exc.status == 405 and (allow := _exact_allow(request)) is not None:
+            headers["Allow"] = allow
         return error_response(exc.status, code, message, headers)
     except Exception:
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal", "something went wrong on our side")
+
+
+_PLAIN_METHODS: weakref.WeakKeyDictionary[web.Application, dict[str, frozenset[str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _exact_allow(request: web.Request) -> str | None:
+    """The methods of the route whose path is exactly the request's, if there is one.
+
+    A literal path wins over a parameter: aiohttp's 405 listed the methods of every route
+    whose pattern matches (`/api/sessions/mine` advertised PATCH, from
+    `/api/sessions/{session_id}`), and `GET /api/posts/media` ran the post reader with
+    the id "media" (404) instead of answering that the path has no GET.
+    """
+    app = request.app
+    plain = _PLAIN_METHODS.get(app)
+    if plain is None:
+        plain = {}
+        for resource in app.router.resources():
+            path = resource.get_info().get("path")
+            if isinstance(path, str):
+                plain[path] = frozenset(route.method for route in resource)
+        if app.frozen:  # routes can no longer change: keep the table
+            _PLAIN_METHODS[app] = plain
+    methods = plain.get(request.path)
+    return ",".join(sorted(methods)) if methods is not None else None
 
 
 @web.middleware

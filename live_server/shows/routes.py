@@ -9,11 +9,20 @@ from live_server.platform.http import (
     path_int,
     principal,
     query_int,
-    read_json,
     require_user,
 )
-from live_server.platform.openapi import document, obj, op, query_param
+from live_server.platform.openapi import document, op, query_param
+from live_server.platform.schemas import UNSET, present, read_body
 from live_server.shows.keys import SHOWS
+from live_server.shows.models import (
+    LineupBody,
+    ModeratorsBody,
+    SessionCreate,
+    SessionOut,
+    SessionPage,
+    SessionUpdate,
+    StreamKeyOut,
+)
 from live_server.shows.serializers import session_json
 
 
@@ -35,7 +44,8 @@ async def my_sessions(request: web.Request) -> web.Response:
 
 async def create_session(request: web.Request) -> web.Response:
     who = require_user(request)
-    view = await request.app[SHOWS].schedule(who, await read_json(request))
+    body = await read_body(request, SessionCreate)
+    view = await request.app[SHOWS].schedule(who, present(body))
     return json_response(session_json(view), status=201)
 
 
@@ -48,26 +58,27 @@ async def get_session(request: web.Request) -> web.Response:
 
 async def update_session(request: web.Request) -> web.Response:
     who = require_user(request)
-    view = await request.app[SHOWS].update(
-        who, path_int(request, "session_id"), await read_json(request)
-    )
+    session_id = path_int(request, "session_id")
+    body = await read_body(request, SessionUpdate)
+    view = await request.app[SHOWS].update(who, session_id, present(body))
     return json_response(session_json(view))
 
 
 async def set_products(request: web.Request) -> web.Response:
     who = require_user(request)
-    data = await read_json(request)
-    view = await request.app[SHOWS].set_products(
-        who, path_int(request, "session_id"), data.get("product_ids")
-    )
+    session_id = path_int(request, "session_id")
+    body = await read_body(request, LineupBody)
+    view = await request.app[SHOWS].set_products(who, session_id, body.product_ids)
     return json_response(session_json(view))
 
 
 async def set_moderators(request: web.Request) -> web.Response:
     who = require_user(request)
-    data = await read_json(request)
+    session_id = path_int(request, "session_id")
+    body = await read_body(request, ModeratorsBody)
+    names = body.usernames if body.usernames is not UNSET else body.moderators
     view = await request.app[SHOWS].set_moderators(
-        who, path_int(request, "session_id"), data.get("usernames", data.get("moderators"))
+        who, session_id, None if names is UNSET else names
     )
     return json_response(session_json(view))
 
@@ -121,16 +132,19 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/sessions/{session_id}/stream-key/rotate", rotate_stream_key)
     r.add_post("/api/sessions/{session_id}/start", start_session)
     r.add_post("/api/sessions/{session_id}/end", end_session)
-    body = obj(
-        title="string",
-        description="string",
-        starts_at="string",
-        cover_url="string",
-        visibility="string",
-        product_ids="array",
-        moderators="array",
-    )
     host_errors = (401, 403, 404)
+    sid = {"session_id": "$response.body#/id"}
+    links = {
+        "session": ("GET /api/sessions/{session_id}", sid),
+        "edit": ("PATCH /api/sessions/{session_id}", sid),
+        "lineup": ("PUT /api/sessions/{session_id}/products", sid),
+        "moderators": ("PUT /api/sessions/{session_id}/moderators", sid),
+        "stream_key": ("GET /api/sessions/{session_id}/stream-key", sid),
+        "start": ("POST /api/sessions/{session_id}/start", sid),
+        "end": ("POST /api/sessions/{session_id}/end", sid),
+        "chat": ("GET /api/sessions/{session_id}/chat", sid),
+        "commerce": ("GET /api/sessions/{session_id}/commerce", sid),
+    }
     document(
         app,
         {
@@ -139,33 +153,50 @@ def setup(app: web.Application) -> None:
                     "Sessions: live now, upcoming or replays",
                     tag="sessions",
                     params=[
-                        query_param("state", "live | upcoming | replays"),
-                        query_param("limit", "1-200", "integer"),
+                        query_param(
+                            "state",
+                            "live (default), upcoming or replays",
+                            schema={"enum": ["live", "upcoming", "replays"]},
+                        ),
+                        query_param("limit", "1-200 (clamped)", "integer"),
                     ],
-                    errors=(400, 422),
+                    response=SessionPage,
+                    errors=(422,),
                 ),
                 "POST": op(
                     "Schedule a session (hosts)",
                     tag="sessions",
                     auth=True,
-                    body=body,
+                    body=SessionCreate,
                     ok=201,
-                    errors=(400, 401, 403, 413, 422),
+                    response=SessionOut,
+                    errors=(403,),
+                    links=links,
                 ),
             },
             "/api/sessions/mine": {
-                "GET": op("Sessions I host or moderate", tag="sessions", auth=True, errors=(401,))
+                "GET": op(
+                    "Sessions I host or moderate",
+                    tag="sessions",
+                    auth=True,
+                    response=SessionPage,
+                )
             },
             "/api/sessions/{session_id}": {
                 "GET": op(
-                    "A session with host, line-up and moderators", tag="sessions", errors=(404,)
+                    "A session with host, line-up and moderators",
+                    tag="sessions",
+                    response=SessionOut,
+                    errors=(404,),
                 ),
                 "PATCH": op(
                     "Edit a session (host)",
                     tag="sessions",
                     auth=True,
-                    body=body,
-                    errors=(400, *host_errors, 422),
+                    body=SessionUpdate,
+                    body_required=False,  # an empty body changes nothing
+                    response=SessionOut,
+                    errors=host_errors,
                 ),
             },
             "/api/sessions/{session_id}/products": {
@@ -173,8 +204,9 @@ def setup(app: web.Application) -> None:
                     "Replace the product line-up (host)",
                     tag="sessions",
                     auth=True,
-                    body=obj(product_ids="array"),
-                    errors=(400, *host_errors, 422),
+                    body=LineupBody,
+                    response=SessionOut,
+                    errors=host_errors,
                 )
             },
             "/api/sessions/{session_id}/moderators": {
@@ -182,8 +214,9 @@ def setup(app: web.Application) -> None:
                     "Replace the moderators by username (host)",
                     tag="sessions",
                     auth=True,
-                    body=obj(usernames="array"),
-                    errors=(400, *host_errors, 422),
+                    body=ModeratorsBody,
+                    response=SessionOut,
+                    errors=host_errors,
                 )
             },
             "/api/sessions/{session_id}/stream-key": {
@@ -191,6 +224,7 @@ def setup(app: web.Application) -> None:
                     "The secret stream key and WHIP URL (host only)",
                     tag="sessions",
                     auth=True,
+                    response=StreamKeyOut,
                     errors=host_errors,
                 )
             },
@@ -199,6 +233,7 @@ def setup(app: web.Application) -> None:
                     "Replace the stream key (host only)",
                     tag="sessions",
                     auth=True,
+                    response=StreamKeyOut,
                     errors=host_errors,
                 )
             },
@@ -207,12 +242,17 @@ def setup(app: web.Application) -> None:
                     "Mark the session live (host; normally the WHIP ingest does this)",
                     tag="sessions",
                     auth=True,
+                    response=SessionOut,
                     errors=(*host_errors, 409),
                 )
             },
             "/api/sessions/{session_id}/end": {
                 "POST": op(
-                    "End the session (host)", tag="sessions", auth=True, errors=(*host_errors, 409)
+                    "End the session (host)",
+                    tag="sessions",
+                    auth=True,
+                    response=SessionOut,
+                    errors=(*host_errors, 409),
                 )
             },
         },

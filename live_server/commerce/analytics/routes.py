@@ -5,25 +5,27 @@ from __future__ import annotations
 from aiohttp import web
 
 from live_server.commerce.keys import ANALYTICS, LEDGER
+from live_server.commerce.models import AnalyticsEvent, CommissionRate
 from live_server.platform.http import (
     header_text,
     json_response,
     path_int,
     principal,
     query_int,
-    read_json,
     require_user,
 )
-from live_server.platform.openapi import document, obj, op, query_param
+from live_server.platform.openapi import document, op, query_param
+from live_server.platform.schemas import present, read_body
 
 
 async def record_event(request: web.Request) -> web.Response:
     session_id = path_int(request, "session_id")
+    body = await read_body(request, AnalyticsEvent)
     # the key is whatever the page claims; the address bounds how many viewers it can add
     counted = await request.app[ANALYTICS].record(
         principal(request),
         session_id,
-        await read_json(request),
+        present(body),
         header_text(request, "X-Viewer-Key"),
         request.remote or "",
     )
@@ -61,10 +63,9 @@ async def creator_ledger(request: web.Request) -> web.Response:
 
 async def set_commission(request: web.Request) -> web.Response:
     who = require_user(request)
-    data = await read_json(request)
-    result = await request.app[LEDGER].set_rate(
-        who, path_int(request, "creator_id"), data.get("rate_bp")
-    )
+    creator_id = path_int(request, "creator_id")
+    body = await read_body(request, CommissionRate)
+    result = await request.app[LEDGER].set_rate(who, creator_id, body.rate_bp)
     return json_response(result)
 
 
@@ -84,9 +85,18 @@ def setup(app: web.Application) -> None:
                     "Count a card view or click on a line-up product (anyone watching; an "
                     "anonymous page names itself with an X-Viewer-Key header)",
                     tag="analytics",
-                    body=obj(kind="string", product_id="integer"),
+                    body=AnalyticsEvent,
                     ok=202,
-                    errors=(400, 404, 413, 422),
+                    errors=(404,),
+                    params=[
+                        {
+                            "name": "X-Viewer-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": "an anonymous page's own id (1-200 visible ASCII)",
+                            "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
+                        }
+                    ],
                 )
             },
             "/api/sessions/{session_id}/analytics": {
@@ -105,7 +115,13 @@ def setup(app: web.Application) -> None:
                     auth=True,
                     ok_type="text/csv",
                     errors=(401, 403, 404, 422),
-                    params=[query_param("table", "products | timeline | orders")],
+                    params=[
+                        query_param(
+                            "table",
+                            "products (default), timeline or orders",
+                            schema={"enum": ["products", "timeline", "orders"]},
+                        )
+                    ],
                 )
             },
             "/api/creators/{creator_id}/ledger": {
@@ -122,8 +138,8 @@ def setup(app: web.Application) -> None:
                     "Set a creator's commission rate in basis points (admins)",
                     tag="analytics",
                     auth=True,
-                    body=obj(rate_bp="integer"),
-                    errors=(400, 401, 403, 404, 422),
+                    body=CommissionRate,
+                    errors=(403, 404),
                 )
             },
         },

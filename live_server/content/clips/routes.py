@@ -10,16 +10,26 @@ from aiohttp import web
 from live_server.content.clips.rules import Clip
 from live_server.content.feed.routes import entry_json
 from live_server.content.keys import FEED, PROCESSING, SOCIAL
+from live_server.content.models import (
+    ClipCut,
+    ClipOut,
+    ClipPage,
+    CommentBody,
+    CommentOut,
+    CommentPage,
+    FeedEntryOut,
+    SmileOut,
+)
 from live_server.content.posts.rules import Comment, TargetKind
 from live_server.platform.http import (
     json_response,
     path_int,
     principal,
     query_int,
-    read_json,
     require_user,
 )
-from live_server.platform.openapi import document, obj, op, query_param
+from live_server.platform.openapi import document, op, query_param
+from live_server.platform.schemas import present, read_body
 from live_server.platform.timefmt import iso
 
 
@@ -79,9 +89,10 @@ async def session_clips(request: web.Request) -> web.Response:
 
 
 async def cut_clip(request: web.Request) -> web.Response:
-    clip = await request.app[PROCESSING].cut_manual(
-        require_user(request), path_int(request, "session_id"), await read_json(request)
-    )
+    who = require_user(request)
+    session_id = path_int(request, "session_id")
+    body = await read_body(request, ClipCut)
+    clip = await request.app[PROCESSING].cut_manual(who, session_id, present(body))
     return json_response(clip_json(clip), status=201)
 
 
@@ -107,8 +118,8 @@ async def list_comments(request: web.Request) -> web.Response:
 async def add_comment(request: web.Request) -> web.Response:
     who = require_user(request)
     kind, target = _kind(request)
-    body = await read_json(request)
-    comment = await request.app[SOCIAL].comment(who, kind, target, body.get("text"))
+    body = await read_body(request, CommentBody)
+    comment = await request.app[SOCIAL].comment(who, kind, target, body.text)
     names = await request.app[SOCIAL].display_names([who.user_id])
     return json_response(comment_json(comment, names), status=201)
 
@@ -134,8 +145,10 @@ def setup(app: web.Application) -> None:
     social: dict[str, dict[str, dict[str, Any]]] = {}
     for base, tag in (("/api/clips/{clip_id}", "clips"), ("/api/posts/{post_id}", "posts")):
         social[base + "/smile"] = {
-            "PUT": op("Smile at it", tag=tag, auth=True, errors=(401, 404)),
-            "DELETE": op("Take the smile back", tag=tag, auth=True, errors=(401, 404)),
+            "PUT": op("Smile at it", tag=tag, auth=True, response=SmileOut, errors=(404,)),
+            "DELETE": op(
+                "Take the smile back", tag=tag, auth=True, response=SmileOut, errors=(404,)
+            ),
         }
         social[base + "/comments"] = {
             "GET": op(
@@ -143,24 +156,37 @@ def setup(app: web.Application) -> None:
                 tag=tag,
                 params=[
                     query_param("before", "comment id", "integer"),
-                    query_param("limit", "1-100", "integer"),
+                    query_param("limit", "1-100 (clamped)", "integer"),
                 ],
+                response=CommentPage,
                 errors=(404,),
             ),
             "POST": op(
                 "Comment",
                 tag=tag,
                 auth=True,
-                body=obj(text="string"),
+                body=CommentBody,
                 ok=201,
-                errors=(400, 401, 404, 422),
+                response=CommentOut,
+                errors=(404,),
+                links={
+                    "delete": (
+                        "DELETE /api/comments/{comment_id}",
+                        {"comment_id": "$response.body#/id"},
+                    )
+                },
             ),
         }
     document(
         app,
         {
             "/api/clips/{clip_id}": {
-                "GET": op("A clip with its products and counters", tag="clips", errors=(404,)),
+                "GET": op(
+                    "A clip with its products and counters",
+                    tag="clips",
+                    response=FeedEntryOut,
+                    errors=(404,),
+                ),
                 "DELETE": op(
                     "Delete a clip (host or admin)",
                     tag="clips",
@@ -170,14 +196,22 @@ def setup(app: web.Application) -> None:
                 ),
             },
             "/api/sessions/{session_id}/clips": {
-                "GET": op("A session's clips", tag="clips", errors=(404,)),
+                "GET": op("A session's clips", tag="clips", response=ClipPage, errors=(404,)),
                 "POST": op(
                     "Cut a clip by hand from the replay (host, moderators, admins)",
                     tag="clips",
                     auth=True,
-                    body=obj(start="number", end="number", product_ids="array", title="string"),
+                    body=ClipCut,
                     ok=201,
-                    errors=(400, 401, 403, 404, 409, 422),
+                    response=ClipOut,
+                    errors=(403, 404, 409),
+                    links={
+                        "clip": ("GET /api/clips/{clip_id}", {"clip_id": "$response.body#/id"}),
+                        "comments": (
+                            "GET /api/clips/{clip_id}/comments",
+                            {"clip_id": "$response.body#/id"},
+                        ),
+                    },
                 ),
             },
             "/api/comments/{comment_id}": {

@@ -11,16 +11,17 @@ from live_server.catalog.serializers import product_json
 from live_server.content.feed.rules import clamp_limit
 from live_server.content.feed.service import FeedEntry
 from live_server.content.keys import FEED
+from live_server.content.models import FeedPage, SeenBody, SponsoredBody, SponsoredOut
 from live_server.content.posts.rules import PostMedia
-from live_server.platform.errors import BadRequest, Invalid
+from live_server.platform.errors import BadRequest
 from live_server.platform.http import (
     json_response,
     path_int,
     principal,
-    read_json,
     require_user,
 )
-from live_server.platform.openapi import document, obj, op, query_param
+from live_server.platform.openapi import document, op, query_param
+from live_server.platform.schemas import read_body
 from live_server.platform.timefmt import iso
 
 
@@ -95,21 +96,15 @@ async def get_feed(request: web.Request) -> web.Response:
 
 
 async def post_seen(request: web.Request) -> web.Response:
-    body = await read_json(request)
-    item_id = body.get("item_id")
-    if isinstance(item_id, bool) or not isinstance(item_id, int) or item_id < 1:
-        raise Invalid("item_id must be a positive integer", code="invalid_item_id")
-    await request.app[FEED].seen(principal(request), item_id)
+    body = await read_body(request, SeenBody)
+    await request.app[FEED].seen(principal(request), body.item_id)
     return web.Response(status=204)
 
 
 async def put_sponsored(request: web.Request) -> web.Response:
     who = require_user(request)
-    body = await read_json(request)
-    sponsored = body.get("sponsored")
-    if not isinstance(sponsored, bool):
-        raise Invalid("sponsored must be true or false", code="invalid_sponsored")
     item_id = path_int(request, "item_id")
+    sponsored = (await read_body(request, SponsoredBody)).sponsored
     await request.app[FEED].set_sponsored(who, item_id, sponsored)
     return json_response({"item_id": item_id, "sponsored": sponsored})
 
@@ -130,6 +125,7 @@ def setup(app: web.Application) -> None:
                         query_param("cursor", "next_cursor of the previous page"),
                         query_param("limit", "items per page (1-50, default 10)", "integer"),
                     ],
+                    response=FeedPage,
                     errors=(400,),
                 )
             },
@@ -138,9 +134,9 @@ def setup(app: web.Application) -> None:
                     "Report that the viewer watched a feed item (ranks it lower for them; a "
                     "view counts once per account, anonymous reports count nothing)",
                     tag="feed",
-                    body=obj(item_id="integer"),
+                    body=SeenBody,
                     ok=204,
-                    errors=(400, 404, 422),
+                    errors=(404,),
                 )
             },
             "/api/feed/items/{item_id}/sponsored": {
@@ -148,8 +144,9 @@ def setup(app: web.Application) -> None:
                     "Label a feed item as sponsored (admin)",
                     tag="feed",
                     auth=True,
-                    body=obj(sponsored="boolean"),
-                    errors=(400, 401, 403, 404, 422),
+                    body=SponsoredBody,
+                    response=SponsoredOut,
+                    errors=(403, 404),
                 )
             },
         },

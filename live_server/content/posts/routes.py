@@ -6,16 +6,17 @@ from aiohttp import web
 
 from live_server.content.feed.routes import entry_json, media_json
 from live_server.content.keys import FEED, POSTS, SOCIAL
-from live_server.content.posts.rules import TargetKind
+from live_server.content.models import EntryPage, FeedEntryOut, FollowOut, PostCreate, PostMediaOut
+from live_server.content.posts.rules import IMAGE_TYPES, VIDEO_TYPES, TargetKind
 from live_server.platform.http import (
     json_response,
     path_int,
     principal,
-    read_json,
     read_upload,
     require_user,
 )
-from live_server.platform.openapi import document, obj, op
+from live_server.platform.openapi import document, op
+from live_server.platform.schemas import present, read_body
 
 
 async def upload_media(request: web.Request) -> web.Response:
@@ -30,7 +31,8 @@ async def upload_media(request: web.Request) -> web.Response:
 
 async def create_post(request: web.Request) -> web.Response:
     who = require_user(request)
-    post = await request.app[POSTS].create(who, await read_json(request))
+    body = await read_body(request, PostCreate)
+    post = await request.app[POSTS].create(who, present(body))
     entry = await request.app[FEED].entry(TargetKind.POST, post.id, who)
     return json_response(entry_json(entry), status=201)
 
@@ -82,9 +84,10 @@ def setup(app: web.Application) -> None:
                     tag="posts",
                     auth=True,
                     body={"type": "string", "format": "binary"},
-                    body_type="application/octet-stream",
+                    body_type=(*IMAGE_TYPES, *VIDEO_TYPES),
                     ok=201,
-                    errors=(401, 403, 413, 415, 422),
+                    response=PostMediaOut,
+                    errors=(400, 401, 403, 413, 415, 422),
                 )
             },
             "/api/posts": {
@@ -92,19 +95,25 @@ def setup(app: web.Application) -> None:
                     "Publish a post with media and product tags (hosts)",
                     tag="posts",
                     auth=True,
-                    body=obj(
-                        caption="string",
-                        media_ids="array",
-                        product_ids="array",
-                        sponsored="boolean",
-                    ),
+                    body=PostCreate,
                     ok=201,
-                    errors=(400, 401, 403, 422),
+                    response=FeedEntryOut,
+                    errors=(403,),
+                    links={
+                        "post": ("GET /api/posts/{post_id}", {"post_id": "$response.body#/id"}),
+                        "comments": (
+                            "GET /api/posts/{post_id}/comments",
+                            {"post_id": "$response.body#/id"},
+                        ),
+                    },
                 )
             },
             "/api/posts/{post_id}": {
                 "GET": op(
-                    "A post with its media, products and counters", tag="posts", errors=(404,)
+                    "A post with its media, products and counters",
+                    tag="posts",
+                    response=FeedEntryOut,
+                    errors=(404,),
                 ),
                 "DELETE": op(
                     "Delete a post (author or admin)",
@@ -115,13 +124,21 @@ def setup(app: web.Application) -> None:
                 ),
             },
             "/api/users/{user_id}/posts": {
-                "GET": op("A creator's latest posts", tag="posts", errors=(404,)),
+                "GET": op(
+                    "A creator's latest posts", tag="posts", response=EntryPage, errors=(404,)
+                ),
             },
             "/api/users/{user_id}/follow": {
                 "PUT": op(
-                    "Follow a creator or brand", tag="posts", auth=True, errors=(401, 404, 422)
+                    "Follow a creator or brand",
+                    tag="posts",
+                    auth=True,
+                    response=FollowOut,
+                    errors=(404, 422),
                 ),
-                "DELETE": op("Unfollow", tag="posts", auth=True, errors=(401, 404, 422)),
+                "DELETE": op(
+                    "Unfollow", tag="posts", auth=True, response=FollowOut, errors=(404, 422)
+                ),
             },
         },
     )

@@ -1,0 +1,121 @@
+"""The accounts REST bodies, declared once: the routes validate with them and the OpenAPI
+document shows them (`platform.schemas`). The rules still judge the values."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from live_server.accounts.rules import (
+    INTERESTS,
+    MAX_DISPLAY_NAME_LEN,
+    MAX_PASSWORD_LEN,
+    MIN_INTERESTS,
+    MIN_PASSWORD_LEN,
+    USERNAME_RE,
+)
+from live_server.platform.schemas import Body
+
+_USERNAME_MESSAGE = (
+    "username must be 3-32 characters: letters, digits, '_', '.', '-', "
+    "starting with a letter or digit"
+)
+Username = Annotated[
+    str,
+    Meta(
+        min_length=3,
+        max_length=32,
+        pattern=USERNAME_RE.pattern,
+        extra={"message": _USERNAME_MESSAGE},
+    ),
+]
+Password = Annotated[
+    str,
+    Meta(
+        min_length=MIN_PASSWORD_LEN,
+        max_length=MAX_PASSWORD_LEN,
+        extra={"message": f"password must be {MIN_PASSWORD_LEN}-{MAX_PASSWORD_LEN} characters"},
+    ),
+]
+DisplayName = Annotated[str, Meta(max_length=MAX_DISPLAY_NAME_LEN)]
+_INTERESTS_MESSAGE = "interests must be a list of category names from: " + ", ".join(INTERESTS)
+Interest = Annotated[
+    str,
+    Meta(
+        pattern="^(" + "|".join(INTERESTS) + ")$",
+        extra_json_schema={"enum": list(INTERESTS)},
+        extra={"message": _INTERESTS_MESSAGE},
+    ),
+]
+# At least MIN_INTERESTS distinct ones: stated in the schema and judged by the rules, which
+# answer it with their own code (not_enough_interests).
+Interests = Annotated[
+    list[Interest],
+    Meta(
+        max_length=len(INTERESTS) * 4,
+        extra_json_schema={"minItems": MIN_INTERESTS, "uniqueItems": True},
+        extra={"message": _INTERESTS_MESSAGE},
+    ),
+]
+
+
+class Registration(Body):
+    """POST /api/auth/register."""
+
+    username: Username
+    password: Password
+    display_name: DisplayName | None = None
+    interests: Interests | None = None
+
+
+class Credentials(Body):
+    """POST /api/auth/login: any strings (a wrong pair is a 401, never a 422)."""
+
+    username: Annotated[str, Meta(max_length=MAX_PASSWORD_LEN)]
+    password: Annotated[str, Meta(max_length=MAX_PASSWORD_LEN)]
+
+
+class InterestsBody(Body):
+    """PUT /api/me/interests."""
+
+    interests: Interests
+
+
+class UserOut(msgspec.Struct):
+    """A user as others see them."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+
+
+class MeOut(UserOut):
+    """The current user: also their interests and when they signed up."""
+
+    interests: list[str]
+    created_at: str
+
+
+class Login(msgspec.Struct):
+    """A log-in (or sign-up): the user and a bearer token."""
+
+    user: MeOut
+    token: str
+    expires_at: str
+
+
+class InterestsOut(msgspec.Struct):
+    """GET /api/interests."""
+
+    interests: list[str]
+    min: int
+
+
+class PasswordChange(Body):
+    """PUT /api/me/password."""
+
+    current_password: Annotated[str, Meta(max_length=MAX_PASSWORD_LEN)]
+    new_password: Password

@@ -1,0 +1,94 @@
+"""The catalog's REST bodies, declared once: the routes validate with them and the OpenAPI
+document shows them (`platform.schemas`). The rules still judge the values."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from live_server.catalog.rules import (
+    CATEGORIES,
+    MAX_DESCRIPTION,
+    MAX_PRICE_MINOR,
+    MAX_STOCK,
+    MAX_TITLE,
+)
+from live_server.platform.schemas import UNSET, Body, UnsetType
+
+Title = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=MAX_TITLE,
+        pattern=r"\S",  # `validate_product_fields` strips it: spaces alone are empty
+        extra={"message": f"title must be 1-{MAX_TITLE} characters, not only spaces"},
+    ),
+]
+Description = Annotated[str, Meta(max_length=MAX_DESCRIPTION)]
+Price = Annotated[int, Meta(ge=0, le=MAX_PRICE_MINOR, description="in minor units (cents)")]
+Currency = Annotated[
+    str,
+    Meta(
+        pattern=r"^[A-Z]{3}$",
+        examples=["USD"],
+        extra={"message": "currency must be an ISO 4217 code like USD"},
+    ),
+]
+Category = Annotated[
+    str,
+    Meta(
+        pattern="^(" + "|".join(CATEGORIES) + ")$",
+        extra_json_schema={"enum": list(CATEGORIES)},
+        extra={"message": "category must be one of: " + ", ".join(CATEGORIES)},
+    ),
+]
+Stock = Annotated[int, Meta(ge=0, le=MAX_STOCK)]
+PerBuyerLimit = Annotated[int, Meta(ge=1, le=MAX_STOCK, description="null: no limit")]
+
+
+class ProductCreate(Body, forbid_unknown_fields=True):
+    """POST /api/products (unknown fields are refused, so that a typo is not ignored)."""
+
+    title: Title
+    price_minor: Price
+    category: Category
+    description: Description | UnsetType | None = UNSET
+    currency: Currency | UnsetType = UNSET
+    stock: Stock | UnsetType | None = UNSET
+    per_buyer_limit: PerBuyerLimit | UnsetType | None = UNSET
+
+
+class ProductUpdate(Body, forbid_unknown_fields=True):
+    """PATCH /api/products/{id}: only the fields sent change."""
+
+    title: Title | UnsetType = UNSET
+    price_minor: Price | UnsetType = UNSET
+    category: Category | UnsetType = UNSET
+    description: Description | UnsetType | None = UNSET
+    currency: Currency | UnsetType = UNSET
+    stock: Stock | UnsetType | None = UNSET
+    per_buyer_limit: PerBuyerLimit | UnsetType | None = UNSET
+
+
+class ProductOut(msgspec.Struct):
+    """A product as `product_json` writes it."""
+
+    id: int
+    owner_id: int
+    title: str
+    description: str
+    price_minor: int
+    currency: str
+    category: str
+    stock: int
+    per_buyer_limit: int | None
+    images: list[str]
+    created_at: str
+
+
+class ProductPage(msgspec.Struct):
+    """GET /api/products."""
+
+    items: list[ProductOut]
