@@ -77,7 +77,11 @@ def serve(data_dir: str, rebroadcast: bool) -> None:
             return {"ok": True}
 
         RoomService.react = react_one_by_one  # type: ignore[method-assign]
-    settings = Settings.load({"data_dir": Path(data_dir), "secret": "bench"}, env={})
+    # every viewer is an anonymous socket from 127.0.0.1: no per-address cap here
+    settings = Settings.load(
+        {"data_dir": Path(data_dir), "secret": "bench", "max_anonymous_sockets_per_address": 0},
+        env={},
+    )
     # the room server's process-wide patches, in the order its entry point installs them
     prepare_process()
     app = create_app(settings)

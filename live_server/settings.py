@@ -90,6 +90,8 @@ class Settings:
     # A Socket.IO client that stops reading is disconnected once this many bytes wait for it
     # (its engine.io queue, its socket's write buffer, frames held for the next flush).
     socketio_max_backlog_bytes: int = 1024 * 1024
+    # Anonymous Socket.IO connections one client address may hold at once (0: no cap).
+    max_anonymous_sockets_per_address: int = 50
     # Commerce
     reservation_hold_s: int = 600
     webhook_secret: str | None = None

@@ -15,12 +15,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import socketio
 from aiohttp import web
 
+from live_server.platform.addresses import client_address
+from live_server.platform.core import PLATFORM
 from live_server.platform.errors import DomainError
 from live_server.platform.identity import Principal
 from live_server.room import (
@@ -126,12 +129,17 @@ class RoomTransport:
         room: RoomService,
         registry: RoomEventRegistry,
         verify_token: TokenVerifier,
+        max_anonymous_per_address: int = 0,
     ) -> None:
         self.sio = sio
         self.room = room
         self.registry = registry
         self._verify = verify_token
         self._buckets: dict[str, Bucket] = {}
+        # anonymous sockets per client address (signed-in users are accountable: not capped)
+        self._max_anonymous = max_anonymous_per_address
+        self._anonymous: Counter[str] = Counter()
+        self._anonymous_address: dict[str, str] = {}
         sio.on("connect", self._on_connect)
         sio.on("disconnect", self._on_disconnect)
         sio.on("*", self._on_unknown)
@@ -182,14 +190,43 @@ class RoomTransport:
                 raise socketio.exceptions.ConnectionRefusedError(
                     {"code": "unauthorized", "message": "invalid or expired token"}
                 )
-        await self.room.connect(sid, principal)
+        if principal is None:
+            self._count_anonymous(sid, environ)
+        try:
+            await self.room.connect(sid, principal)
+        except BaseException:
+            self._forget_anonymous(sid)
+            raise
         return True
+
+    def _count_anonymous(self, sid: str, environ: dict[str, Any]) -> None:
+        if self._max_anonymous <= 0:
+            return
+        request = handshake_request(environ)
+        address = client_address(request) if isinstance(request, web.Request) else "unknown"
+        if self._anonymous[address] >= self._max_anonymous:
+            # socket.io-client: err.message, err.data.code (as docs/realtime.md describes)
+            raise socketio.exceptions.ConnectionRefusedError(
+                f"your address already holds {self._max_anonymous} connections without"
+                " signing in: sign in or close one",
+                {"code": "too_many_connections"},
+            )
+        self._anonymous[address] += 1
+        self._anonymous_address[sid] = address
+
+    def _forget_anonymous(self, sid: str) -> None:
+        address = self._anonymous_address.pop(sid, None)
+        if address is not None:
+            self._anonymous[address] -= 1
+            if self._anonymous[address] <= 0:
+                del self._anonymous[address]
 
     async def _on_disconnect(self, sid: str, *args: Any) -> Any:
         if is_connected(self.sio, sid):
             # A client event named "disconnect", not a real disconnection.
             return error_ack("unknown_event", "unknown event")
         self._buckets.pop(sid, None)
+        self._forget_anonymous(sid)
         try:
             await self.room.disconnect(sid)
         except Exception:
@@ -254,7 +291,13 @@ def setup(
     feature adds, now or later) and registers the transport's lifetime (tick loop started
     at start-up, sockets and shared state closed at shut-down).
     """
-    transport = RoomTransport(sio, room.service, room.events, verify_token)
+    transport = RoomTransport(
+        sio,
+        room.service,
+        room.events,
+        verify_token,
+        max_anonymous_per_address=app[PLATFORM].settings.max_anonymous_sockets_per_address,
+    )
     app[ROOM_TRANSPORT] = transport
     transport.attach(app)
 
