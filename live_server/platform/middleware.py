@@ -95,7 +95,9 @@ def _exact_allow(request: web.Request) -> str | None:
         if app.frozen:  # routes can no longer change: keep the table
             _PLAIN_METHODS[app] = plain
     methods = plain.get(request.path)
-    return ",".join(sorted(methods)) if methods is not None else None
+    if methods is None or "*" in methods:  # no such literal path, or one that takes any method
+        return None
+    return ",".join(sorted(methods))
 
 
 @web.middleware
