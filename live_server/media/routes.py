@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from live_server.media.keys import BROADCAST
+from live_server.media.models import BroadcastOut, MediaTimeOut
 from live_server.platform.http import json_response, path_int, principal
 from live_server.platform.openapi import document, op
 from live_server.shows import SHOWS
@@ -51,6 +52,7 @@ def setup(app: web.Application) -> None:
                 "GET": op(
                     "Live video status: state, media time, WHEP viewers, publisher connected",
                     tag="media",
+                    response=BroadcastOut,
                     errors=(404,),
                 )
             },
@@ -58,6 +60,7 @@ def setup(app: web.Application) -> None:
                 "GET": op(
                     "The live session's media time in seconds since go-live",
                     tag="sessions",
+                    response=MediaTimeOut,
                     errors=(404,),
                 )
             },

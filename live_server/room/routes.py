@@ -17,6 +17,7 @@ from live_server.platform.http import (
 )
 from live_server.platform.openapi import document, op, query_param
 from live_server.room.keys import ROOM
+from live_server.room.models import ChatPage, PinPage
 
 
 async def chat_history(request: web.Request) -> web.Response:
@@ -55,6 +56,7 @@ def setup(app: web.Application) -> None:
                 "GET": op(
                     "Chat history of a session (visible messages, oldest first)",
                     tag="room",
+                    response=ChatPage,
                     errors=(404,),
                     params=[
                         query_param("after_id", "only messages with a larger id", "integer"),
@@ -63,7 +65,12 @@ def setup(app: web.Application) -> None:
                 )
             },
             "/api/sessions/{session_id}/pins": {
-                "GET": op("Pins of a session with their media times", tag="room", errors=(404,))
+                "GET": op(
+                    "Pins of a session with their media times",
+                    tag="room",
+                    response=PinPage,
+                    errors=(404,),
+                )
             },
             "/api/sessions/{session_id}/audience": {
                 "GET": op(
