@@ -26,7 +26,8 @@ from live_server.platform.schemas import schema_components
 
 PathSpec = dict[str, dict[str, Any]]
 OPENAPI_PATHS: web.AppKey[dict[str, PathSpec]] = web.AppKey("openapi_paths", dict)
-#: Path parameters that are not positive integers (every other `{..._id}` is one).
+#: Path parameters that are not positive integers (every other `{..._id}` is one; other
+#: names are strings).
 OPENAPI_PATH_PARAMS: web.AppKey[dict[str, dict[str, Any]]] = web.AppKey("openapi_path_params", dict)
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -179,8 +180,10 @@ def document(
 
 def _path_param(app: web.Application, name: str) -> dict[str, Any]:
     schema = app.get(OPENAPI_PATH_PARAMS, {}).get(name)
-    if schema is None:
-        schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    if schema is None and name.endswith("_id"):
+        schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}  # what path_int takes
+    elif schema is None:
+        schema = {"type": "string"}
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
