@@ -6,6 +6,7 @@ from aiohttp import web
 
 from live_server.commerce.keys import ANALYTICS, LEDGER
 from live_server.commerce.models import AnalyticsEvent, CommissionRate
+from live_server.platform.addresses import client_address
 from live_server.platform.http import (
     header_text,
     json_response,
@@ -27,7 +28,7 @@ async def record_event(request: web.Request) -> web.Response:
         session_id,
         present(body),
         header_text(request, "X-Viewer-Key"),
-        request.remote or "",
+        client_address(request),
     )
     return json_response({"counted": counted}, status=202)
 
