@@ -50,6 +50,7 @@ def setup(app: web.Application) -> None:
                     f"{SIGNATURE_HEADER}: t=<unix time>,v1=<hex HMAC-SHA256 of 't.body'>; "
                     "body {id, type: payment.succeeded|payment.failed, order_id}",
                     tag="payments",
+                    auth="webhookSignature",
                     body={"type": "object"},
                     errors=(400, 401, 404, 413),
                 )
