@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: setup run test test-fast lint typecheck pytest system-deps bench-fanout bench-room bench-flash-sale bench-clips clean
+.PHONY: setup run test test-fast lint typecheck pytest system-deps bench-fanout bench-room bench-flash-sale bench-clips soak clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -72,6 +72,12 @@ bench-flash-sale: setup
 
 bench-clips: setup system-deps
 	$(PY) bench/clips.py $(BENCH_ARGS)
+
+# Not in CI: minutes of abandoned WHEP offers, slow HTTP and non-reading Socket.IO clients
+# during a live show against a real `liveshop serve`; exit code 1 if a target fails.
+# BENCH_ARGS=--quick checks the script itself in about a minute and a half.
+soak: setup
+	$(PY) bench/soak.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) web_client/node_modules .mypy_cache .ruff_cache .pytest_cache test-artifacts .import_linter_cache
