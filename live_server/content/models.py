@@ -39,6 +39,8 @@ class ClipCut(Body):
     start: Seconds
     end: Seconds
     product_ids: Annotated[list[Id], _ids("product_ids", 10)]
+    #: Shown in the replay's clip list and the feed; the service keeps its first 120 chars.
+    title: str | None = None
 
 
 class PostCreate(Body):

@@ -142,6 +142,7 @@ async def test_rerun_replaces_auto_clips_and_manual_cut(
     assert resp.status == 201, await resp.text()
     manual = await resp.json()
     assert manual["source"] == "manual" and manual["product_ids"] == [show.product_ids[1]]
+    assert manual["title"] == "Best bit"  # the body model once dropped it silently
     path = services.settings.media_dir / manual["video_url"].removeprefix("/media/")
     # a stream-copied cut starts on the replay's keyframe at or shortly before 10 s
     assert 7.0 <= manual["start_s"] <= 10.0 and manual["end_s"] == pytest.approx(20.0, abs=0.05)
