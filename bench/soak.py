@@ -363,7 +363,9 @@ async def soak(
                     slot = slow.slot(kind, delay, slow_max, rng.randrange(1 << 30))
                     tasks.append(asyncio.ensure_future(slot))
             for _ in range(profile.stalled):
-                stall = stalled.slot(rng.uniform(0, ramp), math.ceil(d / 5) + 2)
+                stall = stalled.slot(
+                    rng.uniform(0, ramp), math.ceil(d / 5) + 2, rng.randrange(1 << 30)
+                )
                 tasks.append(asyncio.ensure_future(stall))
             every = 10.0 if d >= 60 else 5.0
             while alive() and time.monotonic() < t_stop:

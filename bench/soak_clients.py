@@ -112,6 +112,12 @@ class AbandonedOffers:
                 self.refused[str(status)] += 1
 
 
+async def pause(abort: asyncio.Event, seconds: float) -> None:
+    """Wait ``seconds``, or less if ``abort`` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(abort.wait(), seconds)
+
+
 async def _read_to_eof(reader: asyncio.StreamReader) -> None:
     with contextlib.suppress(ConnectionError):
         while await reader.read(65536):
@@ -144,11 +150,14 @@ class SlowHttp:
     async def slot(self, kind: str, delay: float, max_connections: int, seed: int) -> None:
         """One slot: up to ``max_connections`` connections of ``kind``, one after the other."""
         rng = random.Random(seed)
-        await asyncio.sleep(delay)  # staggered starts: the slots do not move in step
+        await asyncio.sleep(delay)  # staggered starts
         for _ in range(max_connections):
             if self.stop.is_set() or self.abort.is_set():
                 return
             await self._one(kind, rng)
+            # back after a moment: the server's deadlines are the same for every connection,
+            # so without it the slots would keep moving in step, cut off in bursts
+            await pause(self.abort, rng.uniform(0.0, 2.0))
 
     async def _one(self, kind: str, rng: random.Random) -> None:
         try:
@@ -300,10 +309,13 @@ class StalledSockets:
             raise RuntimeError(f"room:join refused: {ack!r:.200}")
         return proto
 
-    async def slot(self, delay: float, max_connections: int) -> None:
+    async def slot(self, delay: float, max_connections: int, seed: int) -> None:
         """One slot: up to ``max_connections`` stalled clients, one after the other."""
+        rng = random.Random(seed)
         await asyncio.sleep(delay)  # staggered starts
-        for _ in range(max_connections):
+        for i in range(max_connections):
+            if i:
+                await pause(self.abort, rng.uniform(0.0, 2.0))  # not in step (see SlowHttp)
             if self.stop.is_set() or self.abort.is_set():
                 return
             try:
@@ -328,8 +340,7 @@ class StalledSockets:
                         self.lifetimes.append(seen[0] - stalled_at)
                         self.last_cut = max(self.last_cut, seen[0])
                         break
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.abort.wait(), 0.5)
+                    await pause(self.abort, 0.5)
             finally:
                 proto.transport.abort()  # unread data: the kernel answers with RST
                 self.ports.retire(local)
