@@ -90,6 +90,10 @@ class Settings:
     # A Socket.IO client that stops reading is disconnected once this many bytes wait for it
     # (its engine.io queue, its socket's write buffer, frames held for the next flush).
     socketio_max_backlog_bytes: int = 1024 * 1024
+    # Engine.IO heartbeat: a client that answers no ping within ping_interval + ping_timeout
+    # is gone (a client that stops reading is let go within about 15 s, not 40 s).
+    socketio_ping_interval_s: float = 10.0
+    socketio_ping_timeout_s: float = 5.0
     # Anonymous Socket.IO connections one client address may hold at once (0: no cap).
     max_anonymous_sockets_per_address: int = 50
     # Commerce

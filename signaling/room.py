@@ -64,6 +64,8 @@ def create_server(settings: Settings) -> socketio.AsyncServer:
         settings.redis_url,
         channel=f"{settings.redis_prefix}:socketio",
         max_backlog_bytes=settings.socketio_max_backlog_bytes,
+        ping_interval_s=settings.socketio_ping_interval_s,
+        ping_timeout_s=settings.socketio_ping_timeout_s,
     )
 
 
@@ -72,12 +74,16 @@ def create_socketio_server(
     channel: str = "liveshop-socketio",
     fast_broadcast: bool = True,
     max_backlog_bytes: int = 1024 * 1024,
+    ping_interval_s: float = 10.0,
+    ping_timeout_s: float = 5.0,
 ) -> socketio.AsyncServer:
     """The Socket.IO server, with the Redis manager when a Redis URL is configured.
 
     `fast_broadcast` writes room broadcasts straight to WebSocket transports (see
     signaling.socketio_internals); off, every delivery goes through engine.io's queues.
-    A client with more than `max_backlog_bytes` waiting for it is disconnected.
+    A client with more than `max_backlog_bytes` waiting for it is disconnected, and one
+    that answers no heartbeat within `ping_interval_s + ping_timeout_s` is gone: the
+    heartbeat is what notices a client that stopped reading long before its backlog fills.
     """
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
@@ -87,8 +93,8 @@ def create_socketio_server(
         # Handle a client's events one after the other in its own read loop instead of a
         # task per event: cheaper for reaction taps, and a client's events stay in order.
         async_handlers=False,
-        ping_interval=20,
-        ping_timeout=20,
+        ping_interval=ping_interval_s,
+        ping_timeout=ping_timeout_s,
         logger=False,
         engineio_logger=False,
     )

@@ -118,6 +118,10 @@ def _cap_send_buffer(transport: asyncio.Transport) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, WEBSOCKET_SEND_BUFFER)
 
 
+#: How long a WebSocket close may wait for the client's close frame before the connection is
+#: aborted (a client that answers nothing would otherwise hold it for aiohttp's 10 s).
+WEBSOCKET_CLOSE_GRACE_S = 1.0
+
 #: The transports of each engine.io server's WebSocket sockets (see `track_transports`).
 _TRANSPORTS: weakref.WeakKeyDictionary[Any, dict[str, asyncio.Transport]] = (
     weakref.WeakKeyDictionary()
@@ -146,6 +150,7 @@ def track_transports(eio_server: Any) -> dict[str, asyncio.Transport] | None:
             sid = getattr(owner, "sid", None)
             request = environ.get("aiohttp.request")
             transport = getattr(request, "transport", None)
+            self.tcp_transport = transport  # for close(): the request's own connection
             if sid is not None and transport is not None:
                 table[sid] = transport
                 _cap_send_buffer(transport)
@@ -154,6 +159,17 @@ def track_transports(eio_server: Any) -> dict[str, asyncio.Transport] | None:
             finally:
                 if sid is not None:
                     table.pop(sid, None)
+
+        async def close(self) -> None:
+            # A WebSocket close waits for the client's close frame (aiohttp: up to 10 s), and
+            # a client that stopped reading never sends one: past a short grace the TCP
+            # connection is aborted, so a dead client's socket goes with its heartbeat.
+            try:
+                await asyncio.wait_for(super().close(), WEBSOCKET_CLOSE_GRACE_S)
+            except TimeoutError:
+                transport = getattr(self, "tcp_transport", None)
+                if transport is not None:
+                    transport.abort()
 
     eio_server._async = {**drivers, "websocket": TrackedWebSocket}
     _TRANSPORTS[eio_server] = table

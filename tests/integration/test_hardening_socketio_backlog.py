@@ -174,3 +174,41 @@ async def test_finding_11_a_client_that_stops_reading_is_cut_off_and_others_keep
     finally:
         if stalled.transport is not None:
             stalled.transport.abort()
+
+
+@pytest.fixture
+def quick_heartbeat_app(tmp_path: Path) -> Any:
+    from live_server.app import create_app
+
+    return create_app(
+        Settings.load(
+            {
+                "data_dir": tmp_path / "hb",
+                "secret": "test-secret",
+                "socketio_ping_interval_s": 1.0,
+                "socketio_ping_timeout_s": 1.0,
+            },
+            env={},
+        )
+    )
+
+
+async def test_build_2_a_client_that_stops_reading_quietly_goes_with_its_heartbeat(
+    aiohttp_client: Any, quick_heartbeat_app: Any, make_user: Any
+) -> None:
+    # No flood here, so no backlog mark is reached: only the heartbeat can tell (its interval
+    # and timeout are settings now; at the old fixed 20 s + 20 s this waited 40 s).
+    client = await aiohttp_client(quick_heartbeat_app)
+    base_url = str(client.make_url("/")).rstrip("/")
+    stalled = await raw_socket(base_url)
+    sockets = open_sockets()
+    loop = asyncio.get_running_loop()
+    stopped = loop.time()
+    stalled.stop_reading()
+    try:
+        await wait_for(lambda: open_sockets() == sockets - 1, timeout=10, message="let go")
+        # the heartbeat's 1 s + 1 s, with room for a loaded machine
+        assert loop.time() - stopped < 6
+    finally:
+        if stalled.transport is not None:
+            stalled.transport.abort()
