@@ -160,15 +160,26 @@ class Database(Executor):
         return conn
 
     async def close(self) -> None:
-        """Checkpoints the WAL and closes both connections."""
-        for conn in (self._reader, self._writer):
-            if conn is not None:
+        """Checkpoints the WAL and closes both connections.
+
+        Takes the writer lock first, so a write still in flight (the chat's write-behind at
+        shut-down) finishes before the connection goes. The checkpoint only saves the next
+        start-up some work: if SQLite refuses it now ("database table is locked"), the WAL is
+        checkpointed at the next open, and the connections still close.
+        """
+        async with self._lock:
+            for conn in (self._reader, self._writer):
+                if conn is None:
+                    continue
                 try:
                     if conn is self._writer:
-                        await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                        try:
+                            await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                        except sqlite3.OperationalError as exc:
+                            logger.warning("WAL checkpoint at close skipped: %s", exc)
                 finally:
                     await conn.close()
-        self._reader = self._writer = None
+            self._reader = self._writer = None
 
     @property
     def writer(self) -> aiosqlite.Connection:
