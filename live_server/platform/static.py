@@ -58,8 +58,9 @@ def setup(app: web.Application, signer: UrlSigner, authorise_media: MediaAuthori
     for folder in ("css", "js", "img"):
         if (web_root / folder).is_dir():
             app.router.add_static(f"/{folder}/", web_root / folder)
-    vendor = web_root / "node_modules" / "socket.io-client" / "dist"
-    if vendor.is_dir():
-        app.router.add_static("/vendor/socket.io-client/", vendor)
+    for package in ("socket.io-client", "hls.js"):
+        vendor = web_root / "node_modules" / package / "dist"
+        if vendor.is_dir():
+            app.router.add_static(f"/vendor/{package}/", vendor)
     media_files.setup(app, settings.media_dir, signer, authorise_media)
     app.middlewares.append(_static_cache_headers)
