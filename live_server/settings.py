@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "LIVESHOP_"
+#: settings that take one of a few words
+_CHOICES = {"hls": ("on", "off"), "hls_transcode": ("on-demand", "always", "off")}
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,18 @@ class Settings:
     peer_connect_timeout_s: float = 10.0
     viewer_silence_timeout_s: float = 15.0
     max_viewers_per_address: int = 20
+    # WebRTC viewers this process serves at most (0: no cap); beyond it, and beyond a show's
+    # front row, WHEP answers 503 and the viewer page plays LL-HLS (docs/hls.md)
+    max_webrtc_viewers: int = 0
+    # LL-HLS (docs/hls.md): "on" packages every live show; "off" serves no /hls/. VP8 hosts
+    # are transcoded to H.264 once per show: "on-demand" from the first HLS request,
+    # "always" from go-live, "off" never (their shows then have no HLS)
+    hls: str = "on"
+    hls_transcode: str = "on-demand"
+    hls_part_target_s: float = 0.2
+    hls_segment_target_s: float = 2.0
+    hls_window_segments: int = 8  # segments listed in the live playlist (~16 s of DVR)
+    hls_vod_keep_h: float = 48.0  # hours a finished show's HLS stays on disk as its VOD
     # Live room
     chat_max_len: int = 500
     chat_rate_per_s: float = 1.0
@@ -104,6 +118,14 @@ class Settings:
     # per-buyer cap a sale gets when its merchant names none.
     flash_sale_max_discount_percent: int = 90
     flash_sale_default_per_buyer_limit: int = 2
+
+    def __post_init__(self) -> None:
+        for name, allowed in _CHOICES.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(
+                    f"{ENV_PREFIX}{name.upper()} must be one of {', '.join(allowed)}, not {value!r}"
+                )
 
     @property
     def db_path(self) -> Path:

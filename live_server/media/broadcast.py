@@ -17,13 +17,20 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from live_server.media.clock import MediaClock
 from live_server.media.sdp import ice_link_headers
-from live_server.media.sfu import NotLive, Sfu
+from live_server.media.sfu import MediaTap, NotLive, Sfu
 from live_server.media.store import RecordingRepository
 from live_server.media.turn import announced_ice_servers
-from live_server.platform.errors import Conflict, DomainError, NotFound, Unauthorized
+from live_server.platform.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+)
 from live_server.platform.events import (
     EventBus,
     RecordingFinished,
@@ -45,6 +52,22 @@ class _Recorder:
     recording_id: int | None = None
 
 
+class TapProvider(Protocol):
+    """A feature that takes a copy of every live show's frames (the LL-HLS packager)."""
+
+    def taps_for(
+        self, session_id: int, video_codec: str | None, audio_codec: str | None
+    ) -> list[MediaTap]:
+        """Taps for a show whose host just connected (again: return [] if already tapped)."""
+
+    async def broadcast_ended(self, session_id: int) -> None:
+        """The show's media has ended (its room is closed)."""
+
+
+#: what a viewer refused for capacity is told to wait before trying WebRTC again
+CAPACITY_RETRY_S = 30
+
+
 def _lower(name: str | None) -> str | None:
     return name.lower() if name else None
 
@@ -61,6 +84,7 @@ class BroadcastService:
         recordings_dir: Path,
         grace_s: float = 30.0,
         fallback_clock: FallbackClock | None = None,
+        max_webrtc_viewers: int = 0,
     ) -> None:
         self._sessions = sessions
         self._sfu = sfu
@@ -71,6 +95,8 @@ class BroadcastService:
         self._dir = Path(os.path.abspath(recordings_dir))
         self._grace_s = grace_s
         self._fallback_clock = fallback_clock
+        self._max_webrtc_viewers = max_webrtc_viewers
+        self._tap_providers: list[TapProvider] = []
         self._recorders: dict[int, _Recorder] = {}
         self._grace: dict[int, asyncio.Task[None]] = {}
         self._ending: set[int] = set()
@@ -106,7 +132,38 @@ class BroadcastService:
             writer.start()
             self._recorders[session_id] = _Recorder(writer)
             self._sfu.add_tap(session_id, writer)
+        if room is not None:
+            video, audio = self.codecs(session_id)
+            for provider in self._tap_providers:
+                for tap in provider.taps_for(session_id, video, audio):
+                    self._sfu.add_tap(session_id, tap)
         return publisher_id, answer
+
+    def add_tap_provider(self, provider: TapProvider) -> None:
+        """``provider`` is asked for taps whenever a host connects (the composition root)."""
+        self._tap_providers.append(provider)
+
+    def codecs(self, session_id: int) -> tuple[str | None, str | None]:
+        """(video, audio) codec names the host sends ("H264"/"VP8", "OPUS"), if live here."""
+        room = self._sfu.room(session_id)
+        if room is None:
+            return None, None
+        video = room.hubs["video"].codec_name if "video" in room.codec_caps else None
+        audio = room.hubs["audio"].codec_name if "audio" in room.codec_caps else None
+        return video, audio
+
+    def add_tap(self, session_id: int, tap: MediaTap) -> bool:
+        """Tap a show already live here (an on-demand transcode); False when it is not."""
+        if self._sfu.room(session_id) is None or session_id in self._ending:
+            return False
+        self._sfu.add_tap(session_id, tap)
+        return True
+
+    def request_keyframe(self, session_id: int) -> None:
+        """Ask the host for a keyframe (throttled and coalesced with the viewers' requests)."""
+        room = self._sfu.room(session_id)
+        if room is not None:
+            room.keyframes.request()
 
     async def stop_publishing(self, session_id: int, publisher_id: str) -> None:
         """WHIP DELETE: the host ends the broadcast."""
@@ -126,6 +183,19 @@ class BroadcastService:
         session = await self._sessions.require_visible(who, session_id)
         if session.state is SessionState.ENDED:
             raise NotLive("this session has ended", code="session_ended")
+        front_row = session.front_row
+        if front_row is not None and self._sfu.viewer_count(session_id) >= front_row:
+            raise Unavailable(
+                "real-time video is full for this show: watch it at standard latency",
+                code="front_row_full",
+                retry_after=CAPACITY_RETRY_S,
+            )
+        if 0 < self._max_webrtc_viewers <= self._sfu.total_viewers():
+            raise Unavailable(
+                "this server has no room for another real-time viewer: watch at standard latency",
+                code="webrtc_full",
+                retry_after=CAPACITY_RETRY_S,
+            )
         return await self._sfu.subscribe(session_id, offer, address)
 
     async def leave(self, session_id: int, viewer_id: str) -> None:
@@ -160,6 +230,12 @@ class BroadcastService:
             return self._clock.media_time(session_id)
         if self._fallback_clock is not None:
             return await self._fallback_clock.media_time(session_id)
+        return None
+
+    def media_time_now(self, session_id: int) -> float | None:
+        """The media time from this process's clock only (None when it does not run here)."""
+        if self._clock.is_running(session_id):
+            return self._clock.media_time(session_id)
         return None
 
     # -- SFU listener -----------------------------------------------------------------
@@ -234,6 +310,11 @@ class BroadcastService:
             await self._sfu.close_room(session_id)
             self._clock.stop(session_id)
             await self._finalise_recording(session_id)
+            for provider in self._tap_providers:
+                try:
+                    await provider.broadcast_ended(session_id)
+                except Exception:
+                    logger.exception("session=%s tap provider failed at the end", session_id)
             if went_live:
                 with contextlib.suppress(DomainError):
                     await self._sessions.mark_ended(session_id)

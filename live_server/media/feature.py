@@ -50,6 +50,7 @@ def setup(app: web.Application, platform: Platform, shows: Shows) -> Media:
         s.media_dir / "recordings",
         grace_s=s.reconnect_grace_s,
         fallback_clock=shows.wall_clock,
+        max_webrtc_viewers=s.max_webrtc_viewers,
     )
     app[BROADCAST] = broadcast
     app.cleanup_ctx.append(_media_ctx)

@@ -210,6 +210,10 @@ class Sfu:
         room = self._rooms.get(session_id)
         return len(room.viewers) if room else 0
 
+    def total_viewers(self) -> int:
+        """WHEP viewers of every session in this process (connecting ones included)."""
+        return sum(len(room.viewers) for room in self._rooms.values())
+
     def is_receiving(self, session_id: int) -> bool:
         """True once the current publisher's first frame arrived."""
         room = self._rooms.get(session_id)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from live_server.platform.core import PLATFORM, TOKEN_VERIFIER
-from live_server.platform.errors import DomainError, TooManyRequests
+from live_server.platform.errors import DomainError, TooManyRequests, Unavailable
 from live_server.platform.http import PRINCIPAL_KEY, bearer_token
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except DomainError as exc:
         headers = {}
-        if isinstance(exc, TooManyRequests):
+        if isinstance(exc, TooManyRequests | Unavailable):
             headers["Retry-After"] = str(exc.retry_after)
         return error_response(exc.status, exc.code, exc.message, headers)
     except web.HTTPException as exc:

@@ -49,6 +49,12 @@ class UrlSigner:
         now = time.time() if now is None else now
         return int(math.ceil((now + ttl_s) / EXPIRY_STEP_S) * EXPIRY_STEP_S)
 
+    def signature(self, path: str, ttl_s: float, now: float | None = None) -> tuple[int, str]:
+        """(expiry, signature) for `path`, for links that carry them in the path itself
+        (LL-HLS: a cache keys on the URL, and relative URIs must inherit the grant)."""
+        expires = self.expiry(ttl_s, now)
+        return expires, self._mac(path, expires)
+
     def sign(self, path: str, ttl_s: float, now: float | None = None) -> str:
         """`path?exp=...&sig=...`: opens `path` (and nothing else) until the expiry."""
         expires = self.expiry(ttl_s, now)

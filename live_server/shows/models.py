@@ -13,7 +13,13 @@ from msgspec import Meta
 from live_server.accounts.models import UserOut
 from live_server.catalog.models import ProductOut
 from live_server.platform.schemas import UNSET, Body, UnsetType
-from live_server.shows.rules import MAX_DESCRIPTION, MAX_LINEUP, MAX_MODERATORS, MAX_TITLE
+from live_server.shows.rules import (
+    MAX_DESCRIPTION,
+    MAX_FRONT_ROW,
+    MAX_LINEUP,
+    MAX_MODERATORS,
+    MAX_TITLE,
+)
 
 Title = Annotated[
     str,
@@ -35,6 +41,15 @@ StartsAt = Annotated[
     ),
 ]
 CoverUrl = Annotated[str, Meta(max_length=500)]
+FrontRow = Annotated[
+    int,
+    Meta(
+        ge=0,
+        le=MAX_FRONT_ROW,
+        description="real-time (WebRTC) viewers; everyone after them watches over LL-HLS",
+        extra={"message": f"front_row must be a number of viewers from 0 to {MAX_FRONT_ROW}"},
+    ),
+]
 ProductIds = Annotated[
     list[Annotated[int, Meta(ge=1)]],
     Meta(
@@ -61,6 +76,7 @@ class SessionCreate(Body):
     visibility: Literal["public", "private"] | UnsetType = UNSET
     product_ids: ProductIds | UnsetType = UNSET
     moderators: Usernames | UnsetType = UNSET
+    front_row: FrontRow | UnsetType | None = UNSET
 
 
 class SessionUpdate(Body):
@@ -71,6 +87,7 @@ class SessionUpdate(Body):
     starts_at: StartsAt | UnsetType | None = UNSET
     cover_url: CoverUrl | UnsetType | None = UNSET
     visibility: Literal["public", "private"] | UnsetType = UNSET
+    front_row: FrontRow | UnsetType | None = UNSET
 
 
 class LineupBody(Body):
@@ -101,6 +118,8 @@ class SessionOut(msgspec.Struct):
     moderators: list[UserOut]
     went_live_at: str | None
     ended_at: str | None
+    front_row: int | None
+    hls_url: str
 
 
 class SessionPage(msgspec.Struct):

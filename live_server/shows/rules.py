@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from live_server.platform.errors import Conflict
+from live_server.platform.errors import Conflict, Invalid
 from live_server.platform.identity import Principal
 
 
@@ -35,6 +35,7 @@ _ALLOWED: dict[SessionState, frozenset[SessionState]] = {
 MAX_LINEUP = 50
 MAX_MODERATORS = 20
 MAX_TITLE = 120
+MAX_FRONT_ROW = 100_000
 MAX_DESCRIPTION = 4000
 
 
@@ -62,10 +63,24 @@ class LiveSession:
     created_at: float
     went_live_at: float | None
     ended_at: float | None
+    #: real-time (WebRTC) viewers allowed; the rest watch over LL-HLS; None: no limit
+    front_row: int | None = None
 
     @property
     def is_live(self) -> bool:
         return self.state in (SessionState.LIVE, SessionState.RECONNECTING)
+
+
+def front_row(value: object) -> int | None:
+    """A show's front row (real-time viewers; the rest watch over LL-HLS), checked."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_FRONT_ROW:
+        raise Invalid(
+            f"front_row must be a number of viewers from 0 to {MAX_FRONT_ROW}",
+            code="invalid_front_row",
+        )
+    return value
 
 
 def may_view(session: LiveSession, who: Principal | None, *, is_moderator: bool) -> bool:

@@ -25,4 +25,7 @@ def session_json(view: SessionView) -> dict[str, Any]:
         "moderators": [user_json(m) for m in view.moderators],
         "went_live_at": iso(s.went_live_at),
         "ended_at": iso(s.ended_at),
+        "front_row": s.front_row,
+        # LL-HLS (docs/hls.md): 404 while the show is not live or the server has HLS off
+        "hls_url": f"/hls/{s.id}/index.m3u8",
     }

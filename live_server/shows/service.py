@@ -286,6 +286,8 @@ class LiveSessionService:
             if data["visibility"] not in (v.value for v in Visibility):
                 raise Invalid("visibility must be public or private", code="invalid_visibility")
             out["visibility"] = data["visibility"]
+        if "front_row" in data:
+            out["front_row"] = rules.front_row(data["front_row"])
         return out
 
     async def update(self, who: Principal, session_id: int, data: dict[str, Any]) -> SessionView:

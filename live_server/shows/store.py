@@ -24,10 +24,11 @@ def _session(row: sqlite3.Row) -> LiveSession:
         created_at=row["created_at"],
         went_live_at=row["went_live_at"],
         ended_at=row["ended_at"],
+        front_row=row["front_row"],
     )
 
 
-_EDITABLE = {"title", "description", "starts_at", "cover_url", "visibility"}
+_EDITABLE = {"title", "description", "starts_at", "cover_url", "visibility", "front_row"}
 
 #: `rules.may_view` in SQL, for reads that filter inside a query (the feed's ranking): the
 #: ids of the sessions the user bound to `:viewer_id` may not view (-1: anonymous). Admins
@@ -56,7 +57,8 @@ class SessionRepository:
         async with self._db.transaction() as tx:
             cur = await tx.execute(
                 "INSERT INTO live_sessions(host_id, title, description, starts_at, cover_url,"
-                " visibility, stream_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " visibility, stream_key, created_at, front_row)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     host_id,
                     fields["title"],
@@ -66,6 +68,7 @@ class SessionRepository:
                     fields.get("visibility", Visibility.PUBLIC.value),
                     stream_key,
                     time.time(),
+                    fields.get("front_row"),
                 ),
             )
             session_id = cur.lastrowid
