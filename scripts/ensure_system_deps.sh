@@ -2,7 +2,9 @@
 # Installs what the test suite needs from outside Python when it is missing:
 # Debian's chromium (browser tests), ffmpeg/ffprobe (independent media checks),
 # Node.js/npm (`make setup` runs `npm ci` for web_client's vendored packages and a Node
-# Socket.IO client test), and a running Redis on 127.0.0.1:6379 (multi-node tests).
+# Socket.IO client test), nginx (the LL-HLS cache in front of LiveShop in tests and
+# bench/hls.py, with deploy/nginx/liveshop.conf) and a running Redis on 127.0.0.1:6379
+# (multi-node tests).
 set -euo pipefail
 
 missing=()
@@ -10,6 +12,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+# /usr/sbin is not on every user's PATH; tests/support/nginx.py runs /usr/sbin/nginx
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
