@@ -19,6 +19,7 @@ from live_server.room.extensions import RoomBroadcaster, TickContributor
 from live_server.room.live_state import LiveState
 from live_server.room.rules.chat import ChatMessage
 from live_server.room.rules.moderation import LogEntry, RoomConfig, can_moderate
+from live_server.room.rules.presence import Audience, tier_of
 from live_server.room.stores.chat import ChatRepository
 from live_server.room.stores.moderation import ModerationRepository
 from live_server.room.stores.pins import PinRepository
@@ -52,6 +53,7 @@ class Member:
     principal: Principal | None
     joined: dict[int, bool] = field(default_factory=dict)
     name: str | None = None  # display name, looked up on the first chat message
+    tiers: dict[int, str] = field(default_factory=dict)  # room -> the video tier it watches
 
     @property
     def viewer_key(self) -> str:
@@ -64,13 +66,16 @@ class Membership:
 
     Viewer counts are kept up to date on every join and leave (a room of thousands is
     never scanned per join): per room, viewer key -> number of its sockets, host and
-    moderators left out.
+    moderators left out. Per video tier the same way: per room, viewer key -> its sockets
+    per tier, and the number of viewers counted in each tier (`presence.tier_of`).
     """
 
     def __init__(self) -> None:
         self.members: dict[str, Member] = {}
         self.rooms: dict[int, set[str]] = {}
         self._viewers: dict[int, Counter[str]] = {}
+        self._viewer_tiers: dict[int, dict[str, Counter[str]]] = {}
+        self._tier_counts: dict[int, Counter[str]] = {}
 
     def add_member(self, sid: str, principal: Principal | None) -> Member:
         """Registers a connected socket."""
@@ -79,18 +84,22 @@ class Membership:
         return member
 
     def join(self, member: Member, session_id: int, is_moderator: bool) -> None:
-        """Records that a socket joined a room."""
+        """Records that a socket joined a room (joined again: its tier is kept)."""
+        tier = member.tiers.get(session_id)
         if session_id in member.joined:
             self.leave(member, session_id)
         member.joined[session_id] = is_moderator
         self.rooms.setdefault(session_id, set()).add(member.sid)
         if not is_moderator:
             self._viewers.setdefault(session_id, Counter())[member.viewer_key] += 1
+        if tier is not None:
+            self.set_tier(member, session_id, tier)
 
     def leave(self, member: Member, session_id: int) -> None:
         """Records that a socket left a room."""
         if session_id not in member.joined:
             return
+        self.set_tier(member, session_id, None)
         was_moderator = member.joined.pop(session_id)
         sids = self.rooms.get(session_id)
         if sids is not None:
@@ -112,6 +121,44 @@ class Membership:
     def viewer_keys(self, session_id: int) -> set[str]:
         """Distinct viewers of a room on this node (its host and moderators not counted)."""
         return set(self._viewers.get(session_id, ()))
+
+    def set_tier(self, member: Member, session_id: int, tier: str | None) -> None:
+        """Records the video tier a joined socket watches on (None: it stopped saying)."""
+        if session_id not in member.joined:
+            return
+        old = member.tiers.pop(session_id, None)
+        if tier is not None:
+            member.tiers[session_id] = tier
+        if old == tier or member.joined[session_id]:  # the host and moderators: not counted
+            return
+        per_viewer = self._viewer_tiers.setdefault(session_id, {})
+        sockets = per_viewer.setdefault(member.viewer_key, Counter())
+        before = tier_of(sockets)
+        if old is not None:
+            sockets[old] -= 1
+            if sockets[old] <= 0:
+                del sockets[old]
+        if tier is not None:
+            sockets[tier] += 1
+        after = tier_of(sockets)
+        if not sockets:
+            del per_viewer[member.viewer_key]
+            if not per_viewer:
+                del self._viewer_tiers[session_id]
+        if before == after:
+            return
+        counts = self._tier_counts.setdefault(session_id, Counter())
+        if before is not None:
+            counts[before] -= 1
+        if after is not None:
+            counts[after] += 1
+        if not +counts:
+            del self._tier_counts[session_id]
+
+    def audience(self, session_id: int) -> Audience:
+        """Distinct viewers of a room on this node, in all and per tier."""
+        tiers = self._tier_counts.get(session_id, Counter())
+        return Audience(self.viewer_count(session_id), tiers["webrtc"], tiers["hls"])
 
 
 def message_payload(message: ChatMessage, client_id: str | None = None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from live_server.room.service import RoomService
 
 
 def core_events(room: RoomService, moderation: RoomModeration) -> list[RoomEvent]:
-    """The thirteen events of the room itself: joining, chat, reactions, pins, moderation."""
+    """The room's own events: joining, chat, reactions, pins, moderation, presence."""
     handlers: list[tuple[str, EventHandler, Sender]] = [
         # Anonymous sockets may join when the session allows it: that is the service's call.
         (ev.JOIN, room.join, Sender.ANYONE),
@@ -32,6 +32,8 @@ def core_events(room: RoomService, moderation: RoomModeration) -> list[RoomEvent
         (ev.MOD_SETTINGS, moderation.update_settings, Sender.MODERATOR),
         (ev.MOD_BLOCKED_WORDS, moderation.blocked_words, Sender.MODERATOR),
         (ev.MOD_LOG, moderation.log, Sender.MODERATOR),
+        (ev.WATCH_TIER, room.watch_tier, Sender.MEMBER),
+        (ev.PRESENCE, room.presence, Sender.MEMBER),
     ]
     return [
         RoomEvent(name, ev.SCHEMAS[name], handler, sender) for name, handler, sender in handlers

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from live_server.platform.errors import DomainError, Invalid
+from live_server.room.rules.presence import TIERS
 
 # -- client -> server ---------------------------------------------------------------------
 JOIN = "room:join"
@@ -35,6 +36,8 @@ MOD_UNBAN = "mod:unban"
 MOD_SETTINGS = "mod:settings"
 MOD_BLOCKED_WORDS = "mod:blocked_words"
 MOD_LOG = "mod:log"
+WATCH_TIER = "room:watch_tier"
+PRESENCE = "room:presence"
 
 # -- server -> client ---------------------------------------------------------------------
 CHAT_MESSAGE = "chat:message"
@@ -139,6 +142,9 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "words": Field("str_list", required=False, min=1, max=50, max_items=200),
     },
     MOD_LOG: {"session_id": id_field(), "limit": Field("int", required=False, min=1, max=200)},
+    # which video tier the viewer page plays (counted per tier in presence)
+    WATCH_TIER: {"session_id": id_field(), "tier": Field("enum", choices=TIERS)},
+    PRESENCE: {"session_id": id_field()},
 }
 
 #: The room's own client events; features add theirs through the RoomEventRegistry.

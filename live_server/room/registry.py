@@ -1,7 +1,7 @@
 """The open set of live-room client events: what a feature registers to be heard.
 
 A room event is a name, a payload schema, a handler (socket id, cleaned payload -> ack
-body) and who may send it. The room registers its own thirteen (`core_events`); a live
+body) and who may send it. The room registers its own (`core_events`); a live
 format such as auctions adds its module and one line in the composition root:
 
     registry.extend(RoomExtension("auctions", events=auction_events(svc), contributors=[tick]))

@@ -280,6 +280,23 @@ class RoomService:
         self._aggregator.add(session_id, data["kind"], data.get("count", 1))
         return {"ok": True}
 
+    # -- presence -------------------------------------------------------------------------
+    async def watch_tier(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Records the video tier a member's page plays ("webrtc" or "hls"); presence counts
+        it from the next publication (at most a second later)."""
+        session_id: int = data["session_id"]
+        member = self._joined(sid, session_id)
+        self.ctx.membership.set_tier(member, session_id, data["tier"])
+        return {"ok": True}
+
+    async def presence(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The room's current presence, for a member that wants it now rather than with the
+        next change (the studio's panel, whose join snapshot is someone else's)."""
+        session_id: int = data["session_id"]
+        self._joined(sid, session_id)
+        presence = await self.ticker.activate(session_id)
+        return {"ok": True, "presence": presence.as_payload()}
+
     # -- reading (REST) -------------------------------------------------------------------
     async def chat_history(
         self, who: Principal | None, session_id: int, after_id: int, limit: int

@@ -1,10 +1,11 @@
 """The room tick: aggregated reactions, pinned cards, presence and contributors' data.
 
 Every node ticks the rooms it has sockets in, 4-5 times a second: it hands its reaction
-taps to the shared live state and, once a second, publishes its viewer count. Exactly one
-node per room (the holder of a short lease in the live state) emits the tick, so with
-several nodes each client still gets one tick. A tick is only sent when it carries
-something: reactions, changed cards, changed presence or a contributor's section.
+taps to the shared live state and, once a second, publishes its viewer counts (in all and
+per video tier). Exactly one node per room (the holder of a short lease in the live state)
+emits the tick, so with several nodes each client still gets one tick. A tick is only sent
+when it carries something: reactions, changed cards, changed presence or a contributor's
+section.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from live_server.room.context import RoomContext, stable_json
 from live_server.room.extensions import session_room
 from live_server.room.rules.presence import (
     PRESENCE_INTERVAL_S,
+    Audience,
     Presence,
     PresenceThrottle,
     minute_of,
@@ -117,12 +119,13 @@ class RoomTicker:
                     logger.exception("session %d: room tick failed", session_id)
 
     async def _publish_presence(self, session_id: int, room: _Room, now: float) -> None:
-        local = self.ctx.membership.viewer_count(session_id)
-        total = await self.ctx.state.publish_viewers(session_id, local, now)
+        local = self.ctx.membership.audience(session_id)
+        audience = await self.ctx.state.publish_audience(session_id, local, now)
+        total = audience.viewers
         peak = room.presence.peak
         if total > peak:
             peak = await self.ctx.state.raise_peak(session_id, total)
-        room.presence = Presence(total, peak)
+        room.presence = Presence(total, peak, audience.webrtc, audience.hls)
         room.published_at = now
         room.viewers_max = max(room.viewers_max, total)
 
@@ -142,7 +145,7 @@ class RoomTicker:
             await self._flush_stats(session_id, room, now)
         if session_id not in self.ctx.membership.rooms:
             # Nobody here any more: publish the zero, flush, and stop ticking the room.
-            await state.publish_viewers(session_id, 0, now)
+            await state.publish_audience(session_id, Audience(), now)
             await self._flush_stats(session_id, room, now)
             del self._rooms[session_id]
             return None

@@ -10,6 +10,7 @@ import pytest
 
 from live_server.room.live_state import LiveState, MemoryLiveState, RedisLiveState
 from live_server.room.rules.moderation import RoomConfig
+from live_server.room.rules.presence import Audience
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -75,8 +76,8 @@ async def test_reactions_and_viewers(state: LiveState) -> None:
     await state.add_reactions(1, {"heart": 2, "fire": 1})
     assert await state.drain_reactions(1) == {"heart": 5, "fire": 1}
     assert await state.drain_reactions(1) == {}
-    assert await state.publish_viewers(1, 4, 100.0) == 4
-    assert await state.publish_viewers(1, 6, 101.0) == 6
+    assert await state.publish_audience(1, Audience(4, 1, 2), 100.0) == Audience(4, 1, 2)
+    assert await state.publish_audience(1, Audience(6), 101.0) == Audience(6)
     assert await state.raise_peak(1, 6) == 6
     assert await state.raise_peak(1, 2) == 6
     assert await state.acquire_tick_lease(1, 1.0)
@@ -97,8 +98,8 @@ async def test_redis_nodes_share_counts_and_one_tick_lease() -> None:
     a = RedisLiveState.from_url(REDIS_URL, prefix)
     b = RedisLiveState.from_url(REDIS_URL, prefix)
     try:
-        await a.publish_viewers(7, 3, 100.0)
-        assert await b.publish_viewers(7, 4, 100.5) == 7
+        await a.publish_audience(7, Audience(3, webrtc=2, hls=1), 100.0)
+        assert await b.publish_audience(7, Audience(4, hls=3), 100.5) == Audience(7, 2, 4)
         assert await a.acquire_tick_lease(7, 5.0)
         assert not await b.acquire_tick_lease(7, 5.0)
         await a.add_reactions(7, {"heart": 1})
@@ -111,7 +112,7 @@ async def test_redis_nodes_share_counts_and_one_tick_lease() -> None:
         await a.set_banned(7, 1, True)
         assert await b.is_banned(7, 1)
         # a node silent for longer than the TTL stops counting
-        assert await b.publish_viewers(7, 4, 130.0) == 4
+        assert await b.publish_audience(7, Audience(4, hls=3), 130.0) == Audience(4, 0, 3)
     finally:
         await a.delete_all()
         await a.close()

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from live_server.room.rules.chat import Bucket, take_token
 from live_server.room.rules.moderation import RoomConfig
-from live_server.room.rules.presence import sum_node_counts
+from live_server.room.rules.presence import Audience, sum_node_audiences
 
 
 class MemoryLiveState:
@@ -16,7 +16,7 @@ class MemoryLiveState:
 
     def __init__(self, node_id: str | None = None) -> None:
         self.node_id = node_id or uuid.uuid4().hex[:12]
-        self._viewers: dict[int, dict[str, tuple[int, float]]] = {}
+        self._viewers: dict[int, dict[str, tuple[Audience, float]]] = {}
         self._peaks: dict[int, int] = {}
         self._buckets: dict[str, Bucket] = {}
         self._last_post: dict[tuple[int, int], float] = {}
@@ -28,10 +28,10 @@ class MemoryLiveState:
         self._sockets: dict[tuple[int, int], set[str]] = {}
         self._counters: dict[str, int] = {}
 
-    async def publish_viewers(self, session_id: int, count: int, now: float) -> int:
+    async def publish_audience(self, session_id: int, audience: Audience, now: float) -> Audience:
         nodes = self._viewers.setdefault(session_id, {})
-        nodes[self.node_id] = (count, now)
-        return sum_node_counts(nodes, now)
+        nodes[self.node_id] = (audience, now)
+        return sum_node_audiences(nodes, now)
 
     async def raise_peak(self, session_id: int, viewers: int) -> int:
         peak = max(self._peaks.get(session_id, 0), viewers)

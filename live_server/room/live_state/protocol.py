@@ -2,9 +2,9 @@
 
 With one node everything lives in this process (`memory.MemoryLiveState`). With
 `--redis-url` every node reads and writes the same Redis keys (`redis.RedisLiveState`), so
-viewer counts add up over nodes and a ban, a timeout, slow mode, a rate limit or a pinned
-card set on one node is enforced by all of them. The durable copy of moderation state and
-pins is in SQLite; this is the fast, shared copy.
+viewer counts (in all and per video tier) add up over nodes and a ban, a timeout, slow
+mode, a rate limit or a pinned card set on one node is enforced by all of them. The durable
+copy of moderation state and pins is in SQLite; this is the fast, shared copy.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from live_server.room.rules.moderation import RoomConfig
+from live_server.room.rules.presence import Audience
 
 
 class LiveState(Protocol):
@@ -20,8 +21,9 @@ class LiveState(Protocol):
 
     node_id: str
 
-    async def publish_viewers(self, session_id: int, count: int, now: float) -> int:
-        """Stores this node's viewer count of a room; returns the total over live nodes."""
+    async def publish_audience(self, session_id: int, audience: Audience, now: float) -> Audience:
+        """Stores this node's viewer counts of a room (in all, and per tier); returns the
+        totals over live nodes."""
         ...
 
     async def raise_peak(self, session_id: int, viewers: int) -> int:

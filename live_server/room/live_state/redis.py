@@ -14,7 +14,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from live_server.room.rules.moderation import RoomConfig
-from live_server.room.rules.presence import NODE_COUNT_TTL_S, sum_node_counts
+from live_server.room.rules.presence import NODE_COUNT_TTL_S, Audience, sum_node_audiences
 from live_server.room.rules.reactions import clean_counts
 
 #: How long room keys outlive their last write in Redis.
@@ -100,23 +100,38 @@ class RedisLiveState:
     def _k(self, *parts: object) -> str:
         return ":".join([self._p, *map(str, parts)])
 
-    async def publish_viewers(self, session_id: int, count: int, now: float) -> int:
+    async def publish_audience(self, session_id: int, audience: Audience, now: float) -> Audience:
+        # Two hashes, node -> "count:time" (the format every node version reads) and
+        # node -> "webrtc:hls:time", written and read in one round trip.
         key = self._k("viewers", session_id)
+        tiers_key = self._k("viewer_tiers", session_id)
         async with self._r.pipeline(transaction=False) as pipe:
-            pipe.hset(key, self.node_id, f"{count}:{now}")
+            pipe.hset(key, self.node_id, f"{audience.viewers}:{now}")
+            pipe.hset(tiers_key, self.node_id, f"{audience.webrtc}:{audience.hls}:{now}")
             pipe.expire(key, ROOM_TTL_S)
+            pipe.expire(tiers_key, ROOM_TTL_S)
             pipe.hgetall(key)
+            pipe.hgetall(tiers_key)
             results: list[Any] = await pipe.execute()
-        nodes: dict[str, tuple[int, float]] = {}
+        tiers: dict[str, tuple[int, int]] = {}
+        for node, value in results[5].items():
+            webrtc, hls, at = value.split(":", 2)
+            if now - float(at) <= NODE_COUNT_TTL_S:
+                tiers[node] = (int(webrtc), int(hls))
+        nodes: dict[str, tuple[Audience, float]] = {}
         stale: list[str] = []
-        for node, value in results[2].items():
+        for node, value in results[4].items():
             n, _, at = value.partition(":")
-            nodes[node] = (int(n), float(at))
+            webrtc, hls = tiers.get(node, (0, 0))
+            nodes[node] = (Audience(int(n), webrtc, hls), float(at))
             if now - float(at) > 6 * NODE_COUNT_TTL_S:
                 stale.append(node)
         if stale:
-            await self._r.hdel(key, *stale)
-        return sum_node_counts(nodes, now)
+            async with self._r.pipeline(transaction=False) as pipe:
+                pipe.hdel(key, *stale)
+                pipe.hdel(tiers_key, *stale)
+                await pipe.execute()
+        return sum_node_audiences(nodes, now)
 
     async def raise_peak(self, session_id: int, viewers: int) -> int:
         return int(

@@ -1,7 +1,9 @@
-"""Presence: viewer counts, peaks, watch time and how often presence is broadcast."""
+"""Presence: viewer counts (also per video tier), peaks, watch time and how often presence
+is broadcast."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 #: Presence goes out at most this often, however fast viewers come and go.
@@ -12,17 +14,53 @@ NODE_COUNT_TTL_S = 10.0
 #: clock jump does not credit hours of watching.
 MAX_WATCH_STEP_S = 30.0
 
+#: The video tiers a viewer page reports (`room:watch_tier`), most real-time first:
+#: WebRTC (WHEP, under a second) and LL-HLS (through caches, a few seconds behind).
+TIERS: tuple[str, ...] = ("webrtc", "hls")
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Distinct viewers of a room, and how many of them said which tier they watch on.
+
+    Viewers that never said (a chat-only client, an older page) count in `viewers` only,
+    so `webrtc + hls <= viewers`.
+    """
+
+    viewers: int = 0
+    webrtc: int = 0
+    hls: int = 0
+
 
 @dataclass(frozen=True)
 class Presence:
-    """What viewers see: the current and peak number of viewers."""
+    """What viewers see: the current and peak number of viewers, and the current ones per
+    tier (the host's studio shows "N watching · X real-time · Y standard latency")."""
 
     viewers: int
     peak: int
+    webrtc: int = 0
+    hls: int = 0
 
-    def as_payload(self) -> dict[str, int]:
+    def as_payload(self) -> dict[str, object]:
         """The JSON shape sent to clients."""
-        return {"viewers": self.viewers, "peak": self.peak}
+        return {
+            "viewers": self.viewers,
+            "peak": self.peak,
+            "tiers": {"webrtc": self.webrtc, "hls": self.hls},
+        }
+
+
+def tier_of(sockets_per_tier: Mapping[str, int]) -> str | None:
+    """The tier a viewer counts in, from how many of its sockets watch on each tier.
+
+    A viewer with two tabs, one on each tier, is counted once, in the more real-time one;
+    a viewer none of whose sockets said a tier is in no tier.
+    """
+    for tier in TIERS:
+        if sockets_per_tier.get(tier, 0) > 0:
+            return tier
+    return None
 
 
 class PresenceThrottle:
@@ -52,6 +90,16 @@ class PresenceThrottle:
 def sum_node_counts(counts: dict[str, tuple[int, float]], now: float) -> int:
     """Sums the viewer counts nodes published, ignoring nodes silent for too long."""
     return sum(n for n, at in counts.values() if now - at <= NODE_COUNT_TTL_S and n > 0)
+
+
+def sum_node_audiences(audiences: Mapping[str, tuple[Audience, float]], now: float) -> Audience:
+    """Sums what nodes published, per tier too, ignoring nodes silent for too long."""
+    live = [a for a, at in audiences.values() if now - at <= NODE_COUNT_TTL_S]
+    return Audience(
+        viewers=sum(max(0, a.viewers) for a in live),
+        webrtc=sum(max(0, a.webrtc) for a in live),
+        hls=sum(max(0, a.hls) for a in live),
+    )
 
 
 def watch_increment(last_seen: float, now: float) -> float:
