@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: setup run test test-fast lint typecheck pytest system-deps bench-fanout bench-room bench-flash-sale bench-clips soak clean
+.PHONY: setup run test test-fast lint typecheck pytest system-deps bench-fanout bench-room bench-flash-sale bench-clips bench-hls soak clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -72,6 +72,12 @@ bench-flash-sale: setup
 
 bench-clips: setup system-deps
 	$(PY) bench/clips.py $(BENCH_ARGS)
+
+# LL-HLS behind the shipped nginx config: origin CPU per 1,000 viewers, part availability and
+# glass-to-glass against WebRTC in the same run; exit code 1 if a target fails.
+# BENCH_ARGS=--quick checks the script in under a minute.
+bench-hls: setup system-deps
+	$(PY) bench/hls.py $(BENCH_ARGS)
 
 # Not in CI: minutes of abandoned WHEP offers, slow HTTP and non-reading Socket.IO clients
 # during a live show against a real `liveshop serve`; exit code 1 if a target fails.
