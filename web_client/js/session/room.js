@@ -7,6 +7,7 @@ import { ChatList } from "../room/chat.js";
 import { renderCards } from "../room/cards.js";
 import { openRoom, reason } from "../room/socket.js";
 import { el, icon, param } from "../ui.js";
+import { currentTier, mediaTimeOfServerTime, pictureSync } from "./playback.js";
 
 const REACTIONS = [
   ["heart", "❤️"],
@@ -47,6 +48,19 @@ function setViewers(presence) {
   box.dataset.viewers = String(presence.viewers);
 }
 
+// On the LL-HLS tier the picture is seconds behind the room: a tick waits (playback.js)
+// until the picture reaches its media time: a newly pinned card's pinned_media_time, or
+// else the moment the tick left the server (commerce.server_time, on the server's clock).
+let queuedPins = new Set(); // product ids of the last card list handed to pictureSync
+function newsMediaTime(tick) {
+  if (tick.pins) {
+    const fresh = tick.pins.filter((c) => !queuedPins.has(c.product_id) && typeof c.pinned_media_time === "number");
+    queuedPins = new Set(tick.pins.map((c) => c.product_id));
+    if (fresh.length) return Math.max(...fresh.map((c) => c.pinned_media_time));
+  }
+  return mediaTimeOfServerTime(tick.commerce?.server_time);
+}
+
 async function main() {
   ensureStyles();
   const loaded = await ready;
@@ -75,9 +89,18 @@ async function main() {
   document.getElementById("stage")?.append(floatLayer);
 
 
+  let joined = false;
+  // the room counts its audience per video tier: say which one plays, after every join
+  const sayTier = () => {
+    const tier = currentTier();
+    if (joined && tier) room.call("room:watch_tier", { session_id: sessionId, tier });
+  };
+  document.addEventListener("liveshop:tier", sayTier);
+
   const room = openRoom(sessionId, {
     onSnapshot(snap) {
-
+      joined = true;
+      sayTier();
       chat.reset(snap.messages);
       input.disabled = send.disabled = !snap.me.can_chat;
       input.placeholder = snap.me.can_chat ? "Say something…" : "Log in to chat";
@@ -85,7 +108,7 @@ async function main() {
         const next = encodeURIComponent(location.pathname + location.search);
         send.replaceWith(el("a", { class: "btn btn-primary btn-small chat-login", href: `/login.html?next=${next}` }, "Log in"));
       }
-      renderCards(cardsBox, snap.pins, sessionId);
+      pictureSync.hold(newsMediaTime({ pins: snap.pins }), () => renderCards(cardsBox, snap.pins, sessionId));
       setViewers(snap.presence);
       if (snap.session?.state) setSessionState(snap.session.state);
       status.textContent = snap.settings.slow_mode_seconds ? `Slow mode: one message every ${snap.settings.slow_mode_seconds} s` : "";
@@ -98,12 +121,15 @@ async function main() {
       "chat:message": (m) => chat.add(m),
       "chat:removed": (r) => chat.remove(r.message_id),
       "room:tick": (t) => {
-        if (t.reactions) showReactions(floatLayer, t.reactions);
-        if (t.pins) renderCards(cardsBox, t.pins, sessionId);
         if (t.presence) setViewers(t.presence);
-        document.dispatchEvent(new CustomEvent("liveshop:tick", { detail: t }));
+        pictureSync.hold(newsMediaTime(t), () => {
+          if (t.reactions) showReactions(floatLayer, t.reactions);
+          if (t.pins) renderCards(cardsBox, t.pins, sessionId);
+          document.dispatchEvent(new CustomEvent("liveshop:tick", { detail: t }));
+        });
       },
-      "room:state": (s) => setSessionState(s.state),
+      // "live", "reconnecting", "ended" are news too: shown when the picture gets there
+      "room:state": (s) => pictureSync.hold(s.media_time ?? null, () => setSessionState(s.state)),
       "room:settings": (s) => {
         status.textContent = s.slow_mode_seconds ? `Slow mode: one message every ${s.slow_mode_seconds} s` : "";
       },

@@ -1,16 +1,35 @@
-// Session page: the host's live video over WHEP into <video id="player">.
-// Autoplays muted with a tap-to-unmute button; shows "waiting for host" until the host
-// is live (WHEP answers 409 before that) and "host reconnecting" while the host's
-// connection is down (the server keeps viewers connected for the grace period).
+// Session page: the host's live video in <video id="player">, on one of two tiers.
+//
+// Real time first: WebRTC over WHEP. The page moves to the standard-latency tier (LL-HLS,
+// hls-player.js) when WHEP says so (503 webrtc_full / front_row_full), when the peer
+// connection fails or does not connect within CONNECT_TIMEOUT_MS (UDP blocked), when WHEP
+// cannot be reached (a redirect chain that never ends) or keeps failing. The switch keeps
+// the page, the <video> element and its muted state; chat, cards and buying go on.
+// Autoplays muted with a tap-to-unmute button; shows "waiting for host" until the host is
+// live (WHEP answers 409 before that) and "host reconnecting" while the host is away.
+//
+// While on LL-HLS the page tries WebRTC again only for a reason: a refusal for capacity
+// (the front row or the node was full) is asked again after the server's Retry-After,
+// then less and less often (a seat may free up); a connection that could not get through
+// is tried again only when the browser comes back online. The attempt runs beside the
+// playing stream and takes the picture over only once its connection is up.
 
 import { getToken } from "../api.js";
 import { ready, setSessionState } from "../pages/session.js";
-import { el, replaceChildren } from "../ui.js";
+import { HlsPlayer, canPlayHls } from "./hls-player.js";
+import { setPlayback } from "./playback.js";
+import { box, injectStyles, show, tierBadge, unmute } from "./stage.js";
 
 const GATHER_TIMEOUT_MS = 3000;
+const CONNECT_TIMEOUT_MS = 5000;
 const RETRY_MS = 2000;
 const STALL_MS = 2500;
 const POLL_MS = 4000;
+const WHEP_FAILURES_BEFORE_HLS = 3;
+const UPGRADE_MIN_S = 15;
+const UPGRADE_MAX_S = 300;
+const END_GRACE_MS = 15_000; // on LL-HLS, the picture's last seconds after the room says "ended"
+const CAPACITY = new Set(["webrtc_full", "front_row_full"]);
 
 const player = document.getElementById("player");
 const overlay = document.getElementById("stage-overlay");
@@ -18,65 +37,30 @@ const overlay = document.getElementById("stage-overlay");
 const state = {
   sessionId: null,
   sessionState: null,
+  hlsUrl: null,
+  tier: null, // "webrtc" | "hls" once something plays
   pc: null,
   resource: null,
   connecting: false,
   retryTimer: null,
   lastTime: 0,
   lastProgressAt: 0,
+  whepFailures: 0,
+  hls: null,
+  hlsReason: null, // why the page is on LL-HLS: "capacity" | "network" | "unavailable"
+  upgradeTimer: null,
+  upgradeDelayS: UPGRADE_MIN_S,
+  endTimer: null,
 };
 
-const box = el("div", { id: "video-state", role: "status", "aria-live": "polite", hidden: true });
-function speakerOff() {
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("fill", "none");
-  svg.setAttribute("stroke", "currentColor");
-  svg.setAttribute("stroke-width", "1.9");
-  svg.setAttribute("aria-hidden", "true");
-  for (const d of ["M4 9h4l5-4v14l-5-4H4z", "m16 9 5 6", "m21 9-5 6"]) {
-    const path = document.createElementNS(ns, "path");
-    path.setAttribute("d", d);
-    path.setAttribute("stroke-linecap", "round");
-    path.setAttribute("stroke-linejoin", "round");
-    svg.append(path);
-  }
-  return svg;
-}
-
-const unmute = el(
-  "button",
-  { type: "button", id: "unmute", class: "btn btn-small", hidden: true, "aria-label": "Tap to unmute" },
-  speakerOff(),
-  "Tap to unmute",
-);
-
-function injectStyles() {
-  const style = document.createElement("style");
-  style.textContent = `
-    #video-state { position: absolute; left: 50%; top: 40%; transform: translate(-50%, -50%);
-      max-width: 80%; padding: 12px 18px; border-radius: 14px; background: rgba(0,0,0,.6);
-      color: #fff; text-align: center; font-weight: 600; }
-    #video-state[hidden] { display: none; }
-    #video-state .spin { display: inline-block; width: 14px; height: 14px; margin-right: 8px;
-      border: 2px solid rgba(255,255,255,.35); border-top-color: #fff; border-radius: 50%;
-      vertical-align: -2px; animation: video-spin 0.9s linear infinite; }
-    @keyframes video-spin { to { transform: rotate(360deg); } }
-    #unmute svg { width: 18px; height: 18px; margin-right: 6px; }
-    #unmute { position: absolute; right: 12px; top: calc(var(--topbar-h, 56px) + 64px); z-index: 5;
-      background: rgba(0,0,0,.6); color: #fff; border: 1px solid rgba(255,255,255,.3); }
-  `;
-  document.head.append(style);
-}
-
-function show(kind, text) {
-  player.dataset.videoState = kind;
-  replaceChildren(box, text && kind !== "ended" ? el("span", { class: "spin" }) : null, text || "");
-  // The page shell already explains "not started", "reconnecting" and "ended" in
-  // #state-message; this box only speaks when that one is silent (connection states).
-  const shell = document.getElementById("state-message");
-  box.hidden = !text || Boolean(shell && !shell.hidden);
+function setTier(tier) {
+  state.tier = tier;
+  player.dataset.tier = tier ?? "";
+  tierBadge.hidden = tier !== "hls";
+  const hls = state.hls;
+  setPlayback(
+    tier === "hls" && hls ? { tier, mediaTime: () => hls.mediaTime(), epochMs: hls.epochMs } : { tier },
+  );
 }
 
 function gathered(pc) {
@@ -94,70 +78,188 @@ function scheduleRetry(delay = RETRY_MS) {
   state.retryTimer = setTimeout(connect, delay);
 }
 
-async function connect() {
+async function errorCode(response, fallback) {
+  try {
+    return (await response.json()).error.code ?? fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * One WHEP attempt. In the foreground it owns the player; in the background (`upgrade`,
+ * while LL-HLS plays) it takes the picture over only once its connection is up, and a
+ * failure leaves the LL-HLS stream playing.
+ */
+async function connect({ upgrade = false } = {}) {
   if (state.connecting || state.pc || state.sessionState === "ended") return;
+  if (!upgrade && state.hls) return;
   state.connecting = true;
   const pc = new RTCPeerConnection();
   try {
     pc.addTransceiver("video", { direction: "recvonly" });
     pc.addTransceiver("audio", { direction: "recvonly" });
     const stream = new MediaStream();
-    pc.addEventListener("track", (event) => {
-      stream.addTrack(event.track);
+    const attach = () => {
       if (player.srcObject !== stream) player.srcObject = stream;
       player.play().catch(() => {});
+    };
+    pc.addEventListener("track", (event) => {
+      stream.addTrack(event.track);
+      if (!upgrade) attach();
     });
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
     const headers = { "Content-Type": "application/sdp" };
     const token = getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
-    const response = await fetch(`/whep/${state.sessionId}`, {
-      method: "POST",
-      headers,
-      body: pc.localDescription.sdp,
-    });
+    let response;
+    try {
+      response = await fetch(`/whep/${state.sessionId}`, { method: "POST", headers, body: pc.localDescription.sdp });
+    } catch {
+      // no answer at all: offline, or a chain of redirects that never ends
+      pc.close();
+      whepFailed(upgrade, "network");
+      return;
+    }
     if (response.status === 409) {
       pc.close();
-      let code = "not_live";
-      try {
-        code = (await response.json()).error.code;
-      } catch {
-        /* plain 409 */
-      }
+      const code = await errorCode(response, "not_live");
       if (code === "session_ended") {
-        setEnded();
-      } else {
+        setSessionState("ended");
+      } else if (!upgrade) {
         show("waiting", "Waiting for the host to go live…");
         scheduleRetry();
       }
       return;
     }
+    if (response.status === 503) {
+      pc.close();
+      const code = await errorCode(response, "unavailable");
+      const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
+      if (CAPACITY.has(code)) {
+        if (upgrade) scheduleUpgrade(state.upgradeDelayS * 2);
+        else fallBack("capacity", Number.isFinite(retryAfter) ? retryAfter : UPGRADE_MIN_S);
+        return;
+      }
+      whepFailed(upgrade, "unavailable");
+      return;
+    }
     if (response.status !== 201) {
       pc.close();
-      show("error", response.status === 401 ? "Log in to watch this private show." : "The video is unavailable right now. Retrying…");
-      if (response.status !== 401) scheduleRetry(RETRY_MS * 2);
+      if (response.status === 401 && !upgrade) {
+        show("error", "Log in to watch this private show.");
+        return;
+      }
+      whepFailed(upgrade, "unavailable");
       return;
     }
     state.resource = new URL(response.headers.get("Location"), location.href).toString();
     await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+    let connected = false;
+    const deadline = setTimeout(() => {
+      if (pc !== state.pc || connected) return;
+      dropConnection(); // UDP blocked, or the server's media unreachable from here
+      whepFailed(upgrade, "network");
+    }, CONNECT_TIMEOUT_MS);
     pc.addEventListener("connectionstatechange", () => {
       if (pc !== state.pc) return;
-      if (pc.connectionState === "failed" || pc.connectionState === "closed") {
+      if (pc.connectionState === "connected" && !connected) {
+        connected = true;
+        clearTimeout(deadline);
+        state.whepFailures = 0;
+        if (upgrade) leaveHls();
+        attach();
+        setTier("webrtc");
+      } else if (pc.connectionState === "failed" || pc.connectionState === "closed") {
+        clearTimeout(deadline);
         dropConnection();
-        if (state.sessionState !== "ended") scheduleRetry();
+        if (state.sessionState === "ended") return;
+        if (connected) scheduleRetry(); // it worked before: the network or the server blinked
+        else whepFailed(upgrade, "network");
       }
     });
     state.pc = pc;
-    state.lastProgressAt = performance.now();
-    show("connecting", "Connecting…");
+    if (!upgrade) {
+      state.lastProgressAt = performance.now();
+      show("connecting", "Connecting…");
+    }
   } catch (err) {
     pc.close();
-    show("error", "The video is unavailable right now. Retrying…");
-    scheduleRetry(RETRY_MS * 2);
+    whepFailed(upgrade, "unavailable");
   } finally {
     state.connecting = false;
   }
+}
+
+function whepFailed(upgrade, reason) {
+  if (upgrade) {
+    // stay on LL-HLS; a refusal for capacity keeps its schedule, anything else stops it
+    if (state.hlsReason === "capacity") scheduleUpgrade(state.upgradeDelayS * 2);
+    return;
+  }
+  state.whepFailures += 1;
+  if (reason === "network" || state.whepFailures >= WHEP_FAILURES_BEFORE_HLS) {
+    if (fallBack(reason)) return;
+  }
+  show("error", "The video is unavailable right now. Retrying…");
+  scheduleRetry(RETRY_MS * 2);
+}
+
+/** Moves to LL-HLS; false when this show or browser has no LL-HLS to move to. */
+function fallBack(reason, retryAfterS = null) {
+  if (!state.hlsUrl || !canPlayHls(player)) {
+    if (reason === "capacity") {
+      show("error", "Real-time video is full for this show. Retrying…");
+      scheduleRetry(Math.max(RETRY_MS, (retryAfterS ?? UPGRADE_MIN_S) * 1000));
+      return true;
+    }
+    return false;
+  }
+  clearTimeout(state.retryTimer);
+  state.hlsReason = reason;
+  startHls();
+  if (reason === "capacity") {
+    state.upgradeDelayS = Math.max(UPGRADE_MIN_S, retryAfterS ?? UPGRADE_MIN_S);
+    scheduleUpgrade(state.upgradeDelayS);
+  }
+  return true;
+}
+
+function startHls() {
+  if (state.hls) return;
+  player.srcObject = null;
+  state.lastProgressAt = performance.now();
+  show("connecting", "Connecting…");
+  const hls = new HlsPlayer(player, {
+    sessionId: state.sessionId,
+    url: state.hlsUrl,
+    onEnded: () => setSessionState("ended"),
+    onTrouble: (message) => show("reconnecting", message),
+    onEpoch: () => {
+      if (state.hls === hls) setTier("hls"); // hand the page its media-time mapping
+    },
+  });
+  state.hls = hls;
+  setTier("hls");
+  hls.start().catch(() => show("error", "The video is unavailable right now."));
+}
+
+function leaveHls() {
+  clearTimeout(state.upgradeTimer);
+  state.hls?.stop();
+  state.hls = null;
+  state.hlsReason = null;
+}
+
+function scheduleUpgrade(delayS) {
+  clearTimeout(state.upgradeTimer);
+  state.upgradeDelayS = Math.min(UPGRADE_MAX_S, Math.max(UPGRADE_MIN_S, delayS));
+  const jitter = 0.8 + Math.random() * 0.4; // a full front row is not asked by everyone at once
+  state.upgradeTimer = setTimeout(() => {
+    if (state.hls && !document.hidden) connect({ upgrade: true });
+    else if (state.hls) scheduleUpgrade(state.upgradeDelayS);
+  }, state.upgradeDelayS * 1000 * jitter);
 }
 
 function dropConnection() {
@@ -170,10 +272,13 @@ function dropConnection() {
 
 function setEnded() {
   clearTimeout(state.retryTimer);
+  clearTimeout(state.endTimer);
   dropConnection();
+  leaveHls();
   state.sessionState = "ended";
   show("ended", "This show has ended.");
   unmute.hidden = true;
+  tierBadge.hidden = true;
 }
 
 // Playback watchdog: frames flowing => playing; a stall while connected => the host is
@@ -189,7 +294,7 @@ function watch() {
       show("playing", "");
       unmute.hidden = !player.muted;
     }
-  } else if (state.pc && now - state.lastProgressAt > STALL_MS) {
+  } else if ((state.pc || state.hls) && now - state.lastProgressAt > STALL_MS) {
     show("reconnecting", state.sessionState === "reconnecting" ? "The host is reconnecting…" : "Reconnecting…");
   }
 }
@@ -201,7 +306,7 @@ function onState(newState) {
     setEnded();
   } else if (newState === "reconnecting") {
     show("reconnecting", "The host is reconnecting…");
-  } else if (newState === "live" && old !== "live" && !state.pc) {
+  } else if (newState === "live" && old !== "live" && !state.pc && !state.hls) {
     connect();
   }
 }
@@ -210,11 +315,17 @@ async function poll() {
   if (!state.sessionId || state.sessionState === "ended") return;
   try {
     const response = await fetch(`/api/sessions/${state.sessionId}/broadcast`);
-    if (response.ok) {
-      const info = await response.json();
-      // setSessionState updates the page's badge and fires "liveshop:state" -> onState
-      if (info.state !== state.sessionState) setSessionState(info.state);
+    if (!response.ok) return;
+    const info = await response.json();
+    if (info.state === state.sessionState) return;
+    if (info.state === "ended" && state.hls) {
+      // the LL-HLS picture is seconds behind: let it play to its end (the player's
+      // "ended"), for at most END_GRACE_MS
+      state.endTimer ??= setTimeout(() => setSessionState("ended"), END_GRACE_MS);
+      return;
     }
+    // setSessionState updates the page's badge and fires "liveshop:state" -> onState
+    setSessionState(info.state);
   } catch {
     /* offline for a moment */
   }
@@ -222,7 +333,7 @@ async function poll() {
 
 async function main() {
   injectStyles();
-  overlay.append(box, unmute);
+  overlay.append(box, unmute, tierBadge);
   player.muted = true;
   unmute.addEventListener("click", () => {
     player.muted = false;
@@ -233,7 +344,11 @@ async function main() {
   if (!detail) return;
   state.sessionId = detail.session.id;
   state.sessionState = detail.session.state;
+  state.hlsUrl = detail.session.hls_url ?? null;
   document.addEventListener("liveshop:state", (event) => onState(event.detail.state));
+  window.addEventListener("online", () => {
+    if (state.hls && state.hlsReason === "network") connect({ upgrade: true });
+  });
   if (state.sessionState === "ended") {
     setEnded();
     return;
@@ -244,6 +359,9 @@ async function main() {
   setInterval(poll, POLL_MS);
 }
 
-window.addEventListener("pagehide", () => dropConnection());
+window.addEventListener("pagehide", () => {
+  dropConnection();
+  state.hls?.stop();
+});
 
 main();

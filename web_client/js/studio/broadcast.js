@@ -1,10 +1,18 @@
 // Host studio, broadcast card: camera + microphone preview with device pickers,
-// Go live / End over WHIP (RFC 9725), a live indicator with viewer count and elapsed
-// time, and the outgoing bitrate / resolution. Lives in studio.html's #broadcast-slot.
+// Go live / End over WHIP (RFC 9725), a live indicator with viewer count (per video tier,
+// from the room: "N watching · X real-time · Y standard latency") and elapsed time, the
+// outgoing bitrate / resolution / codec, and who gets real-time video (the show's
+// front_row). Lives in studio.html's #broadcast-slot.
+//
+// The camera is sent as H.264 (constrained baseline, packetization-mode=1) when the
+// browser can encode it: the standard-latency tier (LL-HLS) then only repackages the
+// host's frames; a VP8 host costs the server one transcode per show.
 
 import { ApiError, api } from "../api.js";
 import { onSessionSelected, refreshSession } from "../pages/studio.js";
 import { badge, confirmAction, el, replaceChildren, toast } from "../ui.js";
+import { preferH264 } from "./codecs.js";
+import { frontRowControl } from "./front-row.js";
 
 const MAX_BITRATE = 1_500_000; // one bitrate serves every viewer (no simulcast): keep it sane
 const GATHER_TIMEOUT_MS = 3000;
@@ -21,6 +29,8 @@ const state = {
   lastBytes: null,
   ending: false,
   retrying: false,
+  presence: null, // the room's presence for the selected session (studio/room.js)
+  viewers: null, // WHEP viewers (GET /broadcast), until the room's presence arrives
 };
 
 const ui = {};
@@ -42,6 +52,10 @@ function injectStyles() {
     #broadcast-card .stats { font-variant-numeric: tabular-nums; }
     #broadcast-card .actions { display: flex; gap: 10px; margin-top: 12px; flex-wrap: wrap; }
     #broadcast-card .actions .btn { flex: 1 1 140px; }
+    #broadcast-card .front-row { margin-top: 12px; }
+    #broadcast-card .front-row .row { gap: 8px; flex-wrap: wrap; align-items: center; }
+    #broadcast-card .front-row select { flex: 1 1 180px; }
+    #broadcast-card .front-row input { width: 7em; }
   `;
   document.head.append(style);
 }
@@ -57,6 +71,7 @@ function render(slot) {
   ui.stop = el("button", { type: "button", class: "btn btn-danger", id: "broadcast-stop", hidden: true }, "End broadcast");
   ui.message = el("p", { class: "muted small", id: "broadcast-message", role: "status" });
   ui.stats = el("p", { class: "muted small stats", id: "broadcast-stats" });
+  ui.frontRow = frontRowControl();
   ui.card = el(
     "div",
     { class: "card", id: "broadcast-card" },
@@ -71,6 +86,7 @@ function render(slot) {
     el("div", { class: "actions" }, ui.start, ui.stop),
     ui.message,
     ui.stats,
+    ui.frontRow.element,
   );
   replaceChildren(slot, ui.card);
   ui.start.addEventListener("click", () => goLive());
@@ -148,7 +164,8 @@ async function publish() {
   for (const track of state.stream.getTracks()) {
     const init = { direction: "sendonly", streams: [state.stream] };
     if (track.kind === "video") init.sendEncodings = [{ maxBitrate: MAX_BITRATE }];
-    pc.addTransceiver(track, init);
+    const transceiver = pc.addTransceiver(track, init);
+    if (track.kind === "video") ui.stats.dataset.preferred = preferH264(transceiver);
   }
   await pc.setLocalDescription(await pc.createOffer());
   await gathered(pc);
@@ -281,6 +298,25 @@ function clock(seconds) {
   return h ? `${h}:${pad(m)}:${pad(s % 60)}` : `${pad(m)}:${pad(s % 60)}`;
 }
 
+function watchingText() {
+  const presence = state.presence;
+  if (!presence) return `${state.viewers ?? 0} watching`;
+  const tiers = presence.tiers ?? {};
+  const parts = [`${presence.viewers.toLocaleString()} watching`];
+  if (tiers.webrtc || tiers.hls) {
+    parts.push(`${(tiers.webrtc ?? 0).toLocaleString()} real-time`, `${(tiers.hls ?? 0).toLocaleString()} standard latency`);
+  }
+  return parts.join(" · ");
+}
+
+document.addEventListener("liveshop:presence", (event) => {
+  const { sessionId, presence } = event.detail ?? {};
+  if (!state.session || sessionId !== state.session.id || !presence) return;
+  state.presence = presence;
+  const pill = document.getElementById("broadcast-viewers");
+  if (pill) pill.textContent = watchingText();
+});
+
 function startTimers() {
   state.timers.push(setInterval(pollServer, POLL_MS), setInterval(readStats, 1000));
   pollServer();
@@ -292,12 +328,13 @@ async function pollServer() {
   try {
     const info = await api(`/api/sessions/${session.id}/broadcast`);
     if (typeof info.media_time === "number") state.liveSince = performance.now() - info.media_time * 1000;
+    state.viewers = info.viewers;
     const elapsed = state.liveSince === null ? 0 : (performance.now() - state.liveSince) / 1000;
     replaceChildren(
       ui.onAir,
       badge(info.state === "reconnecting" ? "reconnecting" : info.state === "live" ? "live" : "upcoming"),
       el("span", { class: "pill", id: "broadcast-elapsed" }, clock(elapsed)),
-      el("span", { class: "pill", id: "broadcast-viewers" }, `${info.viewers} watching`),
+      el("span", { class: "pill", id: "broadcast-viewers" }, watchingText()),
     );
     ui.onAir.dataset.state = info.state;
     if (info.state === "ended" && !state.ending) {
@@ -324,7 +361,9 @@ async function readStats() {
     state.lastBytes = { bytes: stat.bytesSent, at: now };
     const size = stat.frameWidth ? `${stat.frameWidth}×${stat.frameHeight}` : "–";
     const fps = stat.framesPerSecond ? ` · ${Math.round(stat.framesPerSecond)} fps` : "";
-    ui.stats.textContent = `${size}${fps} · ${Math.round(kbps)} kbit/s`;
+    const codec = (report.get(stat.codecId)?.mimeType ?? "").replace(/^video\//i, "");
+    ui.stats.textContent = `${size}${fps} · ${Math.round(kbps)} kbit/s${codec ? ` · ${codec}` : ""}`;
+    ui.stats.dataset.codec = codec;
     ui.stats.dataset.kbps = String(Math.round(kbps));
     ui.stats.dataset.width = String(stat.frameWidth ?? 0);
   }
@@ -338,6 +377,8 @@ async function onSession(session) {
   if (!ui.card) render(slot);
   const changed = state.session?.id !== session?.id;
   state.session = session;
+  if (changed) state.presence = null;
+  ui.frontRow.show(session);
   if (!session || session.state === "ended") {
     if (state.pc && changed) teardown();
     ui.card.hidden = !state.pc;
