@@ -58,7 +58,7 @@ class Stats:
     """What this process's players did."""
 
     requests: collections.Counter[str] = field(default_factory=collections.Counter)
-    body_bytes: int = 0
+    body_bytes: collections.Counter[str] = field(default_factory=collections.Counter)
     errors: collections.Counter[str] = field(default_factory=collections.Counter)
     started: int = 0
     parts: list[tuple[str, float]] = field(default_factory=list)  # tracked players' parts
@@ -69,7 +69,7 @@ class Stats:
         """The counters (not the notes)."""
         return {
             "requests": dict(self.requests),
-            "bytes": self.body_bytes,
+            "bytes": dict(self.body_bytes),
             "errors": dict(self.errors),
             "started": self.started,
         }
@@ -80,7 +80,7 @@ async def fetch(http: aiohttp.ClientSession, url: str, kind: str, stats: Stats) 
     async with http.get(url, timeout=TIMEOUT) as resp:
         body = await resp.read()
         stats.requests[kind] += 1
-        stats.body_bytes += len(body)
+        stats.body_bytes[kind] += len(body)
         if resp.status != 200:
             raise RuntimeError(f"{resp.status} for {kind}")
         return body

@@ -19,6 +19,7 @@ AVAILABILITY_P95_MAX = 2.0  # s, frame sent -> its part fetchable through nginx
 HLS_G2G_P95_MAX = 3.0  # s, frame sent -> decoded by an LL-HLS player
 WEBRTC_G2G_P95_MAX = 0.3  # s, frame sent -> decoded by a WHEP viewer
 
+MEDIA_KINDS = ("init", "part", "hinted", "segment")  # what the players fetched besides playlists
 _METRIC = re.compile(r'^(liveshop_hls_\w+?)(?:\{kind="(\w+)"\})? ([0-9.eE+-]+)$')
 
 
@@ -68,13 +69,12 @@ class Window:
         keys = [k for k in self.metrics1 if k.startswith(prefix)]
         return sum(self.metrics1[k] - self.metrics0.get(k, 0.0) for k in keys) / self.seconds
 
-    def players(self, key: str, kind: str | None = None) -> float:
-        """The viewers' counter ``key`` (``bytes``; ``requests`` of ``kind``) per second."""
+    def players(self, key: str, kinds: Iterable[str] | None = None) -> float:
+        """The viewers' counter ``key`` (``bytes`` or ``requests``) per second, of ``kinds``
+        (every kind without)."""
         total = 0.0
         for a, b in zip(self.snaps0, self.snaps1, strict=True):
-            if kind is None:
-                total += b[key] - a[key]
-            else:
+            for kind in b[key] if kinds is None else kinds:
                 total += b[key].get(kind, 0) - a[key].get(kind, 0)
         return total / self.seconds
 
@@ -151,17 +151,18 @@ def report(
         Column("nginx CPU %", ".1f"),
         Column("players' CPU %", ".0f"),
         Column("origin HLS req/s", ".1f"),
-        Column("origin MB/s", ".2f"),
-        Column("nginx MB/s", ".2f"),
+        Column("origin media MB/s", ".2f"),
+        Column("nginx media MB/s", ".2f"),
         Column("nginx / origin bytes", ".0f"),
+        Column("nginx MB/s with playlists", ".2f"),
     )
     per_1000 = (crowd.cpu_pct(0) - base.cpu_pct(0)) / args.clients * 1000
     for label, w, players, extra in (
         ("baseline", base, 0, float("nan")),
         (f"+ {args.clients} players", crowd, args.clients, per_1000),
     ):
-        origin_bytes = w.origin_rate("bytes")
-        nginx_bytes = w.players("bytes")
+        origin_bytes = w.origin_rate("bytes")  # init, segments and parts
+        nginx_bytes = w.players("bytes", MEDIA_KINDS)
         cost.add(
             label,
             players,
@@ -173,6 +174,7 @@ def report(
             origin_bytes / 1e6,
             nginx_bytes / 1e6,
             Ratio(nginx_bytes, origin_bytes),
+            w.players("bytes") / 1e6,
         )
 
     lat = Table(
@@ -225,7 +227,7 @@ def report(
     passed = all(v in ("PASS", "-") for v in verdicts)
 
     made = sum(1 for _, at, _ in probed if crowd.holds(at)) / crowd.seconds
-    fetched = crowd.players("requests", "part") / max(1, args.clients + args.decode)
+    fetched = crowd.players("requests", ["part"]) / max(1, args.clients + args.decode)
     kinds = sorted(k for k in crowd.metrics1 if k.startswith("requests:"))
     by_kind = ", ".join(
         f"{k[9:]} {crowd.origin_rate(k):.1f}" for k in kinds if crowd.origin_rate(k)
