@@ -18,6 +18,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from aiortc import AudioStreamTrack, RTCPeerConnection, RTCRtpSender
 
+from live_server.app import create_app
 from live_server.settings import Settings
 from support.helpers import auth, wait_for
 from support.llhls import MediaPlaylist, check_ll_hls_rules, parse_media_playlist
@@ -299,7 +300,9 @@ async def test_private_show_needs_a_grant_and_a_public_url_opens_nothing(
         await pc.close()
 
 
-async def test_ended_show_is_a_vod_at_once(client: Client, make_user: Any) -> None:
+async def test_ended_show_is_a_vod_at_once_and_after_a_restart(
+    client: Client, make_user: Any, aiohttp_client: Any, settings: Settings
+) -> None:
     session_id, key, _host_token = await new_show(client, make_user)
     pc, _ = publisher("H264")
     base_url = str(client.make_url("")).rstrip("/")
@@ -318,6 +321,15 @@ async def test_ended_show_is_a_vod_at_once(client: Client, make_user: Any) -> No
             assert (await client.get(base + f"s{segment.msn}.m4s")).status == 200
         # the multivariant playlist now names the VOD
         assert await variant_base(client, session_id) == base
+        # a restarted server finds the VOD on disk under the same URLs
+        await client.close()
+        restarted = await aiohttp_client(create_app(settings))
+        assert await variant_base(restarted, session_id) == base
+        again = parse_media_playlist(await text(restarted, base + "media.m3u8"))
+        assert [s.msn for s in again.segments] == [s.msn for s in vod.segments]
+        first = await fetch_bytes(restarted, base + "s0.m4s")
+        assert first[4:8] in (b"moof", b"styp")
+        assert (await restarted.get(base + "s0.p0.m4s")).status == 404, "a VOD has no parts"
     finally:
         await pc.close()
 
