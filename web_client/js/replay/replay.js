@@ -2,7 +2,7 @@
 // and product cards appearing while they were pinned; the chapters list jumps to a
 // product's moment; host, moderators and admins cut clips by hand.
 
-import { api, formatPrice } from "../api.js";
+import { api, formatPrice, getToken } from "../api.js";
 import { avatar, busy, el, emptyState, renderNav, replaceChildren, toast } from "../ui.js";
 import { openBag } from "../feed/shop.js";
 
@@ -11,7 +11,7 @@ const params = new URLSearchParams(location.search);
 const sessionId = Number.parseInt(params.get("session") || params.get("id") || "", 10);
 const video = document.getElementById("replay-video");
 const statusBox = document.getElementById("replay-status");
-const state = { data: null, session: null, chatShown: -1, cardsKey: "", me: null };
+const state = { data: null, session: null, chatShown: -1, cardsKey: "", me: null, resumeAt: 0 };
 
 export function clock(seconds) {
   const s = Math.max(0, Math.floor(seconds));
@@ -171,20 +171,57 @@ function setupTabs() {
   }
 }
 
-async function waitForProcessing() {
+// Until the MP4 replay is processed, the show's own LL-HLS segments play as an instant
+// replay (docs/hls.md): the same timeline (media time 0 = the first frame), so chat and
+// cards line up as they will on the processed replay.
+async function startInstantReplay() {
+  const url = `/hls/${sessionId}/index.m3u8`;
+  const headers = getToken() ? { Authorization: `Bearer ${getToken()}` } : {};
+  const probe = await fetch(url, { headers }).catch(() => null);
+  if (!probe || !probe.ok || !(await probe.text()).includes("#EXT-X-STREAM-INF")) return null;
+  if (video.canPlayType("application/vnd.apple.mpegurl") && !window.MediaSource) {
+    video.src = url;
+    return { destroy() {} };
+  }
+  const { default: Hls } = await import("/vendor/hls.js/hls.mjs");
+  if (!Hls.isSupported()) return null;
+  const hls = new Hls({
+    // only the multivariant playlist needs the token; the rest carry their grant in the URL
+    xhrSetup: (xhr, target) => {
+      if (target.endsWith("/index.m3u8") && headers.Authorization) xhr.setRequestHeader("Authorization", headers.Authorization);
+    },
+  });
+  hls.loadSource(url);
+  hls.attachMedia(video);
+  video.dataset.instantReplay = "1";
+  return hls;
+}
+
+function stopInstantReplay(hls) {
+  if (!hls) return;
+  const at = video.currentTime;
+  hls.destroy();
+  delete video.dataset.instantReplay;
+  video.removeAttribute("src");
+  video.load();
+  state.resumeAt = at;
+}
+
+async function waitForProcessing(instantNote) {
   for (;;) {
-    let text = "The replay is being prepared…";
+    let text = instantNote || "The replay is being prepared…";
     if (state.data.can_cut) {
       try {
         const jobs = await api(`/api/sessions/${sessionId}/processing`);
         const job = jobs.items[0];
         if (job && job.state === "failed") text = `Processing failed: ${job.error || "unknown error"}`;
-        else if (job) text = `Preparing the replay… ${Math.round(job.percent)}%`;
+        else if (job && !instantNote) text = `Preparing the replay… ${Math.round(job.percent)}%`;
       } catch {
         /* keep the generic message */
       }
     }
     setStatus(text);
+    statusBox.classList.toggle("state-note", Boolean(instantNote));
     await new Promise((r) => setTimeout(r, 2000));
     state.data = await api(`/api/sessions/${sessionId}/replay`);
     if (state.data.ready) return;
@@ -209,21 +246,29 @@ async function main() {
   replaceChildren(document.getElementById("replay-host"), avatar(state.session.host), el("span", {}, state.session.host.display_name));
   renderChapters();
   renderClips();
+  video.addEventListener("timeupdate", onTime);
+  video.addEventListener("seeked", onTime);
   if (!state.data.ready) {
-    await waitForProcessing();
+    const instant = await startInstantReplay().catch(() => null);
+    if (instant) {
+      renderChat(0);
+      renderCards(0);
+    }
+    await waitForProcessing(instant ? "Instant replay · the full-quality replay is on its way" : null);
+    stopInstantReplay(instant);
+    statusBox.classList.remove("state-note");
     renderChapters();
     renderClips();
   }
   setStatus("");
   video.poster = state.data.replay.poster_url;
   video.src = state.data.replay.video_url;
-  video.addEventListener("timeupdate", onTime);
-  video.addEventListener("seeked", onTime);
   renderChat(0);
   renderCards(0);
   setupCutForm();
   const at = Number.parseFloat(params.get("t") || "");
   if (Number.isFinite(at)) seek(at);
+  else if (state.resumeAt) seek(state.resumeAt);
 }
 
 main();
