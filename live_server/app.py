@@ -11,7 +11,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from live_server import accounts, catalog, commerce, content, demo, hls, media, room, shows
+from live_server import (
+    accounts,
+    catalog,
+    cluster,
+    commerce,
+    content,
+    demo,
+    hls,
+    media,
+    room,
+    shows,
+)
 from live_server.platform import core as platform_core
 from live_server.platform import static
 from live_server.platform.core import Platform
@@ -37,7 +48,8 @@ def create_app(settings: Settings) -> web.Application:
     users = accounts.setup(app, platform)
     products = catalog.setup(app, platform)
     shows_ = shows.setup(app, platform, users, products)
-    media_ = media.setup(app, platform, shows_)  # the SFU; also the media clock
+    cluster_ = cluster.setup(app, platform)  # origin leases, node registry, routing
+    media_ = media.setup(app, platform, shows_, cluster_)  # the SFU; also the media clock
     clock = media_.broadcast
     # LL-HLS: every live show packaged once for caches and CDNs (the broadcast's tap provider)
     hls.setup(app, platform, shows_, media_, users.url_signer)

@@ -15,7 +15,11 @@ from typing import Any
 
 ENV_PREFIX = "LIVESHOP_"
 #: settings that take one of a few words
-_CHOICES = {"hls": ("on", "off"), "hls_transcode": ("on-demand", "always", "off")}
+_CHOICES = {
+    "hls": ("on", "off"),
+    "hls_transcode": ("on-demand", "always", "off"),
+    "role": ("primary", "edge"),
+}
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,20 @@ class Settings:
     hls_segment_target_s: float = 2.0
     hls_window_segments: int = 8  # segments listed in the live playlist (~16 s of DVR)
     hls_vod_keep_h: float = 48.0  # hours a finished show's HLS stays on disk as its VOD
+    # Cluster (docs/media.md, "Topology"): with Redis every node registers itself; the node
+    # that takes the host's WHIP holds the show's origin lease (renewed while the host is
+    # connected, cluster_lease_ttl_s after a crash it expires) and other nodes pull the show
+    # from it over an authenticated WebRTC relay (needs cluster_secret, the same on every
+    # node; unset: no relay, no redirects). public_url: where viewers and other nodes reach
+    # this node (default http://host:port). role "edge": media only (no database).
+    # workers: processes `serve` runs (0: one per core with Redis, else 1).
+    # cluster_cpu_limit: a node above this share of a core takes no new viewer (0: no limit).
+    cluster_secret: str | None = None
+    public_url: str | None = None
+    role: str = "primary"
+    workers: int = 0
+    cluster_lease_ttl_s: float = 5.0
+    cluster_cpu_limit: float = 0.0
     # Live room
     chat_max_len: int = 500
     chat_rate_per_s: float = 1.0

@@ -6,6 +6,10 @@
 - Publisher gone without DELETE: `reconnecting` for the grace period, then the end.
 - End (WHIP DELETE, grace period over, or the session ended through the REST API):
   close the room, finalise the recording, store it, publish `RecordingFinished`.
+- Origin lease (live_server.cluster): the WHIP POST takes the show's lease before the offer
+  is accepted (409 ``publisher_busy`` while another node holds it); the cluster renews it
+  while the show is live or reconnecting here; the end releases it. A renewal refused by the
+  fence (another node became the origin) closes the show's media here without ending it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from live_server.cluster import Cluster
 from live_server.media.clock import MediaClock
 from live_server.media.sdp import ice_link_headers
 from live_server.media.sfu import MediaTap, NotLive, Sfu
@@ -36,10 +41,11 @@ from live_server.platform.events import (
     RecordingFinished,
     SessionStateChanged,
     StreamKeyRotated,
+    VisibilityChanged,
 )
 from live_server.platform.identity import Principal
 from live_server.shows.clock import MediaClock as FallbackClock
-from live_server.shows.rules import SessionState
+from live_server.shows.rules import SessionState, Visibility
 from live_server.shows.service import LiveSessionService
 from recordings.writer import RecordingWriter, container_for, probe
 
@@ -85,6 +91,7 @@ class BroadcastService:
         grace_s: float = 30.0,
         fallback_clock: FallbackClock | None = None,
         max_webrtc_viewers: int = 0,
+        cluster: Cluster | None = None,
     ) -> None:
         self._sessions = sessions
         self._sfu = sfu
@@ -100,9 +107,13 @@ class BroadcastService:
         self._recorders: dict[int, _Recorder] = {}
         self._grace: dict[int, asyncio.Task[None]] = {}
         self._ending: set[int] = set()
+        self.cluster = cluster
         sfu.set_listener(self)
         events.subscribe(SessionStateChanged, self._on_state_changed)
         events.subscribe(StreamKeyRotated, self._on_stream_key_rotated)
+        events.subscribe(VisibilityChanged, self._on_visibility_changed)
+        if cluster is not None:
+            cluster.on_lease_lost(self._on_lease_lost)
 
     # -- WHIP -------------------------------------------------------------------------
 
@@ -113,7 +124,16 @@ class BroadcastService:
             raise Unauthorized("wrong or missing stream key", code="bad_stream_key")
         if session.state is SessionState.ENDED:
             raise Conflict("this session has ended", code="session_ended")
-        publisher_id, answer = await self._sfu.publish(session_id, offer)
+        held_before = self.cluster is None or self.cluster.holds(session_id)
+        if self.cluster is not None:
+            # before the offer: two nodes must never both accept the host (409 otherwise)
+            await self.cluster.acquire(session_id, session.visibility is Visibility.PUBLIC)
+        try:
+            publisher_id, answer = await self._sfu.publish(session_id, offer)
+        except Exception:
+            if not held_before and self._sfu.room(session_id) is None and self.cluster:
+                await self.cluster.release(session_id)
+            raise
         if not await self._sessions.check_stream_key(session_id, stream_key):
             # the key was rotated while this offer was negotiated: the rotation's drop may
             # have come before the publisher took the slot
@@ -289,6 +309,21 @@ class BroadcastService:
         if await self._sfu.drop_publisher(event.session_id):
             logger.info("session=%s publisher dropped: stream key rotated", event.session_id)
 
+    async def _on_visibility_changed(self, event: VisibilityChanged) -> None:
+        if self.cluster is not None:
+            public = event.visibility == Visibility.PUBLIC.value
+            await self.cluster.set_public(event.session_id, public)
+
+    async def _on_lease_lost(self, session_id: int) -> None:
+        """Another node is the show's origin now: stop serving it from here (the session
+        goes on there; this node's recording is finalised as the show's first part)."""
+        grace = self._grace.pop(session_id, None)
+        if grace is not None:
+            grace.cancel()
+        await self._sfu.close_room(session_id)
+        self._clock.stop(session_id)
+        await self._finalise_recording(session_id)
+
     async def _on_state_changed(self, event: SessionStateChanged) -> None:
         if event.new == SessionState.ENDED.value and (
             self._sfu.room(event.session_id) is not None or event.session_id in self._recorders
@@ -318,6 +353,8 @@ class BroadcastService:
             if went_live:
                 with contextlib.suppress(DomainError):
                     await self._sessions.mark_ended(session_id)
+            if self.cluster is not None:
+                await self.cluster.release(session_id)
             logger.info("session=%s media ended: %s", session_id, reason)
         finally:
             self._ending.discard(session_id)
@@ -366,6 +403,8 @@ class BroadcastService:
             await self._events.publish(RecordingFinished(rec.session_id, rec.id))
         for view in await self._sessions.search("live", limit=1000):
             session_id = view.session.id
+            if self.cluster is not None and await self.cluster.origin_of(session_id):
+                continue  # live through another node (several nodes share the database)
             with contextlib.suppress(DomainError):
                 await self._sessions.mark_reconnecting(session_id)
             self._grace[session_id] = asyncio.ensure_future(self._end_stale(session_id))
@@ -373,6 +412,8 @@ class BroadcastService:
     async def _end_stale(self, session_id: int) -> None:
         await asyncio.sleep(self._grace_s)
         self._grace.pop(session_id, None)
+        if self.cluster is not None and await self.cluster.origin_of(session_id):
+            return  # the host came back through another node
         if not self._sfu.is_receiving(session_id):
             with contextlib.suppress(DomainError):
                 await self._sessions.mark_ended(session_id)

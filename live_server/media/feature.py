@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from live_server.cluster import Cluster
 from live_server.media import routes
 from live_server.media.broadcast import BroadcastService
 from live_server.media.clock import MediaClock
@@ -27,7 +28,7 @@ class Media:
     broadcast: BroadcastService
 
 
-def setup(app: web.Application, platform: Platform, shows: Shows) -> Media:
+def setup(app: web.Application, platform: Platform, shows: Shows, cluster: Cluster) -> Media:
     """Builds the SFU and the broadcast service, serves the status routes, and owns the
     media lifetime: recover crashed recordings at start-up, close every peer at shut-down."""
     s = platform.settings
@@ -51,6 +52,7 @@ def setup(app: web.Application, platform: Platform, shows: Shows) -> Media:
         grace_s=s.reconnect_grace_s,
         fallback_clock=shows.wall_clock,
         max_webrtc_viewers=s.max_webrtc_viewers,
+        cluster=cluster,
     )
     app[BROADCAST] = broadcast
     app.cleanup_ctx.append(_media_ctx)
