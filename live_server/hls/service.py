@@ -103,6 +103,11 @@ class HlsService:
         packager, stream.packager = stream.packager, None
         await packager.close()
         await stream.flushed()
+        # the window's bytes leave memory: from now on the VOD is read from disk
+        vod = await asyncio.to_thread(load_vod, stream.directory)
+        if vod is not None and self._streams.get(session_id) is stream:
+            del self._streams[session_id]
+            self._vods[session_id] = vod
 
     # -- reads -----------------------------------------------------------------------
 
@@ -111,11 +116,17 @@ class HlsService:
         if not self.config.enabled:
             return None
         live = self._streams.get(session_id)
+        publishing = self._broadcast.is_publishing(session_id)
+        if live is not None and live.failed and publishing:
+            # the packager stopped on an error while the show goes on: a new run (epoch)
+            restarted = self._start(session_id, *self._broadcast.codecs(session_id), attach=True)
+            if restarted is not None:
+                return restarted
         if live is not None and (not live.ended or live.init is not None):
             return live
-        if self.config.transcode == "on-demand" and self._broadcast.is_publishing(session_id):
+        if publishing and self.config.transcode == "on-demand":
             video, audio = self._broadcast.codecs(session_id)
-            if video == "VP8" or (video is None and audio is not None and live is None):
+            if video == "VP8":
                 started = self._start(session_id, video, audio, attach=True)
                 if started is not None:
                     return started
