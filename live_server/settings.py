@@ -95,7 +95,7 @@ class Settings:
     # "always" from go-live, "off" never (their shows then have no HLS)
     hls: str = "on"
     hls_transcode: str = "on-demand"
-    hls_part_target_s: float = 0.2
+    hls_part_target_s: float = 0.3
     hls_segment_target_s: float = 2.0
     hls_window_segments: int = 8  # segments listed in the live playlist (~16 s of DVR)
     hls_vod_keep_h: float = 48.0  # hours a finished show's HLS stays on disk as its VOD
