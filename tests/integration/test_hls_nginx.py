@@ -12,16 +12,26 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import aiohttp
+import m3u8  # type: ignore[import-untyped]
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 
+from support.helpers import auth, wait_for
+from support.hls_publisher import h264_publisher
+from support.media_frames import encode_h264
 from support.nginx import SHIPPED_CONF, Nginx, NginxError, site_config, start_nginx
+from support.peers import encode_opus, http_negotiate
+
+Client = TestClient[Any, Any]
 
 CROWD = 200
 HOLD_S = 0.5  # how long the origin holds a request for the hinted next part
@@ -270,3 +280,90 @@ def test_the_shipped_values_the_tests_replace_are_checked(tmp_path: Path) -> Non
     drifted.write_text(SHIPPED_CONF.read_text().replace("listen 80;", "listen 8080;"))
     with pytest.raises(NginxError, match="listen 80;"):
         site_config(8081, 8082, tmp_path / "cache", shipped=drifted)
+
+
+# -- against LiveShop itself ------------------------------------------------------------------
+_KIND = re.compile(r'^liveshop_hls_requests_total\{kind="(\w+)"\} ([0-9.eE+-]+)$', re.M)
+ATTEMPTS = 3  # a crowd that arrives after its hinted part is ready is tried on the next one
+
+
+async def origin_requests(client: Client) -> dict[str, float]:
+    """The origin's own count of LL-HLS requests by kind."""
+    resp = await client.get("/metrics")
+    return {kind: float(v) for kind, v in _KIND.findall(await resp.text())}
+
+
+async def text_when(http: aiohttp.ClientSession, url: str, ok: Callable[[str], bool]) -> str:
+    async def ready() -> str | None:
+        async with http.get(url) as resp:
+            text = await resp.text()
+            return text if resp.status == 200 and ok(text) else None
+
+    result: str = await wait_for(ready, 30, 0.1, f"{url} to be ready")
+    return result
+
+
+@pytest.mark.slow
+async def test_liveshop_hinted_part_is_one_origin_request_through_nginx(
+    client: Client, make_user: Any, tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    _, host = await make_user(role="host")
+    resp = await client.post("/api/sessions", json={"title": "HLS"}, headers=auth(host))
+    sid = (await resp.json())["id"]
+    resp = await client.get(f"/api/sessions/{sid}/stream-key", headers=auth(host))
+    key = (await resp.json())["stream_key"]
+    frames = await asyncio.to_thread(encode_h264, 10.0, 320, 240, 30, 2.0)
+    video = [data for data, _, _ in frames]
+    audio = await asyncio.to_thread(encode_opus, 1.0)
+    publisher, _ = h264_publisher(video, audio)
+    assert client.server.port is not None
+    proxy = await asyncio.to_thread(start_nginx, client.server.port, tmp_path / "nginx")
+    try:
+        origin_url = str(client.make_url("")).rstrip("/")
+        await http_negotiate(http, publisher, f"{origin_url}/whip/{sid}", key)
+        resp = await client.get(f"/api/sessions/{sid}")
+        hls_url = (await resp.json())["hls_url"]
+        assert hls_url == f"/hls/{sid}/index.m3u8"
+
+        variant = m3u8.loads(await text_when(http, proxy.url + hls_url, lambda t: True))
+        media_url = urljoin(proxy.url + hls_url, variant.playlists[0].uri)
+        playlist = m3u8.loads(await text_when(http, media_url, lambda t: "PRELOAD-HINT" in t))
+        assert playlist.server_control.can_block_reload == "YES"
+        # every viewer holds a keep-alive connection to nginx already (as players do), so
+        # the crowd's requests go out at once
+        init_url = urljoin(media_url, playlist.segment_map[0].uri)
+        assert {g.status for g in await crowd(http, init_url)} == {200}
+
+        collapsed = []
+        for _ in range(ATTEMPTS):
+            # the playlist of the moment the hinted part is ready: its own hint was just begun
+            hinted = playlist.preload_hint.uri
+            msn, part = (int(x) for x in re.findall(r"\d+", hinted)[-2:])
+            reload = f"{media_url}?_HLS_msn={msn}&_HLS_part={part}"
+            playlist = m3u8.loads((await get(http, reload)).body.decode())
+            url = urljoin(media_url, playlist.preload_hint.uri)
+            before = await origin_requests(client)
+            answers = await crowd(http, url)
+            after = await origin_requests(client)
+            new = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+            assert {g.status for g in answers} == {200}, new
+            assert len({g.body for g in answers}) == 1, "every viewer gets the same part"
+            assert sum(new.values()) == 1, f"{CROWD} viewers made {new} origin requests"
+            collapsed.append(new)
+            if new == {"preload_part": 1.0}:
+                break
+        assert {"preload_part": 1.0} in collapsed, collapsed
+
+        # the complete segments, fetched twice: the second time from nginx's cache
+        playlist = m3u8.loads(await text_when(http, media_url, lambda t: "#EXTINF:" in t))
+        segments = [urljoin(media_url, s.uri) for s in playlist.segments if s.uri]
+        first = [await get(http, u) for u in segments]
+        before = await origin_requests(client)
+        second = [await get(http, u) for u in segments]
+        assert [g.cache for g in second] == ["HIT"] * len(segments)
+        assert [g.body for g in second] == [g.body for g in first]
+        assert (await origin_requests(client)).get("segment") == before.get("segment")
+        assert all(g.headers["Content-Type"] == "video/iso.segment" for g in second)
+    finally:
+        await publisher.close()
+        await asyncio.to_thread(proxy.stop)
