@@ -79,6 +79,11 @@ class LivePackager:
         return self.video_codec == "VP8"
 
     @property
+    def backlog(self) -> int:
+        """Frames queued for the worker (at most ``MAX_QUEUED_FRAMES``)."""
+        return self._queue.qsize()
+
+    @property
     def last_keyframe_s(self) -> float | None:
         """Media time of the last video keyframe seen in the input (None before one)."""
         return self._last_keyframe_s

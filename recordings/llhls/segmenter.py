@@ -59,6 +59,7 @@ class Segmenter:
         self._index = 0
         self._part_start: float | None = None
         self._part_independent = False
+        self._part_has_video = False
         self._segment_start = 0.0
         self._durations: list[float] = []  # closed parts of the open segment
         self._last_video: float | None = None
@@ -90,19 +91,22 @@ class Segmenter:
         self._last_video = t if self._last_video is None else max(t, self._last_video)
         start = self._part_start
         if start is None:
-            self._open(t, keyframe)
+            self._open(t, keyframe, video=True)
             return []
         elapsed = t - start
+        first_video, self._part_has_video = not self._part_has_video, True
         if elapsed <= EPS:
+            if keyframe and first_video and elapsed >= -EPS:
+                self._part_independent = True  # audio opened it at this very time
             return []
         cfg = self._config
         in_segment = t - self._segment_start
         if keyframe and in_segment >= cfg.segment_target_s - EPS:
-            return self._cut(t, new_segment=True, independent=True)
+            return self._cut(t, new_segment=True, independent=True, video=True)
         if in_segment + max(MAX_FRAME_GAP_S, self._video_gap) > cfg.segment_max_s + EPS:
-            return self._cut(t, new_segment=True, independent=keyframe)
+            return self._cut(t, new_segment=True, independent=keyframe, video=True)
         if self._part_is_due(elapsed, self._video_gap):
-            return self._cut(t, new_segment=False, independent=keyframe)
+            return self._cut(t, new_segment=False, independent=keyframe, video=True)
         return []
 
     def audio(self, t: float, duration: float) -> list[Closed]:
@@ -154,13 +158,16 @@ class Segmenter:
             and elapsed + next_gap > cfg.part_max_s + EPS
         )
 
-    def _open(self, t: float, independent: bool) -> None:
+    def _open(self, t: float, independent: bool, video: bool = False) -> None:
         self._part_start = t
         self._part_independent = independent
+        self._part_has_video = video
         if not self._durations:
             self._segment_start = t
 
-    def _cut(self, t: float, new_segment: bool, independent: bool) -> list[Closed]:
+    def _cut(
+        self, t: float, new_segment: bool, independent: bool, video: bool = False
+    ) -> list[Closed]:
         start = self._part_start
         assert start is not None
         duration = t - start
@@ -179,5 +186,5 @@ class Segmenter:
             self._durations = []
         else:
             self._index += 1
-        self._open(t, independent)
+        self._open(t, independent, video)
         return closed

@@ -186,6 +186,20 @@ def test_late_samples_join_the_open_part() -> None:
     assert closed == [ClosedPart(0, 0, 1.0, pytest.approx(0.2), True)]  # type: ignore[arg-type]
 
 
+def test_a_keyframe_at_the_start_of_an_audio_cut_part_makes_it_independent() -> None:
+    segmenter = Segmenter(DEFAULT, video=True)
+    segmenter.video(0.0, True)
+    cuts = []
+    for i in range(1, 65):  # only audio after the first frame: it cuts at 0.5, 0.7, ... 1.1
+        cuts += [c.start_s + c.duration_s for c in segmenter.audio(i * AUDIO_S, AUDIO_S)]
+    assert cuts == pytest.approx([0.5, 0.7, 0.9, 1.1])
+    assert segmenter.audio(1.3, AUDIO_S)  # and at 1.3 s, opening a part that is not independent
+    assert segmenter.video(1.3, True) == []  # the video is back, on a keyframe, right there
+    closed = segmenter.finish(1.4)
+    assert isinstance(closed[0], ClosedPart) and closed[0].start_s == pytest.approx(1.3)
+    assert closed[0].independent
+
+
 def test_keyframe_due_says_when_a_keyframe_would_close_the_segment() -> None:
     segmenter = Segmenter(DEFAULT, video=True)
     assert not segmenter.keyframe_due(0.0)
