@@ -6,6 +6,9 @@ Fixtures:
 - ``live_server_process`` (session): the REAL ``python -m live_server serve --demo --ice-loopback``
   in a child process on the port it bound (``--port 0``; a `support.helpers.ServerProcess`);
   ``live_server`` is its base URL.
+- ``nginx_front`` (session): Debian's nginx with the shipped ``deploy/nginx/liveshop.conf``
+  (the /hls/ cache) in front of that server (a `support.nginx.Nginx`; its ``url`` is the base
+  URL to open pages through), started on first use.
 - ``make_context`` (function): ``make_context(**playwright_context_kwargs)`` for extra
   contexts (a second viewer, a desktop host...); all closed after the test, screenshots on failure.
 - ``page`` (function): a fresh context per test at phone size (390x844) with ``base_url`` set to
@@ -36,6 +39,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 from support.helpers import REPO_ROOT, ServerProcess, start_server_process
+from support.nginx import Nginx, running_nginx
 
 T = TypeVar("T")
 
@@ -198,6 +202,16 @@ def live_server(live_server_process: ServerProcess) -> str:
     """Base URL of the shared real server, e.g. ``http://127.0.0.1:41234``."""
     url: str = live_server_process.url
     return url
+
+
+@pytest.fixture(scope="session")
+def nginx_front(
+    live_server_process: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Nginx]:
+    """Debian's nginx (the shipped site config, its LL-HLS cache included) in front of the
+    shared server; pages opened at its ``url`` reach the server through it."""
+    with running_nginx(live_server_process.port, tmp_path_factory.mktemp("nginx")) as nginx:
+        yield nginx
 
 
 @pytest.fixture
