@@ -23,7 +23,7 @@ from recordings.bitstream import vp8_dimensions
 from recordings.llhls import codecs
 from recordings.llhls.models import InitSegment, PackagerConfig, Part, SegmentEnd
 from recordings.llhls.muxer import VIDEO_CLOCK, Fragmenter, Tracks
-from recordings.llhls.segmenter import Closed, ClosedPart, Segmenter
+from recordings.llhls.segmenter import VIDEO_STALL_S, Closed, ClosedPart, Segmenter
 from recordings.llhls.transcode import BadFrame, Vp8ToH264
 
 logger = logging.getLogger(__name__)
@@ -165,9 +165,12 @@ class Pipeline:
 
     def _video_sample(self, data: bytes, pts: int, keyframe: bool) -> None:
         held = self._held
+        duration = self._frame_ticks
         if held is not None and pts > held[1]:
-            self._frame_ticks = pts - held[1]
-        self._mux_held(self._frame_ticks)
+            duration = pts - held[1]  # exact: the held frame lasts until this one
+            if duration < VIDEO_STALL_S * VIDEO_CLOCK:  # a stall is no frame interval
+                self._frame_ticks = duration
+        self._mux_held(duration)
         t = pts / VIDEO_CLOCK
         first = not self._segmenter.started
         self._apply(self._segmenter.video(t, keyframe))

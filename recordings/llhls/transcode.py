@@ -33,7 +33,7 @@ class Vp8ToH264:
     def __init__(self, fps: int, keyframe_interval: int) -> None:
         self._fps = fps
         self._keyframe_interval = keyframe_interval
-        self._decoder: Any = av.CodecContext.create("libvpx", "r")
+        self._decoder: Any = None  # made on the first frame, on the worker thread
         self._encoder: Any = None
         self.width = 0
         self.height = 0
@@ -48,6 +48,8 @@ class Vp8ToH264:
         packet.pts = pts
         packet.dts = pts
         packet.time_base = TIME_BASE
+        if self._decoder is None:
+            self._decoder = av.CodecContext.create("libvpx", "r")
         try:
             frames = self._decoder.decode(packet)
         except av.FFmpegError as exc:

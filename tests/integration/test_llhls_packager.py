@@ -295,6 +295,30 @@ async def test_vp8_is_transcoded_with_keyframes_at_the_segment_cadence(tmp_path:
     assert decoded_numbers(sink.segment_bytes()) == list(range(195))
 
 
+async def test_the_transcoder_makes_a_keyframe_when_a_segment_is_due() -> None:
+    # 25 fps: the encoder's own interval (60 frames, 2.4 s here) would come too late
+    frames = encode_vp8(4.5, 320, 240, 25, 300_000)
+    video = [("video", "VP8", d, i * 3600, key) for i, (d, key) in enumerate(frames)]
+    sink, _ = await package("VP8", None, video)
+    check_rules(sink)
+    check_fragments(sink)
+    assert [s.start_s for s in sink.segments] == pytest.approx([0.0, 2.0, 4.0])
+    assert all(p.independent == (p.index == 0) for p in sink.parts)
+    assert decoded_numbers(sink.segment_bytes()) == list(range(len(frames)))
+
+
+async def test_without_keyframes_segments_close_before_segment_max(tmp_path: Path) -> None:
+    sink, _ = await package("H264", "OPUS", h264_show(9.0, keyframe_s=20.0))
+    check_rules(sink)
+    check_fragments(sink)
+    segments = sink.segments
+    assert len(segments) == 3 and all(s.duration_s <= CONFIG.segment_max_s for s in segments)
+    firsts = [p for p in sink.parts if p.index == 0]
+    assert [p.independent for p in firsts] == [True, False, False]
+    check_with_ffprobe(sink, tmp_path, {"h264", "opus"})
+    assert decoded_numbers(sink.segment_bytes()) == list(range(270))
+
+
 async def test_audio_only_show_is_cut_by_audio(tmp_path: Path) -> None:
     sink, _ = await package(None, "OPUS", opus(5.0))
     check_rules(sink)
