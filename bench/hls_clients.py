@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import collections
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -77,7 +78,7 @@ class Stats:
 
 async def fetch(http: aiohttp.ClientSession, url: str, kind: str, stats: Stats) -> bytes:
     """GET ``url``; raises on anything but 200."""
-    async with http.get(url, timeout=TIMEOUT) as resp:
+    async with http.get(url) as resp:
         body = await resp.read()
         stats.requests[kind] += 1
         stats.body_bytes[kind] += len(body)
@@ -149,7 +150,8 @@ def start_parts(playlist: Playlist) -> list[PartInfo]:
     parts = playlist.parts
     if not parts:
         return []
-    back = max(1, round(playlist.part_hold_back / playlist.part_target or 3))
+    target = playlist.part_target
+    back = max(1, round(playlist.part_hold_back / target)) if target else 3
     start = max(0, len(parts) - back)
     while start > 0 and not parts[start].independent:
         start -= 1
@@ -216,7 +218,13 @@ async def serve(args: argparse.Namespace) -> None:
     tasks: list[asyncio.Task[None]] = []
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     webrtc: list[WebRtcViewer] = []
-    async with aiohttp.ClientSession(connector=connector) as http:
+    # no cookie jar and no decompression: less work per request for a crowd in one process
+    async with aiohttp.ClientSession(
+        connector=connector,
+        timeout=TIMEOUT,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,
+    ) as http:
         if args.role == "crowd":
             for i in range(args.clients):
                 player = Player(http, args.url, stats, i < args.track, i < args.decode)
@@ -259,7 +267,10 @@ def main() -> None:
     parser.add_argument("--decode", type=int, default=0, help="crowd players that decode")
     parser.add_argument("--track", type=int, default=0, help="crowd players that note parts")
     parser.add_argument("--ramp", type=float, default=0.0, help="seconds to start the crowd")
+    parser.add_argument("--nice", type=int, default=0, help="lower this process's priority")
     args = parser.parse_args()
+    if args.nice:
+        os.nice(args.nice)
     asyncio.run(serve(args))
 
 

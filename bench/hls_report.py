@@ -54,6 +54,16 @@ class Window:
     metrics1: dict[str, float]
     snaps0: list[dict[str, Any]]
     snaps1: list[dict[str, Any]]
+    origin_samples: list[float]  # the origin's CPU %, second by second
+
+    def origin_noise(self) -> float:
+        """The standard error of the origin's CPU % in this window (from its 1 s samples)."""
+        n = len(self.origin_samples)
+        if n < 2:
+            return float("nan")
+        mean = sum(self.origin_samples) / n
+        var = sum((x - mean) ** 2 for x in self.origin_samples) / (n - 1)
+        return math.sqrt(var / n)
 
     @property
     def seconds(self) -> float:
@@ -157,6 +167,7 @@ def report(
         Column("nginx MB/s with playlists", ".2f"),
     )
     per_1000 = (crowd.cpu_pct(0) - base.cpu_pct(0)) / args.clients * 1000
+    noise = math.hypot(base.origin_noise(), crowd.origin_noise()) / args.clients * 1000
     for label, w, players, extra in (
         ("baseline", base, 0, float("nan")),
         (f"+ {args.clients} players", crowd, args.clients, per_1000),
@@ -244,8 +255,10 @@ def report(
         "",
         cost.markdown(),
         "",
-        f"Origin CPU per 1,000 LL-HLS players: {per_1000:.2f} % of a core "
-        f"(target < {ORIGIN_PER_1000_MAX:g} %): {cpu_verdict}.",
+        f"Origin CPU per 1,000 LL-HLS players: {per_1000:.2f} ± {noise:.2f} % of a core "
+        f"(target < {ORIGIN_PER_1000_MAX:g} %): {cpu_verdict}. The ± is the windows' "
+        "second-to-second noise, scaled the same way: the origin's work does not grow with "
+        "the players, so what is left is noise and the busier machine.",
         f"Origin requests/s in the crowd window by kind: {by_kind or 'none'}; "
         f"repeated immutable requests: {crowd.origin_rate('repeats'):.2f}/s.",
         f"Parts made {made:.2f}/s; each player fetched {fetched:.2f} parts/s; "
