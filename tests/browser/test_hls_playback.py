@@ -100,14 +100,14 @@ def _register(page: Page) -> str:
 
 
 def _show(page: Page, token: str, title: str, **fields: Any) -> dict[str, Any]:
-    """A new show of the demo host, WebRTC limited to a front row of nobody."""
+    """A new show of the demo host; unless told otherwise, real-time video for nobody."""
     headers = {"Authorization": f"Bearer {token}"}
-    resp = page.request.post(
-        "/api/sessions", data={"title": title, "front_row": 0, **fields}, headers=headers
-    )
+    data = {"title": title, "front_row": 0, **fields}
+    resp = page.request.post("/api/sessions", data=data, headers=headers)
     assert resp.status == 201, resp.text()
     show: dict[str, Any] = resp.json()
-    assert show["front_row"] == 0 and show["hls_url"] == f"/hls/{show['id']}/index.m3u8"
+    assert show["front_row"] == data["front_row"]
+    assert show["hls_url"] == f"/hls/{show['id']}/index.m3u8"
     return show
 
 
@@ -115,8 +115,9 @@ def _end(page: Page, token: str, sid: int) -> None:
     page.request.post(f"/api/sessions/{sid}/end", headers={"Authorization": f"Bearer {token}"})
 
 
-def _state(page: Page, sid: int) -> str:
-    return str(page.request.get(f"/api/sessions/{sid}").json()["state"])
+def _state(page: Page, sid: int, token: str | None = None) -> str:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return str(page.request.get(f"/api/sessions/{sid}", headers=headers).json()["state"])
 
 
 async def _publish(base: str, sid: int, key: str, media: tuple[list[bytes], list[bytes]]) -> Any:
@@ -136,7 +137,7 @@ def _go_live(
     ).json()["stream_key"]
     base = page.url.split("/", 3)[:3]
     pc, track = loop.run(_publish("/".join(base), sid, key, media))
-    wait_for_sync(lambda: _state(page, sid) == "live", 20, message="the show is live")
+    wait_for_sync(lambda: _state(page, sid, token) == "live", 20, message="the show is live")
     return pc, track
 
 
@@ -383,6 +384,102 @@ def test_a_pinned_card_appears_with_the_frame_it_was_pinned_at(
     finally:
         for sio in sockets:
             loop_thread.run(sio.disconnect())
+        _end(viewer, token, sid)
+        if pc is not None:
+            loop_thread.run(pc.close())
+    assert not errors, errors
+
+
+# A network where UDP does not get through: the page's WHEP offer and the server's answer
+# lose their ICE candidates on the way, so the peer connection never connects.
+NO_CANDIDATES = """
+(() => {
+  const strip = (sdp) =>
+    sdp.split("\\r\\n").filter((l) => !l.startsWith("a=candidate")).join("\\r\\n");
+  const fetch0 = window.fetch;
+  window.fetch = async (url, init = {}) => {
+    const whep = String(url).includes("/whep/") && init.method === "POST";
+    const response = await fetch0(url, whep ? { ...init, body: strip(init.body) } : init);
+    if (!whep || response.status !== 201) return response;
+    const body = strip(await response.text());
+    return new Response(body, { status: 201, headers: response.headers });
+  };
+})();
+"""
+
+
+def test_a_peer_connection_that_never_connects_moves_to_ll_hls(
+    make_context: Callable[..., BrowserContext],
+    loop_thread: LoopThread,
+    numbered_h264: tuple[list[bytes], list[bytes]],
+) -> None:
+    errors: list[str] = []
+    viewer = make_context().new_page()
+    viewer.on("pageerror", lambda e: errors.append(str(e)))
+    token = _token(viewer, "demo-host")
+    sid = int(_show(viewer, token, f"No UDP {uuid.uuid4().hex[:6]}", front_row=None)["id"])
+    whep: list[tuple[str, int]] = []
+    viewer.on(
+        "response",
+        lambda r: whep.append((r.request.method, r.status)) if "/whep/" in r.url else None,
+    )
+    pc = None
+    try:
+        viewer.goto("/img/logo.svg")
+        pc, _ = _go_live(viewer, loop_thread, token, sid, numbered_h264)
+        viewer.add_init_script(NO_CANDIDATES)
+        viewer.goto(f"/session.html?id={sid}")
+        _plays_hls(viewer)
+        # WHEP said yes, the connection never came up, and its resource was let go
+        assert ("POST", 201) in whep, whep
+        wait_for_sync(
+            lambda: any(m == "DELETE" and code < 300 for m, code in whep), 10, message="DELETE"
+        )
+    finally:
+        _end(viewer, token, sid)
+        if pc is not None:
+            loop_thread.run(pc.close())
+    assert not errors, errors
+
+
+def test_a_private_show_sends_the_token_with_the_multivariant_playlist_only(
+    make_context: Callable[..., BrowserContext],
+    loop_thread: LoopThread,
+    numbered_h264: tuple[list[bytes], list[bytes]],
+) -> None:
+    """Its moderator watches at standard latency: the multivariant playlist needs the bearer
+    token; everything it names is under a signed grant and goes out without a header."""
+    errors: list[str] = []
+    viewer = make_context().new_page()
+    viewer.on("pageerror", lambda e: errors.append(str(e)))
+    token = _token(viewer, "demo-host")
+    show = _show(
+        viewer,
+        token,
+        f"Private {uuid.uuid4().hex[:6]}",
+        visibility="private",
+        moderators=["demo-mod"],
+    )
+    sid = int(show["id"])
+    pc = None
+    try:
+        viewer.goto("/img/logo.svg")
+        pc, _ = _go_live(viewer, loop_thread, token, sid, numbered_h264)
+        # an outsider gets nothing
+        assert viewer.request.get(f"/hls/{sid}/index.m3u8").status == 404
+        _store_token(viewer, _token(viewer, "demo-mod"))
+        requests = _hls_requests(viewer)
+        viewer.goto(f"/session.html?id={sid}")
+        _plays_hls(viewer)
+        multivariant = [r for r in requests if r["url"].endswith(f"/hls/{sid}/index.m3u8")]
+        others = [r for r in requests if r not in multivariant]
+        assert multivariant and others
+        assert all(
+            r["headers"].get("authorization", "").startswith("Bearer ") for r in multivariant
+        )
+        assert not [r["url"] for r in others if "authorization" in r["headers"]]
+        assert all("/public/" not in r["url"] for r in others)  # a signed grant, not "public"
+    finally:
         _end(viewer, token, sid)
         if pc is not None:
             loop_thread.run(pc.close())
