@@ -254,21 +254,22 @@ class HlsService:
     async def _keyframe_cadence(
         self, session_id: int, stream: HlsStream, packager: LivePackager
     ) -> None:
-        """Ask the host for a keyframe whenever a segment is due (not when we transcode:
-        our own encoder makes them)."""
-        if packager.transcoding:
-            self._broadcast.request_keyframe(session_id)  # the decoder starts on one
-            return
+        """Ask the host for a keyframe whenever a segment is due, and whenever the packager
+        waits for one (its start, after an overflow). A transcoded show needs only the
+        latter: our own encoder makes the segment keyframes."""
         target = self.config.packager.segment_target_s
         self._broadcast.request_keyframe(session_id)
         while stream.packager is packager:
             await asyncio.sleep(CADENCE_TICK_S)
-            now = await self._broadcast.media_time(session_id)
-            last = packager.last_keyframe_s
-            if now is None:
+            if packager.waiting_for_keyframe:
+                self._broadcast.request_keyframe(session_id)
                 continue
+            if packager.transcoding:
+                continue
+            now = self._broadcast.media_time_now(session_id)
+            last = packager.last_keyframe_s
             # a request takes a round trip and a frame: ask a little before it is due
-            if last is None or now - last >= target - 2 * CADENCE_TICK_S:
+            if now is not None and last is not None and now - last >= target - 2 * CADENCE_TICK_S:
                 self._broadcast.request_keyframe(session_id)
 
     def _media_epoch_now(self, session_id: int) -> int | None:

@@ -88,6 +88,13 @@ class LivePackager:
         """Media time of the last video keyframe seen in the input (None before one)."""
         return self._last_keyframe_s
 
+    @property
+    def waiting_for_keyframe(self) -> bool:
+        """True until the first video keyframe, and after an overflow until the next one."""
+        return self.video_codec is not None and (
+            self._last_keyframe_s is None or self._resync_video
+        )
+
     def start(self) -> None:
         """Start the worker thread."""
         if not self._started:
