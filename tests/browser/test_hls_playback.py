@@ -205,12 +205,14 @@ def test_chromium_plays_a_live_show_over_ll_hls_through_nginx(
 
 def test_a_viewer_refused_webrtc_moves_to_ll_hls_without_a_reload_and_keeps_chatting(
     make_context: Callable[..., BrowserContext],
+    nginx_front: Nginx,
 ) -> None:
     """A host live from the studio (Chromium's camera, sent as H.264); the show's front row
     is nobody, so the viewer's WHEP is refused (503 front_row_full) and the page switches."""
     errors: list[str] = []
     host = make_context(viewport=DESKTOP).new_page()
-    viewer = make_context().new_page()
+    # the viewer's page, chat and video all go through nginx (as behind a real cache)
+    viewer = make_context(base_url=nginx_front.url).new_page()
     for page in (host, viewer):
         page.on("pageerror", lambda e: errors.append(str(e)))
     token = _token(host, "demo-host")
@@ -311,12 +313,13 @@ READ_CARD_FRAME = """
 
 def test_a_pinned_card_appears_with_the_frame_it_was_pinned_at(
     make_context: Callable[..., BrowserContext],
+    nginx_front: Nginx,
     live_server: str,
     loop_thread: LoopThread,
     numbered_h264: tuple[list[bytes], list[bytes]],
 ) -> None:
     errors: list[str] = []
-    viewer = make_context().new_page()
+    viewer = make_context(base_url=nginx_front.url).new_page()
     viewer.on("pageerror", lambda e: errors.append(str(e)))
     token = _token(viewer, "demo-host")
     headers = {"Authorization": f"Bearer {token}"}
