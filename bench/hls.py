@@ -34,6 +34,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import signal
 import sys
@@ -196,6 +197,7 @@ async def window(
 
 async def run(args: argparse.Namespace) -> int:
     """The whole benchmark; returns the exit code."""
+    args.load_before = os.getloadavg()[0]
     data_dir = Path(tempfile.mkdtemp(prefix="liveshop-bench-hls-"))
     print(f"pre-encoding {args.width}x{args.height} H.264 ...", file=sys.stderr, flush=True)
     video = await asyncio.to_thread(
@@ -262,8 +264,8 @@ async def run(args: argparse.Namespace) -> int:
                 workers[f"crowd{i}"] = Worker(f"crowd{i}", [*cmd, "--ramp", str(args.ramp)])
             for name, w in workers.items():
                 if name.startswith("crowd"):
-                    await w.ready(timeout=args.ramp + 60)
-            await asyncio.sleep(args.warmup)
+                    await w.ready()
+            await asyncio.sleep(args.ramp + args.warmup)
             print(f"{args.clients} players; window {args.seconds:g} s ...", file=sys.stderr)
             measured = list(workers.values())
             crowd_window = await window(args.seconds, server, nginx, measured, http, base)

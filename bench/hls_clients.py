@@ -97,8 +97,10 @@ class Player:
     track: bool = False
     decode: bool = False
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Play until ``stop``; start over after an error, as a player retries."""
+    async def run(self, stop: asyncio.Event, delay: float = 0.0) -> None:
+        """Play from ``delay`` s on until ``stop``; start over after an error, as a player
+        retries."""
+        await asyncio.sleep(delay)
         self.stats.started += 1
         while not stop.is_set():
             try:
@@ -178,9 +180,13 @@ async def probe(
                     fetch(http, f"{media_url}?_HLS_msn={msn}&_HLS_part={index}", "blocking", stats)
                 )
                 if hint is not None and hint not in seen:
-                    data = await fetch(http, urljoin(media_url, hint), "hinted", stats)
-                    stats.probe.append((hint, time.time(), fragment_pts(init, data)))
                     seen.add(hint)
+                    try:
+                        data = await fetch(http, urljoin(media_url, hint), "hinted", stats)
+                        stats.probe.append((hint, time.time(), fragment_pts(init, data)))
+                    except RuntimeError as exc:  # a hint that never came: the reload goes on
+                        stats.errors[f"{exc} {hint}"] += 1
+                        seen.discard(hint)
                 playlist = parse((await reload).decode())
                 for part in playlist.parts:  # a part that was never hinted (a new segment)
                     if part.uri not in seen:
@@ -228,9 +234,9 @@ async def serve(args: argparse.Namespace) -> None:
         if args.role == "crowd":
             for i in range(args.clients):
                 player = Player(http, args.url, stats, i < args.track, i < args.decode)
-                tasks.append(asyncio.ensure_future(player.run(stop)))
-                if args.ramp > 0:  # spread the start so the playlists do not arrive as one
-                    await asyncio.sleep(args.ramp / args.clients)
+                # starts spread over the ramp, so the first playlists do not arrive as one
+                delay = args.ramp * i / args.clients
+                tasks.append(asyncio.ensure_future(player.run(stop, delay)))
         elif args.role == "probe":
             tasks.append(asyncio.ensure_future(probe(http, args.url, stats, stop)))
         else:

@@ -243,6 +243,11 @@ def report(
     by_kind = ", ".join(
         f"{k[9:]} {crowd.origin_rate(k):.1f}" for k in kinds if crowd.origin_rate(k)
     )
+    failures: dict[str, int] = {}
+    for result in results.values():
+        for message, count in result["errors"].items():
+            failures[message] = failures.get(message, 0) + count
+    errors = ", ".join(f"{m} x{c}" for m, c in sorted(failures.items(), key=lambda i: -i[1])[:3])
     bitrate = sum(len(f) for f in video) * 8 / (len(video) / 30) / 1e6
     lines = [
         f"## LL-HLS behind nginx ({utc_stamp()}, {os.cpu_count()} cores)",
@@ -251,7 +256,9 @@ def report(
         f"(WHIP, aiortc); nginx {args.nginx_workers} worker(s), deploy/nginx/liveshop.conf; "
         f"{args.clients} players in {args.crowd_procs} process(es); windows "
         f"{base.seconds:.0f} s and {crowd.seconds:.0f} s; media_epoch_ms "
-        f"{info.get('media_epoch_ms')}.",
+        f"{info.get('media_epoch_ms')}; load average {args.load_before:.1f} before the run, "
+        f"{os.getloadavg()[0]:.1f} after it (the machine is shared: other load moves the "
+        "latencies).",
         "",
         cost.markdown(),
         "",
@@ -262,7 +269,8 @@ def report(
         f"Origin requests/s in the crowd window by kind: {by_kind or 'none'}; "
         f"repeated immutable requests: {crowd.origin_rate('repeats'):.2f}/s.",
         f"Parts made {made:.2f}/s; each player fetched {fetched:.2f} parts/s; "
-        f"failed requests in the crowd window: {crowd.errors()}.",
+        f"failed requests in the crowd window: {crowd.errors()}"
+        + (f" (over the whole run: {errors})." if errors else "."),
         "",
         lat.markdown(),
         "",

@@ -284,7 +284,7 @@ def test_the_shipped_values_the_tests_replace_are_checked(tmp_path: Path) -> Non
 
 # -- against LiveShop itself ------------------------------------------------------------------
 _KIND = re.compile(r'^liveshop_hls_requests_total\{kind="(\w+)"\} ([0-9.eE+-]+)$', re.M)
-ATTEMPTS = 3  # a crowd that arrives after its hinted part is ready is tried on the next one
+ATTEMPTS = 4  # a crowd that arrives after its hinted part is ready is tried on the next one
 
 
 async def origin_requests(client: Client) -> dict[str, float]:
@@ -334,7 +334,7 @@ async def test_liveshop_hinted_part_is_one_origin_request_through_nginx(
         init_url = urljoin(media_url, playlist.segment_map[0].uri)
         assert {g.status for g in await crowd(http, init_url)} == {200}
 
-        collapsed = []
+        collapsed: list[dict[str, Any]] = []
         for _ in range(ATTEMPTS):
             # the playlist of the moment the hinted part is ready: its own hint was just begun
             hinted = playlist.preload_hint.uri
@@ -346,6 +346,11 @@ async def test_liveshop_hinted_part_is_one_origin_request_through_nginx(
             answers = await crowd(http, url)
             after = await origin_requests(client)
             new = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+            if {g.status for g in answers} == {404}:
+                # LiveShop can hint the part after a segment's last one just before that
+                # segment closes, and then answer 404: no part to collapse onto, next hint
+                collapsed.append({"withdrawn hint": new})
+                continue
             assert {g.status for g in answers} == {200}, new
             assert len({g.body for g in answers}) == 1, "every viewer gets the same part"
             assert sum(new.values()) == 1, f"{CROWD} viewers made {new} origin requests"
