@@ -32,8 +32,8 @@ from live_server.platform.middleware import (
     error_middleware,
 )
 from live_server.settings import Settings
+from signaling import relay, whep, whip
 from signaling import room as room_transport
-from signaling import whep, whip
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -61,6 +61,7 @@ def create_app(settings: Settings) -> web.Application:
     room_transport.setup(app, sio, room_, users.service.verify_token)
     whip.setup(app)
     whep.setup(app)
+    relay.setup(app, enabled=cluster_.relay_enabled)  # other nodes pull shows from here
 
     commerce_ = commerce.setup(
         app, platform, users, products, shows_, clock, notify=room_.service.emit_to_user
@@ -75,6 +76,24 @@ def create_app(settings: Settings) -> web.Application:
     # last: its page route matches any /<name>.html. /media/ asks content whose a file is
     # (a private show's files only for its readers, or through a signed link).
     static.setup(app, users.url_signer, content_.access.file_access)
+    return app
+
+
+def create_edge_app(settings: Settings) -> web.Application:
+    """A media-only edge node: WHEP, pulling each show from its origin over the relay,
+    health and metrics. No database, no room, no accounts (docs/media.md, "Topology")."""
+    if not settings.redis_url or not settings.cluster_secret:
+        raise SystemExit(
+            "an edge node needs the deployment's Redis and cluster secret:"
+            " liveshop edge --redis-url redis://HOST:6379/0 --cluster-secret SECRET"
+        )
+    app = web.Application(middlewares=[access_log_middleware, error_middleware])
+    platform = platform_core.build_platform(settings)
+    platform_core.setup(app, platform, database=False)  # Redis, health, metrics, OpenAPI
+    cluster_ = cluster.setup(app, platform)
+    media.setup_edge(app, platform, cluster_)
+    whip.add_cors(app)
+    whep.setup(app)
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -48,6 +49,35 @@ def _common_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", help="debug, info, warning (LIVESHOP_LOG_LEVEL)")
 
 
+def _cluster_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cluster-secret",
+        help="shared by every node: signs relay tokens and watch tickets (LIVESHOP_CLUSTER_SECRET)",
+    )
+    parser.add_argument(
+        "--public-url",
+        help="this node's base URL for viewers and other nodes (LIVESHOP_PUBLIC_URL)",
+    )
+    parser.add_argument(
+        "--public-ip", help="address announced in ICE candidates (LIVESHOP_PUBLIC_IP)"
+    )
+
+
+def _serve_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="processes on this machine: the server plus N-1 media workers "
+        "(default: one per core with Redis, else 1; LIVESHOP_WORKERS)",
+    )
+    parser.add_argument(
+        "--role",
+        choices=("primary", "edge"),
+        help="edge: a media-only node, like `liveshop edge` (LIVESHOP_ROLE)",
+    )
+    _cluster_flags(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liveshop", description="LiveShop live-shopping server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -71,7 +101,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="WebRTC on 127.0.0.1 only, for tests and benchmarks (LIVESHOP_ICE_LOOPBACK)",
     )
+    _serve_flags(serve)
     _common_flags(serve)
+    edge = sub.add_parser(
+        "edge", help="run a media-only edge node: WHEP and relays, no database (needs Redis)"
+    )
+    edge.add_argument("--host", help="listen address (default 127.0.0.1; LIVESHOP_HOST)")
+    edge.add_argument("--port", type=int, help="listen port; 0 picks a free one (LIVESHOP_PORT)")
+    edge.add_argument(
+        "--ice-loopback",
+        action="store_true",
+        default=None,
+        help="WebRTC on 127.0.0.1 only, for tests and benchmarks (LIVESHOP_ICE_LOOPBACK)",
+    )
+    _cluster_flags(edge)
+    _common_flags(edge)
     process = sub.add_parser(
         "process", help="turn a finished session's recording into its replay and clips"
     )
@@ -92,8 +136,15 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             "demo",
             "log_level",
             "ice_loopback",
+            "workers",
+            "role",
+            "cluster_secret",
+            "public_url",
+            "public_ip",
         )
     }
+    if getattr(args, "command", None) == "edge":
+        overrides["role"] = "edge"
     return Settings.load(overrides)
 
 
@@ -107,18 +158,24 @@ def serve(settings: Settings) -> int:
     ``--port 0`` is usable: tests read the port the kernel picked instead of racing for a
     "free" one) and logged as "listening on http://HOST:PORT".
     """
-    from live_server.app import create_app
+    from live_server import app as composition
     from live_server.platform.http_server import HttpTimeouts, run
     from live_server.startup import prepare_process, tune_for_serving
 
     log = logging.getLogger(__name__)
     # process-wide hooks (aiortc/aioice) before any app or peer exists ...
     prepare_process(ice_loopback=settings.ice_loopback)
-    app = create_app(settings)
-    tune_for_serving()  # ... and the GC tuning once the app exists (it freezes what is there)
     port_file = settings.data_dir / PORT_FILE
     sock = _bind_any_port(settings.host) if settings.port == 0 else None
     port = int(sock.getsockname()[1]) if sock is not None else settings.port
+    if not settings.public_url:
+        # where other nodes and redirected viewers reach this one (the registry, the lease)
+        settings = dataclasses.replace(settings, public_url=default_public_url(settings, port))
+    if settings.role == "edge":
+        app = composition.create_edge_app(settings)
+    else:
+        app = composition.create_app(settings)
+    tune_for_serving()  # ... and the GC tuning once the app exists (it freezes what is there)
 
     def started() -> None:
         # called once the site is listening: the moment the port becomes usable, hence the
@@ -146,6 +203,16 @@ def serve(settings: Settings) -> int:
     finally:
         _remove_port_file(port_file, port)
     return 0
+
+
+def default_public_url(settings: Settings, port: int) -> str:
+    """Where viewers and other nodes reach this node when ``public_url`` is not set."""
+    host = settings.host
+    if host in ("0.0.0.0", "::", ""):
+        host = settings.public_ip or socket.gethostname()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _bind_any_port(host: str) -> socket.socket:
@@ -240,10 +307,18 @@ async def process(settings: Settings, session_id: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `liveshop` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(raw)
     settings = settings_from_args(args)
     configure_logging(settings.log_level)
-    if args.command == "serve":
+    if args.command == "serve" and settings.role != "edge":
+        from live_server.cluster import default_workers
+        from live_server.supervisor import supervise
+
+        workers = settings.workers or default_workers(bool(settings.redis_url))
+        if workers > 1:
+            return supervise(settings, raw[1:], workers)  # the arguments after `serve`
+    if args.command in ("serve", "edge"):
         return serve(settings)
     if args.command == "process":
         import asyncio

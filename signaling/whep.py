@@ -1,10 +1,15 @@
-"""WHEP playback: viewers POST an SDP offer to /whep/{session_id}."""
+"""WHEP playback: viewers POST an SDP offer to /whep/{session_id} on any node.
+
+The node serves the viewer, or answers ``307 Temporary Redirect`` to a node with room (a
+signed ``ticket`` in the URL says this node checked the viewer), or ``503`` when every node
+is full (RFC 9725 and the WHEP draft allow redirects; clients follow them).
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from live_server.media import BROADCAST
+from live_server.media import VIEWING
 from live_server.platform.addresses import client_address
 from live_server.platform.http import path_int, principal
 from live_server.platform.openapi import document, op
@@ -12,22 +17,27 @@ from signaling.whip import created, deleted, no_trickle, preflight, read_offer
 
 
 async def watch(request: web.Request) -> web.Response:
-    """POST /whep/{session_id}: 201 with the SDP answer; 409 before the host is live."""
+    """POST /whep/{session_id}: 201 with the SDP answer; 307 to a node with room; 409 before
+    the host is live; 503 when no node has room."""
     session_id = path_int(request, "session_id")
-    broadcast = request.app[BROADCAST]
+    viewing = request.app[VIEWING]
     offer = await read_offer(request)
-    resource_id, answer = await broadcast.watch(
-        session_id, principal(request), offer, client_address(request)
+    ticket = request.query.get("ticket") or None
+    who = principal(request)
+    target = await viewing.route(session_id, who, ticket)
+    if target is not None:
+        return web.Response(status=307, headers={"Location": target})
+    resource_id, answer = await viewing.watch(
+        session_id, who, offer, client_address(request), ticket
     )
-    return created(
-        answer, f"/whep/{session_id}/{resource_id}", resource_id, broadcast.ice_links(resource_id)
-    )
+    location = viewing.location(f"/whep/{session_id}/{resource_id}", ticket)
+    return created(answer, location, resource_id, viewing.ice_links(resource_id))
 
 
 async def leave(request: web.Request) -> web.Response:
     """DELETE /whep/{session_id}/{resource_id}: the viewer leaves."""
     session_id = path_int(request, "session_id")
-    await request.app[BROADCAST].leave(session_id, request.match_info["resource_id"])
+    await request.app[VIEWING].leave(session_id, request.match_info["resource_id"])
     return deleted()
 
 
@@ -46,6 +56,23 @@ async def options_resource(request: web.Request) -> web.Response:
     return preflight("DELETE, PATCH, OPTIONS")
 
 
+TICKET_PARAM = {
+    "name": "ticket",
+    "in": "query",
+    "required": False,
+    "description": "signed watch ticket of a viewer another node sent here (307)",
+    "schema": {"type": "string", "maxLength": 200},
+}
+
+
+REDIRECT = {
+    "307": {
+        "description": "watch through another node: POST the same offer to Location",
+        "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+    }
+}
+
+
 def setup(app: web.Application) -> None:
     """Routes and OpenAPI entries of WHEP."""
     r = app.router
@@ -59,15 +86,18 @@ def setup(app: web.Application) -> None:
         {
             "/whep/{session_id}": {
                 "POST": op(
-                    "Watch: WHEP offer -> 201 SDP answer + Location; 409 when not live; "
-                    "a private session only for its host, moderators and admins (Bearer "
-                    "token), 404 for anyone else",
+                    "Watch: WHEP offer -> 201 SDP answer + Location; 307 to a node with "
+                    "room (follow it: the URL carries a signed ticket); 409 when not live; "
+                    "503 (Retry-After) when no node has room; a private session only for "
+                    "its host, moderators and admins (Bearer token), 404 for anyone else",
                     tag="media",
                     body={"type": "string", "description": "SDP offer"},
                     body_type="application/sdp",
                     ok=201,
                     ok_type="application/sdp",
-                    errors=(400, 401, 404, 409, 413, 415, 429),
+                    errors=(400, 401, 404, 409, 413, 415, 429, 503),
+                    params=[TICKET_PARAM],
+                    extra_responses=REDIRECT,
                 ),
                 "OPTIONS": op("CORS preflight", tag="media", ok=204),
             },

@@ -76,7 +76,7 @@ def deleted() -> web.Response:
 
 async def _cors(request: web.Request, response: web.StreamResponse) -> None:
     """Browser WHIP/WHEP clients on other origins must read every answer, errors too."""
-    if request.path.startswith(("/whip/", "/whep/")):
+    if request.path.startswith(("/whip/", "/whep/", "/relay/")):
         response.headers.update(CORS_HEADERS)
 
 
@@ -119,9 +119,14 @@ async def options_resource(request: web.Request) -> web.Response:
 SDP_ERRORS = (400, 401, 404, 409, 413, 415)
 
 
+def add_cors(app: web.Application) -> None:
+    """Every WHIP/WHEP answer readable by browser clients on other origins."""
+    app.on_response_prepare.append(_cors)
+
+
 def setup(app: web.Application) -> None:
     """WHIP routes, their CORS headers and OpenAPI entries."""
-    app.on_response_prepare.append(_cors)
+    add_cors(app)
     r = app.router
     r.add_post("/whip/{session_id}", publish)
     r.add_options("/whip/{session_id}", options_endpoint)

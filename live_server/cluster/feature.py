@@ -56,7 +56,7 @@ def setup(app: web.Application, platform: Platform) -> Cluster:
     )
     m.gauge(
         "liveshop_cluster_relays",
-        "Relay legs this node feeds (origin) or pulls (edge)",
+        "Relay legs this node feeds to other nodes (as an origin)",
         lambda: cluster.here().relays,
     )
     m.gauge(

@@ -165,14 +165,15 @@ def route_viewer(
     may_redirect: bool,
     redirected: dict[str, int] | None = None,
     retry_after: int = 30,
-    margin: float = 0.0,
+    margin: int = 2,
 ) -> Decision:
     """Where a new WebRTC viewer goes.
 
     ``here`` is this node's figures, ``nodes`` the fresh registry (``here`` may be among
     them), ``redirected`` the viewers this node sent to each node lately (not yet in their
     figures). This node serves the viewer while it has room and no other node is clearly
-    emptier (by more than ``margin``); otherwise the emptiest node with room gets it; when
+    emptier (would still be, with ``margin`` more viewers: no redirect for a difference of
+    one or two); otherwise the emptiest node with room gets it; when
     none has room: full. ``may_redirect`` is False for a viewer that was already sent here
     (it is never sent on again: no loops).
     """
@@ -186,7 +187,7 @@ def route_viewer(
     ]
     best = min(others, key=lambda n: _load(n, redirected.get(n.node_id, 0)), default=None)
     if here.has_room():
-        if best is None or _load(best, redirected.get(best.node_id, 0)) + margin >= _load(here, 0):
+        if best is None or _load(best, redirected.get(best.node_id, 0) + margin) >= _load(here, 0):
             return ServeHere()
         return RedirectTo(best)
     if best is not None:

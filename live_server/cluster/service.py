@@ -37,7 +37,7 @@ class NodeLoad:
     """What the media plane reports for this node at each heartbeat."""
 
     shows: dict[int, int] = field(default_factory=dict)  # session id -> WebRTC viewers here
-    relays: int = 0  # relay legs this node feeds (as an origin) or pulls (as an edge)
+    relays: int = 0  # relay legs this node feeds to other nodes (as an origin)
     out_bitrate: float = 0.0
 
 

@@ -119,6 +119,11 @@ class RedisClusterStore:
 
         return cls(Redis.from_url(url), prefix, owns_client=True)
 
+    @property
+    def prefix(self) -> str:
+        """The key prefix (one per deployment, one per test)."""
+        return self._p
+
     def _k(self, *parts: object) -> str:
         return ":".join([self._p, *map(str, parts)])
 

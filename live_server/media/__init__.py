@@ -4,17 +4,21 @@ Other features and the transports use what is re-exported here.
 """
 
 from live_server.media.broadcast import BroadcastService, TapProvider
-from live_server.media.feature import Media, setup
-from live_server.media.keys import BROADCAST
+from live_server.media.feature import Media, setup, setup_edge
+from live_server.media.keys import BROADCAST, VIEWING
 from live_server.media.sdp import MAX_SDP_BYTES
 from live_server.media.sfu import MediaTap
+from live_server.media.viewing import NodeViewing
 
 __all__ = [
     "BROADCAST",
     "MAX_SDP_BYTES",
+    "VIEWING",
     "BroadcastService",
     "Media",
     "MediaTap",
+    "NodeViewing",
     "TapProvider",
     "setup",
+    "setup_edge",
 ]

@@ -25,6 +25,7 @@ from typing import Protocol
 
 from live_server.cluster import Cluster
 from live_server.media.clock import MediaClock
+from live_server.media.relay import check_relay_offer
 from live_server.media.sdp import ice_link_headers
 from live_server.media.sfu import MediaTap, NotLive, Sfu
 from live_server.media.store import RecordingRepository
@@ -34,7 +35,6 @@ from live_server.platform.errors import (
     DomainError,
     NotFound,
     Unauthorized,
-    Unavailable,
 )
 from live_server.platform.events import (
     EventBus,
@@ -43,7 +43,6 @@ from live_server.platform.events import (
     StreamKeyRotated,
     VisibilityChanged,
 )
-from live_server.platform.identity import Principal
 from live_server.shows.clock import MediaClock as FallbackClock
 from live_server.shows.rules import SessionState, Visibility
 from live_server.shows.service import LiveSessionService
@@ -70,10 +69,6 @@ class TapProvider(Protocol):
         """The show's media has ended (its room is closed)."""
 
 
-#: what a viewer refused for capacity is told to wait before trying WebRTC again
-CAPACITY_RETRY_S = 30
-
-
 def _lower(name: str | None) -> str | None:
     return name.lower() if name else None
 
@@ -90,7 +85,6 @@ class BroadcastService:
         recordings_dir: Path,
         grace_s: float = 30.0,
         fallback_clock: FallbackClock | None = None,
-        max_webrtc_viewers: int = 0,
         cluster: Cluster | None = None,
     ) -> None:
         self._sessions = sessions
@@ -102,7 +96,6 @@ class BroadcastService:
         self._dir = Path(os.path.abspath(recordings_dir))
         self._grace_s = grace_s
         self._fallback_clock = fallback_clock
-        self._max_webrtc_viewers = max_webrtc_viewers
         self._tap_providers: list[TapProvider] = []
         self._recorders: dict[int, _Recorder] = {}
         self._grace: dict[int, asyncio.Task[None]] = {}
@@ -194,33 +187,23 @@ class BroadcastService:
 
     # -- WHEP -------------------------------------------------------------------------
 
-    async def watch(
-        self, session_id: int, who: Principal | None, offer: str, address: str | None = None
-    ) -> tuple[str, str]:
-        """Accept a viewer's WHEP offer; 409 (``not_live``) before the host is live; 429
-        when the client ``address`` already holds its share of viewers."""
-        # a private show: its host, moderators and admins; 404 for anyone else
-        session = await self._sessions.require_visible(who, session_id)
-        if session.state is SessionState.ENDED:
-            raise NotLive("this session has ended", code="session_ended")
-        front_row = session.front_row
-        if front_row is not None and self._sfu.viewer_count(session_id) >= front_row:
-            raise Unavailable(
-                "real-time video is full for this show: watch it at standard latency",
-                code="front_row_full",
-                retry_after=CAPACITY_RETRY_S,
-            )
-        if 0 < self._max_webrtc_viewers <= self._sfu.total_viewers():
-            raise Unavailable(
-                "this server has no room for another real-time viewer: watch at standard latency",
-                code="webrtc_full",
-                retry_after=CAPACITY_RETRY_S,
-            )
-        return await self._sfu.subscribe(session_id, offer, address)
+    async def serve_relay(self, session_id: int, token: str | None, offer: str) -> tuple[str, str]:
+        """Another node pulls this show (``POST /relay``): 401 without a valid relay token,
+        400 for an offer that would send, 409 unless this node is the show's origin."""
+        cluster = self.cluster
+        node = cluster.check_relay_token(token, session_id) if cluster else None
+        if cluster is None or node is None:
+            raise Unauthorized("a relay pull needs a valid node token", code="bad_relay_token")
+        check_relay_offer(offer)
+        if not cluster.holds(session_id):
+            raise NotLive("this node is not the show's origin")
+        relay_id, answer = await self._sfu.subscribe(session_id, offer, relay=True)
+        logger.info("session=%s relay=%s to node=%s", session_id, relay_id, node)
+        return relay_id, answer
 
-    async def leave(self, session_id: int, viewer_id: str) -> None:
-        """WHEP DELETE."""
-        await self._sfu.unsubscribe(session_id, viewer_id)
+    async def stop_relay(self, session_id: int, relay_id: str) -> None:
+        """``DELETE`` on a relay resource: the pulling node lets the show go."""
+        await self._sfu.unsubscribe(session_id, relay_id)
 
     def viewer_count(self, session_id: int) -> int:
         """WHEP viewers connected right now."""

@@ -212,6 +212,7 @@ class FanoutHub:
         self._source_start = 0.0
         self._last_pts = -1
         self.frames_in = 0
+        self.bytes_in = 0  # the node's outbound bitrate is estimated from it (viewing.py)
 
     @property
     def viewers(self) -> frozenset[ViewerTrack]:
@@ -257,6 +258,7 @@ class FanoutHub:
     def dispatch(self, packet: Packet, keyframe: bool) -> None:
         """Hand one (already rebased) frame to every viewer."""
         self.frames_in += 1
+        self.bytes_in += packet.size
         wants_keyframe = False
         shared = self._packetize(packet) if self.fast_path and self._viewers else None
         for track in self._viewers:

@@ -1,4 +1,6 @@
-"""Wiring of the media plane: the SFU, go-live and end, the recorder tap, the media clock."""
+"""Wiring of the media plane: the SFU, go-live and end, the recorder tap, the media clock,
+WHEP on this node and the relay from other nodes (``setup``); an edge node's media plane,
+without database or shows (``setup_edge``)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,15 @@ from live_server.cluster import Cluster
 from live_server.media import routes
 from live_server.media.broadcast import BroadcastService
 from live_server.media.clock import MediaClock
-from live_server.media.keys import BROADCAST
+from live_server.media.keys import BROADCAST, RELAYS, VIEWING
+from live_server.media.relay import RelayPuller
 from live_server.media.sdp import parse_ice_servers
 from live_server.media.sfu import Sfu
 from live_server.media.store import RecordingRepository
 from live_server.media.turn import TurnCredentials
+from live_server.media.viewing import EdgeAccess, LoadMeter, NodeViewing, ShowAccess
 from live_server.platform.core import Platform
+from live_server.settings import Settings
 from live_server.shows import Shows
 
 
@@ -26,13 +31,12 @@ class Media:
 
     #: Go-live, WHEP viewers, recordings; also the media clock every feature reads.
     broadcast: BroadcastService
+    #: WHEP on this node: access, routing, the relay, the subscription.
+    viewing: NodeViewing
 
 
-def setup(app: web.Application, platform: Platform, shows: Shows, cluster: Cluster) -> Media:
-    """Builds the SFU and the broadcast service, serves the status routes, and owns the
-    media lifetime: recover crashed recordings at start-up, close every peer at shut-down."""
-    s = platform.settings
-    sfu = Sfu(
+def _sfu(s: Settings) -> Sfu:
+    return Sfu(
         MediaClock(),
         parse_ice_servers(s.ice_servers),
         s.public_ip,
@@ -43,6 +47,13 @@ def setup(app: web.Application, platform: Platform, shows: Shows, cluster: Clust
         max_viewers_per_address=s.max_viewers_per_address,
         turn=TurnCredentials.from_settings(s.turn_urls, s.turn_secret, s.turn_ttl_s),
     )
+
+
+def setup(app: web.Application, platform: Platform, shows: Shows, cluster: Cluster) -> Media:
+    """Builds the SFU and the broadcast service, serves the status routes, and owns the
+    media lifetime: recover crashed recordings at start-up, close every peer at shut-down."""
+    s = platform.settings
+    sfu = _sfu(s)
     broadcast = BroadcastService(
         shows.service,
         sfu,
@@ -51,17 +62,46 @@ def setup(app: web.Application, platform: Platform, shows: Shows, cluster: Clust
         s.media_dir / "recordings",
         grace_s=s.reconnect_grace_s,
         fallback_clock=shows.wall_clock,
-        max_webrtc_viewers=s.max_webrtc_viewers,
         cluster=cluster,
     )
+    relays = RelayPuller(sfu, cluster, grace_s=s.reconnect_grace_s)
+    viewing = NodeViewing(
+        sfu, cluster, relays, ShowAccess(shows.service, cluster), s.max_webrtc_viewers
+    )
+    cluster.set_load_source(LoadMeter(sfu))
     app[BROADCAST] = broadcast
+    app[VIEWING] = viewing
+    app[RELAYS] = relays
     app.cleanup_ctx.append(_media_ctx)
     routes.setup(app)
-    return Media(broadcast=broadcast)
+    return Media(broadcast=broadcast, viewing=viewing)
+
+
+def setup_edge(app: web.Application, platform: Platform, cluster: Cluster) -> NodeViewing:
+    """An edge's media plane: the SFU fed by relays from each show's origin, and WHEP."""
+    s = platform.settings
+    sfu = _sfu(s)
+    relays = RelayPuller(sfu, cluster, grace_s=s.reconnect_grace_s)
+    viewing = NodeViewing(
+        sfu, cluster, relays, EdgeAccess(cluster), s.max_webrtc_viewers, absolute_locations=True
+    )
+    cluster.set_load_source(LoadMeter(sfu))
+    app[VIEWING] = viewing
+    app[RELAYS] = relays
+    app.cleanup_ctx.append(_edge_ctx)
+    return viewing
 
 
 async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
     broadcast = app[BROADCAST]
     await broadcast.recover()
     yield
+    await app[RELAYS].close()
     await broadcast.close()
+
+
+async def _edge_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    relays = app[RELAYS]
+    await relays.close()
+    await relays.sfu.close()

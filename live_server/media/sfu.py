@@ -14,10 +14,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import math
 import secrets
 import time
-from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -40,9 +38,10 @@ from live_server.media.aiortc.fastpath import FastRtpSender
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import FanoutHub, ViewerTrack
 from live_server.media.keyframes import KeyframeRequester
+from live_server.media.lifetimes import AddressBudget, PeerWatchdog
 from live_server.media.sdp import BadOffer, announce_public_ip, check_offer
 from live_server.media.turn import TurnCredentials
-from live_server.platform.errors import Conflict, NotFound, TooManyRequests
+from live_server.platform.errors import Conflict, NotFound
 from recordings.bitstream import is_keyframe
 
 logger = logging.getLogger(__name__)
@@ -60,12 +59,6 @@ class PublisherBusy(Conflict):
     """A second WHIP publisher while one is connected."""
 
     code = "publisher_busy"
-
-
-class TooManyViewers(TooManyRequests):
-    """One client address already holds as many WHEP viewers as it may (429)."""
-
-    code = "too_many_viewers"
 
 
 class MediaTap(Protocol):
@@ -99,6 +92,10 @@ class Publisher:
     frames: int = 0
     answered_at: float = field(default_factory=time.monotonic)
     connected: bool = False  # ICE and DTLS connected once
+    #: a relay pull from the show's origin (media/relay.py), not the host itself: its own
+    #: listener hears its start and loss, and only the connect deadline applies to it
+    relay: bool = False
+    listener: RoomListener | None = None
 
 
 @dataclass
@@ -112,6 +109,7 @@ class Viewer:
     activity: aiortc_hooks.RemoteActivity = field(default_factory=aiortc_hooks.RemoteActivity)
     joined_at: float = field(default_factory=time.monotonic)  # when it got its answer
     connected: bool = False  # ICE and DTLS connected once
+    relay: bool = False  # another node's relay pull: not audience, no caps
 
 
 class Room:
@@ -168,17 +166,19 @@ class Sfu:
         self._ice_servers = ice_servers or []
         self._turn = turn
         self._public_ip = public_ip
-        self._publisher_timeout_s = publisher_timeout_s
-        # A peer's lifetime and budget (docs/media.md, "Lifetimes"): the answer holds every
-        # candidate (no trickle), so a peer not connected by the deadline never will be; a
-        # connected viewer's silence, not aioice's 30 s consent expiry, says it has gone.
+        # A peer's lifetime and budget (docs/media.md, "Lifetimes"; media/lifetimes.py)
         self._connect_timeout_s = connect_timeout_s
-        self._silence_timeout_s = viewer_silence_timeout_s
-        self._max_viewers_per_address = max_viewers_per_address
-        self._viewers_per_address: Counter[str] = Counter()
+        self._addresses = AddressBudget(max_viewers_per_address, connect_timeout_s)
         self._rooms: dict[int, Room] = {}
         self._listener: RoomListener | None = None
-        self._watchdog: asyncio.Task[None] | None = None
+        self._lifetimes = PeerWatchdog(
+            lambda: list(self._rooms.values()),
+            self._lose_publisher,
+            self._expire_viewer,
+            publisher_timeout_s,
+            connect_timeout_s,
+            viewer_silence_timeout_s,
+        )
         self._background: set[asyncio.Task[None]] = set()
 
     # -- wiring ---------------------------------------------------------------
@@ -206,13 +206,25 @@ class Sfu:
         self._room(session_id).taps.append(tap)
 
     def viewer_count(self, session_id: int) -> int:
-        """Connected WHEP viewers of the session."""
+        """Connected WHEP viewers of the session (relay legs to other nodes not counted)."""
         room = self._rooms.get(session_id)
-        return len(room.viewers) if room else 0
+        return sum(not v.relay for v in room.viewers.values()) if room else 0
 
     def total_viewers(self) -> int:
         """WHEP viewers of every session in this process (connecting ones included)."""
-        return sum(len(room.viewers) for room in self._rooms.values())
+        return sum(self.viewer_count(session_id) for session_id in self._rooms)
+
+    def viewers_by_show(self) -> dict[int, int]:
+        """WHEP viewers per session in this process (relay legs not counted)."""
+        return {sid: self.viewer_count(sid) for sid in self._rooms}
+
+    def relay_count(self) -> int:
+        """Relay legs this node feeds to other nodes (as a show's origin)."""
+        return sum(sum(v.relay for v in room.viewers.values()) for room in self._rooms.values())
+
+    def rooms(self) -> list[Room]:
+        """Every room in this process."""
+        return list(self._rooms.values())
 
     def is_receiving(self, session_id: int) -> bool:
         """True once the current publisher's first frame arrived."""
@@ -224,6 +236,10 @@ class Sfu:
         if room is None:
             room = self._rooms[session_id] = Room(session_id, self.clock, self.fast_path)
         return room
+
+    def new_peer_connection(self) -> RTCPeerConnection:
+        """A peer connection with the server's ICE configuration (STUN, TURN)."""
+        return self._new_pc()
 
     def _new_pc(self) -> RTCPeerConnection:
         servers = list(self._ice_servers)
@@ -238,8 +254,11 @@ class Sfu:
         task.add_done_callback(self._background.discard)
 
     def _ensure_watchdog(self) -> None:
-        if self._watchdog is None or self._watchdog.done():
-            self._watchdog = asyncio.get_running_loop().create_task(self._watch_peers())
+        self._lifetimes.ensure_running()
+
+    def _expire_viewer(self, room: Room, viewer: Viewer) -> None:
+        self._forget_viewer(room, viewer)
+        self._spawn(viewer.pc.close())
 
     # -- WHIP -----------------------------------------------------------------
 
@@ -348,8 +367,9 @@ class Sfu:
                 hub.start_source(self.clock.media_time(room.session_id) or 0.0)
                 if not publisher.started:
                     publisher.started = True
-                    if self._listener is not None:
-                        self._spawn(self._listener.publisher_started(room.session_id))
+                    listener = publisher.listener or self._listener
+                    if listener is not None:
+                        self._spawn(listener.publisher_started(room.session_id))
             hub.rebase(frame)
             hub.dispatch(frame, keyframe)
             for tap in room.taps:
@@ -371,63 +391,9 @@ class Sfu:
         if room.publisher is not publisher:
             return
         await self._close_publisher(room)
-        if self._listener is not None:
-            await self._listener.publisher_lost(room.session_id, publisher.id)
-
-    async def _watch_peers(self) -> None:
-        """The one place that ends a peer that will never connect or has gone quiet."""
-        interval = min(
-            1.0,
-            self._publisher_timeout_s / 2,
-            self._connect_timeout_s / 4,
-            self._silence_timeout_s / 4,
-        )
-        while self._rooms:
-            await asyncio.sleep(interval)
-            now = time.monotonic()
-            for room in list(self._rooms.values()):
-                publisher = room.publisher
-                if publisher is not None and self._publisher_expired(room, publisher, now):
-                    await self._lose_publisher(room, publisher)
-                for viewer in list(room.viewers.values()):
-                    reason = self._viewer_expired(viewer, now)
-                    if reason:
-                        logger.info(
-                            "session=%s viewer=%s %s: dropped", room.session_id, viewer.id, reason
-                        )
-                        self._forget_viewer(room, viewer)
-                        self._spawn(viewer.pc.close())
-
-    def _publisher_expired(self, room: Room, publisher: Publisher, now: float) -> bool:
-        if not publisher.connected and now - publisher.answered_at > self._connect_timeout_s:
-            logger.info(
-                "session=%s publisher=%s not connected %.1fs after its answer",
-                room.session_id,
-                publisher.id,
-                now - publisher.answered_at,
-            )
-            return True
-        # before its first frame a publisher may still be doing ICE and DTLS
-        limit = self._publisher_timeout_s * (1 if publisher.started else 4)
-        if now - publisher.last_frame_at > limit:
-            logger.info(
-                "session=%s publisher=%s silent for %.1fs",
-                room.session_id,
-                publisher.id,
-                now - publisher.last_frame_at,
-            )
-            return True
-        return False
-
-    def _viewer_expired(self, viewer: Viewer, now: float) -> str | None:
-        if not viewer.connected:
-            if now - viewer.joined_at > self._connect_timeout_s:
-                return f"not connected {now - viewer.joined_at:.1f}s after its answer"
-            return None
-        silent = viewer.activity.silent_for(now)
-        if silent > self._silence_timeout_s:
-            return f"nothing heard for {silent:.1f}s"
-        return None
+        listener = publisher.listener or self._listener
+        if listener is not None:
+            await listener.publisher_lost(room.session_id, publisher.id)
 
     async def _close_publisher(self, room: Room) -> None:
         publisher = room.publisher
@@ -460,21 +426,66 @@ class Sfu:
         room = self._rooms.get(session_id)
         return room.publisher.id if room and room.publisher else None
 
+    # -- relay source (an edge pulling the show from its origin) --------------
+
+    def open_relay_source(
+        self, session_id: int, pc: RTCPeerConnection, listener: RoomListener
+    ) -> Publisher:
+        """Make ``pc`` (about to apply the origin's answer) the room's source."""
+        room = self._room(session_id)
+        if room.publisher is not None:
+            raise PublisherBusy("this session already has a source here")
+        publisher = Publisher(
+            id=secrets.token_urlsafe(12), pc=pc, codecs={}, relay=True, listener=listener
+        )
+        room.publisher = publisher
+        # "track" fires inside setRemoteDescription(answer): listen before it
+        pc.on("track", lambda track: self._on_publisher_track(room, publisher, track))
+        return publisher
+
+    def relay_source_negotiated(self, session_id: int, publisher: Publisher) -> None:
+        """The origin's answer is applied: receive its codecs encoded, like a host's."""
+        room = self._room(session_id)
+        for transceiver in publisher.pc.getTransceivers():
+            codec = aiortc_hooks.keep_first_codec(transceiver)
+            if codec is None or transceiver.kind not in CLOCK_RATES:
+                continue
+            aiortc_hooks.mark_passthrough(transceiver)
+            publisher.codecs[transceiver.kind] = codec.name.upper()
+            publisher.receivers[transceiver.kind] = transceiver.receiver
+            self._remember_codec(room, transceiver)
+        if not publisher.codecs:
+            raise BadOffer("the origin's relay answer has no codec this node can forward")
+        publisher.pc.on("connectionstatechange", lambda: self._on_publisher_state(room, publisher))
+        publisher.answered_at = time.monotonic()
+        self._ensure_watchdog()
+
+    async def close_relay_source(self, session_id: int, publisher: Publisher) -> None:
+        """Close a relay source (the origin moved, or nobody watches here any more)."""
+        room = self._rooms.get(session_id)
+        if room is not None and room.publisher is publisher:
+            await self._close_publisher(room)
+        else:
+            await publisher.pc.close()
+
     # -- WHEP -----------------------------------------------------------------
 
     async def subscribe(
-        self, session_id: int, offer_sdp: str, address: str | None = None
+        self, session_id: int, offer_sdp: str, address: str | None = None, relay: bool = False
     ) -> tuple[str, str]:
         """Accept a viewer's offer; returns (viewer id, SDP answer).
 
         ``address`` is the client's: it may hold at most ``max_viewers_per_address``
         viewers (429 ``too_many_viewers`` beyond; those still connecting count too).
+        ``relay``: another node's pull of the show (not audience, exempt from that cap).
         """
+        if relay:
+            address = None
         summary = check_offer(offer_sdp)
         room = self._rooms.get(session_id)
         if room is None or not room.codec_caps or not self.clock.is_running(session_id):
             raise NotLive("the host is not live yet")
-        self._reserve_address(address)  # across the awaits below, released on failure
+        self._addresses.reserve(address)  # across the awaits below, released on failure
         viewer_id = secrets.token_urlsafe(12)
         pc = self._new_pc()
         tracks: list[ViewerTrack] = []
@@ -522,14 +533,14 @@ class Sfu:
                 raise BadOffer(
                     "the offer has no audio or video section that can receive this stream"
                 )
-            viewer = Viewer(id=viewer_id, pc=pc, tracks=tracks, address=address)
+            viewer = Viewer(id=viewer_id, pc=pc, tracks=tracks, address=address, relay=relay)
             pc.on("connectionstatechange", lambda: self._on_viewer_state(room, viewer))
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
             if self._rooms.get(session_id) is not room:
                 raise NotLive("the show ended", code="session_ended")
         except Exception as exc:
-            self._release_address(address)
+            self._addresses.release(address)
             for track in tracks:
                 track.stop()
             await pc.close()
@@ -543,7 +554,11 @@ class Sfu:
         room.viewers[viewer_id] = viewer
         self._ensure_watchdog()
         logger.info(
-            "session=%s viewer=%s joined (%d viewers)", session_id, viewer_id, len(room.viewers)
+            "session=%s %s=%s joined (%d viewers)",
+            session_id,
+            "relay" if relay else "viewer",
+            viewer_id,
+            self.viewer_count(session_id),
         )
         return viewer_id, announce_public_ip(pc.localDescription.sdp, self._public_ip)
 
@@ -565,28 +580,9 @@ class Sfu:
         """Take the viewer out of its room, the fan-out and its address's budget (idempotent)."""
         if room.viewers.get(viewer.id) is viewer:
             del room.viewers[viewer.id]
-            self._release_address(viewer.address)
+            self._addresses.release(viewer.address)
         for track in viewer.tracks:
             track.stop()
-
-    def _reserve_address(self, address: str | None) -> None:
-        limit = self._max_viewers_per_address
-        if address is None or limit <= 0:
-            return
-        if self._viewers_per_address[address] >= limit:
-            raise TooManyViewers(
-                f"your address already holds {limit} video players, the most one address may:"
-                " close one and try again",
-                retry_after=math.ceil(self._connect_timeout_s),
-            )
-        self._viewers_per_address[address] += 1
-
-    def _release_address(self, address: str | None) -> None:
-        if address is None or self._max_viewers_per_address <= 0:
-            return
-        self._viewers_per_address[address] -= 1
-        if self._viewers_per_address[address] <= 0:
-            del self._viewers_per_address[address]
 
     async def unsubscribe(self, session_id: int, viewer_id: str) -> None:
         """The WHEP resource was deleted."""
@@ -617,7 +613,6 @@ class Sfu:
         """Close every room (server shutdown)."""
         for session_id in list(self._rooms):
             await self.close_room(session_id)
-        if self._watchdog is not None:
-            self._watchdog.cancel()
+        self._lifetimes.close()
         for task in list(self._background):
             task.cancel()

@@ -92,13 +92,15 @@ def build_platform(settings: Settings) -> Platform:
     )
 
 
-def setup(app: web.Application, platform: Platform) -> None:
-    """Puts the platform on the app with its lifetimes and its operational routes."""
+def setup(app: web.Application, platform: Platform, *, database: bool = True) -> None:
+    """Puts the platform on the app with its lifetimes and its operational routes
+    (``database=False``: an edge node, which has none)."""
     from live_server.platform import health, metrics_routes, openapi
 
     app[PLATFORM] = platform
     app[openapi.OPENAPI_PATHS] = {}
-    app.cleanup_ctx.append(_database_ctx)
+    if database:
+        app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_redis_ctx)
     health.setup(app)
     metrics_routes.setup(app)

@@ -16,14 +16,15 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """The database (and Redis, when configured) answer."""
+    """The database (and Redis, when configured) answer; an edge node has no database."""
     svc = request.app[PLATFORM]
     checks: dict[str, str] = {}
-    try:
-        await asyncio.wait_for(svc.db.fetchval("SELECT 1"), timeout=2)
-        checks["database"] = "ok"
-    except Exception as exc:  # any failure means not ready
-        checks["database"] = f"error: {type(exc).__name__}"
+    if svc.settings.role != "edge":
+        try:
+            await asyncio.wait_for(svc.db.fetchval("SELECT 1"), timeout=2)
+            checks["database"] = "ok"
+        except Exception as exc:  # any failure means not ready
+            checks["database"] = f"error: {type(exc).__name__}"
     if svc.redis is not None:
         try:
             await asyncio.wait_for(svc.redis.ping(), timeout=2)

@@ -82,12 +82,14 @@ def op(
     params: list[dict[str, Any]] | None = None,
     links: dict[str, tuple[str, dict[str, str]]] | None = None,
     ok_headers: dict[str, dict[str, Any]] | None = None,
+    extra_responses: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """One operation object with every response it can give.
 
     `body` and `response` are msgspec models (or plain JSON schemas for raw bodies, which
     may come in several media types: `body_type=("image/png", "image/jpeg")`);
-    `ok_type=None` (or `ok=204`) means the success has no body; `links` name the
+    `ok_type=None` (or `ok=204`) means the success has no body; `extra_responses` adds
+    answers that are neither (a `307` and its `Location`); `links` name the
     operations the success leads to: `{"product": ("GET /api/products/{product_id}",
     {"product_id": "$response.body#/id"})}` (for a stateful client such as schemathesis).
     """
@@ -120,6 +122,8 @@ def op(
             statuses.add(400)
     for status in sorted(statuses):
         operation["responses"][str(status)] = error_response(status)
+    # answers that are neither the success nor an error (a redirect)
+    operation["responses"].update(extra_responses or {})
     return operation
 
 
@@ -232,6 +236,11 @@ def build_document(app: web.Application) -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "a session's stream key (WHIP ingest)",
+                },
+                "relayToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a node's relay token (HMAC with the cluster secret)",
                 },
                 "webhookSignature": {
                     "type": "apiKey",

@@ -151,7 +151,8 @@ def start_server_process(
     if ice_loopback:
         args.append("--ice-loopback")
     args += extra_args or []
-    child_env = {**os.environ, "LIVESHOP_LOG_LEVEL": "info", **(env or {})}
+    # one process per server unless a test asks for workers (`--workers N` wins over this)
+    child_env = {**os.environ, "LIVESHOP_LOG_LEVEL": "info", "LIVESHOP_WORKERS": "1", **(env or {})}
     log_path = _new_log_path(data_dir)
     log = open(log_path, "wb")
     process = subprocess.Popen(

@@ -20,6 +20,8 @@ def node(node_id: str, viewers: int = 0, capacity: int = 0, **kw: object) -> Nod
 
 def test_a_node_with_room_serves_unless_another_is_clearly_emptier() -> None:
     here = node("a", viewers=5, capacity=10)
+    close = node("e", viewers=3, capacity=10)  # two fewer: not worth a redirect
+    assert rules.route_viewer(here, [here, close], may_redirect=True) == ServeHere()
     assert rules.route_viewer(here, [here], may_redirect=True) == ServeHere()
     busy = node("b", viewers=9, capacity=10)
     assert rules.route_viewer(here, [here, busy], may_redirect=True) == ServeHere()
@@ -60,6 +62,7 @@ def test_redirects_not_yet_in_the_figures_count_as_load() -> None:
 def test_uncapped_nodes_balance_by_viewers_and_counts_sum() -> None:
     here = node("a", viewers=20, shows={1: 20})
     other = node("b", viewers=4, relays=1, shows={1: 3, 2: 1})
+    assert rules.route_viewer(here, [here, other], may_redirect=True, margin=20) == ServeHere()
     assert rules.route_viewer(here, [here, other], may_redirect=True) == RedirectTo(other)
     assert rules.show_viewers([here, other], 1) == 23
     stale = NodeInfo("old", "http://old", updated_at=100.0)
