@@ -241,8 +241,16 @@ class Cluster:
         here = self.here()
         return [here, *(n for n in self._nodes if n.node_id != self.node_id)]
 
-    def route_viewer(self, may_redirect: bool, retry_after: int = 30) -> Decision:
-        """Where a new WebRTC viewer goes (``rules.route_viewer``)."""
+    async def route_viewer(self, may_redirect: bool, retry_after: int = 30) -> Decision:
+        """Where a new WebRTC viewer goes (``rules.route_viewer``). Before answering "full"
+        the registry is read again (a node may have joined since the last heartbeat)."""
+        decision = self._route(may_redirect, retry_after)
+        if isinstance(decision, rules.Full) and may_redirect and self.shared:
+            self._nodes = rules.fresh_nodes(await self.store.nodes(), time.time())
+            decision = self._route(may_redirect, retry_after)
+        return decision
+
+    def _route(self, may_redirect: bool, retry_after: int) -> Decision:
         now = time.monotonic()
         redirected = {}
         for node_id, times in list(self._redirected.items()):

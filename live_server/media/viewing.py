@@ -106,7 +106,7 @@ class NodeViewing:
         every node is full."""
         await self._access.check(session_id, who, ticket)
         # a viewer sent here by another node is served here or refused, never sent on
-        decision = self._cluster.route_viewer(
+        decision = await self._cluster.route_viewer(
             may_redirect=ticket is None, retry_after=CAPACITY_RETRY_S
         )
         if isinstance(decision, Full):
