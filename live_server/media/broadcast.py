@@ -206,8 +206,20 @@ class BroadcastService:
         await self._sfu.unsubscribe(session_id, relay_id)
 
     def viewer_count(self, session_id: int) -> int:
-        """WHEP viewers connected right now."""
-        return self._sfu.viewer_count(session_id)
+        """WHEP viewers connected right now, on every node (each on the node serving it)."""
+        if self.cluster is None:
+            return self._sfu.viewer_count(session_id)
+        return self.cluster.show_viewers(session_id)
+
+    def viewers_by_node(self, session_id: int) -> list[dict[str, object]]:
+        """Each node's WHEP viewers of the show (nodes without any left out)."""
+        if self.cluster is None:
+            return []
+        return [
+            {"node_id": n.node_id, "role": n.role, "viewers": n.shows[session_id]}
+            for n in self.cluster.nodes()
+            if n.shows.get(session_id)
+        ]
 
     def is_publishing(self, session_id: int) -> bool:
         """True while the host's frames are arriving."""

@@ -14,8 +14,18 @@ class MediaTimeOut(msgspec.Struct):
     media_time: float | None
 
 
+class NodeViewersOut(msgspec.Struct):
+    """One node's WebRTC viewers of the show."""
+
+    node_id: str
+    role: str
+    viewers: int
+
+
 class BroadcastOut(MediaTimeOut):
-    """The live video status: also the WHEP viewers and whether a publisher is connected."""
+    """The live video status: also the WHEP viewers (every node's, each viewer counted
+    once, on the node that serves it), per node, and whether a publisher is connected."""
 
     viewers: int
     publishing: bool
+    nodes: list[NodeViewersOut]

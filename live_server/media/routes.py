@@ -12,7 +12,8 @@ from live_server.shows import SHOWS
 
 
 async def broadcast_info(request: web.Request) -> web.Response:
-    """GET /api/sessions/{session_id}/broadcast: state, media time and WHEP viewer count."""
+    """GET /api/sessions/{session_id}/broadcast: state, media time and WHEP viewer count
+    (summed over the cluster's nodes, with each node's share)."""
     session_id = path_int(request, "session_id")
     broadcast = request.app[BROADCAST]
     session = await request.app[SHOWS].require_visible(principal(request), session_id)
@@ -23,6 +24,7 @@ async def broadcast_info(request: web.Request) -> web.Response:
             "media_time": await broadcast.media_time(session_id),
             "viewers": broadcast.viewer_count(session_id),
             "publishing": broadcast.is_publishing(session_id),
+            "nodes": broadcast.viewers_by_node(session_id),
         },
         headers={"Cache-Control": "no-store"},
     )

@@ -127,6 +127,14 @@ async def test_full_node_redirects_and_clients_follow(
             await third.watch(http, f"{origin.url}/whep/{session_id}")  # the edge's second seat
             assert third.location.startswith(edge.url)
             await wait_for(third.playing, timeout=30, message="third viewer plays")
+            # each viewer counted once, on the node that serves it (none for the redirects)
+            counts = await wait_for(
+                lambda: _counts(http, origin.url, session_id, 3), timeout=10, message="3 viewers"
+            )
+            assert sorted((n["role"], n["viewers"]) for n in counts) == [
+                ("edge", 2),
+                ("primary", 1),
+            ]
             extra = Watcher()
             watchers.append(extra)
             async with http.post(
@@ -163,6 +171,14 @@ async def test_full_node_redirects_and_clients_follow(
             for w in watchers:
                 await w.close()
             await host.close()
+
+
+async def _counts(
+    http: aiohttp.ClientSession, url: str, session_id: int, total: int
+) -> list[dict[str, object]] | None:
+    async with http.get(f"{url}/api/sessions/{session_id}/broadcast") as resp:
+        body = await resp.json()
+    return body["nodes"] if body["viewers"] == total else None  # type: ignore[no-any-return]
 
 
 async def _metric(http: aiohttp.ClientSession, url: str, name: str, value: float) -> bool:
