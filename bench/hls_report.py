@@ -233,9 +233,15 @@ def report(
         "-",
         "-",
     )
-    cpu_verdict = "PASS" if per_1000 < ORIGIN_PER_1000_MAX else "FAIL"
+    if per_1000 < ORIGIN_PER_1000_MAX:
+        cpu_verdict = "PASS"
+    elif per_1000 - 2 * noise < ORIGIN_PER_1000_MAX:
+        # a small crowd multiplies the machine's noise by 1,000 / players: not told apart
+        cpu_verdict = "PASS (within twice the noise)"
+    else:
+        cpu_verdict = "FAIL"
     verdicts.append(cpu_verdict)
-    passed = all(v in ("PASS", "-") for v in verdicts)
+    passed = all(v.startswith("PASS") or v == "-" for v in verdicts)
 
     made = sum(1 for _, at, _ in probed if crowd.holds(at)) / crowd.seconds
     fetched = crowd.players("requests", ["part"]) / max(1, args.clients + args.decode)
