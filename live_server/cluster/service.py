@@ -229,6 +229,14 @@ class Cluster:
         held, _ = await self.store.origin(session_id)
         return held
 
+    async def orphaned(self, session_id: int) -> bool:
+        """True when the show had an origin whose lease expired without a release (its
+        node died): nobody serves it until the host comes back through some node."""
+        if session_id in self._leases or not await self.store.had_origin(session_id):
+            return False
+        held, ended = await self.store.origin(session_id)
+        return held is None and not ended
+
     async def show_ended(self, session_id: int) -> bool:
         """True when the show's origin released its lease at the end (within a minute)."""
         _, ended = await self.store.origin(session_id)

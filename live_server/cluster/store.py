@@ -44,6 +44,9 @@ class ClusterStore(Protocol):
     async def origin(self, session_id: int) -> tuple[Lease | None, bool]:
         """(the live lease or None, whether the show's end marker is there)."""
 
+    async def had_origin(self, session_id: int) -> bool:
+        """True when some node held the show's lease once (within a day)."""
+
     async def publish_node(self, node: NodeInfo, ttl_ms: int) -> None:
         """Write this node's registry entry."""
 
@@ -156,6 +159,9 @@ class RedisClusterStore:
         text = _text(raw)
         return Lease.decode(session_id, text), text == ENDED_MARKER
 
+    async def had_origin(self, session_id: int) -> bool:
+        return bool(await self._r.exists(self._k("origin-fence", session_id)))
+
     async def publish_node(self, node: NodeInfo, ttl_ms: int) -> None:
         key = self._k("node", node.node_id)
         async with self._r.pipeline(transaction=True) as pipe:
@@ -252,6 +258,9 @@ class MemoryClusterStore:
     async def origin(self, session_id: int) -> tuple[Lease | None, bool]:
         raw = self._current(session_id)
         return Lease.decode(session_id, raw), raw == ENDED_MARKER
+
+    async def had_origin(self, session_id: int) -> bool:
+        return session_id in self._fences
 
     async def publish_node(self, node: NodeInfo, ttl_ms: int) -> None:
         self._nodes[node.node_id] = (node, self._now() + ttl_ms / 1000)

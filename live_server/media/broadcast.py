@@ -69,6 +69,10 @@ class TapProvider(Protocol):
         """The show's media has ended (its room is closed)."""
 
 
+#: how often a full node looks for shows whose origin node died
+ORPHAN_CHECK_S = 2.0
+
+
 def _lower(name: str | None) -> str | None:
     return name.lower() if name else None
 
@@ -100,6 +104,7 @@ class BroadcastService:
         self._recorders: dict[int, _Recorder] = {}
         self._grace: dict[int, asyncio.Task[None]] = {}
         self._ending: set[int] = set()
+        self._orphans: asyncio.Task[None] | None = None
         self.cluster = cluster
         sfu.set_listener(self)
         events.subscribe(SessionStateChanged, self._on_state_changed)
@@ -400,9 +405,30 @@ class BroadcastService:
             session_id = view.session.id
             if self.cluster is not None and await self.cluster.origin_of(session_id):
                 continue  # live through another node (several nodes share the database)
-            with contextlib.suppress(DomainError):
-                await self._sessions.mark_reconnecting(session_id)
-            self._grace[session_id] = asyncio.ensure_future(self._end_stale(session_id))
+            await self._give_grace(session_id)
+        if self.cluster is not None and self.cluster.shared:
+            self._orphans = asyncio.ensure_future(self._watch_orphans())
+
+    async def _give_grace(self, session_id: int) -> None:
+        with contextlib.suppress(DomainError):
+            await self._sessions.mark_reconnecting(session_id)
+        self._grace[session_id] = asyncio.ensure_future(self._end_stale(session_id))
+
+    async def _watch_orphans(self) -> None:
+        """A show whose origin node died (its lease expired, never released) is
+        reconnecting, and ends after the grace unless the host comes back through a node."""
+        assert self.cluster is not None
+        while True:
+            await asyncio.sleep(ORPHAN_CHECK_S)
+            try:
+                for view in await self._sessions.search("live", limit=1000):
+                    sid = view.session.id
+                    here = sid in self._grace or self._sfu.room(sid) is not None
+                    if not here and await self.cluster.orphaned(sid):
+                        logger.info("session=%s its origin node is gone: grace", sid)
+                        await self._give_grace(sid)
+            except Exception:
+                logger.warning("orphaned-show check failed", exc_info=True)
 
     async def _end_stale(self, session_id: int) -> None:
         await asyncio.sleep(self._grace_s)
@@ -415,6 +441,8 @@ class BroadcastService:
 
     async def close(self) -> None:
         """Server shutdown: end the media of every room and finalise recordings."""
+        if self._orphans is not None:
+            self._orphans.cancel()
         for task in list(self._grace.values()):
             task.cancel()
         self._grace.clear()

@@ -2,8 +2,8 @@
 
 While the host is live through node A, a host connection to node B is refused (409
 ``publisher_busy``): two origins for one show are never both accepted. After A dies
-(SIGKILL: no clean-up, its lease simply stops being renewed) the host publishes again
-through B well within the reconnect grace, and B serves the show.
+(SIGKILL: no clean-up, its lease simply stops being renewed) B marks the show reconnecting,
+the host publishes again through B well within the reconnect grace, and B serves it.
 """
 
 from __future__ import annotations
@@ -72,6 +72,12 @@ async def test_second_origin_refused_then_host_moves_after_the_origin_dies(
 
             a.kill()
             killed_at = time.monotonic()
+            # B sees the origin's lease expire unreleased: the show is reconnecting
+            await wait_for(
+                lambda: _is(session_state(http, b.url, session_id), "reconnecting"),
+                timeout=15,
+                message="reconnecting after the origin died",
+            )
 
             async def publish_through_b() -> bool:
                 host = Host()  # a fresh connection per attempt, as a reconnecting encoder
@@ -87,6 +93,7 @@ async def test_second_origin_refused_then_host_moves_after_the_origin_dies(
             moved_after = time.monotonic() - killed_at
             assert moved_after < 15, moved_after  # the grace period is 30 s
             await wait_for(lambda: _publishing(http, b.url, session_id), timeout=20)
+            await wait_for(lambda: _is(session_state(http, b.url, session_id), "live"), timeout=10)
             await watcher.watch(http, f"{b.url}/whep/{session_id}")
             await wait_for(watcher.playing, timeout=30, message="B's viewer plays")
             assert watcher.in_order()
