@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
@@ -293,3 +293,156 @@ def int_list(text: str) -> list[int]:
         return [int(x) for x in text.split(",") if x]
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a comma-separated list of ints: {text!r}") from None
+
+
+# -- counting WHEP viewers, in processes of their own --------------------------------------
+
+
+@dataclass
+class RtpCounter:
+    """Frames a viewer received and the RTP time they span (so loss is exact, whatever
+    the moment each process takes its snapshot)."""
+
+    video_frames: int = 0
+    audio_frames: int = 0
+    video_span: int = 0  # RTP ticks (90 kHz) between the first and the last frame
+    audio_span: int = 0  # RTP ticks (48 kHz)
+    last_video_ts: int | None = None
+    last_audio_ts: int | None = None
+
+
+_COUNTERS: dict[int, tuple[str, RtpCounter]] = {}
+
+
+def install_rtp_counting() -> None:
+    """Viewers count frames at the RTP layer (the marker bit ends a video frame) and skip
+    the jitter buffer and decoder entirely: the cheapest possible real receiver. Only in a
+    viewer process (it replaces a method of aiortc's receiver there)."""
+    from aiortc import RTCRtpReceiver
+
+    original = RTCRtpReceiver._handle_rtp_packet
+    if getattr(original, "_bench_counting", False):
+        return
+
+    async def counting(self: RTCRtpReceiver, packet: Any, arrival_time_ms: int) -> None:
+        entry = _COUNTERS.get(id(self))
+        if entry is None:
+            await original(self, packet, arrival_time_ms)
+            return
+        kind, counter = entry
+        ts = packet.timestamp
+        if kind == "video":
+            if packet.marker:
+                counter.video_frames += 1
+                if counter.last_video_ts is not None:
+                    delta = (ts - counter.last_video_ts) & 0xFFFFFFFF
+                    counter.video_span += delta if delta < 1 << 31 else 0
+                counter.last_video_ts = ts
+        else:
+            counter.audio_frames += 1
+            if counter.last_audio_ts is not None:
+                delta = (ts - counter.last_audio_ts) & 0xFFFFFFFF
+                counter.audio_span += delta if delta < 1 << 31 else 0
+            counter.last_audio_ts = ts
+
+    counting._bench_counting = True  # type: ignore[attr-defined]
+    RTCRtpReceiver._handle_rtp_packet = counting  # type: ignore[method-assign]
+
+
+def viewer_worker(whep_url: str) -> None:
+    """A process of counting viewers driven over stdin: ``add N``, ``snap``, ``quit``.
+
+    Each viewer POSTs its offer to ``whep_url`` (a 307 is followed); ``snap`` answers, per
+    viewer, [video frames, audio frames, video RTP span, audio RTP span, the resource URL].
+    """
+    import asyncio
+    import json
+
+    import aiohttp
+
+    from support.peers import http_negotiate, viewer_pc
+
+    install_rtp_counting()
+
+    async def main() -> None:
+        viewers: list[tuple[Any, RtpCounter, str]] = []
+        loop = asyncio.get_running_loop()
+        async with aiohttp.ClientSession() as http:
+            while True:
+                line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
+                if not line or line == "quit":
+                    break
+                if line.startswith("add "):
+                    for _ in range(int(line.split()[1])):
+                        pc = viewer_pc(passthrough=False)  # frames counted, never decoded
+                        counter = RtpCounter()
+                        for t in pc.getTransceivers():
+                            _COUNTERS[id(t.receiver)] = (t.kind, counter)
+                        resource = await http_negotiate(http, pc, whep_url)
+                        viewers.append((pc, counter, resource.location))
+                    print("ok", flush=True)
+                elif line == "snap":
+                    snap = [
+                        [c.video_frames, c.audio_frames, c.video_span, c.audio_span, where]
+                        for _, c, where in viewers
+                    ]
+                    print(json.dumps(snap), flush=True)
+        for pc, _, _ in viewers:
+            await pc.close()
+
+    asyncio.run(main())
+
+
+class ViewerProcesses:
+    """Viewer processes (``script --viewer-worker URL``, which calls ``viewer_worker``), so
+    that receiving is spread over more than one interpreter."""
+
+    def __init__(self, script: str, whep_url: str, count: int) -> None:
+        self.procs = [
+            subprocess.Popen(
+                [sys.executable, script, "--viewer-worker", whep_url],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(count)
+        ]
+        self.sizes = [0] * count
+
+    async def _ask(self, proc: subprocess.Popen[str], line: str) -> str:
+        import asyncio
+
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(line + "\n")
+        proc.stdin.flush()
+        return await asyncio.to_thread(proc.stdout.readline)
+
+    async def grow_to(self, total: int) -> None:
+        """Add viewers (5 at a time, to the process with fewest) until there are ``total``."""
+        while sum(self.sizes) < total:
+            i = self.sizes.index(min(self.sizes))
+            step = min(5, total - sum(self.sizes))
+            await self._ask(self.procs[i], f"add {step}")
+            self.sizes[i] += step
+
+    async def snapshot(self) -> list[list[Any]]:
+        """Every viewer's counters (see ``viewer_worker``)."""
+        import asyncio
+        import json
+
+        replies = await asyncio.gather(*(self._ask(p, "snap") for p in self.procs))
+        out: list[list[Any]] = []
+        for reply in replies:
+            out.extend(json.loads(reply))
+        return out
+
+    def close(self) -> None:
+        """Ask each process to close its viewers and leave (killed if it does not)."""
+        for proc in self.procs:
+            try:
+                assert proc.stdin is not None
+                proc.stdin.write("quit\n")
+                proc.stdin.flush()
+                proc.wait(20)
+            except Exception:
+                proc.kill()

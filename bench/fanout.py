@@ -15,7 +15,8 @@ the same invocation so their ratios are comparable on a noisy shared machine:
   MediaRelay proxy track, which aiortc encodes again per viewer.
 
 Usage: python bench/fanout.py [--viewers 1,10,25,50,100] [--aiortc-viewers 10,25]
-       [--relay-viewers 1,2,4] [--window 8]
+       [--relay-viewers 1,2,4] [--window 8] [--viewer-processes 2]
+       python bench/fanout.py --workers 2 [--worker-viewers 10,25,40]  (bench/fanout_workers.py)
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import asyncio
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -34,9 +34,19 @@ from typing import Any
 
 import aiohttp
 import psutil
-from _common import Column, Table, int_list, percentile, serve_app, start_server, utc_stamp
+from _common import (
+    Column,
+    Table,
+    ViewerProcesses,
+    int_list,
+    percentile,
+    serve_app,
+    start_server,
+    utc_stamp,
+    viewer_worker,
+)
 from aiohttp import web
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
@@ -196,50 +206,6 @@ def _created(sdp: str) -> web.Response:
 # client side: publisher and counting viewers
 
 
-@dataclass
-class Counter:
-    """Frames a viewer received and the RTP time they span (so loss is exact, whatever
-    the moment each process takes its snapshot)."""
-
-    video_frames: int = 0
-    audio_frames: int = 0
-    video_span: int = 0  # RTP ticks (90 kHz) between the first and the last frame
-    audio_span: int = 0  # RTP ticks (48 kHz)
-    last_video_ts: int | None = None
-    last_audio_ts: int | None = None
-
-
-COUNTERS: dict[int, tuple[str, Counter]] = {}
-_original_handle = RTCRtpReceiver._handle_rtp_packet
-
-
-async def _counting_handle(self: RTCRtpReceiver, packet: Any, arrival_time_ms: int) -> None:
-    """Bench viewers count frames at the RTP layer (marker bit ends a video frame) and skip
-    the jitter buffer and decoder entirely: the cheapest possible real receiver."""
-    entry = COUNTERS.get(id(self))
-    if entry is None:
-        await _original_handle(self, packet, arrival_time_ms)
-        return
-    kind, counter = entry
-    ts = packet.timestamp
-    if kind == "video":
-        if packet.marker:
-            counter.video_frames += 1
-            if counter.last_video_ts is not None:
-                delta = (ts - counter.last_video_ts) & 0xFFFFFFFF
-                counter.video_span += delta if delta < 1 << 31 else 0
-            counter.last_video_ts = ts
-    else:
-        counter.audio_frames += 1
-        if counter.last_audio_ts is not None:
-            delta = (ts - counter.last_audio_ts) & 0xFFFFFFFF
-            counter.audio_span += delta if delta < 1 << 31 else 0
-        counter.last_audio_ts = ts
-
-
-RTCRtpReceiver._handle_rtp_packet = _counting_handle  # type: ignore[method-assign]
-
-
 CACHE = Path(__file__).resolve().parent.parent / "var" / "bench" / "fanout-vp8-720p.bin"
 NOISE_ROWS = 16  # a moving noise band: what makes the encoder spend ~1.5 Mbit/s
 
@@ -280,84 +246,6 @@ def make_video_frames(seconds: float) -> list[bytes]:
     return out
 
 
-def viewer_worker(base: str) -> None:
-    """A process of counting viewers driven over stdin: ``add N``, ``snap``, ``quit``."""
-
-    async def main() -> None:
-        viewers: list[tuple[RTCPeerConnection, Counter]] = []
-        loop = asyncio.get_running_loop()
-        async with aiohttp.ClientSession() as http:
-            while True:
-                line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
-                if not line or line == "quit":
-                    break
-                if line.startswith("add "):
-                    for _ in range(int(line.split()[1])):
-                        pc = viewer_pc(passthrough=False)  # frames counted, never decoded
-                        counter = Counter()
-                        for t in pc.getTransceivers():
-                            COUNTERS[id(t.receiver)] = (t.kind, counter)
-                        await http_negotiate(http, pc, f"{base}/whep")
-                        viewers.append((pc, counter))
-                    print("ok", flush=True)
-                elif line == "snap":
-                    snap = [
-                        [c.video_frames, c.audio_frames, c.video_span, c.audio_span]
-                        for _, c in viewers
-                    ]
-                    print(json.dumps(snap), flush=True)
-        for pc, _ in viewers:
-            await pc.close()
-
-    asyncio.run(main())
-
-
-class Workers:
-    """Viewer processes, so that receiving is spread over more than one interpreter."""
-
-    def __init__(self, base: str, count: int) -> None:
-        self.procs = [
-            subprocess.Popen(
-                [sys.executable, __file__, "--viewer-worker", base],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(count)
-        ]
-        self.sizes = [0] * count
-
-    async def _ask(self, proc: subprocess.Popen[str], line: str) -> str:
-        assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(line + "\n")
-        proc.stdin.flush()
-        return await asyncio.to_thread(proc.stdout.readline)
-
-    async def grow_to(self, total: int) -> None:
-        while sum(self.sizes) < total:
-            i = self.sizes.index(min(self.sizes))
-            step = min(5, total - sum(self.sizes))
-            await self._ask(self.procs[i], f"add {step}")
-            self.sizes[i] += step
-
-    async def snapshot(self) -> list[list[int]]:
-        replies = await asyncio.gather(*(self._ask(p, "snap") for p in self.procs))
-        out: list[list[int]] = []
-        for reply in replies:
-            out.extend(json.loads(reply))
-        return out
-
-    def close(self) -> None:
-        for proc in self.procs:
-            try:
-                assert proc.stdin is not None
-                proc.stdin.write("quit\n")
-                proc.stdin.flush()
-                proc.wait(20)
-            except Exception:
-                proc.kill()
-
-
 @dataclass
 class Row:
     mode: str
@@ -383,7 +271,7 @@ async def run_mode(
     server = await asyncio.to_thread(start_server, [sys.executable, __file__, "--serve", mode])
     base = server.url
     rows: list[Row] = []
-    workers = Workers(base, workers_count)
+    workers = ViewerProcesses(__file__, f"{base}/whep", workers_count)
     publisher = RTCPeerConnection()
     vtrack = PacketLoopTrack("video", video, 90000 // FPS, 90000)
     atrack = PacketLoopTrack("audio", audio, 960, 48000)
@@ -593,7 +481,7 @@ async def send_path_cost(video: list[bytes], audio: list[bytes], repeats: int = 
     cross-process wake-ups), a viewer-second of the benchmark's traffic pushed through its
     ``FastRtpSender.send_frame`` (packetised once, like the hub does), main-thread CPU."""
     from live_server.media.aiortc.fastpath import SharedPacketizer
-    from support.peers import NumberedVideoTrack, viewer_pc
+    from support.peers import NumberedVideoTrack
 
     prepare_process(ice_loopback=True)
     sfu = Sfu(MediaClock(), publisher_timeout_s=3600, ice_loopback=True)
@@ -664,13 +552,15 @@ async def bench(args: argparse.Namespace) -> None:
     print(f"  {len(video)} video frames, {video_kbps:.0f} kbit/s", flush=True)
     rows: list[Row] = []
     if not args.skip_forward:
-        rows += await run_mode("forward", args.viewers, args.window, video, audio, args.workers)
+        procs = args.viewer_processes
+        rows += await run_mode("forward", args.viewers, args.window, video, audio, procs)
     if args.aiortc_viewers:
         rows += await run_mode(
-            "forward-aiortc", args.aiortc_viewers, args.window, video, audio, args.workers
+            "forward-aiortc", args.aiortc_viewers, args.window, video, audio, args.viewer_processes
         )
     if not args.skip_relay:
-        rows += await run_mode("relay", args.relay_viewers, args.window, video, audio, args.workers)
+        procs = args.viewer_processes
+        rows += await run_mode("relay", args.relay_viewers, args.window, video, audio, procs)
     text = table(rows, video_kbps)
     if not args.skip_forward:
         text += "\n" + await send_path_cost(video, audio)
@@ -687,7 +577,21 @@ def main() -> None:
         "--serve", choices=["forward", "forward-aiortc", "relay"], help=argparse.SUPPRESS
     )
     parser.add_argument("--viewer-worker", help=argparse.SUPPRESS)
-    parser.add_argument("--workers", type=int, default=2, help="viewer processes")
+    parser.add_argument(
+        "--viewer-processes", type=int, default=2, help="processes the viewers run in"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="workers mode (bench/fanout_workers.py): `liveshop serve --workers N` against one"
+        " process, same run",
+    )
+    parser.add_argument(
+        "--worker-viewers",
+        type=int_list,
+        default="10,25,40",
+        help="viewer steps of the workers mode",
+    )
     parser.add_argument("--viewers", type=int_list, default="1,10,25,50,100")
     parser.add_argument("--relay-viewers", type=int_list, default="1,2,4")
     parser.add_argument(
@@ -705,7 +609,12 @@ def main() -> None:
         serve(args.serve)
         return
     if args.viewer_worker:
-        viewer_worker(args.viewer_worker)
+        viewer_worker(args.viewer_worker)  # the WHEP URL
+        return
+    if args.workers:
+        from fanout_workers import run
+
+        asyncio.run(run(args))
         return
     asyncio.run(bench(args))
 
