@@ -61,6 +61,7 @@ class LivePackager:
         self._sink = sink
         self._loop = loop
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._outputs: list[Output] = []  # what the frame being pushed produced (worker)
         self._pipeline = Pipeline(video, audio, config, self._deliver_output, label)
         self._thread = threading.Thread(
             target=self._run, name=f"llhls-{label or id(self)}", daemon=True
@@ -154,7 +155,9 @@ class LivePackager:
                 if item is _STOP:
                     break
                 self._pipeline.push(*item)
+                self._flush_outputs()
             self._pipeline.finish()
+            self._flush_outputs()
         except BaseException as exc:  # the sink hears it; the event loop must not
             logger.exception("%s LL-HLS packager failed", self.label)
             error = exc
@@ -166,12 +169,24 @@ class LivePackager:
         self._call(self._stopped.set)
 
     def _deliver_output(self, item: Output) -> None:
-        if isinstance(item, Part):
-            self._call(self._sink.on_part, item)
-        elif isinstance(item, SegmentEnd):
-            self._call(self._sink.on_segment, item)
-        elif isinstance(item, InitSegment):
-            self._call(self._sink.on_init, item)
+        # what one frame produced reaches the sink in ONE loop callback: a part and the
+        # segment end it closes arrive together, so no reader on the loop ever sees the
+        # part without the end (and hints a next part of that segment that never comes)
+        self._outputs.append(item)
+
+    def _flush_outputs(self) -> None:
+        if self._outputs:
+            batch, self._outputs = self._outputs, []
+            self._call(self._deliver_batch, batch)
+
+    def _deliver_batch(self, batch: list[Output]) -> None:
+        for item in batch:
+            if isinstance(item, Part):
+                self._guarded(self._sink.on_part, item)
+            elif isinstance(item, SegmentEnd):
+                self._guarded(self._sink.on_segment, item)
+            elif isinstance(item, InitSegment):
+                self._guarded(self._sink.on_init, item)
 
     def _call(self, callback: Callable[..., None], *args: Any) -> None:
         try:

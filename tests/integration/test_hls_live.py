@@ -357,3 +357,33 @@ async def test_front_row_and_capacity_send_viewers_to_hls(client: Client, make_u
     finally:
         await viewer.close()
         await pc.close()
+
+
+async def test_every_hinted_part_comes_even_across_segment_boundaries(
+    client: Client, make_user: Any
+) -> None:
+    """A player follows the preload hint part after part, as hls.js does; a hint is never
+    withdrawn (a part of a segment that then closed without it would be a 404 that every
+    viewer waiting behind a cache sends on to the origin)."""
+    session_id, key, _ = await new_show(client, make_user)
+    pc = await go_live(client, session_id, key, "H264")
+    try:
+        base = await variant_base(client, session_id)
+        playlist = await playlist_with(client, base, 1)
+        segments_seen: set[int] = set()
+        for _ in range(40):  # until two segment boundaries are crossed (about 11 s at most)
+            if len(segments_seen) >= 3:
+                break
+            hint = playlist.preload_hint
+            assert hint is not None
+            resp = await client.get(base + hint)
+            assert resp.status == 200, f"the hinted {hint} never came"
+            msn, part = (int(x) for x in hint[1:-4].split(".p"))
+            segments_seen.add(msn)
+            reload = await client.get(base + f"media.m3u8?_HLS_msn={msn}&_HLS_part={part}")
+            assert reload.status == 200
+            playlist = parse_media_playlist(await reload.text())
+            assert playlist.has_part(msn, part)
+        assert len(segments_seen) >= 3, segments_seen
+    finally:
+        await pc.close()
