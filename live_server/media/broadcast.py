@@ -25,6 +25,7 @@ from typing import Protocol
 
 from live_server.cluster import Cluster
 from live_server.media.clock import MediaClock
+from live_server.media.recovery import close_unfinished, watch_orphans
 from live_server.media.relay import check_relay_offer
 from live_server.media.sdp import ice_link_headers
 from live_server.media.sfu import MediaTap, NotLive, Sfu
@@ -46,7 +47,7 @@ from live_server.platform.events import (
 from live_server.shows.clock import MediaClock as FallbackClock
 from live_server.shows.rules import SessionState, Visibility
 from live_server.shows.service import LiveSessionService
-from recordings.writer import RecordingWriter, container_for, probe
+from recordings.writer import RecordingWriter, container_for
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +68,6 @@ class TapProvider(Protocol):
 
     async def broadcast_ended(self, session_id: int) -> None:
         """The show's media has ended (its room is closed)."""
-
-
-#: how often a full node looks for shows whose origin node died
-ORPHAN_CHECK_S = 2.0
 
 
 def _lower(name: str | None) -> str | None:
@@ -389,18 +386,7 @@ class BroadcastService:
 
     async def recover(self) -> None:
         """After a crash: close recordings left open and give live sessions a grace period."""
-        for rec in await self._recordings.unfinished():
-            path = Path(rec.path)
-            try:
-                duration = await asyncio.to_thread(probe, path)
-                size = (await asyncio.to_thread(path.stat)).st_size
-            except Exception as exc:
-                logger.warning("recording=%s unreadable after restart: %s", rec.id, exc)
-                await self._recordings.finish(rec.id, 0.0, 0, status="failed")
-                continue
-            await self._recordings.finish(rec.id, round(duration, 3), size)
-            logger.info("recording=%s recovered after restart: %.1fs", rec.id, duration)
-            await self._events.publish(RecordingFinished(rec.session_id, rec.id))
+        await close_unfinished(self._recordings, self._events)
         for view in await self._sessions.search("live", limit=1000):
             session_id = view.session.id
             if self.cluster is not None and await self.cluster.origin_of(session_id):
@@ -415,20 +401,13 @@ class BroadcastService:
         self._grace[session_id] = asyncio.ensure_future(self._end_stale(session_id))
 
     async def _watch_orphans(self) -> None:
-        """A show whose origin node died (its lease expired, never released) is
-        reconnecting, and ends after the grace unless the host comes back through a node."""
         assert self.cluster is not None
-        while True:
-            await asyncio.sleep(ORPHAN_CHECK_S)
-            try:
-                for view in await self._sessions.search("live", limit=1000):
-                    sid = view.session.id
-                    here = sid in self._grace or self._sfu.room(sid) is not None
-                    if not here and await self.cluster.orphaned(sid):
-                        logger.info("session=%s its origin node is gone: grace", sid)
-                        await self._give_grace(sid)
-            except Exception:
-                logger.warning("orphaned-show check failed", exc_info=True)
+        await watch_orphans(
+            self._sessions,
+            self.cluster,
+            lambda sid: sid in self._grace or self._sfu.room(sid) is not None,
+            self._give_grace,
+        )
 
     async def _end_stale(self, session_id: int) -> None:
         await asyncio.sleep(self._grace_s)
