@@ -259,15 +259,21 @@ class Cluster:
         return decision
 
     def _route(self, may_redirect: bool, retry_after: int) -> Decision:
-        now = time.monotonic()
+        now = time.time()
+        nodes = self.nodes()
+        published = {n.node_id: n.updated_at for n in nodes}
         redirected = {}
         for node_id, times in list(self._redirected.items()):
-            times[:] = [t for t in times if now - t < rules.REDIRECT_MEMORY_S]
+            # a redirect counts on its target until the target's figures include it
+            times[:] = [
+                t
+                for t in times
+                if now - t < rules.REDIRECT_MEMORY_S and t >= published.get(node_id, 0.0)
+            ]
             if times:
                 redirected[node_id] = len(times)
             else:
                 del self._redirected[node_id]
-        nodes = self.nodes()
         decision = rules.route_viewer(
             nodes[0],
             nodes,
