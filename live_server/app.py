@@ -68,6 +68,10 @@ def create_app(settings: Settings) -> web.Application:
     )
     # units left, flash-sale countdowns and recent buys ride on every room tick
     room_.events.extend(room.RoomExtension("commerce", contributors=[commerce_.tick]))
+    # auctions, giveaways and live coupons: their room events and tick sections
+    room_.events.extend(
+        commerce.live_formats(app, platform, users, products, shows_, clock, commerce_, room_)
+    )
     content_ = content.setup(
         app, platform, users, products, shows_, notify=room_.service.emit_to_user
     )

@@ -43,6 +43,7 @@ from live_server.commerce.rules.inventory import (
     SaleState,
     hold_deadline,
 )
+from live_server.commerce.rules.pricing import at_agreed_price
 from live_server.platform.db import Database
 
 logger = logging.getLogger(__name__)
@@ -113,6 +114,8 @@ class CheckoutBatchWriter:
                 if isinstance(decision, Rejection):
                     outcome = decision
                 else:
+                    if req.agreed_unit_price_minor is not None:
+                        decision = at_agreed_price(decision, req.agreed_unit_price_minor)
                     order, row, items = self._build_order(prepared, decision, now)
                     order_rows.append(row)
                     item_rows.extend(items)

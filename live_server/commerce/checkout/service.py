@@ -172,6 +172,36 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
             await self._carts.clear(who.user_id, [ln.product_id for ln in lines])
         return result
 
+    async def buy_at_agreed_price(
+        self,
+        who: Principal,
+        product_id: int,
+        quantity: int,
+        unit_price_minor: int,
+        session_id: int,
+        idempotency_key: str,
+    ) -> CheckoutResult:
+        """An order at a price the seller agreed with this buyer (an auction's winning bid),
+        with the buyer's saved profile, through the same queue, stock, attribution and
+        payment path as a one-tap buy. The key makes a retry answer with the first order."""
+        lines = (CartLine(product_id, quantity),)
+        source = Source("live", session_id)
+        fingerprint = request_fingerprint(
+            kind="auction", lines=lines, source=source, address=None, payment_method=None
+        )
+        address, method, show = await self._checkout_details(who, {})
+        return await self._checkout(
+            who,
+            lines,
+            source,
+            idempotency_key,
+            fingerprint,
+            address,
+            method,
+            show,
+            agreed_unit_price_minor=unit_price_minor,
+        )
+
     # -- checkout core ----------------------------------------------------------------
 
     async def _checkout(
@@ -184,12 +214,22 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         address: Address,
         method: str,
         show_first_name: bool,
+        *,
+        agreed_unit_price_minor: int | None = None,
     ) -> CheckoutResult:
         started = time.perf_counter()
         outcome = "error"
         try:
             result = await self._checkout_once(
-                who, lines, source, key, fingerprint, address, method, show_first_name
+                who,
+                lines,
+                source,
+                key,
+                fingerprint,
+                address,
+                method,
+                show_first_name,
+                agreed_unit_price_minor,
             )
             outcome = "replayed" if result.replayed else "placed"
             return result
@@ -210,6 +250,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         address: Address,
         method: str,
         show_first_name: bool,
+        agreed_unit_price_minor: int | None = None,
     ) -> CheckoutResult:
         provider = self._payments.provider_for(method)
         if provider is None:
@@ -231,6 +272,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
             session_id=attribution.session_id,
             media_time=attribution.media_time,
             show_first_name=show_first_name,
+            agreed_unit_price_minor=agreed_unit_price_minor,
         )
         prepared = PreparedCheckout(
             request=request,

@@ -110,6 +110,9 @@ class CheckoutRequest:
     media_time: float | None = None
     show_first_name: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    #: A price the seller agreed with this buyer (an auction's winning bid), per unit: it
+    #: replaces the list or flash-sale price of every line. Only the server sets it.
+    agreed_unit_price_minor: int | None = None
 
 
 def parse_quantity(raw: Any, *, field_name: str = "quantity") -> int:
@@ -222,7 +225,7 @@ def address_from_dict(raw: dict[str, Any]) -> Address:
 
 def request_fingerprint(
     *,
-    kind: Literal["buy-now", "cart"],
+    kind: Literal["buy-now", "cart", "auction"],
     lines: tuple[CartLine, ...] | None,
     source: Source | None,
     address: Any,
