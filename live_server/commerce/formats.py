@@ -63,9 +63,8 @@ def setup(
         room=live_room,
         media_times=media_times,
     )
-    owned: set[int] = set()
-    closer = AuctionCloser(auctions, owned)
-    leads = LeadBroadcaster(auctions, owned)
+    closer = AuctionCloser(auctions)
+    leads = LeadBroadcaster(auctions)
     book.listen(leads.offer)
     app[AUCTIONS] = auctions
 

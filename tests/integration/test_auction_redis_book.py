@@ -37,8 +37,8 @@ def _same(a: BidRecord | BidRefused, b: BidRecord | BidRefused) -> tuple[object,
         return (a.refused, a.first_bid) if a.refused == b.refused else ("differ", a, b)
     assert isinstance(b, BidRecord)
     keys = ("seq", "bidder", "outcome", "price", "leader", "leader_name", "leader_max", "bids")
-    left = tuple(getattr(a, k) for k in keys) + (a.lead_changed, a.previous_leader)
-    right = tuple(getattr(b, k) for k in keys) + (b.lead_changed, b.previous_leader)
+    left = (*(getattr(a, k) for k in keys), a.lead_changed, a.previous_leader)
+    right = (*(getattr(b, k) for k in keys), b.lead_changed, b.previous_leader)
     assert left == right
     return left
 

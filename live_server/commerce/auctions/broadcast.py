@@ -27,9 +27,9 @@ logger = logging.getLogger(__name__)
 class LeadBroadcaster:
     """Emits `auction:lead` for the auctions this node owns, newest first, never backwards."""
 
-    def __init__(self, service: AuctionService, owned: set[int]) -> None:
+    def __init__(self, service: AuctionService) -> None:
         self._svc = service
-        self._owned = owned
+        self._owned = service.owned
         self._pending: dict[int, BidRecord] = {}
         self._sent: dict[int, int] = {}  # auction -> last seq emitted
         self._wake = asyncio.Event()

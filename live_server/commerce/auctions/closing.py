@@ -37,9 +37,9 @@ MAX_OFFERS = 3
 class AuctionCloser:
     """Runs auction clocks on this node and settles what they close."""
 
-    def __init__(self, service: AuctionService, owned: set[int]) -> None:
+    def __init__(self, service: AuctionService) -> None:
         self._svc = service
-        self.owned = owned  # auctions this node broadcasts (see broadcast.LeadBroadcaster)
+        self.owned = service.owned  # auctions this node runs (see broadcast.LeadBroadcaster)
 
     async def run(self) -> None:
         """Closes due auctions and retries failed sales until cancelled."""

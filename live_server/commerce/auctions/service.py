@@ -87,6 +87,8 @@ class AuctionService:
         self._meta: dict[int, AuctionMeta] = {}
         self._names: dict[int, str] = {}
         self._ready: dict[int, float] = {}  # bidder -> when their checkout profile was seen
+        #: Auctions this node owns: it runs their clocks and broadcasts their leads.
+        self.owned: set[int] = set()
 
     # -- lookups --------------------------------------------------------------------------
     async def meta(self, auction_id: int) -> AuctionMeta:
@@ -158,7 +160,8 @@ class AuctionService:
             reserve=terms.reserve_minor or 0,
         )
         await self.book.open(meta.id, session_id, book, "")
-        await self.book.owns(meta.id)  # the starting node runs the clock while it lives
+        if await self.book.owns(meta.id):  # the starting node runs the clock while it lives
+            self.owned.add(meta.id)
         payload = await self.state_of(meta.id)
         assert payload is not None
         await self.room.emit_to_room(session_id, AUCTION_STARTED, payload)
