@@ -17,6 +17,8 @@ from support.commerce import ADDRESS, stock_of
 from support.helpers import auth, wait_for
 from support.room import Room, RoomClient, make_room
 
+pytestmark = pytest.mark.slow  # auctions run for their real seconds
+
 
 @pytest.fixture
 async def room(client: Any, make_user: Any) -> AsyncIterator[Room]:
