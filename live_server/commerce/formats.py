@@ -1,4 +1,4 @@
-"""Wiring of the live formats that sell: auctions (and their lifetimes) in the room.
+"""Wiring of the live formats that sell: auctions and live coupons in the room.
 
 `setup` builds each format over commerce's checkout and the room (`live_room.RoomAccess`),
 serves its REST routes, runs its background work, and returns the `RoomExtension` the
@@ -24,6 +24,11 @@ from live_server.commerce.auctions.redis_book import RedisBidBook
 from live_server.commerce.auctions.restore import restore_books
 from live_server.commerce.auctions.service import AuctionService
 from live_server.commerce.auctions.store import AuctionsRepository, AuditWriter
+from live_server.commerce.coupons import routes as coupon_routes
+from live_server.commerce.coupons.events import coupon_events
+from live_server.commerce.coupons.keys import COUPONS
+from live_server.commerce.coupons.service import CouponService, CouponsTick
+from live_server.commerce.coupons.store import CouponsRepository
 from live_server.commerce.feature import Commerce
 from live_server.commerce.live_clock import MediaTimes
 from live_server.commerce.live_room import RoomAccess
@@ -67,6 +72,8 @@ def setup(
     leads = LeadBroadcaster(auctions)
     book.listen(leads.offer)
     app[AUCTIONS] = auctions
+    coupons = CouponService(CouponsRepository(platform.db), shows.service, live_room, media_times)
+    app[COUPONS] = coupons
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         # Picks up auctions a restart interrupted, then runs their clocks and broadcasts.
@@ -85,8 +92,9 @@ def setup(
 
     app.cleanup_ctx.append(lifetime)
     auction_routes.setup(app)
+    coupon_routes.setup(app)
     return RoomExtension(
         "live_formats",
-        events=auction_events(auctions, live_room),
-        contributors=[AuctionsTick(auctions)],
+        events=[*auction_events(auctions, live_room), *coupon_events(coupons, live_room)],
+        contributors=[AuctionsTick(auctions), CouponsTick(coupons)],
     )

@@ -96,6 +96,7 @@ class BuyNow(Body):
     source: Source | None = None
     address: Address | None = None
     payment_method: PaymentMethod | None = None
+    coupon_id: Annotated[Id, Meta(description="a live coupon the buyer claimed")] | None = None
 
 
 class CartCheckout(Body):
@@ -104,6 +105,7 @@ class CartCheckout(Body):
     source: Source | UnsetType | None = UNSET
     address: Address | None = None
     payment_method: PaymentMethod | None = None
+    coupon_id: Annotated[Id, Meta(description="a live coupon the buyer claimed")] | None = None
 
 
 class CheckoutProfile(Body):
@@ -181,6 +183,8 @@ class OrderOut(msgspec.Struct):
     media_time: float | None
     created_at: str | None
     hold_expires_at: str | None
+    discount_minor: int = 0
+    coupon_id: int | None = None
 
 
 class OrderEnvelope(msgspec.Struct):

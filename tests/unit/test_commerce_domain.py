@@ -179,6 +179,7 @@ def test_input_parsing() -> None:
         "source": None,
         "address": {"name": "A", "city": "X"},
         "payment_method": None,
+        "coupon_id": None,
     }
     same = {**base, "address": {"city": "X", "name": "A"}}
     assert request_fingerprint(**base) == request_fingerprint(**same)
@@ -189,6 +190,7 @@ def test_input_parsing() -> None:
         {"source": Source("live", 4)},
         {"address": {"name": "B", "city": "X"}},
         {"payment_method": "invoice"},
+        {"coupon_id": 7},
     ):
         assert request_fingerprint(**base) != request_fingerprint(**{**base, **change}), change
 

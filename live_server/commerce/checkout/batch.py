@@ -33,8 +33,10 @@ from live_server.commerce.checkout.outcomes import (
     PreparedCheckout,
 )
 from live_server.commerce.checkout.writer import SyncTransaction, chunks, marks
+from live_server.commerce.coupons.redemption import Redemption, load_ledger, write_redemptions
+from live_server.commerce.coupons.rules import CouponLedger
 from live_server.commerce.rules.attribution import commission_minor
-from live_server.commerce.rules.basics import CONFIRMED, PENDING_PAYMENT
+from live_server.commerce.rules.basics import CONFIRMED, PENDING_PAYMENT, CheckoutRequest
 from live_server.commerce.rules.inventory import (
     Allocation,
     InventoryLedger,
@@ -43,7 +45,7 @@ from live_server.commerce.rules.inventory import (
     SaleState,
     hold_deadline,
 )
-from live_server.commerce.rules.pricing import at_agreed_price
+from live_server.commerce.rules.pricing import at_agreed_price, discounted
 from live_server.platform.db import Database
 
 logger = logging.getLogger(__name__)
@@ -87,6 +89,9 @@ class CheckoutBatchWriter:
         capped = [s.sale_id for s in sales.values() if s.per_buyer_limit is not None]
         sale_bought = self._units_in_sales(tx, buyers, capped)
         ledger = InventoryLedger(products, sales, bought, sale_bought)
+        named = [(p.request.buyer_id, p.request.coupon_id) for p in batch if p.request.coupon_id]
+        coupons = load_ledger(tx, named, now)
+        redemptions: list[Redemption] = []
 
         outcomes: list[CheckoutOutcome] = []
         first: dict[tuple[int, str], tuple[str, CheckoutOutcome]] = {}
@@ -110,16 +115,19 @@ class CheckoutBatchWriter:
                 else:
                     outcome = earlier
             else:
-                decision = ledger.try_allocate(req.buyer_id, req.lines)
+                decision = self._decide(ledger, coupons, req)
                 if isinstance(decision, Rejection):
                     outcome = decision
                 else:
-                    if req.agreed_unit_price_minor is not None:
-                        decision = at_agreed_price(decision, req.agreed_unit_price_minor)
-                    order, row, items = self._build_order(prepared, decision, now)
+                    allocation, discount = decision
+                    order, row, items = self._build_order(prepared, allocation, now, discount)
                     order_rows.append(row)
                     item_rows.extend(items)
                     outcome = OrderPlaced(order)
+                    if req.coupon_id is not None and discount is not None:
+                        redemptions.append(
+                            Redemption(req.coupon_id, req.buyer_id, order["id"], discount)
+                        )
                 first[key] = (req.fingerprint, outcome)
             outcomes.append(outcome)
 
@@ -144,12 +152,36 @@ class CheckoutBatchWriter:
             sales_after.setdefault(sale.sale_id, sale.remaining)
         self._insert_rows(tx, "orders", ORDER_COLUMNS, order_rows)
         self._insert_rows(tx, "order_items", ITEM_COLUMNS, item_rows)
+        write_redemptions(tx, coupons, redemptions, now)
         stock_after = {pid: prod.stock for pid, prod in products.items()}
         return BatchResult(outcomes, stock_after, sales_after)
 
     @staticmethod
+    def _decide(
+        ledger: InventoryLedger, coupons: CouponLedger | None, req: CheckoutRequest
+    ) -> tuple[Allocation, int | None] | Rejection:
+        """The coupon first (it may refuse), then stock; then an agreed price and the
+        coupon's discount (with the discount, or None without a coupon)."""
+        if req.coupon_id is not None:
+            assert coupons is not None
+            currencies = {pid: p.currency for pid, p in ledger.products.items()}
+            pids = [ln.product_id for ln in req.lines]
+            refusal = coupons.check(req.buyer_id, req.coupon_id, pids, currencies)
+            if refusal is not None:
+                return refusal
+        decision = ledger.try_allocate(req.buyer_id, req.lines)
+        if isinstance(decision, Rejection):
+            return decision
+        if req.agreed_unit_price_minor is not None:
+            decision = at_agreed_price(decision, req.agreed_unit_price_minor)
+        if req.coupon_id is None or coupons is None:
+            return decision, None
+        discount = coupons.take(req.buyer_id, req.coupon_id, decision)
+        return discounted(decision, discount), discount
+
+    @staticmethod
     def _build_order(
-        prepared: PreparedCheckout, allocation: Allocation, now: float
+        prepared: PreparedCheckout, allocation: Allocation, now: float, discount: int | None
     ) -> tuple[dict[str, Any], tuple[Any, ...], list[tuple[Any, ...]]]:
         req = prepared.request
         order_id = new_order_id()
@@ -182,6 +214,8 @@ class CheckoutBatchWriter:
             now,
             now,
             hold,
+            discount or 0,
+            req.coupon_id if discount is not None else None,
         )
         items = [
             (

@@ -33,6 +33,8 @@ ORDER_COLUMNS: Final = (
     "created_at",
     "updated_at",
     "hold_expires_at",
+    "discount_minor",
+    "coupon_id",
 )
 ITEM_COLUMNS: Final = (
     "order_id",
@@ -86,4 +88,6 @@ def order_from_row(row: Any, items: Sequence[Any]) -> dict[str, Any]:
         "media_time": row["media_time"],
         "created_at": iso(row["created_at"], "auto"),
         "hold_expires_at": iso(row["hold_expires_at"], "auto"),
+        "discount_minor": row["discount_minor"],
+        "coupon_id": row["coupon_id"],
     }

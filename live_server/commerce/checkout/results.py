@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from live_server.commerce.coupons.rules import CONFLICTS as COUPON_CONFLICTS
 from live_server.commerce.rules.basics import CommerceInputError
 from live_server.commerce.rules.inventory import (
     LIMIT_REACHED,
@@ -35,6 +36,8 @@ def rejection_error(rejection: Rejection) -> DomainError:
         return Conflict(rejection.message, code="sold_out")
     if rejection.code == LIMIT_REACHED:
         return Conflict(rejection.message, code="limit_reached")
+    if rejection.code in COUPON_CONFLICTS:  # used up, or this buyer's share used
+        return Conflict(rejection.message, code=rejection.code)
     if rejection.code == PRODUCT_NOT_FOUND:
         return NotFound("no such product", code="product_not_found")
     return Invalid(rejection.message, code=rejection.code)

@@ -120,6 +120,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
             product_id = parse_id(data.get("product_id"), "product_id")
             quantity = parse_quantity(data.get("quantity", 1))
             source = parse_source(data.get("source"))
+            coupon_id = _coupon_id(data)
         except CommerceInputError as exc:
             raise invalid(exc) from None
         lines = (CartLine(product_id, quantity),)
@@ -129,9 +130,12 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
             source=source,
             address=data.get("address"),
             payment_method=data.get("payment_method"),
+            coupon_id=coupon_id,
         )
         address, method, show = await self._checkout_details(who, data)
-        return await self._checkout(who, lines, source, key, fingerprint, address, method, show)
+        return await self._checkout(
+            who, lines, source, key, fingerprint, address, method, show, coupon_id=coupon_id
+        )
 
     async def checkout_cart(
         self, who: Principal, data: dict[str, Any], idempotency_key: str | None
@@ -140,6 +144,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         try:
             key = parse_idempotency_key(idempotency_key)
             named = parse_source(data["source"]) if "source" in data else None
+            coupon_id = _coupon_id(data)
         except CommerceInputError as exc:
             raise invalid(exc) from None
         fingerprint = request_fingerprint(
@@ -148,6 +153,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
             source=named,
             address=data.get("address"),
             payment_method=data.get("payment_method"),
+            coupon_id=coupon_id,
         )
         earlier = await self._orders.find_by_key(who.user_id, key)
         if earlier is not None:  # a retry after success (the cart is emptied) or a reused key
@@ -167,7 +173,9 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         if source.type not in ("live", "clip", "post") or source.id is None:
             source = Source("direct", None)
         address, method, show = await self._checkout_details(who, data)
-        result = await self._checkout(who, lines, source, key, fingerprint, address, method, show)
+        result = await self._checkout(
+            who, lines, source, key, fingerprint, address, method, show, coupon_id=coupon_id
+        )
         if not result.replayed:
             await self._carts.clear(who.user_id, [ln.product_id for ln in lines])
         return result
@@ -187,7 +195,12 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         lines = (CartLine(product_id, quantity),)
         source = Source("live", session_id)
         fingerprint = request_fingerprint(
-            kind="auction", lines=lines, source=source, address=None, payment_method=None
+            kind="auction",
+            lines=lines,
+            source=source,
+            address=None,
+            payment_method=None,
+            coupon_id=None,
         )
         address, method, show = await self._checkout_details(who, {})
         return await self._checkout(
@@ -216,6 +229,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         show_first_name: bool,
         *,
         agreed_unit_price_minor: int | None = None,
+        coupon_id: int | None = None,
     ) -> CheckoutResult:
         started = time.perf_counter()
         outcome = "error"
@@ -230,6 +244,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
                 method,
                 show_first_name,
                 agreed_unit_price_minor,
+                coupon_id,
             )
             outcome = "replayed" if result.replayed else "placed"
             return result
@@ -251,6 +266,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         method: str,
         show_first_name: bool,
         agreed_unit_price_minor: int | None = None,
+        coupon_id: int | None = None,
     ) -> CheckoutResult:
         provider = self._payments.provider_for(method)
         if provider is None:
@@ -273,6 +289,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
             media_time=attribution.media_time,
             show_first_name=show_first_name,
             agreed_unit_price_minor=agreed_unit_price_minor,
+            coupon_id=coupon_id,
         )
         prepared = PreparedCheckout(
             request=request,
@@ -353,3 +370,8 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
                 await self._worker
         if self._outbox_task is not None:
             self._outbox_task.cancel()
+
+
+def _coupon_id(data: dict[str, Any]) -> int | None:
+    raw = data.get("coupon_id")
+    return None if raw is None else parse_id(raw, "coupon_id")

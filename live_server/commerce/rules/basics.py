@@ -113,6 +113,8 @@ class CheckoutRequest:
     #: A price the seller agreed with this buyer (an auction's winning bid), per unit: it
     #: replaces the list or flash-sale price of every line. Only the server sets it.
     agreed_unit_price_minor: int | None = None
+    #: A live coupon the buyer claimed and asks to use (checked inside the transaction).
+    coupon_id: int | None = None
 
 
 def parse_quantity(raw: Any, *, field_name: str = "quantity") -> int:
@@ -230,19 +232,21 @@ def request_fingerprint(
     source: Source | None,
     address: Any,
     payment_method: Any,
+    coupon_id: int | None,
 ) -> str:
     """A short stable hash of everything a checkout request says that shapes its order, to
     spot an Idempotency-Key reused for another request: the kind of checkout, the lines (None
     for a cart checkout, whose lines are the cart's at the first attempt: a retry after
     success finds the cart emptied), the source named (None: taken from the cart), and the
-    address and payment method given (None: the saved profile's). Every input is a required
-    keyword, so a new caller cannot leave one out."""
+    address and payment method given (None: the saved profile's), and the coupon named.
+    Every input is a required keyword, so a new caller cannot leave one out."""
     payload = {
         "kind": kind,
         "lines": None if lines is None else [(ln.product_id, ln.quantity) for ln in lines],
         "source": None if source is None else source.as_dict(),
         "address": address,
         "payment_method": payment_method,
+        "coupon_id": coupon_id,
     }
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]

@@ -1,0 +1,1 @@
+"""Live coupons: rules, redemption inside checkout, the service, room events, routes."""
