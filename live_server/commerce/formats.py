@@ -1,4 +1,4 @@
-"""Wiring of the live formats that sell: auctions and live coupons in the room.
+"""Wiring of the live formats that sell: auctions, live coupons and giveaways in the room.
 
 `setup` builds each format over commerce's checkout and the room (`live_room.RoomAccess`),
 serves its REST routes, runs its background work, and returns the `RoomExtension` the
@@ -30,6 +30,11 @@ from live_server.commerce.coupons.keys import COUPONS
 from live_server.commerce.coupons.service import CouponService, CouponsTick
 from live_server.commerce.coupons.store import CouponsRepository
 from live_server.commerce.feature import Commerce
+from live_server.commerce.giveaways import routes as giveaway_routes
+from live_server.commerce.giveaways.events import giveaway_events
+from live_server.commerce.giveaways.keys import GIVEAWAYS
+from live_server.commerce.giveaways.service import GiveawayService, GiveawayTick
+from live_server.commerce.giveaways.store import GiveawaysRepository
 from live_server.commerce.live_clock import MediaTimes
 from live_server.commerce.live_room import RoomAccess
 from live_server.platform.core import Platform
@@ -74,6 +79,10 @@ def setup(
     app[AUCTIONS] = auctions
     coupons = CouponService(CouponsRepository(platform.db), shows.service, live_room, media_times)
     app[COUPONS] = coupons
+    giveaways = GiveawayService(
+        GiveawaysRepository(platform.db), shows.service, accounts.service, live_room, media_times
+    )
+    app[GIVEAWAYS] = giveaways
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         # Picks up auctions a restart interrupted, then runs their clocks and broadcasts.
@@ -81,6 +90,7 @@ def setup(
         tasks = [
             asyncio.create_task(closer.run(), name="auction-closer"),
             asyncio.create_task(leads.run(), name="auction-leads"),
+            asyncio.create_task(giveaways.run(), name="giveaway-draws"),
         ]
         if redis_book is not None:
             tasks.append(asyncio.create_task(redis_book.run(), name="auction-book-feed"))
@@ -93,8 +103,13 @@ def setup(
     app.cleanup_ctx.append(lifetime)
     auction_routes.setup(app)
     coupon_routes.setup(app)
+    giveaway_routes.setup(app)
     return RoomExtension(
         "live_formats",
-        events=[*auction_events(auctions, live_room), *coupon_events(coupons, live_room)],
-        contributors=[AuctionsTick(auctions), CouponsTick(coupons)],
+        events=[
+            *auction_events(auctions, live_room),
+            *coupon_events(coupons, live_room),
+            *giveaway_events(giveaways, live_room),
+        ],
+        contributors=[AuctionsTick(auctions), CouponsTick(coupons), GiveawayTick(giveaways)],
     )

@@ -1,0 +1,1 @@
+"""Giveaways: a checkable draw (rules), entries and the draw (service), room events, routes."""
