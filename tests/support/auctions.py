@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,3 +77,17 @@ AUCTION = {"duration_s": 30, "start_price_minor": 1_000}
 def start_payload(session_id: int, product_id: int, **terms: Any) -> dict[str, Any]:
     """An `auction:start` payload with test defaults."""
     return {"session_id": session_id, "product_id": product_id, **AUCTION, **terms}
+
+
+def end_show(base_url: str, token: str, session_id: int) -> None:
+    """Ends a show (a browser test's clean-up: no live show left for the next tests)."""
+    req = urllib.request.Request(
+        f"{base_url}/api/sessions/{session_id}/end",
+        method="POST",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    try:
+        urllib.request.urlopen(req, timeout=10).close()
+    except urllib.error.HTTPError as exc:  # 409: already ended
+        if exc.code != 409:
+            raise

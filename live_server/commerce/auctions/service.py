@@ -24,6 +24,7 @@ from live_server.commerce.auctions.rules import (
     Terms,
     TermsError,
     check_terms,
+    increment,
     money,
     refusal_text,
 )
@@ -320,6 +321,7 @@ def _bid_ack(meta: AuctionMeta, record: BidRecord, bidder: int) -> dict[str, Any
         "outcome": record.outcome,
         "winning": winning,
         "price_minor": record.price,
+        "next_bid_minor": record.price + increment(record.price),
         "leader": {"id": record.leader, "name": record.leader_name},
         "bids": record.bids,
         "extended": record.extended,

@@ -13,6 +13,7 @@
 import { ApiError, api, currentUser, formatPrice } from "../api.js";
 import { ready } from "../pages/session.js";
 import { busy, closeSheet, cover, el, icon, openSheet, replaceChildren, toast } from "../ui.js";
+import { couponFor } from "./offers.js";
 
 if (!document.querySelector('link[href="/css/shop.css"]')) {
   document.head.append(el("link", { rel: "stylesheet", href: "/css/shop.css" }));
@@ -321,6 +322,11 @@ async function openBuySheet(productId) {
     buyButton.textContent = `Buy now · ${total()}`;
   };
   const error = el("div", { class: "form-error", role: "alert", hidden: true });
+  // a live coupon this viewer claimed: the server applies it (or says why not)
+  const deal = couponFor(product.id, unit);
+  const couponLine = deal
+    ? el("div", { class: "row small", id: "buy-coupon" }, `Coupon ${deal.coupon.code}: ${deal.coupon.text}`)
+    : null;
   const shipping = shippingBlock(profile);
   const image = (product.images || [])[0];
   const body = el(
@@ -355,6 +361,7 @@ async function openBuySheet(productId) {
         el("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": "One more", onclick: () => setQty(quantity + 1) }, "+"),
       ),
     ),
+    couponLine,
     shipping.holder,
     error,
     buyButton,
@@ -367,7 +374,12 @@ async function openBuySheet(productId) {
       const result = await busy(buyButton, async () => {
         await shipping.saveIfEdited();
         return api("/api/checkout/buy-now", {
-          body: { product_id: product.id, quantity, source: { type: "live", id: state.sessionId } },
+          body: {
+            product_id: product.id,
+            quantity,
+            source: { type: "live", id: state.sessionId },
+            ...(deal ? { coupon_id: deal.coupon.id } : {}),
+          },
           headers: { "Idempotency-Key": key },
         });
       });
