@@ -175,7 +175,9 @@ async def test_a_bidding_war_over_two_nodes(
             lambda: host_c.events["auction:result"], timeout=30, message="the result"
         )
         result = result[0]
-        assert len(accepted) > 100
+        # a real war (how many bids 4 s allow depends on the machine: 39 were accepted on a
+        # loaded 2-core CI run, 100+ on a quiet one); every one of them is checked below
+        assert len(accepted) >= 20, len(accepted)
         assert all(
             r["error"]["code"] in ("bid_too_low", "already_leading", "max_not_higher")
             for r in refusals
