@@ -252,7 +252,7 @@ async def hls_info(request: web.Request) -> web.Response:
             "state": session.state.value,
             "enabled": service.config.enabled,
             "url": f"/hls/{session_id}/index.m3u8",
-            "media_epoch_ms": service.media_epoch_ms(session_id),
+            "media_epoch_ms": await service.media_epoch_ms(session_id),
         },
         headers={"Cache-Control": "no-store"},
     )

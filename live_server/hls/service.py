@@ -147,12 +147,17 @@ class HlsService:
             return stored
         return None
 
-    def media_epoch_ms(self, session_id: int) -> int | None:
-        """Wall-clock ms at media time 0 (PROGRAM-DATE-TIME of t is this + 1000 t)."""
+    async def media_epoch_ms(self, session_id: int) -> int | None:
+        """Wall-clock ms at media time 0 (PROGRAM-DATE-TIME of t is this + 1000 t); a
+        finished show's from its VOD (read from disk after a restart)."""
         live = self._streams.get(session_id)
-        if live is not None:
+        if live is not None and live.media_epoch_ms is not None:
             return live.media_epoch_ms
-        return self._media_epoch_now(session_id)
+        now = self._media_epoch_now(session_id)
+        if now is not None:
+            return now
+        stored = await self._stored(session_id) if self.config.enabled else None
+        return stored.media_epoch_ms if stored is not None else None
 
     def streams(self) -> list[HlsStream]:
         """The streams this node packages or keeps (metrics)."""

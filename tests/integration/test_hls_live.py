@@ -324,6 +324,9 @@ async def test_ended_show_is_a_vod_at_once_and_after_a_restart(
         # a restarted server finds the VOD on disk under the same URLs
         await client.close()
         restarted = await aiohttp_client(create_app(settings))
+        # the VOD keeps its media-time epoch (asked first: the VOD is found on disk for it)
+        info = await (await restarted.get(f"/api/sessions/{session_id}/hls")).json()
+        assert isinstance(info["media_epoch_ms"], int), info
         assert await variant_base(restarted, session_id) == base
         again = parse_media_playlist(await text(restarted, base + "media.m3u8"))
         assert [s.msn for s in again.segments] == [s.msn for s in vod.segments]
