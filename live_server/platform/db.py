@@ -228,16 +228,20 @@ class Database(Executor):
         return int(row[0]) if row else 0
 
     async def migrate(self, directory: Path = MIGRATIONS_DIR) -> list[int]:
-        """Applies every migration newer than the recorded schema version, each atomically."""
+        """Applies every migration not yet recorded in `schema_version`, in number order,
+        each atomically. Numbers are blocked by area (docs/architecture.md), so an area's new
+        migration can be numbered below one of another area applied earlier: what counts is
+        whether it was applied, not whether it is newer."""
         conn = self.writer
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_version ("
             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
         )
-        current = await self.schema_version()
+        async with conn.execute("SELECT version FROM schema_version") as cursor:
+            done = {int(row[0]) for row in await cursor.fetchall()}
         applied: list[int] = []
         for migration in discover_migrations(directory):
-            if migration.version <= current:
+            if migration.version in done:
                 continue
             sql = migration.path.read_text(encoding="utf-8")
             script = (

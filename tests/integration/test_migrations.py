@@ -79,3 +79,33 @@ def test_migration_numbers_are_unique_and_well_named(tmp_path: Path) -> None:
     (folder / "0001_b.sql").write_text("")
     with pytest.raises(RuntimeError, match="two migrations"):
         discover_migrations(folder)
+
+
+async def test_a_migration_numbered_below_the_latest_applied_one_is_still_applied(
+    tmp_path: Path,
+) -> None:
+    """Areas number their migrations in blocks: commerce's 0031 can land after shows' 0044
+    was applied; an upgraded database gets it all the same."""
+    partial = tmp_path / "without-0031"
+    partial.mkdir()
+    for migration in discover_migrations():
+        if migration.version != 31:
+            shutil.copy(migration.path, partial)
+    path = tmp_path / "partial.db"
+    db = Database(path)
+    db._writer = await db._connect()
+    await db.migrate(partial)
+    rows = await db.writer.execute_fetchall("SELECT version FROM schema_version")
+    assert 31 not in [r[0] for r in rows] and 44 in [r[0] for r in rows]
+    await db.writer.close()
+
+    upgraded = Database(path)
+    await upgraded.open()
+    try:
+        versions = [r[0] for r in await upgraded.fetchall("SELECT version FROM schema_version")]
+        assert 31 in versions
+        assert sorted(versions) == [m.version for m in discover_migrations()]
+        tables = {r[0] for r in await upgraded.fetchall("SELECT name FROM sqlite_master")}
+        assert "auctions" in tables
+    finally:
+        await upgraded.close()
