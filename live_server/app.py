@@ -21,6 +21,7 @@ from live_server import (
     hls,
     media,
     room,
+    show_summary,
     shows,
 )
 from live_server.platform import core as platform_core
@@ -75,6 +76,9 @@ def create_app(settings: Settings) -> web.Application:
     content_ = content.setup(
         app, platform, users, products, shows_, notify=room_.service.emit_to_user
     )
+
+    # the host's after-show summary joins commerce's sales and content's clips (siblings)
+    show_summary.setup(app, show_summary.ShowSummary(shows_, commerce_, content_))
 
     demo.setup(app, platform, users, products, shows_, content_)
     # last: its page route matches any /<name>.html. /media/ asks content whose a file is
