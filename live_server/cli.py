@@ -121,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     process.add_argument("session_id", type=int, help="the live session to process")
     _common_flags(process)
+    set_role = sub.add_parser(
+        "set-role", help="give an account a global role (how the first admin is made)"
+    )
+    set_role.add_argument("username", help="the account's username")
+    set_role.add_argument(
+        "new_role", metavar="role", choices=("viewer", "host", "admin"), help="the new role"
+    )
+    _common_flags(set_role)
     return parser
 
 
@@ -304,6 +312,28 @@ async def process(settings: Settings, session_id: int) -> int:
         await platform.db.close()
 
 
+async def set_role(settings: Settings, username: str, role: str) -> int:
+    """`liveshop set-role USERNAME ROLE`: the operator's way to make the first admin (later
+    ones are made on the admin screen). The user's tokens are revoked: they log in again."""
+    from live_server import accounts
+    from live_server.platform.core import build_platform
+    from live_server.platform.identity import Role
+
+    platform = build_platform(settings)
+    users = accounts.build(platform)
+    await platform.db.open()
+    try:
+        user = await users.users.by_username(username)
+        if user is None:
+            print(f"no account named {username!r}", file=sys.stderr)
+            return 1
+        await users.service.set_role(user.id, Role(role))
+        print(f"@{user.username} is now {role} (they log in again)", file=sys.stderr)
+        return 0
+    finally:
+        await platform.db.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `liveshop` console script."""
     parser = build_parser()
@@ -324,5 +354,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         import asyncio
 
         return asyncio.run(process(settings, args.session_id))
+    if args.command == "set-role":
+        import asyncio
+
+        return asyncio.run(set_role(settings, args.username, args.new_role))
     parser.error(f"unknown command {args.command}")
     return 2

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from live_server.accounts import routes
+from live_server.accounts import admin_routes, routes
+from live_server.accounts.admin import AccountAdmin
 from live_server.accounts.credentials import TokenSigner, load_or_create_secret
-from live_server.accounts.keys import ACCOUNTS
+from live_server.accounts.keys import ACCOUNT_ADMIN, ACCOUNTS
 from live_server.accounts.revocation import TokenVersions
 from live_server.accounts.service import AccountService
 from live_server.accounts.store import UserRepository
@@ -47,6 +48,8 @@ def setup(app: web.Application, platform: Platform) -> Accounts:
     """Builds accounts, serves its routes and verifies every request's bearer token."""
     accounts = build(platform)
     app[ACCOUNTS] = accounts.service
+    app[ACCOUNT_ADMIN] = AccountAdmin(accounts.users, accounts.service)
     app[TOKEN_VERIFIER] = accounts.service.verify_token
     routes.setup(app)
+    admin_routes.setup(app)
     return accounts

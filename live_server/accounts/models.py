@@ -119,3 +119,40 @@ class PasswordChange(Body):
 
     current_password: Annotated[str, Meta(max_length=MAX_PASSWORD_LEN)]
     new_password: Password
+
+
+class AccountOut(msgspec.Struct):
+    """A user on the admin screen: also whether the account is disabled."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    created_at: str
+    disabled: bool
+    disabled_at: str | None
+
+
+class AccountPage(msgspec.Struct):
+    """GET /api/admin/users."""
+
+    items: list[AccountOut]
+
+
+class RoleBody(Body):
+    """PUT /api/admin/users/{id}/role."""
+
+    role: Annotated[
+        str,
+        Meta(
+            pattern="^(viewer|host|admin)$",
+            extra_json_schema={"enum": ["viewer", "host", "admin"]},
+            extra={"message": "choose a role: viewer, host or admin"},
+        ),
+    ]
+
+
+class DisabledBody(Body):
+    """PUT /api/admin/users/{id}/disabled."""
+
+    disabled: bool

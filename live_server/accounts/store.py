@@ -131,6 +131,28 @@ class UserRepository:
             (time.time() if disabled else None, user_id),
         )
 
+    async def search(
+        self, query: str, role: Role | None, limit: int, offset: int
+    ) -> list[tuple[User, float | None]]:
+        """Users whose username or display name contains `query` (any case), with the time
+        each was disabled (None: active), newest first."""
+        like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where = "(username LIKE ? ESCAPE '\\' OR display_name LIKE ? ESCAPE '\\')"
+        args: list[object] = [like, like]
+        if role is not None:
+            where += " AND role = ?"
+            args.append(role.value)
+        rows = await self._db.fetchall(
+            f"SELECT * FROM users WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        )
+        return [(_user(r), r["disabled_at"]) for r in rows]
+
+    async def disabled_at(self, user_id: int) -> float | None:
+        """When the account was disabled, or None while it is active (or missing)."""
+        value = await self._db.fetchval("SELECT disabled_at FROM users WHERE id = ?", (user_id,))
+        return float(value) if value is not None else None
+
     async def set_interests(self, user_id: int, interests: tuple[str, ...]) -> None:
         await self._db.execute(
             "UPDATE users SET interests = ? WHERE id = ?", (json.dumps(interests), user_id)

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from live_server.catalog import Catalog
 from live_server.platform.core import Platform
-from live_server.room import routes
+from live_server.room import reports, routes
 from live_server.room.context import RoomContext, RoomLimits
 from live_server.room.core_events import core_events
 from live_server.room.extensions import RoomBroadcaster
@@ -87,4 +87,5 @@ def setup(
     app[ROOM] = service
     app[ROOM_EVENTS] = events
     routes.setup(app)
+    reports.setup(app, db)  # the admin screen's flagged chat
     return Room(service=service, moderation=moderation, events=events)
