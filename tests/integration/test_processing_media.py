@@ -23,7 +23,7 @@ pytestmark = [
     pytest.mark.slow,  # two 60 s recordings made once (~4 s), then cuts and a transcode
 ]
 
-PINS = [PinMark(1, 101, 4.0), PinMark(2, 102, 30.0), PinMark(3, 103, 56.0)]
+PINS = [PinMark(1, 101, 4.0, 24.0), PinMark(2, 102, 30.0, 50.0), PinMark(3, 103, 56.0, 60.0)]
 GOP_S = 2.0
 
 
@@ -73,8 +73,9 @@ def recordings_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        # stream copy: starts snap back to the keyframe (every 2 s) before 25 and 51
-        ("show.mp4", [(0.0, 29.0), (24.0, 55.0), (50.0, 60.0)]),
+        # stream copy: starts snap on to the first keyframe (every 2 s) after 25 and 51,
+        # never further than 5 s ahead of the pin
+        ("show.mp4", [(0.0, 29.0), (26.0, 55.0), (52.0, 60.0)]),
         # transcode: frame-accurate starts
         ("show.webm", [(0.0, 29.0), (25.0, 55.0), (51.0, 60.0)]),
     ],

@@ -1,4 +1,4 @@
-"""Clip window planning: pin windows, clamping, merging, per-product cap, keyframe snaps."""
+"""Clip window planning: a clip per pin, tags, clamping, per-product cap, keyframe snaps."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from recordings.windows import (
 
 
 def test_three_separate_pins_make_three_clamped_windows() -> None:
-    pins = [PinMark(1, 10, 4.0), PinMark(2, 11, 30.0), PinMark(3, 12, 56.0)]
+    pins = [PinMark(1, 10, 4.0, 24.0), PinMark(2, 11, 30.0, 50.0), PinMark(3, 12, 56.0, 60.0)]
     wins = plan_clip_windows(pins, 60.0)
     assert [(w.start, w.end, w.product_ids) for w in wins] == [
         (0.0, 29.0, (10,)),
@@ -24,19 +24,36 @@ def test_three_separate_pins_make_three_clamped_windows() -> None:
     ]
 
 
-def test_pin_inside_previous_window_merges_and_tags_both_products() -> None:
+def test_pins_close_together_get_a_clip_each_tagged_with_their_own_product_first() -> None:
+    pins = [PinMark(1, 10, 10.0, until=18.0), PinMark(2, 11, 20.0, until=30.0)]
+    first, second = plan_clip_windows(pins, 600.0)
+    assert (first.start, first.end, first.anchor) == (5.0, 35.0, 10.0)
+    assert (second.start, second.end, second.anchor) == (15.0, 45.0, 20.0)
+    # each is made for its own pin; the other product was on screen during it
+    assert first.product_ids == (10, 11) and first.pin_ids == (1,)
+    assert second.product_ids == (11, 10) and second.pin_ids == (2,)
+
+
+def test_a_product_not_on_screen_during_a_clip_is_not_listed() -> None:
+    pins = [PinMark(1, 10, 10.0, until=12.0), PinMark(2, 11, 40.0, until=50.0)]
+    first, second = plan_clip_windows(pins, 600.0)
+    assert first.product_ids == (10,)  # 11 comes up at 40 s, after this clip (5-35 s)
+    assert second.product_ids == (11,)  # 10 came down at 12 s, before this one (35-65 s)
+    still_up = plan_clip_windows([PinMark(1, 10, 10.0), PinMark(2, 11, 40.0)], 600.0)
+    assert still_up[1].product_ids == (11, 10)  # never taken down: up to the end
+
+
+def test_a_product_pinned_again_inside_its_own_clip_gets_no_second_clip() -> None:
     pins = [PinMark(1, 10, 10.0), PinMark(2, 11, 20.0), PinMark(3, 10, 22.0)]
-    (win,) = plan_clip_windows(pins, 600.0)
-    assert (win.start, win.end) == (5.0, 47.0)
-    assert win.product_ids == (10, 11)
-    assert win.pin_ids == (1, 2, 3)
+    wins = plan_clip_windows(pins, 600.0)
+    assert [(w.anchor, w.product_ids[0]) for w in wins] == [(10.0, 10), (20.0, 11)]
 
 
-def test_merged_window_never_exceeds_max_len() -> None:
+def test_many_pins_make_as_many_clips_of_full_length() -> None:
     pins = [PinMark(i, i, 10.0 + 20 * i) for i in range(6)]
-    wins = plan_clip_windows(pins, 1000.0, max_len=60.0)
-    assert all(w.duration <= 60.0 for w in wins)
-    assert sorted(p for w in wins for p in w.pin_ids) == list(range(6))
+    wins = plan_clip_windows(pins, 1000.0)
+    assert [w.pin_ids for w in wins] == [(i,) for i in range(6)]
+    assert all(w.duration == 30.0 for w in wins)
 
 
 def test_pins_outside_recording_ignored_and_cap_per_product() -> None:
@@ -59,8 +76,14 @@ def test_snap_prefers_close_earlier_keyframe_then_later_one_before_pin() -> None
     assert snap_start(15.0, 20.0, kf) == 20.0  # 5 s lead is not: the next keyframe <= pin
     assert snap_start(15.0, 18.0, kf) == 10.0  # next keyframe is after the pin: keep it in
     assert snap_start(5.0, 10.0, []) == 5.0
-    snapped = snap_windows([ClipWindow(11.5, 41.5, 16.5)], kf)
-    assert snapped[0].start == 10.0 and snapped[0].end == 41.5
+
+
+def test_snapped_clips_start_at_most_their_lead_before_the_pin() -> None:
+    kf = [0.0, 10.0, 12.0, 20.0, 30.0]
+    win = [ClipWindow(11.5, 41.5, 16.5), ClipWindow(25.0, 55.0, 30.0), ClipWindow(5.0, 35, 8.0)]
+    snapped = snap_windows(win, kf)
+    assert [(w.start, w.end) for w in snapped] == [(12.0, 41.5), (30.0, 55.0), (0.0, 35)]
+    # the last one: no keyframe between 5 s and its pin at 8 s, so the one before is used
 
 
 @pytest.mark.parametrize(

@@ -276,10 +276,19 @@ class ClipRepository:
         if not await table_exists(self._db, "pins"):
             return []
         rows = await self._db.fetchall(
-            "SELECT id, product_id, pinned_media_time FROM pins WHERE session_id = ? ORDER BY id",
+            "SELECT id, product_id, pinned_media_time, unpinned_media_time FROM pins"
+            " WHERE session_id = ? ORDER BY id",
             (session_id,),
         )
-        return [PinMark(r["id"], r["product_id"], float(r["pinned_media_time"])) for r in rows]
+        return [
+            PinMark(
+                r["id"],
+                r["product_id"],
+                float(r["pinned_media_time"]),
+                None if r["unpinned_media_time"] is None else float(r["unpinned_media_time"]),
+            )
+            for r in rows
+        ]
 
     async def pin_rows(self, session_id: int) -> list[dict[str, Any]]:
         """Pins with both media times, for the replay's chapters."""
