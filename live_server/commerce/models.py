@@ -12,7 +12,11 @@ from msgspec import Meta
 
 from live_server.commerce.rules.attribution import MAX_RATE_BP
 from live_server.commerce.rules.basics import MAX_LINE_QUANTITY
-from live_server.commerce.rules.inventory import MAX_SALE_QUANTITY
+from live_server.commerce.rules.inventory import (
+    MAX_SALE_QUANTITY,
+    MAX_SALE_SECONDS,
+    MIN_SALE_SECONDS,
+)
 from live_server.platform.schemas import UNSET, Body, UnsetType
 
 Id = Annotated[int, Meta(ge=1, lt=2**62)]
@@ -119,11 +123,37 @@ class CheckoutProfile(Body):
 class FlashSaleStart(Body):
     """POST /api/sessions/{id}/flash-sales."""
 
-    product_id: Id
-    price_minor: Annotated[int, Meta(ge=0, description="at least the floor, at most the list")]
-    quantity: Annotated[int, Meta(ge=1, le=MAX_SALE_QUANTITY)]
-    duration_s: Annotated[int, Meta(ge=10, le=300)]
-    per_buyer_limit: Annotated[int, Meta(ge=1)] | None = None
+    product_id: Annotated[Id, Meta(extra={"message": "Choose a product from the line-up."})]
+    price_minor: Annotated[
+        int,
+        Meta(
+            ge=0,
+            description="at least the floor, below the list price",
+            extra={"message": "Enter a sale price above zero."},
+        ),
+    ]
+    quantity: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=MAX_SALE_QUANTITY,
+            extra={"message": f"Put 1 to {MAX_SALE_QUANTITY:,} units on sale."},
+        ),
+    ]
+    duration_s: Annotated[
+        int,
+        Meta(
+            ge=MIN_SALE_SECONDS,
+            le=MAX_SALE_SECONDS,
+            extra={
+                "message": f"A flash sale lasts {MIN_SALE_SECONDS} to {MAX_SALE_SECONDS} seconds."
+            },
+        ),
+    ]
+    per_buyer_limit: (
+        Annotated[int, Meta(ge=1, extra={"message": "The limit per buyer must be at least 1."})]
+        | None
+    ) = None
 
 
 class AnalyticsEvent(Body):

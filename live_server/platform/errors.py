@@ -1,4 +1,9 @@
-"""Domain errors. The HTTP layer maps each to a status and a JSON error body."""
+"""Domain errors. The HTTP layer maps each to a status and a JSON error body.
+
+An error about one input names it in `field` (the body's key, nested keys joined with dots:
+`address.name`), so that a page can show the message next to that input; the message is a
+sentence for people and `code` stays the machine-readable reason.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,15 @@ class DomainError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    field: str | None = None
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+        if field is not None:
+            self.field = field
 
 
 class BadRequest(DomainError):
@@ -52,8 +61,16 @@ class Unsupported(DomainError):
 
 
 class Invalid(DomainError):
+    """422. Without an explicit `field`, a code `invalid_<field>` (the services' convention)
+    names the field."""
+
     status = 422
     code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
+        if field is None and code is not None and code.startswith("invalid_"):
+            field = code.removeprefix("invalid_")
+        super().__init__(message, code=code, field=field)
 
 
 class RequestTimeout(DomainError):

@@ -32,14 +32,22 @@ _STATUS_CODES = {
 }
 
 
-def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
-    return {"error": {"code": code, "message": message}}
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, dict[str, str]]:
+    """`{"error": {code, message}}`, with `field` when the error is about one input."""
+    error = {"code": code, "message": message}
+    if field:
+        error["field"] = field
+    return {"error": error}
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    field: str | None = None,
 ) -> web.Response:
-    return web.json_response(error_body(code, message), status=status, headers=headers)
+    return web.json_response(error_body(code, message, field), status=status, headers=headers)
 
 
 @web.middleware
@@ -54,7 +62,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         headers = {}
         if isinstance(exc, TooManyRequests | Unavailable):
             headers["Retry-After"] = str(exc.retry_after)
-        return error_response(exc.status, exc.code, exc.message, headers)
+        return error_response(exc.status, exc.code, exc.message, headers, exc.field)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -37,7 +37,15 @@ ERROR_SCHEMA: dict[str, Any] = {
         "error": {
             "type": "object",
             "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "properties": {
+                "code": {"type": "string", "description": "machine-readable reason"},
+                "message": {"type": "string", "description": "a sentence for people"},
+                "field": {
+                    "type": "string",
+                    "description": "the input the error is about (nested keys joined with "
+                    "dots: address.name), to show the message next to it",
+                },
+            },
         }
     },
 }

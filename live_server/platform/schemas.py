@@ -12,9 +12,12 @@ layer, validates several times faster and its Structs are plain typed classes th
 checks without a plugin.
 
 A refused body answers 422 with the code `invalid_<field>` (the convention the services
-already use) or the code a field declares, and a sentence that names the field the way a
-person reads it ("price_minor must be an integer from 0 to 100000000"), never a raw
-validator path such as `$.items[0].price_minor`.
+already use) or the code a field declares, `field` (the path: `address.name`,
+`items[0].quantity`, for the page to mark the input) and a sentence that names the field
+the way a person reads it ("Price must be a whole number from 0 to 100000000.", "Name of the
+address is required."), never a raw validator path such as `$.items[0].price_minor`. A
+field's `Meta(extra={"label": ...})` gives its words, `extra={"message": ...}` the whole
+sentence.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from msgspec import inspect as mi
 
 from live_server.platform.errors import Invalid
 from live_server.platform.http import read_json
+from live_server.platform.words import field_path, path_label, sentence
 
 __all__ = [
     "UNSET",
@@ -113,6 +117,8 @@ _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`")
 
 
 def _refusal(model: type[msgspec.Struct], error: str) -> Invalid:
+    """A sentence for people ("Price must be a whole number from 0 to 100000000."), the path
+    kept as `field` ("address.name", "items[0].quantity") for the page to mark the input."""
     match = _AT.match(error)
     what, path = (match["what"], match["path"] or "") if match else (error, "")
     steps: list[str | int] = [name if name else int(index) for name, index in _STEP.findall(path)]
@@ -121,28 +127,30 @@ def _refusal(model: type[msgspec.Struct], error: str) -> Invalid:
         return Invalid(
             f"unknown fields: {unknown['name']}" + (f" (in {where})" if where else ""),
             code="unknown_fields",
+            field=field_path([*steps, unknown["name"]]),
         )
     if missing := _MISSING.match(what):
         steps.append(missing["name"])
     info = _field(mi.type_info(model), steps)
-    name = _name(steps)
     extra = info.extra if isinstance(info, mi.Metadata) and info.extra else {}
     # `invalid_<field>`, nested fields joined: `invalid_source_type`, `invalid_address_country`
     # (the codes the services gave for the same inputs)
-    field = "_".join(step for step in steps if isinstance(step, str))
-    code = str(extra.get("code") or (f"invalid_{field}" if field else "invalid_body"))
+    joined = "_".join(step for step in steps if isinstance(step, str))
+    code = str(extra.get("code") or (f"invalid_{joined}" if joined else "invalid_body"))
+    field = field_path(steps) or None
+    name = str(extra.get("label") or path_label(steps))
     if missing:
-        return Invalid(f"{name} is required", code=code)
+        return Invalid(sentence(f"{name} is required"), code=code, field=field)
     if "message" in extra:
-        return Invalid(str(extra["message"]), code=code)
+        return Invalid(sentence(str(extra["message"])), code=code, field=field)
     if info is None:  # a path we could not follow (a union's tag): no validator words
         what_is = (
             "is not one of the accepted values"
             if what.startswith("Invalid")
             else ("does not have the documented type")
         )
-        return Invalid(f"{name or 'the body'} {what_is}", code=code)
-    return Invalid(f"{name} must be {describe(info)}", code=code)
+        return Invalid(sentence(f"{name or 'the body'} {what_is}"), code=code, field=field)
+    return Invalid(sentence(f"{name} must be {describe(info)}"), code=code, field=field)
 
 
 def _field(info: mi.Type, steps: list[str | int]) -> mi.Type | None:
@@ -188,16 +196,6 @@ def _unwrap(info: mi.Type | None) -> mi.Type | None:
             return info
 
 
-def _name(steps: list[str | int]) -> str:
-    """`["items", 0, "quantity"]` -> "quantity (in item 1 of items)"."""
-    if not steps:
-        return ""
-    last, rest = steps[-1], steps[:-1]
-    head = str(last) if isinstance(last, str) else f"item {last + 1}"
-    where = _where(rest)
-    return f"{head} (in {where})" if where else head
-
-
 def _where(steps: list[str | int]) -> str:
     """`["items", 0, "source"]` -> "source of item 1 of items"."""
     return " of ".join(
@@ -206,13 +204,13 @@ def _where(steps: list[str | int]) -> str:
 
 
 def describe(info: mi.Type) -> str:
-    """What a value of this type is, in words: "an integer from 1 to 99"."""
+    """What a value of this type is, in words: "a whole number from 1 to 99"."""
     if isinstance(info, mi.Metadata):
         return describe(info.type)
     if isinstance(info, mi.BoolType):
         return "true or false"
     if isinstance(info, mi.IntType):
-        return "an integer" + _range(info.ge, info.gt, info.le, info.lt)
+        return "a whole number" + _range(info.ge, info.gt, _bound(info.le), _bound(info.lt))
     if isinstance(info, mi.FloatType):
         return "a number" + _range(info.ge, info.gt, info.le, info.lt)
     if isinstance(info, mi.StrType):
@@ -245,6 +243,11 @@ def describe(info: mi.Type) -> str:
 
 def _enum_values(info: mi.EnumType) -> list[Any]:
     return [member.value for member in info.cls]
+
+
+def _bound(limit: Any) -> Any:
+    """An upper bound worth saying: an id's `lt=2**62` is no limit a person meets."""
+    return None if isinstance(limit, int) and limit >= 2**53 else limit
 
 
 def _range(ge: Any, gt: Any, le: Any, lt: Any) -> str:

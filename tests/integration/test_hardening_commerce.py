@@ -64,7 +64,7 @@ async def test_finding_04_only_the_merchant_sets_sale_terms_with_a_floor_and_a_c
     resp = await _start_sale(client, mod_token, show.session_id, **free_for_all)
     assert resp.status == 403, await resp.text()
     error = (await resp.json())["error"]
-    assert error["code"] == "not_merchant" and "merchant" in error["message"]
+    assert error["code"] == "not_merchant" and "seller" in error["message"]
     resp = await _start_sale(
         client, mod_token, show.session_id, **{**free_for_all, "price_minor": 4000}
     )

@@ -63,7 +63,7 @@ async def test_finding_20_request_bodies_declare_required_fields(
     resp = await client.post("/api/products", json={}, headers=auth(host))
     assert resp.status == 422
     error = (await resp.json())["error"]
-    assert error == {"code": "invalid_title", "message": "title is required"}
+    assert error == {"code": "invalid_title", "message": "Title is required.", "field": "title"}
 
 
 async def test_finding_20_refusals_name_fields_as_people_read_them(
@@ -71,8 +71,8 @@ async def test_finding_20_refusals_name_fields_as_people_read_them(
 ) -> None:
     _, viewer = await make_user()
     cases = [
-        ({"product_id": 1, "source": {"type": "live"}}, "invalid_source_id", "id (in source)"),
-        ({"product_id": "one"}, "invalid_product_id", "product_id must be an integer"),
+        ({"product_id": 1, "source": {"type": "live"}}, "invalid_source_id", "Id of the source"),
+        ({"product_id": "one"}, "invalid_product_id", "Product must be a whole number"),
         ({"product_id": 1, "quantity": 500}, "invalid_quantity", "from 1 to 99"),
     ]
     for body, code, words in cases:

@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 def _not_merchant() -> Forbidden:
     return Forbidden(
-        "only the product's merchant (its owner) or an admin sets a flash sale's price and terms",
+        "Only the product's seller (or an admin) can set a flash sale's price and terms.",
         code="not_merchant",
     )
 
@@ -75,14 +75,20 @@ class FlashSaleService:
         if not who.is_admin and who.user_id != session.host_id:
             raise _not_merchant()
         if not session.is_live:
-            raise Conflict("flash sales run while the session is live", code="session_not_live")
+            raise Conflict(
+                "Flash sales can be started while the show is live.", code="session_not_live"
+            )
         raw_pid = data.get("product_id")
         if isinstance(raw_pid, bool) or not isinstance(raw_pid, int):
-            raise Invalid("product_id must be an integer", code="invalid_product_id")
+            raise Invalid("Choose a product from the line-up.", code="invalid_product_id")
         view = await self._sessions.view(session_id)
         product = next((p for p in view.products if p.id == raw_pid), None)
         if product is None:
-            raise Invalid("the product is not in this session's line-up", code="not_in_lineup")
+            raise Invalid(
+                "That product is not in this show's line-up.",
+                code="not_in_lineup",
+                field="product_id",
+            )
         if not who.is_admin and product.owner_id != who.user_id:
             raise _not_merchant()
         try:
@@ -96,9 +102,10 @@ class FlashSaleService:
                 stock=(await self._catalog.get(product.id)).stock,
                 max_discount_percent=self._max_discount,
                 default_per_buyer_limit=self._default_cap,
+                currency=product.currency,
             )
         except FlashSaleError as exc:
-            raise Invalid(exc.message, code=f"invalid_{exc.field}") from None
+            raise Invalid(exc.message, code=f"invalid_{exc.field}", field=exc.field) from None
         now = self._clock()
         try:
             row = await self._repo.create(
@@ -111,7 +118,9 @@ class FlashSaleService:
             )
         except FlashSaleBusy:
             raise Conflict(
-                "this product already has a running flash sale", code="sale_running"
+                "This product already has a flash sale running: end it first.",
+                code="sale_running",
+                field="product_id",
             ) from None
         sale = SaleView.from_row(row)
         self._live.add_sale(sale)
@@ -130,9 +139,9 @@ class FlashSaleService:
         """Stop a running sale now."""
         row = await self._repo.get(sale_id)
         if row is None:
-            raise NotFound("no such flash sale", code="sale_not_found")
+            raise NotFound("That flash sale no longer exists.", code="sale_not_found")
         if not await self._sessions.can_moderate(who, int(row["session_id"])):
-            raise Forbidden("only the host or a moderator can end a flash sale")
+            raise Forbidden("Only the host or a moderator can end a flash sale.")
         now = self._clock()
         if await self._repo.end_early(sale_id, now):
             self._live.end_sale(sale_id, now)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
+from live_server.commerce.auctions.rules import money
 from live_server.commerce.rules.basics import CartLine
+from live_server.platform.words import label, sentence
 
 MIN_SALE_SECONDS: Final = 10
 MAX_SALE_SECONDS: Final = 300
@@ -199,9 +201,12 @@ def min_sale_price(list_price_minor: int, max_discount_percent: int) -> int:
     return max(1, -(-list_price_minor * keep // 100))
 
 
-def _whole(raw: object, field_name: str) -> int:
+def _whole(raw: object, field_name: str, missing: str) -> int:
+    if raw is None:
+        raise FlashSaleError(field_name, missing)
     if isinstance(raw, bool) or not isinstance(raw, int):
-        raise FlashSaleError(field_name, f"{field_name} must be a whole number")
+        words = sentence(f"the {label(field_name)} must be a whole number")
+        raise FlashSaleError(field_name, words)
     return raw
 
 
@@ -216,35 +221,51 @@ def validate_flash_sale(
     stock: int,
     max_discount_percent: int = DEFAULT_MAX_DISCOUNT_PERCENT,
     default_per_buyer_limit: int = DEFAULT_PER_BUYER_LIMIT,
+    currency: str = "USD",
 ) -> FlashSaleSpec:
-    """Check a merchant's flash sale against the product: 10-300 s, a price between the floor
-    (`min_sale_price`) and the list price, units in stock, and a per-buyer cap (the default
-    one when none is given, so one buyer can never take a whole drop)."""
-    price = _whole(price_minor, "price_minor")
+    """Check a merchant's flash sale against the product: 10-300 s, a price from the floor
+    (`min_sale_price`, never zero) to below the current price, 1 unit to what is in stock,
+    and a per-buyer cap (the default one when none is given, so one buyer can never take a
+    whole drop). Each refusal names its field and says what would be accepted, in money."""
+    price = _whole(price_minor, "price_minor", "Enter a sale price.")
     floor = min_sale_price(list_price_minor, max_discount_percent)
-    if floor > list_price_minor:
-        raise FlashSaleError("price_minor", "this product's price is too low for a flash sale")
-    if price < floor or price > list_price_minor:
+    if floor >= list_price_minor:
+        raise FlashSaleError("price_minor", "This product's price is too low for a flash sale.")
+    if price >= list_price_minor:
         raise FlashSaleError(
             "price_minor",
-            f"the sale price must be between {floor} and {list_price_minor} minor units"
-            f" (at most {_clamped(max_discount_percent)} % off the list price)",
+            f"The sale price must be below the current price of "
+            f"{money(list_price_minor, currency)}.",
         )
-    qty = _whole(quantity, "quantity")
-    if qty < 1 or qty > MAX_SALE_QUANTITY:
-        raise FlashSaleError("quantity", "quantity must be at least 1")
+    if price < floor:
+        raise FlashSaleError(
+            "price_minor",
+            f"The sale price must be at least {money(floor, currency)} (at most "
+            f"{_clamped(max_discount_percent)} % off {money(list_price_minor, currency)}).",
+        )
+    qty = _whole(quantity, "quantity", "Enter how many units go on sale.")
+    if qty < 1:
+        raise FlashSaleError("quantity", "Put at least 1 unit on sale.")
+    if stock < 1:
+        raise FlashSaleError("quantity", "This product is out of stock.")
     if qty > stock:
-        raise FlashSaleError("quantity", f"only {stock} units in stock")
-    duration = _whole(duration_s, "duration_s")
+        raise FlashSaleError(
+            "quantity", f"Only {stock:,} in stock: put at most {stock:,} units on sale."
+        )
+    if qty > MAX_SALE_QUANTITY:
+        raise FlashSaleError(
+            "quantity", f"At most {MAX_SALE_QUANTITY:,} units can go on sale at once."
+        )
+    duration = _whole(duration_s, "duration_s", "Enter how long the sale lasts, in seconds.")
     if duration < MIN_SALE_SECONDS or duration > MAX_SALE_SECONDS:
         raise FlashSaleError(
-            "duration_s", f"a flash sale lasts {MIN_SALE_SECONDS} to {MAX_SALE_SECONDS} seconds"
+            "duration_s", f"A flash sale lasts {MIN_SALE_SECONDS} to {MAX_SALE_SECONDS} seconds."
         )
     cap = max(1, default_per_buyer_limit)
     if per_buyer_limit is not None:
-        cap = _whole(per_buyer_limit, "per_buyer_limit")
+        cap = _whole(per_buyer_limit, "per_buyer_limit", "")
         if cap < 1:
-            raise FlashSaleError("per_buyer_limit", "per_buyer_limit must be at least 1")
+            raise FlashSaleError("per_buyer_limit", "The limit per buyer must be at least 1.")
     return FlashSaleSpec(product_id, price, qty, duration, cap)
 
 
