@@ -5,10 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import time
+from datetime import datetime, timedelta
 from typing import Any
+
+import pytest
 
 from support.commerce import buy, make_buyer, make_show
 from support.helpers import auth
+
+
+def _iso_utc(text: str) -> datetime:
+    """Parses an ISO 8601 date of a CSV cell; it must say UTC (a trailing Z)."""
+    assert text.endswith("Z"), text
+    parsed = datetime.fromisoformat(text)
+    assert parsed.utcoffset() == timedelta(0), text
+    return parsed
 
 
 async def test_session_report_and_csv(client: Any, make_user: Any, services: Any) -> None:
@@ -84,10 +95,14 @@ async def test_session_report_and_csv(client: Any, make_user: Any, services: Any
     rows = list(csv.DictReader(io.StringIO(await resp.text())))
     assert sorted(int(r["quantity"]) for r in rows) == [1, 3]
     assert "buyer_id" not in rows[0]  # no personal data in the merchant's export
+    for r in rows:  # dates are ISO 8601 UTC, never epoch seconds
+        assert _iso_utc(r["created_at"]).timestamp() == pytest.approx(time.time(), abs=120)
     resp = await client.get(
         f"/api/sessions/{sid}/analytics.csv?table=timeline", headers=auth(show.host_token)
     )
-    assert len(list(csv.reader(io.StringIO(await resp.text())))) == 3
+    timeline_rows = list(csv.DictReader(io.StringIO(await resp.text())))
+    assert len(timeline_rows) == 2
+    assert [_iso_utc(r["minute_utc"]).timestamp() for r in timeline_rows] == [minute - 60, minute]
     resp = await client.get(
         f"/api/sessions/{sid}/analytics.csv?table=secrets", headers=auth(show.host_token)
     )

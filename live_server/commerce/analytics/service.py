@@ -298,6 +298,8 @@ class AnalyticsService:
             ]
             writer.writerow(columns)
             for row in await self._repo.session_orders(session_id):
+                # dates as ISO 8601 UTC, like every date LiveShop writes (not epoch floats)
+                row["created_at"] = iso(row["created_at"], "seconds")
                 writer.writerow([safe_csv_cell(row[c]) for c in columns])
             return out.getvalue()
         summary = await self._summary(session_id)
@@ -322,10 +324,9 @@ class AnalyticsService:
                 ["minute_utc", "viewers", "reactions", "chat_messages", "orders", "revenue_minor"]
             )
             for minute in summary.timeline:
-                stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(minute.minute))
                 writer.writerow(
                     [
-                        stamp,
+                        iso(minute.minute, "seconds"),
                         minute.viewers,
                         minute.reactions,
                         minute.chat_messages,
