@@ -11,13 +11,15 @@ export class ApiError extends Error {
    * @param {number} status HTTP status (0 when the request never reached the server)
    * @param {string} code machine-readable code from the error body
    * @param {string} message human-readable message from the error body
-   * @param {{retryAfter?: number|null, body?: unknown}} [extra]
+   * @param {{retryAfter?: number|null, body?: unknown, field?: string|null}} [extra]
    */
   constructor(status, code, message, extra = {}) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
+    /** The input the error is about ("price_minor", "address.name"), or null. */
+    this.field = extra.field ?? null;
     this.retryAfter = extra.retryAfter ?? null;
     this.body = extra.body ?? null;
   }
@@ -66,7 +68,11 @@ async function errorFrom(response) {
     response.status,
     (err && typeof err.code === "string" && err.code) || `http_${response.status}`,
     (err && typeof err.message === "string" && err.message) || messageFor(response.status),
-    { retryAfter: Number.isFinite(retry) ? retry : null, body },
+    {
+      retryAfter: Number.isFinite(retry) ? retry : null,
+      body,
+      field: err && typeof err.field === "string" ? err.field : null,
+    },
   );
 }
 
