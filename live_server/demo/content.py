@@ -17,6 +17,8 @@ from pathlib import Path
 from live_server.content.clips.store import table_exists
 from live_server.content.posts.rules import MediaKind
 from live_server.content.posts.store import PostRepository
+from live_server.demo.auction import PRODUCT as AUCTIONED
+from live_server.demo.auction import seed_demo_auction
 from live_server.demo.services import DemoServices
 from live_server.platform.identity import Principal
 from recordings.synthetic import SyntheticSpec, generate_recording
@@ -128,6 +130,8 @@ async def _seed_show(svc: DemoServices, host: Principal, products: dict[str, int
             " unpinned_media_time, created_at, unpinned_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (session_id, product_id, host.user_id, at, min(SHOW_SECONDS, at + 8), now, now),
         )
+    if AUCTIONED in products and await table_exists(db, "auctions"):
+        await seed_demo_auction(db, session_id, host.user_id, products[AUCTIONED], now - 3600)
     if await table_exists(db, "chat_messages"):
         for at, username, text in CHAT:
             user_id = await db.fetchval("SELECT id FROM users WHERE username = ?", (username,))

@@ -170,8 +170,25 @@ def test_replay_chapters_cards_chat_and_hand_cut(page: Page, page_errors: list[s
     page.evaluate("([k, v]) => localStorage.setItem(k, v)", [TOKEN_KEY, login_resp.json()["token"]])
     page.goto(f"/replay.html?session={show['id']}")
     expect(page.locator("#replay-title")).to_have_text(show["title"])
-    chapters = page.locator(".chapter")
+    chapters = page.locator(".chapter:not(.chapter-auction)")
     expect(chapters).to_have_count(len(bundle["chapters"]))
+
+    # the demo show's auction: its row in the list, its mark on the strip, and a card that
+    # follows the media time (the lead during the bidding, then the result)
+    (auction,) = page.request.get(f"/api/sessions/{show['id']}/auctions/timeline").json()["items"]
+    expect(page.locator(f".chapter-auction[data-auction-id='{auction['id']}']")).to_be_visible()
+    expect(page.locator("#replay-marks .replay-mark[data-kind=auction]")).to_have_count(1)
+    card = page.locator("#replay-auction")
+    last = auction["leads"][-1]
+    seek = "(t) => { document.getElementById('replay-video').currentTime = t; }"
+    page.evaluate(seek, last["media_time"] + 0.5)
+    expect(card.locator("[data-role=leader]")).to_have_text(
+        f"{last['leader']} leads · {last['bids']} bids"
+    )
+    page.evaluate(seek, auction["end"] + 1)
+    expect(card.locator("[data-role=result]")).to_have_text(auction["result_text"])
+    page.evaluate(seek, auction["start"] - 5)
+    expect(card).to_be_hidden()
 
     # jumping to the shirt's chapter seeks there and its product card shows on the video
     page.locator(f".chapter[data-product-id='{shirt['product']['id']}']").click()

@@ -127,6 +127,21 @@ async def test_two_viewers_bid_and_the_winner_gets_the_order(
     resp = await client.get(f"/api/auctions/{aid}", headers=auth(room.viewer2_token))
     public = await resp.json()
     assert "leader_max_minor" not in public["bids"][0] and "order_id" not in public["auction"]
+    # the replay's timeline: each visible lead at its media time, then the result
+    resp = await client.get(f"/api/sessions/{sid}/auctions/timeline")
+    assert resp.status == 200, await resp.text()
+    (line,) = (await resp.json())["items"]
+    ben_name = room.viewer2["display_name"].split()[0]
+    assert [(ld["price_minor"], ld["leader"], ld["bids"]) for ld in line["leads"]] == [
+        (1_000, ana_name, 1),
+        (1_100, ben_name, 2),
+        (2_200, ben_name, 3),
+        (3_200, ana_name, 4),
+    ]
+    marks = [ld["media_time"] for ld in line["leads"]]
+    assert marks == sorted(marks) and line["start"] <= marks[0] <= marks[-1] <= line["end"]
+    assert line["result_text"] == f"Sold to {ana_name} for $32" and line["winner"] == ana_name
+    assert "leader_max_minor" not in str(line) and "bidder_id" not in str(line)
     # replaying the stored bids through the rules gives the server's price and winner
     book = Book(start_price=1_000, ends_at_ms=2**50)
     for b in bids:

@@ -18,6 +18,12 @@ async def list_auctions(request: web.Request) -> web.Response:
     return json_response({"items": items, "current": await service.current(session_id)})
 
 
+async def auctions_timeline(request: web.Request) -> web.Response:
+    session_id = path_int(request, "session_id")
+    items = await request.app[AUCTIONS].timeline(principal(request), session_id)
+    return json_response({"items": items})
+
+
 async def start_auction(request: web.Request) -> web.Response:
     who = require_user(request)
     session_id = path_int(request, "session_id")
@@ -45,6 +51,7 @@ def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/sessions/{session_id}/auctions", list_auctions)
     r.add_post("/api/sessions/{session_id}/auctions", start_auction)
+    r.add_get("/api/sessions/{session_id}/auctions/timeline", auctions_timeline)
     r.add_get("/api/auctions/{auction_id}", get_auction)
     r.add_post("/api/auctions/{auction_id}/cancel", cancel_auction)
     document(
@@ -65,6 +72,14 @@ def setup(app: web.Application) -> None:
                     ok=201,
                     errors=(403, 404, 409),
                 ),
+            },
+            "/api/sessions/{session_id}/auctions/timeline": {
+                "GET": op(
+                    "A show's auctions for its replay, oldest first: the start, the lead after"
+                    " each bid and the result, at media times (no bidder ids or maxima)",
+                    tag="commerce",
+                    errors=(404,),
+                )
             },
             "/api/auctions/{auction_id}": {
                 "GET": op(

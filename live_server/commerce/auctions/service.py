@@ -34,6 +34,7 @@ from live_server.commerce.auctions.store import (
     AuditedBid,
     AuditWriter,
 )
+from live_server.commerce.auctions.timeline import auction_timeline
 from live_server.commerce.auctions.view import (
     AuctionMeta,
     live_payload,
@@ -275,6 +276,13 @@ class AuctionService:
         """A show's auctions, newest first (visible shows only)."""
         await self._sessions.require_visible(who, session_id)
         return [row_payload(r) for r in await self.repo.for_session(session_id)]
+
+    async def timeline(self, who: Principal | None, session_id: int) -> list[dict[str, Any]]:
+        """A show's auctions for its replay, oldest first: leads and results at media times."""
+        await self._sessions.require_visible(who, session_id)
+        await self.audit.flush()
+        rows = reversed(await self.repo.for_session(session_id, limit=200))
+        return [auction_timeline(r, await self.repo.bids(int(r["id"]))) for r in rows]
 
     async def audit_of(self, who: Principal | None, auction_id: int) -> dict[str, Any]:
         """Every stored bid and event of an auction (bidders' maxima for moderators only)."""

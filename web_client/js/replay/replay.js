@@ -5,13 +5,14 @@
 import { api, formatPrice, getToken } from "../api.js";
 import { avatar, busy, el, emptyState, renderNav, replaceChildren, toast } from "../ui.js";
 import { openBag } from "../feed/shop.js";
+import { auctionRows, renderAuctionCard, renderMarks } from "./auctions.js";
 
 const PIN_SHOWN_S = 20; // a pin without an unpin time stays up this long
 const params = new URLSearchParams(location.search);
 const sessionId = Number.parseInt(params.get("session") || params.get("id") || "", 10);
 const video = document.getElementById("replay-video");
 const statusBox = document.getElementById("replay-status");
-const state = { data: null, session: null, chatShown: -1, cardsKey: "", me: null, resumeAt: 0 };
+const state = { data: null, session: null, auctions: [], chatShown: -1, cardsKey: "", me: null, resumeAt: 0 };
 
 export function clock(seconds) {
   const s = Math.max(0, Math.floor(seconds));
@@ -38,13 +39,12 @@ function seek(seconds) {
 function renderChapters() {
   const list = document.getElementById("chapters");
   const chapters = state.data.chapters.filter((c) => c.product);
-  if (!chapters.length) {
+  if (!chapters.length && !state.auctions.length) {
     replaceChildren(list, el("li", { class: "muted" }, "No products were pinned in this show."));
     return;
   }
-  replaceChildren(
-    list,
-    chapters.map((c) =>
+  const rows = [
+    ...chapters.map((c) =>
       el(
         "li",
         { class: "list-item chapter", tabindex: "0", role: "button", dataset: { start: String(c.start), productId: String(c.product.id) }, onclick: () => seek(c.start), onkeydown: (e) => (e.key === "Enter" ? seek(c.start) : null) },
@@ -53,7 +53,24 @@ function renderChapters() {
         el("span", { class: "time badge badge-soft" }, clock(c.start)),
       ),
     ),
-  );
+    ...auctionRows(state.auctions, {
+      clock,
+      seek,
+      picture: (id) => productImage((state.session?.products || []).find((p) => p.id === id)),
+    }),
+  ];
+  rows.sort((a, b) => Number(a.dataset.start) - Number(b.dataset.start));
+  replaceChildren(list, rows);
+}
+
+function renderTimelineMarks() {
+  renderMarks(document.getElementById("replay-marks"), {
+    duration: video.duration,
+    pins: state.data.chapters.filter((c) => c.product),
+    auctions: state.auctions,
+    clock,
+    seek,
+  });
 }
 
 function shopItem(products) {
@@ -159,6 +176,7 @@ function onTime() {
   const t = video.currentTime;
   renderCards(t);
   renderChat(t);
+  renderAuctionCard(document.getElementById("replay-auction"), state.auctions, t);
 }
 
 function setupTabs() {
@@ -236,7 +254,12 @@ async function main() {
     return;
   }
   try {
-    [state.data, state.session] = await Promise.all([api(`/api/sessions/${sessionId}/replay`), api(`/api/sessions/${sessionId}`)]);
+    [state.data, state.session, state.auctions] = await Promise.all([
+      api(`/api/sessions/${sessionId}/replay`),
+      api(`/api/sessions/${sessionId}`),
+      // the replay plays without its auctions if they cannot be read
+      api(`/api/sessions/${sessionId}/auctions/timeline`).then((r) => r.items, () => []),
+    ]);
   } catch (err) {
     replaceChildren(document.getElementById("replay"), emptyState("Replay not found", err.message, { action: el("a", { class: "btn btn-primary", href: "/" }, "Home") }));
     return;
@@ -248,6 +271,8 @@ async function main() {
   renderClips();
   video.addEventListener("timeupdate", onTime);
   video.addEventListener("seeked", onTime);
+  video.addEventListener("loadedmetadata", renderTimelineMarks);
+  video.addEventListener("durationchange", renderTimelineMarks);
   if (!state.data.ready) {
     const instant = await startInstantReplay().catch(() => null);
     if (instant) {
