@@ -1,6 +1,8 @@
 // The moderation panel: chat with per-message delete / timeout / ban, pin and unpin from
 // the line-up, slow mode, blocked words and the moderation log. The moderator console
-// shows all of it; the host studio mounts the compact version (chat and pins).
+// shows all of it; the host studio mounts the compact version (chat and pins) and places
+// its two sections itself (`chatSection`, `pinsSection`; `pinExtras(product, isPinned)` adds
+// buttons to a line-up row, e.g. the studio's "Flash sale").
 
 import { formatPrice, formatTime } from "../api.js";
 import { ChatList } from "../room/chat.js";
@@ -17,7 +19,7 @@ function section(title, ...children) {
  * Mount the panel for `session` (as returned by GET /api/sessions/{id}) into `container`.
  * Returns {close()} to leave the room (e.g. when the studio selects another session).
  */
-export function mountModeration(container, initialSession, { compact = false } = {}) {
+export function mountModeration(container, initialSession, { compact = false, pinExtras = null } = {}) {
   let session = initialSession;
   const sessionId = session.id;
   let pinned = [];
@@ -107,6 +109,7 @@ export function mountModeration(container, initialSession, { compact = false } =
             },
             isPinned ? "Unpin" : "Pin",
           ),
+          pinExtras ? pinExtras(p, isPinned) : null,
         );
       }),
     );
@@ -184,6 +187,8 @@ export function mountModeration(container, initialSession, { compact = false } =
   });
   return {
     room,
+    chatSection,
+    pinsSection,
     close: () => room.close(),
     /** The studio refreshed the session (e.g. its line-up changed). */
     setSession(next) {
