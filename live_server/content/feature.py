@@ -16,16 +16,20 @@ from live_server.content.clips.store import ClipRepository
 from live_server.content.feed import routes as feed_routes
 from live_server.content.feed.service import FeedService
 from live_server.content.feed.store import FeedRepository
-from live_server.content.keys import FEED, POSTS, PROCESSING, REPLAYS, SOCIAL
+from live_server.content.keys import FEED, POSTS, PROCESSING, REMINDERS, REPLAYS, SOCIAL
 from live_server.content.posts import routes as posts_routes
 from live_server.content.posts.service import PostService
 from live_server.content.posts.social import SocialService
 from live_server.content.posts.store import PostRepository
 from live_server.content.processing.service import MediaUrls, ProcessingService
 from live_server.content.processing.store import JobRepository
+from live_server.content.reminders import routes as reminders_routes
+from live_server.content.reminders.service import ReminderService
+from live_server.content.reminders.store import ReminderRepository
 from live_server.content.replays import routes as replays_routes
 from live_server.content.replays.service import ReplayService
 from live_server.platform.core import Platform
+from live_server.platform.events import SessionStateChanged
 from live_server.shows import Shows
 from recordings.worker import MediaWorker
 
@@ -121,6 +125,11 @@ def setup(
     app[POSTS] = content.posts
     app[SOCIAL] = content.social
     app[REPLAYS] = content.replays
+    reminders = ReminderService(
+        ReminderRepository(platform.db), shows.service, accounts.users, notify
+    )
+    app[REMINDERS] = reminders
+    platform.events.subscribe(SessionStateChanged, reminders.on_state_changed)
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         # Recovers interrupted jobs first, then processes and refreshes the feed.
@@ -136,4 +145,5 @@ def setup(
     clips_routes.setup(app)
     posts_routes.setup(app)
     replays_routes.setup(app)
+    reminders_routes.setup(app)
     return content

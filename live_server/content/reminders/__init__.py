@@ -1,0 +1,1 @@
+"""Reminders for upcoming shows: "Remind me", the .ics file and the go-live notice."""
