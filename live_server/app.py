@@ -21,6 +21,7 @@ from live_server import (
     hls,
     media,
     room,
+    search,
     show_summary,
     shows,
 )
@@ -52,20 +53,30 @@ def create_app(settings: Settings) -> web.Application:
     cluster_ = cluster.setup(app, platform)  # origin leases, node registry, routing
     media_ = media.setup(app, platform, shows_, cluster_)  # the SFU; also the media clock
     clock = media_.broadcast
-    # LL-HLS: every live show packaged once for caches and CDNs (the broadcast's tap provider)
-    hls.setup(app, platform, shows_, media_, users.url_signer)
 
     sio = room_transport.create_server(settings)
     room_ = room.setup(
         app, platform, products, shows_, clock, room_transport.SocketIOBroadcaster(sio)
     )
+    # a ban means no video: WHEP and LL-HLS ask the room before a show's stream is handed
+    # out (the room's ban notice closes running WHEP viewers through the event bus)
+    refuse_banned = room_.moderation.refuse_banned
+    # LL-HLS: every live show packaged once for caches and CDNs (the broadcast's tap provider)
+    hls.setup(app, platform, shows_, media_, users.url_signer, viewer_gate=refuse_banned)
     room_transport.setup(app, sio, room_, users.service.verify_token)
     whip.setup(app)
-    whep.setup(app)
+    whep.setup(app, gate=refuse_banned)
     relay.setup(app, enabled=cluster_.relay_enabled)  # other nodes pull shows from here
 
     commerce_ = commerce.setup(
-        app, platform, users, products, shows_, clock, notify=room_.service.emit_to_user
+        app,
+        platform,
+        users,
+        products,
+        shows_,
+        clock,
+        notify=room_.service.emit_to_user,
+        banned=room_.moderation.is_banned,  # no buying from a show's page once banned from it
     )
     # units left, flash-sale countdowns and recent buys ride on every room tick
     room_.events.extend(room.RoomExtension("commerce", contributors=[commerce_.tick]))
@@ -80,6 +91,8 @@ def create_app(settings: Settings) -> web.Application:
     # the host's after-show summary joins commerce's sales and content's clips (siblings)
     show_summary.setup(app, show_summary.ShowSummary(shows_, commerce_, content_))
 
+    # products, shows and creators over FTS5, and creators' pages (reads everything below)
+    search.setup(app, platform, users, products, shows_, content_)
     demo.setup(app, platform, users, products, shows_, content_)
     # last: its page route matches any /<name>.html. /media/ asks content whose a file is
     # (a private show's files only for its readers, or through a signed link).

@@ -82,6 +82,11 @@ class ContentAccess:
             self.clip_links(visible[c.session_id], c) for c in listed if c.session_id in visible
         ]
 
+    async def readable_ids(self, who: Principal | None, clip_ids: list[int]) -> list[Clip]:
+        """`readable` by clip ids, in the order given (deleted or missing ids left out)."""
+        found = await self._clips.by_ids(clip_ids)
+        return await self.readable(who, (found[i] for i in clip_ids if i in found))
+
     # -- links ----------------------------------------------------------------------------
 
     def link(self, session: LiveSession, url: str) -> str:

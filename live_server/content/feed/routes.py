@@ -13,7 +13,7 @@ from live_server.content.feed.service import FeedEntry
 from live_server.content.keys import FEED
 from live_server.content.models import FeedPage, SeenBody, SponsoredBody, SponsoredOut
 from live_server.content.posts.rules import PostMedia
-from live_server.platform.errors import BadRequest
+from live_server.platform.errors import BadRequest, Unauthorized
 from live_server.platform.http import (
     json_response,
     path_int,
@@ -87,9 +87,17 @@ async def get_feed(request: web.Request) -> web.Response:
         limit = clamp_limit(request.query.get("limit"))
     except ValueError as exc:
         raise BadRequest("limit must be an integer", code="invalid_limit") from exc
-    page = await request.app[FEED].page(
-        principal(request), request.query.get("cursor") or None, limit
-    )
+    who = principal(request)
+    cursor = request.query.get("cursor") or None
+    which = request.query.get("filter") or "for_you"
+    if which == "following":
+        if who is None:
+            raise Unauthorized("Log in to see the creators you follow.", code="login_required")
+        page = await request.app[FEED].following_page(who, cursor, limit)
+    elif which == "for_you":
+        page = await request.app[FEED].page(who, cursor, limit)
+    else:
+        raise BadRequest("Choose a feed: for_you or following.", code="invalid_filter")
     return json_response(
         {"items": [entry_json(e) for e in page.items], "next_cursor": page.next_cursor}
     )
@@ -119,14 +127,21 @@ def setup(app: web.Application) -> None:
         {
             "/api/feed": {
                 "GET": op(
-                    "The personalised feed of clips and posts (popular feed when anonymous)",
+                    "The personalised feed of clips and posts (popular feed when anonymous), or the"
+                    " Following tab",
                     tag="feed",
                     params=[
                         query_param("cursor", "next_cursor of the previous page"),
                         query_param("limit", "items per page (1-50, default 10)", "integer"),
+                        query_param(
+                            "filter",
+                            "for_you (ranked, the default) or following (the creators the"
+                            " viewer follows, newest first; signed in)",
+                            schema={"type": "string", "enum": ["for_you", "following"]},
+                        ),
                     ],
                     response=FeedPage,
-                    errors=(400,),
+                    errors=(400, 401),
                 )
             },
             "/api/feed/seen": {

@@ -243,3 +243,38 @@ def popularity(
     if sponsored:
         value += weights.sponsored
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class FollowingCursor:
+    """Where a viewer is in the Following tab (newest first): the last item served.
+
+    A keyset cursor: the next page starts strictly after (created_at, item id), so items
+    published while the viewer scrolls never shift a page, and none comes twice.
+    """
+
+    created_at: float
+    item_id: int
+
+    def encode(self) -> str:
+        """Opaque URL-safe text."""
+        body = json.dumps({"k": "following", "t": self.created_at, "i": self.item_id})
+        return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> FollowingCursor:
+        """Parse a cursor from :meth:`encode`."""
+        if not text or len(text) > 200:
+            raise CursorError("cursor is malformed")
+        try:
+            data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+            raise CursorError("cursor is malformed") from exc
+        if not isinstance(data, dict) or data.get("k") != "following":
+            raise CursorError("cursor is malformed")
+        at, item = data.get("t"), data.get("i")
+        if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at):
+            raise CursorError("cursor is malformed")
+        if isinstance(item, bool) or not isinstance(item, int) or not 0 < item < 2**63:
+            raise CursorError("cursor is malformed")
+        return cls(float(at), item)

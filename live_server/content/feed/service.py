@@ -23,7 +23,7 @@ from live_server.catalog.store import ProductRepository
 from live_server.content.access import ContentAccess
 from live_server.content.clips.rules import Clip
 from live_server.content.clips.store import ClipRepository
-from live_server.content.feed.rules import CursorError, FeedCursor, Profile
+from live_server.content.feed.rules import CursorError, FeedCursor, FollowingCursor, Profile
 from live_server.content.feed.store import FeedRepository, ItemCounters, RankedRow
 from live_server.content.posts.rules import Post, TargetKind
 from live_server.content.posts.store import PostRepository
@@ -184,6 +184,26 @@ class FeedService:
         )
         await self._feed.mark_served(cur.feed_id, [r.item_id for r in ranked])
         next_cursor = cur.next().encode() if len(ranked) == limit else None
+        return FeedPage(entries, next_cursor)
+
+    async def following_page(self, who: Principal, cursor: str | None, limit: int) -> FeedPage:
+        """The Following tab: clips and posts of the creators `who` follows, newest first."""
+        after = None
+        if cursor:
+            try:
+                at = FollowingCursor.decode(cursor)
+            except CursorError as exc:
+                raise BadRequest(
+                    "This list can't continue from that point; reload it.", code="invalid_cursor"
+                ) from exc
+            after = (at.created_at, at.item_id)
+        rows = await self._feed.following(who.user_id, after, limit, all_sessions=who.is_admin)
+        counters = {r.item_id: r.counters for r in rows if r.counters is not None}
+        entries = await self.hydrate(
+            [(r.item_id, r.kind, r.ref_id, r.sponsored) for r in rows], who, counters
+        )
+        last = rows[-1] if len(rows) == limit else None
+        next_cursor = FollowingCursor(last.score, last.item_id).encode() if last else None
         return FeedPage(entries, next_cursor)
 
     async def hydrate(

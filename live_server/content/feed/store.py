@@ -330,6 +330,42 @@ class FeedRepository:
             for r in rows
         ]
 
+    async def following(
+        self,
+        user_id: int,
+        after: tuple[float, int] | None,
+        limit: int,
+        all_sessions: bool = False,
+    ) -> list[RankedRow]:
+        """The Following tab: items of creators ``user_id`` follows, newest first, after the
+        keyset ``after`` (created_at, item id); ``score`` holds each item's created_at."""
+        params: dict[str, object] = {"uid": user_id, "viewer_id": user_id, "limit": limit}
+        page = ""
+        if after is not None:
+            page = "AND (fi.created_at < :t OR (fi.created_at = :t AND fi.id < :i))"
+            params.update(t=after[0], i=after[1])
+        visibility = "" if all_sessions else HIDE_PRIVATE_CLIPS
+        rows = await self._db.fetchall(
+            "SELECT fi.id, fi.kind, fi.ref_id, fi.sponsored, fi.created_at,"
+            " fi.likes, fi.comments, fi.views, fi.purchases FROM feed_items fi"
+            " WHERE fi.hidden = 0 AND fi.creator_id IN"
+            " (SELECT followee_id FROM follows WHERE follower_id = :uid)"
+            f" {page} {visibility}"
+            " ORDER BY fi.created_at DESC, fi.id DESC LIMIT :limit",
+            params,
+        )
+        return [
+            RankedRow(
+                r["id"],
+                r["kind"],
+                r["ref_id"],
+                bool(r["sponsored"]),
+                float(r["created_at"]),
+                ItemCounters(r["id"], r["likes"], r["comments"], r["views"], r["purchases"]),
+            )
+            for r in rows
+        ]
+
     async def mark_served(self, feed_id: str, item_ids: list[int]) -> None:
         """Remember what this scroll has shown; old scrolls are forgotten after a day."""
         if not item_ids:

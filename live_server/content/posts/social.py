@@ -92,6 +92,10 @@ class SocialService:
             raise NotFound("no such user", code="user_not_found")
         return await self._posts.set_follow(who.user_id, user_id, on)
 
+    async def is_following(self, follower_id: int, followee_id: int) -> bool:
+        """True when `follower_id` follows `followee_id`."""
+        return followee_id in await self._posts.following(follower_id, [followee_id])
+
     async def followers(self, user_id: int) -> int:
         """Follower count of a user."""
         return await self._posts.follower_count(user_id)
