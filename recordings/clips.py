@@ -1,11 +1,13 @@
 """Cutting a piece of a recording into a web-playable MP4 (PyAV).
 
-Two paths:
+Two paths, both keeping the show's resolution and frame rate:
 
-* :func:`cut_copy` -- stream copy, for H.264/AAC sources. The cut starts at a
-  keyframe (the planner snaps starts), no decoding, moov atom first.
-* :func:`cut_transcode` -- decode (e.g. VP8/Opus) and encode H.264/AAC with the
-  settings in :class:`EncodeSettings`, frame-accurate start.
+* :func:`cut_copy` -- stream copy of H.264 video of one size. The cut starts at a
+  keyframe (the planner snaps starts), no video decoding, moov atom first; AAC audio is
+  copied too, any other audio (Opus from WebRTC) is re-encoded to AAC on the way.
+* :func:`cut_transcode` -- decode (VP8, or H.264 whose size changed during the show) and
+  encode H.264/AAC with the settings in :class:`EncodeSettings` at the source's largest
+  picture size, every frame at its own time, frame-accurate start.
 
 Both block and report progress as a fraction in [0, 1] through an optional callback;
 run them in a worker thread.
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -40,7 +43,9 @@ class EncodeSettings:
     gop: int = 60
     audio_bitrate: int = 128_000
     audio_rate: int = 48_000
-    max_height: int = 720
+    # Only sources above 1080p are scaled down (by their short side, so a vertical phone
+    # show stays vertical at its own size).
+    max_short_side: int = 1080
 
     def ffmpeg_args(self) -> list[str]:
         """The equivalent ffmpeg command-line options (used by bench/clips.py)."""
@@ -69,14 +74,29 @@ def _report(progress: Progress | None, value: float) -> None:
         progress(min(1.0, max(0.0, value)))
 
 
+def _aac_stream(out: Any, a_in: av.AudioStream, cfg: EncodeSettings) -> Any:
+    a_out = out.add_stream("aac", rate=cfg.audio_rate)
+    a_out.bit_rate = cfg.audio_bitrate
+    layout = a_in.codec_context.layout.name if a_in.codec_context.layout else "stereo"
+    a_out.layout = layout if layout in ("mono", "stereo") else "stereo"
+    return a_out
+
+
 def cut_copy(
-    src: str | Path, dst: str | Path, start: float, end: float, progress: Progress | None = None
+    src: str | Path,
+    dst: str | Path,
+    start: float,
+    end: float,
+    progress: Progress | None = None,
+    settings: EncodeSettings | None = None,
 ) -> CutResult:
-    """Copy [start, end) of ``src`` into an MP4 without re-encoding.
+    """Copy [start, end) of ``src`` into an MP4 without re-encoding the video.
 
     The first video packet written is the keyframe at or after ``start - 1 ms``
-    (callers snap ``start`` to a keyframe); audio begins at the same time.
+    (callers snap ``start`` to a keyframe); audio begins at the same time. AAC audio is
+    copied; other audio is decoded and encoded as AAC with ``settings``.
     """
+    cfg = settings or EncodeSettings()
     with av.open(str(src)) as inp:
         if not inp.streams.video:
             raise MediaError("stream copy needs a video stream")
@@ -89,7 +109,14 @@ def cut_copy(
         origin = inp.start_time / av.time_base if inp.start_time else 0.0
         with av.open(str(dst), "w", format="mp4", options=MP4_OPTIONS) as out:
             v_out = out.add_stream_from_template(v_in)
-            a_out = out.add_stream_from_template(a_in) if a_in is not None else None
+            recode_audio = a_in is not None and a_in.codec_context.name != "aac"
+            a_out = None
+            if a_in is not None:
+                a_out = (
+                    _aac_stream(out, a_in, cfg)
+                    if recode_audio
+                    else out.add_stream_from_template(a_in)
+                )
             if start > 0:
                 inp.seek(int((start + origin) / v_tb), stream=v_in, backward=True)
             # Timestamps are compared as integer ticks of each stream: Fraction arithmetic
@@ -139,10 +166,15 @@ def cut_copy(
                         continue
                     if dts - a_shift < 0:
                         continue
-                    packet.pts, packet.dts = pts - a_shift, dts - a_shift
                     last_audio = max(last_audio, pts - a_shift + (packet.duration or 0))
+                    if recode_audio:
+                        _recode(out, a_out, packet, a_shift)
+                        continue
+                    packet.pts, packet.dts = pts - a_shift, dts - a_shift
                     packet.stream = a_out
                 out.mux(packet)
+            if recode_audio and a_out is not None:
+                out.mux(a_out.encode(None))
             if base is None:
                 raise MediaError(f"no keyframe between {start:.3f}s and {end:.3f}s")
     last_end = max(float(last_video * v_tb), float(last_audio * a_tb) if a_tb is not None else 0.0)
@@ -152,8 +184,35 @@ def cut_copy(
     )
 
 
+def _recode(out: Any, a_out: Any, packet: Any, shift: int) -> None:
+    """Decode one audio packet and encode it for ``a_out``, ``shift`` ticks earlier."""
+    for frame in packet.decode():
+        if not isinstance(frame, av.AudioFrame) or frame.pts is None or frame.time_base is None:
+            continue
+        rel = float((frame.pts - shift) * frame.time_base)
+        frame.pts = round(rel * frame.sample_rate)
+        frame.time_base = Fraction(1, frame.sample_rate)
+        out.mux(a_out.encode(frame))
+
+
 def _even(value: float) -> int:
     return max(2, int(value) // 2 * 2)
+
+
+def _nominal_rate(fps: float) -> Fraction:
+    """A tidy declared rate for a measured one (29.97 -> 30, 14.8 -> 15, 23.976 kept)."""
+    whole = round(fps)
+    if whole > 0 and abs(fps - whole) <= 0.01 * fps:
+        return Fraction(whole)
+    return Fraction(fps).limit_denominator(1001)
+
+
+def output_size(width: int, height: int, max_short_side: int) -> tuple[int, int]:
+    """The encoded size for a ``width`` x ``height`` source: the same (even), or scaled
+    down so that its short side is ``max_short_side``."""
+    short = min(width, height)
+    scale = min(1.0, max_short_side / short) if short > 0 else 1.0
+    return _even(width * scale), _even(height * scale)
 
 
 def cut_transcode(
@@ -163,8 +222,16 @@ def cut_transcode(
     end: float,
     progress: Progress | None = None,
     settings: EncodeSettings | None = None,
+    size: tuple[int, int] | None = None,
+    fps: float | None = None,
 ) -> CutResult:
-    """Decode [start, end) of ``src`` and encode it as H.264/AAC in an MP4 (moov first)."""
+    """Decode [start, end) of ``src`` and encode it as H.264/AAC in an MP4 (moov first).
+
+    ``size`` is the source's resolution (its largest picture, see ``MediaInfo.source_size``;
+    the header's by default): smaller pictures from the start of a WebRTC show are scaled
+    up to it. Frames keep their own times, so the frame rate is the source's; ``fps`` is
+    only the rate the output declares (the stream's own by default).
+    """
     cfg = settings or EncodeSettings()
     span = max(1e-3, end - start)
     with av.open(str(src)) as inp:
@@ -174,10 +241,9 @@ def cut_transcode(
         v_in.thread_type = "AUTO"
         a_in = inp.streams.audio[0] if inp.streams.audio else None
         origin = inp.start_time / av.time_base if inp.start_time else 0.0
-        src_w, src_h = v_in.codec_context.width, v_in.codec_context.height
-        scale = min(1.0, cfg.max_height / src_h) if src_h else 1.0
-        width, height = _even(src_w * scale), _even(src_h * scale)
-        rate = v_in.average_rate or v_in.guessed_rate or Fraction(30)
+        src_w, src_h = size or (v_in.codec_context.width, v_in.codec_context.height)
+        width, height = output_size(src_w, src_h, cfg.max_short_side)
+        rate = _nominal_rate(fps) if fps else v_in.average_rate or v_in.guessed_rate or Fraction(30)
         with av.open(str(dst), "w", format="mp4", options=MP4_OPTIONS) as out:
             v_out = out.add_stream("libx264", rate=rate)
             v_out.width, v_out.height, v_out.pix_fmt = width, height, "yuv420p"
@@ -190,12 +256,7 @@ def cut_transcode(
             # frame threads (the ffmpeg CLI default) are faster and compress better.
             v_out.codec_context.thread_type = "AUTO"
             v_out.codec_context.thread_count = 0
-            a_out = None
-            if a_in is not None:
-                a_out = out.add_stream("aac", rate=cfg.audio_rate)
-                a_out.bit_rate = cfg.audio_bitrate
-                layout = a_in.codec_context.layout.name if a_in.codec_context.layout else "stereo"
-                a_out.layout = layout if layout in ("mono", "stereo") else "stereo"
+            a_out = _aac_stream(out, a_in, cfg) if a_in is not None else None
             if start > 0 and v_in.time_base is not None:
                 inp.seek(int((start + origin) / v_in.time_base), stream=v_in, backward=True)
             first_video: float | None = None
@@ -262,7 +323,9 @@ def cut(
     progress: Progress | None = None,
     settings: EncodeSettings | None = None,
 ) -> CutResult:
-    """Cut with stream copy when the source is web-ready, else transcode."""
-    if info.web_ready:
-        return cut_copy(info.path, dst, start, end, progress)
-    return cut_transcode(info.path, dst, start, end, progress, settings)
+    """Stream-copy the video when it is H.264 of one size, else transcode at its size."""
+    if info.copies_video:
+        return cut_copy(info.path, dst, start, end, progress, settings)
+    return cut_transcode(
+        info.path, dst, start, end, progress, settings, info.source_size, info.fps or None
+    )

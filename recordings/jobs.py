@@ -79,7 +79,7 @@ def run_plan(plan: ProcessingPlan, progress: ProgressFn | None = None) -> Proces
     planned = (
         plan.windows if plan.windows is not None else plan_clip_windows(plan.pins, info.duration_s)
     )
-    windows = snap_windows(planned, info.keyframes) if info.web_ready else list(planned)
+    windows = snap_windows(planned, info.keyframes) if info.copies_video else list(planned)
     weights = [info.duration_s if plan.make_replay else 0.0] + [w.duration for w in windows]
     total = sum(weights) or 1.0
     done = 0.0

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import av
 
+from recordings.bitstream import h264_dimensions, vp8_dimensions
+
 logger = logging.getLogger(__name__)
 
 WEB_VIDEO_CODECS = frozenset({"h264"})
@@ -34,13 +36,40 @@ class MediaInfo:
     height: int
     fps: float
     keyframes: tuple[float, ...] = field(default=())
+    # The largest picture the keyframes carry, and whether the size changed on the way
+    # (a browser starts small and steps up as its bandwidth estimate grows; the header
+    # holds only the first size).
+    max_width: int = 0
+    max_height: int = 0
+    sizes_vary: bool = False
+
+    @property
+    def source_size(self) -> tuple[int, int]:
+        """The show's resolution: its largest picture (the header's size when unknown)."""
+        if self.max_width * self.max_height > self.width * self.height:
+            return self.max_width, self.max_height
+        return self.width, self.height
+
+    @property
+    def copies_video(self) -> bool:
+        """True when the video can be stream-copied into an MP4 as it is (H.264, one size)."""
+        return self.video_codec in WEB_VIDEO_CODECS and not self.sizes_vary
 
     @property
     def web_ready(self) -> bool:
-        """True when the codecs can be stream-copied into an MP4 every browser plays."""
-        return self.video_codec in WEB_VIDEO_CODECS and (
+        """True when video and audio can both be stream-copied into an MP4 every browser plays."""
+        return self.copies_video and (
             self.audio_codec is None or self.audio_codec in WEB_AUDIO_CODECS
         )
+
+
+def keyframe_size(codec_name: str | None, data: bytes) -> tuple[int, int] | None:
+    """The picture size a keyframe declares (VP8 frame header, H.264 in-band SPS)."""
+    if codec_name == "vp8":
+        return vp8_dimensions(data)
+    if codec_name == "h264":
+        return h264_dimensions(data)
+    return None
 
 
 def _indexed_keyframes(
@@ -78,6 +107,10 @@ def probe(path: str | Path, *, keyframes: bool = True) -> MediaInfo:
         rate = video.average_rate or video.guessed_rate if video is not None else None
         fps = float(rate) if rate else 0.0
         kf: list[float] = []
+        sizes: set[tuple[int, int]] = set()
+        codec_name = video.codec_context.name if video is not None else None
+        video_packets = 0
+        video_first = video_last = 0.0
         end = 0.0
         indexed = _indexed_keyframes(container, video) if keyframes and header_duration else None
         if indexed is not None:
@@ -92,8 +125,15 @@ def probe(path: str | Path, *, keyframes: bool = True) -> MediaInfo:
                     t = float(packet.pts * packet.time_base)
                     dur = float(packet.duration * packet.time_base) if packet.duration else 0.0
                     end = max(end, t + dur)
-                    if packet.stream is video and packet.is_keyframe:
-                        kf.append(t)
+                    if packet.stream is video:
+                        video_first = min(video_first, t) if video_packets else t
+                        video_packets += 1
+                        video_last = max(video_last, t)
+                        if packet.is_keyframe:
+                            kf.append(t)
+                            size = keyframe_size(codec_name, bytes(packet))
+                            if size is not None:
+                                sizes.add(size)
             except av.FFmpegError as exc:
                 # A recording cut short by a crash still has its good part.
                 logger.warning("probe %s: demux stopped early: %s", path, exc)
@@ -103,6 +143,12 @@ def probe(path: str | Path, *, keyframes: bool = True) -> MediaInfo:
             duration = max(0.0, end - start_time)
         if indexed is not None:
             start_time = 0.0  # index timestamps are already relative to the stream start
+        if video_packets > 1 and video_last > video_first:
+            # The true mean rate: a WebRTC recorder's header says 30 whatever was sent.
+            fps = (video_packets - 1) / (video_last - video_first)
+        if not sizes and width and height:
+            sizes.add((width, height))  # no size in the packets (MP4 keeps the SPS aside)
+        largest = max(sizes, key=lambda wh: wh[0] * wh[1], default=(width, height))
         return MediaInfo(
             path=str(path),
             container=container.format.name,
@@ -113,6 +159,9 @@ def probe(path: str | Path, *, keyframes: bool = True) -> MediaInfo:
             height=height,
             fps=fps,
             keyframes=tuple(sorted(k - start_time for k in kf)),
+            max_width=largest[0],
+            max_height=largest[1],
+            sizes_vary=len(sizes) > 1,
         )
 
 

@@ -1,7 +1,9 @@
 """The replay of a whole show: one MP4 with the moov atom first, plus its poster.
 
-H.264/AAC recordings are remuxed (stream copy); anything else (VP8/Opus from WebRTC)
-is transcoded. Blocking: run in a worker thread.
+It keeps the show's resolution and frame rate: H.264 of one size is stream-copied (AAC
+audio too; Opus is re-encoded to AAC, which costs little); VP8, or H.264 whose size
+changed during the show, is transcoded at the largest size the host sent, every frame at
+its own time. Blocking: run in a worker thread.
 """
 
 from __future__ import annotations
@@ -36,5 +38,8 @@ def make_replay(
     video = cut(info, video_dst, 0.0, info.duration_s + 1.0, progress, settings)
     poster_at = min(3.0, video.duration_s / 2)
     poster = make_poster(video_dst, poster_dst, poster_at)
-    logger.info("replay %s: %.1fs transcoded=%s", info.path, video.duration_s, video.transcoded)
+    logger.info(
+        "replay %s: %.1fs %dx%d transcoded=%s",
+        info.path, video.duration_s, video.width, video.height, video.transcoded,
+    )  # fmt: skip
     return ReplayResult(video, poster)

@@ -279,7 +279,7 @@ class ProcessingService:
             info = probe(src)
             start_at = (
                 snap_start(window.start, window.start + 1.0, info.keyframes)
-                if info.web_ready
+                if info.copies_video
                 else window.start
             )
             video = cut(info, out_dir / f"{name}.mp4", start_at, window.end)
