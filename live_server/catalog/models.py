@@ -10,10 +10,13 @@ from msgspec import Meta
 
 from live_server.catalog.rules import (
     CATEGORIES,
+    CATEGORY_WORDS,
+    CURRENCY_WORDS,
     MAX_DESCRIPTION,
     MAX_PRICE_MINOR,
     MAX_STOCK,
     MAX_TITLE,
+    PRICE_WORDS,
 )
 from live_server.platform.schemas import UNSET, Body, UnsetType
 
@@ -23,17 +26,25 @@ Title = Annotated[
         min_length=1,
         max_length=MAX_TITLE,
         pattern=r"\S",  # `validate_product_fields` strips it: spaces alone are empty
-        extra={"message": f"title must be 1-{MAX_TITLE} characters, not only spaces"},
+        extra={"message": f"Give the product a title of 1-{MAX_TITLE} characters."},
     ),
 ]
 Description = Annotated[str, Meta(max_length=MAX_DESCRIPTION)]
-Price = Annotated[int, Meta(ge=0, le=MAX_PRICE_MINOR, description="in minor units (cents)")]
+Price = Annotated[
+    int,
+    Meta(
+        ge=1,
+        le=MAX_PRICE_MINOR,
+        description="in minor units (cents)",
+        extra={"message": PRICE_WORDS},
+    ),
+]
 Currency = Annotated[
     str,
     Meta(
         pattern=r"^[A-Z]{3}$",
         examples=["USD"],
-        extra={"message": "currency must be an ISO 4217 code like USD"},
+        extra={"message": CURRENCY_WORDS},
     ),
 ]
 Category = Annotated[
@@ -41,7 +52,7 @@ Category = Annotated[
     Meta(
         pattern="^(" + "|".join(CATEGORIES) + ")$",
         extra_json_schema={"enum": list(CATEGORIES)},
-        extra={"message": "category must be one of: " + ", ".join(CATEGORIES)},
+        extra={"message": CATEGORY_WORDS},
     ),
 ]
 Stock = Annotated[int, Meta(ge=0, le=MAX_STOCK)]

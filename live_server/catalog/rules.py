@@ -8,6 +8,7 @@ from typing import Any
 
 from live_server.accounts.rules import INTERESTS
 from live_server.platform.errors import Invalid
+from live_server.platform.words import label, sentence
 
 CATEGORIES = INTERESTS
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -16,6 +17,10 @@ MAX_DESCRIPTION = 4000
 MAX_PRICE_MINOR = 100_000_000
 MAX_STOCK = 10_000_000
 MAX_IMAGES = 8
+#: What a person reads when a price, currency or category is refused.
+PRICE_WORDS = f"Enter a price above zero (at most {MAX_PRICE_MINOR // 100:,})."
+CURRENCY_WORDS = "Choose a currency (a three-letter code like USD)."
+CATEGORY_WORDS = "Choose a category: " + ", ".join(CATEGORIES) + "."
 
 # Accepted image uploads: content type -> (file extension, magic-number check).
 IMAGE_TYPES: dict[str, str] = {
@@ -48,15 +53,18 @@ def _text(data: dict[str, Any], key: str, max_len: int, *, required: bool) -> st
     value = data.get(key)
     if value is None:
         if required:
-            raise Invalid(f"{key} is required", code=f"invalid_{key}")
+            raise Invalid(sentence(f"{label(key)} is required"), code=f"invalid_{key}")
         return None
     if not isinstance(value, str):
-        raise Invalid(f"{key} must be a string", code=f"invalid_{key}")
+        raise Invalid(sentence(f"the {label(key)} must be text"), code=f"invalid_{key}")
     value = value.strip()
     if required and not value:
-        raise Invalid(f"{key} must not be empty", code=f"invalid_{key}")
+        raise Invalid(sentence(f"the {label(key)} must not be empty"), code=f"invalid_{key}")
     if len(value) > max_len:
-        raise Invalid(f"{key} must be at most {max_len} characters", code=f"invalid_{key}")
+        raise Invalid(
+            sentence(f"the {label(key)} must be at most {max_len:,} characters"),
+            code=f"invalid_{key}",
+        )
     return value
 
 
@@ -64,10 +72,11 @@ def _int(data: dict[str, Any], key: str, lo: int, hi: int, *, required: bool) ->
     value = data.get(key)
     if value is None:
         if required:
-            raise Invalid(f"{key} is required", code=f"invalid_{key}")
+            raise Invalid(sentence(f"{label(key)} is required"), code=f"invalid_{key}")
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise Invalid(f"{key} must be an integer from {lo} to {hi}", code=f"invalid_{key}")
+        words = PRICE_WORDS if key == "price_minor" else f"the {label(key)} must be {lo} to {hi:,}"
+        raise Invalid(sentence(words), code=f"invalid_{key}")
     return value
 
 
@@ -96,18 +105,16 @@ def validate_product_fields(data: dict[str, Any], *, partial: bool) -> dict[str,
     if "description" in data or not partial:
         out["description"] = _text(data, "description", MAX_DESCRIPTION, required=False) or ""
     if not partial or "price_minor" in data:
-        out["price_minor"] = _int(data, "price_minor", 0, MAX_PRICE_MINOR, required=True)
+        out["price_minor"] = _int(data, "price_minor", 1, MAX_PRICE_MINOR, required=True)
     if "currency" in data or not partial:
         currency = data.get("currency", "USD")
         if not isinstance(currency, str) or not CURRENCY_RE.match(currency):
-            raise Invalid("currency must be an ISO 4217 code like USD", code="invalid_currency")
+            raise Invalid(CURRENCY_WORDS, code="invalid_currency")
         out["currency"] = currency
     if not partial or "category" in data:
         category = data.get("category")
         if category not in CATEGORIES:
-            raise Invalid(
-                "category must be one of: " + ", ".join(CATEGORIES), code="invalid_category"
-            )
+            raise Invalid(CATEGORY_WORDS, code="invalid_category")
         out["category"] = category
     if "stock" in data or not partial:
         out["stock"] = _int(data, "stock", 0, MAX_STOCK, required=False) or 0

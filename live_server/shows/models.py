@@ -27,7 +27,7 @@ Title = Annotated[
         min_length=1,
         max_length=MAX_TITLE,
         pattern=r"\S",  # the service strips it: spaces alone are empty
-        extra={"message": f"title must be text of 1-{MAX_TITLE} characters"},
+        extra={"message": f"Give the show a title of 1-{MAX_TITLE} characters."},
     ),
 ]
 Description = Annotated[str, Meta(max_length=MAX_DESCRIPTION)]
@@ -37,7 +37,7 @@ StartsAt = Annotated[
     datetime | Epoch,
     Meta(
         description="ISO 8601 date-time (naive means UTC) or epoch seconds; null: now",
-        extra={"message": "starts_at must be an ISO 8601 date-time"},
+        extra={"message": "Pick a start date and time.", "label": "start time"},
     ),
 ]
 CoverUrl = Annotated[str, Meta(max_length=500)]
@@ -47,21 +47,21 @@ FrontRow = Annotated[
         ge=0,
         le=MAX_FRONT_ROW,
         description="real-time (WebRTC) viewers; everyone after them watches over LL-HLS",
-        extra={"message": f"front_row must be a number of viewers from 0 to {MAX_FRONT_ROW}"},
+        extra={"message": f"The front row holds 0 to {MAX_FRONT_ROW:,} viewers."},
     ),
 ]
 ProductIds = Annotated[
     list[Annotated[int, Meta(ge=1)]],
     Meta(
         max_length=MAX_LINEUP,
-        extra={"message": f"product_ids must be a list of at most {MAX_LINEUP} product ids"},
+        extra={"message": f"A line-up has at most {MAX_LINEUP} products."},
     ),
 ]
 Usernames = Annotated[
     list[Annotated[str, Meta(max_length=64)]],
     Meta(
         max_length=MAX_MODERATORS,
-        extra={"message": f"moderators must be a list of at most {MAX_MODERATORS} usernames"},
+        extra={"message": f"A show has at most {MAX_MODERATORS} moderators."},
     ),
 ]
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 from aiohttp import web
 
 from live_server.platform.http import (
@@ -23,6 +26,7 @@ from live_server.shows.models import (
     SessionUpdate,
     StreamKeyOut,
 )
+from live_server.shows.rules import check_start
 from live_server.shows.serializers import session_json
 
 
@@ -42,9 +46,20 @@ async def my_sessions(request: web.Request) -> web.Response:
     return json_response({"items": [session_json(v) for v in views]})
 
 
+def _check_start(starts_at: object) -> None:
+    """A start time sent from a form is in the future (the demo's replays are seeded with
+    past ones through the service)."""
+    if isinstance(starts_at, datetime):
+        moment = starts_at if starts_at.tzinfo else starts_at.replace(tzinfo=UTC)
+        check_start(moment.timestamp(), time.time())
+    elif isinstance(starts_at, int | float):
+        check_start(float(starts_at), time.time())
+
+
 async def create_session(request: web.Request) -> web.Response:
     who = require_user(request)
     body = await read_body(request, SessionCreate)
+    _check_start(body.starts_at)
     view = await request.app[SHOWS].schedule(who, present(body))
     return json_response(session_json(view), status=201)
 
@@ -60,6 +75,7 @@ async def update_session(request: web.Request) -> web.Response:
     who = require_user(request)
     session_id = path_int(request, "session_id")
     body = await read_body(request, SessionUpdate)
+    _check_start(body.starts_at)
     view = await request.app[SHOWS].update(who, session_id, present(body))
     return json_response(session_json(view))
 

@@ -37,6 +37,20 @@ MAX_MODERATORS = 20
 MAX_TITLE = 120
 MAX_FRONT_ROW = 100_000
 MAX_DESCRIPTION = 4000
+#: A show scheduled from a form starts from a few minutes ago (clocks differ) up to this far ahead.
+START_GRACE_S = 10 * 60
+MAX_DAYS_AHEAD = 5 * 366
+
+
+def check_start(starts_at: float, now: float) -> None:
+    """A start time a person picked: not in the past, not absurdly far ahead."""
+    if starts_at < now - START_GRACE_S:
+        raise Invalid("Pick a start time in the future.", code="invalid_starts_at")
+    if starts_at > now + MAX_DAYS_AHEAD * 86400:
+        raise Invalid(
+            f"A show can be scheduled at most {MAX_DAYS_AHEAD // 366} years ahead.",
+            code="invalid_starts_at",
+        )
 
 
 def check_transition(current: SessionState, new: SessionState) -> None:

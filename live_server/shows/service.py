@@ -23,6 +23,7 @@ from live_server.platform.events import (
     VisibilityChanged,
 )
 from live_server.platform.identity import Principal, Role
+from live_server.platform.words import label, sentence
 from live_server.shows import rules
 from live_server.shows.rules import LiveSession, SessionState, Visibility
 from live_server.shows.store import SessionRepository
@@ -57,17 +58,20 @@ def parse_time(value: object, field: str) -> float:
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=UTC)
             return parsed.timestamp()
-    raise Invalid(f"{field} must be an ISO 8601 date-time", code=f"invalid_{field}")
+    raise Invalid("Pick a start date and time.", code=f"invalid_{field}")
 
 
 def _text(data: dict[str, Any], key: str, max_len: int, required: bool) -> str | None:
     value = data.get(key)
     if value is None:
         if required:
-            raise Invalid(f"{key} is required", code=f"invalid_{key}")
+            raise Invalid(sentence(f"{label(key)} is required"), code=f"invalid_{key}")
         return None
     if not isinstance(value, str) or (required and not value.strip()) or len(value) > max_len:
-        raise Invalid(f"{key} must be text of 1-{max_len} characters", code=f"invalid_{key}")
+        raise Invalid(
+            sentence(f"the {label(key)} must be text of 1-{max_len} characters"),
+            code=f"invalid_{key}",
+        )
     return value.strip()
 
 
@@ -229,16 +233,22 @@ class LiveSessionService:
         if not isinstance(ids, list) or not all(
             isinstance(i, int) and not isinstance(i, bool) for i in ids
         ):
-            raise Invalid("product_ids must be a list of product ids", code="invalid_product_ids")
+            raise Invalid("Choose the products from your list.", code="invalid_product_ids")
         unique = list(dict.fromkeys(ids))
         if len(unique) > rules.MAX_LINEUP:
             raise Invalid(
-                f"a line-up has at most {rules.MAX_LINEUP} products", code="lineup_too_long"
+                f"A line-up has at most {rules.MAX_LINEUP} products.",
+                code="lineup_too_long",
+                field="product_ids",
             )
         found = await self._products.by_ids(unique)
         missing = [i for i in unique if i not in found]
         if missing:
-            raise Invalid(f"unknown products: {missing}", code="unknown_products")
+            raise Invalid(
+                "Some of these products no longer exist: reload the page.",
+                code="unknown_products",
+                field="product_ids",
+            )
         foreign = [p.id for p in found.values() if p.owner_id != host_id]
         if foreign and not who.is_admin:
             raise Forbidden(f"products {foreign} belong to another merchant", code="not_owner")
@@ -246,15 +256,23 @@ class LiveSessionService:
 
     async def _check_moderators(self, names: object, host_id: int) -> list[int]:
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise Invalid("moderators must be a list of usernames", code="invalid_moderators")
+            raise Invalid("List moderators by username.", code="invalid_moderators")
         unique = list(dict.fromkeys(n.strip() for n in names if n.strip()))
         if len(unique) > rules.MAX_MODERATORS:
-            raise Invalid(f"at most {rules.MAX_MODERATORS} moderators", code="too_many_moderators")
+            raise Invalid(
+                f"A show has at most {rules.MAX_MODERATORS} moderators.",
+                code="too_many_moderators",
+                field="moderators",
+            )
         users = await self._users.by_usernames(unique)
         known = {u.username.lower() for u in users}
         missing = [n for n in unique if n.lower() not in known]
         if missing:
-            raise Invalid(f"unknown users: {', '.join(missing)}", code="unknown_users")
+            raise Invalid(
+                f"No one is called {', '.join('@' + n for n in missing)} here.",
+                code="unknown_users",
+                field="moderators",
+            )
         return [u.id for u in users if u.id != host_id]
 
     async def schedule(self, who: Principal, data: dict[str, Any]) -> SessionView:
@@ -284,7 +302,7 @@ class LiveSessionService:
             out["cover_url"] = _text(data, "cover_url", 500, False)
         if "visibility" in data:
             if data["visibility"] not in (v.value for v in Visibility):
-                raise Invalid("visibility must be public or private", code="invalid_visibility")
+                raise Invalid("A show is public or private.", code="invalid_visibility")
             out["visibility"] = data["visibility"]
         if "front_row" in data:
             out["front_row"] = rules.front_row(data["front_row"])

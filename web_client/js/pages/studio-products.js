@@ -2,6 +2,7 @@
 // Also the shared cache of my products that the line-up pickers use.
 
 import { ApiError, api, currencyDigits, formatPrice } from "../api.js";
+import { clearFormErrors, showFieldError } from "../forms.js";
 import { busy, closeSheet, cover, el, emptyState, icon, openSheet, replaceChildren, showError, skeletons, toast } from "../ui.js";
 
 const CURRENCIES = ["EUR", "USD", "GBP", "CHF", "SEK", "PLN", "JPY"];
@@ -158,16 +159,17 @@ export async function openProductForm() {
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    showError(errorBox, null);
+    clearFormErrors(form, errorBox);
+    const refuse = (name, message) => showFieldError(form, { field: name, message }, { box: errorBox });
     const currency = form.currency.value;
     const price = toMinor(form.price.value, currency);
     const stock = Number.parseInt(form.stock.value, 10);
     const limitText = form.per_buyer_limit.value.trim();
     const limit = limitText ? Number.parseInt(limitText, 10) : null;
-    if (!form.title.value.trim()) return showError(errorBox, "Give the product a title.");
-    if (price === null) return showError(errorBox, "Enter a price like 19.99.");
-    if (!Number.isInteger(stock) || stock < 0) return showError(errorBox, "Stock must be 0 or more.");
-    if (limit !== null && (!Number.isInteger(limit) || limit < 1)) return showError(errorBox, "The limit per buyer must be at least 1.");
+    if (!form.title.value.trim()) return refuse("title", "Give the product a title.");
+    if (price === null) return refuse("price", "Enter a price like 19.99.");
+    if (!Number.isInteger(stock) || stock < 0) return refuse("stock", "Stock must be 0 or more.");
+    if (limit !== null && (!Number.isInteger(limit) || limit < 1)) return refuse("per_buyer_limit", "The limit per buyer must be at least 1.");
     const body = {
       title: form.title.value.trim(),
       description: form.description.value.trim(),
@@ -184,7 +186,8 @@ export async function openProductForm() {
       toast(`“${product.title}” created`, "success");
       document.dispatchEvent(new CustomEvent("liveshop:products-changed"));
     } catch (err) {
-      showError(errorBox, err instanceof ApiError ? err.message : "Could not create the product.");
+      if (err instanceof ApiError) showFieldError(form, err, { box: errorBox, fields: { price_minor: '[name="price"]' } });
+      else showError(errorBox, "Could not create the product.");
     }
   });
   openSheet({ title: "New product", content: form, id: "product-sheet" });

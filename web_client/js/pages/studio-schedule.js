@@ -1,6 +1,7 @@
 // Studio "Schedule a session" form (in a bottom sheet): POST /api/sessions.
 
 import { ApiError, api } from "../api.js";
+import { clearFormErrors, showFieldError } from "../forms.js";
 import { busy, closeSheet, el, openSheet, replaceChildren, showError, skeletons, toast } from "../ui.js";
 import { checkedIds, field, parseUsernames, productCheck } from "./studio-forms.js";
 import { myProducts } from "./studio-products.js";
@@ -51,11 +52,12 @@ export function openScheduleForm(onCreated) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    showError(errorBox, null);
+    clearFormErrors(form, errorBox);
+    const refuse = (name, message) => showFieldError(form, { field: name, message }, { box: errorBox });
     const title = form.title.value.trim();
     const start = new Date(form.starts_at.value);
-    if (!title) return showError(errorBox, "Give your show a title.");
-    if (Number.isNaN(start.getTime())) return showError(errorBox, "Pick a start date and time.");
+    if (!title) return refuse("title", "Give your show a title.");
+    if (Number.isNaN(start.getTime())) return refuse("starts_at", "Pick a start date and time.");
     const body = {
       title,
       description: form.description.value.trim(),
@@ -69,7 +71,8 @@ export function openScheduleForm(onCreated) {
       await onCreated(created);
       toast(`“${created.title}” scheduled`, "success");
     } catch (err) {
-      showError(errorBox, err instanceof ApiError ? err.message : "Could not schedule the session.");
+      if (err instanceof ApiError) showFieldError(form, err, { box: errorBox });
+      else showError(errorBox, "Could not schedule the show.");
     }
   });
   openSheet({ title: "Schedule a session", content: form, id: "schedule-sheet" });

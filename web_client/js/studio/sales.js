@@ -2,10 +2,14 @@
 // conversion, the per-minute chart, flash sales (start one on a line-up product, watch
 // its countdown, end it early), and links to the full analytics page and CSV export.
 //
-// The numbers come from GET /api/sessions/{id}/analytics, refreshed every few seconds.
+// The numbers come from GET /api/sessions/{id}/analytics, refreshed every few seconds; each
+// refresh is announced as "liveshop:sales" {sessionId, summary} (the console's live stats).
+// The flash-sale form sits under the line-up (#flash-sale-slot) when the page has one; a
+// line-up row's "Flash sale" ("liveshop:flash-sale-for" {productId}) picks its product.
 
 import { api, currencyDigits, formatPrice, formatTime } from "../api.js";
 import { onSessionSelected } from "../pages/studio.js";
+import { showFieldError } from "../forms.js";
 import { busy, el, replaceChildren, toast } from "../ui.js";
 import { downloadCsv, drawTimeline, metricsGrid } from "./timeline.js";
 
@@ -15,13 +19,29 @@ if (!document.querySelector('link[href="/css/shop.css"]')) {
 
 const REFRESH_MS = 2500;
 const slot = document.getElementById("sales-slot");
+const formSlot = document.getElementById("flash-sale-slot");
 let current = null; // {session, timer, seen:Set, saleTimer}
 
 function toMinor(text, currency) {
+  if (!String(text).trim()) return null; // empty: the server says "Enter a sale price."
   const value = Number(String(text).replace(",", "."));
   if (!Number.isFinite(value) || value < 0) return null;
   return Math.round(value * 10 ** currencyDigits(currency));
 }
+
+function wholeOrNull(text) {
+  const value = Number.parseInt(text, 10);
+  return Number.isFinite(value) ? value : null;
+}
+
+// The server's names for the sale form's inputs.
+const SALE_FIELDS = {
+  product_id: "#sale-product",
+  price_minor: "#sale-price",
+  quantity: "#sale-quantity",
+  duration_s: "#sale-duration",
+  per_buyer_limit: "#sale-cap",
+};
 
 function saleForm(session, onStarted) {
   const products = session.products || [];
@@ -44,24 +64,22 @@ function saleForm(session, onStarted) {
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    error.hidden = true;
     const product = products.find((p) => String(p.id) === select.value);
     if (!product) return;
     const value = (id) => form.querySelector(`#${id}`).value;
     const body = {
       product_id: product.id,
       price_minor: toMinor(value("sale-price"), product.currency),
-      quantity: Number.parseInt(value("sale-quantity"), 10),
-      duration_s: Number.parseInt(value("sale-duration"), 10),
-      per_buyer_limit: value("sale-cap") ? Number.parseInt(value("sale-cap"), 10) : null,
+      quantity: wholeOrNull(value("sale-quantity")),
+      duration_s: wholeOrNull(value("sale-duration")),
+      per_buyer_limit: wholeOrNull(value("sale-cap")),
     };
     try {
       const { flash_sale: sale } = await busy(start, () => api(`/api/sessions/${session.id}/flash-sales`, { body }));
       toast(`Flash sale on: ${sale.quantity} × ${product.title}`, "success");
       onStarted();
     } catch (err) {
-      error.textContent = err.message;
-      error.hidden = false;
+      showFieldError(form, err, { box: error, fields: SALE_FIELDS });
     }
   });
   if (!products.length) start.disabled = true;
@@ -139,6 +157,7 @@ function mount(session) {
         api(`/api/sessions/${session.id}/flash-sales`),
       ]);
       if (stopped) return;
+      document.dispatchEvent(new CustomEvent("liveshop:sales", { detail: { sessionId: session.id, summary: report.summary } }));
       showLive(report.state);
       replaceChildren(metrics, metricsGrid(report.summary, { compact: true }));
       replaceChildren(orders, ticker(report.recent_orders, seen));
@@ -164,6 +183,17 @@ function mount(session) {
     notLive.hidden = live;
   };
   showLive(session.state);
+  const saleCard = el("div", { class: "card", id: "flash-sale-card" }, el("h3", { class: "card-title" }, "Flash sale"), form, notLive);
+  const pickProduct = (event) => {
+    const { sessionId, productId } = event.detail ?? {};
+    if (sessionId !== session.id || stopped) return;
+    form.querySelector("#sale-product").value = String(productId);
+    const price = form.querySelector("#sale-price");
+    saleCard.scrollIntoView({ block: "nearest" });
+    if (!form.hidden) price.focus();
+  };
+  document.addEventListener("liveshop:flash-sale-for", pickProduct);
+  if (formSlot) replaceChildren(formSlot, saleCard);
   replaceChildren(
     slot,
     el(
@@ -186,8 +216,7 @@ function mount(session) {
       chart,
       el("h4", {}, "Flash sales"),
       sales,
-      form,
-      notLive,
+      formSlot ? null : saleCard,
     ),
   );
   refresh();
@@ -197,6 +226,7 @@ function mount(session) {
       stopped = true;
       clearInterval(timer);
       clearInterval(clock);
+      document.removeEventListener("liveshop:flash-sale-for", pickProduct);
     },
   };
 }
@@ -206,6 +236,7 @@ onSessionSelected((session) => {
   if (!session) {
     current?.stop();
     slot.replaceChildren();
+    formSlot?.replaceChildren();
     return;
   }
   mount(session);
