@@ -113,6 +113,9 @@ def create_edge_app(settings: Settings) -> web.Application:
     platform_core.setup(app, platform, database=False)  # Redis, health, metrics, OpenAPI
     cluster_ = cluster.setup(app, platform)
     media.setup_edge(app, platform, cluster_)
+    # a ban on a full node closes the banned viewer's video here too (sent here with a
+    # ticket naming them; an edge cannot tell who an anonymous public-show viewer is)
+    room.ban_notices.setup(app, platform)
     whip.add_cors(app)
     whep.setup(app)
     return app

@@ -7,13 +7,21 @@ is full (RFC 9725 and the WHEP draft allow redirects; clients follow them).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
-from live_server.media import VIEWING
+from live_server.media import VIDEO_AUDIENCE, VIEWING
 from live_server.platform.addresses import client_address
+from live_server.platform.audience import VIEWER_KEY_HEADER, audience_key, device_key
 from live_server.platform.http import path_int, principal
+from live_server.platform.identity import Principal
 from live_server.platform.openapi import document, op
 from signaling.whip import created, deleted, no_trickle, preflight, read_offer
+
+#: Raises when this viewer may not have the show's video (the room's ban: 403 ``banned``).
+WatchGate = Callable[[int, Principal | None], Awaitable[None]]
+WATCH_GATE: web.AppKey[WatchGate] = web.AppKey("whep_watch_gate")
 
 
 async def watch(request: web.Request) -> web.Response:
@@ -24,11 +32,21 @@ async def watch(request: web.Request) -> web.Response:
     offer = await read_offer(request)
     ticket = request.query.get("ticket") or None
     who = principal(request)
+    gate = request.app.get(WATCH_GATE)
+    if gate is not None:  # before any redirect: the node that knows the viewer refuses
+        await gate(session_id, who)
     target = await viewing.route(session_id, who, ticket)
     if target is not None:
         return web.Response(status=307, headers={"Location": target})
     resource_id, answer = await viewing.watch(
         session_id, who, offer, client_address(request), ticket
+    )
+    # who this video connection is, so the room counts it with the same viewer's socket
+    # (no await since watch() added it: the room never sees it unnamed); admins are staff
+    device = device_key(request.headers.get(VIEWER_KEY_HEADER))
+    staff = who is not None and who.is_admin
+    request.app[VIDEO_AUDIENCE].name(
+        resource_id, None if staff else audience_key(who.user_id if who else None, device)
     )
     location = viewing.location(f"/whep/{session_id}/{resource_id}", ticket)
     return created(answer, location, resource_id, viewing.ice_links(resource_id))
@@ -73,8 +91,11 @@ REDIRECT = {
 }
 
 
-def setup(app: web.Application) -> None:
-    """Routes and OpenAPI entries of WHEP."""
+def setup(app: web.Application, gate: WatchGate | None = None) -> None:
+    """Routes and OpenAPI entries of WHEP; ``gate`` (the room's ban check, on a full node)
+    refuses a viewer before anything else."""
+    if gate is not None:
+        app[WATCH_GATE] = gate
     r = app.router
     r.add_post("/whep/{session_id}", watch)
     r.add_options("/whep/{session_id}", options_endpoint)
@@ -89,13 +110,14 @@ def setup(app: web.Application) -> None:
                     "Watch: WHEP offer -> 201 SDP answer + Location; 307 to a node with "
                     "room (follow it: the URL carries a signed ticket); 409 when not live; "
                     "503 (Retry-After) when no node has room; a private session only for "
-                    "its host, moderators and admins (Bearer token), 404 for anyone else",
+                    "its host, moderators and admins (Bearer token), 404 for anyone else; "
+                    "403 `banned` for a viewer banned from the show's room",
                     tag="media",
                     body={"type": "string", "description": "SDP offer"},
                     body_type="application/sdp",
                     ok=201,
                     ok_type="application/sdp",
-                    errors=(400, 401, 404, 409, 413, 415, 429, 503),
+                    errors=(400, 401, 403, 404, 409, 413, 415, 429, 503),
                     params=[TICKET_PARAM],
                     extra_responses=REDIRECT,
                 ),

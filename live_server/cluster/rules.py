@@ -233,20 +233,30 @@ def verify_relay_token(secret: str, token: str, session_id: int, now: float) -> 
     return node_id if hmac.compare_digest(expected, mac) else None
 
 
-def sign_watch_ticket(secret: str, session_id: int, expires_at: float) -> str:
-    """A viewer's pass to a show on another node (the node with the database checked it)."""
+def sign_watch_ticket(secret: str, session_id: int, expires_at: float, viewer: int = 0) -> str:
+    """A viewer's pass to a show on another node (the node with the database checked it).
+    ``viewer`` is the signed-in user's id (0: anonymous): the node that serves the video
+    knows whom a ban closes even when the redirect dropped the Authorization header."""
     exp = math.floor(expires_at)
-    return f"{session_id}.{exp}.{_mac(secret, 'watch', session_id, exp)}"
+    return f"{session_id}.{viewer}.{exp}.{_mac(secret, 'watch', session_id, viewer, exp)}"
 
 
 def verify_watch_ticket(secret: str, ticket: str, session_id: int, now: float) -> bool:
     """True when ``ticket`` admits a viewer of ``session_id`` now."""
     parts = ticket.split(".")
-    if len(parts) != 3:
+    if len(parts) != 4:
         return False
-    sid, exp, mac = parts
-    if not (sid.isdigit() and exp.isdigit()) or int(sid) != session_id:
+    sid, viewer, exp, mac = parts
+    if not (sid.isdigit() and viewer.isdigit() and exp.isdigit()) or int(sid) != session_id:
         return False
     if not now < int(exp) <= now + MAX_TOKEN_LIFETIME_S:
         return False
-    return hmac.compare_digest(_mac(secret, "watch", session_id, int(exp)), mac)
+    return hmac.compare_digest(_mac(secret, "watch", session_id, int(viewer), int(exp)), mac)
+
+
+def ticket_viewer(ticket: str) -> int | None:
+    """The user id a (verified) watch ticket names, None for an anonymous viewer."""
+    parts = ticket.split(".")
+    if len(parts) != 4 or not parts[1].isdigit():
+        return None
+    return int(parts[1]) or None

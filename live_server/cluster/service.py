@@ -303,11 +303,16 @@ class Cluster:
             return None
         return rules.verify_relay_token(self.config.secret, token, session_id, time.time())
 
-    def watch_ticket(self, session_id: int) -> str:
-        """A viewer's pass to this show on another node (access already checked here)."""
+    def watch_ticket(self, session_id: int, viewer: int | None = None) -> str:
+        """A viewer's pass to this show on another node (access already checked here);
+        ``viewer``: the signed-in user it was checked for."""
         assert self.config.secret, "watch tickets need the cluster secret"
         expires = time.time() + self.config.ticket_ttl_s
-        return rules.sign_watch_ticket(self.config.secret, session_id, expires)
+        return rules.sign_watch_ticket(self.config.secret, session_id, expires, viewer or 0)
+
+    def ticket_viewer(self, ticket: str) -> int | None:
+        """The signed-in user a good ticket was issued for (None: anonymous)."""
+        return rules.ticket_viewer(ticket)
 
     def check_ticket(self, ticket: str, session_id: int) -> bool:
         """True when ``ticket`` admits a viewer of ``session_id``."""

@@ -19,7 +19,7 @@ from live_server.commerce.analytics.service import AnalyticsService
 from live_server.commerce.analytics.store import AnalyticsRepository, CreatorLookup
 from live_server.commerce.cart.service import CartService
 from live_server.commerce.cart.store import CartsRepository
-from live_server.commerce.checkout.service import SWEEP_EVERY_S, CheckoutService
+from live_server.commerce.checkout.service import SWEEP_EVERY_S, BanCheck, CheckoutService
 from live_server.commerce.flash_sales.service import FlashSaleService
 from live_server.commerce.flash_sales.store import FlashSalesRepository
 from live_server.commerce.keys import (
@@ -71,8 +71,10 @@ def setup(
     shows: Shows,
     clock: MediaClock,
     notify: NotifyUser,
+    banned: BanCheck | None = None,
 ) -> Commerce:
-    """Builds commerce, serves its routes and runs its background work."""
+    """Builds commerce, serves its routes and runs its background work. ``banned``: the
+    room's ban check (an order from a show's page is refused to a viewer banned from it)."""
     s = platform.settings
     db = platform.db
     orders = OrdersRepository(db)
@@ -107,6 +109,7 @@ def setup(
         cache_profiles=not s.redis_url,
         host_notifier=notify_host,
         observe_latency=observe_checkout,
+        banned=banned,
     )
     commerce = Commerce(
         checkout=checkout,

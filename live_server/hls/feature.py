@@ -11,7 +11,7 @@ from aiohttp import web
 from live_server.hls import routes
 from live_server.hls.keys import HLS, HLS_METRICS
 from live_server.hls.metrics import HlsMetrics
-from live_server.hls.service import HlsConfig, HlsService
+from live_server.hls.service import HlsConfig, HlsService, ViewerGate
 from live_server.media import Media
 from live_server.platform.core import Platform
 from live_server.platform.signed_urls import UrlSigner
@@ -48,9 +48,15 @@ def config_from(platform: Platform) -> HlsConfig:
 
 
 def setup(
-    app: web.Application, platform: Platform, shows: Shows, media: Media, signer: UrlSigner
+    app: web.Application,
+    platform: Platform,
+    shows: Shows,
+    media: Media,
+    signer: UrlSigner,
+    viewer_gate: ViewerGate | None = None,
 ) -> Hls:
-    """Builds the service, hands it to the broadcast as a tap provider, serves /hls/."""
+    """Builds the service, hands it to the broadcast as a tap provider, serves /hls/.
+    ``viewer_gate``: the room's ban check, asked before a playlist or grant is handed out."""
     service = HlsService(
         media.broadcast,
         shows.service,
@@ -58,6 +64,7 @@ def setup(
         platform.events,
         platform.settings.data_dir / "hls",
         config_from(platform),
+        viewer_gate=viewer_gate,
     )
     media.broadcast.add_tap_provider(service)
     metrics = HlsMetrics(platform.metrics)

@@ -271,10 +271,11 @@ def setup(app: web.Application) -> None:
             "/hls/{session_id}/index.m3u8": {
                 "GET": op(
                     "LL-HLS multivariant playlist of a live show (a private show: Bearer"
-                    " token of one of its readers; the variant URI carries a signed grant)",
+                    " token of one of its readers; the variant URI carries a signed grant);"
+                    " 403 `banned` for a signed-in viewer banned from the show's room",
                     tag="hls",
                     ok_type=PLAYLIST_TYPE,
-                    errors=(404,),
+                    errors=(403, 404),
                 ),
                 "OPTIONS": op("CORS preflight", tag="hls", ok=204),
             },
@@ -289,10 +290,11 @@ def setup(app: web.Application) -> None:
             },
             "/api/sessions/{session_id}/hls": {
                 "GET": op(
-                    "The show's LL-HLS playlist URL and media-time epoch",
+                    "The show's LL-HLS playlist URL and media-time epoch (403 `banned` for"
+                    " a viewer banned from the show's room)",
                     tag="hls",
                     response=HlsInfoOut,
-                    errors=(404,),
+                    errors=(403, 404),
                 )
             },
         },

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +53,10 @@ class HlsConfig:
     vod_keep_s: float = 48 * 3600.0
 
 
+#: Raises when a viewer may not have the show's stream (the room's ban: 403 ``banned``).
+ViewerGate = Callable[[int, Principal | None], Awaitable[None]]
+
+
 class HlsService:
     """Owns every show's packager run and answers who may read which stream."""
 
@@ -65,8 +69,12 @@ class HlsService:
         root: Path,
         config: HlsConfig,
         wall_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        viewer_gate: ViewerGate | None = None,
     ) -> None:
         self._broadcast = broadcast
+        #: the room's ban check (passed in by the composition root): raises for a banned
+        #: signed-in viewer; an anonymous request to a public stream cannot be told apart
+        self._viewer_gate = viewer_gate
         self._sessions = sessions
         self._signer = signer
         self._root = root
@@ -168,6 +176,8 @@ class HlsService:
     async def readable(self, who: Principal | None, session_id: int) -> LiveSession:
         """The show, for someone who may view it (404 "no such session" otherwise)."""
         session = await self._sessions.require_visible(who, session_id)
+        if self._viewer_gate is not None:
+            await self._viewer_gate(session_id, who)  # 403 "banned": no playlist, no grant
         self._public[session_id] = (session.visibility.value == "public", time.monotonic())
         return session
 

@@ -11,9 +11,10 @@ from aiohttp import web
 
 from live_server.cluster import Cluster
 from live_server.media import routes
+from live_server.media.audience import VideoAudience
 from live_server.media.broadcast import BroadcastService
 from live_server.media.clock import MediaClock
-from live_server.media.keys import BROADCAST, RELAYS, VIEWING
+from live_server.media.keys import BROADCAST, RELAYS, VIDEO_AUDIENCE, VIEWING
 from live_server.media.relay import RelayPuller
 from live_server.media.sdp import parse_ice_servers
 from live_server.media.sfu import Sfu
@@ -21,6 +22,7 @@ from live_server.media.store import RecordingRepository
 from live_server.media.turn import TurnCredentials
 from live_server.media.viewing import EdgeAccess, LoadMeter, NodeViewing, ShowAccess
 from live_server.platform.core import Platform
+from live_server.platform.events import ViewerBanned
 from live_server.settings import Settings
 from live_server.shows import Shows
 
@@ -33,6 +35,8 @@ class Media:
     broadcast: BroadcastService
     #: WHEP on this node: access, routing, the relay, the subscription.
     viewing: NodeViewing
+    #: Who watches on WebRTC here (the room counts them with its sockets).
+    audience: VideoAudience
 
 
 def _sfu(s: Settings) -> Sfu:
@@ -69,12 +73,16 @@ def setup(app: web.Application, platform: Platform, shows: Shows, cluster: Clust
         sfu, cluster, relays, ShowAccess(shows.service, cluster), s.max_webrtc_viewers
     )
     cluster.set_load_source(LoadMeter(sfu))
+    # a ban (from this node's room or, over Redis, another's) closes the user's video here
+    platform.events.subscribe(ViewerBanned, viewing.on_viewer_banned)
+    audience = VideoAudience(sfu)
     app[BROADCAST] = broadcast
     app[VIEWING] = viewing
+    app[VIDEO_AUDIENCE] = audience
     app[RELAYS] = relays
     app.cleanup_ctx.append(_media_ctx)
     routes.setup(app)
-    return Media(broadcast=broadcast, viewing=viewing)
+    return Media(broadcast=broadcast, viewing=viewing, audience=audience)
 
 
 def setup_edge(app: web.Application, platform: Platform, cluster: Cluster) -> NodeViewing:
@@ -86,7 +94,9 @@ def setup_edge(app: web.Application, platform: Platform, cluster: Cluster) -> No
         sfu, cluster, relays, EdgeAccess(cluster), s.max_webrtc_viewers, absolute_locations=True
     )
     cluster.set_load_source(LoadMeter(sfu))
+    platform.events.subscribe(ViewerBanned, viewing.on_viewer_banned)
     app[VIEWING] = viewing
+    app[VIDEO_AUDIENCE] = VideoAudience(sfu)  # named by WHEP; no room here counts them yet
     app[RELAYS] = relays
     app.cleanup_ctx.append(_edge_ctx)
     return viewing

@@ -110,6 +110,7 @@ class Viewer:
     joined_at: float = field(default_factory=time.monotonic)  # when it got its answer
     connected: bool = False  # ICE and DTLS connected once
     relay: bool = False  # another node's relay pull: not audience, no caps
+    user_id: int | None = None  # who watches, when signed in (a ban closes their video)
 
 
 class Room:
@@ -471,7 +472,12 @@ class Sfu:
     # -- WHEP -----------------------------------------------------------------
 
     async def subscribe(
-        self, session_id: int, offer_sdp: str, address: str | None = None, relay: bool = False
+        self,
+        session_id: int,
+        offer_sdp: str,
+        address: str | None = None,
+        relay: bool = False,
+        user_id: int | None = None,
     ) -> tuple[str, str]:
         """Accept a viewer's offer; returns (viewer id, SDP answer).
 
@@ -533,7 +539,9 @@ class Sfu:
                 raise BadOffer(
                     "the offer has no audio or video section that can receive this stream"
                 )
-            viewer = Viewer(id=viewer_id, pc=pc, tracks=tracks, address=address, relay=relay)
+            viewer = Viewer(
+                id=viewer_id, pc=pc, tracks=tracks, address=address, relay=relay, user_id=user_id
+            )
             pc.on("connectionstatechange", lambda: self._on_viewer_state(room, viewer))
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
@@ -591,6 +599,18 @@ class Sfu:
         if room is None or viewer is None:
             raise NotFound("no such WHEP session")
         await self._drop_viewer(room, viewer)
+
+    async def drop_user(self, session_id: int, user_id: int) -> int:
+        """Close every WHEP viewer of the session signed in as ``user_id`` (a ban); returns
+        how many were closed."""
+        room = self._rooms.get(session_id)
+        if room is None:
+            return 0
+        viewers = [v for v in room.viewers.values() if v.user_id == user_id and not v.relay]
+        for viewer in viewers:
+            self._forget_viewer(room, viewer)  # out of the fan-out and the counts at once
+        await asyncio.gather(*(v.pc.close() for v in viewers), return_exceptions=True)
+        return len(viewers)
 
     # -- lifecycle ------------------------------------------------------------
 

@@ -12,6 +12,7 @@ bounded per-viewer track on the fast path.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Protocol
 
@@ -21,9 +22,12 @@ from live_server.media.sdp import ice_link_headers
 from live_server.media.sfu import NotLive, Sfu
 from live_server.media.turn import announced_ice_servers
 from live_server.platform.errors import NotFound, Unavailable
+from live_server.platform.events import ViewerBanned
 from live_server.platform.identity import Principal
 from live_server.shows.rules import SessionState
 from live_server.shows.service import LiveSessionService
+
+logger = logging.getLogger(__name__)
 
 #: what a viewer refused for capacity is told to wait before trying WebRTC again
 CAPACITY_RETRY_S = 30
@@ -118,7 +122,7 @@ class NodeViewing:
         if isinstance(decision, RedirectTo):
             # the ticket says this node checked the viewer (an edge has no database to) and
             # that it was routed already: the target serves it or refuses, never sends it on
-            ticket = self._cluster.watch_ticket(session_id)
+            ticket = self._cluster.watch_ticket(session_id, who.user_id if who else None)
             return f"{decision.node.url}/whep/{session_id}?ticket={ticket}"
         return None
 
@@ -138,7 +142,23 @@ class NodeViewing:
                 retry_after=CAPACITY_RETRY_S,
             )
         await self._relays.ensure(session_id)
-        return await self._sfu.subscribe(session_id, offer, address)
+        # who watches: the signed-in viewer, or the one a node named in the watch ticket
+        # (a redirect may lose the Authorization header); a ban closes their video
+        user_id = who.user_id if who is not None else None
+        if user_id is None and ticket:
+            user_id = self._cluster.ticket_viewer(ticket)
+        return await self._sfu.subscribe(session_id, offer, address, user_id=user_id)
+
+    async def on_viewer_banned(self, event: ViewerBanned) -> None:
+        """A ban on any node: this node's WHEP viewers signed in as that user are closed."""
+        closed = await self._sfu.drop_user(event.session_id, event.user_id)
+        if closed:
+            logger.info(
+                "session=%s user=%s banned: %d viewer connection(s) closed",
+                event.session_id,
+                event.user_id,
+                closed,
+            )
 
     async def leave(self, session_id: int, viewer_id: str) -> None:
         """WHEP DELETE."""

@@ -61,6 +61,15 @@ class TokensRevoked:
     user_id: int
 
 
+@dataclass(frozen=True)
+class ViewerBanned:
+    """A user was banned from a session's room: their video and their room connections
+    must go on every node (the room publishes it on each node's bus, over Redis too)."""
+
+    session_id: int
+    user_id: int
+
+
 class EventBus:
     """Publish/subscribe by event type. A failing handler is logged, never propagated."""
 

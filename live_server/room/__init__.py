@@ -3,7 +3,7 @@
 Other features and the Socket.IO transport use what is re-exported here.
 """
 
-from live_server.room import events
+from live_server.room import ban_notices, events
 from live_server.room.events import MAX_PAYLOAD_BYTES, Field, ack_for, error_ack, id_field
 from live_server.room.extensions import RoomBroadcaster, TickContributor
 from live_server.room.feature import Room, setup
@@ -35,6 +35,7 @@ __all__ = [
     "Sender",
     "TickContributor",
     "ack_for",
+    "ban_notices",
     "check_sender",
     "error_ack",
     "events",

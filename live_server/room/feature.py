@@ -13,6 +13,7 @@ from aiohttp import web
 from live_server.catalog import Catalog
 from live_server.platform.core import Platform
 from live_server.room import reports, routes
+from live_server.room.ban_notices import setup as ban_notices_setup
 from live_server.room.context import RoomContext, RoomLimits
 from live_server.room.core_events import core_events
 from live_server.room.extensions import RoomBroadcaster
@@ -80,7 +81,8 @@ def setup(
     service = RoomService(
         ctx, ticker, aggregator, platform.events, observe_chat_latency=chat_latency.observe
     )
-    moderation = RoomModeration(ctx, ticker)
+    # a ban reaches every node's media plane (its WHEP viewers) through the event bus
+    moderation = RoomModeration(ctx, ticker, ban_notices_setup(app, platform))
     events = RoomEventRegistry()
     events.register_all(core_events(service, moderation))
     events.feed_contributors(service.add_contributor)

@@ -15,6 +15,7 @@ from typing import Any
 from live_server.platform.errors import Forbidden, NotFound, Unauthorized
 from live_server.platform.identity import Principal
 from live_server.room import events as ev
+from live_server.room.ban_notices import BanNotices
 from live_server.room.context import RoomContext, config_payload, log_payload
 from live_server.room.extensions import moderators_room, session_room, user_room
 from live_server.room.rules.moderation import (
@@ -29,13 +30,20 @@ from live_server.shows.rules import LiveSession
 
 logger = logging.getLogger(__name__)
 
+#: what a banned viewer reads when the show's video is refused to them
+BANNED_FROM_VIDEO = "You were removed from this show by its moderators, so you can't watch it."
+
 
 class RoomModeration:
     """Moderator actions of the live room."""
 
-    def __init__(self, ctx: RoomContext, ticker: RoomTicker) -> None:
+    def __init__(
+        self, ctx: RoomContext, ticker: RoomTicker, notices: BanNotices | None = None
+    ) -> None:
         self.ctx = ctx
         self.ticker = ticker
+        #: tells every node's media plane (and anything else on the bus) about a ban
+        self.notices = notices
 
     async def _actor(self, sid: str, session_id: int) -> tuple[Principal, LiveSession]:
         member = self.ctx.membership.members.get(sid)
@@ -144,6 +152,8 @@ class RoomModeration:
         )
         for target_sid in await self.ctx.state.user_sockets(session_id, user_id):
             await self.ctx.broadcaster.disconnect(target_sid)
+        if self.notices is not None:  # their video goes too, on whichever node serves it
+            await self.notices.announce(session_id, user_id)
         await self._log(session_id, actor, Action.BAN, user_id=user_id, detail=reason)
         return {"ok": True}
 
@@ -156,6 +166,18 @@ class RoomModeration:
             await self.ctx.state.set_banned(session_id, user_id, False)
             await self._log(session_id, actor, Action.UNBAN, user_id=user_id)
         return {"ok": True}
+
+    # -- what a ban refuses beyond the room ------------------------------------------------
+    async def is_banned(self, session_id: int, user_id: int) -> bool:
+        """Whether the user is banned from the session (the durable copy every node reads)."""
+        return await self.ctx.moderation.is_banned(session_id, user_id)
+
+    async def refuse_banned(self, session_id: int, who: Principal | None) -> None:
+        """Raises 403 ``banned`` when a signed-in viewer is banned from the session: what
+        WHEP and the LL-HLS grant ask before a show's video is handed out. An anonymous
+        viewer cannot be told apart, so is not refused here."""
+        if who is not None and await self.is_banned(session_id, who.user_id):
+            raise Forbidden(BANNED_FROM_VIDEO, code="banned")
 
     # -- room settings --------------------------------------------------------------------
     async def update_settings(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:

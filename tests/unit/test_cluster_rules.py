@@ -106,5 +106,16 @@ def test_watch_tickets_are_bound_to_show_and_time_and_differ_from_relay_tokens()
     assert not rules.verify_watch_ticket(SECRET, ticket, 8, now=1000)
     assert not rules.verify_watch_ticket(SECRET, ticket, 9, now=1031)
     assert not rules.verify_watch_ticket("other", ticket, 9, now=1000)
-    sid, exp, mac = ticket.split(".")
+    sid, _viewer, exp, mac = ticket.split(".")
     assert rules.verify_relay_token(SECRET, f"n.{sid}.{exp}.{mac}", 9, now=1000) is None
+    assert rules.ticket_viewer(ticket) is None  # anonymous
+
+
+def test_watch_tickets_name_the_viewer_they_were_checked_for() -> None:
+    ticket = rules.sign_watch_ticket(SECRET, 9, expires_at=1030, viewer=42)
+    assert rules.verify_watch_ticket(SECRET, ticket, 9, now=1000)
+    assert rules.ticket_viewer(ticket) == 42
+    sid, _viewer, exp, mac = ticket.split(".")
+    # another user's id in a ticket signed for 42 (or for nobody) does not verify
+    assert not rules.verify_watch_ticket(SECRET, f"{sid}.43.{exp}.{mac}", 9, now=1000)
+    assert not rules.verify_watch_ticket(SECRET, f"{sid}.0.{exp}.{mac}", 9, now=1000)

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from live_server.accounts.service import AccountService
@@ -46,13 +46,19 @@ from live_server.commerce.rules.basics import (
     request_fingerprint,
 )
 from live_server.commerce.stores.orders import OrdersRepository
-from live_server.platform.errors import Conflict, DomainError, Invalid, NotFound
+from live_server.platform.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from live_server.platform.identity import Principal
 
 logger = logging.getLogger(__name__)
 
 #: Records one checkout's latency in seconds with its outcome (placed, replayed, an error code).
 LatencyObserver = Callable[[str, float], None]
+
+#: Whether a user is banned from a session's room (the room's check, passed in by setup).
+BanCheck = Callable[[int, int], Awaitable[bool]]
+BANNED_FROM_SHOW = (
+    "You were removed from this show by its moderators, so you can't buy from it here."
+)
 
 SWEEP_EVERY_S: Final = 2.0  # how often unpaid holds past their time are released
 
@@ -84,8 +90,11 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         cache_profiles: bool = True,
         host_notifier: HostNotifier | None = None,
         observe_latency: LatencyObserver | None = None,
+        banned: BanCheck | None = None,
     ) -> None:
         self._orders = orders
+        # the room's ban check: a viewer banned from a show cannot buy from it there
+        self._banned = banned
         self._carts = carts
         self._payments = payments
         self._resolver = resolver
@@ -273,6 +282,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
             raise Invalid(f"unknown payment method {method!r}", code="invalid_payment_method")
         # the source the buyer names counts only if it showed what is bought; else direct
         attribution = await self._resolver.resolve(source, (ln.product_id for ln in lines))
+        await self._refuse_banned(who, attribution.session_id)
         rate = 0
         if attribution.creator_id is not None:
             rate = await self._ledger.rate_for(attribution.creator_id)
@@ -313,6 +323,14 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         if isinstance(outcome, KeyReused):
             raise _key_reused()
         raise rejection_error(outcome)
+
+    async def _refuse_banned(self, who: Principal, session_id: int | None) -> None:
+        """An order credited to a show (bought from its page) is refused to a viewer its
+        moderators banned from it; the same product bought elsewhere is not."""
+        if session_id is None or self._banned is None:
+            return
+        if await self._banned(session_id, who.user_id):
+            raise Forbidden(BANNED_FROM_SHOW, code="banned")
 
     def _released(self, released: Released) -> None:
         self._live.update_stock(released.stock_after)

@@ -1,0 +1,112 @@
+"""A ban told to every node: `ViewerBanned` on each node's event bus.
+
+A ban is stored in SQLite (durable) and in the shared live state (enforced by every node's
+room); what a node holds for the banned user beyond the room (their WHEP video, served by
+the media plane, which sits below the room and cannot ask it) learns of the ban from the
+platform's `EventBus`. The bus is in-process, so with Redis the notice also goes out on the
+room's own pub/sub channel (`<prefix>:room-bans`) and every other node republishes it on
+its bus. Without Redis there is one node and the local bus is enough.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from live_server.platform.core import Platform
+from live_server.platform.events import EventBus, ViewerBanned
+
+logger = logging.getLogger(__name__)
+
+
+class BanNotices:
+    """Publishes bans on this node's bus and, with Redis, on every other node's."""
+
+    def __init__(self, events: EventBus, redis: Redis | None = None, prefix: str = "") -> None:
+        self._events = events
+        self._redis = redis
+        self.channel = f"{prefix}:room-bans"
+        self.node_id = uuid.uuid4().hex[:12]
+        self._listening = asyncio.Event()
+
+    async def announce(self, session_id: int, user_id: int) -> None:
+        """Tell every node (this one first, at once) that the user is banned."""
+        await self._events.publish(ViewerBanned(session_id, user_id))
+        if self._redis is None:
+            return
+        message = json.dumps({"node": self.node_id, "session_id": session_id, "user_id": user_id})
+        try:
+            await self._redis.publish(self.channel, message)
+        except (OSError, RedisError) as exc:
+            # the room and the WHEP check still refuse the user everywhere (SQLite, Redis)
+            logger.warning("session %d: ban notice not published (%s)", session_id, exc)
+
+    async def listen(self) -> None:
+        """Republish other nodes' bans on this node's bus until cancelled."""
+        if self._redis is None:
+            return
+        while True:
+            try:
+                await self._listen_once(self._redis)
+            except (OSError, RedisError) as exc:
+                logger.warning("ban notices: Redis unavailable (%s); retrying", exc)
+                await asyncio.sleep(1.0)
+
+    async def wait_listening(self, timeout: float = 5.0) -> None:
+        """Returns once subscribed (tests and start-up)."""
+        if self._redis is not None:
+            await asyncio.wait_for(self._listening.wait(), timeout)
+
+    async def _listen_once(self, redis: Redis) -> None:
+        pubsub = redis.pubsub()
+        await pubsub.subscribe(self.channel)
+        self._listening.set()
+        try:
+            async for message in pubsub.listen():
+                event = _decode(message)
+                if event is not None and event[0] != self.node_id:
+                    await self._events.publish(ViewerBanned(event[1], event[2]))
+        finally:
+            self._listening.clear()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+def _decode(message: Any) -> tuple[str, int, int] | None:
+    """(node, session id, user id) of a pub/sub message, or None for anything else."""
+    if not isinstance(message, dict) or message.get("type") != "message":
+        return None
+    try:
+        body = json.loads(message["data"])
+        node, session_id, user_id = body["node"], body["session_id"], body["user_id"]
+    except (TypeError, ValueError, KeyError):
+        return None
+    if not (isinstance(session_id, int) and isinstance(user_id, int)):
+        return None
+    return str(node), session_id, user_id
+
+
+def setup(app: web.Application, platform: Platform) -> BanNotices:
+    """The node's ban notices, listening to other nodes' while the app runs (a full node's
+    room announces through them; an edge only listens, for the viewers it serves)."""
+    notices = BanNotices(platform.events, platform.redis, platform.settings.redis_prefix)
+
+    async def listening(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.get_running_loop().create_task(notices.listen(), name="room-ban-notices")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await notices.wait_listening()
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    app.cleanup_ctx.append(listening)
+    return notices
