@@ -69,6 +69,7 @@ const ICONS = {
   radio: ["M12 14a2 2 0 1 0 0-4 2 2 0 0 0 0 4Z", "M8.5 8.5a5 5 0 0 0 0 7", "M15.5 8.5a5 5 0 0 1 0 7", "M5.6 5.6a9 9 0 0 0 0 12.8", "M18.4 5.6a9 9 0 0 1 0 12.8"],
   stop: ["M6 6h12v12H6z"],
   external: ["M14 4h6v6", "M20 4 10 14", "M19 14v6H4V5h6"],
+  search: ["M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14Z", "m20 20-4-4"],
 };
 
 /** An inline SVG icon (stroke style, currentColor). */
@@ -177,7 +178,7 @@ function userMenu(user) {
  * Fill the page's `<header id="topbar">` with the brand, the navigation (a bottom tab bar
  * on phones) and the account area. Resolves with the current user (or null).
  *
- * @param {{active?: "home"|"feed"|"studio"|"orders"}} [options]
+ * @param {{active?: "home"|"feed"|"search"|"studio"|"orders"}} [options]
  */
 export async function renderNav({ active } = {}) {
   let header = document.getElementById("topbar");
@@ -204,6 +205,7 @@ export async function renderNav({ active } = {}) {
     { class: "nav", "aria-label": "Main" },
     link("home", "/", "Home", "home"),
     link("feed", "/feed.html", "Feed", "feed"),
+    link("search", "/search.html", "Search", "search"),
     isHost(user) ? link("studio", "/studio.html", "Studio", "studio") : null,
     user ? link("orders", "/orders.html", "Orders", "bag") : null,
   );
