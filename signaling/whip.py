@@ -50,7 +50,7 @@ def preflight(methods: str) -> web.Response:
         status=204,
         headers={
             "Access-Control-Allow-Methods": methods,
-            "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match, X-Viewer-Key",
             "Access-Control-Max-Age": "86400",
             "Allow": methods,
         },
