@@ -100,8 +100,9 @@ export function renderCard(item, me, handlers) {
     el(
       "div",
       { class: "feed-creator" },
-      creator ? avatar(creator) : null,
-      el("span", { class: "creator-name" }, creator ? creator.display_name || creator.username : ""),
+      creator
+        ? el("a", { class: "creator-link", href: `/creator.html?id=${encodeURIComponent(creator.id)}` }, avatar(creator), el("span", { class: "creator-name" }, creator.display_name || creator.username))
+        : null,
       canFollow
         ? el("button", { type: "button", class: "feed-follow", "aria-pressed": String(Boolean(item.following)), onclick: (e) => handlers.onFollow(item, e.currentTarget) }, item.following ? "Following" : "Follow")
         : null,

@@ -3,7 +3,7 @@
 // only the visible clip plays; watched items are reported so they rank lower next time.
 
 import { api, currentUser } from "../api.js";
-import { closeSheet, el, emptyState, renderNav, toast } from "../ui.js";
+import { closeSheet, el, emptyState, renderNav, replaceChildren, toast } from "../ui.js";
 import { renderCard } from "./card.js";
 import { openBag } from "./shop.js";
 import { openComments, openInterests, toggleFollow, toggleSmile } from "./social.js";
@@ -12,6 +12,8 @@ const PAGE = 8;
 const SEEN_AFTER_MS = 1500;
 
 const feed = document.getElementById("feed");
+// The tab: "for-you" (ranked) or "following" (creators the viewer follows, newest first).
+const TAB = new URLSearchParams(location.search).get("tab") === "following" ? "following" : "for-you";
 const state = { items: [], cursor: null, done: false, loading: null, active: -1, me: null, seen: new Set(), seenTimer: null };
 
 const handlers = {
@@ -53,13 +55,13 @@ function append(items) {
 async function loadMore() {
   if (state.done) return;
   if (state.loading) return state.loading;
-  const url = `/api/feed?limit=${PAGE}` + (state.cursor ? `&cursor=${encodeURIComponent(state.cursor)}` : "");
+  const url = `/api/feed?limit=${PAGE}` + (TAB === "following" ? "&filter=following" : "") + (state.cursor ? `&cursor=${encodeURIComponent(state.cursor)}` : "");
   state.loading = api(url)
     .then((page) => {
       append(page.items);
       state.cursor = page.next_cursor;
       state.done = !page.next_cursor;
-      if (state.done) feed.querySelector(".feed-end").hidden = false;
+      if (state.done) showEnd();
     })
     .catch((err) => toast(err.message, "error"))
     .finally(() => {
@@ -180,10 +182,34 @@ async function restart() {
   await loadMore();
 }
 
+function endOfFeed() {
+  if (TAB !== "following") {
+    return emptyState("You're all caught up", "Come back later for new clips and posts.", { action: el("a", { class: "btn btn-primary", href: "/" }, "Watch live shows") });
+  }
+  if (!state.me) {
+    const next = encodeURIComponent("/feed.html?tab=following");
+    return emptyState("See the creators you follow", "Log in to see the clips and posts of creators you follow, newest first.", { action: el("a", { class: "btn btn-primary", href: `/login.html?next=${next}` }, "Log in") });
+  }
+  if (state.items.length) return emptyState("You're all caught up", "That's everything from the creators you follow.", { action: el("a", { class: "btn btn-primary", href: "/feed.html" }, "Back to For you") });
+  return emptyState("Nothing from creators you follow yet", "Follow creators to see their clips and posts here.", { action: el("a", { class: "btn btn-primary", href: "/search.html?kind=creators" }, "Find creators") });
+}
+
+function showEnd() {
+  const end = feed.querySelector(".feed-end");
+  replaceChildren(end, endOfFeed());
+  end.hidden = false;
+}
+
 async function main() {
-  feed.append(el("section", { class: "feed-end", hidden: true }, emptyState("You're all caught up", "Come back later for new clips and posts.", { action: el("a", { class: "btn btn-primary", href: "/" }, "Watch live shows") })));
+  document.getElementById(TAB === "following" ? "tab-following" : "tab-for-you").setAttribute("aria-current", "page");
   state.me = await renderNav({ active: "feed" }).catch(() => null);
   if (!state.me) state.me = await currentUser().catch(() => null);
+  feed.append(el("section", { class: "feed-end", hidden: true }, endOfFeed()));
+  if (TAB === "following" && !state.me) {
+    feed.setAttribute("aria-busy", "false");
+    showEnd();
+    return;
+  }
   const tune = document.getElementById("feed-tune");
   if (state.me) {
     tune.hidden = false;
@@ -192,10 +218,10 @@ async function main() {
       await restart();
     }));
   }
-  append(await deepLinked());
+  if (TAB !== "following") append(await deepLinked());
   await loadMore();
   if (!state.items.length) {
-    feed.querySelector(".feed-end").hidden = false;
+    showEnd();
     return;
   }
   feed.focus({ preventScroll: true });
