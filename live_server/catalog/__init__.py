@@ -7,7 +7,7 @@ from live_server.catalog.feature import Catalog, build, setup
 from live_server.catalog.keys import CATALOG
 from live_server.catalog.rules import Product
 from live_server.catalog.serializers import product_json
-from live_server.catalog.service import CatalogService, MediaStore
+from live_server.catalog.service import CatalogService, MediaStore, check_declared_type
 from live_server.catalog.store import ProductRepository
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Product",
     "ProductRepository",
     "build",
+    "check_declared_type",
     "product_json",
     "setup",
 ]

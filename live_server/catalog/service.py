@@ -168,6 +168,15 @@ class CatalogService:
         415 unless it is a PNG, JPEG, WebP or GIF, 422 when it has too many pixels or does
         not parse."""
         await self._owned(who, product_id)
+        url = await self.keep_image(upload, content_type, "images")
+        if not await self._products.add_image(product_id, url, MAX_IMAGES):
+            raise Conflict(f"a product has at most {MAX_IMAGES} images", code="too_many_images")
+        return await self.get(product_id)
+
+    async def keep_image(self, upload: Upload, content_type: str | None, folder: str) -> str:
+        """Checks an uploaded image (type by its bytes: 415; size: 413; pixels and whether it
+        parses: 422) and keeps it under `folder` of the media store; returns its URL. Product
+        images and show covers both come through here."""
         ext = check_image(upload.head, upload.size, content_type, self._max_upload)
         try:
             await asyncio.to_thread(
@@ -177,10 +186,7 @@ class CatalogService:
             raise Invalid(str(exc), code="image_too_large") from None
         except MediaError as exc:
             raise Invalid("the image is damaged or truncated", code="undecodable_image") from exc
-        url = await self._media.keep("images", ext, upload.path)
-        if not await self._products.add_image(product_id, url, MAX_IMAGES):
-            raise Conflict(f"a product has at most {MAX_IMAGES} images", code="too_many_images")
-        return await self.get(product_id)
+        return await self._media.keep(folder, ext, upload.path)
 
     async def by_ids(self, ids: list[int]) -> dict[int, Product]:
         return await self._products.by_ids(ids)

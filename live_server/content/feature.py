@@ -10,6 +10,7 @@ from aiohttp import web
 
 from live_server.accounts import Accounts
 from live_server.catalog import Catalog
+from live_server.content import share
 from live_server.content.access import ContentAccess
 from live_server.content.clips import routes as clips_routes
 from live_server.content.clips.store import ClipRepository
@@ -146,4 +147,6 @@ def setup(
     posts_routes.setup(app)
     replays_routes.setup(app)
     reminders_routes.setup(app)
+    # Open Graph previews on the show, replay and clip pages (before the static pages' route)
+    share.setup(app, content.access, ClipRepository(platform.db), accounts.users)
     return content

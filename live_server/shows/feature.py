@@ -9,7 +9,7 @@ from aiohttp import web
 from live_server.accounts import Accounts
 from live_server.catalog import Catalog
 from live_server.platform.core import Platform
-from live_server.shows import routes
+from live_server.shows import cover, routes
 from live_server.shows.clock import WallMediaClock
 from live_server.shows.keys import SHOWS
 from live_server.shows.service import LiveSessionService
@@ -38,4 +38,5 @@ def setup(app: web.Application, platform: Platform, accounts: Accounts, catalog:
     shows = build(platform, accounts, catalog)
     app[SHOWS] = shows.service
     routes.setup(app)
+    cover.setup(app, catalog.service)  # the cover image goes through the catalog's image checks
     return shows

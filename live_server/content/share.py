@@ -1,0 +1,189 @@
+"""Share previews: the show, replay and clip pages carry Open Graph tags in their HTML.
+
+A link pasted into a chat app or a social network is fetched by a crawler that runs no
+JavaScript and sends no token, so the server writes `og:title`, `og:description`,
+`og:image`, `og:url` (and the Twitter card) into the page itself for
+`/session.html?id=`, `/replay.html?id=` and `/feed.html?clip=`. Only what an anonymous
+reader may see is described: a private show, a missing one or a page without an id gets
+the page unchanged, so a preview never tells that a private show exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from live_server.accounts import UserRepository
+from live_server.content.access import ContentAccess
+from live_server.content.clips.store import ClipRepository
+from live_server.platform.core import PLATFORM
+from live_server.platform.errors import NotFound
+from live_server.platform.timefmt import iso
+
+logger = logging.getLogger(__name__)
+
+SITE_NAME = "LiveShop"
+NO_CACHE = {"Cache-Control": "no-cache"}
+MAX_DESCRIPTION = 200
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a share preview says about a page."""
+
+    title: str
+    description: str
+    image: str | None
+    kind: str = "website"
+
+
+def _short(text: str, limit: int = MAX_DESCRIPTION) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _absolute(base: str, url: str | None) -> str | None:
+    if not url:
+        return None
+    if url.startswith(("http://", "https://")):
+        return url
+    return base + (url if url.startswith("/") else "/" + url)
+
+
+def meta_tags(preview: Preview, page_url: str, base: str) -> str:
+    """The <meta> tags of a preview, every value escaped for an HTML attribute."""
+    tags = {
+        "og:site_name": SITE_NAME,
+        "og:type": preview.kind,
+        "og:title": preview.title,
+        "og:description": preview.description,
+        "og:url": page_url,
+    }
+    image = _absolute(base, preview.image)
+    if image:
+        tags["og:image"] = image
+    lines = [
+        f'<meta property="{name}" content="{html.escape(value, quote=True)}" />'
+        for name, value in tags.items()
+    ]
+    lines.append(
+        '<meta name="twitter:card" content="'
+        + ("summary_large_image" if image else "summary")
+        + '" />'
+    )
+    lines.append(f'<meta name="description" content="{html.escape(preview.description)}" />')
+    return "\n    ".join(lines)
+
+
+def with_tags(page: str, tags: str, title: str) -> str:
+    """The page with the tags at the end of its <head> and the preview's <title>."""
+    head_end = page.find("</head>")
+    if head_end < 0:
+        return page
+    start, end = page.find("<title>"), page.find("</title>")
+    if 0 <= start < end < head_end:
+        page = page[: start + 7] + html.escape(title) + page[end:]
+        head_end = page.find("</head>")
+    return page[:head_end] + "  " + tags + "\n  " + page[head_end:]
+
+
+def _id(raw: str | None) -> int | None:
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 15:
+        return None
+    return int(raw)
+
+
+class SharePreviews:
+    """Finds what an anonymous reader may know about a shared page."""
+
+    def __init__(self, access: ContentAccess, clips: ClipRepository, users: UserRepository) -> None:
+        self._access = access
+        self._clips = clips
+        self._users = users
+
+    async def _host_name(self, user_id: int) -> str:
+        user = await self._users.get(user_id)
+        return (user.display_name or user.username) if user else "a LiveShop host"
+
+    async def show(self, session_id: int) -> Preview:
+        session = await self._access.session(None, session_id)  # NotFound when private
+        host = await self._host_name(session.host_id)
+        if session.is_live:
+            lead = f"Live now with {host}"
+        elif session.ended_at is not None:
+            lead = f"A live show by {host}"
+        else:
+            lead = f"Live with {host} · starts {iso(session.starts_at)}"
+        about = _short(f"{lead}. {session.description}" if session.description else lead)
+        return Preview(session.title, about, session.cover_url, "video.other")
+
+    async def replay(self, session_id: int) -> Preview:
+        session = await self._access.session(None, session_id)
+        replay = await self._clips.replay(session_id)
+        host = await self._host_name(session.host_id)
+        image = session.cover_url or (replay.poster_url if replay else None)
+        about = _short(f"Watch the replay of {host}'s live show and shop it. {session.description}")
+        return Preview(f"Replay: {session.title}", about, image, "video.other")
+
+    async def clip(self, clip_id: int) -> Preview:
+        clip = await self._access.clip(None, clip_id)
+        host = await self._host_name(clip.host_id)
+        title = clip.title or f"A clip by {host}"
+        return Preview(title, _short(f"A shoppable clip by {host} on LiveShop."), clip.poster_url)
+
+
+def _base_url(request: web.Request) -> str:
+    public = request.app[PLATFORM].settings.public_url
+    return public.rstrip("/") if public else f"{request.scheme}://{request.host}"
+
+
+SHARE: web.AppKey[SharePreviews] = web.AppKey("share_previews", SharePreviews)
+
+
+async def _preview_for(request: web.Request, page: str) -> Preview | None:
+    previews = request.app[SHARE]
+    try:
+        if page == "session.html" and (sid := _id(request.query.get("id"))) is not None:
+            return await previews.show(sid)
+        if page == "replay.html" and (sid := _id(request.query.get("id"))) is not None:
+            return await previews.replay(sid)
+        if page == "feed.html" and (cid := _id(request.query.get("clip"))) is not None:
+            return await previews.clip(cid)
+    except NotFound:
+        return None
+    return None
+
+
+def _page_handler(
+    web_root: Path, page: str
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        path = web_root / page
+        if not path.is_file():
+            raise NotFound("no such page")
+        preview = await _preview_for(request, page)
+        if preview is None:
+            return web.FileResponse(path, headers=NO_CACHE)
+        base = _base_url(request)
+        text = await asyncio.to_thread(path.read_text, encoding="utf-8")  # a few KiB
+        tags = meta_tags(preview, base + str(request.rel_url), base)
+        body = with_tags(text, tags, f"{preview.title} · {SITE_NAME}")
+        return web.Response(text=body, content_type="text/html", headers=NO_CACHE)
+
+    return handler
+
+
+def setup(
+    app: web.Application, access: ContentAccess, clips: ClipRepository, users: UserRepository
+) -> None:
+    """Serves the shareable pages with their previews (before the static pages' route)."""
+    app[SHARE] = SharePreviews(access, clips, users)
+    web_root = app[PLATFORM].settings.web_root
+    for page in ("session.html", "replay.html", "feed.html"):
+        app.router.add_get(f"/{page}", _page_handler(web_root, page))
