@@ -1,18 +1,28 @@
-"""Serves the web client's pages, its npm libraries under /vendor, and media (media_files)."""
+"""Serves the web client's pages, its npm libraries under /vendor, and media (media_files).
+
+A person who opens an unknown page (`/nope.html`, `/nope`) gets the friendly 404 page, and
+a page that fails gets the 500 page; the API (`/api/...`) and every other machine URL keep
+their JSON errors. Only a browser's page request (GET, `Accept: text/html`) gets HTML.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from live_server.platform import media_files
 from live_server.platform.core import PLATFORM
 from live_server.platform.errors import NotFound
 from live_server.platform.media_files import MediaAuthoriser
 from live_server.platform.signed_urls import UrlSigner
+
+logger = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -44,6 +54,62 @@ async def _static_cache_headers(request: web.Request, handler: Handler) -> web.S
     return response
 
 
+#: URLs that are never pages: their errors stay JSON (or what their protocol says).
+_MACHINE_PREFIXES = (
+    "/api/",
+    "/whip/",
+    "/whep/",
+    "/socket.io/",
+    "/hls/",
+    "/media/",
+    "/vendor/",
+    "/metrics",
+    "/healthz",
+    "/readyz",
+)
+
+
+def _wants_page(request: web.Request) -> bool:
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.path.startswith(_MACHINE_PREFIXES)
+        and "text/html" in request.headers.get("Accept", "")
+    )
+
+
+def _html_errors(web_root: Path) -> Middleware:
+    @web.middleware
+    async def html_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not _wants_page(request):
+            return await handler(request)
+        try:
+            response = await handler(request)
+        except (NotFound, web.HTTPNotFound):
+            return await _error_page(web_root, 404)
+        except web.HTTPException:
+            raise
+        except Exception:
+            logger.exception("page %s failed", request.path)
+            return await _error_page(web_root, 500)
+        return response
+
+    return html_errors
+
+
+async def _error_page(web_root: Path, status: int) -> web.StreamResponse:
+    try:
+        body = await asyncio.to_thread((web_root / f"{status}.html").read_bytes)
+    except OSError:  # a web root without the page: the JSON error, as before
+        raise NotFound("no such page") if status == 404 else web.HTTPInternalServerError() from None
+    return web.Response(
+        body=body,
+        status=status,
+        content_type="text/html",
+        charset="utf-8",
+        headers=NO_CACHE,
+    )
+
+
 def setup(app: web.Application, signer: UrlSigner, authorise_media: MediaAuthoriser) -> None:
     """Call last in create_app: the page route matches any `/<name>.html`.
 
@@ -64,3 +130,4 @@ def setup(app: web.Application, signer: UrlSigner, authorise_media: MediaAuthori
             app.router.add_static(f"/vendor/{package}/", vendor)
     media_files.setup(app, settings.media_dir, signer, authorise_media)
     app.middlewares.append(_static_cache_headers)
+    app.middlewares.append(_html_errors(web_root))
