@@ -6,7 +6,8 @@
 // cannot be reached (a redirect chain that never ends) or keeps failing. The switch keeps
 // the page, the <video> element and its muted state; chat, cards and buying go on.
 // Autoplays muted with a tap-to-unmute button; shows "waiting for host" until the host is
-// live (WHEP answers 409 before that) and "host reconnecting" while the host is away.
+// live (the page asks WHEP only once the show is live; WHEP answers 409 before that) and
+// "host reconnecting" while the host is away.
 //
 // While on LL-HLS the page tries WebRTC again only for a reason: a refusal for capacity
 // (the front row or the node was full) is asked again after the server's Retry-After,
@@ -129,7 +130,8 @@ async function connect({ upgrade = false } = {}) {
         setSessionState("ended");
       } else if (!upgrade) {
         show("waiting", "Waiting for the host to go live…");
-        scheduleRetry();
+        // a show that has not started is asked again when the room says it went live
+        if (state.sessionState !== "scheduled") scheduleRetry();
       }
       return;
     }
@@ -353,8 +355,13 @@ async function main() {
     setEnded();
     return;
   }
-  show("waiting", state.sessionState === "scheduled" ? "Waiting for the host to go live…" : "Connecting…");
-  connect();
+  if (state.sessionState === "scheduled") {
+    // nothing to play yet: the room's "room:state" (or the poll) starts the video at go-live
+    show("waiting", "Waiting for the host to go live…");
+  } else {
+    show("waiting", "Connecting…");
+    connect();
+  }
   setInterval(watch, 500);
   setInterval(poll, POLL_MS);
 }
