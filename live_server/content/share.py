@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import segno
 from aiohttp import web
 
 from live_server.accounts import UserRepository
@@ -24,6 +26,9 @@ from live_server.content.access import ContentAccess
 from live_server.content.clips.store import ClipRepository
 from live_server.platform.core import PLATFORM
 from live_server.platform.errors import NotFound
+from live_server.platform.http import path_int, principal
+from live_server.platform.identity import Principal
+from live_server.platform.openapi import document, op
 from live_server.platform.timefmt import iso
 
 logger = logging.getLogger(__name__)
@@ -107,6 +112,9 @@ class SharePreviews:
         self._clips = clips
         self._users = users
 
+    async def require_visible(self, who: Principal | None, session_id: int) -> None:
+        await self._access.session(who, session_id)
+
     async def _host_name(self, user_id: int) -> str:
         user = await self._users.get(user_id)
         return (user.display_name or user.username) if user else "a LiveShop host"
@@ -179,6 +187,26 @@ def _page_handler(
     return handler
 
 
+def qr_svg(url: str) -> str:
+    """A QR code of `url` as a small SVG document (dark modules on white, a quiet zone)."""
+    out = io.BytesIO()
+    segno.make_qr(url, error="m").save(
+        out, kind="svg", scale=6, border=4, light="#fff", xmldecl=False, title="Share link"
+    )
+    return out.getvalue().decode()
+
+
+async def share_qr(request: web.Request) -> web.Response:
+    """GET /api/sessions/{id}/qr.svg: the show page's link as a QR code, for whoever may see
+    the show (the studio shows it to the host; a private show's code is for its readers)."""
+    session_id = path_int(request, "session_id")
+    await request.app[SHARE].require_visible(principal(request), session_id)
+    svg = await asyncio.to_thread(qr_svg, f"{_base_url(request)}/session.html?id={session_id}")
+    return web.Response(
+        text=svg, content_type="image/svg+xml", headers={"Cache-Control": "private, max-age=300"}
+    )
+
+
 def setup(
     app: web.Application, access: ContentAccess, clips: ClipRepository, users: UserRepository
 ) -> None:
@@ -187,3 +215,18 @@ def setup(
     web_root = app[PLATFORM].settings.web_root
     for page in ("session.html", "replay.html", "feed.html"):
         app.router.add_get(f"/{page}", _page_handler(web_root, page))
+    app.router.add_get("/api/sessions/{session_id}/qr.svg", share_qr)
+    document(
+        app,
+        {
+            "/api/sessions/{session_id}/qr.svg": {
+                "GET": op(
+                    "The show page's share link as a QR code (SVG)",
+                    tag="sessions",
+                    response={"type": "string"},
+                    ok_type="image/svg+xml",
+                    errors=(404,),
+                )
+            }
+        },
+    )

@@ -93,3 +93,16 @@ async def test_no_preview_for_private_missing_or_idless_pages(client: Any, make_
         page = await resp.text()
         assert og(page) == {}, path
         assert "Secret sample sale" not in page
+
+
+async def test_share_qr_code_for_those_who_may_see_the_show(client: Any, make_user: Any) -> None:
+    _, host = await make_user("host")
+    public = await _show(client, host)
+    private = await _show(client, host, visibility="private")
+    resp = await client.get(f"/api/sessions/{public['id']}/qr.svg")
+    assert resp.status == 200 and resp.content_type == "image/svg+xml"
+    svg = await resp.text()
+    assert svg.startswith("<svg") and 'xmlns="http://www.w3.org/2000/svg"' in svg
+    assert (await client.get(f"/api/sessions/{private['id']}/qr.svg")).status == 404
+    own = await client.get(f"/api/sessions/{private['id']}/qr.svg", headers=auth(host))
+    assert own.status == 200
