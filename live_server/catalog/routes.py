@@ -79,6 +79,14 @@ async def upload_image(request: web.Request) -> web.Response:
     return json_response(product_json(product), status=201)
 
 
+async def remove_image(request: web.Request) -> web.Response:
+    who = require_user(request)
+    product = await request.app[CATALOG].remove_image(
+        who, path_int(request, "product_id"), path_int(request, "position") - 1
+    )
+    return json_response(product_json(product))
+
+
 _ID = "$response.body#/id"
 
 
@@ -91,6 +99,7 @@ def setup(app: web.Application) -> None:
     r.add_patch("/api/products/{product_id}", update_product)
     r.add_delete("/api/products/{product_id}", delete_product)
     r.add_post("/api/products/{product_id}/images", upload_image)
+    r.add_delete("/api/products/{product_id}/images/{position}", remove_image)
     _ = principal  # anonymous reads are allowed
     document(
         app,
@@ -152,6 +161,15 @@ def setup(app: web.Application) -> None:
                     body_type=(*IMAGE_TYPES, "application/octet-stream"),
                     ok=201,
                     errors=(401, 403, 404, 409, 413, 415, 422),
+                )
+            },
+            "/api/products/{product_id}/images/{position}": {
+                "DELETE": op(
+                    "Take an image off a product (owner or admin; position 1 is the first)",
+                    tag="catalog",
+                    auth=True,
+                    response=ProductOut,
+                    errors=(401, 403, 404),
                 )
             },
         },

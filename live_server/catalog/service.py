@@ -173,6 +173,13 @@ class CatalogService:
             raise Conflict(f"a product has at most {MAX_IMAGES} images", code="too_many_images")
         return await self.get(product_id)
 
+    async def remove_image(self, who: Principal, product_id: int, index: int) -> Product:
+        """Takes one image off a product (its owner or an admin)."""
+        await self._owned(who, product_id)
+        if not await self._products.remove_image(product_id, index):
+            raise NotFound("this product has no such image", code="image_not_found")
+        return await self.get(product_id)
+
     async def keep_image(self, upload: Upload, content_type: str | None, folder: str) -> str:
         """Checks an uploaded image (type by its bytes: 415; size: 413; pixels and whether it
         parses: 422) and keeps it under `folder` of the media store; returns its URL. Product

@@ -134,6 +134,22 @@ class ProductRepository:
             )
         return True
 
+    async def remove_image(self, product_id: int, index: int) -> bool:
+        """Drops the product's image at `index` (0 first); False when there is none there."""
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone("SELECT images FROM products WHERE id = ?", (product_id,))
+            if row is None:
+                return False
+            images = json.loads(row["images"])
+            if not 0 <= index < len(images):
+                return False
+            del images[index]
+            await tx.execute(
+                "UPDATE products SET images = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(images), time.time(), product_id),
+            )
+        return True
+
     async def soft_delete(self, product_id: int) -> None:
         await self._db.execute(
             "UPDATE products SET deleted_at = ? WHERE id = ?", (time.time(), product_id)

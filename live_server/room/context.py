@@ -18,7 +18,7 @@ from live_server.room.chat_writer import ChatWriter
 from live_server.room.extensions import RoomBroadcaster, TickContributor
 from live_server.room.live_state import LiveState
 from live_server.room.rules.chat import ChatMessage
-from live_server.room.rules.moderation import LogEntry, RoomConfig, can_moderate
+from live_server.room.rules.moderation import RoomConfig, can_moderate
 from live_server.room.rules.presence import Audience, tier_of
 from live_server.room.stores.chat import ChatRepository
 from live_server.room.stores.moderation import ModerationRepository
@@ -174,20 +174,6 @@ def message_payload(message: ChatMessage, client_id: str | None = None) -> dict[
     if client_id is not None:
         data["client_id"] = client_id
     return data
-
-
-def log_payload(entry: LogEntry) -> dict[str, Any]:
-    """The JSON shape of a moderation log entry."""
-    return {
-        "id": entry.id,
-        "session_id": entry.session_id,
-        "action": entry.action.value,
-        "actor": {"id": entry.actor_id, "name": entry.actor},
-        "target_user_id": entry.target_user_id,
-        "target_message_id": entry.target_message_id,
-        "detail": entry.detail,
-        "created_at": iso(entry.created_at, "milliseconds"),
-    }
 
 
 def config_payload(config: RoomConfig) -> dict[str, Any]:

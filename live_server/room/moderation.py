@@ -14,12 +14,14 @@ from typing import Any
 
 from live_server.platform.errors import Forbidden, NotFound, Unauthorized
 from live_server.platform.identity import Principal
+from live_server.platform.timefmt import iso
 from live_server.room import events as ev
 from live_server.room.ban_notices import BanNotices
-from live_server.room.context import RoomContext, config_payload, log_payload
+from live_server.room.context import RoomContext, config_payload
 from live_server.room.extensions import moderators_room, session_room, user_room
 from live_server.room.rules.moderation import (
     Action,
+    LogEntry,
     check_can_pin,
     check_slow_mode,
     check_timeout_seconds,
@@ -69,6 +71,7 @@ class RoomModeration:
         *,
         user_id: int | None = None,
         message_id: int | None = None,
+        product_id: int | None = None,
         detail: str = "",
     ) -> dict[str, Any]:
         entry = await self.ctx.moderation.log(
@@ -77,6 +80,7 @@ class RoomModeration:
             action,
             target_user_id=user_id,
             target_message_id=message_id,
+            target_product_id=product_id,
             detail=detail,
         )
         payload = log_payload(entry)
@@ -249,7 +253,7 @@ class RoomModeration:
                 ids = [p.product_id for p in await self.ctx.pins.active(session_id)]
                 await self.ctx.state.set_pins(session_id, ids)
                 self.ticker.poke()
-                await self._log(session_id, actor, Action.PIN, detail=f"product {product_id}")
+                await self._log(session_id, actor, Action.PIN, product_id=product_id)
         return {"ok": True, "pinned": await self.ctx.pinned_ids(session_id)}
 
     async def unpin(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -263,5 +267,28 @@ class RoomModeration:
             ids = [p.product_id for p in await self.ctx.pins.active(session_id)]
             await self.ctx.state.set_pins(session_id, ids)
             self.ticker.poke()
-            await self._log(session_id, actor, Action.UNPIN, detail=f"product {product_id}")
+            await self._log(session_id, actor, Action.UNPIN, product_id=product_id)
         return {"ok": True, "pinned": await self.ctx.pinned_ids(session_id)}
+
+
+def log_payload(entry: LogEntry) -> dict[str, Any]:
+    """The JSON shape of a moderation log entry: who did it, to whom and about which
+    product, by name (the console links them), with the ids kept for clients."""
+    user = None
+    if entry.target_user_id is not None:
+        user = {"id": entry.target_user_id, "name": entry.target_user or "a deleted account"}
+    product = None
+    if entry.target_product_id is not None:
+        product = {"id": entry.target_product_id, "title": entry.target_product or "a product"}
+    return {
+        "id": entry.id,
+        "session_id": entry.session_id,
+        "action": entry.action.value,
+        "actor": {"id": entry.actor_id, "name": entry.actor},
+        "target_user_id": entry.target_user_id,
+        "target_user": user,
+        "target_message_id": entry.target_message_id,
+        "product": product,
+        "detail": entry.detail,
+        "created_at": iso(entry.created_at, "milliseconds"),
+    }

@@ -103,3 +103,28 @@ async def test_large_image_arrives_whole_and_damaged_image_is_refused(
     )
     assert resp.status == 422
     assert (await resp.json())["error"]["code"] == "undecodable_image"
+
+
+async def test_product_editor_removes_an_image_and_edits_fields(
+    client: Any, make_user: Any
+) -> None:
+    _, host = await make_user("host")
+    _, other = await make_user("host")
+    pid = (await (await client.post("/api/products", json=MUG, headers=auth(host))).json())["id"]
+    png = {**auth(host), "Content-Type": "image/png"}
+    for size in (16, 24):
+        assert (
+            await client.post(f"/api/products/{pid}/images", data=png_bytes(size), headers=png)
+        ).status == 201
+    images = (await (await client.get(f"/api/products/{pid}")).json())["images"]
+    assert (await client.delete(f"/api/products/{pid}/images/1", headers=auth(other))).status == 403
+    assert (await client.delete(f"/api/products/{pid}/images/3", headers=auth(host))).status == 404
+    resp = await client.delete(f"/api/products/{pid}/images/1", headers=auth(host))
+    assert resp.status == 200 and (await resp.json())["images"] == images[1:]
+    edit = {"title": "Big mug", "description": "Holds a lot.", "price_minor": 1800, "stock": 0}
+    resp = await client.patch(f"/api/products/{pid}", json=edit, headers=auth(host))
+    body = await resp.json()
+    assert resp.status == 200 and {k: body[k] for k in edit} == edit
+    for bad in ({"stock": -1}, {"title": " "}, {"title": "x" * 121}, {"price_minor": -1}):
+        resp = await client.patch(f"/api/products/{pid}", json=bad, headers=auth(host))
+        assert resp.status == 422, bad

@@ -178,6 +178,16 @@ async def test_ban_closes_video_and_refuses_watching_rejoining_and_buying(
         assert status == 201, body
         assert body["order"]["source"]["type"] == "direct"
 
+        # the moderation log names the banned user and the pinned product
+        ack = await mod.call("pin:add", {"session_id": sid, "product_id": show.product_id})
+        assert ack["ok"], ack
+        log = await mod.call("mod:log", {"session_id": sid})
+        ban = next(e for e in log["entries"] if e["action"] == "ban")
+        assert ban["target_user"] == {"id": show.viewer["id"], "name": show.viewer["display_name"]}
+        pin = next(e for e in log["entries"] if e["action"] == "pin")
+        assert pin["product"] == {"id": show.product_id, "title": "Blue mug"}
+        assert pin["target_user"] is None
+
     finally:
         for c in (mod, banned_room, other_room):
             await c.close()

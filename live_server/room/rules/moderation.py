@@ -46,6 +46,10 @@ class LogEntry:
     target_message_id: int | None
     detail: str
     created_at: float
+    #: whom and what the action was about, by name (None when it was about nobody)
+    target_user: str | None = None
+    target_product_id: int | None = None
+    target_product: str | None = None
 
 
 @dataclass(frozen=True)

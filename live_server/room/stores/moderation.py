@@ -20,6 +20,9 @@ def _entry(row: sqlite3.Row) -> LogEntry:
         target_message_id=row["target_message_id"],
         detail=row["detail"],
         created_at=row["created_at"],
+        target_user=row["target_user"],
+        target_product_id=row["target_product_id"],
+        target_product=row["target_product"],
     )
 
 
@@ -38,19 +41,22 @@ class ModerationRepository:
         *,
         target_user_id: int | None = None,
         target_message_id: int | None = None,
+        target_product_id: int | None = None,
         detail: str = "",
     ) -> LogEntry:
         """Appends one entry to the moderation log and returns it."""
         async with self._db.transaction() as tx:
             cur = await tx.execute(
                 "INSERT INTO moderation_log(session_id, actor_id, action, target_user_id,"
-                " target_message_id, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " target_message_id, target_product_id, detail, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
                     actor_id,
                     action.value,
                     target_user_id,
                     target_message_id,
+                    target_product_id,
                     detail,
                     time.time(),
                 ),
@@ -153,6 +159,10 @@ class ModerationRepository:
 
 
 _LOG_SELECT = (
-    "SELECT l.*, COALESCE(u.display_name, u.username, '?') AS actor"
+    "SELECT l.*, COALESCE(u.display_name, u.username, '?') AS actor,"
+    " COALESCE(NULLIF(t.display_name, ''), t.username) AS target_user,"
+    " p.title AS target_product"
     " FROM moderation_log l LEFT JOIN users u ON u.id = l.actor_id"
+    " LEFT JOIN users t ON t.id = l.target_user_id"
+    " LEFT JOIN products p ON p.id = l.target_product_id"
 )

@@ -15,6 +15,33 @@ function section(title, ...children) {
   return el("section", { class: "card section mod-section" }, el("h2", {}, title), ...children);
 }
 
+/** What a moderation log entry says, in words: the person and the product by name. */
+function logWords(e, who, what) {
+  const reason = e.detail ? [` · ${e.detail}`] : [];
+  switch (e.action) {
+    case "delete":
+      return ["deleted a message from ", who, ...(e.detail ? [` · “${e.detail}”`] : [])];
+    case "timeout":
+      return ["timed out ", who, ...reason];
+    case "ban":
+      return ["banned ", who, ...reason];
+    case "unban":
+      return ["unbanned ", who];
+    case "pin":
+      return ["pinned ", what];
+    case "unpin":
+      return ["unpinned ", what];
+    case "slow_mode":
+      return [e.detail && e.detail !== "0 s" ? `set slow mode to one message every ${e.detail}` : "turned slow mode off"];
+    case "allow_anonymous":
+      return [e.detail === "True" ? "let signed-out viewers watch" : "asked viewers to sign in to watch"];
+    case "blocked_words":
+      return [`updated the blocked words${e.detail ? ` (${e.detail})` : ""}`];
+    default:
+      return [e.action.replaceAll("_", " "), ...reason];
+  }
+}
+
 /**
  * Mount the panel for `session` (as returned by GET /api/sessions/{id}) into `container`.
  * Returns {close()} to leave the room (e.g. when the studio selects another session).
@@ -56,7 +83,7 @@ export function mountModeration(container, initialSession, { compact = false, pi
             class: "mod-ban danger",
             title: "Ban from this show",
             onclick: async () => {
-              const ok = await confirmAction({ title: `Ban ${name}?`, text: "They are removed from this show and cannot come back.", confirmLabel: "Ban", danger: true });
+              const ok = await confirmAction({ title: `Ban ${name}?`, text: "They lose this show's video, chat and shopping on every device, and cannot come back unless you unban them.", confirmLabel: "Ban", danger: true });
               if (ok) ask("mod:ban", { user_id: m.user.id }, () => toast(`${name} is banned`));
             },
           },
@@ -93,7 +120,7 @@ export function mountModeration(container, initialSession, { compact = false, pi
         const isPinned = pinned.includes(p.id);
         return el(
           "li",
-          { class: isPinned ? "pin-row is-pinned" : "pin-row", dataset: { productId: String(p.id) } },
+          { class: isPinned ? "pin-row is-pinned" : "pin-row", id: `pin-row-${p.id}`, dataset: { productId: String(p.id) } },
           el("span", { class: "grow" }, p.title),
           el("span", { class: "muted small" }, formatPrice(p.price_minor, p.currency)),
           el(
@@ -130,8 +157,29 @@ export function mountModeration(container, initialSession, { compact = false, pi
     });
   });
   const log = el("ol", { class: "mod-log", id: "mod-log" });
-  const logLine = (e) =>
-    el("li", {}, el("strong", {}, e.actor.name), ` ${e.action.replace("_", " ")}`, e.detail ? ` · ${e.detail}` : "", el("span", { class: "muted" }, ` · ${formatTime(e.created_at)}`));
+  const showMessagesOf = (event, userId) => {
+    event.preventDefault();
+    const theirs = [...chatBox.querySelectorAll(".chat-msg")].filter((li) => li.dataset.userId === String(userId));
+    for (const li of chatBox.querySelectorAll(".chat-msg.is-highlighted")) li.classList.remove("is-highlighted");
+    for (const li of theirs) li.classList.add("is-highlighted");
+    (theirs.at(-1) ?? chatBox).scrollIntoView({ block: "nearest", behavior: "smooth" });
+  };
+  const unban = (user) =>
+    ask("mod:unban", { user_id: user.id }, () => toast(`${user.name} can watch this show again`));
+  const logLine = (e) => {
+    const user = e.target_user;
+    // the person links to their messages in the chat above, the product to its pin row
+    const who = user
+      ? el("a", { class: "mod-log-user", href: "#mod-chat", dataset: { userId: String(user.id) }, onclick: (event) => showMessagesOf(event, user.id) }, user.name)
+      : "someone";
+    const what = e.product ? el("a", { class: "mod-log-product", href: `#pin-row-${e.product.id}` }, e.product.title) : "a product";
+    const words = logWords(e, who, what);
+    const action =
+      e.action === "ban" && user
+        ? el("button", { type: "button", class: "btn btn-ghost btn-small mod-log-unban", onclick: () => unban(user) }, "Unban")
+        : null;
+    return el("li", { dataset: { action: e.action } }, el("strong", {}, e.actor.name), " ", ...words, el("span", { class: "muted" }, ` · ${formatTime(e.created_at)}`), action ? " " : "", action);
+  };
 
   const chatSection = section("Live chat", chatBox);
   const layout = compact
