@@ -57,3 +57,34 @@ def encode_h264(
 
 def _units(packets: list[Any]) -> list[tuple[bytes, int, bool]]:
     return [(bytes(p), p.pts or 0, bool(p.is_keyframe)) for p in packets]
+
+
+async def write_webrtc_recording(
+    path: Any, codec: str, segments: list[tuple[float, int, int]], fps: int = 25
+) -> Any:
+    """A recording written by the real recorder tap, as a browser's show would make it.
+
+    ``segments`` are (seconds, width, height) sent one after the other (a browser starts
+    small and steps up as its bandwidth estimate grows); ``codec`` is "VP8" or "H264";
+    Opus audio throughout. Frames are stamped on the media clock (90 kHz video, 48 kHz
+    audio). Returns the writer's ``RecordingInfo``.
+    """
+    from recordings.bitstream import is_keyframe
+    from recordings.writer import RecordingWriter
+    from support.peers import encode_opus, encode_vp8
+
+    frames: list[bytes] = []
+    for seconds, width, height in segments:
+        if codec == "VP8":
+            frames += [d for d, _ in encode_vp8(seconds, width, height, fps, 600_000)]
+        else:
+            frames += [d for d, _, _ in encode_h264(seconds, width, height, fps, keyframe_s=2.0)]
+    total = sum(s for s, _, _ in segments)
+    writer = RecordingWriter(path, codec, "OPUS")
+    writer.start()
+    events = [(i * 0.02, "audio", d, i * 960) for i, d in enumerate(encode_opus(total))]
+    events += [(i / fps, "video", d, i * VIDEO_TICKS // fps) for i, d in enumerate(frames)]
+    for _, kind, data, pts in sorted(events, key=lambda e: (e[0], e[1] == "video")):
+        key = is_keyframe(codec, data) if kind == "video" else True
+        writer.on_frame(kind, codec if kind == "video" else "OPUS", data, pts, key)
+    return await writer.close()
