@@ -29,7 +29,7 @@ function orderCard(order, reload) {
           class: "btn btn-ghost btn-small order-cancel",
           onclick: async (event) => {
             const button = event.currentTarget;
-            const sure = await confirmAction({ title: "Cancel this order?", text: "The items go back on sale.", confirmLabel: "Cancel order", danger: true });
+            const sure = await confirmAction({ title: "Cancel this order?", text: "The items go back on sale.", confirmLabel: "Cancel order", cancelLabel: "Keep order", danger: true });
             if (!sure) return;
             try {
               await busy(button, () => api(`/api/orders/${encodeURIComponent(order.id)}/cancel`, { body: {} }));
@@ -40,7 +40,7 @@ function orderCard(order, reload) {
             }
           },
         },
-        "Cancel",
+        "Cancel order",
       )
     : null;
   return el(

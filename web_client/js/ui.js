@@ -305,7 +305,7 @@ export function closeSheet() {
  * Ask for confirmation in a bottom sheet. Resolves true when confirmed.
  * @param {{title: string, text: string, confirmLabel?: string, danger?: boolean}} options
  */
-export function confirmAction({ title, text, confirmLabel = "Confirm", danger = false }) {
+export function confirmAction({ title, text, confirmLabel = "Confirm", cancelLabel = "Not now", danger = false }) {
   return new Promise((resolve) => {
     let answer = false;
     const yes = el(
@@ -321,7 +321,7 @@ export function confirmAction({ title, text, confirmLabel = "Confirm", danger = 
       },
       confirmLabel,
     );
-    const no = el("button", { type: "button", class: "btn btn-ghost", onclick: () => closeSheet() }, "Cancel");
+    const no = el("button", { type: "button", class: "btn btn-ghost", id: "confirm-no", onclick: () => closeSheet() }, cancelLabel);
     openSheet({
       title,
       id: "confirm-sheet",
