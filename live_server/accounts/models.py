@@ -19,8 +19,8 @@ from live_server.accounts.rules import (
 from live_server.platform.schemas import Body
 
 _USERNAME_MESSAGE = (
-    "username must be 3-32 characters: letters, digits, '_', '.', '-', "
-    "starting with a letter or digit"
+    "Usernames are 3 to 32 letters, numbers, dots, dashes or underscores, "
+    "starting with a letter or number."
 )
 Username = Annotated[
     str,
@@ -36,11 +36,11 @@ Password = Annotated[
     Meta(
         min_length=MIN_PASSWORD_LEN,
         max_length=MAX_PASSWORD_LEN,
-        extra={"message": f"password must be {MIN_PASSWORD_LEN}-{MAX_PASSWORD_LEN} characters"},
+        extra={"message": f"Passwords are {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters."},
     ),
 ]
 DisplayName = Annotated[str, Meta(max_length=MAX_DISPLAY_NAME_LEN)]
-_INTERESTS_MESSAGE = "interests must be a list of category names from: " + ", ".join(INTERESTS)
+_INTERESTS_MESSAGE = "Pick interests from the list: " + ", ".join(INTERESTS) + "."
 Interest = Annotated[
     str,
     Meta(
@@ -147,7 +147,7 @@ class RoleBody(Body):
         Meta(
             pattern="^(viewer|host|admin)$",
             extra_json_schema={"enum": ["viewer", "host", "admin"]},
-            extra={"message": "choose a role: viewer, host or admin"},
+            extra={"message": "Choose a role: viewer, host or admin."},
         ),
     ]
 

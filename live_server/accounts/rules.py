@@ -56,8 +56,8 @@ def validate_username(username: object) -> str:
     """Returns the username or raises Invalid with a message a person can act on."""
     if not isinstance(username, str) or not USERNAME_RE.match(username):
         raise Invalid(
-            "username must be 3-32 characters: letters, digits, '_', '.', '-', "
-            "starting with a letter or digit",
+            "Usernames are 3 to 32 letters, numbers, dots, dashes or underscores, "
+            "starting with a letter or number.",
             code="invalid_username",
         )
     return username
@@ -67,7 +67,7 @@ def validate_password(password: object) -> str:
     """Checks length bounds (the upper bound keeps the KDF's input sane)."""
     if not isinstance(password, str) or not MIN_PASSWORD_LEN <= len(password) <= MAX_PASSWORD_LEN:
         raise Invalid(
-            f"password must be {MIN_PASSWORD_LEN}-{MAX_PASSWORD_LEN} characters",
+            f"Passwords are {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters.",
             code="invalid_password",
         )
     return password
@@ -78,11 +78,11 @@ def validate_display_name(name: object, fallback: str) -> str:
     if name is None:
         return fallback
     if not isinstance(name, str):
-        raise Invalid("display_name must be a string", code="invalid_display_name")
+        raise Invalid("Your name must be text.", code="invalid_display_name")
     name = " ".join(name.split())
     if len(name) > MAX_DISPLAY_NAME_LEN:
         raise Invalid(
-            f"display_name must be at most {MAX_DISPLAY_NAME_LEN} characters",
+            f"Your name can be at most {MAX_DISPLAY_NAME_LEN} characters.",
             code="invalid_display_name",
         )
     return name or fallback
@@ -91,18 +91,20 @@ def validate_display_name(name: object, fallback: str) -> str:
 def validate_interests(interests: object) -> tuple[str, ...]:
     """At least MIN_INTERESTS distinct categories from INTERESTS, order kept."""
     if not isinstance(interests, list) or not all(isinstance(i, str) for i in interests):
-        raise Invalid("interests must be a list of category names", code="invalid_interests")
+        raise Invalid("Pick interests from the list.", code="invalid_interests")
     unknown = [i for i in interests if i not in INTERESTS]
     if unknown:
         raise Invalid(
-            f"unknown interests: {', '.join(sorted(set(unknown)))}; choose from: "
-            + ", ".join(INTERESTS),
+            f"Unknown interests: {', '.join(sorted(set(unknown)))}. Pick from the list: "
+            + ", ".join(INTERESTS)
+            + ".",
             code="invalid_interests",
         )
     picked = tuple(dict.fromkeys(interests))
     if len(picked) < MIN_INTERESTS:
         raise Invalid(
-            f"pick at least {MIN_INTERESTS} interests (you picked {len(picked)})",
+            f"Pick at least {MIN_INTERESTS} interests (you picked {len(picked)}).",
             code="not_enough_interests",
+            field="interests",
         )
     return picked

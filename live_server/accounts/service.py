@@ -73,13 +73,17 @@ class AccountService:
             wait = self._signups.take(client)
             if wait:
                 raise TooManyRequests(
-                    f"too many sign-ups from your address; try again in {wait} s",
+                    f"Too many sign-ups from your network: try again in {wait} s.",
                     retry_after=wait,
                     code="signup_throttled",
                 )
         user = await self._users.create(name, shown, await hash_password(secret), role, picked)
         if user is None:
-            raise Conflict(f"the username {name!r} is taken", code="username_taken")
+            raise Conflict(
+                f"The username {name} is taken: try another.",
+                code="username_taken",
+                field="username",
+            )
         logger.info("registered user %s (id %d)", user.username, user.id)
         return self._login_result(user, version=0)  # every account starts at version 0
 
@@ -87,12 +91,12 @@ class AccountService:
         """Checks credentials. Wrong passwords back off per account and per client address
         (`throttle.LoginThrottle`); the right one always passes once the wait is over."""
         if not isinstance(username, str) or not isinstance(password, str):
-            raise Unauthorized("wrong username or password", code="bad_credentials")
+            raise Unauthorized("Wrong username or password.", code="bad_credentials")
         account = username.lower()[:64]  # usernames are case-insensitive and short
         wait = self._throttle.begin(account, client)
         if wait:
             raise TooManyRequests(
-                f"too many failed log-ins; try again in {wait} s",
+                f"Too many failed log-ins: try again in {wait} s.",
                 retry_after=wait,
                 code="login_throttled",
             )
@@ -101,10 +105,10 @@ class AccountService:
         if not ok or found is None:
             self._throttle.failed(account, client)
             logger.info("failed log-in for %r from %s", username[:64], client)
-            raise Unauthorized("wrong username or password", code="bad_credentials")
+            raise Unauthorized("Wrong username or password.", code="bad_credentials")
         self._throttle.succeeded(account, client)  # the password was right
         if found.disabled:
-            raise Forbidden("this account is disabled", code="account_disabled")
+            raise Forbidden("This account is disabled.", code="account_disabled")
         user = await self._users.get(found.user_id)
         assert user is not None
         return self._login_result(user, found.token_version)
@@ -143,7 +147,7 @@ class AccountService:
         wait = self._throttle.begin(account, client)
         if wait:
             raise TooManyRequests(
-                f"too many wrong passwords; try again in {wait} s",
+                f"Too many wrong passwords: try again in {wait} s.",
                 retry_after=wait,
                 code="login_throttled",
             )

@@ -148,7 +148,7 @@ def test_interests_need_five_known_distinct() -> None:
         rules.validate_interests(["fashion", "beauty", "home", "kitchen"])
     with pytest.raises(Invalid, match="at least 5"):
         rules.validate_interests(["fashion"] * 5)
-    with pytest.raises(Invalid, match="unknown interests"):
+    with pytest.raises(Invalid, match="Unknown interests"):
         rules.validate_interests(["fashion", "beauty", "home", "kitchen", "yachts"])
     with pytest.raises(Invalid):
         rules.validate_interests("fashion,beauty")

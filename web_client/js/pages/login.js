@@ -1,6 +1,7 @@
 // Log in: POST /api/auth/login, then go to ?next=, the studio (hosts) or home.
 
 import { ApiError, api, isHost, setToken } from "../api.js";
+import { clearFormErrors, showFieldError } from "../forms.js";
 import { busy, param, renderNav, safeNext, showError } from "../ui.js";
 
 /** Where a freshly logged-in user should land. */
@@ -11,8 +12,8 @@ function landingFor(user) {
 function describe(err) {
   if (!(err instanceof ApiError)) return "Something went wrong. Please try again.";
   if (err.status === 429) {
-    const wait = err.retryAfter ? ` Try again in ${err.retryAfter} s.` : "";
-    return `${err.message}${wait}`;
+    const wait = err.retryAfter && !/try again/i.test(err.message) ? ` Try again in ${err.retryAfter} s.` : "";
+    return `${err.message.replace(/\.?$/, ".")}${wait}`;
   }
   if (err.status === 401) return err.message || "Wrong username or password.";
   return err.message;
@@ -27,11 +28,12 @@ async function main() {
   const submit = document.getElementById("login-submit");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    showError(errorBox, null);
+    clearFormErrors(form, errorBox);
     const username = form.username.value.trim();
     const password = form.password.value;
     if (!username || !password) {
-      showError(errorBox, "Enter your username and password.");
+      const field = username ? "password" : "username";
+      showFieldError(form, { field, message: username ? "Enter your password." : "Enter your username." }, { box: errorBox });
       return;
     }
     try {
@@ -39,7 +41,8 @@ async function main() {
       setToken(data.token);
       location.assign(landingFor(data.user));
     } catch (err) {
-      showError(errorBox, describe(err));
+      // a wrong username or password is about both: the message goes above the form
+      showFieldError(form, { field: err?.field ?? null, message: describe(err) }, { box: errorBox });
       form.password.select();
     }
   });

@@ -1,6 +1,7 @@
 // Sign up in two steps: account details, then at least 5 interests; POST /api/auth/register.
 
 import { ApiError, api, setToken } from "../api.js";
+import { clearFormErrors, showFieldError } from "../forms.js";
 import { busy, el, param, renderNav, replaceChildren, safeNext, showError, toast } from "../ui.js";
 
 let MIN_INTERESTS = 5;
@@ -66,9 +67,12 @@ async function loadInterests() {
 function checkAccount(form) {
   const username = form.username.value.trim();
   if (!USERNAME_RE.test(username)) {
-    return "Usernames are 3 to 32 letters, numbers, dots, dashes or underscores, starting with a letter or number.";
+    return {
+      field: "username",
+      message: "Usernames are 3 to 32 letters, numbers, dots, dashes or underscores, starting with a letter or number.",
+    };
   }
-  if (form.password.value.length < 8) return "Passwords need at least 8 characters.";
+  if (form.password.value.length < 8) return { field: "password", message: "Passwords need at least 8 characters." };
   return null;
 }
 
@@ -83,8 +87,11 @@ async function main() {
   accountForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const problem = checkAccount(accountForm);
-    showError(accountError, problem);
-    if (problem) return;
+    clearFormErrors(accountForm, accountError);
+    if (problem) {
+      showFieldError(accountForm, problem, { box: accountError });
+      return;
+    }
     await interestsLoaded;
     showStep(2);
   });
@@ -113,10 +120,11 @@ async function main() {
     } catch (err) {
       updateCounter();
       const message = err instanceof ApiError ? err.message : "Something went wrong. Please try again.";
-      // Interest problems stay on this step; account problems (taken username...) go back.
-      if (err instanceof ApiError && (err.status === 409 || !/interest/i.test(message))) {
-        showError(accountError, message);
+      // Interest problems stay on this step; account problems (taken username...) go back
+      // to the account step, under the input they are about.
+      if (err instanceof ApiError && err.field !== "interests" && (err.status === 409 || !/interest/i.test(message))) {
         showStep(1);
+        showFieldError(accountForm, err, { box: accountError });
       } else {
         showError(interestsError, message);
       }
