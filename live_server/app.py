@@ -56,7 +56,13 @@ def create_app(settings: Settings) -> web.Application:
 
     sio = room_transport.create_server(settings)
     room_ = room.setup(
-        app, platform, products, shows_, clock, room_transport.SocketIOBroadcaster(sio)
+        app,
+        platform,
+        products,
+        shows_,
+        clock,
+        room_transport.SocketIOBroadcaster(sio),
+        video=media_.audience,  # "watching" counts WebRTC viewers with the room's sockets
     )
     # a ban means no video: WHEP and LL-HLS ask the room before a show's stream is handed
     # out (the room's ban notice closes running WHEP viewers through the event bus)

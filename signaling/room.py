@@ -23,6 +23,7 @@ import socketio
 from aiohttp import web
 
 from live_server.platform.addresses import client_address
+from live_server.platform.audience import device_key
 from live_server.platform.core import PLATFORM
 from live_server.platform.errors import DomainError
 from live_server.platform.identity import Principal
@@ -198,8 +199,10 @@ class RoomTransport:
                 )
         if principal is None:
             self._count_anonymous(sid, environ)
+        # an anonymous page names its device, so its video connection counts with it
+        device = device_key(auth.get("viewer_key")) if isinstance(auth, dict) else None
         try:
-            await self.room.connect(sid, principal)
+            await self.room.connect(sid, principal, device)
         except BaseException:
             self._forget_anonymous(sid)
             raise

@@ -45,6 +45,28 @@ class _CallbackGauge(Collector):
         return [GaugeMetricFamily(self._name, self._help)]
 
 
+class _CallbackGaugeFamily(Collector):
+    """A gauge with labels whose samples a callable gives at scrape time."""
+
+    def __init__(
+        self,
+        name: str,
+        help_text: str,
+        labels: Sequence[str],
+        fn: Callable[[], Iterable[tuple[Sequence[str], float]]],
+    ) -> None:
+        self._name, self._help, self._labels, self._fn = name, help_text, list(labels), fn
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(self._name, self._help, labels=self._labels)
+        for values, value in self._fn():
+            family.add_metric(list(values), float(value))
+        yield family
+
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        return [GaugeMetricFamily(self._name, self._help, labels=self._labels)]
+
+
 class Metrics:
     """The application's metric registry and the factories features use."""
 
@@ -74,6 +96,16 @@ class Metrics:
     def gauge(self, name: str, help_text: str, fn: Callable[[], float]) -> None:
         """A gauge whose value `fn` gives at scrape time."""
         self.registry.register(_CallbackGauge(name, help_text, fn))
+
+    def gauge_family(
+        self,
+        name: str,
+        help_text: str,
+        labels: Sequence[str],
+        fn: Callable[[], Iterable[tuple[Sequence[str], float]]],
+    ) -> None:
+        """A labelled gauge: `fn` gives (label values, value) pairs at scrape time."""
+        self.registry.register(_CallbackGaugeFamily(name, help_text, labels, fn))
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -7,15 +7,18 @@ import json
 import logging
 import time
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from live_server.catalog.rules import Product
 from live_server.catalog.store import ProductRepository
+from live_server.platform.audience import audience_key
+from live_server.platform.errors import NotFound
 from live_server.platform.identity import Principal
 from live_server.platform.timefmt import iso
 from live_server.room.chat_writer import ChatWriter
-from live_server.room.extensions import RoomBroadcaster, TickContributor
+from live_server.room.extensions import RoomBroadcaster, TickContributor, VideoWatchers
 from live_server.room.live_state import LiveState
 from live_server.room.rules.chat import ChatMessage
 from live_server.room.rules.moderation import RoomConfig, can_moderate
@@ -29,6 +32,9 @@ from live_server.shows.rules import LiveSession
 from live_server.shows.service import LiveSessionService
 
 logger = logging.getLogger(__name__)
+
+#: How long the host and moderator ids behind the video count are reused.
+STAFF_CACHE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -54,11 +60,14 @@ class Member:
     joined: dict[int, bool] = field(default_factory=dict)
     name: str | None = None  # display name, looked up on the first chat message
     tiers: dict[int, str] = field(default_factory=dict)  # room -> the video tier it watches
+    device: str | None = None  # an anonymous page's device key (handshake auth.viewer_key)
 
     @property
     def viewer_key(self) -> str:
-        """Identifies a viewer for counting: the user, or the socket when anonymous."""
-        return f"u:{self.principal.user_id}" if self.principal else f"a:{self.sid}"
+        """Identifies a viewer for counting (`platform.audience`): the user, else the
+        anonymous device the page named, else the socket alone."""
+        key = audience_key(self.principal.user_id if self.principal else None, self.device)
+        return key if key is not None else f"a:{self.sid}"
 
 
 class Membership:
@@ -77,9 +86,11 @@ class Membership:
         self._viewer_tiers: dict[int, dict[str, Counter[str]]] = {}
         self._tier_counts: dict[int, Counter[str]] = {}
 
-    def add_member(self, sid: str, principal: Principal | None) -> Member:
-        """Registers a connected socket."""
-        member = Member(sid, principal)
+    def add_member(
+        self, sid: str, principal: Principal | None, device: str | None = None
+    ) -> Member:
+        """Registers a connected socket (`device`: an anonymous page's device key)."""
+        member = Member(sid, principal, device=device)
         self.members[sid] = member
         return member
 
@@ -155,10 +166,24 @@ class Membership:
         if not +counts:
             del self._tier_counts[session_id]
 
-    def audience(self, session_id: int) -> Audience:
-        """Distinct viewers of a room on this node, in all and per tier."""
+    def audience(self, session_id: int, video: Collection[str] = ()) -> Audience:
+        """Distinct viewers of a room on this node, in all and per tier: its viewer sockets
+        and `video`, the audience keys of its WebRTC viewers here (staff left out). A key
+        with both counts once; a video connection puts its viewer in the webrtc tier."""
         tiers = self._tier_counts.get(session_id, Counter())
-        return Audience(self.viewer_count(session_id), tiers["webrtc"], tiers["hls"])
+        total, webrtc, hls = self.viewer_count(session_id), tiers["webrtc"], tiers["hls"]
+        sockets = self._viewers.get(session_id, Counter())
+        per_viewer = self._viewer_tiers.get(session_id, {})
+        for key in video:
+            if key not in sockets:
+                total, webrtc = total + 1, webrtc + 1
+                continue
+            tier = tier_of(per_viewer.get(key, {}))
+            if tier != "webrtc":
+                webrtc += 1
+                if tier == "hls":
+                    hls -= 1
+        return Audience(total, webrtc, hls)
 
 
 def message_payload(message: ChatMessage, client_id: str | None = None) -> dict[str, Any]:
@@ -213,6 +238,7 @@ class RoomContext:
         clock: MediaClock,
         broadcaster: RoomBroadcaster,
         limits: RoomLimits | None = None,
+        video: VideoWatchers | None = None,
     ) -> None:
         self.sessions = sessions
         self.products = products
@@ -224,7 +250,9 @@ class RoomContext:
         self.clock = clock
         self.broadcaster = broadcaster
         self.limits = limits or RoomLimits()
+        self.video = video
         self.membership = Membership()
+        self._staff: dict[int, tuple[frozenset[str], float]] = {}
         self.contributors: list[TickContributor] = []
         self.chat_writer = ChatWriter(chat)
         self._chat_floor: int | None = None
@@ -244,6 +272,36 @@ class RoomContext:
         return can_moderate(
             principal, session.host_id, await self.sessions.moderator_ids(session.id)
         )
+
+    async def video_viewers(self, session_id: int) -> set[str]:
+        """Audience keys of the show's WebRTC viewers on this node, its host and moderators
+        left out (as their sockets are): one half of "watching" (docs/realtime.md)."""
+        keys = self.video.viewer_keys(session_id) if self.video is not None else set()
+        if keys:
+            keys -= await self._staff_keys(session_id)
+        return keys
+
+    async def _staff_keys(self, session_id: int) -> frozenset[str]:
+        """`u:` keys of the host and moderators, read at most every few seconds (and again
+        at once after ModeratorsChanged, `forget_staff`)."""
+        now = time.monotonic()
+        cached = self._staff.get(session_id)
+        if cached is not None and now - cached[1] < STAFF_CACHE_S:
+            return cached[0]
+        try:
+            session = await self.sessions.get(session_id)
+            ids = {session.host_id, *await self.sessions.moderator_ids(session_id)}
+        except NotFound:
+            ids = set()
+        keys = frozenset(f"u:{i}" for i in ids)
+        if len(self._staff) > 10_000:
+            self._staff.clear()
+        self._staff[session_id] = (keys, now)
+        return keys
+
+    def forget_staff(self, session_id: int) -> None:
+        """The show's moderators changed: read them again on the next count."""
+        self._staff.pop(session_id, None)
 
     async def config(self, session_id: int) -> RoomConfig:
         """The room's settings from shared state, loaded from the database on first use."""

@@ -52,6 +52,19 @@ class RoomBroadcaster(Protocol):
         ...
 
 
+class VideoWatchers(Protocol):
+    """Who watches a show on WebRTC on this node (the media plane's `VideoAudience`), so
+    presence counts a viewer's video connection and room sockets once."""
+
+    def viewer_keys(self, session_id: int) -> set[str]:
+        """Audience keys (`platform.audience`) of the show's video viewers on this node."""
+        ...
+
+    def sessions(self) -> list[int]:
+        """Shows with video viewers on this node (ticked even without a room socket)."""
+        ...
+
+
 def session_room(session_id: int) -> str:
     """The broadcast room of everyone watching a session."""
     return f"session:{session_id}"

@@ -16,7 +16,7 @@ from live_server.room import reports, routes
 from live_server.room.ban_notices import setup as ban_notices_setup
 from live_server.room.context import RoomContext, RoomLimits
 from live_server.room.core_events import core_events
-from live_server.room.extensions import RoomBroadcaster
+from live_server.room.extensions import RoomBroadcaster, VideoWatchers
 from live_server.room.keys import ROOM, ROOM_EVENTS
 from live_server.room.live_state import LiveState, MemoryLiveState, RedisLiveState
 from live_server.room.moderation import RoomModeration
@@ -48,8 +48,10 @@ def setup(
     shows: Shows,
     clock: MediaClock,
     broadcaster: RoomBroadcaster,
+    video: VideoWatchers | None = None,
 ) -> Room:
-    """Builds the room services over their stores and shared state; serves its routes."""
+    """Builds the room services over their stores and shared state; serves its routes.
+    `video`: this node's WebRTC viewers, counted in presence with the room's sockets."""
     s = platform.settings
     state: LiveState = (
         RedisLiveState.from_url(s.redis_url, s.redis_prefix) if s.redis_url else MemoryLiveState()
@@ -71,6 +73,7 @@ def setup(
             chat_burst=float(s.chat_burst),
             tick_hz=s.room_tick_hz,
         ),
+        video=video,
     )
     aggregator = ReactionAggregator()
     ticker = RoomTicker(ctx, aggregator)
@@ -80,6 +83,15 @@ def setup(
     )
     service = RoomService(
         ctx, ticker, aggregator, platform.events, observe_chat_latency=chat_latency.observe
+    )
+    # the one "watching" count (docs/realtime.md), as the viewer page and the studio get it
+    platform.metrics.gauge_family(
+        "liveshop_show_watching",
+        "Viewers watching each show with sockets or video on this node: room sockets and"
+        " WebRTC viewers, each person or device once, host and moderators not counted;"
+        " the show's total over every node (the same figure the viewer page shows)",
+        ["session_id"],
+        lambda: [((str(sid),), p.viewers) for sid, p in ticker.presences().items()],
     )
     # a ban reaches every node's media plane (its WHEP viewers) through the event bus
     moderation = RoomModeration(ctx, ticker, ban_notices_setup(app, platform))

@@ -77,9 +77,12 @@ class RoomService:
         self.ctx.contributors.append(contributor)
 
     # -- sockets --------------------------------------------------------------------------
-    async def connect(self, sid: str, principal: Principal | None) -> None:
-        """Registers a new socket; signed-in sockets get their user's notification room."""
-        self.ctx.membership.add_member(sid, principal)
+    async def connect(
+        self, sid: str, principal: Principal | None, device: str | None = None
+    ) -> None:
+        """Registers a new socket; signed-in sockets get their user's notification room.
+        `device`: an anonymous page's device key, so its video connection counts with it."""
+        self.ctx.membership.add_member(sid, principal, device)
         if principal is not None:
             await self.ctx.broadcaster.enter(sid, user_room(principal.user_id))
 
@@ -365,6 +368,7 @@ class RoomService:
         """Gives this node's members of the room the role the new moderator list gives them,
         without a rejoin (a removed moderator loses the chat exemptions at once)."""
         session_id = event.session_id
+        self.ctx.forget_staff(session_id)
         if not self.ctx.membership.rooms.get(session_id):
             return
         session = await self.ctx.session(session_id)

@@ -50,6 +50,7 @@ class _Room:
     reactions: Counter[str] = field(default_factory=Counter)
     viewers_max: int = 0
     seen: dict[str, float] = field(default_factory=dict)  # viewer key -> last credited
+    video: set[str] = field(default_factory=set)  # WebRTC viewers here at the last count
     flushed_at: float = field(default_factory=time.time)
     leader: bool = False
 
@@ -91,6 +92,10 @@ class RoomTicker:
             await self._publish_presence(session_id, room, now)
         return room.presence
 
+    def presences(self) -> dict[int, Presence]:
+        """The presence of every room this node ticks (for the /metrics gauges)."""
+        return {session_id: room.presence for session_id, room in self._rooms.items()}
+
     def count_chat(self, session_id: int) -> None:
         """Counts a chat message for the per-minute stats."""
         room = self._rooms.get(session_id)
@@ -112,6 +117,9 @@ class RoomTicker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), max(0.0, delay))
             self._wake.clear()
+            if self.ctx.video is not None:  # shows watched here on video only count too
+                for session_id in self.ctx.video.sessions():
+                    self._rooms.setdefault(session_id, _Room())
             for session_id in list(self._rooms):
                 try:
                     await self.tick(session_id)
@@ -119,7 +127,9 @@ class RoomTicker:
                     logger.exception("session %d: room tick failed", session_id)
 
     async def _publish_presence(self, session_id: int, room: _Room, now: float) -> None:
-        local = self.ctx.membership.audience(session_id)
+        # "watching" (docs/realtime.md): viewer sockets and video connections, once each
+        room.video = await self.ctx.video_viewers(session_id)
+        local = self.ctx.membership.audience(session_id, room.video)
         audience = await self.ctx.state.publish_audience(session_id, local, now)
         total = audience.viewers
         peak = room.presence.peak
@@ -143,7 +153,7 @@ class RoomTicker:
             await self._publish_presence(session_id, room, now)
         if now - room.flushed_at >= STATS_INTERVAL_S:
             await self._flush_stats(session_id, room, now)
-        if session_id not in self.ctx.membership.rooms:
+        if session_id not in self.ctx.membership.rooms and not room.video:
             # Nobody here any more: publish the zero, flush, and stop ticking the room.
             await state.publish_audience(session_id, Audience(), now)
             await self._flush_stats(session_id, room, now)
@@ -197,7 +207,7 @@ class RoomTicker:
             await stats.record_minute(
                 session_id, minute_of(now), viewers_max, sum(reactions.values()), chat_count
             )
-        keys = self.ctx.membership.viewer_keys(session_id)
+        keys = self.ctx.membership.viewer_keys(session_id) | room.video
         credit = {k: watch_increment(room.seen.get(k, now), now) for k in keys}
         room.seen = dict.fromkeys(keys, now)
         await stats.touch_viewers(session_id, credit, now)
