@@ -151,6 +151,8 @@ function userMenu(user) {
       el("div", { class: "muted small" }, `@${user.username} · ${user.role}`),
     ),
     isHost(user) ? el("a", { href: "/studio.html", role: "menuitem" }, "Studio") : null,
+    isHost(user) ? el("a", { href: "/compose.html", role: "menuitem" }, "New post") : null,
+    user.role === "admin" ? el("a", { href: "/admin.html", role: "menuitem" }, "Admin") : null,
     el("a", { href: "/orders.html", role: "menuitem" }, "My orders"),
     el(
       "button",
@@ -232,6 +234,10 @@ export async function renderNav({ active } = {}) {
       el("a", { class: "btn btn-ghost btn-small", href: onAuthPage ? "/login.html" : `/login.html?next=${next}` }, "Log in"),
       el("a", { class: "btn btn-primary btn-small", href: "/signup.html" }, "Sign up"),
     );
+  }
+  if (user) {
+    // a toast on any open page when a show they asked to be reminded of goes live
+    import("./notices.js").then((m) => m.watchReminders()).catch(() => {});
   }
   replaceChildren(
     header,
