@@ -6,6 +6,7 @@
 
 import { io } from "/vendor/socket.io-client/socket.io.esm.min.js";
 import { getToken } from "../api.js";
+import { deviceKey } from "../device.js";
 
 /**
  * Connect and join a session's room. Rejoins (and calls onSnapshot again) after every
@@ -16,7 +17,8 @@ export function openRoom(sessionId, { onSnapshot, onError, on = {} } = {}) {
   const socket = io({
     path: "/socket.io/",
     transports: ["websocket", "polling"],
-    auth: token ? { token } : {},
+    // the device key makes this socket and the page's video one viewer (docs/realtime.md)
+    auth: token ? { token, viewer_key: deviceKey() } : { viewer_key: deviceKey() },
     reconnectionDelayMax: 8000,
   });
   for (const [event, handler] of Object.entries(on)) socket.on(event, handler);
@@ -38,7 +40,7 @@ export function openRoom(sessionId, { onSnapshot, onError, on = {} } = {}) {
     const data = err && err.data;
     if (data && data.code === "unauthorized") {
       // A stale token: continue as an anonymous viewer.
-      socket.auth = {};
+      socket.auth = { viewer_key: deviceKey() };
     }
   });
   return { socket, call, sessionId, close: () => socket.disconnect() };

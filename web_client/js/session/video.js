@@ -16,6 +16,7 @@
 // playing stream and takes the picture over only once its connection is up.
 
 import { getToken } from "../api.js";
+import { deviceKey } from "../device.js";
 import { ready, setSessionState } from "../pages/session.js";
 import { HlsPlayer, canPlayHls } from "./hls-player.js";
 import { setPlayback } from "./playback.js";
@@ -114,6 +115,7 @@ async function connect({ upgrade = false } = {}) {
     const headers = { "Content-Type": "application/sdp" };
     const token = getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
+    headers["X-Viewer-Key"] = deviceKey(); // with the room socket: one viewer (docs/realtime.md)
     let response;
     try {
       response = await fetch(`/whep/${state.sessionId}`, { method: "POST", headers, body: pc.localDescription.sdp });
