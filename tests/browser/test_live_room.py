@@ -196,3 +196,86 @@ def test_logged_out_viewers_read_chat_and_are_offered_to_log_in(
     assert f"next=%2Fsession.html%3Fid%3D{sid}" in (login_link.get_attribute("href") or "")
     expect(page.locator("#chat-form input")).to_be_disabled()
     assert page_errors == []
+
+
+# A browser publisher without the studio: the fake camera over WHIP with the stream key.
+PUBLISH_SCRIPT = """async ([sid, key]) => {
+  const media = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+  const pc = new RTCPeerConnection();
+  for (const track of media.getTracks()) pc.addTransceiver(track, { direction: "sendonly" });
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((done) => {
+    if (pc.iceGatheringState === "complete") return done();
+    pc.addEventListener("icegatheringstatechange", () => {
+      if (pc.iceGatheringState === "complete") done();
+    });
+    setTimeout(done, 3000);
+  });
+  const resp = await fetch(`/whip/${sid}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/sdp", Authorization: `Bearer ${key}` },
+    body: pc.localDescription.sdp,
+  });
+  if (resp.status !== 201) throw new Error(`WHIP ${resp.status}`);
+  await pc.setRemoteDescription({ type: "answer", sdp: await resp.text() });
+  window.__publisher = pc;
+}"""
+
+
+def test_a_banned_viewer_loses_the_video_within_2_s_and_cannot_watch_after_a_reload(
+    make_context: Callable[..., BrowserContext],
+    api_login: Callable[..., dict[str, Any]],
+) -> None:
+    errors: list[str] = []
+    host = make_context(viewport=DESKTOP).new_page()
+    mod = make_context(viewport=DESKTOP).new_page()
+    viewer = make_context().new_page()
+    for p in (mod, viewer):
+        p.on("pageerror", lambda err: errors.append(str(err)))
+    headers = {"Authorization": f"Bearer {api_login(host, 'demo-host')['token']}"}
+    created = host.request.post(
+        "/api/sessions",
+        data={"title": f"Ban test {uuid.uuid4().hex[:6]}", "moderators": ["demo-mod"]},
+        headers=headers,
+    )
+    assert created.ok, created.text()
+    sid = created.json()["id"]
+    key = host.request.get(f"/api/sessions/{sid}/stream-key", headers=headers).json()
+    try:
+        host.evaluate(PUBLISH_SCRIPT, [sid, key["stream_key"]])
+        _ban_while_watching(mod, viewer, api_login, sid)
+    finally:
+        host.request.post(f"/api/sessions/{sid}/end", headers=headers)
+    assert errors == []
+
+
+def _ban_while_watching(
+    mod: Page, viewer: Page, api_login: Callable[..., dict[str, Any]], sid: int
+) -> None:
+    _register(viewer)
+    viewer.goto(f"/session.html?id={sid}")
+    player = viewer.locator("#player")
+    expect(player).to_have_attribute("data-video-state", "playing", timeout=20_000)
+    viewer.fill("#chat-form input", "hello from the back row")
+    viewer.press("#chat-form input", "Enter")
+
+    api_login(mod, "demo-mod")
+    mod.goto(f"/moderate.html?id={sid}")
+    row = mod.locator("#mod-chat .chat-msg", has_text="hello from the back row")
+    row.locator(".mod-ban").click()
+    mod.click("#confirm-yes")
+    # the picture stops within 2 s of the moderator's confirmation, for good
+    expect(player).to_have_attribute("data-video-state", "banned", timeout=2_000)
+    assert viewer.evaluate("() => document.getElementById('player').srcObject") is None
+    expect(viewer.locator("#chat-form")).to_be_hidden()
+    # the log names the viewer (as text), with an Unban button
+    entry = mod.locator('#mod-log li[data-action="ban"]')
+    expect(entry).to_contain_text("banned Fan <b>One</b>")
+    expect(entry.locator(".mod-log-unban")).to_be_visible()
+
+    # a reload: WHEP and the room refuse them, the page says so and plays nothing
+    viewer.reload()
+    expect(player).to_have_attribute("data-video-state", "banned", timeout=10_000)
+    expect(viewer.locator("#video-state")).to_contain_text("You can't watch this show")
+    expect(viewer.locator("#video-state")).to_be_visible()
+    assert viewer.evaluate("() => document.getElementById('player').videoWidth") == 0

@@ -115,7 +115,11 @@ async function main() {
     },
     onError(error) {
       status.textContent = error.message;
-      if (error.code === "banned") form.hidden = true;
+      if (error.code === "banned") {
+        status.textContent = "You were removed from this show by its moderators.";
+        form.hidden = true;
+        document.dispatchEvent(new CustomEvent("liveshop:banned"));
+      }
     },
     on: {
       "chat:message": (m) => chat.add(m),
@@ -138,8 +142,9 @@ async function main() {
       },
       "room:banned": (b) => {
         if (b.session_id !== sessionId) return;
-        status.textContent = "You were removed from this show's chat.";
+        status.textContent = "You were removed from this show by its moderators.";
         form.hidden = true;
+        document.dispatchEvent(new CustomEvent("liveshop:banned")); // the video stops too
       },
     },
   });

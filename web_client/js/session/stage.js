@@ -63,7 +63,8 @@ export function injectStyles() {
 /** The video's state: data-video-state on the player and, for connection states, the box. */
 export function show(kind, text) {
   player.dataset.videoState = kind;
-  replaceChildren(box, text && kind !== "ended" ? el("span", { class: "spin" }) : null, text || "");
+  const settled = kind === "ended" || kind === "banned"; // nothing is on its way: no spinner
+  replaceChildren(box, text && !settled ? el("span", { class: "spin" }) : null, text || "");
   // The page shell already explains "not started", "reconnecting" and "ended" in
   // #state-message; this box only speaks when that one is silent (connection states).
   const shell = document.getElementById("state-message");

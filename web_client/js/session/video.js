@@ -53,7 +53,10 @@ const state = {
   upgradeTimer: null,
   upgradeDelayS: UPGRADE_MIN_S,
   endTimer: null,
+  banned: false, // the show's moderators removed this viewer: nothing plays, nothing retries
 };
+
+const BANNED_TEXT = "You can't watch this show. Its moderators removed you from it.";
 
 function setTier(tier) {
   state.tier = tier;
@@ -94,7 +97,7 @@ async function errorCode(response, fallback) {
  * failure leaves the LL-HLS stream playing.
  */
 async function connect({ upgrade = false } = {}) {
-  if (state.connecting || state.pc || state.sessionState === "ended") return;
+  if (state.connecting || state.pc || state.sessionState === "ended" || state.banned) return;
   if (!upgrade && state.hls) return;
   state.connecting = true;
   const pc = new RTCPeerConnection();
@@ -123,6 +126,12 @@ async function connect({ upgrade = false } = {}) {
       // no answer at all: offline, or a chain of redirects that never ends
       pc.close();
       whepFailed(upgrade, "network");
+      return;
+    }
+    if (response.status === 403) {
+      pc.close();
+      if ((await errorCode(response, "forbidden")) === "banned") setBanned();
+      else whepFailed(upgrade, "unavailable");
       return;
     }
     if (response.status === 409) {
@@ -274,6 +283,21 @@ function dropConnection() {
   if (resource) fetch(resource, { method: "DELETE", keepalive: true }).catch(() => {});
 }
 
+/** Banned from the show (WHEP refused, or the room said so): the picture stops for good. */
+function setBanned() {
+  state.banned = true;
+  clearTimeout(state.retryTimer);
+  clearTimeout(state.upgradeTimer);
+  clearTimeout(state.endTimer);
+  dropConnection();
+  leaveHls();
+  player.pause();
+  player.srcObject = null;
+  show("banned", BANNED_TEXT);
+  unmute.hidden = true;
+  tierBadge.hidden = true;
+}
+
 function setEnded() {
   clearTimeout(state.retryTimer);
   clearTimeout(state.endTimer);
@@ -289,7 +313,7 @@ function setEnded() {
 // reconnecting (or the network is); the session state tells which.
 function watch() {
   // Once the show has ended, a last buffered frame must not flip the state back to playing.
-  if (state.sessionState === "ended") return;
+  if (state.sessionState === "ended" || state.banned) return;
   const now = performance.now();
   if (player.currentTime !== state.lastTime) {
     state.lastTime = player.currentTime;
@@ -306,6 +330,7 @@ function watch() {
 function onState(newState) {
   const old = state.sessionState;
   state.sessionState = newState;
+  if (state.banned) return;
   if (newState === "ended") {
     setEnded();
   } else if (newState === "reconnecting") {
@@ -350,6 +375,8 @@ async function main() {
   state.sessionState = detail.session.state;
   state.hlsUrl = detail.session.hls_url ?? null;
   document.addEventListener("liveshop:state", (event) => onState(event.detail.state));
+  // the room says this viewer was banned (at once, on every node): stop the picture now
+  document.addEventListener("liveshop:banned", setBanned);
   window.addEventListener("online", () => {
     if (state.hls && state.hlsReason === "network") connect({ upgrade: true });
   });
