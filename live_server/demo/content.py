@@ -48,8 +48,9 @@ POSTS = (
 )
 
 
-def _draw_post_image(path: Path, text: str, color: str) -> tuple[int, int]:
-    from PIL import Image, ImageDraw, ImageFont
+def _draw_post_image(path: Path, color: str) -> tuple[int, int]:
+    """A soft gradient with a ring: no words in the picture, the caption is shown over it."""
+    from PIL import Image, ImageDraw
 
     width, height = 720, 960
     top = tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
@@ -60,16 +61,6 @@ def _draw_post_image(path: Path, text: str, color: str) -> tuple[int, int]:
         draw.line([(0, y), (width, y)], fill=tuple(int(c * (1 - 0.75 * k)) for c in top))
     draw.ellipse([180, 200, 540, 560], fill=(255, 255, 255))
     draw.ellipse([230, 250, 490, 510], fill=top)
-    font = ImageFont.load_default(size=44)
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        if len(line) + len(word) > 22:
-            lines.append(line)
-            line = ""
-        line = f"{line} {word}".strip()
-    lines.append(line)
-    for i, row in enumerate(lines[:4]):
-        draw.text((60, 640 + i * 58), row, fill=(255, 255, 255), font=font)
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path, format="JPEG", quality=85)
     return width, height
@@ -160,7 +151,7 @@ async def _seed_posts(svc: DemoServices, host: Principal, products: dict[str, in
     folder = svc.settings.media_dir / "posts" / "demo"
     for i, (caption, titles, color) in enumerate(POSTS):
         image = folder / f"demo-post-{i + 1}.jpg"
-        width, height = await asyncio.to_thread(_draw_post_image, image, caption, color)
+        width, height = await asyncio.to_thread(_draw_post_image, image, color)
         size = (await asyncio.to_thread(image.stat)).st_size
         media = await repo.add_media(
             host.user_id, MediaKind.IMAGE, "image/jpeg",
