@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from live_server.accounts import User, user_json
-from live_server.catalog import product_json
+from live_server.catalog import Product, product_json
 from live_server.content.clips.rules import Clip
 from live_server.platform.http import json_response, path_int, principal
 from live_server.platform.openapi import document, op, query_param
@@ -38,12 +38,17 @@ def show_json(s: LiveSession, host: User | None) -> dict[str, Any]:
     }
 
 
-def clip_card_json(c: Clip) -> dict[str, Any]:
-    """A clip card: its poster, and the feed link that plays it."""
+def clip_card_json(c: Clip, products: dict[int, Product]) -> dict[str, Any]:
+    """A clip card: its poster, and the feed link that plays it. A clip without a title
+    is named after the first of its products (as the feed does)."""
+    title = c.title
+    first = next((products[p] for p in c.product_ids if p in products), None)
+    if not title and first is not None:
+        title = f"Featuring {first.title}"
     return {
         "id": c.id,
         "session_id": c.session_id,
-        "title": c.title,
+        "title": title,
         "duration_s": round(c.duration_s, 3),
         "poster_url": c.poster_url,
         "video_url": c.video_url,
@@ -65,7 +70,7 @@ async def get_search(request: web.Request) -> web.Response:
                 {
                     "product": product_json(fp.product),
                     "shows": [show_json(s, found.hosts.get(s.host_id)) for s in fp.shows],
-                    "clips": [clip_card_json(c) for c in fp.clips],
+                    "clips": [clip_card_json(c, found.clip_products) for c in fp.clips],
                 }
                 for fp in found.products
             ],
@@ -86,7 +91,7 @@ async def get_creator(request: web.Request) -> web.Response:
             "live": [show_json(s, host) for s in page.live],
             "upcoming": [show_json(s, host) for s in page.upcoming],
             "replays": [show_json(s, host) for s in page.replays],
-            "clips": [clip_card_json(c) for c in page.clips],
+            "clips": [clip_card_json(c, page.clip_products) for c in page.clips],
         }
     )
 

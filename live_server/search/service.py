@@ -46,6 +46,9 @@ class SearchResults:
     shows: list[LiveSession] = field(default_factory=list)
     creators: list[User] = field(default_factory=list)
     hosts: dict[int, User] = field(default_factory=dict)
+    #: The products the clips listed are tagged with (a clip without a title is named
+    #: after its first product).
+    clip_products: dict[int, Product] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class CreatorPage:
     upcoming: list[LiveSession]
     replays: list[LiveSession]
     clips: list[Clip]
+    clip_products: dict[int, Product]
 
 
 def _ids(who: Principal | None) -> tuple[int, bool]:
@@ -123,7 +127,11 @@ class SearchService:
             s.host_id for fp in found_products for s in fp.shows
         }
         hosts = await self._users.by_ids(sorted(host_ids))
-        return SearchResults(query.terms, found_products, shows, creators, hosts)
+        tagged = await self._tagged([c for fp in found_products for c in fp.clips])
+        return SearchResults(query.terms, found_products, shows, creators, hosts, tagged)
+
+    async def _tagged(self, clips: list[Clip]) -> dict[int, Product]:
+        return await self._products.by_ids(sorted({p for c in clips for p in c.product_ids}))
 
     async def creator_page(self, who: Principal | None, user_id: int) -> CreatorPage:
         """A creator's page; 404 for a user who is not a creator (or does not exist)."""
@@ -146,6 +154,7 @@ class SearchService:
         following = who is not None and await self._content.social.is_following(
             who.user_id, user_id
         )
+        clips = await self._content.access.readable_ids(who, clip_ids)
         return CreatorPage(
             creator,
             await self._content.social.followers(user_id),
@@ -153,5 +162,6 @@ class SearchService:
             live,
             upcoming,
             replays,
-            await self._content.access.readable_ids(who, clip_ids),
+            clips,
+            await self._tagged(clips),
         )

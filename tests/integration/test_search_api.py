@@ -81,6 +81,7 @@ async def test_a_product_found_leads_to_its_show_and_clip(
     assert found["shows"][0]["host"]["id"] == shop["host"]["id"]
     assert [c["id"] for c in found["clips"]] == [shop["clip"]]
     assert found["clips"][0]["url"] == f"/feed.html?clip={shop['clip']}"
+    assert found["clips"][0]["title"] == "Beanie close-up"
     # shows by title, creators by name; `kind` narrows
     body = await _search(client, "knits", viewer)
     assert [s["id"] for s in body["shows"]] == [shop["public"]]
