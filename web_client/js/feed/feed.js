@@ -198,6 +198,7 @@ function showEnd() {
   const end = feed.querySelector(".feed-end");
   replaceChildren(end, endOfFeed());
   end.hidden = false;
+  if (!state.items.length) document.getElementById("feed-hint").classList.add("is-gone");
 }
 
 async function main() {

@@ -41,6 +41,17 @@ function cardTime(section, session) {
   return formatTime(session.starts_at);
 }
 
+/** The host's name, opening their creator page (the card around it opens the show, and
+ * a link may not hold another link, so this one is a span that acts as a link). */
+function creatorLink(host) {
+  const go = (event) => {
+    event.preventDefault();
+    event.stopPropagation();
+    location.href = `/creator.html?id=${encodeURIComponent(host.id)}`;
+  };
+  return el("span", { class: "creator-link", role: "link", tabindex: "0", dataset: { creatorId: String(host.id) }, onclick: go, onkeydown: (e) => (e.key === "Enter" ? go(e) : null) }, host.display_name || host.username || "");
+}
+
 /** A clickable show card. */
 export function sessionCard(session, section) {
   const host = session.host ?? {};
@@ -61,7 +72,7 @@ export function sessionCard(session, section) {
       "div",
       { class: "show-body" },
       el("h3", { class: "show-title" }, session.title),
-      el("div", { class: "host-line" }, avatar(host), el("span", {}, host.display_name || host.username || "")),
+      el("div", { class: "host-line" }, avatar(host), host.id ? creatorLink(host) : el("span", {}, host.display_name || host.username || "")),
     ),
   );
 }

@@ -113,7 +113,8 @@ export function setSessionState(state) {
 function renderHeader(session) {
   const host = session.host ?? {};
   document.getElementById("host-avatar").replaceWith(Object.assign(avatar(host, true), { id: "host-avatar" }));
-  document.getElementById("host-name").textContent = host.display_name || host.username || "";
+  const hostName = host.display_name || host.username || "";
+  replaceChildren(document.getElementById("host-name"), host.id ? el("a", { href: `/creator.html?id=${encodeURIComponent(host.id)}`, style: { color: "inherit" } }, hostName) : hostName);
   document.getElementById("show-title").textContent = session.title;
   document.title = `${session.title} · LiveShop`;
   if (session.description) {

@@ -266,7 +266,8 @@ async function main() {
   }
   document.title = `${state.session.title} · Replay · LiveShop`;
   document.getElementById("replay-title").textContent = state.session.title;
-  replaceChildren(document.getElementById("replay-host"), avatar(state.session.host), el("span", {}, state.session.host.display_name));
+  const host = state.session.host;
+  replaceChildren(document.getElementById("replay-host"), el("a", { href: `/creator.html?id=${encodeURIComponent(host.id)}`, style: { display: "flex", "align-items": "center", gap: "6px", color: "inherit" } }, avatar(host), el("span", {}, host.display_name)));
   renderChapters();
   renderClips();
   video.addEventListener("timeupdate", onTime);
