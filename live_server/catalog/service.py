@@ -117,7 +117,7 @@ class CatalogService:
 
     async def create(self, who: Principal, data: dict[str, Any]) -> Product:
         if not who.can_host:
-            raise Forbidden("only hosts can create products", code="hosts_only")
+            raise Forbidden("Only hosts can create products.", code="hosts_only")
         fields = validate_product_fields(data, partial=False)
         product = await self._products.create(who.user_id, fields)
         logger.info("product %d created by user %d", product.id, who.user_id)
@@ -126,13 +126,13 @@ class CatalogService:
     async def get(self, product_id: int) -> Product:
         product = await self._products.get(product_id)
         if product is None:
-            raise NotFound("no such product", code="product_not_found")
+            raise NotFound("We couldn't find that product.", code="product_not_found")
         return product
 
     async def _owned(self, who: Principal, product_id: int) -> Product:
         product = await self.get(product_id)
         if product.owner_id != who.user_id and not who.is_admin:
-            raise Forbidden("you do not own this product", code="not_owner")
+            raise Forbidden("Only the product's seller can change it.", code="not_owner")
         return product
 
     async def update(self, who: Principal, product_id: int, data: dict[str, Any]) -> Product:
@@ -170,14 +170,14 @@ class CatalogService:
         await self._owned(who, product_id)
         url = await self.keep_image(upload, content_type, "images")
         if not await self._products.add_image(product_id, url, MAX_IMAGES):
-            raise Conflict(f"a product has at most {MAX_IMAGES} images", code="too_many_images")
+            raise Conflict(f"A product has at most {MAX_IMAGES} images.", code="too_many_images")
         return await self.get(product_id)
 
     async def remove_image(self, who: Principal, product_id: int, index: int) -> Product:
         """Takes one image off a product (its owner or an admin)."""
         await self._owned(who, product_id)
         if not await self._products.remove_image(product_id, index):
-            raise NotFound("this product has no such image", code="image_not_found")
+            raise NotFound("This product has no such image.", code="image_not_found")
         return await self.get(product_id)
 
     async def keep_image(self, upload: Upload, content_type: str | None, folder: str) -> str:
@@ -192,7 +192,9 @@ class CatalogService:
         except ImageTooLarge as exc:
             raise Invalid(str(exc), code="image_too_large") from None
         except MediaError as exc:
-            raise Invalid("the image is damaged or truncated", code="undecodable_image") from exc
+            raise Invalid(
+                "That image looks damaged: try another file.", code="undecodable_image"
+            ) from exc
         return await self._media.keep(folder, ext, upload.path)
 
     async def by_ids(self, ids: list[int]) -> dict[int, Product]:

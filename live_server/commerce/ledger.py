@@ -107,7 +107,7 @@ class AttributionResolver:
         try:
             host_id = (await self._sessions.get(source_id)).host_id
         except NotFound:
-            raise Invalid("source: no such live session", code="invalid_source") from None
+            raise Invalid("That show can no longer be found.", code="invalid_source") from None
         return host_id, frozenset(await self._sessions.product_ids(source_id))
 
     async def _ask_clock(self, session_id: int) -> float | None:

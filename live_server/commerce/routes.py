@@ -45,7 +45,7 @@ def _order_response(result: CheckoutResult) -> web.Response:
 def _order_id(request: web.Request) -> str:
     order_id = request.match_info["order_id"]
     if not order_id.startswith("ord_") or len(order_id) > 40:
-        raise NotFound("no such order", code="order_not_found")
+        raise NotFound("We couldn't find that order.", code="order_not_found")
     return order_id
 
 

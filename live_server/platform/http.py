@@ -30,7 +30,7 @@ def require_user(request: web.Request) -> Principal:
     """The authenticated user, else 401."""
     who = principal(request)
     if who is None:
-        raise Unauthorized("log in first (Authorization: Bearer <token>)", code="login_required")
+        raise Unauthorized("Please log in first.", code="login_required")
     return who
 
 
@@ -183,14 +183,23 @@ def json_response(
     return web.json_response(data, status=status, headers=headers)
 
 
+_NAMES = {"session": "show", "sale": "flash sale"}
+
+
+def _not_found(name: str) -> str:
+    """ "We couldn't find that show." for `session_id`."""
+    what = name.removesuffix("_id")
+    return f"We couldn't find that {_NAMES.get(what, what.replace('_', ' '))}."
+
+
 def path_int(request: web.Request, name: str) -> int:
     """An integer path parameter; 404 when it is not one (the resource cannot exist)."""
     try:
         value = int(request.match_info[name])
     except (KeyError, ValueError) as exc:
-        raise NotFound(f"no such {name.removesuffix('_id')}") from exc
+        raise NotFound(_not_found(name)) from exc
     if value < 1 or value > 2**62:
-        raise NotFound(f"no such {name.removesuffix('_id')}")
+        raise NotFound(_not_found(name))
     return value
 
 

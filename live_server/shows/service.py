@@ -95,7 +95,7 @@ class LiveSessionService:
     async def get(self, session_id: int) -> LiveSession:
         session = await self._sessions.get(session_id)
         if session is None:
-            raise NotFound("no such session", code="session_not_found")
+            raise NotFound("We couldn't find that show.", code="session_not_found")
         return session
 
     async def view(self, session_id: int) -> SessionView:
@@ -114,11 +114,11 @@ class LiveSessionService:
         return rules.may_view(session, who, is_moderator=is_moderator)
 
     async def require_visible(self, who: Principal | None, session_id: int) -> LiveSession:
-        """The session, or 404 "no such session" when it is missing *or* hidden from `who`:
-        the answer is the same, so that an outsider cannot tell a private show exists."""
+        """The session, or 404 ("We couldn't find that show.") when it is missing *or* hidden
+        from `who`: the answer is the same, so an outsider cannot tell a private show exists."""
         session = await self._sessions.get(session_id)
         if session is None or not await self.can_view(who, session):
-            raise NotFound("no such session", code="session_not_found")
+            raise NotFound("We couldn't find that show.", code="session_not_found")
         return session
 
     async def viewable(

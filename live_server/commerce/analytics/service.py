@@ -95,7 +95,7 @@ class AnalyticsService:
         except ValueError as exc:
             raise BadRequest(str(exc), code="invalid_viewer_key") from None
         if product_id not in await self._lineup(session_id):
-            raise Invalid("the product is not in this session's line-up", code="not_in_lineup")
+            raise Invalid("That product is not in this show's line-up.", code="not_in_lineup")
         if who is not None:
             return self.note(session_id, product_id, str(kind), f"u{who.user_id}")
         viewer = anonymous_viewer(address, key)
@@ -168,7 +168,7 @@ class AnalyticsService:
 
     async def _check(self, who: Principal, session_id: int) -> None:
         if not await self._sessions.can_moderate(who, session_id):
-            raise Forbidden("analytics are for the host, moderators and admins")
+            raise Forbidden("Only the show's host and moderators can see its numbers.")
 
     async def report(self, who: Principal, session_id: int) -> dict[str, Any]:
         """The session's numbers, per product funnel and per-minute timeline."""

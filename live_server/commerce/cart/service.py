@@ -78,7 +78,7 @@ class CartService:
             raise invalid(exc) from None
         await self._catalog.get(product_id)  # 404 for unknown or deleted products
         if await self._carts.count_lines(who.user_id) >= MAX_CART_LINES:
-            raise Invalid(f"a cart holds at most {MAX_CART_LINES} products", code="cart_full")
+            raise Invalid(f"A cart holds at most {MAX_CART_LINES} products.", code="cart_full")
         await self._carts.put(
             who.user_id, product_id, quantity, source.type, source.id, self._clock(), add=True
         )
@@ -97,7 +97,7 @@ class CartService:
         lines = {int(r["product_id"]): r for r in await self._carts.lines(who.user_id)}
         line = lines.get(product_id)
         if line is None:
-            raise NotFound("that product is not in the cart", code="not_in_cart")
+            raise NotFound("That product is no longer in your cart.", code="not_in_cart")
         await self._carts.put(
             who.user_id,
             product_id,
@@ -112,7 +112,7 @@ class CartService:
     async def remove(self, who: Principal, product_id: int) -> dict[str, Any]:
         """Drop a line (404 if it was not there)."""
         if not await self._carts.remove(who.user_id, product_id):
-            raise NotFound("that product is not in the cart", code="not_in_cart")
+            raise NotFound("That product is no longer in your cart.", code="not_in_cart")
         return await self.view(who)
 
     async def clear(self, who: Principal) -> dict[str, Any]:

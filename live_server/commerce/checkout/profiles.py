@@ -35,13 +35,13 @@ class CheckoutProfiles:
             raise invalid(exc) from None
         method = data.get("payment_method")
         if method is not None and not isinstance(method, str):
-            raise Invalid("payment_method must be a string", code="invalid_payment_method")
+            raise Invalid("Choose a payment method from the list.", code="invalid_payment_method")
         if saved is not None:
             address = address or saved[0]
             method = method or saved[1]
         if address is None or not method:
             raise Invalid(
-                "save an address and payment method first (PUT /api/me/checkout-profile)",
+                "Add a shipping address and a payment method first.",
                 code="checkout_profile_required",
             )
         show = bool(saved[2]) if saved is not None else False
@@ -68,12 +68,10 @@ class CheckoutProfiles:
         method = data.get("payment_method")
         if not isinstance(method, str) or self._payments.provider_for(method) is None:
             choices = ", ".join(m["method"] for m in self._payments.methods())
-            raise Invalid(
-                f"payment_method must be one of: {choices}", code="invalid_payment_method"
-            )
+            raise Invalid(f"Choose a payment method: {choices}.", code="invalid_payment_method")
         show = data.get("show_first_name", False)
         if not isinstance(show, bool):
-            raise Invalid("show_first_name must be true or false", code="invalid_show_first_name")
+            raise Invalid("Showing your first name is a yes or no.", code="invalid_show_first_name")
         await self._carts.save_profile(who.user_id, address, method, show, self._clock())
         if self._cache_profiles:
             self._profiles[who.user_id] = (address, method, show)

@@ -173,7 +173,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         cart = await self._carts.lines(who.user_id)
         live_lines = [c for c in cart if c["deleted_at"] is None and c["title"] is not None]
         if not live_lines:
-            raise Invalid("the cart is empty", code="cart_empty")
+            raise Invalid("Your cart is empty.", code="cart_empty")
         lines = tuple(CartLine(int(c["product_id"]), int(c["quantity"])) for c in live_lines)
         newest = max(live_lines, key=lambda c: float(c["added_at"]))
         source = (
@@ -279,7 +279,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
     ) -> CheckoutResult:
         provider = self._payments.provider_for(method)
         if provider is None:
-            raise Invalid(f"unknown payment method {method!r}", code="invalid_payment_method")
+            raise Invalid("Choose a payment method from the list.", code="invalid_payment_method")
         # the source the buyer names counts only if it showed what is bought; else direct
         attribution = await self._resolver.resolve(source, (ln.product_id for ln in lines))
         await self._refuse_banned(who, attribution.session_id)
@@ -348,7 +348,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         """One of the buyer's orders (admins see any)."""
         found = await self._orders.get(order_id)
         if found is None or (found["buyer_id"] != who.user_id and not who.is_admin):
-            raise NotFound("no such order", code="order_not_found")
+            raise NotFound("We couldn't find that order.", code="order_not_found")
         return found
 
     async def cancel(self, who: Principal, order_id: str) -> dict[str, Any]:
@@ -356,7 +356,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         await self.order(who, order_id)
         released = await self._orders.cancel(order_id, who.user_id, self._clock())
         if released is None:
-            raise Conflict("this order can no longer be cancelled", code="not_cancellable")
+            raise Conflict("This order can no longer be cancelled.", code="not_cancellable")
         self._released(released)
         return await self.order(who, order_id)
 

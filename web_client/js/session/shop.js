@@ -11,6 +11,7 @@
 // - Reports card views and clicks for the host's analytics.
 
 import { ApiError, api, currentUser, formatPrice } from "../api.js";
+import { showFieldError } from "../forms.js";
 import { ready } from "../pages/session.js";
 import { busy, closeSheet, cover, el, icon, openSheet, replaceChildren, toast } from "../ui.js";
 import { couponFor } from "./offers.js";
@@ -234,6 +235,16 @@ function shippingBlock(profile) {
 
 // ---------- buy sheet ----------
 
+// The server's names for the shipping form's inputs (a refusal is shown under its input).
+const SHIP_FIELDS = {
+  "address.name": "#ship-name",
+  "address.line1": "#ship-line1",
+  "address.city": "#ship-city",
+  "address.postal_code": "#ship-postal",
+  "address.country": "#ship-country",
+  payment_method: "#pay-method",
+};
+
 function errorText(err) {
   if (err instanceof ApiError) {
     if (err.code === "sold_out") return "Sold out: every unit has been claimed.";
@@ -385,8 +396,7 @@ async function openBuySheet(productId) {
       });
       showConfirmation(result.order);
     } catch (err) {
-      error.textContent = errorText(err);
-      error.hidden = false;
+      showFieldError(body, { field: err.field, message: errorText(err) }, { box: error, fields: SHIP_FIELDS });
     }
   });
   openSheet({ title: sale ? "Flash sale" : "Buy", content: body, id: "buy-sheet" });
@@ -442,8 +452,7 @@ async function openCart() {
         setBag(0);
         showConfirmation(result.order);
       } catch (err) {
-        error.textContent = errorText(err);
-        error.hidden = false;
+        showFieldError(content, { field: err.field, message: errorText(err) }, { box: error, fields: SHIP_FIELDS });
       }
     });
     replaceChildren(
