@@ -4,6 +4,7 @@
 import { ApiError, api, currencyDigits, formatPrice } from "../api.js";
 import { clearFormErrors, showFieldError } from "../forms.js";
 import { busy, closeSheet, cover, el, emptyState, icon, openSheet, replaceChildren, showError, skeletons, toast } from "../ui.js";
+import { openProductEditor } from "./product-editor.js";
 
 const CURRENCIES = ["EUR", "USD", "GBP", "CHF", "SEK", "PLN", "JPY"];
 const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
@@ -63,6 +64,11 @@ async function uploadImage(product, file) {
   }
 }
 
+async function changed() {
+  await renderProducts({ refresh: true });
+  document.dispatchEvent(new CustomEvent("liveshop:products-changed"));
+}
+
 function productRow(product) {
   const input = el("input", { type: "file", accept: "image/jpeg,image/png,image/webp,image/gif", hidden: true });
   input.addEventListener("change", () => {
@@ -87,7 +93,13 @@ function productRow(product) {
       el("div", { class: "product-title" }, product.title),
       el("div", { class: "row small muted" }, el("span", { class: "price" }, formatPrice(product.price_minor, product.currency)), el("span", {}, "·"), el("span", {}, stock)),
       el("div", { class: "small muted", style: { "text-transform": "capitalize" } }, product.category || ""),
-      el("div", { style: { "margin-top": "6px" } }, upload, input),
+      el(
+        "div",
+        { class: "row", style: { "margin-top": "6px" } },
+        el("button", { type: "button", class: "btn btn-ghost btn-small", dataset: { action: "edit" }, onclick: () => openProductEditor(product, changed) }, "Edit"),
+        upload,
+        input,
+      ),
     ),
   );
 }

@@ -18,6 +18,21 @@ function defaultStart() {
   return date;
 }
 
+/** Sends a show's cover image; the show is kept (and the reason told) if it is refused. */
+export async function uploadCover(session, file) {
+  try {
+    return await api(`/api/sessions/${session.id}/cover`, {
+      method: "POST",
+      body: file,
+      raw: true,
+      headers: { "Content-Type": file.type || "application/octet-stream" },
+    }).then((r) => r.json());
+  } catch (err) {
+    toast(`The show is scheduled, but its cover was not added: ${err.message}`, "error", { timeout: 7000 });
+    return session;
+  }
+}
+
 /**
  * Open the form. `onCreated(session)` runs after the server accepted it and the sheet closed.
  * @param {(session: object) => Promise<void>|void} onCreated
@@ -37,6 +52,11 @@ export function openScheduleForm(onCreated) {
       "Your local time.",
     ),
     el("div", { class: "field" }, el("span", { class: "label" }, "Products"), picker),
+    field(
+      "Cover image",
+      el("input", { name: "cover", id: "schedule-cover", type: "file", accept: "image/jpeg,image/png,image/webp,image/gif" }),
+      "Optional. Shown on the home page and in share previews.",
+    ),
     field("Moderators", el("input", { name: "moderators", id: "schedule-moderators", placeholder: "usernames, separated by commas", autocapitalize: "none", spellcheck: "false" })),
     el("button", { type: "submit", class: "btn btn-primary btn-block", id: "schedule-submit" }, "Schedule session"),
   );
@@ -66,7 +86,9 @@ export function openScheduleForm(onCreated) {
       moderators: parseUsernames(form.moderators.value),
     };
     try {
-      const created = await busy(form.querySelector("#schedule-submit"), () => api("/api/sessions", { body }));
+      const coverFile = form.cover.files && form.cover.files[0];
+      let created = await busy(form.querySelector("#schedule-submit"), () => api("/api/sessions", { body }));
+      if (coverFile) created = await uploadCover(created, coverFile);
       closeSheet();
       await onCreated(created);
       toast(`“${created.title}” scheduled`, "success");
