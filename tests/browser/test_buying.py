@@ -185,6 +185,19 @@ def test_viewer_buys_from_pinned_card_while_video_plays_and_host_sees_it(
     expect(host.locator("#sales-panel [data-metric='orders'] .value")).to_have_text("1")
     expect(host.locator("#sales-panel [data-metric='revenue'] .value")).to_have_text("$98.00")
 
+    # an empty or $0 sale is refused, the reason under the price (cleared as the host types)
+    host.fill("#sale-price", "")
+    host.click("#sale-start")
+    price = host.locator("#sale-price")
+    expect(price).to_have_attribute("aria-invalid", "true")
+    expect(price).to_have_attribute("aria-describedby", "sale-price-error")
+    expect(host.locator("#sale-price-error")).to_have_text("Enter a sale price above zero.")
+    host.fill("#sale-price", "0")
+    expect(price).not_to_have_attribute("aria-invalid", "true")
+    host.click("#sale-start")
+    expect(host.locator("#sale-price-error")).to_contain_text("The sale price must be at least $")
+    expect(host.locator("#sale-list [data-status='active']")).to_have_count(0)
+
     # the host starts a flash sale from the panel; the viewer's card counts down
     host.fill("#sale-price", "19.00")
     host.fill("#sale-quantity", "3")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -47,9 +48,22 @@ def test_home_lists_demo_sessions_and_opens_one(page: Page, page_errors: list[st
     assert page_errors == []
 
 
-def test_session_page_for_a_missing_show(page: Page) -> None:
+def test_session_page_for_a_missing_show(page: Page, page_errors: list[str]) -> None:
     page.goto("/session.html?id=999999")
     expect(page.locator("#state-message")).to_contain_text("Show not found")
+    page.goto("/session.html")  # no ?id= at all: the same words, and no script error
+    expect(page.locator("#state-message")).to_contain_text("does not point to a show")
+    expect(page.locator("#state-message a[href='/']")).to_be_visible()
+    assert page_errors == []
+
+
+def test_unknown_pages_are_a_friendly_404_page(page: Page) -> None:
+    response = page.goto("/nope.html")
+    assert response is not None and response.status == 404
+    expect(page.locator("h1")).to_have_text("We couldn’t find that page")
+    expect(page.locator("body")).not_to_contain_text('"error"')
+    page.click("#error-home")
+    expect(page).to_have_url(re.compile(r"^http://[^/]+/$"))
 
 
 def test_signup_needs_five_interests_then_lands_home(page: Page, page_errors: list[str]) -> None:

@@ -544,7 +544,9 @@ document.addEventListener("liveshop:buy", (event) => {
   openBuySheet(Number(productId));
 });
 
-ready.then(async ({ session, user }) => {
+ready.then(async (loaded) => {
+  if (!loaded?.session) return; // no show on this page (a wrong or missing ?id=): nothing to sell
+  const { session, user } = loaded;
   state.sessionId = session.id;
   state.user = user || (await currentUser());
   for (const product of session.products || []) state.products.set(product.id, product);
