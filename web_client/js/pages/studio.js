@@ -50,6 +50,33 @@ function badgeState(state) {
   return state === "scheduled" ? "upcoming" : state;
 }
 
+// The WHIP peer connection of this page (js/studio/broadcast.js announces it as
+// "liveshop:publisher" {sessionId, state: connecting/connected/reconnecting/closed}).
+let publisher = null;
+
+/** True while this page sends the selected show's camera (its End is the broadcast's). */
+export function publishingHere(session = selected) {
+  return Boolean(session && publisher && publisher.sessionId === session.id && publisher.state !== "closed");
+}
+
+/**
+ * The state to show for `session`: the server's, except that a show this page publishes
+ * reads "reconnecting" while its own connection is down (the server notices a moment later).
+ */
+export function shownState(session = selected) {
+  if (!session) return null;
+  if (session.state === "live" && publishingHere(session) && publisher.state === "reconnecting") return "reconnecting";
+  return session.state;
+}
+
+document.addEventListener("liveshop:publisher", (event) => {
+  publisher = event.detail ?? null;
+  if (selected) {
+    renderHeader();
+    renderSessionList();
+  }
+});
+
 // ---------- gate ----------
 
 function gate(user) {
@@ -105,7 +132,7 @@ function sessionRow(session) {
       },
       productThumb({ title: session.title, images: session.cover_url ? [session.cover_url] : [] }),
       el("div", { class: "grow" }, el("div", { class: "title" }, session.title), el("div", { class: "muted small" }, when)),
-      badge(badgeState(session.state)),
+      badge(badgeState(shownState(session))),
     ),
   );
 }
@@ -154,10 +181,15 @@ async function select(id) {
   }
 }
 
-/** Re-fetch the selected session (e.g. after it went live) and re-render. */
+/**
+ * Re-fetch the selected session (after the room or the media said its state changed) and
+ * re-render; the list is re-read too, so every row says what the server says.
+ */
 export async function refreshSession() {
   if (!selected) return null;
-  const fresh = await api(`/api/sessions/${selected.id}`);
+  const id = selected.id;
+  const fresh = await api(`/api/sessions/${id}`);
+  if (!selected || selected.id !== id) return null;
   selected = fresh;
   sessions = sessions.map((s) => (s.id === fresh.id ? fresh : s));
   renderSessionList();
@@ -168,7 +200,7 @@ export async function refreshSession() {
 
 function renderHeader() {
   const s = selected;
-  replaceChildren(document.getElementById("detail-badge"), badge(badgeState(s.state)));
+  replaceChildren(document.getElementById("detail-badge"), badge(badgeState(shownState(s))));
   document.getElementById("detail-title").textContent = s.title;
   let when = `Scheduled for ${formatTime(s.starts_at)}`;
   if (s.state === "live" || s.state === "reconnecting") when = `Live since ${formatTime(s.went_live_at)}`;
@@ -177,7 +209,9 @@ function renderHeader() {
   document.getElementById("detail-watch").href = `/session.html?id=${encodeURIComponent(s.id)}`;
   const mine = isMine(s);
   document.getElementById("session-start").hidden = !mine || s.state !== "scheduled";
-  document.getElementById("session-end").hidden = !mine || s.state === "ended" || s.state === "scheduled";
+  // one End at a time: while this page sends the camera, the broadcast's End (WHIP DELETE)
+  document.getElementById("session-end").hidden =
+    !mine || s.state === "ended" || s.state === "scheduled" || publishingHere(s);
   // Moderators see the show here, but only its host manages the key, line-up and team.
   for (const id of ["stream-key-card", "moderators-card", "lineup-card"]) {
     document.getElementById(id).hidden = !mine;

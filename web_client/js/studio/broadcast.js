@@ -29,46 +29,21 @@ const state = {
   lastBytes: null,
   ending: false,
   retrying: false,
+  publisher: "closed", // connecting / connected / reconnecting / closed
   presence: null, // the room's presence for the selected session (studio/room.js)
   viewers: null, // WHEP viewers (GET /broadcast), until the room's presence arrives
 };
 
 const ui = {};
 
-function injectStyles() {
-  if (document.getElementById("broadcast-styles")) return;
-  const style = document.createElement("style");
-  style.id = "broadcast-styles";
-  style.textContent = `
-    #broadcast-card .preview { position: relative; background: #000; border-radius: 14px;
-      overflow: hidden; aspect-ratio: 16 / 9; }
-    #broadcast-card .preview video { width: 100%; height: 100%; object-fit: contain; }
-    #broadcast-card .preview .on-air { position: absolute; top: 10px; left: 10px; display: flex;
-      gap: 8px; align-items: center; color: #fff; font-size: 13px; font-variant-numeric: tabular-nums; }
-    #broadcast-card .preview .on-air span.pill { background: rgba(0,0,0,.55); padding: 3px 8px;
-      border-radius: 999px; }
-    #broadcast-card .devices { display: grid; gap: 10px; grid-template-columns: 1fr; margin-top: 12px; }
-    @media (min-width: 600px) { #broadcast-card .devices { grid-template-columns: 1fr 1fr; } }
-    #broadcast-card .stats { font-variant-numeric: tabular-nums; }
-    #broadcast-card .actions { display: flex; gap: 10px; margin-top: 12px; flex-wrap: wrap; }
-    #broadcast-card .actions .btn { flex: 1 1 140px; }
-    #broadcast-card .front-row { margin-top: 12px; }
-    #broadcast-card .front-row .row { gap: 8px; flex-wrap: wrap; align-items: center; }
-    #broadcast-card .front-row select { flex: 1 1 180px; }
-    #broadcast-card .front-row input { width: 7em; }
-  `;
-  document.head.append(style);
-}
-
 function render(slot) {
-  injectStyles();
   ui.video = el("video", { id: "broadcast-preview", muted: true, playsinline: true, autoplay: true });
   ui.video.muted = true;
   ui.onAir = el("div", { class: "on-air", id: "broadcast-status", hidden: true });
   ui.camera = el("select", { id: "broadcast-camera", "aria-label": "Camera" });
   ui.mic = el("select", { id: "broadcast-mic", "aria-label": "Microphone" });
   ui.start = el("button", { type: "button", class: "btn btn-primary", id: "broadcast-start" }, "Go live");
-  ui.stop = el("button", { type: "button", class: "btn btn-danger", id: "broadcast-stop", hidden: true }, "End broadcast");
+  ui.stop = el("button", { type: "button", class: "btn btn-danger btn-small", id: "broadcast-stop", hidden: true }, "End show");
   ui.message = el("p", { class: "muted small", id: "broadcast-message", role: "status" });
   ui.stats = el("p", { class: "muted small stats", id: "broadcast-stats" });
   ui.frontRow = frontRowControl();
@@ -89,6 +64,8 @@ function render(slot) {
     ui.frontRow.element,
   );
   replaceChildren(slot, ui.card);
+  // the show's one End button sits in the studio's header, beside the state badge
+  (document.getElementById("detail-actions") ?? ui.card.querySelector(".actions")).append(ui.stop);
   ui.start.addEventListener("click", () => goLive());
   ui.stop.addEventListener("click", () => endBroadcast());
   ui.camera.addEventListener("change", () => switchDevices());
@@ -97,6 +74,16 @@ function render(slot) {
 
 function say(text) {
   ui.message.textContent = text;
+}
+
+/** Tells the studio (header badge, console) what this page's WHIP connection is doing. */
+function announce(name, detail) {
+  document.dispatchEvent(new CustomEvent(name, { detail: { sessionId: state.session?.id, ...detail } }));
+}
+
+function publisherState(value) {
+  state.publisher = value;
+  announce("liveshop:publisher", { state: value });
 }
 
 // ---------- devices ----------
@@ -195,8 +182,11 @@ function onConnectionState(pc) {
   if (pc !== state.pc || state.ending) return;
   if (pc.connectionState === "connected") {
     say("You are live.");
-  } else if (pc.connectionState === "failed" || pc.connectionState === "disconnected") {
+    publisherState("connected");
+    refreshSession().catch(() => null);
+  } else if (pc.connectionState === "failed" || pc.connectionState === "disconnected" || pc.connectionState === "closed") {
     say("Connection lost, reconnecting…");
+    publisherState("reconnecting");
     reconnect();
   }
 }
@@ -211,6 +201,8 @@ async function reconnect() {
       try {
         state.pc?.close();
         state.pc = null;
+        // the key may have been rotated (which drops the publisher): ask for the current one
+        state.key = (await api(`/api/sessions/${state.session.id}/stream-key`)).stream_key;
         await publish();
         say("Reconnected.");
         return;
@@ -236,6 +228,7 @@ async function goLive() {
     const keyInfo = await api(`/api/sessions/${session.id}/stream-key`);
     state.key = keyInfo.stream_key;
     state.ending = false;
+    publisherState("connecting");
     await publish();
     startTimers();
     showLive(true);
@@ -243,6 +236,7 @@ async function goLive() {
     say(`Could not go live: ${err.message}`);
     toast(err.message, "error");
     ui.start.disabled = false;
+    publisherState("closed");
   }
 }
 
@@ -276,6 +270,7 @@ function teardown() {
   for (const timer of state.timers) clearInterval(timer);
   state.timers = [];
   showLive(false);
+  if (state.publisher !== "closed") publisherState("closed");
 }
 
 // ---------- live indicator and stats ----------
@@ -332,11 +327,12 @@ async function pollServer() {
     const elapsed = state.liveSince === null ? 0 : (performance.now() - state.liveSince) / 1000;
     replaceChildren(
       ui.onAir,
-      badge(info.state === "reconnecting" ? "reconnecting" : info.state === "live" ? "live" : "upcoming"),
+      badge(info.state === "reconnecting" || (info.state === "live" && state.publisher === "reconnecting") ? "reconnecting" : info.state === "live" ? "live" : "upcoming"),
       el("span", { class: "pill", id: "broadcast-elapsed" }, clock(elapsed)),
       el("span", { class: "pill", id: "broadcast-viewers" }, watchingText()),
     );
     ui.onAir.dataset.state = info.state;
+    announce("liveshop:broadcast-info", { state: info.state, mediaTime: info.media_time ?? null });
     if (info.state === "ended" && !state.ending) {
       teardown();
       say("The session has ended.");
@@ -350,6 +346,9 @@ async function pollServer() {
 async function readStats() {
   const pc = state.pc;
   if (!pc) return;
+  // the on-air clock ticks every second (the poll only re-anchors it to the media time)
+  const elapsedPill = document.getElementById("broadcast-elapsed");
+  if (elapsedPill && state.liveSince !== null) elapsedPill.textContent = clock((performance.now() - state.liveSince) / 1000);
   const report = await pc.getStats();
   for (const stat of report.values()) {
     if (stat.type !== "outbound-rtp" || stat.kind !== "video") continue;
@@ -366,6 +365,7 @@ async function readStats() {
     ui.stats.dataset.codec = codec;
     ui.stats.dataset.kbps = String(Math.round(kbps));
     ui.stats.dataset.width = String(stat.frameWidth ?? 0);
+    announce("liveshop:broadcast-stats", { kbps: Math.round(kbps), width: stat.frameWidth ?? 0, height: stat.frameHeight ?? 0, codec });
   }
 }
 
