@@ -199,7 +199,7 @@ def setup(app: web.Application) -> None:
         "order": ("GET /api/orders/{order_id}", {"order_id": "$response.body#/order/id"}),
         "cancel": ("POST /api/orders/{order_id}/cancel", {"order_id": "$response.body#/order/id"}),
     }
-    checkout_errors = (404, 409)
+    checkout_errors = (403, 404, 409)  # 403 banned: bought from a show one is banned from
     order_id = {"type": "string", "pattern": "^ord_[0-9a-f]{1,36}$"}
     document(
         app,
