@@ -103,6 +103,7 @@ def test_signup_needs_five_interests_then_lands_home(page: Page, page_errors: li
 
     page.wait_for_url(lambda url: urlparse(url).path == "/")
     expect(page.locator("#greeting-name")).to_have_text("Sam Shopper <b>")  # text, not markup
+    expect(page.locator("#greeting-words")).to_have_text("Welcome to LiveShop")  # not "back"
     token = page.evaluate("() => localStorage.getItem('liveshop.token')")
     me = page.request.get("/api/me", headers={"Authorization": f"Bearer {token}"})
     assert me.ok

@@ -105,6 +105,10 @@ async function main() {
   const user = await renderNav({ active: "home" });
   if (user) {
     document.getElementById("greeting-name").textContent = user.display_name || user.username;
+    // an account made in the last hour is new here: "Welcome back" would not be true
+    const created = Date.parse(user.created_at ?? "");
+    const isNew = Number.isFinite(created) && Date.now() - created < 60 * 60 * 1000;
+    document.getElementById("greeting-words").textContent = isNew ? "Welcome to LiveShop" : "Welcome back";
     document.getElementById("greeting").hidden = false;
     document.getElementById("greeting-studio").hidden = !isHost(user);
   } else {
