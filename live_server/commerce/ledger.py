@@ -12,6 +12,7 @@ from live_server.commerce.analytics.store import AnalyticsRepository, CreatorLoo
 from live_server.commerce.rules.attribution import (
     Attribution,
     credited,
+    missing_source_message,
     percent,
     validate_rate_bp,
 )
@@ -60,12 +61,18 @@ class AttributionResolver:
 
     async def resolve(self, source: Source, product_ids: Iterable[int]) -> Attribution:
         """Who earns on an order of `product_ids` from `source`: direct (nobody) unless the
-        source showed every one of them; 422 for a live session that doesn't exist."""
+        source showed every one of them. A source that does not exist is refused (422
+        `invalid_source`): a live show that doesn't exist, a show without a processed
+        replay, a clip or post that doesn't exist (or was deleted)."""
         if source.id is None or source.type == "direct":
             return DIRECT_ATTRIBUTION
         creator, shown = await self._facts(source.type, source.id)
+        if creator is None:
+            raise Invalid(missing_source_message(source.type), code="invalid_source")
         if not credited(product_ids, shown):
             return DIRECT_ATTRIBUTION
+        if source.type == "replay":  # the show's own: its analytics, no media time
+            return Attribution("replay", source.id, creator, session_id=source.id)
         if source.type != "live":
             return Attribution(source.type, source.id, creator)
         media_time = await self._media_time(source.id)
@@ -94,14 +101,15 @@ class AttributionResolver:
         facts = await self._once(key, lambda: self._lookup(kind, source_id))
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[key] = (facts, now)
+        if facts[0] is not None:  # a missing source may appear (a replay made) any moment
+            self._cache[key] = (facts, now)
         return facts
 
     async def _lookup(self, kind: str, source_id: int) -> _SourceFacts:
-        """(creator, products shown) of a clip, a post or a live session."""
+        """(creator, products shown) of a clip, a post, a replay or a live session."""
         if kind != "live":
             creator = await self._creators.creator_of(kind, source_id)
-            if creator is None:  # no such clip or post: nobody to credit
+            if creator is None:  # no such clip, post or replay: refused by resolve
                 return None, frozenset()
             return creator, await self._creators.products_of(kind, source_id)
         try:

@@ -30,6 +30,13 @@ class LiveSource(Body, tag_field="type", tag="live"):
     id: Id
 
 
+class ReplaySource(Body, tag_field="type", tag="replay"):
+    """Bought from a show's replay page (`id`: the session; it has ended and its replay
+    is processed or being made)."""
+
+    id: Id
+
+
 class ClipSource(Body, tag_field="type", tag="clip"):
     """Bought from a clip."""
 
@@ -46,7 +53,7 @@ class DirectSource(Body, tag_field="type", tag="direct"):
     """Bought from the product page."""
 
 
-Source = LiveSource | ClipSource | PostSource | DirectSource
+Source = LiveSource | ReplaySource | ClipSource | PostSource | DirectSource
 
 
 def _text(limit: int, *, required: bool) -> Meta:

@@ -312,7 +312,6 @@ async def test_clip_and_post_sources_are_attributed_to_their_creators(
     expected = {
         ("clip", 9001): ({"type": "clip", "id": 9001}, show.host_id),
         ("post", 9002): ({"type": "post", "id": 9002}, author["id"]),
-        ("post", 424242): ({"type": "direct", "id": None}, None),  # no such post: direct
     }
     for (kind, source_id), (recorded, creator) in expected.items():
         resp = await client.post(
@@ -325,6 +324,13 @@ async def test_clip_and_post_sources_are_attributed_to_their_creators(
         assert order["source"] == recorded
         assert order["creator_id"] == creator
         assert order["session_id"] is None and order["media_time"] is None
+    # no such post: refused, never credited (tests/integration/test_attribution_sources.py)
+    resp = await client.post(
+        "/api/checkout/buy-now",
+        json={"product_id": show.product_ids[0], "source": {"type": "post", "id": 424242}},
+        headers={**auth(buyer), "Idempotency-Key": key()},
+    )
+    assert resp.status == 422 and (await resp.json())["error"]["code"] == "invalid_source"
     resp = await client.get(f"/api/creators/{author['id']}/ledger", headers=auth(buyer))
     assert resp.status == 403
     _, admin = await make_user(role="admin")

@@ -233,7 +233,8 @@ class AnalyticsRepository:
 
 
 class CreatorLookup:
-    """Finds the creator behind a clip or a post in the clips area's tables.
+    """Finds the creator behind a clip, a post or a show's replay in the content area's
+    tables (a deleted clip or post, or a show with no replay made or being made, has none).
 
     Those tables belong to another area and may not exist yet (or may name columns
     differently); any such failure means "no known creator", never an error.
@@ -241,23 +242,33 @@ class CreatorLookup:
 
     _QUERIES: dict[str, tuple[str, ...]] = {
         "clip": (
-            "SELECT host_id AS creator FROM clips WHERE id = ?",
+            "SELECT host_id AS creator FROM clips WHERE id = ? AND deleted_at IS NULL",
             "SELECT s.host_id AS creator FROM clips c JOIN live_sessions s"
-            " ON s.id = c.session_id WHERE c.id = ?",
+            " ON s.id = c.session_id WHERE c.id = ? AND c.deleted_at IS NULL",
         ),
-        "post": ("SELECT author_id AS creator FROM posts WHERE id = ?",),
+        "post": ("SELECT author_id AS creator FROM posts WHERE id = ? AND deleted_at IS NULL",),
+        # a replay is the show's (id = the session), credited to its host: the show ended
+        # and its replay is processed, or being made (the instant replay plays meanwhile)
+        "replay": (
+            "SELECT s.host_id AS creator FROM live_sessions s WHERE s.id = ?"
+            " AND s.state = 'ended' AND (EXISTS (SELECT 1 FROM replays r"
+            " WHERE r.session_id = s.id) OR EXISTS (SELECT 1 FROM processing_jobs j"
+            " WHERE j.session_id = s.id AND j.state != 'failed'))",
+        ),
     }
 
     _PRODUCTS: dict[str, str] = {
         "clip": "SELECT product_id FROM clip_products WHERE clip_id = ?",
         "post": "SELECT product_id FROM post_products WHERE post_id = ?",
+        "replay": "SELECT product_id FROM session_products WHERE session_id = ?",
     }
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def products_of(self, source_type: str, source_id: int) -> frozenset[int]:
-        """The products a clip or a post tags (none when the table or the row is missing)."""
+        """The products a clip or a post tags, or a replayed show's line-up (none when the
+        table or the row is missing)."""
         sql = self._PRODUCTS.get(source_type)
         if sql is None:
             return frozenset()
@@ -268,7 +279,7 @@ class CreatorLookup:
         return frozenset(int(r["product_id"]) for r in rows)
 
     async def creator_of(self, source_type: str, source_id: int) -> int | None:
-        """The clip's host or the post's author, or None."""
+        """The clip's or the replayed show's host, the post's author, or None."""
         for sql in self._QUERIES.get(source_type, ()):
             try:
                 row = await self._db.fetchone(sql, (source_id,))

@@ -179,7 +179,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         source = (
             named if named is not None else Source(str(newest["source_type"]), newest["source_id"])
         )
-        if source.type not in ("live", "clip", "post") or source.id is None:
+        if source.type not in ("live", "replay", "clip", "post") or source.id is None:
             source = Source("direct", None)
         address, method, show = await self._checkout_details(who, data)
         result = await self._checkout(

@@ -28,6 +28,21 @@ def credited(order_products: Iterable[int], source_products: Collection[int]) ->
     return bool(wanted) and wanted.issubset(source_products)
 
 
+#: What a buyer is told when the source their page named does not exist (a forged or
+#: stale context): an order is never credited to something that isn't there.
+_MISSING_SOURCE: Final = {
+    "live": "That show can no longer be found.",
+    "replay": "This show has no replay to buy from.",
+    "clip": "That clip can no longer be found.",
+    "post": "That post can no longer be found.",
+}
+
+
+def missing_source_message(source_type: str) -> str:
+    """The sentence for a refused checkout whose source does not exist."""
+    return _MISSING_SOURCE.get(source_type, "Where this purchase started can't be found.")
+
+
 def validate_rate_bp(raw: object) -> int:
     """A commission rate in basis points, 0-10000 (0 %-100 %)."""
     if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_RATE_BP:

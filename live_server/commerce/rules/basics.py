@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-SourceType = Literal["live", "clip", "post", "direct"]
-SOURCE_TYPES: Final[tuple[str, ...]] = ("live", "clip", "post", "direct")
+SourceType = Literal["live", "replay", "clip", "post", "direct"]
+SOURCE_TYPES: Final[tuple[str, ...]] = ("live", "replay", "clip", "post", "direct")
 
 MAX_LINE_QUANTITY: Final = 99
 MAX_CART_LINES: Final = 50
@@ -42,7 +42,8 @@ class CommerceInputError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where a purchase came from: a live session, a clip, a post, or the shop directly."""
+    """Where a purchase came from: a live session, its replay, a clip, a post, or the shop
+    directly."""
 
     type: str
     id: int | None = None
@@ -143,7 +144,7 @@ def parse_source(raw: Any) -> Source:
         raise CommerceInputError("source", "source must be an object {type, id}")
     kind = raw.get("type")
     if kind not in SOURCE_TYPES:
-        raise CommerceInputError("source.type", "source.type must be live, clip or post")
+        raise CommerceInputError("source.type", "source.type must be live, replay, clip or post")
     if kind == "direct":
         return DIRECT
     return Source(str(kind), parse_id(raw.get("id"), "source.id"))

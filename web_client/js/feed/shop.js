@@ -1,5 +1,5 @@
-// The shopping bag of a clip or post: its tagged products, each with one-tap buy through
-// POST /api/checkout/buy-now, attributed to the clip/post, with an Idempotency-Key so a
+// The shopping bag of a clip, a post or a replay: its products, each with one-tap buy through
+// POST /api/checkout/buy-now, attributed to the clip/post/replay, with an Idempotency-Key so a
 // retried tap never orders twice. Asks once for an address when none is saved.
 
 import { ApiError, api, currentUser, formatPrice } from "../api.js";
@@ -105,6 +105,6 @@ export function openBag(item) {
       product.stock > 0 ? button : el("span", { class: "muted small" }, "Sold out"),
     );
   });
-  const titles = { clip: "Shop this clip", post: "Shop this post", live: "Shop this show" };
+  const titles = { clip: "Shop this clip", post: "Shop this post", live: "Shop this show", replay: "Shop this show" };
   openSheet({ title: titles[item.type] || "Shop", id: "bag-sheet", content: [el("ul", { class: "bag-list list" }, rows), status] });
 }

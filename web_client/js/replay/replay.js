@@ -74,7 +74,8 @@ function renderTimelineMarks() {
 }
 
 function shopItem(products) {
-  return { type: "live", id: sessionId, products };
+  // bought from the replay: the server credits the show's replay (it checks there is one)
+  return { type: "replay", id: sessionId, products };
 }
 
 function renderCards(t) {
