@@ -172,6 +172,8 @@ def test_viewer_buys_from_pinned_card_while_video_plays_and_host_sees_it(
     expect(confirmation).to_contain_text(f"2 × {title}")
     order_id = confirmation.get_attribute("data-order-id")
     assert order_id and order_id.startswith("ord_")
+    # a short order number for people, not the raw id
+    expect(confirmation.locator("#order-number")).to_have_text(f"Order #{order_id[4:10].upper()}")
     _assert_playing(viewer)  # the video never stopped
 
     # the card counts the units down and the room shows social proof (first name only)

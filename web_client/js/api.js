@@ -143,6 +143,15 @@ export function currentUser({ refresh = false } = {}) {
   return userPromise;
 }
 
+/**
+ * An order's short number for people: "ord_3b47a9c2e1..." -> "#3B47A9" (the full id stays in
+ * data attributes and links).
+ */
+export function orderNumber(id) {
+  const hex = String(id ?? "").replace(/^ord_/, "");
+  return hex ? `#${hex.slice(0, 6).toUpperCase()}` : "";
+}
+
 /** True when the user may use the host studio. */
 export function isHost(user) {
   return Boolean(user) && (user.role === "host" || user.role === "admin");

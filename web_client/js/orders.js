@@ -1,7 +1,7 @@
 // The buyer's orders: status, items, total, where they bought it, payment instructions,
 // and cancelling an order that is not paid yet (its units go back on sale).
 
-import { api, formatPrice, formatTime } from "./api.js";
+import { api, formatPrice, formatTime, orderNumber } from "./api.js";
 import { busy, confirmAction, el, emptyState, renderNav, replaceChildren, skeletons, toast } from "./ui.js";
 
 const STATUS = {
@@ -72,7 +72,7 @@ function orderCard(order, reload) {
       el("span", { class: "small muted" }, "From ", sourceLink(order)),
     ),
     order.shipping_address ? el("div", { class: "small muted" }, `Ships to ${order.shipping_address.name}, ${order.shipping_address.city}`) : null,
-    el("div", { class: "row row-between" }, el("span", { class: "small muted mono" }, order.id), cancel),
+    el("div", { class: "row row-between" }, el("span", { class: "small muted" }, `Order ${orderNumber(order.id)}`), cancel),
   );
 }
 

@@ -10,7 +10,7 @@
 //   "<first name> just bought <product>".
 // - Reports card views and clicks for the host's analytics.
 
-import { ApiError, api, currentUser, formatPrice } from "../api.js";
+import { ApiError, api, currentUser, formatPrice, orderNumber } from "../api.js";
 import { showFieldError } from "../forms.js";
 import { ready } from "../pages/session.js";
 import { busy, closeSheet, cover, el, icon, openSheet, replaceChildren, toast } from "../ui.js";
@@ -510,7 +510,7 @@ function showConfirmation(order) {
       el("ul", { class: "order-items" }, lines),
       el("p", { class: "price" }, `Total ${formatPrice(order.total_minor, order.currency)}`),
       order.payment && order.payment.instructions ? el("p", { class: "muted small" }, order.payment.instructions) : null,
-      el("p", { class: "muted small mono" }, order.id),
+      el("p", { class: "muted small", id: "order-number" }, `Order ${orderNumber(order.id)}`),
       el("a", { class: "btn btn-ghost btn-block", href: "/orders.html", target: "_blank", rel: "noopener" }, "My orders"),
     ),
   });
