@@ -15,7 +15,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -37,6 +37,10 @@ class BanNotices:
         self.channel = f"{prefix}:room-bans"
         self.node_id = uuid.uuid4().hex[:12]
         self._listening = asyncio.Event()
+
+    def on_ban(self, handler: Callable[[ViewerBanned], Awaitable[None]]) -> None:
+        """``handler`` hears every ban, this node's and the others' (on this node's bus)."""
+        self._events.subscribe(ViewerBanned, handler)
 
     async def announce(self, session_id: int, user_id: int) -> None:
         """Tell every node (this one first, at once) that the user is banned."""

@@ -16,6 +16,7 @@ from live_server.platform.errors import Forbidden, NotFound, Unauthorized
 from live_server.platform.identity import Principal
 from live_server.platform.timefmt import iso
 from live_server.room import events as ev
+from live_server.room.ban_list import BanList
 from live_server.room.ban_notices import BanNotices
 from live_server.room.context import RoomContext, config_payload
 from live_server.room.extensions import moderators_room, session_room, user_room
@@ -46,6 +47,10 @@ class RoomModeration:
         self.ticker = ticker
         #: tells every node's media plane (and anything else on the bus) about a ban
         self.notices = notices
+        #: what WHEP, LL-HLS and checkout ask (read from SQLite at most once a second)
+        self.bans = BanList(ctx.moderation)
+        if notices is not None:
+            notices.on_ban(self.bans.on_viewer_banned)
 
     async def _actor(self, sid: str, session_id: int) -> tuple[Principal, LiveSession]:
         member = self.ctx.membership.members.get(sid)
@@ -150,6 +155,7 @@ class RoomModeration:
         await self._protected(session, user_id)
         reason = (data.get("reason") or "").strip()
         await self.ctx.moderation.ban(session_id, user_id, actor.user_id, reason)
+        self.bans.forget(session_id)
         await self.ctx.state.set_banned(session_id, user_id, True)
         await self.ctx.broadcaster.emit(
             ev.ROOM_BANNED, {"session_id": session_id, "reason": reason}, room=user_room(user_id)
@@ -167,14 +173,16 @@ class RoomModeration:
         actor, _ = await self._actor(sid, session_id)
         user_id: int = data["user_id"]
         if await self.ctx.moderation.unban(session_id, user_id):
+            self.bans.forget(session_id)
             await self.ctx.state.set_banned(session_id, user_id, False)
             await self._log(session_id, actor, Action.UNBAN, user_id=user_id)
         return {"ok": True}
 
     # -- what a ban refuses beyond the room ------------------------------------------------
     async def is_banned(self, session_id: int, user_id: int) -> bool:
-        """Whether the user is banned from the session (the durable copy every node reads)."""
-        return await self.ctx.moderation.is_banned(session_id, user_id)
+        """Whether the user is banned from the session (the durable copy every node reads,
+        through this node's short-lived ban list: checkout asks on every order)."""
+        return await self.bans.is_banned(session_id, user_id)
 
     async def refuse_banned(self, session_id: int, who: Principal | None) -> None:
         """Raises 403 ``banned`` when a signed-in viewer is banned from the session: what
