@@ -386,6 +386,8 @@ async function onSession(session) {
   }
   ui.card.hidden = false;
   if (changed && state.pc) teardown();
+  // live from an encoder already: this camera would take over from it
+  ui.start.textContent = session.state === "scheduled" ? "Go live" : "Go live from this camera";
   if (!state.stream) {
     say("Allow the camera and microphone to preview your show.");
     try {
