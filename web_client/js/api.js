@@ -221,16 +221,5 @@ export function formatTime(iso) {
   return `${date.toLocaleDateString(undefined, opts)}, ${time}`;
 }
 
-/** "in 2 h 5 min" / "5 min ago" style distance from now to an ISO time. */
-export function formatRelative(iso) {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return "";
-  const diff = Math.round((date.getTime() - Date.now()) / 1000);
-  const abs = Math.abs(diff);
-  let text;
-  if (abs < 60) text = `${abs} s`;
-  else if (abs < 3600) text = `${Math.round(abs / 60)} min`;
-  else if (abs < 86400) text = `${Math.floor(abs / 3600)} h ${Math.round((abs % 3600) / 60)} min`;
-  else text = `${Math.round(abs / 86400)} days`;
-  return diff >= 0 ? `in ${text}` : `${text} ago`;
-}
+/** "just now" / "2 min ago" / "in 5 min": the shared relative-time formatter (time.js). */
+export { formatRelative } from "./time.js";

@@ -57,9 +57,15 @@ function commentNode(c) {
   return el("li", { class: "comment", dataset: { commentId: String(c.id) } }, el("b", {}, c.user.display_name || "Someone"), el("span", { class: "text" }, c.text), " ", el("span", { class: "muted small" }, formatRelative(c.created_at)));
 }
 
+function emptyNote() {
+  return el("li", { class: "muted", id: "no-comments" }, "No comments yet. Say something nice!");
+}
+
 /** Open the comments sheet of an item. */
 export async function openComments(item, card) {
   const list = el("ul", { class: "comment-list list", id: "comment-list", "aria-busy": "true" });
+  // comments posted from this sheet, newest first: they stay when the list (re)loads
+  const posted = [];
   const input = el("textarea", { id: "comment-text", rows: "2", maxlength: "500", placeholder: "Add a comment…", "aria-label": "Comment" });
   const send = el("button", { type: "submit", class: "btn btn-primary", id: "comment-send" }, "Send");
   const form = el("form", { class: "inline-form", id: "comment-form" }, input, send);
@@ -71,6 +77,8 @@ export async function openComments(item, card) {
     try {
       const comment = await busy(send, () => api(`${base(item)}/comments`, { body: { text } }));
       input.value = "";
+      posted.unshift(comment);
+      list.querySelector("#no-comments")?.remove();
       list.prepend(commentNode(comment));
       item.counts.comments += 1;
       setCount(card, "comment", item.counts.comments);
@@ -81,8 +89,12 @@ export async function openComments(item, card) {
   openSheet({ title: "Comments", id: "comments-sheet", content: [list, form] });
   try {
     const data = await api(`${base(item)}/comments?limit=50`);
-    list.replaceChildren(...data.items.map(commentNode));
-    if (!data.items.length) list.append(el("li", { class: "muted", id: "no-comments" }, "No comments yet. Say something nice!"));
+    // a comment posted while the list was loading is kept (and not shown twice)
+    const loaded = new Set(data.items.map((c) => String(c.id)));
+    const mine = posted.filter((c) => !loaded.has(String(c.id)));
+    const comments = [...mine, ...data.items];
+    list.replaceChildren(...comments.map(commentNode));
+    if (!comments.length) list.append(emptyNote());
   } catch (err) {
     toast(err.message, "error");
   } finally {
