@@ -56,6 +56,19 @@ async def test_flash_sale_refusals_name_their_field(client: Any, make_user: Any)
         words = await _refused(await start(**{**ok, "duration_s": duration}), "duration_s")
         assert "10 to 300 seconds" in words
     await _refused(await start(**{**ok, "per_buyer_limit": 0}), "per_buyer_limit")
+    # coupons: no discount above what a product costs, nor past the percent cap
+    coupons = f"/api/sessions/{show.session_id}/coupons"
+    for terms in ({"kind": "amount", "value": 5000}, {"kind": "percent", "value": 95}):
+        resp = await client.post(
+            coupons, json={**terms, "total_limit": 5}, headers=auth(show.host_token)
+        )
+        await _refused(resp, "value", "invalid_coupon")
+    resp = await client.post(
+        coupons,
+        json={"kind": "amount", "value": 500, "total_limit": 0},
+        headers=auth(show.host_token),
+    )
+    await _refused(resp, "total_limit")
     # nothing was started by any of these; the good one starts
     listed = await client.get(url)
     assert (await listed.json())["items"] == []

@@ -19,11 +19,37 @@ Id = Annotated[int, Meta(ge=1, lt=2**62)]
 class CouponDrop(Body):
     """POST /api/sessions/{id}/coupons: the same terms as the `coupon:drop` event."""
 
-    kind: Literal["percent", "amount"]
-    value: Annotated[int, Meta(ge=1, description="a percent (1-90), or minor units off")]
-    total_limit: Annotated[int, Meta(ge=1, le=MAX_TOTAL)]
-    per_buyer_limit: Annotated[int, Meta(ge=1, le=MAX_PER_BUYER)] = 1
-    after_show_minutes: Annotated[int, Meta(ge=0, le=MAX_AFTER_MINUTES)] = 0
+    kind: Annotated[
+        Literal["percent", "amount"],
+        Meta(extra={"message": "A coupon takes a percent or an amount off."}),
+    ]
+    value: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="a percent (1-90), or minor units off",
+            extra={"message": "Enter how much the coupon takes off."},
+        ),
+    ]
+    total_limit: Annotated[
+        int, Meta(ge=1, le=MAX_TOTAL, extra={"message": f"Drop 1 to {MAX_TOTAL:,} coupons."})
+    ]
+    per_buyer_limit: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=MAX_PER_BUYER,
+            extra={"message": f"Each buyer may use a coupon 1 to {MAX_PER_BUYER} times."},
+        ),
+    ] = 1
+    after_show_minutes: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=MAX_AFTER_MINUTES,
+            extra={"message": "A coupon stays valid at most a day after the show."},
+        ),
+    ] = 0
     product_ids: Annotated[list[Id], Meta(min_length=1, max_length=50)] | None = None
 
 

@@ -32,7 +32,12 @@ CONFLICTS: Final = frozenset({USED_UP, ALREADY_USED})
 
 
 class CouponTermsError(ValueError):
-    """Terms a host cannot drop a coupon with; the message is for people."""
+    """Terms a host cannot drop a coupon with; the message is for people, `field` names the
+    term it is about."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,24 +52,43 @@ class CouponTerms:
     after_show_minutes: int = 0
 
 
-def check_coupon_terms(terms: CouponTerms, lineup: Iterable[int]) -> CouponTerms:
-    """Refuses terms that cannot work, in words for the host."""
+def check_coupon_terms(
+    terms: CouponTerms, lineup: Iterable[int], prices: Mapping[int, int] | None = None
+) -> CouponTerms:
+    """Refuses terms that cannot work, in words for the host. With `prices` (product id ->
+    price), an amount off must be less than the lowest price it applies to: a coupon never
+    makes a product free."""
     if terms.kind not in KINDS:
-        raise CouponTermsError("A coupon takes a percent or an amount off.")
+        raise CouponTermsError("A coupon takes a percent or an amount off.", "kind")
     if terms.kind == "percent" and not 1 <= terms.value <= MAX_PERCENT:
-        raise CouponTermsError(f"A percent coupon takes 1 to {MAX_PERCENT} % off.")
+        raise CouponTermsError(f"A percent coupon takes 1 to {MAX_PERCENT} % off.", "value")
     if terms.kind == "amount" and terms.value < 1:
-        raise CouponTermsError("An amount coupon takes at least one cent off.")
+        raise CouponTermsError("An amount coupon takes at least one cent off.", "value")
     if not 1 <= terms.total_limit <= MAX_TOTAL:
-        raise CouponTermsError(f"Drop 1 to {MAX_TOTAL:,} coupons.")
+        raise CouponTermsError(f"Drop 1 to {MAX_TOTAL:,} coupons.", "total_limit")
     if not 1 <= terms.per_buyer_limit <= MAX_PER_BUYER:
-        raise CouponTermsError(f"Each buyer may use a coupon 1 to {MAX_PER_BUYER} times.")
+        raise CouponTermsError(
+            f"Each buyer may use a coupon 1 to {MAX_PER_BUYER} times.", "per_buyer_limit"
+        )
     if not 0 <= terms.after_show_minutes <= MAX_AFTER_MINUTES:
-        raise CouponTermsError("A coupon stays valid at most a day after the show.")
+        raise CouponTermsError(
+            "A coupon stays valid at most a day after the show.", "after_show_minutes"
+        )
+    lineup = list(lineup)
     if terms.product_ids is not None:
         missing = set(terms.product_ids) - set(lineup)
         if not terms.product_ids or missing:
-            raise CouponTermsError("A coupon can only list products of this show's line-up.")
+            raise CouponTermsError(
+                "A coupon can only list products of this show's line-up.", "product_ids"
+            )
+    if terms.kind == "amount" and prices:
+        applies = terms.product_ids if terms.product_ids is not None else lineup
+        lowest = min((prices[p] for p in applies if p in prices), default=None)
+        if lowest is not None and terms.value >= lowest:
+            raise CouponTermsError(
+                "An amount coupon must take less off than the lowest price it applies to.",
+                "value",
+            )
     return terms
 
 

@@ -128,9 +128,9 @@ class CouponService:
             after_show_minutes=data.get("after_show_minutes", 0),
         )
         try:
-            check_coupon_terms(terms, lineup)
+            check_coupon_terms(terms, lineup, {p.id: p.price_minor for p in view.products})
         except CouponTermsError as exc:
-            raise Invalid(str(exc), code="invalid_coupon") from None
+            raise Invalid(str(exc), code="invalid_coupon", field=exc.field) from None
         now = time.time()
         media_time = await self._media_times.at(session_id, now)
         for _ in range(5):
