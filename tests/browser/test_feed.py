@@ -117,6 +117,15 @@ def test_swipe_play_smile_comment_and_buy(page: Page, page_errors: list[str]) ->
     page.fill("#comment-text", "<b>Need this</b>")
     page.click("#comment-send")
     expect(sheet.locator(".comment .text").first).to_have_text("<b>Need this</b>")
+    # the sheet shows it, not "No comments yet", and its time reads like people say it
+    expect(sheet.locator(".comment .muted").first).to_have_text("just now")
+    expect(sheet.locator("#no-comments")).to_have_count(0)
+    page.keyboard.press("Escape")
+    expect(sheet).to_have_count(0)
+    clip_card.locator(".feed-comment").click()  # opened again: loaded from the server
+    expect(sheet.locator(".comment .text").first).to_have_text("<b>Need this</b>")
+    expect(sheet.locator(".comment .muted").first).to_have_text("just now")
+    expect(sheet.locator("#no-comments")).to_have_count(0)
     page.keyboard.press("Escape")
     expect(sheet).to_have_count(0)
 
