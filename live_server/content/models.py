@@ -96,6 +96,7 @@ class ClipOut(msgspec.Struct):
     poster_url: str
     width: int
     height: int
+    product_id: int | None  # the product it was made for; product_ids[0]
     product_ids: list[int]
     created_at: str
 

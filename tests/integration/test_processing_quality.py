@@ -89,6 +89,7 @@ async def test_two_pins_15_s_apart_give_two_clips_and_the_replay_keeps_the_show(
     # list the serum: it came down at 10 s, before that clip starts)
     clips = sorted(body["clips"], key=lambda c: c["start_s"])
     assert [c["product_ids"] for c in clips] == [[serum, shirt], [shirt]]
+    assert [c["product_id"] for c in clips] == [serum, shirt]
     for clip, pin_at in zip(clips, (3.3, 18.3), strict=True):
         assert pin_at - 5.0 - 1e-3 <= clip["start_s"] <= pin_at, (clip["start_s"], pin_at)
         assert clip["start_s"] + clip["duration_s"] > pin_at  # the pinned moment is in it

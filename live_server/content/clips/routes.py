@@ -48,6 +48,8 @@ def clip_json(c: Clip) -> dict[str, Any]:
         "poster_url": c.poster_url,
         "width": c.width,
         "height": c.height,
+        # the product the clip was made for (its pin), then the others shown in it
+        "product_id": c.product_ids[0] if c.product_ids else None,
         "product_ids": list(c.product_ids),
         "created_at": iso(c.created_at),
     }
