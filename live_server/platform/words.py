@@ -25,6 +25,7 @@ _LABELS: Final = {
     "per_buyer_limit": "limit per buyer",
     "product_id": "product",
     "product_ids": "products",
+    "media_ids": "photos or videos",
     "session_id": "show",
     "clip_id": "clip",
     "start_bid_minor": "starting bid",

@@ -104,7 +104,11 @@ class GiveawayService:
             view = await self._sessions.view(session_id)
             product = next((p for p in view.products if p.id == product_id), None)
             if product is None:
-                raise Invalid("That product isn't in this show's line-up.", code="not_in_lineup")
+                raise Invalid(
+                    "That product isn't in this show's line-up.",
+                    code="not_in_lineup",
+                    field="product_id",
+                )
             prize = prize or product.title
         if not prize:
             raise Invalid("Say what the prize is, or pick a product.", code="invalid_prize")

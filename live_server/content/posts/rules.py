@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from live_server.platform.errors import Invalid, TooLarge, Unsupported
+from live_server.platform.words import label, sentence
 
 MAX_CAPTION_LEN = 2000
 MAX_COMMENT_LEN = 500
@@ -68,10 +69,11 @@ def upload_rule(content_type: str | None) -> UploadRule:
 def check_size(size: int, rule: UploadRule) -> None:
     """Refuse empty bodies (422) and bodies over the limit (413)."""
     if size <= 0:
-        raise Invalid("the upload is empty", code="empty_upload")
+        raise Invalid("That file is empty: choose another.", code="empty_upload")
     if size > rule.max_bytes:
         raise TooLarge(
-            f"{rule.kind.value} uploads are limited to {rule.max_bytes // (1024 * 1024)} MB"
+            f"{rule.kind.value.capitalize()} uploads are limited to"
+            f" {rule.max_bytes // (1024 * 1024)} MB."
         )
 
 
@@ -80,11 +82,13 @@ def clean_caption(raw: object) -> str:
     if raw is None:
         return ""
     if not isinstance(raw, str):
-        raise Invalid("caption must be a string", code="invalid_caption")
+        raise Invalid("The caption must be text.", code="invalid_caption", field="caption")
     text = raw.strip()
     if len(text) > MAX_CAPTION_LEN:
         raise Invalid(
-            f"caption must be at most {MAX_CAPTION_LEN} characters", code="invalid_caption"
+            f"A caption is at most {MAX_CAPTION_LEN:,} characters.",
+            code="invalid_caption",
+            field="caption",
         )
     return text
 
@@ -92,11 +96,13 @@ def clean_caption(raw: object) -> str:
 def clean_comment(raw: object) -> str:
     """Trimmed, non-empty comment text of bounded length."""
     if not isinstance(raw, str) or not raw.strip():
-        raise Invalid("comment text is required", code="invalid_comment")
+        raise Invalid("Write a comment first.", code="invalid_comment", field="text")
     text = " ".join(raw.split()) if "\n" not in raw else raw.strip()
     if len(text) > MAX_COMMENT_LEN:
         raise Invalid(
-            f"comments are limited to {MAX_COMMENT_LEN} characters", code="invalid_comment"
+            f"Comments are limited to {MAX_COMMENT_LEN:,} characters.",
+            code="invalid_comment",
+            field="text",
         )
     return text
 
@@ -104,15 +110,19 @@ def clean_comment(raw: object) -> str:
 def id_list(raw: object, name: str, *, minimum: int, maximum: int) -> list[int]:
     """A list of distinct positive integer ids, order kept."""
     if not isinstance(raw, list):
-        raise Invalid(f"{name} must be a list of ids", code=f"invalid_{name}")
+        words = sentence(f"choose the {label(name)} from the list")
+        raise Invalid(words, code=f"invalid_{name}")
     out: list[int] = []
     for item in raw:
         if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
-            raise Invalid(f"{name} must hold positive integer ids", code=f"invalid_{name}")
+            words = sentence(f"choose the {label(name)} from the list")
+            raise Invalid(words, code=f"invalid_{name}")
         if item not in out:
             out.append(item)
     if not minimum <= len(out) <= maximum:
-        raise Invalid(f"{name} must hold {minimum} to {maximum} ids", code=f"invalid_{name}")
+        raise Invalid(
+            sentence(f"choose {minimum} to {maximum} {label(name)}"), code=f"invalid_{name}"
+        )
     return out
 
 
@@ -163,4 +173,6 @@ def parse_target_kind(raw: str) -> TargetKind:
     try:
         return TargetKind(raw)
     except ValueError as exc:
-        raise Invalid("target must be clip or post", code="invalid_target") from exc
+        raise Invalid(
+            "Only clips and posts take comments and likes.", code="invalid_target"
+        ) from exc
