@@ -208,8 +208,9 @@ async def test_following_tab_lists_followed_creators_newest_first(
         if cursor is None:
             break
     assert seen == [newer, shop["clip"]]  # newest first; the private show's clip left out
-    resp = await client.get("/api/feed?filter=following")
-    assert resp.status == 401
+    resp = await client.get("/api/feed?filter=following")  # anonymous: follows nobody
+    assert resp.status == 200
+    assert await resp.json() == {"items": [], "next_cursor": None}
     for bad in ("/api/feed?filter=following&cursor=nope", "/api/feed?filter=friends"):
         resp = await client.get(bad, headers=auth(token))
         assert resp.status == 400, bad

@@ -10,10 +10,11 @@ from live_server.accounts.serializers import user_json
 from live_server.catalog.serializers import product_json
 from live_server.content.feed.rules import clamp_limit
 from live_server.content.feed.service import FeedEntry
+from live_server.content.feed.service import FeedPage as EntryList
 from live_server.content.keys import FEED
 from live_server.content.models import FeedPage, SeenBody, SponsoredBody, SponsoredOut
 from live_server.content.posts.rules import PostMedia
-from live_server.platform.errors import BadRequest, Unauthorized
+from live_server.platform.errors import BadRequest
 from live_server.platform.http import (
     json_response,
     path_int,
@@ -91,9 +92,12 @@ async def get_feed(request: web.Request) -> web.Response:
     cursor = request.query.get("cursor") or None
     which = request.query.get("filter") or "for_you"
     if which == "following":
-        if who is None:
-            raise Unauthorized("Log in to see the creators you follow.", code="login_required")
-        page = await request.app[FEED].following_page(who, cursor, limit)
+        # nobody is followed by an anonymous viewer: an empty tab (the page asks to log in)
+        page = (
+            EntryList()
+            if who is None
+            else await request.app[FEED].following_page(who, cursor, limit)
+        )
     elif which == "for_you":
         page = await request.app[FEED].page(who, cursor, limit)
     else:
@@ -136,12 +140,12 @@ def setup(app: web.Application) -> None:
                         query_param(
                             "filter",
                             "for_you (ranked, the default) or following (the creators the"
-                            " viewer follows, newest first; signed in)",
+                            " viewer follows, newest first; empty when anonymous)",
                             schema={"type": "string", "enum": ["for_you", "following"]},
                         ),
                     ],
                     response=FeedPage,
-                    errors=(400, 401),
+                    errors=(400,),
                 )
             },
             "/api/feed/seen": {
