@@ -81,8 +81,14 @@ def setup(
         "liveshop_chat_delivery_seconds",
         "Chat messages: arrival to broadcast handed to the sockets (server side)",
     )
+    flags = reports.ChatFlags(db)  # refused chat, for the admins' flagged-chat report
     service = RoomService(
-        ctx, ticker, aggregator, platform.events, observe_chat_latency=chat_latency.observe
+        ctx,
+        ticker,
+        aggregator,
+        platform.events,
+        observe_chat_latency=chat_latency.observe,
+        on_blocked_word=flags.blocked,
     )
     # the one "watching" count (docs/realtime.md), as the viewer page and the studio get it
     platform.metrics.gauge_family(
@@ -101,5 +107,5 @@ def setup(
     app[ROOM] = service
     app[ROOM_EVENTS] = events
     routes.setup(app)
-    reports.setup(app, db)  # the admin screen's flagged chat
+    reports.setup(app, db, flags)  # the admin screen's flagged chat
     return Room(service=service, moderation=moderation, events=events)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from live_server.platform.errors import Forbidden, Unauthorized
@@ -56,8 +56,11 @@ class RoomService:
         events: EventBus | None = None,
         contributors: list[TickContributor] | None = None,
         observe_chat_latency: Callable[[float], None] | None = None,
+        on_blocked_word: Callable[[int, int, str, str], Awaitable[None]] | None = None,
     ) -> None:
         self.ctx = ctx
+        # (session, user, word, text) of a refused message, for the admins' flagged chat
+        self._on_blocked_word = on_blocked_word
         # seconds from a chat message's arrival to its broadcast being handed on (metrics)
         self._observe_chat_latency = observe_chat_latency
         self.ticker = ticker
@@ -211,6 +214,8 @@ class RoomService:
             config = await self.ctx.config(session_id)
             word = find_blocked_word(text, config.blocked_words)
             if word is not None:
+                if self._on_blocked_word is not None:
+                    await self._on_blocked_word(session_id, principal.user_id, word, text)
                 raise RoomError("blocked_word", f"your message contains a blocked word: {word}")
             wait = await state.take_token(
                 f"chat:{session_id}:{principal.user_id}", now, limits.chat_rate, limits.chat_burst

@@ -48,6 +48,7 @@ def test_admin_makes_a_user_a_host_who_then_schedules_a_show(
     assert stored["items"][0]["role"] == "host"
     page.click("#tab-reports")
     expect(page.locator("#report-list")).to_have_attribute("aria-busy", "false")
+    expect(page.locator("#flag-list")).to_have_attribute("aria-busy", "false")
 
     host = make_context().new_page()
     host.on("pageerror", lambda err: page_errors.append(str(err)))

@@ -150,3 +150,35 @@ async def _in_thread(fn: Any, argv: list[str]) -> Any:
     import asyncio
 
     return await asyncio.to_thread(fn, argv)
+
+
+async def test_chat_caught_by_blocked_words_is_flagged_for_admins(
+    client: Any, make_user: Any
+) -> None:
+    from support.room import make_room
+
+    _, admin = await make_user("admin")
+    room = await make_room(client, make_user, str(client.make_url("/")).rstrip("/"))
+    try:
+        mod = await room.client(room.mod_token)
+        viewer = await room.client(room.viewer_token)
+        sid = room.session_id
+        await mod.call("mod:blocked_words", {"session_id": sid, "words": ["scam"]})
+        refused = await viewer.call("chat:send", {"session_id": sid, "text": "total SCAM here"})
+        assert refused["error"]["code"] == "blocked_word"
+        ok = await viewer.call("chat:send", {"session_id": sid, "text": "nice shirt"})
+        assert ok["ok"]
+        # a spammer's refusals are capped per hour
+        for _ in range(25):
+            await viewer.call("chat:send", {"session_id": sid, "text": "scam again"})
+    finally:
+        await room.close()
+    assert (await client.get("/api/admin/flags", headers=auth(room.viewer_token))).status == 403
+    items = (await (await client.get("/api/admin/flags?limit=200", headers=auth(admin))).json())[
+        "items"
+    ]
+    assert len(items) == 20
+    first = items[-1]
+    assert first["message"] == "total SCAM here" and first["word"] == "scam"
+    assert first["user"]["id"] == room.viewer["id"] and first["show"]["id"] == room.session_id
+    assert all(i["message"] != "nice shirt" for i in items)

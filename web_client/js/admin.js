@@ -146,12 +146,42 @@ async function loadReports() {
   }
 }
 
+function flagRow(flag) {
+  return el(
+    "li",
+    { class: "list-item admin-report", dataset: { flagId: String(flag.id) } },
+    el("div", {}, el("strong", {}, person(flag.user)), " · ", el("a", { href: `/session.html?id=${encodeURIComponent(flag.show.id)}` }, flag.show.title)),
+    el("blockquote", {}, flag.message),
+    el("div", { class: "muted small" }, `Caught by “${flag.word}” · ${formatTime(flag.created_at)}`),
+  );
+}
+
+async function loadFlags() {
+  const list = document.getElementById("flag-list");
+  list.setAttribute("aria-busy", "true");
+  try {
+    const { items } = await api("/api/admin/flags?limit=100");
+    if (!items.length) {
+      replaceChildren(list, el("li", {}, emptyState("Nothing caught", "When a show's blocked words stop a message, it shows up here.", { iconName: "eye" })));
+    } else {
+      replaceChildren(list, items.map(flagRow));
+    }
+  } catch (err) {
+    replaceChildren(list, el("li", { class: "form-error" }, err.message));
+  } finally {
+    list.setAttribute("aria-busy", "false");
+  }
+}
+
 function showTab(name) {
   for (const tab of ["users", "reports"]) {
     document.getElementById(`tab-${tab}`).setAttribute("aria-selected", String(tab === name));
     document.getElementById(`${tab}-panel`).hidden = tab !== name;
   }
-  if (name === "reports") loadReports();
+  if (name === "reports") {
+    loadFlags();
+    loadReports();
+  }
 }
 
 me = await renderNav({ active: "admin" });
