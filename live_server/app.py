@@ -71,7 +71,7 @@ def create_app(settings: Settings) -> web.Application:
     hls.setup(app, platform, shows_, media_, users.url_signer, viewer_gate=refuse_banned)
     room_transport.setup(app, sio, room_, users.service.verify_token)
     whip.setup(app)
-    whep.setup(app, gate=refuse_banned)
+    whep.setup(app, gate=room_.moderation.refuse_banned_user)
     relay.setup(app, enabled=cluster_.relay_enabled)  # other nodes pull shows from here
 
     commerce_ = commerce.setup(

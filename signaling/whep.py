@@ -15,12 +15,12 @@ from live_server.media import VIDEO_AUDIENCE, VIEWING
 from live_server.platform.addresses import client_address
 from live_server.platform.audience import VIEWER_KEY_HEADER, audience_key, device_key
 from live_server.platform.http import path_int, principal
-from live_server.platform.identity import Principal
 from live_server.platform.openapi import document, op
 from signaling.whip import created, deleted, no_trickle, preflight, read_offer
 
-#: Raises when this viewer may not have the show's video (the room's ban: 403 ``banned``).
-WatchGate = Callable[[int, Principal | None], Awaitable[None]]
+#: Raises when this user (None: anonymous) may not have the show's video (the room's ban:
+#: 403 ``banned``).
+WatchGate = Callable[[int, int | None], Awaitable[None]]
 WATCH_GATE: web.AppKey[WatchGate] = web.AppKey("whep_watch_gate")
 
 
@@ -34,7 +34,7 @@ async def watch(request: web.Request) -> web.Response:
     who = principal(request)
     gate = request.app.get(WATCH_GATE)
     if gate is not None:  # before any redirect: the node that knows the viewer refuses
-        await gate(session_id, who)
+        await gate(session_id, viewing.viewer_id(session_id, who, ticket))
     target = await viewing.route(session_id, who, ticket)
     if target is not None:
         return web.Response(status=307, headers={"Location": target})

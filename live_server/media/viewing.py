@@ -142,12 +142,17 @@ class NodeViewing:
                 retry_after=CAPACITY_RETRY_S,
             )
         await self._relays.ensure(session_id)
-        # who watches: the signed-in viewer, or the one a node named in the watch ticket
-        # (a redirect may lose the Authorization header); a ban closes their video
-        user_id = who.user_id if who is not None else None
-        if user_id is None and ticket:
-            user_id = self._cluster.ticket_viewer(ticket)
+        user_id = self.viewer_id(session_id, who, ticket)  # a ban closes their video
         return await self._sfu.subscribe(session_id, offer, address, user_id=user_id)
+
+    def viewer_id(self, session_id: int, who: Principal | None, ticket: str | None) -> int | None:
+        """Who watches: the signed-in viewer, else the user a good watch ticket names (a
+        redirect may lose the Authorization header); None for an anonymous viewer."""
+        if who is not None:
+            return who.user_id
+        if ticket and self._cluster.check_ticket(ticket, session_id):
+            return self._cluster.ticket_viewer(ticket)
+        return None
 
     async def on_viewer_banned(self, event: ViewerBanned) -> None:
         """A ban on any node: this node's WHEP viewers signed in as that user are closed."""

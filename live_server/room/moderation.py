@@ -186,9 +186,14 @@ class RoomModeration:
 
     async def refuse_banned(self, session_id: int, who: Principal | None) -> None:
         """Raises 403 ``banned`` when a signed-in viewer is banned from the session: what
-        WHEP and the LL-HLS grant ask before a show's video is handed out. An anonymous
-        viewer cannot be told apart, so is not refused here."""
-        if who is not None and await self.is_banned(session_id, who.user_id):
+        the LL-HLS grant asks before a show's stream is handed out. An anonymous viewer
+        cannot be told apart, so is not refused here."""
+        await self.refuse_banned_user(session_id, who.user_id if who is not None else None)
+
+    async def refuse_banned_user(self, session_id: int, user_id: int | None) -> None:
+        """The same for a user known by id (WHEP: the token's user, or the one a redirect's
+        watch ticket names)."""
+        if user_id is not None and await self.is_banned(session_id, user_id):
             raise Forbidden(BANNED_FROM_VIDEO, code="banned")
 
     # -- room settings --------------------------------------------------------------------
