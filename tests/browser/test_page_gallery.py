@@ -40,7 +40,7 @@ window.addEventListener('unhandledrejection', (e) => {
 @dataclass(frozen=True)
 class Visit:
     """A page and what it needs: the account to log in as and a query ({upcoming},
-    {replay} are the demo's show ids)."""
+    {replay} are the demo's show ids, {host} its host's user id)."""
 
     path: str
     user: str | None = None
@@ -64,6 +64,8 @@ VISITS: dict[str, list[Visit]] = {
     "analytics": [Visit("/analytics.html", "demo-host", "?session={replay}")],
     "moderate": [Visit("/moderate.html", "demo-mod", "?session={upcoming}")],
     "admin": [Visit("/admin.html", "admin")],
+    "search": [Visit("/search.html", "demo-viewer", "?q=linen")],
+    "creator": [Visit("/creator.html", "demo-viewer", "?id={host}")],
     "404": [Visit("/no-such-page.html", None, "", ("404",))],
 }
 
@@ -91,7 +93,11 @@ def demo_ids(live_server: str) -> dict[str, int]:
     upcoming = _api(live_server, "/api/sessions?state=upcoming")["items"]
     replays = _api(live_server, "/api/sessions?state=replays")["items"]
     assert upcoming and replays, "the demo has upcoming shows and a replay"
-    return {"upcoming": int(upcoming[0]["id"]), "replay": int(replays[0]["id"])}
+    return {
+        "upcoming": int(upcoming[0]["id"]),
+        "replay": int(replays[0]["id"]),
+        "host": int(upcoming[0]["host"]["id"]),
+    }
 
 
 @pytest.fixture(scope="module")
