@@ -279,3 +279,9 @@ def _ban_while_watching(
     expect(viewer.locator("#video-state")).to_contain_text("You can't watch this show")
     expect(viewer.locator("#video-state")).to_be_visible()
     assert viewer.evaluate("() => document.getElementById('player').videoWidth") == 0
+
+    # the log's Unban lifts it: the next reload plays again
+    entry.locator(".mod-log-unban").click()
+    expect(mod.locator('#mod-log li[data-action="unban"]')).to_contain_text("unbanned Fan")
+    viewer.reload()
+    expect(player).to_have_attribute("data-video-state", "playing", timeout=20_000)
