@@ -131,7 +131,7 @@ def _refusal(model: type[msgspec.Struct], error: str) -> Invalid:
         )
     if missing := _MISSING.match(what):
         steps.append(missing["name"])
-    info = _field(mi.type_info(model), steps)
+    info = _optional(_field(mi.type_info(model), steps))
     extra = info.extra if isinstance(info, mi.Metadata) and info.extra else {}
     # `invalid_<field>`, nested fields joined: `invalid_source_type`, `invalid_address_country`
     # (the codes the services gave for the same inputs)
@@ -180,6 +180,15 @@ def _field(info: mi.Type, steps: list[str | int]) -> mi.Type | None:
         else:
             return None
     return current
+
+
+def _optional(info: mi.Type | None) -> mi.Type | None:
+    """The type inside `X | None` (null is never what a person is asked for)."""
+    if isinstance(info, mi.UnionType):
+        inner = [t for t in info.types if not isinstance(t, mi.NoneType)]
+        if len(inner) == 1:
+            return inner[0]
+    return info
 
 
 def _unwrap(info: mi.Type | None) -> mi.Type | None:

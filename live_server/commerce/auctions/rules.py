@@ -69,7 +69,12 @@ def increments_spec() -> str:
 
 
 class TermsError(ValueError):
-    """Terms a host cannot start an auction with; the message is for people."""
+    """Terms a host cannot start an auction with; the message is for people, `field` names
+    the term it is about."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,31 +96,35 @@ def check_terms(terms: Terms, stock: int, currency: str) -> Terms:
     if not 1 <= terms.start_price_minor <= MAX_PRICE_MINOR:
         raise TermsError(
             f"The starting bid must be between {money(1, currency)} and "
-            f"{money(MAX_PRICE_MINOR, currency)}."
+            f"{money(MAX_PRICE_MINOR, currency)}.",
+            "start_price_minor",
         )
     if not MIN_DURATION_S <= terms.duration_s <= MAX_DURATION_S:
         raise TermsError(
-            f"An auction runs from {MIN_DURATION_S} seconds to {MAX_DURATION_S // 60} minutes."
+            f"An auction runs from {MIN_DURATION_S} seconds to {MAX_DURATION_S // 60} minutes.",
+            "duration_s",
         )
     if terms.mode not in MODES:
-        raise TermsError("Choose a counter-bid auction or a sudden-death one.")
+        raise TermsError("Choose a counter-bid auction or a sudden-death one.", "mode")
     if terms.mode == "extend" and not (
         1 <= terms.window_s <= MAX_WINDOW_S and 1 <= terms.reset_s <= MAX_WINDOW_S
     ):
         raise TermsError(
-            f"The counter-bid window and the time it resets to are 1 to {MAX_WINDOW_S} seconds."
+            f"The counter-bid window and the time it resets to are 1 to {MAX_WINDOW_S} seconds.",
+            "window_s" if not 1 <= terms.window_s <= MAX_WINDOW_S else "reset_s",
         )
     if terms.reserve_minor is not None and not (
         terms.start_price_minor <= terms.reserve_minor <= MAX_PRICE_MINOR
     ):
-        raise TermsError("The reserve price can't be below the starting bid.")
+        raise TermsError("The reserve price can't be below the starting bid.", "reserve_minor")
     if not 1 <= terms.quantity <= MAX_LOT:
-        raise TermsError(f"A lot holds 1 to {MAX_LOT} units.")
+        raise TermsError(f"A lot holds 1 to {MAX_LOT} units.", "quantity")
     if terms.quantity > stock:
-        raise TermsError(f"Only {stock} in stock: the lot can't be bigger.")
+        raise TermsError(f"Only {stock} in stock: the lot can't be bigger.", "quantity")
     if terms.on_payment_failure not in FAILURE_CHOICES:
         raise TermsError(
-            "If the winner's payment fails, offer the item to the next bidder or return it."
+            "If the winner's payment fails, offer the item to the next bidder or return it.",
+            "on_payment_failure",
         )
     return terms
 

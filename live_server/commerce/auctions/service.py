@@ -124,7 +124,11 @@ class AuctionService:
         view = await self._sessions.view(session_id)
         product = next((p for p in view.products if p.id == data["product_id"]), None)
         if product is None:
-            raise Invalid("That product isn't in this show's line-up.", code="not_in_lineup")
+            raise Invalid(
+                "That product isn't in this show's line-up.",
+                code="not_in_lineup",
+                field="product_id",
+            )
         sale = self._live.sale_for(product.id)
         if sale is not None and sale.as_dict(time.time())["status"] == "active":
             raise Conflict("This product is in a flash sale right now.", code="sale_running")
@@ -132,7 +136,7 @@ class AuctionService:
         try:
             terms = check_terms(_terms(data), stock, product.currency)
         except TermsError as exc:
-            raise Invalid(str(exc), code="invalid_terms") from None
+            raise Invalid(str(exc), code="invalid_terms", field=exc.field) from None
         now = time.time()
         media_time = await self.media_times.at(session_id, now)
         try:
