@@ -19,6 +19,7 @@ _CHOICES = {
     "hls": ("on", "off"),
     "hls_transcode": ("on-demand", "always", "off"),
     "role": ("primary", "edge"),
+    "stripe_capture": ("automatic", "manual"),
 }
 
 
@@ -130,7 +131,15 @@ class Settings:
     max_anonymous_sockets_per_address: int = 50
     # Commerce
     reservation_hold_s: int = 600
-    webhook_secret: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    # Card payments through Stripe (off unless the secret key is set). The keys never reach a
+    # page or a log; stripe_api_base points the SDK at a test server such as localstripe.
+    stripe_secret_key: str | None = field(default=None, repr=False)
+    stripe_publishable_key: str | None = None
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_api_base: str | None = None
+    stripe_js_url: str = "https://js.stripe.com/v3/"
+    stripe_capture: str = "automatic"
     default_commission_rate: float = 0.05
     # Flash sales: the deepest discount a merchant may give (never below 1 minor unit) and the
     # per-buyer cap a sale gets when its merchant names none.

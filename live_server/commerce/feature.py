@@ -24,6 +24,7 @@ from live_server.commerce.flash_sales.service import FlashSaleService
 from live_server.commerce.flash_sales.store import FlashSalesRepository
 from live_server.commerce.keys import (
     ANALYTICS,
+    CARDS,
     CART,
     CHECKOUT,
     COMMERCE_SHOWS,
@@ -37,8 +38,12 @@ from live_server.commerce.ledger import AttributionResolver, LedgerService
 from live_server.commerce.live.redis_feed import RedisCommerceFeed
 from live_server.commerce.live.state import LiveCommerce
 from live_server.commerce.live.tick import CommerceTick
+from live_server.commerce.payments import card_routes
 from live_server.commerce.payments import routes as payments_routes
+from live_server.commerce.payments.cards import CardPayments
 from live_server.commerce.payments.service import PaymentsService
+from live_server.commerce.payments.stripe_provider import StripeProvider, StripeSettings
+from live_server.commerce.payments.stripe_store import StripeCustomers
 from live_server.commerce.stores.orders import OrdersRepository
 from live_server.platform.core import Platform
 from live_server.shows import MediaClock, Shows
@@ -82,6 +87,21 @@ def setup(
     analytics_repo = AnalyticsRepository(db)
     live = LiveCommerce()
     payments = PaymentsService(orders, webhook_secret=s.webhook_secret or "")
+    cards: StripeProvider | None = None
+    if s.stripe_secret_key:
+        cards = StripeProvider(
+            StripeSettings(
+                secret_key=s.stripe_secret_key,
+                publishable_key=s.stripe_publishable_key or "",
+                webhook_secret=s.stripe_webhook_secret or "",
+                api_base=s.stripe_api_base,
+                js_url=s.stripe_js_url,
+                capture=s.stripe_capture,
+            ),
+            StripeCustomers(db),
+        )
+        payments.register(cards)
+        app.on_cleanup.append(_closer(cards))
     ledger = LedgerService(analytics_repo, round(s.default_commission_rate * 10_000))
     analytics = AnalyticsService(analytics_repo, shows.service)
 
@@ -131,6 +151,7 @@ def setup(
     app[CHECKOUT] = commerce.checkout
     app[CART] = commerce.cart
     app[PAYMENTS] = commerce.payments
+    app[CARDS] = CardPayments(cards, payments, orders, catalog.service)
     app[FLASH_SALES] = commerce.flash_sales
     app[ANALYTICS] = commerce.analytics
     app[LEDGER] = commerce.ledger
@@ -164,5 +185,13 @@ def setup(
     app.cleanup_ctx.append(lifetime)
     routes.setup(app)
     payments_routes.setup(app)
+    card_routes.setup(app)
     analytics_routes.setup(app)
     return commerce
+
+
+def _closer(provider: StripeProvider) -> Callable[[web.Application], Awaitable[None]]:
+    async def close(_app: web.Application) -> None:
+        await provider.close()
+
+    return close

@@ -11,6 +11,7 @@ from live_server.commerce.flash_sales.service import FlashSaleService
 from live_server.commerce.ledger import LedgerService
 from live_server.commerce.live.state import LiveCommerce
 from live_server.commerce.live.tick import CommerceTick
+from live_server.commerce.payments.cards import CardPayments
 from live_server.commerce.payments.service import PaymentsService
 from live_server.shows import LiveSessionService
 
@@ -20,6 +21,7 @@ FLASH_SALES: web.AppKey[FlashSaleService] = web.AppKey("flash_sales", FlashSaleS
 LIVE_COMMERCE: web.AppKey[LiveCommerce] = web.AppKey("live_commerce", LiveCommerce)
 COMMERCE_TICK: web.AppKey[CommerceTick] = web.AppKey("commerce_tick", CommerceTick)
 PAYMENTS: web.AppKey[PaymentsService] = web.AppKey("payments", PaymentsService)
+CARDS: web.AppKey[CardPayments] = web.AppKey("cards", CardPayments)
 ANALYTICS: web.AppKey[AnalyticsService] = web.AppKey("analytics", AnalyticsService)
 LEDGER: web.AppKey[LedgerService] = web.AppKey("ledger", LedgerService)
 #: The shows service as commerce reads it (the live state of a show's line-up).

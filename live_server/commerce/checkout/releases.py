@@ -14,7 +14,11 @@ from collections.abc import Sequence
 from live_server.commerce.checkout.outcomes import Released
 from live_server.commerce.checkout.writer import marks
 from live_server.commerce.rules.basics import ACTIVE_STATUSES, CONFIRMED, PENDING_PAYMENT
-from live_server.commerce.rules.orders import releases_units, status_after_payment_event
+from live_server.commerce.rules.orders import (
+    PAYMENT_AUTHORIZED,
+    releases_units,
+    status_after_payment_event,
+)
 from live_server.platform.db import Database, Transaction
 
 logger = logging.getLogger(__name__)
@@ -133,9 +137,10 @@ class UnitReleases:
             if releases_units(old, new):
                 released = await self._release(tx, [order_id], new, "failed", now)
                 return old, new, released
+            paid = "authorized" if event_type == PAYMENT_AUTHORIZED else "paid"
             await tx.execute(
-                "UPDATE orders SET status = ?, payment_status = 'paid', hold_expires_at = NULL,"
+                "UPDATE orders SET status = ?, payment_status = ?, hold_expires_at = NULL,"
                 " updated_at = ? WHERE id = ?",
-                (new, now, order_id),
+                (new, paid, now, order_id),
             )
             return old, new, None

@@ -32,7 +32,7 @@ from live_server.commerce.checkout.queue import MAX_BATCH, CheckoutQueue
 from live_server.commerce.checkout.results import CheckoutResult, invalid, rejection_error
 from live_server.commerce.ledger import AttributionResolver, LedgerService
 from live_server.commerce.live.state import LiveCommerce
-from live_server.commerce.payments.service import PaymentsService
+from live_server.commerce.payments.service import PaymentDeclined, PaymentsService
 from live_server.commerce.rules.basics import (
     Address,
     CartLine,
@@ -280,6 +280,9 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         provider = self._payments.provider_for(method)
         if provider is None:
             raise Invalid("Choose a payment method from the list.", code="invalid_payment_method")
+        refusal = await self._payments.refusal_for(provider.name, who.user_id)
+        if refusal is not None:
+            raise PaymentDeclined(refusal, code="card_needed")
         # the source the buyer names counts only if it showed what is bought; else direct
         attribution = await self._resolver.resolve(source, (ln.product_id for ln in lines))
         await self._refuse_banned(who, attribution.session_id)

@@ -18,9 +18,10 @@ from live_server.platform.openapi import document, op
 async def payment_webhook(request: web.Request) -> web.Response:
     provider = request.match_info["provider"]
     body = await read_bytes(request, MAX_WEBHOOK_BYTES)
+    payments = request.app[PAYMENTS]
     try:
-        result = await request.app[PAYMENTS].handle_webhook(
-            provider, request.headers.get(SIGNATURE_HEADER), body
+        result = await payments.handle_webhook(
+            provider, request.headers.get(payments.signature_header(provider)), body
         )
     except WebhookRejected:
         raise Unauthorized(
@@ -48,7 +49,9 @@ def setup(app: web.Application) -> None:
                 "POST": op(
                     "Asynchronous payment confirmation from a provider. Header "
                     f"{SIGNATURE_HEADER}: t=<unix time>,v1=<hex HMAC-SHA256 of 't.body'>; "
-                    "body {id, type: payment.succeeded|payment.failed, order_id}",
+                    "body {id, type: payment.succeeded|payment.failed|payment.authorized,"
+                    " order_id}. Provider `stripe`: Stripe's own events, signed in"
+                    " Stripe-Signature (checked with the Stripe SDK)",
                     tag="payments",
                     auth="webhookSignature",
                     body={"type": "object"},

@@ -18,9 +18,15 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from live_server.commerce.checkout.outcomes import Released
-from live_server.commerce.rules.orders import PAYMENT_EVENTS
+from live_server.commerce.rules.orders import (
+    PAYMENT_AUTHORIZED,
+    PAYMENT_EVENTS,
+    PAYMENT_FAILED,
+    PAYMENT_SUCCEEDED,
+)
 from live_server.commerce.stores.orders import OrdersRepository
 from live_server.platform.crypto import same_secret
+from live_server.platform.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +36,33 @@ MAX_WEBHOOK_BYTES: Final = 64 * 1024
 
 @dataclass(frozen=True, slots=True)
 class PaymentStart:
-    """What the buyer is told after checkout (no secrets, no card data)."""
+    """What the buyer is told after checkout (no secrets of ours, no card data).
+
+    `outcome` is what the provider knew at once: "pending" (a webhook will say), or
+    "succeeded", "authorized", "declined" (applied to the order like a webhook), or
+    "requires_action" (the buyer confirms with their bank; `client_secret` is theirs, for
+    this one payment, and goes only to them).
+    """
 
     reference: str | None
     instructions: str
+    outcome: str = "pending"
+    client_secret: str | None = None
+
+
+class PaymentDeclined(DomainError):
+    """The provider refused the payment at checkout; the order gave its units back."""
+
+    status = 402
+    code = "payment_declined"
+
+
+# what a provider's immediate outcome means for the order, as a payment event
+_IMMEDIATE: Final[dict[str, str]] = {
+    "succeeded": PAYMENT_SUCCEEDED,
+    "authorized": PAYMENT_AUTHORIZED,
+    "declined": PAYMENT_FAILED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +101,7 @@ def parse_standard_event(payload: dict[str, Any]) -> PaymentEvent:
     if not isinstance(order_id, str) or not 0 < len(order_id) <= 100:
         raise ValueError("order_id must be a string")
     if kind not in PAYMENT_EVENTS:
-        raise ValueError("type must be payment.succeeded or payment.failed")
+        raise ValueError("type must be payment.succeeded, payment.failed or payment.authorized")
     return PaymentEvent(event_id, order_id, str(kind))
 
 
@@ -187,18 +216,67 @@ class PaymentsService:
         start = await provider.begin(order)
         if start.reference:
             await self._orders.set_payment_reference(order["id"], start.reference)
+        immediate = _IMMEDIATE.get(start.outcome)
+        if immediate is not None:
+            await self.apply_event(
+                provider.name, f"{provider.name}:checkout:{order['id']}", order["id"], immediate
+            )
+            if start.outcome == "declined":
+                raise PaymentDeclined(start.instructions, code="payment_declined")
+            order = await self._orders.get(order["id"]) or order
         payment = {
             **order["payment"],
             "reference": start.reference,
             "instructions": start.instructions,
         }
+        if start.outcome == "requires_action":
+            payment["next_action"] = "confirm_with_bank"
+            payment["client_secret"] = start.client_secret
         return {**order, "payment": payment}
+
+    async def apply_event(
+        self, provider: str, event_id: str, order_id: str, event_type: str
+    ) -> tuple[str | None, str | None]:
+        """Applies one payment event to an order, once per event id (webhooks and what a
+        provider answered at once take this same path); returns (old, new) status."""
+        old, new, released = await self._orders.apply_payment_event(
+            provider=provider,
+            event_id=event_id,
+            order_id=order_id,
+            event_type=event_type,
+            now=self._clock(),
+        )
+        if released is not None:
+            for listener in self._release_listeners:
+                listener(released)
+        return old, new
+
+    async def refusal_for(self, provider_name: str, user_id: int) -> str | None:
+        """Why this buyer cannot pay with this provider now (a card is needed first), or
+        None; checked before an order is placed, so no stock is held for nothing."""
+        provider = self._providers.get(provider_name)
+        can_pay = getattr(provider, "can_pay", None)
+        if can_pay is None or await can_pay(user_id):
+            return None
+        return str(getattr(provider, "not_ready_text", "This way to pay is not ready."))
+
+    def signature_header(self, provider_name: str) -> str:
+        """The header a provider's webhooks carry their signature in."""
+        provider = self._providers.get(provider_name)
+        return str(getattr(provider, "signature_header", SIGNATURE_HEADER))
+
+    def provider(self, name: str) -> PaymentProvider | None:
+        """A registered provider by name."""
+        return self._providers.get(name)
 
     async def handle_webhook(
         self, provider_name: str, signature: str | None, body: bytes
     ) -> dict[str, Any]:
         """Verify and apply a webhook. Raises WebhookRejected (-> 401) or ValueError (-> 400)."""
         provider = self._providers.get(provider_name)
+        verify = getattr(provider, "verify_notice", None)
+        if provider is not None and verify is not None:
+            return await self._own_webhook(provider.name, verify, signature, body)
         try:
             verify_webhook(self._secret, signature, body, self._clock(), self._tolerance)
         except WebhookRejected as exc:
@@ -234,4 +312,35 @@ class PaymentsService:
             old,
             new or old,
         )
+        return {"received": True, "applied": new is not None, "status": new or old}
+
+    async def _own_webhook(
+        self,
+        provider: str,
+        verify: Callable[[str | None, bytes], Any],
+        signature: str | None,
+        body: bytes,
+    ) -> dict[str, Any]:
+        """A provider that signs its webhooks its own way (Stripe): it verifies and reads the
+        event; the event is matched to its order by metadata or payment reference."""
+        try:
+            notice = verify(signature, body)
+        except WebhookRejected as exc:
+            logger.warning("payment webhook for %r refused: %s", provider, exc.reason)
+            raise
+        order_id = notice.order_id
+        if order_id is None and notice.payment_intent:
+            order_id = await self._orders.order_for_reference(provider, notice.payment_intent)
+        if order_id is None:
+            logger.info("payment webhook %s (%s): no order of ours", notice.event_id, notice.type)
+            return {"received": True, "applied": False, "reason": "unknown_order"}
+        old, new = await self.apply_event(provider, notice.event_id, order_id, notice.type)
+        if notice.stripe_type == "charge.dispute.created":
+            logger.warning("payment dispute opened on order %s (%s)", order_id, notice.event_id)
+        if old is None:
+            return {"received": True, "applied": False, "reason": "unknown_order"}
+        logger.info(
+            "payment webhook %s (%s) for order %s: %s -> %s",
+            notice.event_id, notice.stripe_type, order_id, old, new or old,
+        )  # fmt: skip
         return {"received": True, "applied": new is not None, "status": new or old}

@@ -8,7 +8,7 @@ from live_server.commerce.rules.basics import CANCELLED, CONFIRMED, EXPIRED, PAI
 
 # status -> statuses it may move to
 TRANSITIONS: Final[dict[str, frozenset[str]]] = {
-    PENDING_PAYMENT: frozenset({PAID, CANCELLED, EXPIRED}),
+    PENDING_PAYMENT: frozenset({CONFIRMED, PAID, CANCELLED, EXPIRED}),
     CONFIRMED: frozenset({PAID, CANCELLED}),
     PAID: frozenset(),
     CANCELLED: frozenset(),
@@ -17,7 +17,9 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
 
 PAYMENT_SUCCEEDED: Final = "payment.succeeded"
 PAYMENT_FAILED: Final = "payment.failed"
-PAYMENT_EVENTS: Final = (PAYMENT_SUCCEEDED, PAYMENT_FAILED)
+# the card is authorised, the money is captured later (at shipping, or an auction's win)
+PAYMENT_AUTHORIZED: Final = "payment.authorized"
+PAYMENT_EVENTS: Final = (PAYMENT_SUCCEEDED, PAYMENT_FAILED, PAYMENT_AUTHORIZED)
 
 
 def can_transition(old: str, new: str) -> bool:
@@ -28,6 +30,7 @@ def can_transition(old: str, new: str) -> bool:
 def status_after_payment_event(current: str, event_type: str) -> str | None:
     """The status a payment event moves an order to, or None when it changes nothing.
 
+    An authorisation confirms a pending order; its capture later makes it paid.
     Late or repeated events are harmless: a success on an expired order changes nothing
     (its units went back to stock; the operator refunds), a failure on a paid order too.
     """
@@ -35,6 +38,8 @@ def status_after_payment_event(current: str, event_type: str) -> str | None:
         target = PAID
     elif event_type == PAYMENT_FAILED:
         target = CANCELLED
+    elif event_type == PAYMENT_AUTHORIZED:
+        target = CONFIRMED  # the goods are promised; `paid` comes with the capture
     else:
         return None
     return target if can_transition(current, target) else None

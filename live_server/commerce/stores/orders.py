@@ -23,6 +23,14 @@ class OrdersRepository(ReservationStore):
             "UPDATE orders SET payment_ref = ? WHERE id = ?", (reference, order_id)
         )
 
+    async def order_for_reference(self, provider: str, reference: str) -> str | None:
+        """The order a provider's payment reference belongs to, or None."""
+        value = await self._db.fetchval(
+            "SELECT id FROM orders WHERE payment_provider = ? AND payment_ref = ?",
+            (provider, reference),
+        )
+        return str(value) if value is not None else None
+
     # -- reads ------------------------------------------------------------------------
 
     async def get(self, order_id: str) -> dict[str, Any] | None:
