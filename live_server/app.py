@@ -93,6 +93,8 @@ def create_app(settings: Settings) -> web.Application:
     content_ = content.setup(
         app, platform, users, products, shows_, notify=room_.service.emit_to_user
     )
+    # live shows' cards show their newest picture (content keeps each show's last keyframe)
+    media_.broadcast.add_tap_provider(content_.live_posters)
 
     # the host's after-show summary joins commerce's sales and content's clips (siblings)
     show_summary.setup(app, show_summary.ShowSummary(shows_, commerce_, content_))

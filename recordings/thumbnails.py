@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -50,6 +51,32 @@ def make_poster(
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
     image.convert("RGB").save(str(dst), format="JPEG", quality=quality)
     return Poster(str(dst), width, height)
+
+
+def keyframe_jpeg(codec: str, data: bytes, max_width: int = 480, quality: int = 78) -> bytes:
+    """A JPEG of one encoded keyframe (VP8, or H.264 with its SPS and PPS in front, as
+    browsers send every keyframe), at most ``max_width`` wide: a live show's poster."""
+    import io
+
+    name = {"VP8": "vp8", "H264": "h264"}.get(codec.upper())
+    if name is None:
+        raise MediaError(f"no poster from {codec} frames")
+    try:
+        decoder: Any = av.CodecContext.create(name, "r")
+        frames = [*decoder.decode(av.Packet(data)), *decoder.decode(None)]
+    except av.FFmpegError as exc:
+        raise MediaError(f"the keyframe does not decode: {exc}") from exc
+    frame = next((f for f in frames if isinstance(f, av.VideoFrame)), None)
+    if frame is None:
+        raise MediaError("the keyframe holds no picture")
+    width, height = frame.width, frame.height
+    if width > max_width:
+        height = max(2, int(height * max_width / width) // 2 * 2)
+        width = max_width
+    out = io.BytesIO()
+    image = frame.to_image(width=width, height=height)  # type: ignore[no-untyped-call]
+    image.convert("RGB").save(out, format="JPEG", quality=quality)
+    return out.getvalue()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from live_server.accounts import Accounts
 from live_server.catalog import Catalog
+from live_server.content import posters as posters_routes
 from live_server.content import share
 from live_server.content.access import ContentAccess
 from live_server.content.clips import routes as clips_routes
@@ -18,6 +19,7 @@ from live_server.content.feed import routes as feed_routes
 from live_server.content.feed.service import FeedService
 from live_server.content.feed.store import FeedRepository
 from live_server.content.keys import FEED, POSTS, PROCESSING, REMINDERS, REPLAYS, SOCIAL
+from live_server.content.posters import LivePosters
 from live_server.content.posts import routes as posts_routes
 from live_server.content.posts.service import PostService
 from live_server.content.posts.social import SocialService
@@ -49,6 +51,8 @@ class Content:
     replays: ReplayService
     #: Who may see a show's clips, replay and files (also the `/media/` authoriser).
     access: ContentAccess
+    #: Live shows' newest pictures: a tap provider for the broadcast (the composition root).
+    live_posters: LivePosters
     job_worker: MediaWorker
     upload_worker: MediaWorker
 
@@ -106,6 +110,7 @@ def build(
         social=SocialService(posts, clips, accounts.users, feed, access),
         replays=ReplayService(clips, shows.service, catalog.products, access),
         access=access,
+        live_posters=LivePosters(upload_worker),
         job_worker=job_worker,
         upload_worker=upload_worker,
     )
@@ -147,6 +152,7 @@ def setup(
     posts_routes.setup(app)
     replays_routes.setup(app)
     reminders_routes.setup(app)
+    posters_routes.setup(app, content.live_posters, content.access, ClipRepository(platform.db))
     # Open Graph previews on the show, replay and clip pages (before the static pages' route)
     share.setup(app, content.access, ClipRepository(platform.db), accounts.users)
     return content

@@ -4,6 +4,7 @@ offers, go-live, fan-out to viewers, media time, reconnect grace, end and record
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import json
 import os
@@ -216,6 +217,12 @@ async def test_broadcast_to_three_viewers_then_end_with_recording(
             body = await resp.json()
             assert body["state"] == "live"
             assert 0.5 < body["media_time"] < 60
+            # the home page's card: the show's newest picture, decoded from its last keyframe
+            resp = await client.get(f"/api/sessions/{session_id}/poster")
+            assert resp.status == 200 and resp.content_type == "image/jpeg"
+            with av.open(io.BytesIO(await resp.read())) as img:
+                frame = next(img.decode(video=0))
+                assert (frame.width, frame.height) == (320, 240)
 
             # a viewer leaves with DELETE
             leaving = watchers.pop()
@@ -235,6 +242,9 @@ async def test_broadcast_to_three_viewers_then_end_with_recording(
             )
             await wait_for(lambda: finished, timeout=10, message="RecordingFinished")
             assert services.broadcast.viewer_count(session_id) == 0
+            # ended, and no replay yet: no picture (the card keeps its tile)
+            resp = await client.get(f"/api/sessions/{session_id}/poster")
+            assert resp.status == 404
         finally:
             for w in watchers:
                 await w.close()

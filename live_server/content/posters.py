@@ -1,0 +1,150 @@
+"""A show's poster: a real frame, for the home page's cards and anything else that lists
+shows.
+
+``GET /api/sessions/{id}/poster`` answers with the newest picture of a live show (a small
+JPEG of the last keyframe its host sent, decoded at most every ``refresh_s``), or sends a
+finished show's reader to its replay's poster frame, or 404 when the show has neither (the
+page keeps its tile). Live frames come from a tap on the show's media, so they exist on
+the node the host publishes to; other nodes answer with the replay or 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from live_server.content.access import ContentAccess
+from live_server.content.clips.store import ClipRepository
+from live_server.media import MediaTap
+from live_server.platform.errors import NotFound
+from live_server.platform.http import path_int, principal
+from live_server.platform.openapi import document, op
+from live_server.shows import Visibility
+from recordings.probe import MediaError
+from recordings.thumbnails import keyframe_jpeg
+from recordings.worker import MediaWorker
+
+logger = logging.getLogger(__name__)
+
+LIVE_POSTER_MAX_AGE_S = 10
+
+
+class _LatestKeyframe:
+    """A media tap that keeps the newest video keyframe (on the event loop, no copy)."""
+
+    def __init__(self) -> None:
+        self.codec = ""
+        self.data = b""
+        self.count = 0
+
+    def on_frame(self, kind: str, codec: str, data: bytes, pts: int, keyframe: bool) -> None:
+        if kind == "video" and keyframe and data:
+            self.codec, self.data = codec, data
+            self.count += 1
+
+
+@dataclass(slots=True)
+class _Cached:
+    jpeg: bytes
+    count: int
+    at: float
+
+
+class LivePosters:
+    """Live shows' newest pictures; a tap provider for the broadcast service."""
+
+    def __init__(self, worker: MediaWorker, refresh_s: float = LIVE_POSTER_MAX_AGE_S) -> None:
+        self._worker = worker
+        self._refresh_s = refresh_s
+        self._taps: dict[int, _LatestKeyframe] = {}
+        self._cache: dict[int, _Cached] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def taps_for(
+        self, session_id: int, video_codec: str | None, audio_codec: str | None
+    ) -> list[MediaTap]:
+        """A keyframe keeper for a show whose host connected (none if it has one)."""
+        if video_codec is None or session_id in self._taps:
+            return []
+        tap = self._taps[session_id] = _LatestKeyframe()
+        return [tap]
+
+    async def broadcast_ended(self, session_id: int) -> None:
+        """The show's media ended: forget its frames."""
+        self._taps.pop(session_id, None)
+        self._cache.pop(session_id, None)
+        self._locks.pop(session_id, None)
+
+    async def jpeg(self, session_id: int) -> bytes | None:
+        """The show's newest picture as a JPEG, or None (not live here, no keyframe yet)."""
+        tap = self._taps.get(session_id)
+        if tap is None or not tap.data:
+            return None
+        lock = self._locks.setdefault(session_id, asyncio.Lock())
+        async with lock:  # one decode per show at a time, however many cards ask
+            cached = self._cache.get(session_id)
+            now = time.monotonic()
+            if cached is not None and (
+                cached.count == tap.count or now - cached.at < self._refresh_s
+            ):
+                return cached.jpeg
+            codec, data, count = tap.codec, tap.data, tap.count
+            try:
+                jpeg = await self._worker.call(keyframe_jpeg, codec, data)
+            except MediaError as exc:
+                logger.info("session %d: no live poster: %s", session_id, exc)
+                return cached.jpeg if cached is not None else None
+            if session_id in self._taps:
+                self._cache[session_id] = _Cached(jpeg, count, now)
+            return jpeg
+
+
+def setup(
+    app: web.Application, posters: LivePosters, access: ContentAccess, clips: ClipRepository
+) -> None:
+    """Serves ``GET /api/sessions/{session_id}/poster``."""
+
+    async def get_poster(request: web.Request) -> web.StreamResponse:
+        session_id = path_int(request, "session_id")
+        session = await access.session(principal(request), session_id)
+        scope = "public" if session.visibility is Visibility.PUBLIC else "private"
+        if session.is_live:
+            jpeg = await posters.jpeg(session_id)
+            if jpeg is not None:
+                return web.Response(
+                    body=jpeg,
+                    content_type="image/jpeg",
+                    headers={"Cache-Control": f"{scope}, max-age={LIVE_POSTER_MAX_AGE_S}"},
+                )
+        replay = await clips.replay(session_id)
+        if replay is not None and replay.poster_url:
+            url = access.replay_links(session, replay).poster_url
+            raise web.HTTPFound(url, headers={"Cache-Control": f"{scope}, max-age=300"})
+        raise NotFound("this show has no picture yet", code="no_poster")
+
+    app.router.add_get("/api/sessions/{session_id}/poster", get_poster)
+    document(
+        app,
+        {
+            "/api/sessions/{session_id}/poster": {
+                "GET": op(
+                    "A real frame of the show: the newest picture while live (JPEG),"
+                    " else a redirect to its replay's poster",
+                    tag="replays",
+                    response={"type": "string", "format": "binary"},
+                    ok_type="image/jpeg",
+                    errors=(404,),
+                    extra_responses={
+                        "302": {
+                            "description": "the replay's poster frame",
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                        }
+                    },
+                )
+            }
+        },
+    )
