@@ -56,32 +56,45 @@ class DirectSource(Body, tag_field="type", tag="direct"):
 Source = LiveSource | ReplaySource | ClipSource | PostSource | DirectSource
 
 
-def _text(limit: int, *, required: bool) -> Meta:
+def _text(limit: int, *, required: bool, what: str) -> Meta:
     # the rules strip the text and refuse control characters
     pattern = r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$" if required else r"^[^\x00-\x1f]*$"
-    return Meta(min_length=1 if required else 0, max_length=limit, pattern=pattern)
+    words = (
+        f"Enter {what} (up to {limit} characters)."
+        if required
+        else (f"The {what} can be up to {limit} characters, on one line.")
+    )
+    return Meta(
+        min_length=1 if required else 0,
+        max_length=limit,
+        pattern=pattern,
+        extra={"message": words},
+    )
 
 
 class Address(Body):
     """A shipping address."""
 
-    name: Annotated[str, _text(120, required=True)]
-    line1: Annotated[str, _text(200, required=True)]
-    city: Annotated[str, _text(100, required=True)]
-    postal_code: Annotated[str, _text(20, required=True)]
+    name: Annotated[str, _text(120, required=True, what="your full name")]
+    line1: Annotated[str, _text(200, required=True, what="your street address")]
+    city: Annotated[str, _text(100, required=True, what="your city")]
+    postal_code: Annotated[str, _text(20, required=True, what="your postal code")]
     country: Annotated[
         str,
         Meta(
             pattern=r"^[A-Za-z]{2}$",
             examples=["US"],
-            extra={"message": "country must be a 2-letter ISO code"},
+            extra={"message": "Enter your country as a 2-letter code, like US or FR."},
         ),
     ]
-    line2: Annotated[str, _text(200, required=False)] | None = None
-    phone: Annotated[str, _text(40, required=False)] | None = None
+    line2: Annotated[str, _text(200, required=False, what="second address line")] | None = None
+    phone: Annotated[str, _text(40, required=False, what="phone number")] | None = None
 
 
-PaymentMethod = Annotated[str, Meta(min_length=1, max_length=64)]
+PaymentMethod = Annotated[
+    str,
+    Meta(min_length=1, max_length=64, extra={"message": "Choose a payment method."}),
+]
 
 
 class CartAdd(Body):
