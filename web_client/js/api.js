@@ -49,10 +49,10 @@ export function clearToken() {
 function messageFor(status) {
   if (status === 401) return "Please log in to continue.";
   if (status === 403) return "You are not allowed to do that.";
-  if (status === 404) return "Not found.";
+  if (status === 404) return "We couldn't find that.";
   if (status === 429) return "Too many requests. Please wait a moment.";
   if (status >= 500) return "The server had a problem. Please try again.";
-  return `Request failed (${status}).`;
+  return "That didn't work. Please try again.";
 }
 
 async function errorFrom(response) {
