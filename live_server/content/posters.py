@@ -3,9 +3,11 @@ shows.
 
 ``GET /api/sessions/{id}/poster`` answers with the newest picture of a live show (a small
 JPEG of the last keyframe its host sent, decoded at most every ``refresh_s``), or sends a
-finished show's reader to its replay's poster frame, or 404 when the show has neither (the
-page keeps its tile). Live frames come from a tap on the show's media, so they exist on
-the node the host publishes to; other nodes answer with the replay or 404.
+finished show's reader to its replay's poster frame, or 404 when the show has neither.
+``GET /api/posters?sessions=1,2,3`` tells a page which of the shows it lists have a picture
+and where, so it asks only for pictures that exist (a card without one keeps its tile).
+Live frames come from a tap on the show's media, so they exist on the node the host
+publishes to; other nodes give the replay's poster or nothing.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ import logging
 import time
 from dataclasses import dataclass
 
+import msgspec
 from aiohttp import web
 
 from live_server.content.access import ContentAccess
 from live_server.content.clips.store import ClipRepository
 from live_server.media import MediaTap
-from live_server.platform.errors import NotFound
-from live_server.platform.http import path_int, principal
-from live_server.platform.openapi import document, op
+from live_server.platform.errors import BadRequest, NotFound
+from live_server.platform.http import json_response, path_int, principal
+from live_server.platform.identity import Principal
+from live_server.platform.openapi import document, op, query_param
 from live_server.shows import Visibility
 from recordings.probe import MediaError
 from recordings.thumbnails import keyframe_jpeg
@@ -31,6 +35,13 @@ from recordings.worker import MediaWorker
 logger = logging.getLogger(__name__)
 
 LIVE_POSTER_MAX_AGE_S = 10
+MAX_POSTERS_ASKED = 60
+
+
+class PostersOut(msgspec.Struct):
+    """Where the picture of each show asked for is (shows without one are left out)."""
+
+    posters: dict[str, str]
 
 
 class _LatestKeyframe:
@@ -79,6 +90,11 @@ class LivePosters:
         self._cache.pop(session_id, None)
         self._locks.pop(session_id, None)
 
+    def version(self, session_id: int) -> int | None:
+        """How many keyframes the show has sent here (None: no picture on this node)."""
+        tap = self._taps.get(session_id)
+        return tap.count if tap is not None and tap.data else None
+
     async def jpeg(self, session_id: int) -> bytes | None:
         """The show's newest picture as a JPEG, or None (not live here, no keyframe yet)."""
         tap = self._taps.get(session_id)
@@ -108,6 +124,38 @@ def setup(
 ) -> None:
     """Serves ``GET /api/sessions/{session_id}/poster``."""
 
+    async def poster_url(who: Principal | None, session_id: int) -> str | None:
+        try:
+            session = await access.session(who, session_id)
+        except NotFound:
+            return None
+        version = posters.version(session_id) if session.is_live else None
+        if version is not None:
+            return f"/api/sessions/{session_id}/poster?v={version}"
+        replay = await clips.replay(session_id)
+        if replay is None or not replay.poster_url:
+            return None
+        return access.replay_links(session, replay).poster_url
+
+    async def list_posters(request: web.Request) -> web.Response:
+        raw = request.query.get("sessions", "")
+        parts = [p for p in raw.split(",") if p.strip()]
+        if len(parts) > MAX_POSTERS_ASKED or not all(
+            p.strip().isascii() and p.strip().isdigit() for p in parts
+        ):
+            raise BadRequest(
+                f"sessions must be a comma-separated list of at most {MAX_POSTERS_ASKED}"
+                " show numbers",
+                code="invalid_sessions",
+            )
+        who = principal(request)
+        out: dict[str, str] = {}
+        for session_id in dict.fromkeys(int(p) for p in parts):
+            url = await poster_url(who, session_id) if session_id < 2**63 else None
+            if url is not None:
+                out[str(session_id)] = url
+        return json_response({"posters": out})
+
     async def get_poster(request: web.Request) -> web.StreamResponse:
         session_id = path_int(request, "session_id")
         session = await access.session(principal(request), session_id)
@@ -127,9 +175,24 @@ def setup(
         raise NotFound("this show has no picture yet", code="no_poster")
 
     app.router.add_get("/api/sessions/{session_id}/poster", get_poster)
+    app.router.add_get("/api/posters", list_posters)
     document(
         app,
         {
+            "/api/posters": {
+                "GET": op(
+                    "Which of these shows have a real picture, and its URL (live or replay)",
+                    tag="replays",
+                    response=PostersOut,
+                    errors=(400,),
+                    params=[
+                        query_param(
+                            "sessions",
+                            f"show ids, comma-separated (at most {MAX_POSTERS_ASKED})",
+                        )
+                    ],
+                )
+            },
             "/api/sessions/{session_id}/poster": {
                 "GET": op(
                     "A real frame of the show: the newest picture while live (JPEG),"
@@ -138,6 +201,7 @@ def setup(
                     response={"type": "string", "format": "binary"},
                     ok_type="image/jpeg",
                     errors=(404,),
+                    params=[query_param("v", "ignored: changes with the picture, for caches")],
                     extra_responses={
                         "302": {
                             "description": "the replay's poster frame",
@@ -145,6 +209,6 @@ def setup(
                         }
                     },
                 )
-            }
+            },
         },
     )

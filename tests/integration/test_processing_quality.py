@@ -111,6 +111,8 @@ async def test_two_pins_15_s_apart_give_two_clips_and_the_replay_keeps_the_show(
     # the show's card picture is the replay's poster frame
     resp = await client.get(f"/api/sessions/{session_id}/poster", allow_redirects=False)
     assert resp.status == 302 and resp.headers["Location"] == replay["poster_url"]
+    listed = await (await client.get(f"/api/posters?sessions={session_id}")).json()
+    assert listed == {"posters": {str(session_id): replay["poster_url"]}}
 
 
 def test_a_vp8_show_that_steps_up_is_replayed_at_its_full_size(tmp_path: Path) -> None:

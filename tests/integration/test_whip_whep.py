@@ -218,7 +218,9 @@ async def test_broadcast_to_three_viewers_then_end_with_recording(
             assert body["state"] == "live"
             assert 0.5 < body["media_time"] < 60
             # the home page's card: the show's newest picture, decoded from its last keyframe
-            resp = await client.get(f"/api/sessions/{session_id}/poster")
+            listed = await (await client.get(f"/api/posters?sessions={session_id},99999")).json()
+            assert list(listed["posters"]) == [str(session_id)]
+            resp = await client.get(listed["posters"][str(session_id)])
             assert resp.status == 200 and resp.content_type == "image/jpeg"
             with av.open(io.BytesIO(await resp.read())) as img:
                 frame = next(img.decode(video=0))
@@ -245,6 +247,9 @@ async def test_broadcast_to_three_viewers_then_end_with_recording(
             # ended, and no replay yet: no picture (the card keeps its tile)
             resp = await client.get(f"/api/sessions/{session_id}/poster")
             assert resp.status == 404
+            listed = await (await client.get(f"/api/posters?sessions={session_id}")).json()
+            assert listed == {"posters": {}}
+            assert (await client.get("/api/posters?sessions=1,x")).status == 400
         finally:
             for w in watchers:
                 await w.close()
