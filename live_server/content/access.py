@@ -32,7 +32,7 @@ _MAX_ID_DIGITS = 18
 
 
 def _clip_missing() -> NotFound:
-    return NotFound("no such clip", code="clip_not_found")
+    return NotFound("We couldn't find that clip.", code="clip_not_found")
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -267,7 +267,7 @@ class FeedService:
             await self._access.clip(who, ref_id)  # 404 like a missing clip when hidden
         item_id = await self._feed.item_id(kind.value, ref_id)
         if item_id is None:
-            raise NotFound(f"no such {kind.value}", code=f"{kind.value}_not_found")
+            raise NotFound(f"We couldn't find that {kind.value}.", code=f"{kind.value}_not_found")
         counters = await self._feed.counters([item_id])
         sponsored = False
         if kind is TargetKind.POST:
@@ -275,7 +275,7 @@ class FeedService:
             sponsored = bool(post and post.sponsored)
         entries = await self.hydrate([(item_id, kind.value, ref_id, sponsored)], who)
         if not entries or item_id not in counters:
-            raise NotFound(f"no such {kind.value}", code=f"{kind.value}_not_found")
+            raise NotFound(f"We couldn't find that {kind.value}.", code=f"{kind.value}_not_found")
         return entries[0]
 
     # -- signals --------------------------------------------------------------------------
@@ -308,7 +308,7 @@ class FeedService:
         reports, and views feed the ranking."""
         found = await self._feed.exists(item_id)
         if found is None or not await self._visible_item(who, *found):
-            raise NotFound("no such feed item", code="item_not_found")
+            raise NotFound("We couldn't find that item.", code="item_not_found")
         if who is None:
             return
         kind, ref = found
@@ -336,7 +336,7 @@ class FeedService:
         if not who.is_admin:
             raise Forbidden("only admins label sponsored items", code="admins_only")
         if not await self._feed.set_sponsored(item_id, sponsored):
-            raise NotFound("no such feed item", code="item_not_found")
+            raise NotFound("We couldn't find that item.", code="item_not_found")
 
     # -- background -----------------------------------------------------------------------
 

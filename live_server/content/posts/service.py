@@ -145,7 +145,7 @@ class PostService:
         """One post."""
         post = await self._posts.get(post_id)
         if post is None:
-            raise NotFound("no such post", code="post_not_found")
+            raise NotFound("We couldn't find that post.", code="post_not_found")
         return post
 
     async def by_author(self, author_id: int) -> list[Post]:
