@@ -10,6 +10,9 @@ to other nodes are not audience.
 from __future__ import annotations
 
 from live_server.media.sfu import Sfu
+from live_server.platform.audience import audience_key
+
+_UNNAMED = ""  # a viewer the WHEP handler has not named (counted alone)
 
 
 class VideoAudience:
@@ -33,9 +36,12 @@ class VideoAudience:
         for viewer_id, viewer in room.viewers.items():
             if viewer.relay:
                 continue
-            key = self._keys.get(viewer_id, f"w:{viewer_id}")
-            if key is not None:
-                keys.add(key)
+            key = self._keys.get(viewer_id, _UNNAMED)
+            if key is None:  # staff
+                continue
+            if viewer.user_id is not None:  # signed in (also through a redirect's ticket)
+                key = audience_key(viewer.user_id, None)
+            keys.add(key if key else f"w:{viewer_id}")
         self._forget_gone()
         return keys
 
