@@ -15,6 +15,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import BrowserContext, Page, expect
 
+from support.helpers import wait_for_sync
+
 pytestmark = pytest.mark.browser
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -45,6 +47,25 @@ def test_home_lists_demo_sessions_and_opens_one(page: Page, page_errors: list[st
     # The slots other modules fill are present.
     for slot in ("#player", "#stage-overlay", "#pinned-cards", "#chat-slot", "#reactions-slot"):
         expect(page.locator(slot)).to_have_count(1)
+
+    # once the demo replay is processed, its card shows a real frame of the show (its
+    # poster) instead of the letter tile; upcoming shows keep their tiles
+    replays = page.request.get("/api/sessions?state=replays").json()["items"]
+    demo = next(s for s in replays if s["title"].startswith("Spring Beauty"))
+    wait_for_sync(
+        lambda: page.request.get(f"/api/sessions/{demo['id']}/replay").json()["ready"],
+        timeout=120,
+        interval=0.5,
+        message="demo replay processed",
+    )
+    page.goto("/")
+    card = page.locator(f"#replays-list .show-card[data-session-id='{demo['id']}']")
+    frame = card.locator("img.cover-frame.is-loaded")
+    expect(frame).to_be_visible()
+    assert frame.evaluate("(img) => img.naturalWidth") > 0
+    assert "/replay.jpg" in (frame.get_attribute("src") or "")
+    expect(card.locator(".cover-initial")).to_be_hidden()
+    expect(upcoming.first.locator("img.cover-frame")).to_have_count(0)
     assert page_errors == []
 
 

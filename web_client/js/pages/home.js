@@ -52,10 +52,38 @@ function creatorLink(host) {
   return el("span", { class: "creator-link", role: "link", tabindex: "0", dataset: { creatorId: String(host.id) }, onclick: go, onkeydown: (e) => (e.key === "Enter" ? go(e) : null) }, host.display_name || host.username || "");
 }
 
-/** A clickable show card. */
-export function sessionCard(session, section) {
+/** A real frame of the show over its tile (the live picture or the replay's poster). It
+ * fades in once loaded; if it fails, it is removed and the tile stays. */
+function posterFrame(url) {
+  const img = el("img", { class: "cover-frame", src: url, alt: "", decoding: "async", loading: "lazy" });
+  img.addEventListener("load", () => img.classList.add("is-loaded"), { once: true });
+  img.addEventListener("error", () => img.remove(), { once: true });
+  return img;
+}
+
+/** Where each listed show's real picture is, for the shows that have one ({} on failure:
+ * the cards keep their tiles). */
+async function postersFor(items) {
+  const ids = items.filter((s) => !hasCover(s)).map((s) => s.id);
+  if (ids.length === 0) return {};
+  try {
+    const data = await api(`/api/posters?sessions=${ids.slice(0, 60).join(",")}`);
+    return (data && data.posters) || {};
+  } catch {
+    return {};
+  }
+}
+
+/** The host chose a cover image: it is the card's picture. */
+function hasCover(session) {
+  return Boolean(session.cover_url && /^(\/|https?:)/.test(session.cover_url));
+}
+
+/** A clickable show card; `poster` is the URL of a real frame of the show, if it has one. */
+export function sessionCard(session, section, poster = null) {
   const host = session.host ?? {};
   const coverNode = cover(session.cover_url, session.title || String(session.id));
+  if (poster && !hasCover(session)) coverNode.prepend(posterFrame(poster));
   coverNode.append(badge(cardState(section, session)), el("span", { class: "cover-time" }, cardTime(section, session)));
   return el(
     "a",
@@ -89,7 +117,9 @@ async function loadSection(section, { quiet = false } = {}) {
       replaceChildren(list, emptyState(section.empty[0], section.empty[1], { iconName: section.icon }));
     } else {
       list.classList.remove("is-empty");
-      replaceChildren(list, items.map((s) => sessionCard(s, section.state)));
+      // upcoming shows have no frame yet; live and finished ones may
+      const posters = section.state === "upcoming" ? {} : await postersFor(items);
+      replaceChildren(list, items.map((s) => sessionCard(s, section.state, posters[String(s.id)])));
     }
   } catch (err) {
     if (quiet) return;
