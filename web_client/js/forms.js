@@ -30,7 +30,7 @@ function messageNode(control) {
   const id = `${control.id}-error`;
   let node = document.getElementById(id);
   if (!node) {
-    node = el("span", { class: "field-error", id, role: "alert" });
+    node = el("small", { class: "field-error", id, role: "alert" });
     const holder = control.closest(".field") || control.parentElement;
     holder.append(node);
   }
