@@ -74,6 +74,15 @@ async def options_resource(request: web.Request) -> web.Response:
     return preflight("DELETE, PATCH, OPTIONS")
 
 
+VIEWER_KEY_PARAM = {
+    "name": "X-Viewer-Key",
+    "in": "header",
+    "required": False,
+    "description": "the device's key (1-200 visible ASCII; anything else is ignored), the one"
+    " the page gives the room, so its video and socket count as one viewer",
+    "schema": {"type": "string", "maxLength": 200},
+}
+
 TICKET_PARAM = {
     "name": "ticket",
     "in": "query",
@@ -118,7 +127,7 @@ def setup(app: web.Application, gate: WatchGate | None = None) -> None:
                     ok=201,
                     ok_type="application/sdp",
                     errors=(400, 401, 403, 404, 409, 413, 415, 429, 503),
-                    params=[TICKET_PARAM],
+                    params=[TICKET_PARAM, VIEWER_KEY_PARAM],
                     extra_responses=REDIRECT,
                 ),
                 "OPTIONS": op("CORS preflight", tag="media", ok=204),
