@@ -2,7 +2,7 @@
 // textContent (the el() helper never parses HTML).
 
 import { formatPrice } from "../api.js";
-import { avatar, el } from "../ui.js";
+import { avatar, el, gradientFor } from "../ui.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const PATHS = {
@@ -36,12 +36,20 @@ export function shortCount(n) {
   return `${(value / 1e6).toFixed(1)}M`;
 }
 
+/** Under a video: a soft tile of the creator's colours, seen only when the poster frame is
+ * missing or fails to load (the video's own black would read as broken). */
+function backdrop(item) {
+  return gradientFor((item.creator && item.creator.display_name) || String(item.id));
+}
+
 function mediaFor(item) {
   if (item.type === "clip") {
     const video = el("video", {
       class: "feed-video",
       src: item.clip.video_url,
-      poster: item.clip.poster_url,
+      // a real frame at the pinned moment, shown until the clip plays
+      poster: item.clip.poster_url || null,
+      style: { background: "transparent" },
       playsinline: true,
       muted: true,
       loop: true,
@@ -49,7 +57,9 @@ function mediaFor(item) {
       "aria-label": item.clip.title || "Product clip",
     });
     video.muted = true;
-    return el("div", { class: "feed-media" }, video);
+    const media = el("div", { class: "feed-media" }, video);
+    media.style.background = backdrop(item);
+    return media;
   }
   const media = item.post.media;
   const slides = media.map((m) =>
@@ -57,7 +67,7 @@ function mediaFor(item) {
       "div",
       { class: "slide" },
       m.kind === "video"
-        ? el("video", { class: "feed-video", src: m.url, poster: m.poster_url, playsinline: true, muted: true, loop: true, preload: "metadata" })
+        ? el("video", { class: "feed-video", src: m.url, poster: m.poster_url || null, playsinline: true, muted: true, loop: true, preload: "metadata" })
         : el("img", { src: m.url, alt: "", loading: "lazy", decoding: "async" }),
     ),
   );
