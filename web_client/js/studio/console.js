@@ -170,9 +170,11 @@ for (const button of document.querySelectorAll("#console-tabs .console-tab")) {
 }
 PHONE.addEventListener("change", () => showTab(tab));
 
+let shownId = null;
 onSessionSelected((session) => {
   if (!session) return;
-  if (stats.sessionId !== session.id) tab = null;
+  if (shownId !== session.id) tab = null; // another show: its default tab
+  shownId = session.id;
   layout();
   renderStats();
 });
