@@ -2,7 +2,10 @@
 // POST /api/checkout/buy-now, attributed to the clip/post/replay, with an Idempotency-Key so a
 // retried tap never orders twice. Asks once for an address when none is saved.
 
-import { ApiError, api, currentUser, formatPrice } from "../api.js";
+import { ApiError, api, currentUser, formatPrice, orderNumber } from "../api.js";
+import { finishPayment } from "../checkout/card.js";
+import { SHIP_FIELDS, loadProfile, profileFields } from "../checkout/profile.js";
+import { showFieldError } from "../forms.js";
 import { busy, el, openSheet, replaceChildren, toast } from "../ui.js";
 
 function newKey() {
@@ -16,40 +19,28 @@ function loginUrl() {
   return `/login.html?next=${encodeURIComponent(location.pathname + location.search)}`;
 }
 
+// The shared checkout form (js/checkout/profile.js), asked once when nothing is saved.
 async function profileForm(container) {
-  const profile = await api("/api/me/checkout-profile");
-  const methods = (profile.payment_methods || []).map((m) => m.method);
-  const field = (id, label, attrs = {}) =>
-    el("label", { class: "field" }, el("span", {}, label), el("input", { id, name: id, required: true, ...attrs }));
-  const select = el("select", { id: "pay-method", name: "payment_method" }, methods.map((m) => el("option", { value: m }, m)));
+  const { box, save } = profileFields(await loadProfile());
   return new Promise((resolve) => {
+    const error = el("div", { class: "form-error", role: "alert", hidden: true });
+    const submit = el("button", { type: "submit", class: "btn btn-primary btn-block", id: "save-profile" }, "Save and buy");
     const form = el(
       "form",
-      { class: "stack", id: "checkout-profile-form" },
+      { class: "stack", id: "checkout-profile-form", novalidate: true },
       el("p", { class: "muted" }, "Where should we send it? Saved for one-tap buying next time."),
-      field("ship-name", "Full name", { autocomplete: "name" }),
-      field("ship-line1", "Address", { autocomplete: "address-line1" }),
-      el("div", { class: "field-row" }, field("ship-city", "City", { autocomplete: "address-level2" }), field("ship-postal", "Postal code", { autocomplete: "postal-code" })),
-      field("ship-country", "Country (2 letters)", { maxlength: "2", autocomplete: "country", value: "US" }),
-      el("label", { class: "field" }, el("span", {}, "Payment"), select),
-      el("button", { type: "submit", class: "btn btn-primary btn-block", id: "save-profile" }, "Save and buy"),
+      box,
+      error,
+      submit,
     );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const value = (id) => form.querySelector(`#${id}`).value.trim();
+      error.hidden = true;
       try {
-        await busy(form.querySelector("#save-profile"), () =>
-          api("/api/me/checkout-profile", {
-            method: "PUT",
-            body: {
-              address: { name: value("ship-name"), line1: value("ship-line1"), city: value("ship-city"), postal_code: value("ship-postal"), country: value("ship-country") },
-              payment_method: select.value,
-            },
-          }),
-        );
+        await busy(submit, save);
         resolve(true);
       } catch (err) {
-        toast(err.message, "error");
+        showFieldError(form, err, { box: error, fields: SHIP_FIELDS });
       }
     });
     replaceChildren(container, form);
@@ -81,9 +72,9 @@ async function buy(item, product, button, status) {
       form.replaceWith(status);
       result = await busy(button, request);
     }
-    const order = result && result.order ? result.order : {};
+    const order = result && result.order ? await finishPayment(result.order) : {};
     button.replaceWith(el("span", { class: "bag-done", dataset: { orderId: order.id || "" } }, "Ordered ✓"));
-    status.textContent = order.id ? `Order ${order.id} placed.` : "Order placed.";
+    status.textContent = order.id ? `Order ${orderNumber(order.id)} placed.` : "Order placed.";
     toast(`${product.title}: ordered!`, "success");
   } catch (err) {
     delete button.dataset.idempotencyKey;

@@ -14,6 +14,8 @@ import { ApiError, api, currentUser, formatPrice, orderNumber } from "../api.js"
 import { showFieldError } from "../forms.js";
 import { ready } from "../pages/session.js";
 import { busy, closeSheet, cover, el, icon, openSheet, replaceChildren, toast } from "../ui.js";
+import { finishPayment } from "../checkout/card.js";
+import { SHIP_FIELDS, loadProfile, shippingBlock } from "../checkout/profile.js";
 import { couponFor } from "./offers.js";
 
 if (!document.querySelector('link[href="/css/shop.css"]')) {
@@ -161,89 +163,7 @@ document.addEventListener("liveshop:tick", (event) => {
   decorateCards();
 });
 
-// ---------- checkout profile ----------
-
-async function loadProfile() {
-  return api("/api/me/checkout-profile");
-}
-
-function profileFields(profile) {
-  const address = profile.address || {};
-  const field = (id, label, value, attrs = {}) =>
-    el("label", { class: "field" }, el("span", {}, label), el("input", { class: "input", id, name: id, value: value || "", required: true, ...attrs }));
-  const methods = (profile.payment_methods || []).map((m) => m.method);
-  const select = el(
-    "select",
-    { class: "input", id: "pay-method", name: "payment_method" },
-    methods.map((m) => el("option", { value: m, selected: m === profile.payment_method }, m === "cod" ? "Pay on delivery" : m === "invoice" ? "Invoice" : m)),
-  );
-  const share = el("input", { type: "checkbox", id: "share-name", checked: Boolean(profile.show_first_name) });
-  const box = el(
-    "div",
-    { class: "stack", id: "ship-form" },
-    field("ship-name", "Full name", address.name, { autocomplete: "name" }),
-    field("ship-line1", "Address", address.line1, { autocomplete: "address-line1" }),
-    el(
-      "div",
-      { class: "field-row" },
-      field("ship-city", "City", address.city, { autocomplete: "address-level2" }),
-      field("ship-postal", "Postal code", address.postal_code, { autocomplete: "postal-code" }),
-    ),
-    field("ship-country", "Country (2 letters)", address.country || "US", { maxlength: "2", autocomplete: "country" }),
-    el("label", { class: "field" }, el("span", {}, "Payment"), select),
-    el("label", { class: "check" }, share, el("span", {}, "Show my first name when I buy (\"Ana just bought…\")")),
-  );
-  const save = () => {
-    const value = (id) => box.querySelector(`#${id}`).value.trim();
-    return api("/api/me/checkout-profile", {
-      method: "PUT",
-      body: {
-        address: { name: value("ship-name"), line1: value("ship-line1"), city: value("ship-city"), postal_code: value("ship-postal"), country: value("ship-country").toUpperCase() },
-        payment_method: select.value,
-        show_first_name: share.checked,
-      },
-    });
-  };
-  return { box, save };
-}
-
-function shippingBlock(profile) {
-  // Saved profile: a one-line summary (one tap to buy); otherwise the form.
-  const holder = el("div", { class: "stack" });
-  let form = null;
-  const showForm = () => {
-    form = profileFields(profile);
-    replaceChildren(holder, form.box);
-  };
-  if (profile.address && profile.payment_method) {
-    const a = profile.address;
-    const method = profile.payment_method === "cod" ? "Pay on delivery" : profile.payment_method;
-    replaceChildren(
-      holder,
-      el(
-        "div",
-        { class: "ship-summary row row-between", id: "ship-summary" },
-        el("span", {}, `Ship to ${a.name}, ${a.line1}, ${a.city} · ${method}`),
-        el("button", { type: "button", class: "btn btn-ghost btn-small", onclick: showForm }, "Change"),
-      ),
-    );
-  } else {
-    showForm();
-  }
-  return { holder, saveIfEdited: async () => (form ? form.save() : null) };
-}
-
-// ---------- buy sheet ----------
-
-// The server's names for the shipping form's inputs (a refusal is shown under its input).
-const SHIP_FIELDS = {
-  "address.name": "#ship-name",
-  "address.line1": "#ship-line1",
-  "address.city": "#ship-city",
-  "address.postal_code": "#ship-postal",
-  "address.country": "#ship-country",
-  payment_method: "#pay-method",
-};
+// ---------- checkout profile: the shared form (js/checkout/profile.js) ----------
 
 function errorText(err) {
   if (err instanceof ApiError) {
@@ -394,7 +314,7 @@ async function openBuySheet(productId) {
           headers: { "Idempotency-Key": key },
         });
       });
-      showConfirmation(result.order);
+      showConfirmation(await finishPayment(result.order));
     } catch (err) {
       showFieldError(body, { field: err.field, message: errorText(err) }, { box: error, fields: SHIP_FIELDS });
     }
@@ -450,7 +370,7 @@ async function openCart() {
           return api("/api/checkout", { body: {}, headers: { "Idempotency-Key": key } });
         });
         setBag(0);
-        showConfirmation(result.order);
+        showConfirmation(await finishPayment(result.order));
       } catch (err) {
         showFieldError(content, { field: err.field, message: errorText(err) }, { box: error, fields: SHIP_FIELDS });
       }
