@@ -97,6 +97,10 @@ async def _chat(base_url: str, token: str, session_id: int, text: str) -> None:
             "chat:send", {"session_id": session_id, "text": text}, timeout=10
         )
         assert ack.get("ok"), ack
+        ack = await sio.call(
+            "reaction:send", {"session_id": session_id, "kind": "heart", "count": 5}, timeout=10
+        )
+        assert ack.get("ok"), ack
     finally:
         await sio.disconnect()
 
@@ -163,10 +167,21 @@ def test_host_runs_a_show_from_the_console_without_scrolling(
         ],
     )
 
-    # a viewer's chat shows over the preview (and in the moderated chat); a purchase counts
+    # a viewer's chat and hearts show over the preview (the chat also in the moderated
+    # chat); a purchase counts in the live stats
     viewer_token = _viewer(host)
+    host.evaluate(
+        "() => { window.__floats = 0; new MutationObserver((m) => { window.__floats +="
+        " m.reduce((n, r) => n + r.addedNodes.length, 0); }).observe("
+        "document.getElementById('overlay-reactions'), { childList: true }); }"
+    )
     run_async(_chat(live_server, viewer_token, sid, f"Love it {tag}"))
     expect(host.locator("#overlay-chat")).to_contain_text(f"Love it {tag}")
+    host.wait_for_function("() => window.__floats > 0")  # the hearts floated up
+    host.click("#overlay-toggle")  # the host can hide what viewers say
+    expect(host.locator("#preview-overlay")).to_be_hidden()
+    host.click("#overlay-toggle")
+    expect(host.locator("#preview-overlay")).to_be_visible()
     expect(host.locator("#mod-chat .chat-msg", has_text=f"Love it {tag}")).to_have_count(1)
     bought = host.request.post(
         "/api/checkout/buy-now",
