@@ -68,7 +68,7 @@ class Invalid(DomainError):
     code = "invalid"
 
     def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
-        if field is None and code is not None and code.startswith("invalid_"):
+        if field is None and code and code.startswith("invalid_") and code != "invalid_body":
             field = code.removeprefix("invalid_")
         super().__init__(message, code=code, field=field)
 

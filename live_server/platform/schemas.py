@@ -138,7 +138,7 @@ def _refusal(model: type[msgspec.Struct], error: str) -> Invalid:
     joined = "_".join(step for step in steps if isinstance(step, str))
     code = str(extra.get("code") or (f"invalid_{joined}" if joined else "invalid_body"))
     field = field_path(steps) or None
-    name = str(extra.get("label") or path_label(steps))
+    name = str(extra.get("label") or path_label(steps) or "the request")
     if missing:
         return Invalid(sentence(f"{name} is required"), code=code, field=field)
     if "message" in extra:
@@ -149,7 +149,7 @@ def _refusal(model: type[msgspec.Struct], error: str) -> Invalid:
             if what.startswith("Invalid")
             else ("does not have the documented type")
         )
-        return Invalid(sentence(f"{name or 'the body'} {what_is}"), code=code, field=field)
+        return Invalid(sentence(f"{name} {what_is}"), code=code, field=field)
     return Invalid(sentence(f"{name} must be {describe(info)}"), code=code, field=field)
 
 
