@@ -127,3 +127,24 @@ async def test_unknown_pages_are_a_friendly_html_404_the_api_stays_json(client: 
     assert (await resp.json())["error"]["code"] == "not_found"
     resp = await client.get("/nope.html")  # a script, not a browser: JSON as before
     assert resp.status == 404 and resp.content_type == "application/json"
+
+
+async def test_a_failing_page_is_the_html_500_page(aiohttp_client: Any, settings: Any) -> None:
+    from aiohttp import web
+
+    from live_server.app import create_app
+
+    app = create_app(settings)
+
+    async def boom(request: web.Request) -> web.Response:
+        raise RuntimeError("secret internals")
+
+    app.router.add_get("/explode", boom)
+    app.router.add_get("/api/explode", boom)
+    client = await aiohttp_client(app)
+    resp = await client.get("/explode", headers={"Accept": "text/html"})
+    assert resp.status == 500 and resp.content_type == "text/html"
+    text = await resp.text()
+    assert "Something went wrong" in text and "secret" not in text
+    resp = await client.get("/api/explode", headers={"Accept": "text/html"})
+    assert resp.status == 500 and (await resp.json())["error"]["code"] == "internal"
