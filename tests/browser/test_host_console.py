@@ -93,9 +93,7 @@ async def _chat(base_url: str, token: str, session_id: int, text: str) -> None:
     try:
         joined = await sio.call("room:join", {"session_id": session_id}, timeout=10)
         assert joined.get("ok"), joined
-        ack = await sio.call(
-            "chat:send", {"session_id": session_id, "text": text}, timeout=10
-        )
+        ack = await sio.call("chat:send", {"session_id": session_id, "text": text}, timeout=10)
         assert ack.get("ok"), ack
         ack = await sio.call(
             "reaction:send", {"session_id": session_id, "kind": "heart", "count": 5}, timeout=10
@@ -253,7 +251,8 @@ def test_host_console_on_a_phone(
         expect(page.locator("#mod-chat")).to_be_visible()
         expect(page.locator("#lineup-pins")).to_be_hidden()
         tabs.locator("[data-tab='lineup']").click()
-        expect(page.locator(f"#lineup-pins [data-product-id='{first}'] .pin-toggle")).to_be_visible()
+        pin = page.locator(f"#lineup-pins [data-product-id='{first}'] .pin-toggle")
+        expect(pin).to_be_visible()
         expect(page.locator("#mod-chat")).to_be_hidden()
         tabs.locator("[data-tab='setup']").click()
         expect(page.locator("#stream-key-card")).to_be_visible()
