@@ -154,5 +154,6 @@ def setup(
     reminders_routes.setup(app)
     posters_routes.setup(app, content.live_posters, content.access, ClipRepository(platform.db))
     # Open Graph previews on the show, replay and clip pages (before the static pages' route)
-    share.setup(app, content.access, ClipRepository(platform.db), accounts.users)
+    db = platform.db
+    share.setup(app, content.access, ClipRepository(db), PostRepository(db), accounts.users)
     return content

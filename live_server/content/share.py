@@ -2,8 +2,8 @@
 
 A link pasted into a chat app or a social network is fetched by a crawler that runs no
 JavaScript and sends no token, so the server writes `og:title`, `og:description`,
-`og:image`, `og:url` (and the Twitter card) into the page itself for
-`/session.html?id=`, `/replay.html?id=` and `/feed.html?clip=`. Only what an anonymous
+`og:image`, `og:url` (and the Twitter card) into the page itself for `/session.html?id=`,
+`/replay.html?id=`, `/feed.html?clip=` and `/feed.html?post=`. Only what an anonymous
 reader may see is described: a private show, a missing one or a page without an id gets
 the page unchanged, so a preview never tells that a private show exists.
 """
@@ -24,6 +24,8 @@ from aiohttp import web
 from live_server.accounts import UserRepository
 from live_server.content.access import ContentAccess
 from live_server.content.clips.store import ClipRepository
+from live_server.content.posts.rules import MediaKind
+from live_server.content.posts.store import PostRepository
 from live_server.platform.core import PLATFORM
 from live_server.platform.errors import NotFound
 from live_server.platform.http import path_int, principal
@@ -107,9 +109,16 @@ def _id(raw: str | None) -> int | None:
 class SharePreviews:
     """Finds what an anonymous reader may know about a shared page."""
 
-    def __init__(self, access: ContentAccess, clips: ClipRepository, users: UserRepository) -> None:
+    def __init__(
+        self,
+        access: ContentAccess,
+        clips: ClipRepository,
+        posts: PostRepository,
+        users: UserRepository,
+    ) -> None:
         self._access = access
         self._clips = clips
+        self._posts = posts
         self._users = users
 
     async def require_visible(self, who: Principal | None, session_id: int) -> None:
@@ -145,6 +154,27 @@ class SharePreviews:
         title = clip.title or f"A clip by {host}"
         return Preview(title, _short(f"A shoppable clip by {host} on LiveShop."), clip.poster_url)
 
+    async def post(self, post_id: int) -> Preview:
+        post = await self._posts.get(post_id)  # posts belong to no show: all public
+        if post is None:
+            raise NotFound("no such post", code="post_not_found")
+        author = await self._host_name(post.author_id)
+        image = next(
+            (
+                m.poster_url or m.url
+                for m in post.media
+                if m.poster_url or m.kind is MediaKind.IMAGE
+            ),
+            None,
+        )
+        title = _short(post.caption, 80) if post.caption else f"A post by {author}"
+        about = _short(
+            f"{post.caption} · shop it on LiveShop"
+            if post.caption
+            else f"Shop {author}'s post on LiveShop."
+        )
+        return Preview(title, about, image)
+
 
 def _base_url(request: web.Request) -> str:
     public = request.app[PLATFORM].settings.public_url
@@ -163,6 +193,8 @@ async def _preview_for(request: web.Request, page: str) -> Preview | None:
             return await previews.replay(sid)
         if page == "feed.html" and (cid := _id(request.query.get("clip"))) is not None:
             return await previews.clip(cid)
+        if page == "feed.html" and (pid := _id(request.query.get("post"))) is not None:
+            return await previews.post(pid)
     except NotFound:
         return None
     return None
@@ -208,10 +240,14 @@ async def share_qr(request: web.Request) -> web.Response:
 
 
 def setup(
-    app: web.Application, access: ContentAccess, clips: ClipRepository, users: UserRepository
+    app: web.Application,
+    access: ContentAccess,
+    clips: ClipRepository,
+    posts: PostRepository,
+    users: UserRepository,
 ) -> None:
     """Serves the shareable pages with their previews (before the static pages' route)."""
-    app[SHARE] = SharePreviews(access, clips, users)
+    app[SHARE] = SharePreviews(access, clips, posts, users)
     web_root = app[PLATFORM].settings.web_root
     for page in ("session.html", "replay.html", "feed.html"):
         app.router.add_get(f"/{page}", _page_handler(web_root, page))

@@ -106,3 +106,31 @@ async def test_share_qr_code_for_those_who_may_see_the_show(client: Any, make_us
     assert (await client.get(f"/api/sessions/{private['id']}/qr.svg")).status == 404
     own = await client.get(f"/api/sessions/{private['id']}/qr.svg", headers=auth(host))
     assert own.status == 200
+
+
+async def test_post_page_carries_its_caption_and_photo(client: Any, make_user: Any) -> None:
+    _, host = await make_user("host")
+    product = await (
+        await client.post(
+            "/api/products",
+            json={"title": "Mug", "price_minor": 900, "category": "kitchen", "stock": 2},
+            headers=auth(host),
+        )
+    ).json()
+    media = await client.post(
+        "/api/posts/media",
+        data=png_bytes(64),
+        headers={**auth(host), "Content-Type": "image/png"},
+    )
+    assert media.status == 201, await media.text()
+    media_body = await media.json()
+    post = await client.post(
+        "/api/posts",
+        json={"media_ids": [media_body["id"]], "product_ids": [product["id"]], "caption": "Mugs!"},
+        headers=auth(host),
+    )
+    assert post.status == 201, await post.text()
+    post_id = (await post.json())["id"]
+    tags = og(await (await client.get(f"/feed.html?post={post_id}")).text())
+    assert tags["og:title"] == "Mugs!"
+    assert tags["og:image"].endswith(media_body["url"])
