@@ -34,6 +34,9 @@ _LABELS: Final = {
     "amount_minor": "amount",
     "display_name": "display name",
     "front_row": "front row",
+    "text": "message",
+    "after_show_minutes": "time after the show",
+    "total_limit": "number of coupons",
 }
 
 

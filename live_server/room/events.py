@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from live_server.platform.errors import DomainError, Invalid
+from live_server.platform.words import label, sentence
 from live_server.room.rules.presence import TIERS
 
 # -- client -> server ---------------------------------------------------------------------
@@ -78,6 +79,8 @@ def ack_for(exc: DomainError) -> dict[str, Any]:
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None and "retry_after" not in extra:
         extra = {**extra, "retry_after": retry_after}
+    if exc.field and "field" not in extra:
+        extra = {**extra, "field": exc.field}
     return error_ack(exc.code, exc.message, **extra)
 
 
@@ -161,38 +164,51 @@ SERVER_EVENTS: tuple[str, ...] = (
 )
 
 
+def _words(name: str) -> str:
+    """A payload key in words for a refusal ("duration_s" -> "duration")."""
+    return label(name)
+
+
+def _range(name: str, spec: Field) -> str:
+    unit = " seconds" if name.endswith("_s") else (" minutes" if name.endswith("_minutes") else "")
+    return f"{spec.min:,} to {spec.max:,}{unit}"
+
+
 def _check_field(name: str, spec: Field, value: Any) -> Any:
+    what = _words(name)
     if spec.kind == "int":
         # bool is an int subclass in Python; JSON true must not pass as 1.
         if not isinstance(value, int) or isinstance(value, bool):
-            raise Invalid(f"'{name}' must be an integer")
+            raise Invalid(f"The {what} must be a whole number.", field=name)
         if not spec.min <= value <= spec.max:
-            raise Invalid(f"'{name}' must be between {spec.min} and {spec.max}")
+            raise Invalid(f"The {what} must be {_range(name, spec)}.", field=name)
         return value
     if spec.kind == "str":
         if not isinstance(value, str):
-            raise Invalid(f"'{name}' must be a string")
+            raise Invalid(f"The {what} must be text.", field=name)
         if len(value) > spec.max:
-            raise RoomError("too_long", f"'{name}' is longer than {spec.max} characters")
+            raise RoomError(
+                "too_long", f"The {what} is longer than {spec.max:,} characters.", field=name
+            )
         if len(value) < spec.min:
-            raise Invalid(f"'{name}' must not be empty")
+            raise Invalid(sentence(f"{what} must not be empty"), field=name)
         return value
     if spec.kind == "bool":
         if not isinstance(value, bool):
-            raise Invalid(f"'{name}' must be true or false")
+            raise Invalid(f"The {what} must be yes or no.", field=name)
         return value
     if spec.kind == "enum":
         if not isinstance(value, str) or value not in spec.choices:
-            raise Invalid(f"'{name}' must be one of: {', '.join(spec.choices)}")
+            raise Invalid(f"The {what} must be one of: {', '.join(spec.choices)}.", field=name)
         return value
     if spec.kind == "str_list":
         if not isinstance(value, list):
-            raise Invalid(f"'{name}' must be a list of strings")
+            raise Invalid(f"Choose the {what} from the list.", field=name)
         if len(value) > spec.max_items:
-            raise RoomError("too_long", f"'{name}' holds at most {spec.max_items} items")
+            raise RoomError("too_long", f"Choose at most {spec.max_items} {what}.", field=name)
         for item in value:
             if not isinstance(item, str) or not spec.min <= len(item) <= spec.max:
-                raise Invalid(f"each of '{name}' must be a string of {spec.min}-{spec.max} chars")
+                raise Invalid(f"Choose the {what} from the list.", field=name)
         return list(value)
     raise AssertionError(f"unknown field kind {spec.kind}")  # pragma: no cover
 
@@ -225,12 +241,12 @@ def check_payload(schema: Mapping[str, Field], data: Any) -> dict[str, Any]:
         raise RoomError("too_large", f"the payload is larger than {MAX_PAYLOAD_BYTES} bytes")
     unknown = [key for key in data if key not in schema]
     if unknown:
-        raise Invalid(f"unknown field '{str(unknown[0])[:40]}'")
+        raise Invalid(f"Unknown field: {str(unknown[0])[:40]}.")
     cleaned: dict[str, Any] = {}
     for name, spec in schema.items():
         if name not in data or data[name] is None:
             if spec.required:
-                raise Invalid(f"'{name}' is required")
+                raise Invalid(sentence(f"{_words(name)} is required"), field=name)
             continue
         cleaned[name] = _check_field(name, spec, data[name])
     return cleaned

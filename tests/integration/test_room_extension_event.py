@@ -37,10 +37,10 @@ async def test_a_registered_event_is_answered_like_the_rooms_own(
     assert await anon.call("demo:echo", {"text": "héllo ✓"}) == {"ok": True, "text": "héllo ✓"}
     # the standard validation and its error acks
     assert await anon.call("demo:echo", {"text": 5}) == {
-        "error": {"code": "invalid", "message": "'text' must be a string"}
+        "error": {"code": "invalid", "message": "The message must be text.", "field": "text"}
     }
     assert await anon.call("demo:echo", {"text": "x", "extra": 1}) == {
-        "error": {"code": "invalid", "message": "unknown field 'extra'"}
+        "error": {"code": "invalid", "message": "Unknown field: extra."}
     }
     assert await anon.call("demo:echo", "not an object") == {
         "error": {"code": "invalid", "message": "the payload must be a JSON object"}
