@@ -155,5 +155,13 @@ def setup(
     posters_routes.setup(app, content.live_posters, content.access, ClipRepository(platform.db))
     # Open Graph previews on the show, replay and clip pages (before the static pages' route)
     db = platform.db
-    share.setup(app, content.access, ClipRepository(db), PostRepository(db), accounts.users)
+    share.setup(
+        app,
+        content.access,
+        ClipRepository(db),
+        PostRepository(db),
+        accounts.users,
+        shows.service,
+        catalog.products,
+    )
     return content

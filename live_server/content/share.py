@@ -22,6 +22,7 @@ import segno
 from aiohttp import web
 
 from live_server.accounts import UserRepository
+from live_server.catalog import ProductRepository
 from live_server.content.access import ContentAccess
 from live_server.content.clips.store import ClipRepository
 from live_server.content.posts.rules import MediaKind
@@ -32,6 +33,7 @@ from live_server.platform.http import path_int, principal
 from live_server.platform.identity import Principal
 from live_server.platform.openapi import document, op
 from live_server.platform.timefmt import iso
+from live_server.shows import LiveSessionService
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +117,11 @@ class SharePreviews:
         clips: ClipRepository,
         posts: PostRepository,
         users: UserRepository,
+        shows: LiveSessionService,
+        products: ProductRepository,
     ) -> None:
+        self._shows = shows
+        self._products = products
         self._access = access
         self._clips = clips
         self._posts = posts
@@ -128,9 +134,15 @@ class SharePreviews:
         user = await self._users.get(user_id)
         return (user.display_name or user.username) if user else "a LiveShop host"
 
+    async def _first_product_image(self, session_id: int) -> str | None:
+        ids = await self._shows.product_ids(session_id)
+        products = await self._products.by_ids(ids[:10])
+        return next((p.images[0] for i in ids if (p := products.get(i)) and p.images), None)
+
     async def show(self, session_id: int) -> Preview:
         session = await self._access.session(None, session_id)  # NotFound when private
         host = await self._host_name(session.host_id)
+        image = session.cover_url or await self._first_product_image(session_id)
         if session.is_live:
             lead = f"Live now with {host}"
         elif session.ended_at is not None:
@@ -138,13 +150,14 @@ class SharePreviews:
         else:
             lead = f"Live with {host} · starts {iso(session.starts_at)}"
         about = _short(f"{lead}. {session.description}" if session.description else lead)
-        return Preview(session.title, about, session.cover_url, "video.other")
+        return Preview(session.title, about, image, "video.other")
 
     async def replay(self, session_id: int) -> Preview:
         session = await self._access.session(None, session_id)
         replay = await self._clips.replay(session_id)
         host = await self._host_name(session.host_id)
         image = session.cover_url or (replay.poster_url if replay else None)
+        image = image or await self._first_product_image(session_id)
         about = _short(f"Watch the replay of {host}'s live show and shop it. {session.description}")
         return Preview(f"Replay: {session.title}", about, image, "video.other")
 
@@ -245,9 +258,11 @@ def setup(
     clips: ClipRepository,
     posts: PostRepository,
     users: UserRepository,
+    shows: LiveSessionService,
+    products: ProductRepository,
 ) -> None:
     """Serves the shareable pages with their previews (before the static pages' route)."""
-    app[SHARE] = SharePreviews(access, clips, posts, users)
+    app[SHARE] = SharePreviews(access, clips, posts, users, shows, products)
     web_root = app[PLATFORM].settings.web_root
     for page in ("session.html", "replay.html", "feed.html"):
         app.router.add_get(f"/{page}", _page_handler(web_root, page))

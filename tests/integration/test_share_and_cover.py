@@ -75,6 +75,23 @@ async def test_share_pages_carry_open_graph_tags(client: Any, make_user: Any) ->
     assert '<script type="module" src="/js/pages/session.js">' in page  # the page itself
     replay = og(await (await client.get(f"/replay.html?id={show['id']}")).text())
     assert replay["og:title"] == "Replay: " + show["title"]
+    # no cover: the first product's picture
+    product = await (
+        await client.post(
+            "/api/products",
+            json={"title": "Scarf", "price_minor": 900, "category": "fashion", "stock": 2},
+            headers=auth(host),
+        )
+    ).json()
+    pic = await client.post(
+        f"/api/products/{product['id']}/images",
+        data=png_bytes(),
+        headers={**auth(host), "Content-Type": "image/png"},
+    )
+    image = (await pic.json())["images"][0]
+    bare = await _show(client, host, product_ids=[product["id"]])
+    tags = og(await (await client.get(f"/session.html?id={bare['id']}")).text())
+    assert tags["og:image"].endswith(image)
 
 
 async def test_no_preview_for_private_missing_or_idless_pages(client: Any, make_user: Any) -> None:
