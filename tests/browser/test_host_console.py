@@ -5,7 +5,8 @@ key controls (preview, End, pin, flash sale, chat) are in the window. A viewer's
 over the preview, the host pins a product and starts a flash sale from the line-up, the
 state badge follows the server through a dropped publisher (the stream key is rotated, the
 page reconnects with the new key): Live -> Reconnecting -> Live; then End and the summary.
-On a phone (390x844) the preview is full width and the panels are tabs.
+On a phone (390x844) the preview is full width and the panels are tabs; a show started
+from an encoder turns the page into the console without a reload.
 """
 
 from __future__ import annotations
@@ -236,12 +237,17 @@ def test_host_console_on_a_phone(
     token = api_login(page, "demo-host")["token"]
     sid, (first,), _ = _show(page, token, 1)
     try:
-        _post(page, f"/api/sessions/{sid}/start", token)  # live from an encoder (no camera here)
+        # before the show the panels are tabs already, the set-up first
         page.goto(f"/studio.html?session={sid}")
+        tabs = page.locator("#console-tabs")
+        expect(tabs.locator("[data-tab='setup']")).to_have_attribute("aria-selected", "true")
+        expect(page.locator("#stream-key-card")).to_be_visible()
+        expect(page.locator("#mod-chat")).to_be_hidden()
+        # the show goes live from an encoder: the page follows the server, no reload
+        _post(page, f"/api/sessions/{sid}/start", token)
         expect(page.locator("#detail-badge .badge")).to_have_text("Live")
         expect(page.locator("#session-end")).to_be_visible()
-        tabs = page.locator("#console-tabs")
-        expect(tabs).to_be_visible()
+        expect(page.locator("#console-stats")).to_be_visible()
         # the preview spans the phone's width; nothing overflows sideways
         expect(page.locator("#broadcast-preview")).to_be_visible()
         box = page.locator("#broadcast-card .preview").bounding_box()

@@ -3,7 +3,7 @@
 // camera preview with chat and reactions over it; the line-up (pin / unpin, flash sale),
 // sales, auctions & more and setup beside it; the chat with moderation. On a laptop it
 // fits the window without scrolling (css/studio.css); on a phone the preview is full
-// width and the panels are tabs.
+// width and the panels are tabs (before the show too, with the set-up first).
 //
 // The state shown is always the server's: the session is re-read when the room announces
 // a new state (studio/room.js), when the media poll disagrees (studio/broadcast.js) and
@@ -35,15 +35,28 @@ function consoleOn(session) {
   return session.state === "live" || session.state === "reconnecting" || publishingHere(session);
 }
 
+let mode = null; // "console", "before" or "after": a new mode starts on its default tab
+
+function defaultTab(on) {
+  if (!PHONE.matches) return "lineup";
+  return on ? "chat" : "setup";
+}
+
 function layout() {
   const session = selectedSession();
   const on = consoleOn(session);
+  const next = on ? "console" : session?.state === "ended" ? "after" : "before";
+  if (next !== mode) tab = null;
+  mode = next;
+  // a phone gets tabs before the show too (set-up first); a laptop only while live
+  const tabbed = on || (PHONE.matches && next === "before");
   document.body.classList.toggle("is-console", on);
-  document.body.classList.toggle("is-after-show", session?.state === "ended");
+  document.body.classList.toggle("is-tabbed", tabbed);
+  document.body.classList.toggle("is-after-show", next === "after");
   $("detail")?.setAttribute("data-state", shownState(session) ?? "");
-  $("console-tabs").hidden = !on;
+  $("console-tabs").hidden = !tabbed;
   $("console-stats").hidden = !on;
-  showTab(tab ?? (PHONE.matches ? "chat" : "lineup"));
+  showTab(tab ?? defaultTab(on));
 }
 
 /**
@@ -168,12 +181,12 @@ async function check() {
 for (const button of document.querySelectorAll("#console-tabs .console-tab")) {
   button.addEventListener("click", () => showTab(button.dataset.tab, { scroll: true }));
 }
-PHONE.addEventListener("change", () => showTab(tab));
+PHONE.addEventListener("change", () => layout());
 
 let shownId = null;
 onSessionSelected((session) => {
   if (!session) return;
-  if (shownId !== session.id) tab = null; // another show: its default tab
+  if (shownId !== session.id) mode = null; // another show: its default tab
   shownId = session.id;
   layout();
   renderStats();
