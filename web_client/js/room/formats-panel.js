@@ -6,6 +6,7 @@
 //   panel.close();
 
 import { currencyDigits, formatPrice } from "../api.js";
+import { showFieldError } from "../forms.js";
 import { el, replaceChildren, toast } from "../ui.js";
 import { openRoom, reason } from "./socket.js";
 
@@ -58,10 +59,25 @@ export function mountFormatsPanel(container, session) {
       "coupon:dropped": (c) => results.prepend(el("li", {}, `Coupon ${c.code}: ${c.text}`)),
     },
   });
-  const ask = async (event, payload) => {
+  // A refusal about one input goes under it (the ack names it in `field`), else a toast.
+  const ask = async (event, payload, form = null, fields = {}) => {
     const ack = await room.call(event, { session_id: sessionId, ...payload });
-    if (ack.error) toast(reason(ack), "error");
+    if (ack.error) {
+      const err = { message: reason(ack), field: ack.error.field ?? null };
+      if (!form || !showFieldError(form, err, { fields })) toast(err.message, "error");
+    }
     return ack;
+  };
+  const AUCTION_FIELDS = {
+    product_id: "#auction-product",
+    start_price_minor: "#auction-start-price",
+    duration_s: "#auction-duration",
+    mode: "#auction-mode",
+    window_s: "#auction-window",
+    reset_s: "#auction-window",
+    reserve_minor: "#auction-reserve",
+    quantity: "#auction-product",
+    on_payment_failure: "#auction-on-failure",
   };
 
   // -- auctions ---------------------------------------------------------------------------
@@ -102,7 +118,7 @@ export function mountFormatsPanel(container, session) {
     nextButton.disabled = !queue.length;
   };
   const startAuction = async (t) => {
-    const ack = await ask("auction:start", t);
+    const ack = await ask("auction:start", t, form, AUCTION_FIELDS);
     if (ack.ok) { current = ack.auction; renderLive(); }
     return ack.ok;
   };
@@ -150,7 +166,11 @@ export function mountFormatsPanel(container, session) {
     const payload = { duration_s: Math.max(10, Number(gDuration.value) || 60), followers_only: followers.checked, buyers_only: buyers.checked };
     if (prize.value.trim()) payload.prize = prize.value.trim();
     if (gProduct.value) payload.product_id = Number(gProduct.value);
-    const ack = await ask("giveaway:start", payload);
+    const ack = await ask("giveaway:start", payload, gForm, {
+      prize: "#giveaway-prize-input",
+      product_id: "#giveaway-product",
+      duration_s: "#giveaway-duration",
+    });
     if (ack.ok) { giveaway = ack.giveaway; renderGiveaway(); }
   });
   const renderGiveaway = () => {
@@ -169,7 +189,14 @@ export function mountFormatsPanel(container, session) {
     event.preventDefault();
     const v = kind.value === "percent" ? Math.round(Number(value.value)) : minor(value.value, currency);
     if (!v) return toast("Enter how much off", "error");
-    const ack = await ask("coupon:drop", { kind: kind.value, value: v, total_limit: Math.max(1, Number(total.value) || 1), after_show_minutes: Math.max(0, Number(after.value) || 0) });
+    const terms = { kind: kind.value, value: v, total_limit: Math.max(1, Number(total.value) || 1), after_show_minutes: Math.max(0, Number(after.value) || 0) };
+    const ack = await ask("coupon:drop", terms, cForm, {
+      kind: "#coupon-kind",
+      value: "#coupon-value",
+      total_limit: "#coupon-total",
+      per_buyer_limit: "#coupon-total",
+      after_show_minutes: "#coupon-after",
+    });
     if (ack.ok) toast(`Coupon ${ack.coupon.code} is in the room`, "success");
   });
 
