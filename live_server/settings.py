@@ -140,6 +140,13 @@ class Settings:
     stripe_api_base: str | None = None
     stripe_js_url: str = "https://js.stripe.com/v3/"
     stripe_capture: str = "automatic"
+    # Order emails over SMTP (off unless smtp_host is set: the demo sends none).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str = "LiveShop <orders@localhost>"
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = False
     default_commission_rate: float = 0.05
     # Flash sales: the deepest discount a merchant may give (never below 1 minor unit) and the
     # per-buyer cap a sale gets when its merchant names none.

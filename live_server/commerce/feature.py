@@ -20,6 +20,10 @@ from live_server.commerce.analytics.store import AnalyticsRepository, CreatorLoo
 from live_server.commerce.cart.service import CartService
 from live_server.commerce.cart.store import CartsRepository
 from live_server.commerce.checkout.service import SWEEP_EVERY_S, BanCheck, CheckoutService
+from live_server.commerce.emails import routes as email_routes
+from live_server.commerce.emails.sender import EmailSender, SmtpSettings
+from live_server.commerce.emails.service import OrderEmails
+from live_server.commerce.emails.store import EmailStore
 from live_server.commerce.flash_sales.service import FlashSaleService
 from live_server.commerce.flash_sales.store import FlashSalesRepository
 from live_server.commerce.keys import (
@@ -29,6 +33,7 @@ from live_server.commerce.keys import (
     CHECKOUT,
     COMMERCE_SHOWS,
     COMMERCE_TICK,
+    EMAILS,
     FLASH_SALES,
     LEDGER,
     LIVE_COMMERCE,
@@ -117,6 +122,22 @@ def setup(
     def observe_checkout(outcome: str, seconds: float) -> None:
         checkout_latency.labels(outcome=outcome).observe(seconds)
 
+    email_store = EmailStore(db)
+    sender = None
+    if s.smtp_host:
+        sender = EmailSender(
+            email_store,
+            SmtpSettings(
+                host=s.smtp_host,
+                port=s.smtp_port,
+                sender=s.smtp_sender,
+                username=s.smtp_username,
+                password=s.smtp_password,
+                starttls=s.smtp_starttls,
+            ),
+        )
+    base_url = s.public_url or f"http://{s.host}:{s.port}"
+    emails = OrderEmails(email_store, sender, accounts.service, catalog.service, base_url)
     checkout = CheckoutService(
         orders=orders,
         carts=carts,
@@ -130,6 +151,7 @@ def setup(
         host_notifier=notify_host,
         observe_latency=observe_checkout,
         banned=banned,
+        on_placed=lambda order, won: emails.order_placed(order, won=won),
     )
     commerce = Commerce(
         checkout=checkout,
@@ -152,6 +174,7 @@ def setup(
     app[CART] = commerce.cart
     app[PAYMENTS] = commerce.payments
     app[CARDS] = CardPayments(cards, payments, orders, catalog.service)
+    app[EMAILS] = emails
     app[FLASH_SALES] = commerce.flash_sales
     app[ANALYTICS] = commerce.analytics
     app[LEDGER] = commerce.ledger
@@ -176,16 +199,20 @@ def setup(
             asyncio.create_task(checkout.run_sweeper(SWEEP_EVERY_S), name="hold-sweeper"),
             asyncio.create_task(analytics.run_flusher(), name="commerce-events"),
         ]
+        if sender is not None:
+            tasks.append(asyncio.create_task(sender.run(), name="order-emails"))
         yield
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await checkout.close()
+        await emails.drain()
 
     app.cleanup_ctx.append(lifetime)
     routes.setup(app)
     payments_routes.setup(app)
     card_routes.setup(app)
+    email_routes.setup(app)
     analytics_routes.setup(app)
     return commerce
 

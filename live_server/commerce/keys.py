@@ -7,6 +7,7 @@ from aiohttp import web
 from live_server.commerce.analytics.service import AnalyticsService
 from live_server.commerce.cart.service import CartService
 from live_server.commerce.checkout.service import CheckoutService
+from live_server.commerce.emails.service import OrderEmails
 from live_server.commerce.flash_sales.service import FlashSaleService
 from live_server.commerce.ledger import LedgerService
 from live_server.commerce.live.state import LiveCommerce
@@ -22,6 +23,7 @@ LIVE_COMMERCE: web.AppKey[LiveCommerce] = web.AppKey("live_commerce", LiveCommer
 COMMERCE_TICK: web.AppKey[CommerceTick] = web.AppKey("commerce_tick", CommerceTick)
 PAYMENTS: web.AppKey[PaymentsService] = web.AppKey("payments", PaymentsService)
 CARDS: web.AppKey[CardPayments] = web.AppKey("cards", CardPayments)
+EMAILS: web.AppKey[OrderEmails] = web.AppKey("order_emails", OrderEmails)
 ANALYTICS: web.AppKey[AnalyticsService] = web.AppKey("analytics", AnalyticsService)
 LEDGER: web.AppKey[LedgerService] = web.AppKey("ledger", LedgerService)
 #: The shows service as commerce reads it (the live state of a show's line-up).

@@ -91,8 +91,11 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         host_notifier: HostNotifier | None = None,
         observe_latency: LatencyObserver | None = None,
         banned: BanCheck | None = None,
+        on_placed: Callable[[dict[str, Any], bool], None] | None = None,
     ) -> None:
         self._orders = orders
+        # told of every new order once checkout has answered (order emails): (order, won)
+        self._on_placed = on_placed
         # the room's ban check: a viewer banned from a show cannot buy from it there
         self._banned = banned
         self._carts = carts
@@ -317,6 +320,8 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
                 return CheckoutResult(outcome.order, replayed=True)
             order = await self._payments.begin(outcome.order)
             self._announce(order, show_first_name)
+            if self._on_placed is not None:
+                self._on_placed(order, agreed_unit_price_minor is not None)
             return CheckoutResult(order, replayed=False)
         if isinstance(outcome, OrderReplay):
             order_found = await self._orders.get(outcome.order_id)

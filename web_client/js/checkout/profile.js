@@ -15,6 +15,7 @@ export const SHIP_FIELDS = {
   "address.postal_code": "#ship-postal",
   "address.country": "#ship-country",
   payment_method: "#pay-method",
+  email: "#ship-email",
 };
 
 export async function loadProfile() {
@@ -46,6 +47,17 @@ export function profileFields(profile) {
   select.addEventListener("change", showCard);
   showCard();
   const share = el("input", { type: "checkbox", id: "share-name", checked: Boolean(profile.show_first_name) });
+  // where order emails go (only when this server sends email)
+  const email = el("input", { class: "input", id: "ship-email", name: "email", type: "email", autocomplete: "email", placeholder: "ana@example.com" });
+  const emailField = el("label", { class: "field", hidden: true }, el("span", {}, "Email for order updates (optional)"), email);
+  let emailWas = "";
+  api("/api/me/email")
+    .then((info) => {
+      emailWas = info.email || "";
+      email.value = emailWas;
+      emailField.hidden = !info.emails_enabled;
+    })
+    .catch(() => {});
   const box = el(
     "div",
     { class: "stack", id: "ship-form" },
@@ -60,11 +72,16 @@ export function profileFields(profile) {
     field("ship-country", "Country (2 letters)", address.country || "US", { maxlength: "2", autocomplete: "country" }),
     el("label", { class: "field" }, el("span", {}, "Payment"), select),
     cardSlot,
+    emailField,
     el("label", { class: "check" }, share, el("span", {}, "Show my first name when I buy (\"Ana just bought…\")")),
   );
   const save = async () => {
     const value = (id) => box.querySelector(`#${id}`).value.trim();
     if (select.value === "card" && card) await card.ensureCard();
+    if (!emailField.hidden && email.value.trim() !== emailWas) {
+      await api("/api/me/email", { method: "PUT", body: { email: email.value.trim() || null } });
+      emailWas = email.value.trim();
+    }
     return api("/api/me/checkout-profile", {
       method: "PUT",
       body: {

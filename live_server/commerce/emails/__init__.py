@@ -1,0 +1,1 @@
+"""Order emails: what they say (rules), the outbox (store), the background sender."""

@@ -1,0 +1,139 @@
+"""What order emails say, as pure functions: a subject, a plain-text body and a simple HTML
+body (the same words; every value escaped). Money is formatted from integer minor units."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+MAX_ATTEMPTS: Final = 8
+EMAIL_PATTERN: Final = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$")
+_ZERO_DECIMALS: Final = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "TWD", "UGX"})
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One email before it has a recipient."""
+
+    kind: str
+    ref: str
+    subject: str
+    text: str
+    html: str
+
+
+def valid_email(value: str) -> bool:
+    """A plausible single address (no display name, no list, no header tricks)."""
+    return bool(EMAIL_PATTERN.match(value)) and "\n" not in value and "\r" not in value
+
+
+def money(minor: int, currency: str) -> str:
+    """2400 USD -> "$24.00"; 2400 EUR -> "24.00 EUR"."""
+    digits = 0 if currency.upper() in _ZERO_DECIMALS else 2
+    amount = f"{minor / 10**digits:,.{digits}f}"
+    return f"${amount}" if currency.upper() == "USD" else f"{amount} {currency.upper()}"
+
+
+def order_number(order_id: str) -> str:
+    """The short number people see ("#3B47A9"), as the pages show it."""
+    return "#" + order_id.removeprefix("ord_")[:6].upper()
+
+
+def retry_delay_s(attempts: int) -> float:
+    """Seconds before the next try after `attempts` failures: 30 s, 1 min, 2 min ... 1 h."""
+    return float(min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+def _lines(items: Sequence[dict[str, Any]]) -> list[str]:
+    lines = []
+    for it in items:
+        cost = money(int(it["unit_price_minor"]) * int(it["quantity"]), str(it["currency"]))
+        lines.append(f"{it['quantity']} × {it['title']} · {cost}")
+    return lines
+
+
+def _page(title: str, paragraphs: Sequence[str], lines: Sequence[str], closing: str) -> str:
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    return (
+        '<!doctype html><html><body style="font-family:system-ui,sans-serif;color:#111">'
+        f'<h1 style="font-size:20px">{html.escape(title)}</h1>{body}'
+        f'<ul style="padding-left:18px">{items}</ul>'
+        f'<p style="color:#555">{html.escape(closing)}</p></body></html>'
+    )
+
+
+def _text(title: str, paragraphs: Sequence[str], lines: Sequence[str], closing: str) -> str:
+    parts = [title, "", *paragraphs, "", *[f"- {line}" for line in lines], "", closing]
+    return "\n".join(parts) + "\n"
+
+
+def _message(
+    kind: str, ref: str, subject: str, paragraphs: list[str], lines: list[str], closing: str
+) -> Message:
+    return Message(
+        kind,
+        ref,
+        subject,
+        _text(subject, paragraphs, lines, closing),
+        _page(subject, paragraphs, lines, closing),
+    )
+
+
+def confirmation(order: dict[str, Any], name: str, base_url: str) -> Message:
+    """To the buyer when an order is placed."""
+    number = order_number(str(order["id"]))
+    total = money(int(order["total_minor"]), str(order["currency"]))
+    paid = order["status"] == "paid"
+    paragraphs = [
+        f"Hi {name}, thanks for your order {number}.",
+        f"Total {total}, {'paid' if paid else 'to pay as you chose'}.",
+        "We'll email you when it ships.",
+    ]
+    closing = f"Your orders: {base_url}/orders.html"
+    return _message(
+        "confirmation",
+        str(order["id"]),
+        f"Your LiveShop order {number}",
+        paragraphs,
+        _lines(order["items"]),
+        closing,
+    )
+
+
+def auction_won(order: dict[str, Any], name: str, base_url: str) -> Message:
+    """To an auction's winner: their order at the winning price."""
+    number = order_number(str(order["id"]))
+    total = money(int(order["total_minor"]), str(order["currency"]))
+    paragraphs = [
+        f"Congratulations {name}, you won!",
+        f"Your order {number} is placed at your winning bid: {total}.",
+    ]
+    closing = f"Your orders: {base_url}/orders.html"
+    return _message(
+        "won",
+        str(order["id"]),
+        f"You won: order {number}",
+        paragraphs,
+        _lines(order["items"]),
+        closing,
+    )
+
+
+def new_order_notice(order: dict[str, Any], buyer_first_name: str, base_url: str) -> Message:
+    """To the seller: someone bought from them (first name only, the address is in the studio)."""
+    number = order_number(str(order["id"]))
+    total = money(int(order["total_minor"]), str(order["currency"]))
+    paragraphs = [f"{buyer_first_name or 'Someone'} placed order {number} ({total})."]
+    closing = f"Open your studio to ship it: {base_url}/studio.html"
+    return _message(
+        "new_order",
+        str(order["id"]),
+        f"New order {number}",
+        paragraphs,
+        _lines(order["items"]),
+        closing,
+    )
