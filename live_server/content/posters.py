@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass
 
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 LIVE_POSTER_MAX_AGE_S = 10
 MAX_POSTERS_ASKED = 60
+_IDS_PATTERN = f"^[0-9]{{1,19}}(,[0-9]{{1,19}}){{0,{MAX_POSTERS_ASKED - 1}}}$"
+_IDS = re.compile(r"[0-9]{1,19}(,[0-9]{1,19})*", re.ASCII)
 
 
 class PostersOut(msgspec.Struct):
@@ -138,11 +141,9 @@ def setup(
         return access.replay_links(session, replay).poster_url
 
     async def list_posters(request: web.Request) -> web.Response:
-        raw = request.query.get("sessions", "")
-        parts = [p for p in raw.split(",") if p.strip()]
-        if len(parts) > MAX_POSTERS_ASKED or not all(
-            p.strip().isascii() and p.strip().isdigit() for p in parts
-        ):
+        raw = request.query.get("sessions")
+        parts = [] if raw is None else raw.split(",")
+        if raw is not None and (len(parts) > MAX_POSTERS_ASKED or not _IDS.fullmatch(raw)):
             raise BadRequest(
                 f"sessions must be a comma-separated list of at most {MAX_POSTERS_ASKED}"
                 " show numbers",
@@ -189,6 +190,10 @@ def setup(
                         query_param(
                             "sessions",
                             f"show ids, comma-separated (at most {MAX_POSTERS_ASKED})",
+                            schema={
+                                "type": "string",
+                                "pattern": _IDS_PATTERN,
+                            },
                         )
                     ],
                 )
