@@ -19,7 +19,7 @@ function defaultStart() {
 }
 
 /** Sends a show's cover image; the show is kept (and the reason told) if it is refused. */
-export async function uploadCover(session, file) {
+export async function uploadCover(session, file, { created = true } = {}) {
   try {
     return await api(`/api/sessions/${session.id}/cover`, {
       method: "POST",
@@ -28,7 +28,8 @@ export async function uploadCover(session, file) {
       headers: { "Content-Type": file.type || "application/octet-stream" },
     }).then((r) => r.json());
   } catch (err) {
-    toast(`The show is scheduled, but its cover was not added: ${err.message}`, "error", { timeout: 7000 });
+    const why = err.message || "the upload failed";
+    toast(created ? `The show is scheduled, but its cover was not added: ${why}` : `The cover was not changed: ${why}`, "error", { timeout: 7000 });
     return session;
   }
 }
