@@ -357,6 +357,17 @@ async def test_finding_01_private_replay_file_needs_a_signed_url(
     for headers in show.outsiders().values():
         assert await _file_status(client, path, headers) == 404
         assert await _file_status(client, _unsigned(poster), headers) == 404
+        # the show cards' picture: like a missing show, and not listed
+        await _refused_like_missing(client, f"/api/sessions/{show.session_id}/poster", headers)
+        listed = await client.get(f"/api/posters?sessions={show.session_id}", headers=headers)
+        assert (await listed.json()) == {"posters": {}}
+    card = await client.get(
+        f"/api/sessions/{show.session_id}/poster",
+        headers=auth(show.mod_token),
+        allow_redirects=False,
+    )
+    assert card.status == 302 and _signed(card.headers["Location"])
+    assert "public" not in card.headers.get("Cache-Control", "")
     # a signed reader's bearer token also opens the bare path (API clients)
     assert await _file_status(client, path, auth(show.mod_token)) == 200
     # a signature is for one path, and it expires
