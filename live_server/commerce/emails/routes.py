@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from aiohttp import web
 
+from live_server.commerce.emails.rules import EMAIL_PATTERN
 from live_server.commerce.keys import EMAILS
-from live_server.platform.errors import Invalid
 from live_server.platform.http import json_response, require_user
 from live_server.platform.openapi import document, op
 from live_server.platform.schemas import read_body
 
 
 class ContactEmail(msgspec.Struct, forbid_unknown_fields=True):
-    """PUT /api/me/email: an address for order emails; empty or null removes it."""
+    """PUT /api/me/email: an address for order emails; null (or no body) removes it."""
 
-    email: str | None = msgspec.field(default=None)
+    email: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                pattern=EMAIL_PATTERN.pattern,
+                max_length=254,
+                extra={"message": "Enter an email address like ana@example.com"},
+            ),
+        ]
+        | None
+    ) = None
 
 
 async def my_email(request: web.Request) -> web.Response:
@@ -26,8 +38,6 @@ async def my_email(request: web.Request) -> web.Response:
 async def set_my_email(request: web.Request) -> web.Response:
     who = require_user(request)
     body = await read_body(request, ContactEmail)
-    if body.email is not None and len(body.email) > 254:
-        raise Invalid("Enter an email address like ana@example.com.", field="email")
     return json_response(await request.app[EMAILS].set_contact(who.user_id, body.email))
 
 
@@ -50,6 +60,7 @@ def setup(app: web.Application) -> None:
                     tag="commerce",
                     auth=True,
                     body=ContactEmail,
+                    body_required=False,
                     errors=(401, 422),
                 ),
             }

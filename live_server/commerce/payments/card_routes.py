@@ -3,6 +3,8 @@ the merchant's capture of an authorised payment."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from aiohttp import web
 
@@ -15,11 +17,7 @@ from live_server.platform.schemas import read_body
 class CardSetupDone(msgspec.Struct, forbid_unknown_fields=True):
     """POST /api/me/card: the SetupIntent the sheet confirmed with Stripe.js."""
 
-    setup_intent: str = msgspec.field()
-
-    def __post_init__(self) -> None:
-        if not 0 < len(self.setup_intent) <= 200:
-            raise ValueError("setup_intent must be 1-200 characters")
+    setup_intent: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
 async def my_card(request: web.Request) -> web.Response:
