@@ -31,7 +31,6 @@ const state = {
   retrying: false,
   publisher: "closed", // connecting / connected / reconnecting / closed
   presence: null, // the room's presence for the selected session (studio/room.js)
-  viewers: null, // WHEP viewers (GET /broadcast), until the room's presence arrives
 };
 
 const ui = {};
@@ -295,7 +294,8 @@ function clock(seconds) {
 
 function watchingText() {
   const presence = state.presence;
-  if (!presence) return `${state.viewers ?? 0} watching`;
+  // one count everywhere: the room's presence (docs/realtime.md); nothing else stands in
+  if (!presence) return "– watching";
   const tiers = presence.tiers ?? {};
   const parts = [`${presence.viewers.toLocaleString()} watching`];
   if (tiers.webrtc || tiers.hls) {
@@ -323,7 +323,6 @@ async function pollServer() {
   try {
     const info = await api(`/api/sessions/${session.id}/broadcast`);
     if (typeof info.media_time === "number") state.liveSince = performance.now() - info.media_time * 1000;
-    state.viewers = info.viewers;
     const elapsed = state.liveSince === null ? 0 : (performance.now() - state.liveSince) / 1000;
     replaceChildren(
       ui.onAir,
