@@ -4,7 +4,7 @@
 # Node.js/npm (`make setup` runs `npm ci` for web_client's vendored packages and a Node
 # Socket.IO client test), nginx (the LL-HLS cache in front of LiveShop in tests and
 # bench/hls.py, with deploy/nginx/liveshop.conf) and a running Redis on 127.0.0.1:6379
-# (multi-node tests).
+# (multi-node tests), and an emoji font for the page screenshots.
 set -euo pipefail
 
 missing=()
@@ -14,6 +14,9 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 # /usr/sbin is not on every user's PATH; tests/support/nginx.py runs /usr/sbin/nginx
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
+# the page gallery's screenshots (test-artifacts/pages/) show emoji (reactions) as people
+# see them, not as empty boxes
+[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
