@@ -9,9 +9,13 @@ Runs, side by side in one invocation:
                    is being written joins the next one (one BEGIN IMMEDIATE per batch)
   one tx/order   - baseline: the same server with batches of one (a transaction per order)
   HTTP floor     - baseline: GET /healthz at the same concurrency (what HTTP alone costs)
+  --stripe       - also: group commit with card payments through Stripe, against a real
+                   localstripe (PyPI) started here: every order creates and confirms a
+                   PaymentIntent with the buyer's saved card (the SDK's HTTP round trip)
 
     .venv/bin/python bench/flash_sale.py
     .venv/bin/python bench/flash_sale.py --buyers 1000 --units 10 --orders 6000 --concurrency 64
+    .venv/bin/python bench/flash_sale.py --stripe
 """
 
 from __future__ import annotations
@@ -90,7 +94,45 @@ class Shop:
     tokens: list[str] = field(default_factory=list)
 
 
-async def setup(url: str, data_dir: Path, buyers: int, units: int) -> Shop:
+async def save_cards(stripe_url: str, data_dir: Path, tokens_of: dict[int, str]) -> None:
+    """A Stripe Customer with a saved test card per buyer, made in localstripe directly (the
+    sheet's SetupIntent flow is what the tests check; here only paying is measured)."""
+    from support.localstripe_server import CARD_OK, SECRET_KEY
+
+    auth = {"Authorization": f"Bearer {SECRET_KEY}"}
+    rows: list[tuple[int, str, str, float]] = []
+    connector = aiohttp.TCPConnector(limit=16)
+    async with aiohttp.ClientSession(stripe_url, connector=connector, headers=auth) as http:
+
+        async def one(user_id: int) -> None:
+            resp = await http.post(
+                "/v1/customers", json={"metadata": {"liveshop_user_id": str(user_id)}}
+            )
+            customer = (await resp.json())["id"]
+            card = {"number": CARD_OK, "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+            resp = await http.post("/v1/payment_methods", json={"type": "card", "card": card})
+            method = (await resp.json())["id"]
+            resp = await http.post(
+                f"/v1/payment_methods/{method}/attach", json={"customer": customer}
+            )
+            assert resp.status == 200, await resp.text()
+            rows.append((user_id, customer, method, time.time()))
+
+        await asyncio.gather(*(one(uid) for uid in tokens_of))
+    db = sqlite3.connect(data_dir / "liveshop.db", timeout=30)
+    db.executemany(
+        "INSERT INTO stripe_customers (user_id, customer_id, payment_method_id, brand, last4,"
+        " exp_month, exp_year, created_at, updated_at) VALUES (?, ?, ?, 'visa', '4242', 12,"
+        " 2034, ?, ?)",
+        [(uid, cus, pm, now, now) for uid, cus, pm, now in rows],
+    )
+    db.commit()
+    db.close()
+
+
+async def setup(
+    url: str, data_dir: Path, buyers: int, units: int, stripe_url: str | None = None
+) -> Shop:
     """Demo host's live show with a 10-unit drop and an ample product; `buyers` accounts."""
     from live_server.accounts.credentials import TokenSigner
     from live_server.platform.identity import Role
@@ -136,13 +178,19 @@ async def setup(url: str, data_dir: Path, buyers: int, units: int) -> Shop:
     signer = TokenSigner((data_dir / "secret.key").read_bytes().strip(), 3600)
     shop = Shop(url, session_id, pids[0], pids[1], host_token)
     shop.tokens = [signer.issue(ids[n], n, Role.VIEWER)[0] for n in names]
+    method = "cod"
+    if stripe_url is not None:
+        await save_cards(
+            stripe_url, data_dir, {ids[n]: t for n, t in zip(names, shop.tokens, strict=True)}
+        )
+        method = "card"
     connector = aiohttp.TCPConnector(limit=64)
     async with aiohttp.ClientSession(url, connector=connector) as http:
 
         async def profile(token: str) -> None:
             resp = await http.put(
                 "/api/me/checkout-profile",
-                json={"address": ADDRESS, "payment_method": "cod"},
+                json={"address": ADDRESS, "payment_method": method},
                 headers={"Authorization": "Bearer " + token},
             )
             assert resp.status == 200, await resp.text()
@@ -312,27 +360,45 @@ def audit(data_dir: Path, product_id: int, start_stock: int) -> tuple[int, int]:
     return sold, max(0, sold - start_stock)
 
 
-async def run_variant(args: argparse.Namespace, batch: int, root: Path) -> dict[str, Any]:
-    data_dir = root / f"batch{batch}"
+async def run_variant(
+    args: argparse.Namespace, batch: int, root: Path, stripe: Any = None
+) -> dict[str, Any]:
+    data_dir = root / (f"batch{batch}" + ("-stripe" if stripe is not None else ""))
     data_dir.mkdir()
+    env = {"LIVESHOP_LOG_LEVEL": "warning"}
+    if stripe is not None:
+        from support.localstripe_server import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET
+
+        env.update(
+            LIVESHOP_STRIPE_SECRET_KEY=SECRET_KEY,
+            LIVESHOP_STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
+            LIVESHOP_STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            LIVESHOP_STRIPE_API_BASE=stripe.url,
+        )
     server = await asyncio.to_thread(
         start_server,
         [sys.executable, __file__, "--serve", str(data_dir), str(batch)],
         log_path=data_dir / f"server-{batch}.log",
-        env={"LIVESHOP_LOG_LEVEL": "warning"},
+        env=env,
     )
     try:
-        shop = await setup(server.url, data_dir, args.buyers, args.units)
+        if stripe is not None:
+            await stripe.webhook_to(f"{server.url}/api/payments/webhook/stripe")
+        shop = await setup(
+            server.url, data_dir, args.buyers, args.units, stripe.url if stripe else None
+        )
         result: dict[str, Any] = {"burst": await race(shop, server, 0.0)}
         result["burst_audit"] = audit(data_dir, shop.race_product, args.units)
         await restock(shop, args.units)
         result["race"] = await race(shop, server, 1.0)
         result["race_audit"] = audit(data_dir, shop.race_product, 2 * args.units)
-        result["ample"] = await closed_loop(
-            shop, server, args.orders, args.concurrency, floor=False
-        )
+        orders = args.stripe_orders if stripe is not None else args.orders
+        stripe_cpu = _cpu_of(stripe.process.pid) if stripe is not None else 0.0
+        result["ample"] = await closed_loop(shop, server, orders, args.concurrency, floor=False)
+        if stripe is not None:  # what the fake Stripe itself spent on those orders
+            result["stripe_cpu_s"] = _cpu_of(stripe.process.pid) - stripe_cpu
         result["ample_audit"] = audit(data_dir, shop.ample_product, 10_000_000)
-        if batch > 1:
+        if batch > 1 and stripe is None:
             result["floor"] = await closed_loop(
                 shop, server, args.orders, args.concurrency, floor=True
             )
@@ -341,12 +407,23 @@ async def run_variant(args: argparse.Namespace, batch: int, root: Path) -> dict[
         server.stop()
 
 
+def _cpu_of(pid: int) -> float:
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--buyers", type=int, default=1000)
     parser.add_argument("--units", type=int, default=10)
     parser.add_argument("--orders", type=int, default=6000, help="requests in the ample run")
     parser.add_argument("--concurrency", type=int, default=64, help="buyers in the ample run")
+    parser.add_argument(
+        "--stripe", action="store_true", help="also run with Stripe (localstripe) as provider"
+    )
+    parser.add_argument("--stripe-orders", type=int, default=1500, help="ample run, Stripe")
     parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -356,10 +433,21 @@ def main() -> None:
         root = Path(tmp)
         grouped = asyncio.run(run_variant(args, 512, root))
         single = asyncio.run(run_variant(args, 1, root))
-    print_table(args, grouped, single)
+        carded = None
+        if args.stripe:
+            from support.localstripe_server import running_localstripe
+
+            with running_localstripe() as stripe:
+                carded = asyncio.run(run_variant(args, 512, root, stripe))
+    print_table(args, grouped, single, carded)
 
 
-def print_table(args: argparse.Namespace, grouped: dict[str, Any], single: dict[str, Any]) -> None:
+def print_table(
+    args: argparse.Namespace,
+    grouped: dict[str, Any],
+    single: dict[str, Any],
+    carded: dict[str, Any] | None = None,
+) -> None:
     when = utc_stamp()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
@@ -405,6 +493,9 @@ def print_table(args: argparse.Namespace, grouped: dict[str, Any], single: dict[
     row("ample, group commit", grouped["ample"], grouped["ample_audit"][1])
     row("ample, one tx/order (base)", single["ample"], single["ample_audit"][1])
     row("HTTP floor, GET /healthz", grouped["floor"], None, floor=True)
+    if carded is not None:
+        row("race, grouped, Stripe card", carded["race"], carded["race_audit"][1])
+        row("ample, group commit, Stripe", carded["ample"], carded["ample_audit"][1])
     print(table.text())
     g, s, f = grouped["ample"], single["ample"], grouped["floor"]
 
@@ -429,6 +520,15 @@ def print_table(args: argparse.Namespace, grouped: dict[str, Any], single: dict[
         f"targets: oversold 0 -> {grouped['race_audit'][1]}; race p99 < 100 ms -> "
         f"{race_p99:.1f} ms; >= 1,000 orders/s -> {rate(g):,.0f}"
     )
+    if carded is not None:
+        c = carded["ample"]
+        print(
+            f"with Stripe (localstripe): race p99 {pct(carded['race'].latencies, 0.99):.1f} ms,"
+            f" oversold {carded['race_audit'][1]}; {rate(c):,.0f} orders/s"
+            f" ({rate(c) / max(rate(g), 1e-9):.0%} of the offline provider's), server CPU"
+            f" {c.cpu_s / max(c.created, 1) * 1e6:,.0f} us/order, localstripe's own CPU"
+            f" {carded['stripe_cpu_s'] / max(c.created, 1) * 1e6:,.0f} us/order"
+        )
     burst = grouped["burst"]
     print(
         f"burst: the last of {len(burst.latencies)} answers after {burst.wall_s * 1000:.0f} ms "
