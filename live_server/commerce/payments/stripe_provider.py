@@ -121,11 +121,10 @@ class StripeProvider:
         known = await self._customers.customer_of(user_id)
         if known is not None:
             return known
+        # no idempotency key of ours: user ids repeat across installs and databases sharing
+        # one Stripe account; two racing first cards make two Customers, the first one kept
         made = await self._call(
-            self._client.v1.customers.create_async(
-                {"metadata": {"liveshop_user_id": str(user_id)}},
-                {"idempotency_key": f"liveshop-customer-{user_id}"},
-            )
+            self._client.v1.customers.create_async({"metadata": {"liveshop_user_id": str(user_id)}})
         )
         return await self._customers.add_customer(user_id, str(made.id))
 
