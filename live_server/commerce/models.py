@@ -216,6 +216,14 @@ class OrderSource(msgspec.Struct):
     id: int | None
 
 
+class Shipment(msgspec.Struct):
+    """How an order was sent (fulfilment)."""
+
+    carrier: str
+    tracking_number: str
+    shipped_at: str | None
+
+
 class OrderOut(msgspec.Struct):
     """An order as `order_from_row` writes it."""
 
@@ -235,6 +243,8 @@ class OrderOut(msgspec.Struct):
     hold_expires_at: str | None
     discount_minor: int = 0
     coupon_id: int | None = None
+    shipment: Shipment | None = None
+    refunded_minor: int = 0
 
 
 class OrderEnvelope(msgspec.Struct):

@@ -36,6 +36,8 @@ ORDER_COLUMNS: Final = (
     "discount_minor",
     "coupon_id",
 )
+# written after checkout (fulfilment), so read but never inserted by a checkout batch
+FULFILMENT_COLUMNS: Final = ("carrier", "tracking_number", "shipped_at", "refunded_minor")
 ITEM_COLUMNS: Final = (
     "order_id",
     "product_id",
@@ -47,7 +49,7 @@ ITEM_COLUMNS: Final = (
     "seller_id",
     "flash_sale_id",
 )
-ORDER_SELECT: Final = "SELECT " + ", ".join(ORDER_COLUMNS) + " FROM orders"
+ORDER_SELECT: Final = "SELECT " + ", ".join(ORDER_COLUMNS + FULFILMENT_COLUMNS) + " FROM orders"
 
 
 def new_order_id() -> str:
@@ -90,4 +92,18 @@ def order_from_row(row: Any, items: Sequence[Any]) -> dict[str, Any]:
         "hold_expires_at": iso(row["hold_expires_at"], "auto"),
         "discount_minor": row["discount_minor"],
         "coupon_id": row["coupon_id"],
+        "shipment": _shipment(row),
+        "refunded_minor": row["refunded_minor"] if "refunded_minor" in row.keys() else 0,
+    }
+
+
+def _shipment(row: Any) -> dict[str, Any] | None:
+    """The carrier and tracking number the seller gave when shipping (fulfilment); a row
+    fresh from a checkout batch has none."""
+    if "shipped_at" not in row.keys() or row["shipped_at"] is None:
+        return None
+    return {
+        "carrier": row["carrier"],
+        "tracking_number": row["tracking_number"],
+        "shipped_at": iso(row["shipped_at"], "auto"),
     }
