@@ -6,7 +6,9 @@ aiortc has no public API for three things the SFU needs:
    reassembled ``JitterFrame`` to a decoder obtained from the module global
    ``aiortc.rtcrtpreceiver.get_decoder``. We replace that global with a
    dispatcher that returns a pass-through "decoder" (turning the frame into an
-   ``av.Packet``) for codecs we marked, and the stock decoder otherwise.
+   ``av.Packet``) for codecs we marked, and the stock decoder otherwise. A marked
+   receiver's jitter buffer is also swapped (``aiortc/ingest.py``) so each frame is
+   handed on the moment it is complete, never held for the next frame's first packet.
 2. Asking the publisher for a keyframe: ``RTCRtpReceiver._send_rtcp_pli``.
 3. Seeing a viewer's PLI/FIR: in pack mode ``RTCRtpSender._send_keyframe`` only
    flags an encoder that is never used, so we override it per sender instance.
@@ -48,8 +50,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import av
-import av.packet
 from aioice import Connection as _IceConnection
 from aioice import ice as _aioice_module
 from aiortc import (
@@ -67,6 +67,7 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from live_server.media.aiortc.fastpath import verify_fastpath
+from live_server.media.aiortc.ingest import encoded_packet, forward_complete_frames, verify_ingest
 from live_server.media.aiortc.ntp import fast_ntp_time
 
 logger = logging.getLogger(__name__)
@@ -98,11 +99,7 @@ class PassthroughDecoder(Decoder):
 
     def decode(self, encoded_frame: JitterFrame) -> list[Any]:
         """Wrap the frame's bytes in a packet stamped with its RTP timestamp."""
-        packet = av.Packet(encoded_frame.data)
-        packet.pts = encoded_frame.timestamp
-        packet.dts = encoded_frame.timestamp
-        packet.time_base = self._time_base
-        return [packet]
+        return [encoded_packet(encoded_frame.data, encoded_frame.timestamp, self._time_base)]
 
 
 def _dispatching_get_decoder(codec: RTCRtpCodecParameters) -> Decoder:
@@ -134,6 +131,7 @@ def verify_hooks() -> None:
     problems += _activity_hook_problems()
 
     problems += verify_fastpath()
+    problems += verify_ingest()
     if problems:
         raise HookUnavailable(
             f"aiortc/aioice internals changed (expected aiortc {AIORTC_VERSION}, "
@@ -345,14 +343,17 @@ def is_installed() -> bool:
 def mark_passthrough(transceiver: RTCRtpTransceiver) -> None:
     """Make this transceiver's receiver deliver encoded ``av.Packet`` frames.
 
-    Must be called after ``setRemoteDescription(offer)`` (which fixes the
-    transceiver's codec list, deep copies private to this connection) and before
-    the connection starts receiving (the decoder thread picks its decoder on the
-    first frame). The codec objects are not shared with other connections.
+    Must be called after ``setRemoteDescription`` (which fixes the transceiver's codec
+    list, deep copies private to this connection, and gives the receiver its track) and
+    before the connection starts receiving. The receiver then hands each frame on the
+    moment it is complete (``aiortc/ingest.py``: marker bit, no gap); the marked codecs
+    make the decoder dispatcher pick ``PassthroughDecoder`` for a receiver without a
+    track (its frames then go through aiortc's own buffer and decoder thread).
     """
     codecs: list[RTCRtpCodecParameters] = transceiver._codecs
     for codec in codecs:
         setattr(codec, _MARK, True)
+    forward_complete_frames(transceiver.receiver, codecs)
 
 
 def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[RTCRtpCodecParameters]:

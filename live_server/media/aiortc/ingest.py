@@ -1,0 +1,173 @@
+"""Frames out of a pass-through receiver the moment they are complete (aiortc 1.16).
+
+aiortc's ``JitterBuffer`` ignores the RTP marker bit: it completes a video frame only
+when the *next* frame's first packet arrives (a new timestamp), and it holds four audio
+packets before it lets one go. Its frames then cross a thread (the receiver's decoder
+worker) and come back to the event loop. For a forwarding server that is one frame
+interval of hold per video frame (33 ms at 30 fps, 200 ms at 5 fps) and 80 ms of audio.
+
+``forward_complete_frames(receiver)`` swaps a pass-through receiver's jitter buffer for
+``ForwardingJitterBuffer``, which hands each frame straight to the receiver's track
+queue (on the event loop, inside the packet handler) as soon as it is complete:
+
+- video: the packets from the frame's first one to the one carrying the marker bit are
+  all there. A frame with a missing packet waits: the receiver's NACK generator asks for
+  it, the retransmission (RTX, unwrapped by the receiver) fills the gap, and that packet
+  completes the frame. If it never comes, aiortc's own rules apply unchanged (a buffer
+  overflow drops the oldest frames and sends a PLI). aiortc's "a new timestamp ends the
+  frame" rule is kept for a sender that never sets the marker bit.
+- audio (Opus, one frame per packet): each packet is a frame. There is no NACK for
+  audio, so a gap is not waited for (the viewer's decoder conceals it); a packet older
+  than the last one forwarded is dropped.
+
+Internals used, checked by ``verify_ingest()``: ``RTCRtpReceiver.__jitter_buffer``,
+``_track``, ``__decoder_thread`` and ``_handle_rtp_packet`` calling the buffer's
+``add``; ``JitterBuffer.add`` calling ``self._remove_frame``, its ``_packets``,
+``_origin``, ``_capacity``, ``_is_video`` and ``remove``; ``RemoteStreamTrack._queue``.
+"""
+
+from __future__ import annotations
+
+import fractions
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import av
+from aiortc import RTCRtpReceiver
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtpreceiver import RemoteStreamTrack, TimestampMapper
+from aiortc.rtp import RtpPacket
+
+if TYPE_CHECKING:
+    import av.packet
+    from av.stream import Stream
+
+    Packet = av.packet.Packet[Stream]
+else:
+    Packet = Any
+
+_BUFFER_ATTR = "_RTCRtpReceiver__jitter_buffer"
+_THREAD_ATTR = "_RTCRtpReceiver__decoder_thread"
+_BUFFER_NAMES = ("_packets", "_origin", "_capacity", "_is_video")
+
+
+def _names(function: Any) -> set[str]:
+    code = getattr(function, "__code__", None)
+    return set(code.co_names) if code is not None else set()
+
+
+def verify_ingest() -> list[str]:
+    """Problems with the aiortc internals the ingest uses (empty when fine)."""
+    problems: list[str] = []
+    receiver_init = _names(RTCRtpReceiver.__dict__.get("__init__"))
+    for attr in (_BUFFER_ATTR, _THREAD_ATTR, "_track"):
+        if attr not in receiver_init:
+            problems.append(f"RTCRtpReceiver.{attr} is gone")
+    if not {_BUFFER_ATTR, "add"} <= _names(getattr(RTCRtpReceiver, "_handle_rtp_packet", None)):
+        problems.append("RTCRtpReceiver._handle_rtp_packet no longer calls its jitter buffer's add")
+    if "_remove_frame" not in _names(getattr(JitterBuffer, "add", None)):
+        problems.append("JitterBuffer.add no longer calls self._remove_frame")
+    buffer_init = _names(JitterBuffer.__dict__.get("__init__"))
+    problems += [f"JitterBuffer.{a} is gone" for a in _BUFFER_NAMES if a not in buffer_init]
+    if not callable(getattr(JitterBuffer, "remove", None)):
+        problems.append("JitterBuffer.remove is gone")
+    if "_queue" not in _names(RemoteStreamTrack.__dict__.get("__init__")):
+        problems.append("RemoteStreamTrack._queue is gone")
+    if not callable(getattr(TimestampMapper, "map", None)):
+        problems.append("aiortc.rtcrtpreceiver.TimestampMapper is gone")
+    return problems
+
+
+def encoded_packet(data: bytes, timestamp: int, time_base: fractions.Fraction) -> Packet:
+    """An encoded frame as the ``av.Packet`` a pass-through track's ``recv()`` returns."""
+    packet = av.Packet(data)
+    packet.pts = timestamp
+    packet.dts = timestamp
+    packet.time_base = time_base
+    return packet
+
+
+class ForwardingJitterBuffer(JitterBuffer):
+    """aiortc's jitter buffer, handing each complete frame to ``deliver`` at once.
+
+    ``add`` keeps aiortc's bookkeeping (origin, misorder, overflow and its PLI flag) and
+    never returns a frame: every complete frame, possibly several when a retransmission
+    fills a gap, goes to ``deliver(frame, payload_type)``.
+    """
+
+    def __init__(
+        self, capacity: int, is_video: bool, deliver: Callable[[JitterFrame, int], None]
+    ) -> None:
+        super().__init__(capacity=capacity, is_video=is_video)
+        self._deliver = deliver
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        """Store ``packet`` and forward what it completes; returns (PLI wanted, None)."""
+        pli_flag, _ = super().add(packet)
+        return pli_flag, None
+
+    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+        # called by JitterBuffer.add once the packet is stored
+        while True:
+            found = self._take_video() if self._is_video else self._take_audio(sequence_number)
+            if found is None:
+                return None
+            self._deliver(*found)
+
+    def _take_video(self) -> tuple[JitterFrame, int] | None:
+        packets: list[RtpPacket] = []
+        assert self._origin is not None  # set by add before this runs
+        for count in range(self._capacity):
+            packet = self._packets[(self._origin + count) % self._capacity]
+            if packet is None:
+                return None
+            if packets and packet.timestamp != packets[0].timestamp:
+                # a sender that left the marker bit unset: the new timestamp ends the frame
+                return self._cut(packets, count)
+            packets.append(packet)
+            if packet.marker:
+                return self._cut(packets, count + 1)
+        return None
+
+    def _take_audio(self, sequence_number: int) -> tuple[JitterFrame, int] | None:
+        assert self._origin is not None
+        packet = self._packets[sequence_number % self._capacity]
+        if packet is None or packet.sequence_number != sequence_number:
+            return None
+        # skip whatever never came before it: no retransmission will fill it
+        return self._cut([packet], ((sequence_number - self._origin) & 0xFFFF) + 1)
+
+    def _cut(self, packets: list[RtpPacket], count: int) -> tuple[JitterFrame, int]:
+        data = b"".join(p._data for p in packets)  # type: ignore[attr-defined]
+        self.remove(count)
+        return JitterFrame(data=data, timestamp=packets[0].timestamp), packets[0].payload_type
+
+
+def forward_complete_frames(receiver: RTCRtpReceiver, codecs: list[RTCRtpCodecParameters]) -> bool:
+    """Make ``receiver`` put each complete frame on its track as an ``av.Packet`` at once.
+
+    Call it after ``setRemoteDescription`` (the receiver has its track) and before any
+    packet arrives; ``codecs`` are the transceiver's negotiated codecs (their clock rates
+    stamp the packets). Returns False, changing nothing, when the receiver has no track.
+    The receiver's decoder thread is left idle; it still ends the track on stop.
+    """
+    r: Any = receiver
+    track = r._track
+    if track is None:
+        return False
+    queue = track._queue
+    old: JitterBuffer = getattr(r, _BUFFER_ATTR)
+    mapper = TimestampMapper()
+    time_bases = {c.payloadType: fractions.Fraction(1, c.clockRate) for c in codecs}
+
+    def deliver(frame: JitterFrame, payload_type: int) -> None:
+        if getattr(r, _THREAD_ATTR) is None:  # not started yet, or stopped
+            return
+        time_base = time_bases.get(payload_type)
+        if time_base is None:
+            return
+        queue.put_nowait(encoded_packet(frame.data, mapper.map(frame.timestamp), time_base))
+
+    setattr(r, _BUFFER_ATTR, ForwardingJitterBuffer(old.capacity, old._is_video, deliver))
+    return True
