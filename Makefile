@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: setup run test test-fast lint typecheck pytest system-deps bench-fanout bench-room bench-flash-sale bench-auction bench-clips bench-hls soak clean
+.PHONY: setup run test test-fast lint typecheck pytest system-deps bench-deps bench-fanout bench-room bench-flash-sale bench-auction bench-clips bench-hls soak clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -61,8 +61,15 @@ test: lint typecheck pytest
 test-fast: setup system-deps
 	$(VENV)/bin/pytest -q -ra -m "not slow and not browser" tests/unit tests/integration $(PYTEST_ARGS)
 
+# With Debian's janus installed (make bench-deps) and as root: LiveShop beside Janus VideoRoom
+# (one event loop and its default) in a network namespace of its own (bench/fanout_janus.py);
+# BENCH_ARGS=--loopback keeps the loopback-only run.
 bench-fanout: setup
 	$(PY) bench/fanout.py $(BENCH_ARGS)
+
+# Optional benchmark-only system packages (Janus); CI does not need them.
+bench-deps:
+	LIVESHOP_BENCH_DEPS=1 scripts/ensure_system_deps.sh
 
 bench-room: setup
 	$(PY) bench/room.py $(BENCH_ARGS)

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,11 +41,13 @@ for _path in (REPO / "tests", REPO):
         sys.path.insert(0, str(_path))
 
 PORT_FILE_ENV = "BENCH_PORT_FILE"
+HOST_ENV = "BENCH_HOST"  # the address serve_app binds (default 127.0.0.1)
 
 
 # -- the server process ------------------------------------------------------------------
 def serve_app(app: web.Application | Awaitable[web.Application]) -> None:
-    """Run a benchmark's own server on 127.0.0.1 until SIGTERM (on_shutdown hooks run).
+    """Run a benchmark's own server on 127.0.0.1 (or $BENCH_HOST, e.g. an address inside a
+    network namespace the benchmark made) until SIGTERM (on_shutdown hooks run).
 
     The socket is bound to port 0 here and its port written to the file named by
     $BENCH_PORT_FILE, where ``start_server`` reads it: no window in which another
@@ -54,7 +56,7 @@ def serve_app(app: web.Application | Awaitable[web.Application]) -> None:
     from aiohttp import web
 
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((os.environ.get(HOST_ENV, "127.0.0.1"), 0))
     port_file = os.environ.get(PORT_FILE_ENV)
     if port_file:
         # written whole, then renamed: the parent never reads half a number
@@ -71,12 +73,13 @@ class Server:
     process: subprocess.Popen[bytes]
     port: int
     log_path: Path | None = None
+    host: str = "127.0.0.1"
     _ps: psutil.Process | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.port}"
+        """``http://<host>:<port>`` (host: 127.0.0.1 unless started with another)."""
+        return f"http://{self.host}:{self.port}"
 
     @property
     def ps(self) -> psutil.Process:
@@ -127,13 +130,15 @@ def start_server(
     log_path: Path | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = 60.0,
+    host: str = "127.0.0.1",
 ) -> Server:
     """Start ``argv`` (cwd: the repository) and wait until its ``GET /readyz`` answers 200.
 
     The child binds port 0 on 127.0.0.1 and writes the port to ``port_file`` (for
     ``liveshop serve --port 0``: ``<data-dir>/server.port``); without one, the child is a
     ``serve_app`` server and learns a fresh file's name from $BENCH_PORT_FILE. Output goes
-    to ``log_path`` if given, else to this terminal. Raises (with the log) if the server
+    to ``log_path`` if given, else to this terminal. ``host``: where the child listens
+    (a ``serve_app`` child is told it through $BENCH_HOST). Raises (with the log) if the server
     exits or is not ready within ``timeout`` seconds.
     """
     child_env = {**os.environ, **(env or {})}
@@ -142,6 +147,7 @@ def start_server(
         own_dir = Path(tempfile.mkdtemp(prefix="bench-port-"))
         port_file = own_dir / "port"
         child_env[PORT_FILE_ENV] = str(port_file)
+        child_env[HOST_ENV] = host
     # a server killed earlier may have left its file: never take its port for this one's
     port_file.unlink(missing_ok=True)
     out = open(log_path, "wb") if log_path is not None else None
@@ -162,8 +168,8 @@ def start_server(
         while True:
             if port is None:
                 port = _read_port(port_file)
-            if port is not None and _ready(f"http://127.0.0.1:{port}"):
-                return Server(process, port, log_path)
+            if port is not None and _ready(f"http://{host}:{port}"):
+                return Server(process, port, log_path, host)
             if process.poll() is not None:
                 log = _read_log(log_path)
                 raise RuntimeError(f"server exited with {process.returncode}:\n{log}")
@@ -349,11 +355,15 @@ def install_rtp_counting() -> None:
     RTCRtpReceiver._handle_rtp_packet = counting  # type: ignore[method-assign]
 
 
-def viewer_worker(whep_url: str) -> None:
+Connect = Callable[[Any, Any], Awaitable[str]]  # (aiohttp session, RTCPeerConnection) -> where
+
+
+def viewer_worker(whep_url: str, connect: Connect | None = None) -> None:
     """A process of counting viewers driven over stdin: ``add N``, ``snap``, ``quit``.
 
-    Each viewer POSTs its offer to ``whep_url`` (a 307 is followed); ``snap`` answers, per
-    viewer, [video frames, audio frames, video RTP span, audio RTP span, the resource URL].
+    Each viewer POSTs its offer to ``whep_url`` (a 307 is followed), or is connected by
+    ``connect`` (another server's signalling, e.g. Janus's); ``snap`` answers, per viewer,
+    [video frames, audio frames, video RTP span, audio RTP span, the resource URL].
     """
     import asyncio
     import json
@@ -378,8 +388,11 @@ def viewer_worker(whep_url: str) -> None:
                         counter = RtpCounter()
                         for t in pc.getTransceivers():
                             _COUNTERS[id(t.receiver)] = (t.kind, counter)
-                        resource = await http_negotiate(http, pc, whep_url)
-                        viewers.append((pc, counter, resource.location))
+                        if connect is None:
+                            where = (await http_negotiate(http, pc, whep_url)).location
+                        else:
+                            where = await connect(http, pc)
+                        viewers.append((pc, counter, where))
                     print("ok", flush=True)
                 elif line == "snap":
                     snap = [

@@ -17,6 +17,8 @@ the same invocation so their ratios are comparable on a noisy shared machine:
 Usage: python bench/fanout.py [--viewers 1,10,25,50,100] [--aiortc-viewers 10,25]
        [--relay-viewers 1,2,4] [--window 8] [--viewer-processes 2]
        python bench/fanout.py --workers 2 [--worker-viewers 10,25,40]  (bench/fanout_workers.py)
+       python bench/fanout.py --janus [--janus-viewers 10,25,50]  (bench/fanout_janus.py:
+       LiveShop beside Janus, in a network namespace of its own; needs root and Debian's janus)
 """
 
 from __future__ import annotations
@@ -83,6 +85,12 @@ def serve(mode: str) -> None:
 
     relay_frames_out = [0]
     dispatch_cpu = [0.0]
+    # in bench/fanout_janus.py's network namespace, ICE uses the veth address (not 127.0.0.1)
+    loopback = not os.environ.get("BENCH_NETNS")
+    if not loopback:
+        from netns import use_namespace_candidates
+
+        use_namespace_candidates()
 
     class CountingTrack(MediaStreamTrack):
         """Counts the video frames a relay viewer's sender takes (frames it encodes)."""
@@ -101,7 +109,7 @@ def serve(mode: str) -> None:
     async def make_app() -> web.Application:
         # built inside the server's event loop: the SFU and its peers belong to it
         # the server's process-wide patches, as `liveshop serve --ice-loopback` installs them
-        prepare_process(ice_loopback=True)
+        prepare_process(ice_loopback=loopback)
         app = web.Application()
         viewers: list[RTCPeerConnection] = []
         if mode in ("forward", "forward-aiortc"):
@@ -110,7 +118,7 @@ def serve(mode: str) -> None:
                 MediaClock(),
                 publisher_timeout_s=3600,
                 fast_path=mode == "forward",
-                ice_loopback=True,
+                ice_loopback=loopback,
             )
             original_dispatch = FanoutHub.dispatch
 
@@ -604,6 +612,15 @@ def main() -> None:
     parser.add_argument("--skip-relay", action="store_true")
     parser.add_argument("--skip-forward", action="store_true")
     parser.add_argument("--json", help="also write the rows as JSON here")
+    parser.add_argument(
+        "--janus",
+        action="store_true",
+        help="LiveShop beside Janus in a network namespace (bench/fanout_janus.py); the"
+        " default when Debian's janus is installed and we are root",
+    )
+    parser.add_argument(
+        "--loopback", action="store_true", help="the loopback-only run even when Janus is here"
+    )
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
@@ -611,6 +628,13 @@ def main() -> None:
     if args.viewer_worker:
         viewer_worker(args.viewer_worker)  # the WHEP URL
         return
+    if not args.workers and (args.janus or not args.loopback):
+        from fanout_janus import janus_available
+        from fanout_janus import main as janus_main
+
+        if args.janus or janus_available() is None:
+            janus_main(sys.argv[1:])
+            return
     if args.workers:
         from fanout_workers import run
 

@@ -17,6 +17,12 @@ command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 # the page gallery's screenshots (test-artifacts/pages/) show emoji (reactions) as people
 # see them, not as empty boxes
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
+# optional, for benchmarks only (`make bench-deps` sets this; CI and the tests do not need it):
+# Debian's Janus, the C SFU that `make bench-fanout` measures LiveShop against
+if [ "${LIVESHOP_BENCH_DEPS:-0}" = 1 ]; then
+    command -v janus >/dev/null 2>&1 || missing+=(janus)
+    command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
