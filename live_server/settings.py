@@ -140,6 +140,8 @@ class Settings:
     stripe_api_base: str | None = None
     stripe_js_url: str = "https://js.stripe.com/v3/"
     stripe_capture: str = "automatic"
+    # How long a buyer may cancel a confirmed or paid order themselves (never once shipped).
+    cancel_window_minutes: int = 30
     # Order emails over SMTP (off unless smtp_host is set: the demo sends none).
     smtp_host: str | None = None
     smtp_port: int = 25
