@@ -253,3 +253,59 @@ async def test_the_server_hands_each_frame_on_as_soon_as_it_is_complete(
     # glass to glass (a frame interval held at the server, 33 / 200 ms, shows here too);
     # the median, since the tail of a wall-clock difference between peers moves with load
     assert statistics.median(added) < 8.0
+
+
+async def test_a_frame_missing_a_packet_waits_for_its_retransmission_and_nothing_is_lost(
+    sfu: Sfu,
+) -> None:
+    camera = PacedCamera(30)
+    probe = IngestProbe()
+    dropped: list[tuple[int, int, float]] = []  # (sequence number, RTP timestamp, time)
+
+    def drop(packet: RtpPacket) -> bool:
+        # once, past the start (these small frames are one packet each: a whole frame goes)
+        if dropped or packet.payload_type != probe.video_pt:
+            return False
+        if len(probe.packets) < 60:
+            return False
+        dropped.append((packet.sequence_number, packet.timestamp, time.monotonic()))
+        return True
+
+    probe.drop = drop
+    viewers = [TimedViewer() for _ in range(3)]
+    pcs: list[RTCPeerConnection] = []
+    try:
+        pcs.append(await publish_to_sfu(sfu, camera, probe))
+        await wait_for(lambda: sfu.is_receiving(SESSION), timeout=15)
+        for viewer in viewers:
+            await negotiate(viewer.pc, lambda offer: _answer(sfu.subscribe(SESSION, offer)))
+        await wait_for(lambda: all(v.shown for v in viewers), timeout=15)
+        first = camera.sent + 1
+        await wait_for(lambda: bool(dropped), timeout=10, message="a packet dropped")
+        last = camera.sent + 30
+        await wait_for(
+            lambda: all(last in v.shown for v in viewers), timeout=15, message=f"frame {last}"
+        )
+    finally:
+        for viewer in viewers:
+            await viewer.close()
+        for pc in pcs:
+            await pc.close()
+
+    seq, timestamp, lost_at = dropped[0]
+    room_pt = probe.video_pt
+    rtx = [
+        (i, p)
+        for i, p in enumerate(probe.packets)
+        if p.payload_type != room_pt and len(p.payload) >= 2 and p.payload[:2] == seq.to_bytes(2)
+    ]
+    assert rtx, "the server never got the lost packet back as RTX"
+    assert probe.first_ts is not None
+    pts = (timestamp - probe.first_ts) & 0xFFFFFFFF
+    handed = [at for p_, at in probe.handed if p_ == pts]
+    assert len(handed) == 1, "the damaged frame was handed on once, whole"
+    assert handed[0] > lost_at
+    # nothing dropped to a keyframe: every viewer decoded every frame around the loss
+    for viewer in viewers:
+        window = [n for n in viewer.order if first <= n <= last]
+        assert window == list(range(first, last + 1))

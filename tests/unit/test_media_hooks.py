@@ -393,3 +393,17 @@ def test_activity_check_notices_a_changed_internal(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(Connection, "__slots__", ("_queue",), raising=False)
     with pytest.raises(aiortc_hooks.HookUnavailable, match="__slots__"):
         aiortc_hooks.verify_hooks()
+
+
+def test_the_ingest_canary_notices_a_jitter_buffer_that_no_longer_cuts_frames(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aiortc.jitterbuffer import JitterBuffer
+
+    from live_server.media.aiortc.ingest import verify_ingest
+
+    assert verify_ingest() == []
+    monkeypatch.setattr(JitterBuffer, "add", lambda self, packet: (False, None))
+    assert verify_ingest() == ["JitterBuffer.add no longer calls self._remove_frame"]
+    with pytest.raises(aiortc_hooks.HookUnavailable):
+        aiortc_hooks.verify_hooks()

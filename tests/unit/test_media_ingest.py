@@ -1,0 +1,112 @@
+"""The ingest's jitter buffer (live_server/media/aiortc/ingest.py): a frame goes the moment
+it is complete (marker bit, no missing sequence number), a gap waits for its
+retransmission, audio packets go one by one."""
+
+from __future__ import annotations
+
+from aiortc import RTCPeerConnection
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtp import RtpPacket
+
+from live_server.media.aiortc import hooks as aiortc_hooks
+from live_server.media.aiortc.ingest import ForwardingJitterBuffer, verify_ingest
+
+
+def rtp(seq: int, ts: int, marker: bool = False, data: bytes = b"") -> RtpPacket:
+    packet = RtpPacket(payload_type=96, sequence_number=seq, timestamp=ts, marker=int(marker))
+    packet._data = data or bytes([seq & 0xFF])  # type: ignore[attr-defined]  # depayloaded
+    return packet
+
+
+def video_buffer() -> tuple[ForwardingJitterBuffer, list[tuple[bytes, int]]]:
+    out: list[tuple[bytes, int]] = []
+    buffer = ForwardingJitterBuffer(512, True, lambda f, pt: out.append((f.data, f.timestamp)))
+    return buffer, out
+
+
+def test_the_ingest_internals_exist() -> None:
+    assert verify_ingest() == []
+
+
+def test_a_video_frame_goes_at_its_marker_packet_not_at_the_next_frames_first() -> None:
+    buffer, out = video_buffer()
+    assert buffer.add(rtp(10, 3000, data=b"a")) == (False, None)
+    assert out == []
+    buffer.add(rtp(11, 3000, data=b"b"))
+    buffer.add(rtp(12, 3000, marker=True, data=b"c"))
+    assert out == [(b"abc", 3000)]
+    buffer.add(rtp(13, 6000, marker=True, data=b"d"))  # a one-packet frame
+    assert out == [(b"abc", 3000), (b"d", 6000)]
+
+
+def test_a_frame_with_a_gap_waits_and_its_retransmission_releases_it_and_those_behind() -> None:
+    buffer, out = video_buffer()
+    buffer.add(rtp(1, 100, marker=True))
+    buffer.add(rtp(2, 200))
+    buffer.add(rtp(4, 200, marker=True))  # 3 is missing: frame 200 is not complete
+    buffer.add(rtp(5, 300, marker=True))  # complete, but behind the incomplete one
+    assert [ts for _, ts in out] == [100]
+    buffer.add(rtp(3, 200))  # the retransmission
+    assert [ts for _, ts in out] == [100, 200, 300]
+    assert out[1][0] == bytes([2, 3, 4])
+    buffer.add(rtp(3, 200))  # a late duplicate changes nothing
+    assert len(out) == 3
+
+
+def test_a_lost_first_packet_holds_the_frame_too() -> None:
+    buffer, out = video_buffer()
+    buffer.add(rtp(1, 100, marker=True))
+    buffer.add(rtp(3, 200, marker=True))  # 2, the frame's first packet, is missing
+    assert [ts for _, ts in out] == [100]
+    buffer.add(rtp(2, 200))
+    assert out[1] == (bytes([2, 3]), 200)
+
+
+def test_a_sender_without_marker_bits_still_gets_its_frames_at_the_next_timestamp() -> None:
+    buffer, out = video_buffer()
+    buffer.add(rtp(1, 100))
+    buffer.add(rtp(2, 100))
+    assert out == []
+    buffer.add(rtp(3, 200))
+    assert out == [(bytes([1, 2]), 100)]
+
+
+def test_sequence_numbers_wrap() -> None:
+    buffer, out = video_buffer()
+    buffer.add(rtp(65534, 100))
+    buffer.add(rtp(65535, 100))
+    buffer.add(rtp(0, 100, marker=True))
+    buffer.add(rtp(1, 200, marker=True))
+    assert out == [(bytes([254, 255, 0]), 100), (bytes([1]), 200)]
+
+
+def test_audio_packets_go_one_by_one_a_gap_is_skipped_and_a_late_packet_dropped() -> None:
+    out: list[JitterFrame] = []
+    buffer = ForwardingJitterBuffer(16, False, lambda f, pt: out.append(f))
+    buffer.add(rtp(1, 960))
+    assert [f.timestamp for f in out] == [960]
+    buffer.add(rtp(3, 2880))  # 2 lost: audio has no retransmission to wait for
+    assert [f.timestamp for f in out] == [960, 2880]
+    buffer.add(rtp(2, 1920))  # too late
+    buffer.add(rtp(4, 3840))
+    assert [f.timestamp for f in out] == [960, 2880, 3840]
+
+
+async def test_mark_passthrough_swaps_the_receivers_jitter_buffer() -> None:
+    offerer = RTCPeerConnection()
+    offerer.addTransceiver("video", direction="sendonly")
+    offerer.addTransceiver("audio", direction="sendonly")
+    await offerer.setLocalDescription(await offerer.createOffer())
+    answerer = RTCPeerConnection()
+    try:
+        await answerer.setRemoteDescription(offerer.localDescription)
+        for transceiver in answerer.getTransceivers():
+            aiortc_hooks.keep_first_codec(transceiver)
+            aiortc_hooks.mark_passthrough(transceiver)
+            buffer = transceiver.receiver._RTCRtpReceiver__jitter_buffer  # type: ignore[attr-defined]
+            assert isinstance(buffer, ForwardingJitterBuffer)
+            assert buffer._is_video == (transceiver.kind == "video")
+            assert buffer.capacity == (512 if transceiver.kind == "video" else 16)
+    finally:
+        await offerer.close()
+        await answerer.close()
