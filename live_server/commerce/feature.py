@@ -26,6 +26,9 @@ from live_server.commerce.emails.service import OrderEmails
 from live_server.commerce.emails.store import EmailStore
 from live_server.commerce.flash_sales.service import FlashSaleService
 from live_server.commerce.flash_sales.store import FlashSalesRepository
+from live_server.commerce.fulfilment import routes as fulfilment_routes
+from live_server.commerce.fulfilment.service import FulfilmentService
+from live_server.commerce.fulfilment.store import FulfilmentStore
 from live_server.commerce.keys import (
     ANALYTICS,
     CARDS,
@@ -35,6 +38,7 @@ from live_server.commerce.keys import (
     COMMERCE_TICK,
     EMAILS,
     FLASH_SALES,
+    FULFILMENT,
     LEDGER,
     LIVE_COMMERCE,
     PAYMENTS,
@@ -49,6 +53,11 @@ from live_server.commerce.payments.cards import CardPayments
 from live_server.commerce.payments.service import PaymentsService
 from live_server.commerce.payments.stripe_provider import StripeProvider, StripeSettings
 from live_server.commerce.payments.stripe_store import StripeCustomers
+from live_server.commerce.rules.basics import Address
+from live_server.commerce.shipping import routes as shipping_routes
+from live_server.commerce.shipping.keys import SHIPPING
+from live_server.commerce.shipping.service import ShippingService
+from live_server.commerce.shipping.store import ShippingStore
 from live_server.commerce.stores.orders import OrdersRepository
 from live_server.platform.core import Platform
 from live_server.shows import MediaClock, Shows
@@ -152,6 +161,18 @@ def setup(
         observe_latency=observe_checkout,
         banned=banned,
         on_placed=lambda order, won: emails.order_placed(order, won=won),
+        prices_include_tax=s.tax_pricing == "inclusive",
+    )
+
+    async def saved_address(user_id: int) -> Address | None:
+        saved = await checkout.profile_of(user_id)
+        return saved[0] if saved is not None else None
+
+    app[SHIPPING] = ShippingService(
+        ShippingStore(db),
+        carts,
+        saved_address,
+        prices_include_tax=s.tax_pricing == "inclusive",
     )
     commerce = Commerce(
         checkout=checkout,
@@ -173,7 +194,18 @@ def setup(
     app[CHECKOUT] = commerce.checkout
     app[CART] = commerce.cart
     app[PAYMENTS] = commerce.payments
-    app[CARDS] = CardPayments(cards, payments, orders, catalog.service)
+    card_payments = CardPayments(cards, payments, orders, catalog.service)
+    app[CARDS] = card_payments
+    app[FULFILMENT] = FulfilmentService(
+        store=FulfilmentStore(db),
+        orders=orders,
+        checkout=checkout,
+        cards=card_payments,
+        stripe=cards,
+        emails=emails,
+        live=live,
+        cancel_window_s=s.cancel_window_minutes * 60.0,
+    )
     app[EMAILS] = emails
     app[FLASH_SALES] = commerce.flash_sales
     app[ANALYTICS] = commerce.analytics
@@ -213,6 +245,8 @@ def setup(
     payments_routes.setup(app)
     card_routes.setup(app)
     email_routes.setup(app)
+    shipping_routes.setup(app)
+    fulfilment_routes.setup(app)
     analytics_routes.setup(app)
     return commerce
 

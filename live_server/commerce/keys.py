@@ -9,6 +9,7 @@ from live_server.commerce.cart.service import CartService
 from live_server.commerce.checkout.service import CheckoutService
 from live_server.commerce.emails.service import OrderEmails
 from live_server.commerce.flash_sales.service import FlashSaleService
+from live_server.commerce.fulfilment.service import FulfilmentService
 from live_server.commerce.ledger import LedgerService
 from live_server.commerce.live.state import LiveCommerce
 from live_server.commerce.live.tick import CommerceTick
@@ -24,6 +25,7 @@ COMMERCE_TICK: web.AppKey[CommerceTick] = web.AppKey("commerce_tick", CommerceTi
 PAYMENTS: web.AppKey[PaymentsService] = web.AppKey("payments", PaymentsService)
 CARDS: web.AppKey[CardPayments] = web.AppKey("cards", CardPayments)
 EMAILS: web.AppKey[OrderEmails] = web.AppKey("order_emails", OrderEmails)
+FULFILMENT: web.AppKey[FulfilmentService] = web.AppKey("fulfilment", FulfilmentService)
 ANALYTICS: web.AppKey[AnalyticsService] = web.AppKey("analytics", AnalyticsService)
 LEDGER: web.AppKey[LedgerService] = web.AppKey("ledger", LedgerService)
 #: The shows service as commerce reads it (the live state of a show's line-up).

@@ -11,6 +11,7 @@ from live_server.commerce.keys import (
     COMMERCE_SHOWS,
     COMMERCE_TICK,
     FLASH_SALES,
+    FULFILMENT,
     LIVE_COMMERCE,
 )
 from live_server.commerce.models import (
@@ -109,7 +110,7 @@ async def get_order(request: web.Request) -> web.Response:
 
 async def cancel_order(request: web.Request) -> web.Response:
     who = require_user(request)
-    order = await request.app[CHECKOUT].cancel(who, _order_id(request))
+    order = await request.app[FULFILMENT].cancel(who, _order_id(request))
     return json_response({"order": order})
 
 
@@ -280,11 +281,12 @@ def setup(app: web.Application) -> None:
             },
             "/api/orders/{order_id}/cancel": {
                 "POST": op(
-                    "Cancel an unpaid or pay-on-delivery order (units go back to stock)",
+                    "Cancel my order: while unpaid, or within the merchant's window before it "
+                    "ships (a card payment is given back; units go back to stock)",
                     tag="commerce",
                     auth=True,
                     response=OrderEnvelope,
-                    errors=(404, 409),
+                    errors=(404, 409, 503),
                 )
             },
             "/api/me/checkout-profile": {

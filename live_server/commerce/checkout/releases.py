@@ -49,13 +49,21 @@ class UnitReleases:
             ids = [r["id"] for r in rows]
             return await self._release(tx, ids, "expired", "expired", now)
 
-    async def cancel(self, order_id: str, buyer_id: int, now: float) -> Released | None:
-        """Cancel a buyer's unpaid or pay-on-delivery order; None if it can't be cancelled."""
+    async def cancel(
+        self,
+        order_id: str,
+        buyer_id: int,
+        now: float,
+        statuses: tuple[str, ...] = (PENDING_PAYMENT, CONFIRMED),
+    ) -> Released | None:
+        """Cancel a buyer's order in one of `statuses` that has not shipped; None if it
+        can't be cancelled (fulfilment decides the window and gives the money back)."""
         async with self._db.transaction() as tx:
             row = await tx.fetchone(
-                "SELECT status FROM orders WHERE id = ? AND buyer_id = ?", (order_id, buyer_id)
+                "SELECT status, shipped_at FROM orders WHERE id = ? AND buyer_id = ?",
+                (order_id, buyer_id),
             )
-            if row is None or row["status"] not in (PENDING_PAYMENT, CONFIRMED):
+            if row is None or row["status"] not in statuses or row["shipped_at"] is not None:
                 return None
             return await self._release(tx, [order_id], "cancelled", "cancelled", now)
 

@@ -137,3 +137,51 @@ def new_order_notice(order: dict[str, Any], buyer_first_name: str, base_url: str
         _lines(order["items"]),
         closing,
     )
+
+
+def shipped(order: dict[str, Any], name: str, base_url: str) -> Message:
+    """To the buyer when the seller marks the order shipped: the carrier and tracking."""
+    number = order_number(str(order["id"]))
+    shipment = order.get("shipment") or {}
+    paragraphs = [
+        f"Hi {name}, your order {number} is on its way.",
+        f"Carrier: {shipment.get('carrier', '')}",
+        f"Tracking number: {shipment.get('tracking_number', '')}",
+    ]
+    closing = f"Your orders: {base_url}/orders.html"
+    return _message(
+        "shipped",
+        str(order["id"]),
+        f"Your order {number} has shipped",
+        paragraphs,
+        _lines(order["items"]),
+        closing,
+    )
+
+
+def refunded(
+    order: dict[str, Any], amount_minor: int, refund_id: int, name: str, base_url: str
+) -> Message:
+    """To the buyer for each refund: how much comes back, and whether that is everything."""
+    number = order_number(str(order["id"]))
+    amount = money(amount_minor, str(order["currency"]))
+    so_far = int(order.get("refunded_minor") or 0)
+    total = int(order["total_minor"])
+    currency = str(order["currency"])
+    progress = (
+        "Your order is now refunded in full."
+        if so_far >= total
+        else f"Refunded so far: {money(so_far, currency)} of {money(total, currency)}."
+    )
+    paragraphs = [f"Hi {name}, we refunded {amount} on your order {number}.", progress]
+    if order["payment"]["provider"] == "stripe":
+        paragraphs.append("It goes back to your card; banks take 5-10 days to show it.")
+    closing = f"Your orders: {base_url}/orders.html"
+    return _message(
+        "refunded",
+        f"{order['id']}:{refund_id}",
+        f"Refund on your order {number}",
+        paragraphs,
+        _lines(order["items"]),
+        closing,
+    )

@@ -94,6 +94,38 @@ class OrderEmails:
         except Exception:
             logger.exception("order %s: emails not queued", order.get("id"))
 
+    def order_shipped(self, order: dict[str, Any]) -> None:
+        """Queues "your order has shipped" (carrier and tracking) to the buyer."""
+        self._to_buyer(order, lambda name: rules.shipped(order, name, self._base_url))
+
+    def order_refunded(self, order: dict[str, Any], amount_minor: int, refund_id: int) -> None:
+        """Queues a refund's email (its amount) to the buyer."""
+        self._to_buyer(
+            order,
+            lambda name: rules.refunded(order, amount_minor, refund_id, name, self._base_url),
+        )
+
+    def _to_buyer(self, order: dict[str, Any], make: Callable[[str], rules.Message]) -> None:
+        if self._sender is None:
+            return
+        task = asyncio.create_task(self._queue_to_buyer(order, make), name="order-emails")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _queue_to_buyer(
+        self, order: dict[str, Any], make: Callable[[str], rules.Message]
+    ) -> None:
+        try:
+            buyer = await self._accounts.get_user(int(order["buyer_id"]))
+            to_buyer = await self._store.contact_of(buyer.id)
+            if not to_buyer:
+                return
+            message = make(buyer.first_name or buyer.display_name)
+            if await self._store.enqueue(message, to_buyer, self._clock()) and self._sender:
+                self._sender.wake()
+        except Exception:
+            logger.exception("order %s: email not queued", order.get("id"))
+
     async def _seller_of(self, order: dict[str, Any]) -> int | None:
         if order.get("creator_id") is not None:
             return int(order["creator_id"])

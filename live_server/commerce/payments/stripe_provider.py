@@ -261,15 +261,24 @@ class StripeProvider:
         intent = await self._call(self._client.v1.payment_intents.capture_async(reference))
         return str(intent.status)
 
-    async def refund(self, reference: str, amount_minor: int | None = None) -> str:
-        """Refunds a PaymentIntent in full or in part; returns the refund's status."""
+    async def refund(
+        self, reference: str, amount_minor: int | None = None, idempotency_key: str | None = None
+    ) -> tuple[str, str]:
+        """Refunds a PaymentIntent in full or in part; returns the refund's (id, status)."""
         params: dict[str, Any] = {"payment_intent": reference}
         if amount_minor is not None:
             params["amount"] = amount_minor
+        options: Any = {"idempotency_key": idempotency_key} if idempotency_key else {}
         refund = await self._call(
-            self._client.v1.refunds.create_async(cast("RefundCreateParams", params))
+            self._client.v1.refunds.create_async(cast("RefundCreateParams", params), options)
         )
-        return str(refund.status)
+        return str(refund.id), str(refund.status)
+
+    async def void(self, reference: str) -> str:
+        """Cancels a PaymentIntent not yet captured (an authorisation, a 3-D Secure step
+        never finished): the buyer is never charged; returns its status."""
+        intent = await self._call(self._client.v1.payment_intents.cancel_async(reference))
+        return str(intent.status)
 
     # -- webhooks ----------------------------------------------------------------------
 
