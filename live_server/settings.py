@@ -20,6 +20,7 @@ _CHOICES = {
     "hls_transcode": ("on-demand", "always", "off"),
     "role": ("primary", "edge"),
     "stripe_capture": ("automatic", "manual"),
+    "tax_pricing": ("exclusive", "inclusive"),
 }
 
 
@@ -154,6 +155,8 @@ class Settings:
     # per-buyer cap a sale gets when its merchant names none.
     flash_sale_max_discount_percent: int = 90
     flash_sale_default_per_buyer_limit: int = 2
+    # Prices include tax (EU style, "incl. VAT") or have it added at checkout (US style).
+    tax_pricing: str = "exclusive"
 
     def __post_init__(self) -> None:
         for name, allowed in _CHOICES.items():

@@ -89,6 +89,17 @@ class Address(Body):
     ]
     line2: Annotated[str, _text(200, required=False, what="second address line")] | None = None
     phone: Annotated[str, _text(40, required=False, what="phone number")] | None = None
+    region: (
+        Annotated[
+            str,
+            Meta(
+                pattern=r"^[A-Za-z0-9-]{0,10}$",
+                examples=["CA"],
+                extra={"message": "Enter your state or region as a short code, like CA."},
+            ),
+        ]
+        | None
+    ) = None
 
 
 PaymentMethod = Annotated[
@@ -243,6 +254,11 @@ class OrderOut(msgspec.Struct):
     hold_expires_at: str | None
     discount_minor: int = 0
     coupon_id: int | None = None
+    subtotal_minor: int = 0
+    shipping_minor: int = 0
+    tax_minor: int = 0
+    tax_included: bool = False
+    parcels: list[dict[str, Any]] = msgspec.field(default_factory=list)
     shipment: Shipment | None = None
     refunded_minor: int = 0
 

@@ -46,6 +46,9 @@ from live_server.commerce.rules.inventory import (
     hold_deadline,
 )
 from live_server.commerce.rules.pricing import at_agreed_price, discounted
+from live_server.commerce.shipping import charging
+from live_server.commerce.shipping.rules import Line, OrderCharges, Refusal, ShippingSettings
+from live_server.commerce.shipping.store import load_for_batch
 from live_server.platform.db import Database
 
 logger = logging.getLogger(__name__)
@@ -92,6 +95,8 @@ class CheckoutBatchWriter:
         named = [(p.request.buyer_id, p.request.coupon_id) for p in batch if p.request.coupon_id]
         coupons = load_ledger(tx, named, now)
         redemptions: list[Redemption] = []
+        sellers = sorted({prod.owner_id for prod in products.values()})
+        shipping, weights = load_for_batch(tx, sellers, list(products))
 
         outcomes: list[CheckoutOutcome] = []
         first: dict[tuple[int, str], tuple[str, CheckoutOutcome]] = {}
@@ -115,12 +120,17 @@ class CheckoutBatchWriter:
                 else:
                     outcome = earlier
             else:
-                decision = self._decide(ledger, coupons, req)
+                # a parcel that cannot ship is refused before any stock is taken for it
+                refusal = _shipping_refusal(req, products, shipping, weights)
+                decision = refusal or self._decide(ledger, coupons, req)
                 if isinstance(decision, Rejection):
                     outcome = decision
                 else:
                     allocation, discount = decision
-                    order, row, items = self._build_order(prepared, allocation, now, discount)
+                    charged = _charges(prepared, allocation, discount, shipping, weights)
+                    order, row, items = self._build_order(
+                        prepared, allocation, now, discount, charged
+                    )
                     order_rows.append(row)
                     item_rows.extend(items)
                     outcome = OrderPlaced(order)
@@ -181,7 +191,11 @@ class CheckoutBatchWriter:
 
     @staticmethod
     def _build_order(
-        prepared: PreparedCheckout, allocation: Allocation, now: float, discount: int | None
+        prepared: PreparedCheckout,
+        allocation: Allocation,
+        now: float,
+        discount: int | None,
+        charged: OrderCharges,
     ) -> tuple[dict[str, Any], tuple[Any, ...], list[tuple[Any, ...]]]:
         req = prepared.request
         order_id = new_order_id()
@@ -194,7 +208,7 @@ class CheckoutBatchWriter:
             order_id,
             req.buyer_id,
             status,
-            allocation.total_minor,
+            charged.total_minor,
             allocation.currency,
             prepared.provider,
             req.payment_method,
@@ -216,6 +230,11 @@ class CheckoutBatchWriter:
             hold,
             discount or 0,
             req.coupon_id if discount is not None else None,
+            charged.subtotal_minor,
+            charged.shipping_minor,
+            charged.tax_minor,
+            1 if charged.tax_included else 0,
+            json.dumps([p.as_dict() for p in charged.parcels]),
         )
         items = [
             (
@@ -345,3 +364,51 @@ class CheckoutBatchWriter:
                 + ", ".join(one for _ in chunk),
                 [v for row in chunk for v in row],
             )
+
+
+def _shipping_refusal(
+    req: CheckoutRequest,
+    products: dict[int, ProductState],
+    shipping: dict[int, ShippingSettings | None],
+    weights: dict[int, int],
+) -> Rejection | None:
+    """A request whose parcels cannot go to its address (no zone, too heavy, another
+    currency), decided on the products' facts before any stock is taken."""
+    if req.address is None:
+        return None
+    lines = [
+        (p.owner_id, Line(p.product_id, ln.quantity, p.price_minor, p.currency,
+                          weights.get(p.product_id, 0)))
+        for ln in req.lines
+        if (p := products.get(ln.product_id)) is not None
+    ]  # fmt: skip
+    found = charging.refusal(lines, shipping, req.address.country)
+    return None if found is None else Rejection(found.code, found.message)
+
+
+def _charges(
+    prepared: PreparedCheckout,
+    allocation: Allocation,
+    discount: int | None,
+    shipping: dict[int, ShippingSettings | None],
+    weights: dict[int, int],
+) -> OrderCharges:
+    """The order's amounts from its priced lines (the refusal above already passed, and it
+    depends on nothing a price changes)."""
+    req = prepared.request
+    lines = [
+        (ln.owner_id, Line(ln.product_id, ln.quantity, ln.unit_price_minor, ln.currency,
+                           weights.get(ln.product_id, 0)))
+        for ln in allocation.lines
+    ]  # fmt: skip
+    got = charging.charges(
+        lines,
+        shipping if req.address is not None else {},
+        country=req.address.country if req.address else "",
+        region=req.address.region or None if req.address else None,
+        included=prepared.prices_include_tax,
+        discount_minor=discount or 0,
+    )
+    if isinstance(got, Refusal):  # pragma: no cover - refused before allocation
+        raise RuntimeError(got.message)
+    return got

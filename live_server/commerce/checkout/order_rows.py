@@ -35,6 +35,11 @@ ORDER_COLUMNS: Final = (
     "hold_expires_at",
     "discount_minor",
     "coupon_id",
+    "subtotal_minor",
+    "shipping_minor",
+    "tax_minor",
+    "tax_included",
+    "charges_json",
 )
 # written after checkout (fulfilment), so read but never inserted by a checkout batch
 FULFILMENT_COLUMNS: Final = ("carrier", "tracking_number", "shipped_at", "refunded_minor")
@@ -92,6 +97,12 @@ def order_from_row(row: Any, items: Sequence[Any]) -> dict[str, Any]:
         "hold_expires_at": iso(row["hold_expires_at"], "auto"),
         "discount_minor": row["discount_minor"],
         "coupon_id": row["coupon_id"],
+        # what the order was charged (docs/commerce.md, "Shipping and tax")
+        "subtotal_minor": row["subtotal_minor"],
+        "shipping_minor": row["shipping_minor"],
+        "tax_minor": row["tax_minor"],
+        "tax_included": bool(row["tax_included"]),
+        "parcels": json.loads(row["charges_json"]) if row["charges_json"] else [],
         "shipment": _shipment(row),
         "refunded_minor": row["refunded_minor"] if "refunded_minor" in row.keys() else 0,
     }

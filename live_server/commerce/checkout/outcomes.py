@@ -23,6 +23,8 @@ class PreparedCheckout:
     confirms_immediately: bool
     commission_rate_bp: int
     hold_seconds: float
+    #: the store's prices include tax (EU style) rather than having it added (US style)
+    prices_include_tax: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from live_server.commerce.rules.inventory import (
     SOLD_OUT,
     Rejection,
 )
+from live_server.commerce.shipping.rules import REFUSALS as SHIPPING_REFUSALS
 from live_server.platform.errors import Conflict, DomainError, Invalid, NotFound
 
 
@@ -38,6 +39,8 @@ def rejection_error(rejection: Rejection) -> DomainError:
         return Conflict(rejection.message, code="limit_reached")
     if rejection.code in COUPON_CONFLICTS:  # used up, or this buyer's share used
         return Conflict(rejection.message, code=rejection.code)
+    if rejection.code in SHIPPING_REFUSALS:  # the address is what the buyer can change
+        return Invalid(rejection.message, code=rejection.code, field="address.country")
     if rejection.code == PRODUCT_NOT_FOUND:
         return NotFound("no such product", code="product_not_found")
     return Invalid(rejection.message, code=rejection.code)

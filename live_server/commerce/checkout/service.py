@@ -92,8 +92,10 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
         observe_latency: LatencyObserver | None = None,
         banned: BanCheck | None = None,
         on_placed: Callable[[dict[str, Any], bool], None] | None = None,
+        prices_include_tax: bool = False,
     ) -> None:
         self._orders = orders
+        self._prices_include_tax = prices_include_tax
         # told of every new order once checkout has answered (order emails): (order, won)
         self._on_placed = on_placed
         # the room's ban check: a viewer banned from a show cannot buy from it there
@@ -313,6 +315,7 @@ class CheckoutService(CheckoutQueue, CheckoutProfiles, OrderAnnouncer):
             confirms_immediately=provider.confirms_immediately,
             commission_rate_bp=rate,
             hold_seconds=self._hold,
+            prices_include_tax=self._prices_include_tax,
         )
         outcome = await self._submit(prepared)
         if isinstance(outcome, OrderPlaced):

@@ -75,6 +75,7 @@ class Address:
     country: str
     line2: str = ""
     phone: str = ""
+    region: str = ""  # state or province code, for a region's tax rate
 
     def as_dict(self) -> dict[str, str]:
         """JSON-friendly form."""
@@ -83,6 +84,7 @@ class Address:
             "line1": self.line1,
             "line2": self.line2,
             "city": self.city,
+            "region": self.region,
             "postal_code": self.postal_code,
             "country": self.country,
             "phone": self.phone,
@@ -210,6 +212,7 @@ def parse_address(raw: Any) -> Address:
         ),
         country=country,
         phone=_clean_text(raw.get("phone"), "address.phone", required=False, limit=40),
+        region=_clean_text(raw.get("region"), "address.region", required=False, limit=10).upper(),
     )
 
 
@@ -223,6 +226,7 @@ def address_from_dict(raw: dict[str, Any]) -> Address:
         postal_code=str(raw.get("postal_code", "")),
         country=str(raw.get("country", "")),
         phone=str(raw.get("phone", "")),
+        region=str(raw.get("region", "")),
     )
 
 

@@ -104,7 +104,11 @@ class InventoryLedger:
             if product is None:
                 return Rejection(PRODUCT_NOT_FOUND, "product not found", line.product_id)
             if currency is not None and product.currency != currency:
-                return Rejection(MIXED_CURRENCY, "one order takes one currency", line.product_id)
+                return Rejection(
+                    MIXED_CURRENCY,
+                    "These items are priced in different currencies; buy them in separate orders.",
+                    line.product_id,
+                )
             currency = product.currency
             if product.stock < line.quantity:
                 return Rejection(SOLD_OUT, "sold out", line.product_id)
