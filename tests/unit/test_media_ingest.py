@@ -12,9 +12,9 @@ from live_server.media.aiortc import hooks as aiortc_hooks
 from live_server.media.aiortc.ingest import ForwardingJitterBuffer, verify_ingest
 
 
-def rtp(seq: int, ts: int, marker: bool = False, data: bytes = b"") -> RtpPacket:
+def rtp(seq: int, ts: int, marker: bool = False, data: bytes | None = None) -> RtpPacket:
     packet = RtpPacket(payload_type=96, sequence_number=seq, timestamp=ts, marker=int(marker))
-    packet._data = data or bytes([seq & 0xFF])  # type: ignore[attr-defined]  # depayloaded
+    packet._data = bytes([seq & 0xFF]) if data is None else data  # type: ignore[attr-defined]  # depayloaded
     return packet
 
 
@@ -110,3 +110,35 @@ async def test_mark_passthrough_swaps_the_receivers_jitter_buffer() -> None:
     finally:
         await offerer.close()
         await answerer.close()
+
+
+async def test_frames_reach_the_track_as_packets_on_the_receivers_timeline() -> None:
+    import asyncio
+    import fractions
+    from types import SimpleNamespace
+
+    from aiortc.jitterbuffer import JitterBuffer
+    from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+    from live_server.media.aiortc.ingest import forward_complete_frames
+
+    queue: asyncio.Queue[object] = asyncio.Queue()
+    receiver = SimpleNamespace(
+        _track=SimpleNamespace(_queue=queue),
+        _RTCRtpReceiver__jitter_buffer=JitterBuffer(capacity=512, is_video=True),
+        _RTCRtpReceiver__decoder_thread=None,  # not started: nothing is handed on yet
+    )
+    vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
+    assert forward_complete_frames(receiver, [vp8])  # type: ignore[arg-type]
+    buffer = receiver._RTCRtpReceiver__jitter_buffer
+    buffer.add(rtp(1, 5000, marker=True, data=b"x"))
+    assert queue.empty()
+    receiver._RTCRtpReceiver__decoder_thread = object()  # started
+    buffer.add(rtp(2, 8000, marker=True, data=b"first"))
+    buffer.add(rtp(3, 8000, data=b""))  # padding only: no empty frame goes on
+    buffer.add(rtp(4, 11000, marker=True, data=b"second"))
+    packets = [queue.get_nowait() for _ in range(queue.qsize())]
+    assert [bytes(p) for p in packets] == [b"first", b"second"]  # type: ignore[call-overload]
+    assert [p.pts for p in packets] == [0, 3000]  # type: ignore[attr-defined]
+    assert packets[0].time_base == fractions.Fraction(1, 90000)  # type: ignore[attr-defined]
+    assert not forward_complete_frames(SimpleNamespace(_track=None), [vp8])  # type: ignore[arg-type]

@@ -165,7 +165,7 @@ def forward_complete_frames(receiver: RTCRtpReceiver, codecs: list[RTCRtpCodecPa
         if getattr(r, _THREAD_ATTR) is None:  # not started yet, or stopped
             return
         time_base = time_bases.get(payload_type)
-        if time_base is None:
+        if time_base is None or not frame.data:  # padding-only packets make empty "frames"
             return
         queue.put_nowait(encoded_packet(frame.data, mapper.map(frame.timestamp), time_base))
 
