@@ -16,6 +16,7 @@ from live_server.catalog.rules import (
     MAX_PRICE_MINOR,
     MAX_STOCK,
     MAX_TITLE,
+    MAX_WEIGHT_G,
     PRICE_WORDS,
 )
 from live_server.platform.schemas import UNSET, Body, UnsetType
@@ -57,6 +58,15 @@ Category = Annotated[
 ]
 Stock = Annotated[int, Meta(ge=0, le=MAX_STOCK)]
 PerBuyerLimit = Annotated[int, Meta(ge=1, le=MAX_STOCK, description="null: no limit")]
+Weight = Annotated[
+    int,
+    Meta(
+        ge=0,
+        le=MAX_WEIGHT_G,
+        description="grams, for shipping by weight",
+        extra={"message": "Enter the weight in grams, 0 to 1,000,000."},
+    ),
+]
 
 
 class ProductCreate(Body, forbid_unknown_fields=True):
@@ -69,6 +79,7 @@ class ProductCreate(Body, forbid_unknown_fields=True):
     currency: Currency | UnsetType = UNSET
     stock: Stock | UnsetType | None = UNSET
     per_buyer_limit: PerBuyerLimit | UnsetType | None = UNSET
+    weight_g: Weight | UnsetType | None = UNSET
 
 
 class ProductUpdate(Body, forbid_unknown_fields=True):
@@ -81,6 +92,7 @@ class ProductUpdate(Body, forbid_unknown_fields=True):
     currency: Currency | UnsetType = UNSET
     stock: Stock | UnsetType | None = UNSET
     per_buyer_limit: PerBuyerLimit | UnsetType | None = UNSET
+    weight_g: Weight | UnsetType | None = UNSET
 
 
 class ProductOut(msgspec.Struct):
@@ -97,6 +109,7 @@ class ProductOut(msgspec.Struct):
     per_buyer_limit: int | None
     images: list[str]
     created_at: str
+    weight_g: int = 0
 
 
 class ProductPage(msgspec.Struct):

@@ -30,6 +30,8 @@ IMAGE_TYPES: dict[str, str] = {
     "image/gif": "gif",
 }
 
+MAX_WEIGHT_G = 1_000_000  # 1 tonne, in grams
+
 
 @dataclass(frozen=True)
 class Product:
@@ -47,6 +49,7 @@ class Product:
     images: tuple[str, ...]
     created_at: float
     updated_at: float
+    weight_g: int = 0  # for shipping rates by weight
 
 
 def _text(data: dict[str, Any], key: str, max_len: int, *, required: bool) -> str | None:
@@ -94,6 +97,7 @@ def validate_product_fields(data: dict[str, Any], *, partial: bool) -> dict[str,
         "category",
         "stock",
         "per_buyer_limit",
+        "weight_g",
     }
     unknown = set(data) - allowed
     if unknown:
@@ -122,6 +126,8 @@ def validate_product_fields(data: dict[str, Any], *, partial: bool) -> dict[str,
         out["per_buyer_limit"] = _int(data, "per_buyer_limit", 1, MAX_STOCK, required=False)
     elif req:
         out["per_buyer_limit"] = None
+    if "weight_g" in data or not partial:
+        out["weight_g"] = _int(data, "weight_g", 0, MAX_WEIGHT_G, required=False) or 0
     return out
 
 

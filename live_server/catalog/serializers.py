@@ -21,4 +21,5 @@ def product_json(product: Product) -> dict[str, Any]:
         "per_buyer_limit": product.per_buyer_limit,
         "images": list(product.images),
         "created_at": iso(product.created_at),
+        "weight_g": product.weight_g,
     }

@@ -18,6 +18,7 @@ _COLUMNS = {
     "category",
     "stock",
     "per_buyer_limit",
+    "weight_g",
 }
 
 
@@ -36,6 +37,7 @@ def product_from_row(row: sqlite3.Row) -> Product:
         images=tuple(json.loads(row["images"])),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        weight_g=row["weight_g"],
     )
 
 
@@ -50,8 +52,8 @@ class ProductRepository:
         async with self._db.transaction() as tx:
             cur = await tx.execute(
                 "INSERT INTO products(owner_id, title, description, price_minor, currency,"
-                " category, stock, per_buyer_limit, images, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " category, stock, per_buyer_limit, images, created_at, updated_at, weight_g)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     owner_id,
                     fields["title"],
@@ -64,6 +66,7 @@ class ProductRepository:
                     json.dumps(list(fields.get("images", []))),
                     now,
                     now,
+                    fields.get("weight_g", 0),
                 ),
             )
         assert cur.lastrowid is not None
