@@ -199,24 +199,37 @@ async def run_mode(
 
 
 # -- the table ------------------------------------------------------------------------------
-def _median(rows: list[Row], mode: str, n: int) -> float | None:
-    costs = [r.ms_per_viewer_s for r in rows if r.mode == mode and r.viewers == n]
-    values = [c for c in costs if c is not None]
-    return percentile(values, 0.5) if values else None
+def _costs(rows: list[Row], mode: str, n: int) -> dict[int, float]:
+    """A mode's cost per viewer-second at ``n`` viewers, by round."""
+    return {
+        r.extra.get("round", 0): r.ms_per_viewer_s
+        for r in rows
+        if r.mode == mode and r.viewers == n and r.ms_per_viewer_s is not None
+    }
 
 
-def report(rows: list[Row], counts: list[int], rounds: int) -> str:
+def _span(values: list[float], spec: str = ".2f", unit: str = "") -> str:
+    if not values:
+        return "-"
+    low, high = min(values), max(values)
+    if f"{low:{spec}}" == f"{high:{spec}}":
+        return f"{low:{spec}}{unit}"
+    return f"{low:{spec}}-{high:{spec}}{unit}"
+
+
+def report(rows: list[Row], counts: list[int], rounds: int, load: tuple[float, float]) -> str:
     modes = ["forward", "janus-1loop", "janus-default", "forward-aiortc", "relay"]
     steps = Table(
-        "mode", "viewers", "server CPU (% of a core)", "CPU ms per viewer-second",
+        "mode", "round", "viewers", "server CPU (% of a core)", "CPU ms per viewer-second",
         "video frames received (worst / mean)", "audio (worst)", "server RSS MB",
     )  # fmt: skip
-    for r in sorted(rows, key=lambda r: (modes.index(r.mode), r.viewers)):
+    for r in sorted(rows, key=lambda r: (modes.index(r.mode), r.extra.get("round", 0), r.viewers)):
         per = "-" if r.ms_per_viewer_s is None else f"{r.ms_per_viewer_s:.2f}"
         mean = r.extra.get("mean_video_pct")
         label = "ingest only" if r.viewers == 0 else str(r.viewers)
         steps.add(
             r.mode,
+            str(r.extra.get("round", 0) + 1),
             label + (f" ({r.extra['note']})" if r.extra.get("note") else ""),
             f"{r.cpu_pct:.1f}",
             per,
@@ -225,37 +238,40 @@ def report(rows: list[Row], counts: list[int], rounds: int) -> str:
             f"{r.extra.get('rss_mb', 0):.0f}",
         )
     ratios = Table(
-        "viewers", "LiveShop forward (ms/viewer-s)", "Janus one loop", "Janus default",
+        "viewers", "LiveShop forward (ms per viewer-s)", "Janus one loop", "Janus default",
         "LiveShop / Janus one loop", "LiveShop / Janus default",
     )  # fmt: skip
     for n in counts:
-        f, j1, jd = (_median(rows, m, n) for m in ("forward", "janus-1loop", "janus-default"))
-
-        def cell(v: float | None) -> str:
-            return "-" if v is None else f"{v:.2f}"
-
-        def ratio(a: float | None, b: float | None) -> str:
-            return "-" if a is None or not b or b <= 0 else f"{a / b:.2f}x"
-
-        ratios.add(str(n), cell(f), cell(j1), cell(jd), ratio(f, j1), ratio(f, jd))
-    return "\n".join(
-        [
-            f"LiveShop vs Janus fan-out, {utc_stamp()}, {platform.machine()}"
-            f" {os.cpu_count()} cores,"
-            f" Python {platform.python_version()}, {rounds} round(s) interleaved",
-            f"publisher: VP8 {WIDTH}x{HEIGHT} {FPS} fps ~{BITRATE // 1000} kbit/s + Opus;"
-            f" servers on {SERVER_ADDRESS}, publisher and viewers on {CLIENT_ADDRESS}"
-            " (veth pair between two network namespaces)",
-            "",
-            "Cost per viewer-second (median over rounds) and LiveShop's ratio to Janus:",
-            "",
-            ratios.markdown(),
-            "",
-            "Every step:",
-            "",
-            steps.markdown(),
-        ]
-    )
+        f, j1, jd = (_costs(rows, m, n) for m in ("forward", "janus-1loop", "janus-default"))
+        # a ratio compares runs of the same round (minutes apart on the same machine)
+        r1 = [f[k] / j1[k] for k in f if j1.get(k, 0) > 0]
+        rd = [f[k] / jd[k] for k in f if jd.get(k, 0) > 0]
+        spans = (_span(list(c.values())) for c in (f, j1, jd))
+        ratios.add(str(n), *spans, _span(r1, unit="x"), _span(rd, unit="x"))
+    lines = [
+        f"LiveShop vs Janus fan-out, {utc_stamp()}, {platform.machine()} {os.cpu_count()}"
+        f" cores, Python {platform.python_version()}, {rounds} round(s) interleaved;"
+        f" load average {load[0]:.1f} at the start, {load[1]:.1f} at the end",
+        f"publisher: VP8 {WIDTH}x{HEIGHT} {FPS} fps ~{BITRATE // 1000} kbit/s + Opus;"
+        f" servers on {SERVER_ADDRESS}, publisher and viewers on {CLIENT_ADDRESS}"
+        " (a veth pair between two network namespaces)",
+        "",
+        "Cost per viewer-second (range over rounds) and LiveShop's ratio to Janus (per round):",
+        "",
+        ratios.markdown(),
+    ]
+    fwd = [c for n in counts for c in _costs(rows, "forward", n).values() if c > 0]
+    if fwd:
+        f_cost = percentile(fwd, 0.5)
+        for mode, what in (("forward-aiortc", "aiortc's own sender"), ("relay", "MediaRelay")):
+            costs = [r.ms_per_viewer_s for r in rows if r.mode == mode and r.ms_per_viewer_s]
+            if costs:
+                c = percentile(costs, 0.5)
+                lines.append(
+                    f"{what} ({mode}): {c:.2f} ms per viewer-second = {c / f_cost:.1f}x the"
+                    f" fast path's median {f_cost:.2f}"
+                )
+    return "\n".join([*lines, "", "Every step:", "", steps.markdown()])
 
 
 async def drive(args: argparse.Namespace) -> None:
@@ -264,15 +280,18 @@ async def drive(args: argparse.Namespace) -> None:
     print("pre-encoding 720p VP8 and Opus...", flush=True)
     media = (await asyncio.to_thread(make_video_frames, 2.0), encode_opus(2.0))
     rows: list[Row] = []
-    for _ in range(args.rounds):
+    load = os.getloadavg()[0]
+    for round_ in range(args.rounds):
         for mode in ("forward", "janus-1loop", "janus-default"):
-            rows += await run_mode(mode, args, args.viewers, media)
+            for row in await run_mode(mode, args, args.viewers, media):
+                row.extra["round"] = round_
+                rows.append(row)
     if args.aiortc_viewers:
         rows += await run_mode("forward-aiortc", args, args.aiortc_viewers, media)
     if args.relay_viewers:
         rows += await run_mode("relay", args, args.relay_viewers, media)
     print()
-    print(report(rows, args.viewers, args.rounds))
+    print(report(rows, args.viewers, args.rounds, (load, os.getloadavg()[0])))
 
 
 def main(argv: list[str] | None = None) -> None:
