@@ -105,30 +105,31 @@ def setup(app: web.Application) -> None:
     r.add_get("/api/seller/orders", seller_orders)
     r.add_post("/api/orders/{order_id}/ship", ship_order)
     r.add_post("/api/orders/{order_id}/refund", refund_order)
+    listing = op(
+        "Orders of what I sell (buyer's name and address, items, stage, refunds); "
+        "format=csv: the packing list, one row per item",
+        tag="fulfilment",
+        auth=True,
+        errors=(401, 422),
+        params=[
+            query_param(
+                "status",
+                "all (default), to_ship, shipped, refunded or cancelled",
+                schema={"enum": list(FILTERS)},
+            ),
+            query_param(
+                "format",
+                "json (default) or csv: the packing list",
+                schema={"enum": ["json", "csv"]},
+            ),
+        ],
+    )
+    # the same orders as the packing list (format=csv)
+    listing["responses"]["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
     document(
         app,
         {
-            "/api/seller/orders": {
-                "GET": op(
-                    "Orders of what I sell (buyer's name and address, items, stage, refunds); "
-                    "format=csv: the packing list, one row per item",
-                    tag="fulfilment",
-                    auth=True,
-                    errors=(401, 422),
-                    params=[
-                        query_param(
-                            "status",
-                            "all (default), to_ship, shipped, refunded or cancelled",
-                            schema={"enum": list(FILTERS)},
-                        ),
-                        query_param(
-                            "format",
-                            "json (default) or csv: the packing list",
-                            schema={"enum": ["json", "csv"]},
-                        ),
-                    ],
-                )
-            },
+            "/api/seller/orders": {"GET": listing},
             "/api/orders/{order_id}/ship": {
                 "POST": op(
                     "Mark an order shipped with its carrier and tracking number (the seller of "
