@@ -124,6 +124,19 @@ def test_viewer_buys_from_pinned_card_while_video_plays_and_host_sees_it(
     )
     assert product.ok, product.text()
     product_id = int(product.json()["id"])
+    # the host ships in the US for $5.00 flat and adds 10 % tax (US style: tax added)
+    shipping = host.request.put(
+        "/api/seller/shipping",
+        data={
+            "currency": "USD",
+            "zones": [
+                {"name": "US", "countries": ["US"], "rate": {"kind": "flat", "amount_minor": 500}}
+            ],
+            "taxes": [{"country": "US", "rate_bp": 1000}],
+        },
+        headers=headers,
+    )
+    assert shipping.ok, shipping.text()
     created = host.request.post(
         "/api/sessions",
         data={"title": f"Buying test {uuid.uuid4().hex[:6]}", "product_ids": [product_id]},
@@ -157,19 +170,27 @@ def test_viewer_buys_from_pinned_card_while_video_plays_and_host_sees_it(
     card = viewer.locator(f'#pinned-cards .pinned-card[data-product-id="{product_id}"]')
     expect(card).to_be_visible(timeout=10_000)
     expect(card).to_contain_text("Only 8 left")
+    expect(card.locator(".price-note")).to_have_text("plus tax")
 
     # tap Buy: a bottom sheet over the video, one tap with the saved address
     card.locator("button.pinned-buy").click()
     sheet = viewer.locator("#buy-sheet")
     expect(sheet).to_be_visible()
     expect(sheet.locator("#ship-summary")).to_contain_text("Ana Lopez")
-    expect(sheet.locator("#buy-now")).to_contain_text("$49.00")
+    # the server's quote: $49.00 + $5.00 shipping + 10 % tax on both ($5.40) = $59.40
+    quote = sheet.locator("#quote")
+    expect(quote.locator("[data-part='shipping']")).to_contain_text("$5.00")
+    expect(quote.locator("[data-part='tax']")).to_contain_text("$5.40")
+    expect(sheet.locator("#buy-now")).to_contain_text("$59.40")
     sheet.locator("[aria-label='One more']").click()
-    expect(sheet.locator("#buy-now")).to_contain_text("$98.00")
+    expect(quote.locator("[data-part='subtotal']")).to_contain_text("$98.00")
+    expect(quote.locator("[data-part='total']")).to_contain_text("$113.30")
+    expect(sheet.locator("#buy-now")).to_contain_text("$113.30")
     sheet.locator("#buy-now").click()
     confirmation = viewer.locator("#order-confirmation")
     expect(confirmation).to_be_visible(timeout=10_000)
     expect(confirmation).to_contain_text(f"2 × {title}")
+    expect(confirmation.locator("[data-part='total']")).to_contain_text("$113.30")
     order_id = confirmation.get_attribute("data-order-id")
     assert order_id and order_id.startswith("ord_")
     # a short order number for people, not the raw id

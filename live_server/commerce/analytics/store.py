@@ -107,17 +107,20 @@ class AnalyticsRepository:
     async def order_times(self, session_id: int) -> list[dict[str, Any]]:
         """(created_at, total_minor) of the session's counted orders, for the timeline."""
         rows = await self._db.fetchall(
-            "SELECT created_at, total_minor FROM orders WHERE session_id = ?"
+            "SELECT created_at, subtotal_minor - discount_minor AS total_minor FROM orders"
+            " WHERE session_id = ?"
             f" AND status IN {_COUNTED} ORDER BY created_at",
             (session_id,),
         )
         return [dict(r) for r in rows]
 
     async def order_totals(self, session_id: int) -> dict[str, Any]:
-        """Orders, buyers and revenue of a session (first currency wins for display)."""
+        """Orders, buyers and revenue of a session (first currency wins for display).
+        Revenue is what the goods sold for (after coupons): shipping and tax are not sales."""
         row = await self._db.fetchone(
             "SELECT COUNT(*) AS orders, COUNT(DISTINCT buyer_id) AS buyers,"
-            " COALESCE(SUM(total_minor), 0) AS revenue_minor, MIN(currency) AS currency"
+            " COALESCE(SUM(subtotal_minor - discount_minor), 0) AS revenue_minor,"
+            " MIN(currency) AS currency"
             f" FROM orders WHERE session_id = ? AND status IN {_COUNTED}",
             (session_id,),
         )
@@ -201,7 +204,7 @@ class AnalyticsRepository:
         """Per currency and sold/pending: orders, gross and commission attributed to a creator."""
         rows = await self._db.fetchall(
             "SELECT currency, CASE WHEN status = 'pending_payment' THEN 'pending' ELSE 'sold' END"
-            " AS state, COUNT(*) AS orders, SUM(total_minor) AS gross_minor,"
+            " AS state, COUNT(*) AS orders, SUM(subtotal_minor - discount_minor) AS gross_minor,"
             " SUM(commission_minor) AS commission_minor FROM orders"
             f" WHERE creator_id = ? AND status IN {_COUNTED} GROUP BY currency, state",
             (creator_id,),
@@ -211,7 +214,8 @@ class AnalyticsRepository:
     async def ledger_by_source(self, creator_id: int) -> list[dict[str, Any]]:
         """Sold totals per source type (live / clip / post)."""
         rows = await self._db.fetchall(
-            "SELECT source_type, currency, COUNT(*) AS orders, SUM(total_minor) AS gross_minor,"
+            "SELECT source_type, currency, COUNT(*) AS orders,"
+            " SUM(subtotal_minor - discount_minor) AS gross_minor,"
             " SUM(commission_minor) AS commission_minor FROM orders"
             f" WHERE creator_id = ? AND status IN {_SOLD} GROUP BY source_type, currency",
             (creator_id,),

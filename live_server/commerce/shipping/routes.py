@@ -98,6 +98,16 @@ async def put_settings(request: web.Request) -> web.Response:
     return json_response(await request.app[SHIPPING].save(who, body))
 
 
+async def pricing(request: web.Request) -> web.Response:
+    included = request.app[SHIPPING].prices_include_tax
+    return json_response(
+        {
+            "tax_pricing": "inclusive" if included else "exclusive",
+            "note": "incl. VAT" if included else "plus tax",
+        }
+    )
+
+
 async def quote(request: web.Request) -> web.Response:
     who = require_user(request)
     body = present(await read_body(request, QuoteIn))
@@ -109,6 +119,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/seller/shipping", get_settings)
     app.router.add_put("/api/seller/shipping", put_settings)
     app.router.add_post("/api/checkout/quote", quote)
+    app.router.add_get("/api/checkout/pricing", pricing)
     document(
         app,
         {
@@ -125,6 +136,12 @@ def setup(app: web.Application) -> None:
                     auth=True,
                     body=ShippingSettingsIn,
                     errors=(401, 422),
+                ),
+            },
+            "/api/checkout/pricing": {
+                "GET": op(
+                    "Whether this store's prices include tax, and the words cards show",
+                    tag="commerce",
                 ),
             },
             "/api/checkout/quote": {

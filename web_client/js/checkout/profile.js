@@ -14,6 +14,7 @@ export const SHIP_FIELDS = {
   "address.city": "#ship-city",
   "address.postal_code": "#ship-postal",
   "address.country": "#ship-country",
+  "address.region": "#ship-region",
   payment_method: "#pay-method",
   email: "#ship-email",
 };
@@ -69,14 +70,26 @@ export function profileFields(profile) {
       field("ship-city", "City", address.city, { autocomplete: "address-level2" }),
       field("ship-postal", "Postal code", address.postal_code, { autocomplete: "postal-code" }),
     ),
-    field("ship-country", "Country (2 letters)", address.country || "US", { maxlength: "2", autocomplete: "country" }),
+    el(
+      "div",
+      { class: "field-row" },
+      field("ship-country", "Country (2 letters)", address.country || "US", { maxlength: "2", autocomplete: "country" }),
+      field("ship-region", "State or region (optional)", address.region, { maxlength: "10", autocomplete: "address-level1", required: false }),
+    ),
     el("label", { class: "field" }, el("span", {}, "Payment"), select),
     cardSlot,
     emailField,
     el("label", { class: "check" }, share, el("span", {}, "Show my first name when I buy (\"Ana just bought…\")")),
   );
+  const value = (id) => box.querySelector(`#${id}`).value.trim();
+  // the address typed so far, once every required part is there (for the quote)
+  const typed = () => {
+    const a = { name: value("ship-name"), line1: value("ship-line1"), city: value("ship-city"), postal_code: value("ship-postal"), country: value("ship-country").toUpperCase() };
+    if (Object.values(a).some((v) => !v) || a.country.length !== 2) return null;
+    const region = value("ship-region");
+    return region ? { ...a, region: region.toUpperCase() } : a;
+  };
   const save = async () => {
-    const value = (id) => box.querySelector(`#${id}`).value.trim();
     if (select.value === "card" && card) await card.ensureCard();
     if (!emailField.hidden && email.value.trim() !== emailWas) {
       await api("/api/me/email", { method: "PUT", body: { email: email.value.trim() || null } });
@@ -85,21 +98,28 @@ export function profileFields(profile) {
     return api("/api/me/checkout-profile", {
       method: "PUT",
       body: {
-        address: { name: value("ship-name"), line1: value("ship-line1"), city: value("ship-city"), postal_code: value("ship-postal"), country: value("ship-country").toUpperCase() },
+        address: { name: value("ship-name"), line1: value("ship-line1"), city: value("ship-city"), postal_code: value("ship-postal"), country: value("ship-country").toUpperCase(), region: value("ship-region").toUpperCase() || null },
         payment_method: select.value,
         show_first_name: share.checked,
       },
     });
   };
-  return { box, save };
+  return { box, save, typed };
 }
 
-/** Saved profile: a one-line summary (one tap to buy) with Change; otherwise the form. */
-export function shippingBlock(profile) {
+/** Saved profile: a one-line summary (one tap to buy) with Change; otherwise the form.
+ * `onAddress(address)` hears of an address typed in the form (for the sheet's quote). */
+export function shippingBlock(profile, { onAddress = null } = {}) {
   const holder = el("div", { class: "stack" });
   let form = null;
   const showForm = () => {
     form = profileFields(profile);
+    if (onAddress) {
+      form.box.addEventListener("change", () => {
+        const typed = form.typed();
+        if (typed) onAddress(typed);
+      });
+    }
     replaceChildren(holder, form.box);
   };
   if (profile.address && profile.payment_method) {
@@ -116,5 +136,5 @@ export function shippingBlock(profile) {
   } else {
     showForm();
   }
-  return { holder, saveIfEdited: async () => (form ? form.save() : null) };
+  return { holder, saveIfEdited: async () => (form ? form.save() : null), typed: () => (form ? form.typed() : null) };
 }

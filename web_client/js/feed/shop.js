@@ -5,6 +5,7 @@
 import { ApiError, api, currentUser, formatPrice, orderNumber } from "../api.js";
 import { finishPayment } from "../checkout/card.js";
 import { SHIP_FIELDS, loadProfile, profileFields } from "../checkout/profile.js";
+import { priceNoteEl } from "../checkout/quote.js";
 import { showFieldError } from "../forms.js";
 import { busy, el, openSheet, replaceChildren, toast } from "../ui.js";
 
@@ -82,17 +83,39 @@ async function buy(item, product, button, status) {
   }
 }
 
+// One line under a bag item: what it costs delivered, as the server quotes it.
+function quoteLine(product, line) {
+  currentUser()
+    .then((user) => (user ? api("/api/checkout/quote", { body: { product_id: product.id } }) : null))
+    .then((q) => {
+      if (!q) return;
+      const money = (minor) => formatPrice(minor, q.currency);
+      if (q.shipping_minor === null) {
+        line.textContent = "Shipping and tax are worked out from your address.";
+        return;
+      }
+      const shipping = q.shipping_minor ? `${money(q.shipping_minor)} shipping` : "free shipping";
+      const tax = q.tax_minor ? (q.tax_included ? ` (incl. ${money(q.tax_minor)} VAT)` : ` + ${money(q.tax_minor)} tax`) : "";
+      line.textContent = `${money(q.total_minor)} with ${shipping}${tax}`;
+    })
+    .catch((err) => {
+      line.textContent = err.message || "";
+    });
+}
+
 /** Open the bag sheet of a feed item. */
 export function openBag(item) {
   const status = el("p", { class: "muted small", id: "bag-status", role: "status" });
   const rows = (item.products || []).map((product) => {
     const button = el("button", { type: "button", class: "btn btn-primary btn-small bag-buy", dataset: { productId: String(product.id) } }, "Buy now");
     button.addEventListener("click", () => buy(item, product, button, status));
+    const delivered = el("div", { class: "small muted bag-quote" });
+    if (product.stock > 0) quoteLine(product, delivered);
     return el(
       "li",
       { class: "bag-item", dataset: { productId: String(product.id) } },
       product.images && product.images[0] ? el("img", { src: product.images[0], alt: "" }) : el("span", { class: "thumb" }),
-      el("div", {}, el("div", { class: "title" }, product.title), el("div", { class: "price" }, formatPrice(product.price_minor, product.currency)), product.stock <= 5 ? el("div", { class: "stock-low" }, product.stock ? `Only ${product.stock} left` : "Sold out") : null),
+      el("div", {}, el("div", { class: "title" }, product.title), el("div", { class: "price" }, formatPrice(product.price_minor, product.currency), " ", priceNoteEl()), delivered, product.stock <= 5 ? el("div", { class: "stock-low" }, product.stock ? `Only ${product.stock} left` : "Sold out") : null),
       product.stock > 0 ? button : el("span", { class: "muted small" }, "Sold out"),
     );
   });

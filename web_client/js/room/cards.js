@@ -3,6 +3,7 @@
 // document; the checkout module listens for it.
 
 import { formatPrice } from "../api.js";
+import { priceNoteEl } from "../checkout/quote.js";
 import { cover, el } from "../ui.js";
 
 function stockText(card) {
@@ -38,7 +39,7 @@ export function pinnedCard(card, sessionId, { compact = false } = {}) {
       "div",
       { class: "pinned-body" },
       el("div", { class: "pinned-title" }, card.title),
-      el("div", { class: "row small" }, el("span", { class: "price" }, formatPrice(card.price_minor, card.currency)), stockText(card)),
+      el("div", { class: "row small" }, el("span", { class: "price" }, formatPrice(card.price_minor, card.currency)), priceNoteEl(), stockText(card)),
     ),
     buy,
   );

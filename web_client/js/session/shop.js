@@ -16,6 +16,7 @@ import { ready } from "../pages/session.js";
 import { busy, closeSheet, cover, el, icon, openSheet, replaceChildren, toast } from "../ui.js";
 import { finishPayment } from "../checkout/card.js";
 import { SHIP_FIELDS, loadProfile, shippingBlock } from "../checkout/profile.js";
+import { breakdown, priceNoteEl, quoteBox } from "../checkout/quote.js";
 import { couponFor } from "./offers.js";
 
 if (!document.querySelector('link[href="/css/shop.css"]')) {
@@ -247,10 +248,17 @@ async function openBuySheet(productId) {
   const qtyOut = el("output", { id: "buy-qty" }, "1");
   const total = () => formatPrice(unit * quantity, product.currency);
   const buyButton = el("button", { type: "submit", class: "btn btn-primary btn-block", id: "buy-now" }, `Buy now · ${total()}`);
+  // subtotal, shipping, tax and total as the server works them out for this address
+  const quote = quoteBox();
+  const ask = async (address = shipping.typed()) => {
+    const got = await quote.update({ product_id: product.id, quantity, ...(address ? { address } : {}) });
+    if (got && got.shipping_minor !== null) buyButton.textContent = `Buy now · ${formatPrice(got.total_minor, got.currency)}`;
+  };
   const setQty = (n) => {
     quantity = Math.max(1, Math.min(max, n));
     qtyOut.textContent = String(quantity);
     buyButton.textContent = `Buy now · ${total()}`;
+    ask();
   };
   const error = el("div", { class: "form-error", role: "alert", hidden: true });
   // a live coupon this viewer claimed: the server applies it (or says why not)
@@ -258,7 +266,7 @@ async function openBuySheet(productId) {
   const couponLine = deal
     ? el("div", { class: "row small", id: "buy-coupon" }, `Coupon ${deal.coupon.code}: ${deal.coupon.text}`)
     : null;
-  const shipping = shippingBlock(profile);
+  const shipping = shippingBlock(profile, { onAddress: (address) => ask(address) });
   const image = (product.images || [])[0];
   const body = el(
     "form",
@@ -275,6 +283,7 @@ async function openBuySheet(productId) {
           "div",
           { class: "row small" },
           el("span", { class: "price" }, formatPrice(unit, product.currency)),
+          priceNoteEl(),
           sale ? el("span", { class: "sale-was" }, formatPrice(product.price_minor, product.currency)) : null,
           sale ? el("span", { class: "stock-low" }, `Flash sale · ${sale.remaining} left`) : null,
         ),
@@ -294,6 +303,7 @@ async function openBuySheet(productId) {
     ),
     couponLine,
     shipping.holder,
+    quote.box,
     error,
     buyButton,
     el("button", { type: "button", class: "btn btn-ghost btn-block", id: "add-to-cart", onclick: (e) => addToCart(product, quantity, e.currentTarget) }, "Add to cart"),
@@ -320,6 +330,7 @@ async function openBuySheet(productId) {
     }
   });
   openSheet({ title: sale ? "Flash sale" : "Buy", content: body, id: "buy-sheet" });
+  ask();
 }
 
 async function addToCart(product, quantity, button) {
@@ -349,7 +360,8 @@ async function openCart() {
     return;
   }
   const key = newKey();
-  const shipping = shippingBlock(profile);
+  const quote = quoteBox();
+  const shipping = shippingBlock(profile, { onAddress: (address) => quote.update({ address }) });
   const render = (cart) => {
     setBag(cart.count);
     if (!cart.items.length) {
@@ -401,11 +413,14 @@ async function openCart() {
           ),
         ),
       ),
-      cart.totals.map((t) => el("div", { class: "cart-total" }, el("span", {}, "Total"), el("span", { id: "cart-total" }, formatPrice(t.total_minor, t.currency)))),
+      cart.totals.map((t) => el("div", { class: "cart-total" }, el("span", {}, "Items"), el("span", { id: "cart-total" }, formatPrice(t.total_minor, t.currency)))),
       shipping.holder,
+      quote.box,
       error,
       pay,
     );
+    const typed = shipping.typed();
+    quote.update(typed ? { address: typed } : {});
   };
   try {
     render(await api("/api/cart"));
@@ -428,7 +443,7 @@ function showConfirmation(order) {
       el("div", { class: "tick", "aria-hidden": "true" }, "✓"),
       el("p", {}, pending ? "Reserved for you: finish paying to keep it." : "Thanks! Your order is confirmed."),
       el("ul", { class: "order-items" }, lines),
-      el("p", { class: "price" }, `Total ${formatPrice(order.total_minor, order.currency)}`),
+      el("div", { class: "quote", id: "order-amounts" }, breakdown(order)),
       order.payment && order.payment.instructions ? el("p", { class: "muted small" }, order.payment.instructions) : null,
       el("p", { class: "muted small", id: "order-number" }, `Order ${orderNumber(order.id)}`),
       el("a", { class: "btn btn-ghost btn-block", href: "/orders.html", target: "_blank", rel: "noopener" }, "My orders"),
