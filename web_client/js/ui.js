@@ -152,6 +152,7 @@ function userMenu(user) {
     ),
     isHost(user) ? el("a", { href: "/studio.html", role: "menuitem" }, "Studio") : null,
     isHost(user) ? el("a", { href: "/compose.html", role: "menuitem" }, "New post") : null,
+    isHost(user) ? el("a", { href: "/shop-settings.html", role: "menuitem" }, "Shipping and tax") : null,
     isHost(user) ? el("a", { href: "/fulfilment.html", role: "menuitem" }, "Orders to ship") : null,
     user.role === "admin" ? el("a", { href: "/admin.html", role: "menuitem" }, "Admin") : null,
     el("a", { href: "/orders.html", role: "menuitem" }, "My orders"),

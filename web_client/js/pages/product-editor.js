@@ -98,7 +98,12 @@ export function openProductEditor(product, onSaved = () => {}) {
       field(`Price (${current.currency})`, el("input", { name: "price", id: "editor-price", inputmode: "decimal", required: true, value: amountText(current.price_minor, current.currency) })),
       field("Stock", el("input", { name: "stock", id: "editor-stock", type: "number", min: "0", step: "1", value: String(current.stock) })),
     ),
-    field("Limit per buyer", el("input", { name: "per_buyer_limit", id: "editor-limit", type: "number", min: "1", step: "1", placeholder: "No limit", value: current.per_buyer_limit ?? "" })),
+    el(
+      "div",
+      { class: "field-row" },
+      field("Limit per buyer", el("input", { name: "per_buyer_limit", id: "editor-limit", type: "number", min: "1", step: "1", placeholder: "No limit", value: current.per_buyer_limit ?? "" })),
+      field("Weight (grams, for shipping)", el("input", { name: "weight_g", id: "editor-weight", type: "number", min: "0", step: "1", value: String(current.weight_g ?? 0) })),
+    ),
     el("div", { class: "field" }, el("span", { class: "label" }, "Images"), imageStrip(current, () => onSaved(current))),
     el("button", { type: "submit", class: "btn btn-primary btn-block", id: "editor-save" }, "Save changes"),
   );
@@ -111,11 +116,13 @@ export function openProductEditor(product, onSaved = () => {}) {
     const stock = Number.parseInt(form.stock.value, 10);
     const limitText = form.per_buyer_limit.value.trim();
     const limit = limitText ? Number.parseInt(limitText, 10) : null;
+    const weight = Number.parseInt(form.weight_g.value || "0", 10);
     if (!title) return refuse("title", "Give the product a title.");
     if (price === null || price <= 0) return refuse("price", "Enter a price above zero, like 19.99.");
     if (!Number.isInteger(stock) || stock < 0) return refuse("stock", "Stock must be 0 or more.");
     if (limit !== null && (!Number.isInteger(limit) || limit < 1)) return refuse("per_buyer_limit", "The limit per buyer must be at least 1.");
-    const body = { title, description: form.description.value.trim(), price_minor: price, stock, per_buyer_limit: limit };
+    if (!Number.isInteger(weight) || weight < 0) return refuse("weight_g", "Enter the weight in grams, 0 or more.");
+    const body = { title, description: form.description.value.trim(), price_minor: price, stock, per_buyer_limit: limit, weight_g: weight };
     try {
       const saved = await busy(form.querySelector("#editor-save"), () => api(`/api/products/${product.id}`, { method: "PATCH", body }));
       closeSheet();
