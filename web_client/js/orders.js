@@ -1,5 +1,6 @@
-// The buyer's orders: status, items, total, where they bought it, payment instructions,
-// and cancelling an order that is not paid yet (its units go back on sale).
+// The buyer's orders: status, items, total, where they bought it, the carrier and tracking
+// number once shipped, refunds, and cancelling within the merchant's window before it ships
+// (its units go back on sale; a card payment is given back).
 
 import { api, formatPrice, formatTime, orderNumber } from "./api.js";
 import { busy, confirmAction, el, emptyState, renderNav, replaceChildren, skeletons, toast } from "./ui.js";
@@ -13,6 +14,12 @@ const STATUS = {
 };
 const SOURCES = { live: "Live show", clip: "Clip", post: "Post", direct: "Shop" };
 
+function statusLabel(order) {
+  if (order.refunded_minor && order.refunded_minor >= order.total_minor && order.status !== "cancelled") return "Refunded";
+  if (order.shipment) return "Shipped";
+  return STATUS[order.status] || "Order";
+}
+
 function sourceLink(order) {
   const { type, id } = order.source || {};
   if (type === "live" && id) return el("a", { href: `/session.html?id=${id}` }, "Live show");
@@ -20,7 +27,8 @@ function sourceLink(order) {
 }
 
 function orderCard(order, reload) {
-  const cancellable = order.status === "pending_payment" || order.status === "confirmed";
+  // the server decides (the merchant's window); a refused cancel says why in a toast
+  const cancellable = ["pending_payment", "confirmed", "paid"].includes(order.status) && !order.shipment && !order.refunded_minor;
   const cancel = cancellable
     ? el(
         "button",
@@ -49,7 +57,7 @@ function orderCard(order, reload) {
     el(
       "div",
       { class: "row row-between" },
-      el("span", { class: "status-chip", dataset: { status: order.status } }, STATUS[order.status] || order.status),
+      el("span", { class: "status-chip", dataset: { status: order.status } }, statusLabel(order)),
       el("span", { class: "muted small" }, formatTime(order.created_at)),
     ),
     el(
@@ -72,6 +80,15 @@ function orderCard(order, reload) {
       el("span", { class: "small muted" }, "From ", sourceLink(order)),
     ),
     order.shipping_address ? el("div", { class: "small muted" }, `Ships to ${order.shipping_address.name}, ${order.shipping_address.city}`) : null,
+    order.shipment
+      ? el(
+          "div",
+          { class: "small order-tracking" },
+          `Shipped ${formatTime(order.shipment.shipped_at).replace(/^(Today|Yesterday)/, (w) => w.toLowerCase())} with ${order.shipment.carrier} · tracking number `,
+          el("strong", { class: "tracking-number" }, order.shipment.tracking_number),
+        )
+      : null,
+    order.refunded_minor ? el("div", { class: "small order-refunded" }, `Refunded ${formatPrice(order.refunded_minor, order.currency)}`) : null,
     el("div", { class: "row row-between" }, el("span", { class: "small muted" }, `Order ${orderNumber(order.id)}`), cancel),
   );
 }
