@@ -203,3 +203,22 @@ def test_settings_round_trip_and_refusals_name_their_input() -> None:
     assert refused({"zones": [{**rest, "rate": bands}]}) == "zones[0].rate.bands[1].up_to_g"
     assert refused({"currency": "EURO"}) == "currency"
     assert refused({"taxes": [{"country": "FR", "rate_bp": 20_001}]}) == "taxes[0].rate_bp"
+
+
+def test_the_confirmation_email_names_shipping_and_tax() -> None:
+    from live_server.commerce.emails.rules import confirmation
+
+    order = {
+        "id": "ord_0123456789abcdef0123",
+        "status": "confirmed",
+        "currency": "USD",
+        "total_minor": 5_940,
+        "subtotal_minor": 4_900,
+        "discount_minor": 0,
+        "shipping_minor": 500,
+        "tax_minor": 540,
+        "tax_included": False,
+        "items": [{"title": "Lamp", "quantity": 1, "unit_price_minor": 4_900, "currency": "USD"}],
+    }
+    text = confirmation(order, "Ana", "http://shop.example").text
+    assert "Total $59.40 (items $49.00, shipping $5.00, tax $5.40)" in text

@@ -83,6 +83,21 @@ def _message(
     )
 
 
+def _charges(order: dict[str, Any]) -> str:
+    """ " (items $49.00, shipping $5.00, tax $5.40)" when the order has shipping or tax."""
+    shipping = int(order.get("shipping_minor") or 0)
+    tax = int(order.get("tax_minor") or 0)
+    if not shipping and not tax:
+        return ""
+    currency = str(order["currency"])
+    goods = int(order.get("subtotal_minor") or 0) - int(order.get("discount_minor") or 0)
+    parts = [f"items {money(goods, currency)}", f"shipping {money(shipping, currency)}"]
+    if tax:
+        label = "incl. VAT" if order.get("tax_included") else "tax"
+        parts.append(f"{label} {money(tax, currency)}")
+    return " (" + ", ".join(parts) + ")"
+
+
 def confirmation(order: dict[str, Any], name: str, base_url: str) -> Message:
     """To the buyer when an order is placed."""
     number = order_number(str(order["id"]))
@@ -90,7 +105,7 @@ def confirmation(order: dict[str, Any], name: str, base_url: str) -> Message:
     paid = order["status"] == "paid"
     paragraphs = [
         f"Hi {name}, thanks for your order {number}.",
-        f"Total {total}, {'paid' if paid else 'to pay as you chose'}.",
+        f"Total {total}{_charges(order)}, {'paid' if paid else 'to pay as you chose'}.",
         "We'll email you when it ships.",
     ]
     closing = f"Your orders: {base_url}/orders.html"
@@ -110,7 +125,7 @@ def auction_won(order: dict[str, Any], name: str, base_url: str) -> Message:
     total = money(int(order["total_minor"]), str(order["currency"]))
     paragraphs = [
         f"Congratulations {name}, you won!",
-        f"Your order {number} is placed at your winning bid: {total}.",
+        f"Your order {number} is placed at your winning bid: {total}{_charges(order)}.",
     ]
     closing = f"Your orders: {base_url}/orders.html"
     return _message(
