@@ -8,7 +8,12 @@ from typing import Annotated
 import msgspec
 from aiohttp import web
 
-from live_server.commerce.fulfilment.rules import FILTERS, MAX_CARRIER, MAX_TRACKING
+from live_server.commerce.fulfilment.rules import (
+    FILTERS,
+    MAX_CARRIER,
+    MAX_TRACKING,
+    TRACKING_PATTERN,
+)
 from live_server.commerce.keys import FULFILMENT
 from live_server.platform.errors import Invalid, NotFound
 from live_server.platform.http import json_response, require_user
@@ -24,6 +29,7 @@ class ShipBody(Body):
         msgspec.Meta(
             min_length=1,
             max_length=MAX_CARRIER,
+            pattern=r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$",
             extra={"message": f"Enter the carrier (up to {MAX_CARRIER} characters)."},
         ),
     ]
@@ -32,7 +38,11 @@ class ShipBody(Body):
         msgspec.Meta(
             min_length=1,
             max_length=MAX_TRACKING,
-            extra={"message": "Enter the tracking number as the carrier gave it."},
+            pattern=TRACKING_PATTERN.pattern,
+            extra={
+                "message": "Enter the tracking number as the carrier gave it (letters, digits,"
+                " spaces, . _ / -)."
+            },
         ),
     ]
 

@@ -19,7 +19,7 @@ from live_server.commerce.rules.basics import CANCELLED, CONFIRMED, EXPIRED, PAI
 FILTERS: Final = ("all", "to_ship", "shipped", "refunded", "cancelled")
 MAX_CARRIER: Final = 60
 MAX_TRACKING: Final = 80
-TRACKING_PATTERN: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,79}$")
+TRACKING_PATTERN: Final = re.compile(r"^ *[A-Za-z0-9][A-Za-z0-9 ._/-]{0,79}$")
 # payment statuses in which the money was taken (a refund can give it back)
 TAKEN: Final = ("paid", "partially_refunded", "refunded")
 
@@ -99,7 +99,7 @@ def clean_shipment(carrier: str, tracking: str) -> tuple[str, str, str | None, s
             carrier,
             tracking,
             "tracking",
-            "Enter the tracking number as the carrier gave it (letters, digits, up to 80).",
+            "Enter the tracking number as the carrier gave it (letters, digits, spaces, . _ / -).",
         )
     return carrier, tracking, None, None
 

@@ -154,7 +154,8 @@ class FulfilmentService:
         self, order: dict[str, Any], amount: int, restock: bool, reason: str, by: int
     ) -> int:
         order_id = str(order["id"])
-        before = await self._store.reserve_refund(order_id, amount)
+        cancelling = reason == "buyer_cancelled"  # never once the seller shipped it
+        before = await self._store.reserve_refund(order_id, amount, unshipped=cancelling)
         if before is None:
             raise Conflict(
                 "This order was refunded meanwhile: reload to see what is left.",

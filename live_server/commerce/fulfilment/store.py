@@ -105,13 +105,17 @@ class FulfilmentStore:
             )
             return row is not None
 
-    async def reserve_refund(self, order_id: str, amount: int) -> int | None:
-        """Adds `amount` to the order's refunded total if it stays within what was paid;
-        returns the refunded total before it, or None when it would not fit."""
+    async def reserve_refund(
+        self, order_id: str, amount: int, *, unshipped: bool = False
+    ) -> int | None:
+        """Adds `amount` to the order's refunded total if it stays within what was paid
+        (and, with `unshipped`, while the order has not shipped: a buyer's cancel); returns
+        the refunded total before it, or None when it would not fit."""
+        shipped = " AND shipped_at IS NULL" if unshipped else ""
         async with self._db.transaction() as tx:
             row = await tx.fetchone(
                 "UPDATE orders SET refunded_minor = refunded_minor + ? WHERE id = ?"
-                " AND refunded_minor + ? <= total_minor RETURNING refunded_minor",
+                f" AND refunded_minor + ? <= total_minor{shipped} RETURNING refunded_minor",
                 (amount, order_id, amount),
             )
             return None if row is None else int(row["refunded_minor"]) - amount
