@@ -132,7 +132,8 @@ class JanusServer:
         argv = ["janus", "-C", str(config), "-F", str(self.dir), "-o", "-N"]
         argv += ["-L", str(self.log_path)]
         # `ip netns exec` execs janus: the child's pid is Janus's own
-        self.process = subprocess.Popen([*wrap, *argv], stdout=subprocess.DEVNULL)
+        with open(self.dir / "janus.stderr", "wb") as err:  # GLib's warnings, a crash
+            self.process = subprocess.Popen([*wrap, *argv], stdout=subprocess.DEVNULL, stderr=err)
 
     @property
     def url(self) -> str:
@@ -163,7 +164,8 @@ class JanusServer:
         return 0.0
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        paths = (self.log_path, self.dir / "janus.stderr")
+        return "".join(p.read_text(errors="replace") for p in paths if p.exists())
 
     def stop(self) -> None:
         if self.process.poll() is None:
