@@ -5,6 +5,7 @@ refund emails as a real SMTP server (aiosmtpd, started by the test) receives the
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -232,3 +233,27 @@ async def test_the_packing_list_is_a_csv_with_one_row_per_item_and_iso_dates(
     resp = await client.get("/api/seller/orders?status=lost", headers=auth(show.host_token))
     assert resp.status == 422
     assert (await resp.json())["error"]["message"].startswith("Choose orders to ship")
+
+
+async def test_refunds_at_once_never_give_back_more_than_was_paid(
+    client: Any, make_user: Any, services: Any
+) -> None:
+    show = await make_show(client, make_user, stocks=[2], price=1_000)
+    _, token = await make_buyer(client, make_user)
+    _, body = await buy(client, token, show.product_ids[0])
+    refund = f"/api/orders/{body['order']['id']}/refund"
+    # ten refunds of $3 at once on a $10 order: three fit, the others are refused
+    answers = await asyncio.gather(
+        *[post(client, refund, show.host_token, {"amount_minor": 300}) for _ in range(10)]
+    )
+    statuses = [status for status, _ in answers]
+    assert statuses.count(200) == 3, answers
+    # refused: as "refunded meanwhile" (409) when it raced, or "at most $1.00" (422) when
+    # it came after the others
+    assert set(statuses) - {200} <= {409, 422}
+    row = await services.db.fetchone(
+        "SELECT refunded_minor, (SELECT SUM(amount_minor) FROM order_refunds WHERE order_id = ?)"
+        " AS given FROM orders WHERE id = ?",
+        (body["order"]["id"], body["order"]["id"]),
+    )
+    assert (row["refunded_minor"], row["given"]) == (900, 900)

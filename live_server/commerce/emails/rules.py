@@ -143,7 +143,7 @@ def new_order_notice(order: dict[str, Any], buyer_first_name: str, base_url: str
     number = order_number(str(order["id"]))
     total = money(int(order["total_minor"]), str(order["currency"]))
     paragraphs = [f"{buyer_first_name or 'Someone'} placed order {number} ({total})."]
-    closing = f"Open your studio to ship it: {base_url}/studio.html"
+    closing = f"Ship it from your orders page: {base_url}/fulfilment.html"
     return _message(
         "new_order",
         str(order["id"]),

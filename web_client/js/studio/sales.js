@@ -208,6 +208,7 @@ function mount(session) {
           { class: "row" },
           el("a", { class: "btn btn-ghost btn-small", href: `/analytics.html?id=${session.id}`, target: "_blank", rel: "noopener" }, "Analytics"),
           el("button", { type: "button", class: "btn btn-ghost btn-small", id: "sales-csv", onclick: () => downloadCsv(session.id, "orders") }, "CSV"),
+          el("a", { class: "btn btn-ghost btn-small", href: "/fulfilment.html", target: "_blank", rel: "noopener" }, "Ship"),
         ),
       ),
       metrics,
