@@ -199,3 +199,52 @@ async def test_the_payment_intent_charges_the_total_with_shipping_and_tax(
     assert order["status"] == "paid" and order["total_minor"] == quote["total_minor"]
     intent = await stripe_server.payment_intent(order["payment"]["reference"])
     assert intent["amount"] == 2_890 and intent["currency"] == "eur"
+
+
+async def test_a_cart_of_two_shops_is_one_order_of_two_parcels_in_one_currency(
+    client: Any, make_user: Any
+) -> None:
+    first = await make_show(client, make_user, stocks=[4], price=1_000, live=False)
+    second = await make_show(client, make_user, stocks=[4], price=3_000, live=False)
+    await client.put("/api/seller/shipping", json=US_SHOP, headers=auth(first.host_token))
+    everywhere = {"name": "All", "countries": [], "rate": {"kind": "flat", "amount_minor": 700}}
+    flat = {**US_SHOP, "zones": [everywhere], "taxes": []}
+    await client.put("/api/seller/shipping", json=flat, headers=auth(second.host_token))
+    _, buyer = await make_user()
+    resp = await client.put(
+        "/api/me/checkout-profile",
+        json={"address": {**ADDRESS, "region": "TX"}, "payment_method": "cod"},
+        headers=auth(buyer),
+    )
+    assert resp.status == 200, await resp.text()
+    for pid in (first.product_ids[0], second.product_ids[0]):
+        resp = await client.post(
+            "/api/cart/items", json={"product_id": pid, "quantity": 1}, headers=auth(buyer)
+        )
+        assert resp.status in (200, 201), await resp.text()
+    status, quote = await _json(
+        await client.post("/api/checkout/quote", json={}, headers=auth(buyer))
+    )
+    assert status == 200, quote
+    # shop 1: 10.00 + 5.00 (0 g: no started kg) + 8.25 % on both (0.825 -> 0.82, 0.4125 ->
+    # 0.41); shop 2: 30.00 + 7.00 flat, no tax
+    assert [p["seller_id"] for p in quote["parcels"]] == sorted([first.host_id, second.host_id])
+    assert [quote[k] for k in AMOUNTS] == [4_000, 1_200, 123, False, 5_323]
+    resp = await client.post(
+        "/api/checkout", json={}, headers={**auth(buyer), "Idempotency-Key": key()}
+    )
+    status, placed = await _json(resp)
+    assert status == 201, placed
+    assert [placed["order"][k] for k in AMOUNTS] == [quote[k] for k in AMOUNTS]
+    # a cart mixing currencies is refused in words
+    euro = await make_show(client, make_user, stocks=[1], currency="EUR", live=False)
+    for pid in (first.product_ids[0], euro.product_ids[0]):
+        await client.post("/api/cart/items", json={"product_id": pid}, headers=auth(buyer))
+    resp = await client.post(
+        "/api/checkout", json={}, headers={**auth(buyer), "Idempotency-Key": key()}
+    )
+    status, body = await _json(resp)
+    assert status == 422 and body["error"]["code"] == "mixed_currency", body
+    assert body["error"]["message"] == (
+        "These items are priced in different currencies; buy them in separate orders."
+    )
