@@ -43,11 +43,14 @@ typecheck: setup
 # Every test, under coverage ([tool.coverage] in pyproject.toml; servers started as subprocesses
 # are measured too). The report is informational: no threshold, and the exit code is pytest's.
 # pytest's summary line is repeated after the report so that it stays the closing line.
+# The tests wait on the wall clock far more than they compute: PYTEST_WORKERS xdist workers
+# (one test file per work unit, see tests/support/xdist_files.py); PYTEST_WORKERS=0 runs serially.
 COVERAGE_DIR := $(CURDIR)/test-artifacts/coverage
+PYTEST_WORKERS ?= 3
 pytest: setup system-deps
 	@rm -rf $(COVERAGE_DIR) && mkdir -p $(COVERAGE_DIR)
 	@export COVERAGE_FILE=$(COVERAGE_DIR)/.coverage; \
-	$(VENV)/bin/coverage run -m pytest -q -ra $(PYTEST_ARGS) 2>&1 | tee $(COVERAGE_DIR)/pytest.log; \
+	$(VENV)/bin/coverage run -m pytest -q -ra -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) 2>&1 | tee $(COVERAGE_DIR)/pytest.log; \
 	rc=$${PIPESTATUS[0]}; \
 	$(VENV)/bin/coverage combine -q >/dev/null 2>&1; \
 	$(VENV)/bin/coverage report || true; \

@@ -25,6 +25,15 @@ def pytest_configure(config: pytest.Config) -> None:
     tune_for_serving()
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make pytest` runs the suite on xdist workers, a test file per work unit
+    (support/xdist_files.py says why)."""
+    from support.xdist_files import make_scheduler
+
+    return make_scheduler(config, log)
+
+
 INTERESTS5 = ["fashion", "beauty", "home", "kitchen", "tech"]
 _counter = itertools.count(1)
 
