@@ -40,9 +40,11 @@ def workers_server(tmp_path: Path, run_async: Callable[..., Any]) -> Iterator[Se
 
 
 def test_two_viewers_on_two_workers_both_play(
+    # the server first: torn down after the pages (with their Socket.IO connections) are
+    # closed, or its graceful stop waits on those connections (about 13 s)
+    workers_server: ServerProcess,
     make_context: Callable[..., BrowserContext],
     api_login: Callable[..., Any],
-    workers_server: ServerProcess,
 ) -> None:
     base = workers_server.url
     host = make_context(viewport=DESKTOP, base_url=base).new_page()
