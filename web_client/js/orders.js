@@ -26,6 +26,16 @@ function sourceLink(order) {
   return el("span", {}, SOURCES[type] || "Shop");
 }
 
+// "Includes $5.00 shipping and $5.40 tax" (or VAT inside the prices), when there is any.
+function charges(order) {
+  const money = (minor) => formatPrice(minor, order.currency);
+  const parts = [];
+  if (order.shipping_minor) parts.push(`${money(order.shipping_minor)} shipping`);
+  if (order.tax_minor) parts.push(order.tax_included ? `${money(order.tax_minor)} VAT` : `${money(order.tax_minor)} tax`);
+  if (!parts.length) return null;
+  return el("div", { class: "small muted order-charges" }, `Includes ${parts.join(" and ")}`);
+}
+
 function orderCard(order, reload) {
   // the server decides (the merchant's window); a refused cancel says why in a toast
   const cancellable = ["pending_payment", "confirmed", "paid"].includes(order.status) && !order.shipment && !order.refunded_minor;
@@ -79,6 +89,7 @@ function orderCard(order, reload) {
       el("span", { class: "price" }, formatPrice(order.total_minor, order.currency)),
       el("span", { class: "small muted" }, "From ", sourceLink(order)),
     ),
+    charges(order),
     order.shipping_address ? el("div", { class: "small muted" }, `Ships to ${order.shipping_address.name}, ${order.shipping_address.city}`) : null,
     order.shipment
       ? el(
