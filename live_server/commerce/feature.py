@@ -171,6 +171,7 @@ def setup(
     app[SHIPPING] = ShippingService(
         ShippingStore(db),
         carts,
+        db,
         saved_address,
         prices_include_tax=s.tax_pricing == "inclusive",
     )

@@ -248,3 +248,48 @@ async def test_a_cart_of_two_shops_is_one_order_of_two_parcels_in_one_currency(
     assert body["error"]["message"] == (
         "These items are priced in different currencies; buy them in separate orders."
     )
+
+
+async def test_the_quote_takes_a_claimed_coupon_off_as_the_order_does(
+    client: Any, make_user: Any, services: Any
+) -> None:
+    show = await make_show(client, make_user, stocks=[3], price=4_000)
+    await client.put("/api/seller/shipping", json=US_SHOP, headers=auth(show.host_token))
+    resp = await client.post(
+        f"/api/sessions/{show.session_id}/coupons",
+        json={"kind": "percent", "value": 10, "total_limit": 5},
+        headers=auth(show.host_token),
+    )
+    status, coupon = await _json(resp)
+    assert status in (200, 201), coupon
+    coupon_id = int(coupon.get("id") or coupon["coupon"]["id"])
+    buyer, token = await make_user()
+    texas = {**ADDRESS, "region": "TX"}
+    body = {"product_id": show.product_ids[0], "address": texas, "coupon_id": coupon_id}
+    status, refused = await _json(
+        await client.post("/api/checkout/quote", json=body, headers=auth(token))
+    )
+    assert status == 422 and refused["error"]["message"] == "Claim this coupon in the show first."
+    await services.db.execute(
+        "INSERT INTO coupon_claims (coupon_id, user_id, claimed_at) VALUES (?, ?, 0)",
+        (coupon_id, int(buyer["id"])),
+    )
+    status, quote = await _json(
+        await client.post("/api/checkout/quote", json=body, headers=auth(token))
+    )
+    assert status == 200, quote
+    # 40.00 - 4.00 = 36.00 of goods: 5.00 shipping; tax 3.30 - 0.33 + 0.4125 -> 0.41
+    assert quote["discount_minor"] == 400
+    assert [quote[k] for k in AMOUNTS] == [4_000, 500, 338, False, 4_438]
+    resp = await client.post(
+        "/api/checkout/buy-now",
+        json={**body, "payment_method": "cod", "source": {"type": "live", "id": show.session_id}},
+        headers={**auth(token), "Idempotency-Key": key()},
+    )
+    status, placed = await _json(resp)
+    assert status == 201, placed
+    order = placed["order"]
+    assert [order[k] for k in (*AMOUNTS, "discount_minor")] == [
+        *(quote[k] for k in AMOUNTS),
+        400,
+    ]

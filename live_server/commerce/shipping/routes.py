@@ -85,6 +85,7 @@ class QuoteIn(Body):
     product_id: Id | None = None
     quantity: Quantity = 1
     address: Address | None = None
+    coupon_id: Annotated[Id, Meta(description="a live coupon the buyer claimed")] | None = None
 
 
 async def get_settings(request: web.Request) -> web.Response:

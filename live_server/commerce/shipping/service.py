@@ -12,6 +12,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from live_server.commerce.cart.store import CartsRepository
+from live_server.commerce.checkout.results import rejection_error
+from live_server.commerce.checkout.writer import SyncTransaction
+from live_server.commerce.coupons.redemption import load_ledger
+from live_server.commerce.coupons.rules import discount_for
 from live_server.commerce.rules.basics import (
     Address,
     CartLine,
@@ -20,10 +24,12 @@ from live_server.commerce.rules.basics import (
     parse_id,
     parse_quantity,
 )
+from live_server.commerce.rules.inventory import AllocatedLine
 from live_server.commerce.shipping import charging
 from live_server.commerce.shipping.parse import parse_settings, settings_to_dict
 from live_server.commerce.shipping.rules import REFUSALS, Line, Refusal, ShippingInputError
 from live_server.commerce.shipping.store import ShippingStore
+from live_server.platform.db import Database
 from live_server.platform.errors import Invalid, NotFound
 from live_server.platform.identity import Principal
 
@@ -38,6 +44,7 @@ class ShippingService:
         self,
         store: ShippingStore,
         carts: CartsRepository,
+        db: Database,
         saved_address: SavedAddress,
         *,
         prices_include_tax: bool,
@@ -45,6 +52,7 @@ class ShippingService:
     ) -> None:
         self._store = store
         self._carts = carts
+        self._db = db
         self._saved_address = saved_address
         self._included = prices_include_tax
         self._clock = clock
@@ -95,6 +103,9 @@ class ShippingService:
             )
             for ln in lines
         ]
+        discount = 0
+        if data.get("coupon_id") is not None:
+            discount = await self._coupon_discount(who, int(data["coupon_id"]), priced)
         sellers = sorted({seller for seller, _ in priced})
         settings = await self._store.many(sellers) if address is not None else {}
         got = charging.charges(
@@ -103,6 +114,7 @@ class ShippingService:
             country=address.country if address else "",
             region=(address.region or None) if address else None,
             included=self._included,
+            discount_minor=discount,
         )
         if isinstance(got, Refusal):
             field = "address.country" if got.code in REFUSALS else None
@@ -113,6 +125,33 @@ class ShippingService:
         if address is None:
             body.update(shipping_minor=None, tax_minor=None, parcels=[])
         return body
+
+    async def _coupon_discount(
+        self, who: Principal, coupon_id: int, priced: list[tuple[int, Line]]
+    ) -> int:
+        """What the claimed coupon would take off these lines now (its refusal otherwise),
+        judged by the rules the checkout batch applies."""
+        now = self._clock()
+
+        def judge(conn: Any) -> int | Any:
+            ledger = load_ledger(SyncTransaction(conn), [(who.user_id, coupon_id)], now)
+            assert ledger is not None
+            currencies = {ln.product_id: ln.currency for _, ln in priced}
+            refusal = ledger.check(who.user_id, coupon_id, list(currencies), currencies)
+            if refusal is not None:
+                return refusal
+            lines = [
+                AllocatedLine(ln.product_id, ln.quantity, ln.unit_price_minor, ln.currency,
+                              "", seller, None)
+                for seller, ln in priced
+            ]  # fmt: skip
+            return discount_for(ledger.coupons[coupon_id], lines)
+
+        async with self._db.transaction():
+            got = await self._db.run_on_writer(judge)
+        if isinstance(got, int):
+            return got
+        raise rejection_error(got)
 
     async def _lines(self, who: Principal, data: dict[str, Any]) -> tuple[CartLine, ...]:
         try:

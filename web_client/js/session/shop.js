@@ -251,7 +251,7 @@ async function openBuySheet(productId) {
   // subtotal, shipping, tax and total as the server works them out for this address
   const quote = quoteBox();
   const ask = async (address = shipping.typed()) => {
-    const got = await quote.update({ product_id: product.id, quantity, ...(address ? { address } : {}) });
+    const got = await quote.update({ product_id: product.id, quantity, ...(address ? { address } : {}), ...(deal ? { coupon_id: deal.coupon.id } : {}) });
     if (got && got.shipping_minor !== null) buyButton.textContent = `Buy now · ${formatPrice(got.total_minor, got.currency)}`;
   };
   const setQty = (n) => {
