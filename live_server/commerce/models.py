@@ -261,6 +261,9 @@ class OrderOut(msgspec.Struct):
     parcels: list[dict[str, Any]] = msgspec.field(default_factory=list)
     shipment: Shipment | None = None
     refunded_minor: int = 0
+    # the buyer's own reads: whether they may cancel now, and until when (fulfilment)
+    cancellable: bool | None = None
+    cancel_until: str | None = None
 
 
 class OrderEnvelope(msgspec.Struct):

@@ -100,12 +100,13 @@ async def list_orders(request: web.Request) -> web.Response:
     who = require_user(request)
     limit = query_int(request, "limit", 50, 1, 200)
     items = await request.app[CHECKOUT].orders_of(who, limit=limit)
-    return json_response({"items": items})
+    return json_response({"items": request.app[FULFILMENT].with_cancel_window(items)})
 
 
 async def get_order(request: web.Request) -> web.Response:
     who = require_user(request)
-    return json_response({"order": await request.app[CHECKOUT].order(who, _order_id(request))})
+    order = await request.app[CHECKOUT].order(who, _order_id(request))
+    return json_response({"order": request.app[FULFILMENT].with_cancel_window([order])[0]})
 
 
 async def cancel_order(request: web.Request) -> web.Response:

@@ -135,9 +135,16 @@ async def test_a_cancelled_order_cannot_ship_and_the_cancel_window_closes(
     # past the merchant's window (30 minutes by default) the buyer is told to ask for a refund
     _, body = await buy(client, token, show.product_ids[0])
     late = body["order"]["id"]
+    fresh = await my_order(client, token, late)
+    assert fresh["cancellable"] is True
+    until = datetime.fromisoformat(fresh["cancel_until"].replace("Z", "+00:00"))
+    placed = datetime.fromisoformat(fresh["created_at"].replace("Z", "+00:00"))
+    assert round((until - placed).total_seconds()) == 30 * 60
     await services.db.execute(
         "UPDATE orders SET created_at = created_at - 31 * 60 WHERE id = ?", (late,)
     )
+    stale = await my_order(client, token, late)
+    assert stale["cancellable"] is False and stale["cancel_until"] is None
     status, body = await post(client, f"/api/orders/{late}/cancel", token)
     assert status == 409 and body["error"]["message"].startswith(
         "Orders can be cancelled within 30 minutes of buying"

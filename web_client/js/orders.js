@@ -37,8 +37,9 @@ function charges(order) {
 }
 
 function orderCard(order, reload) {
-  // the server decides (the merchant's window); a refused cancel says why in a toast
-  const cancellable = ["pending_payment", "confirmed", "paid"].includes(order.status) && !order.shipment && !order.refunded_minor;
+  // the server decides (the merchant's window, before shipping); a refused cancel says why
+  const cancellable = Boolean(order.cancellable);
+  const paidByCard = order.payment?.provider === "stripe" && order.status === "paid";
   const cancel = cancellable
     ? el(
         "button",
@@ -47,7 +48,8 @@ function orderCard(order, reload) {
           class: "btn btn-ghost btn-small order-cancel",
           onclick: async (event) => {
             const button = event.currentTarget;
-            const sure = await confirmAction({ title: "Cancel this order?", text: "The items go back on sale.", confirmLabel: "Cancel order", cancelLabel: "Keep order", danger: true });
+            const text = paidByCard ? "Your card is refunded and the items go back on sale." : "The items go back on sale.";
+            const sure = await confirmAction({ title: "Cancel this order?", text, confirmLabel: "Cancel order", cancelLabel: "Keep order", danger: true });
             if (!sure) return;
             try {
               await busy(button, () => api(`/api/orders/${encodeURIComponent(order.id)}/cancel`, { body: {} }));
@@ -100,7 +102,12 @@ function orderCard(order, reload) {
         )
       : null,
     order.refunded_minor ? el("div", { class: "small order-refunded" }, `Refunded ${formatPrice(order.refunded_minor, order.currency)}`) : null,
-    el("div", { class: "row row-between" }, el("span", { class: "small muted" }, `Order ${orderNumber(order.id)}`), cancel),
+    el(
+      "div",
+      { class: "row row-between" },
+      el("span", { class: "small muted" }, `Order ${orderNumber(order.id)}`, order.cancel_until ? ` · you can cancel until ${formatTime(order.cancel_until).replace(/^(Today|Tomorrow)/, (w) => w.toLowerCase())}` : ""),
+      cancel,
+    ),
   );
 }
 

@@ -160,6 +160,14 @@ def cancel_refusal(order: dict[str, Any], now: float, window_s: float) -> str | 
     return None
 
 
+def cancel_deadline(order: dict[str, Any], window_s: float) -> float | None:
+    """Until when (epoch seconds) a confirmed or paid order may be cancelled by its buyer;
+    None when there is no deadline (waiting for payment) or no cancel at all."""
+    if order["status"] not in (CONFIRMED, PAID):
+        return None
+    return epoch(str(order["created_at"])) + window_s
+
+
 def packing_rows(orders: Iterable[dict[str, Any]]) -> list[list[Any]]:
     """The packing list: one row per item, dates in ISO 8601 UTC."""
     rows: list[list[Any]] = []

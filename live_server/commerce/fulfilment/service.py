@@ -27,6 +27,7 @@ from live_server.commerce.rules.basics import CONFIRMED, PAID, PENDING_PAYMENT
 from live_server.commerce.stores.orders import OrdersRepository
 from live_server.platform.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from live_server.platform.identity import Principal
+from live_server.platform.timefmt import iso
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +199,16 @@ class FulfilmentService:
         return record.refund_id
 
     # -- the buyer's cancel ----------------------------------------------------------
+
+    def with_cancel_window(self, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The buyer's orders, each saying whether it may be cancelled now and until when
+        (the page shows the deadline and hides the button after it)."""
+        now = self._clock()
+        for order in orders:
+            order["cancellable"] = rules.cancel_refusal(order, now, self._window) is None
+            deadline = rules.cancel_deadline(order, self._window)
+            order["cancel_until"] = iso(deadline) if deadline and order["cancellable"] else None
+        return orders
 
     async def cancel(self, who: Principal, order_id: str) -> dict[str, Any]:
         """The buyer cancels their order: always while it waits for payment, within the
