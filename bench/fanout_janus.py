@@ -222,7 +222,10 @@ def _costs(rows: list[Row], mode: str, n: int) -> dict[int, float]:
 
 
 def _clean(r: Row) -> bool:
-    return r.video_pct >= CLEAN_PCT and r.extra.get("served", 1.0) >= CLEAN_PCT / 100
+    # received viewer-seconds over 100 % (beyond the snapshots' timing): viewers working
+    # off a backlog from an earlier stall, which says as little as a stall
+    served = r.extra.get("served", 1.0)
+    return r.video_pct >= CLEAN_PCT and CLEAN_PCT / 100 <= served <= 1.05
 
 
 def _span(values: list[float], spec: str = ".2f", unit: str = "") -> str:
@@ -277,7 +280,7 @@ def report(rows: list[Row], counts: list[int], rounds: int, load: tuple[float, f
         "",
         "Cost per viewer-second (range over rounds) and LiveShop's ratio to Janus (per round),"
         f" from steps whose worst viewer received >= {CLEAN_PCT:g} % of the frames and whose"
-        f" viewers received >= {CLEAN_PCT:g} % of the window's viewer-seconds:",
+        f" viewers received {CLEAN_PCT:g}-105 % of the window's viewer-seconds:",
         "",
         ratios.markdown(),
     ]
