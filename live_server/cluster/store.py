@@ -118,9 +118,9 @@ class RedisClusterStore:
     @classmethod
     def from_url(cls, url: str, prefix: str = "liveshop") -> RedisClusterStore:
         """A store with a client of its own (tests, tools)."""
-        from redis.asyncio import Redis
+        from live_server.platform.redis_client import redis_from_url
 
-        return cls(Redis.from_url(url), prefix, owns_client=True)
+        return cls(redis_from_url(url), prefix, owns_client=True)
 
     @property
     def prefix(self) -> str:

@@ -68,9 +68,9 @@ def build_platform(settings: Settings) -> Platform:
     metrics = Metrics()
     redis: Any = None
     if settings.redis_url:
-        import redis.asyncio as aioredis
+        from live_server.platform.redis_client import redis_from_url
 
-        redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=False)
+        redis = redis_from_url(settings.redis_url)
     return Platform(
         settings=settings,
         db=Database(settings.db_path),

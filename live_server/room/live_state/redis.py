@@ -13,6 +13,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from live_server.platform.redis_client import redis_from_url
 from live_server.room.rules.moderation import RoomConfig
 from live_server.room.rules.presence import NODE_COUNT_TTL_S, Audience, sum_node_audiences
 from live_server.room.rules.reactions import clean_counts
@@ -95,7 +96,7 @@ class RedisLiveState:
     @classmethod
     def from_url(cls, url: str, prefix: str = "liveshop") -> RedisLiveState:
         """Connects lazily to the Redis at `url`."""
-        return cls(Redis.from_url(url, decode_responses=True), prefix)
+        return cls(redis_from_url(url, decode_responses=True), prefix)
 
     def _k(self, *parts: object) -> str:
         return ":".join([self._p, *map(str, parts)])
