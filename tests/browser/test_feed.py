@@ -143,7 +143,10 @@ def test_swipe_play_smile_comment_and_buy(page: Page, page_errors: list[str]) ->
     page.fill("#ship-country", "FR")
     page.click("#save-profile")
     done = bag.locator(".bag-done").first
-    expect(done).to_have_text("Ordered ✓", timeout=20_000)
+    # the order, or the sentence the page showed instead (so a refusal says what it was)
+    expect(page.locator("#bag-sheet .bag-done, .toast-error").first).to_be_visible(timeout=20_000)
+    assert page.locator(".toast-error").all_inner_texts() == []
+    expect(done).to_have_text("Ordered ✓")
     order_id = done.get_attribute("data-order-id")
     assert order_id
 

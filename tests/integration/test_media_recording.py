@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import subprocess
@@ -96,8 +97,13 @@ async def test_ten_second_broadcast_is_recorded_with_both_streams(tmp_path: Path
             await wait_for(
                 lambda: _at_least(media_time(), 10.0), timeout=30, interval=0.05, message="10 s"
             )
+            # the publisher stops at the media time read now plus however long the DELETE
+            # takes (a loaded machine answers later): the recording may run that long
+            clock = asyncio.get_running_loop().time
+            sent_at, stopped_by = clock(), await media_time()
             async with http.delete(resource.location) as resp:
                 assert resp.status == 200
+            stopped_by += clock() - sent_at
 
             async def finished() -> list[sqlite3.Row]:
                 rows = _recordings(server.data_dir, session_id)
@@ -107,10 +113,10 @@ async def test_ten_second_broadcast_is_recorded_with_both_streams(tmp_path: Path
     finally:
         await pc.close()
         server.stop()
-    check_ten_seconds(rows[0])
+    check_ten_seconds(rows[0], stopped_by)
 
 
-def check_ten_seconds(rec: sqlite3.Row) -> None:
+def check_ten_seconds(rec: sqlite3.Row, stopped_by: float = 10.0) -> None:
     path = Path(rec["path"])
     assert path.is_file() and path.suffix == ".webm"
     code, info = ffprobe(path)
@@ -118,7 +124,7 @@ def check_ten_seconds(rec: sqlite3.Row) -> None:
     assert sorted(s["codec_type"] for s in info["streams"]) == ["audio", "video"]
     assert {s["codec_name"] for s in info["streams"]} == {"vp8", "opus"}
     duration = float(info["format"]["duration"])
-    assert abs(duration - 10.0) < 0.5, duration
+    assert 9.5 < duration < stopped_by + 0.5, (duration, stopped_by)
     assert abs(duration - rec["duration_s"]) < 0.5
     assert rec["size_bytes"] == path.stat().st_size
     assert decodes(path)
