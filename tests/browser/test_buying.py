@@ -8,6 +8,7 @@ starts a flash sale from the panel and the viewer's card counts down.
 
 from __future__ import annotations
 
+import sqlite3
 import urllib.error
 import urllib.request
 import uuid
@@ -17,6 +18,8 @@ from typing import Any
 import pytest
 import socketio
 from playwright.sync_api import BrowserContext, Page, expect
+
+from support.helpers import ServerProcess
 
 pytestmark = pytest.mark.browser
 
@@ -68,6 +71,15 @@ def _assert_playing(page: Page) -> None:
     )
 
 
+def _forget_shipping(server: ServerProcess, seller_id: int) -> None:
+    db = sqlite3.connect(server.data_dir / "liveshop.db", timeout=30)
+    try:
+        db.execute("DELETE FROM shipping_settings WHERE seller_id = ?", (seller_id,))
+        db.commit()
+    finally:
+        db.close()
+
+
 def _end_show(base_url: str, token: str, session_id: int) -> None:
     req = urllib.request.Request(
         f"{base_url}/api/sessions/{session_id}/end",
@@ -100,6 +112,7 @@ def test_viewer_buys_from_pinned_card_while_video_plays_and_host_sees_it(
     api_login: Callable[..., dict[str, Any]],
     run_async: Callable[..., Any],
     live_server: str,
+    live_server_process: ServerProcess,
     request: pytest.FixtureRequest,
 ) -> None:
     errors: list[str] = []
@@ -108,7 +121,8 @@ def test_viewer_buys_from_pinned_card_while_video_plays_and_host_sees_it(
     for p in (host, viewer):
         p.on("pageerror", lambda err: errors.append(str(err)))
 
-    host_token = api_login(host, "demo-host")["token"]
+    login_host = api_login(host, "demo-host")
+    host_token = login_host["token"]
     headers = {"Authorization": f"Bearer {host_token}"}
     title = f"Glow lamp {uuid.uuid4().hex[:5]}"
     product = host.request.post(
@@ -137,6 +151,11 @@ def test_viewer_buys_from_pinned_card_while_video_plays_and_host_sees_it(
         headers=headers,
     )
     assert shipping.ok, shipping.text()
+    # the demo host is shared by every browser test: give it back its "ships free everywhere,
+    # no tax" (no settings row) afterwards, so a later test's address in France still ships
+    request.addfinalizer(
+        lambda: _forget_shipping(live_server_process, int(login_host["user"]["id"]))
+    )
     created = host.request.post(
         "/api/sessions",
         data={"title": f"Buying test {uuid.uuid4().hex[:6]}", "product_ids": [product_id]},
