@@ -233,9 +233,21 @@ def test_a_banned_viewer_loses_the_video_within_2_s_and_cannot_watch_after_a_rel
     for p in (mod, viewer):
         p.on("pageerror", lambda err: errors.append(str(err)))
     headers = {"Authorization": f"Bearer {api_login(host, 'demo-host')['token']}"}
+    product = host.request.post(
+        "/api/products",
+        data={"title": "Ban test mug", "price_minor": 1500, "currency": "USD",
+              "category": "home", "stock": 5},
+        headers=headers,
+    )  # fmt: skip
+    assert product.ok, product.text()
+    pid = int(product.json()["id"])
     created = host.request.post(
         "/api/sessions",
-        data={"title": f"Ban test {uuid.uuid4().hex[:6]}", "moderators": ["demo-mod"]},
+        data={
+            "title": f"Ban test {uuid.uuid4().hex[:6]}",
+            "moderators": ["demo-mod"],
+            "product_ids": [pid],
+        },
         headers=headers,
     )
     assert created.ok, created.text()
@@ -243,16 +255,23 @@ def test_a_banned_viewer_loses_the_video_within_2_s_and_cannot_watch_after_a_rel
     key = host.request.get(f"/api/sessions/{sid}/stream-key", headers=headers).json()
     try:
         host.evaluate(PUBLISH_SCRIPT, [sid, key["stream_key"]])
-        _ban_while_watching(mod, viewer, api_login, sid)
+        _ban_while_watching(mod, viewer, api_login, sid, pid)
     finally:
         host.request.post(f"/api/sessions/{sid}/end", headers=headers)
     assert errors == []
 
 
 def _ban_while_watching(
-    mod: Page, viewer: Page, api_login: Callable[..., dict[str, Any]], sid: int
+    mod: Page, viewer: Page, api_login: Callable[..., dict[str, Any]], sid: int, pid: int
 ) -> None:
-    _register(viewer)
+    auth = {"Authorization": f"Bearer {_register(viewer)['token']}"}
+    profile = viewer.request.put(
+        "/api/me/checkout-profile",
+        data={"address": {"name": "Fan One", "line1": "1 Main St", "city": "Springfield",
+                          "postal_code": "12345", "country": "US"}, "payment_method": "cod"},
+        headers=auth,
+    )  # fmt: skip
+    assert profile.ok, profile.text()
     viewer.goto(f"/session.html?id={sid}")
     player = viewer.locator("#player")
     expect(player).to_have_attribute("data-video-state", "playing", timeout=20_000)
@@ -279,6 +298,14 @@ def _ban_while_watching(
     expect(viewer.locator("#video-state")).to_contain_text("You can't watch this show")
     expect(viewer.locator("#video-state")).to_be_visible()
     assert viewer.evaluate("() => document.getElementById('player').videoWidth") == 0
+    # and buying from the show is refused, with a sentence (the same product elsewhere is not)
+    refused = viewer.request.post(
+        "/api/checkout/buy-now",
+        data={"product_id": pid, "quantity": 1, "source": {"type": "live", "id": sid}},
+        headers={**auth, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert refused.status == 403 and refused.json()["error"]["code"] == "banned", refused.text()
+    assert refused.json()["error"]["message"]
 
     # the log's Unban lifts it: the next reload plays again
     entry.locator(".mod-log-unban").click()
