@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -17,10 +16,7 @@ from support.cluster import (
     Host,
     Nodes,
     Watcher,
-    clean_redis,
-    new_prefix,
     new_show,
-    running_nodes,
     start_full_node,
 )
 from support.helpers import auth, wait_for
@@ -28,22 +24,6 @@ from support.peers import http_negotiate, viewer_pc
 from support.room import RoomClient
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-
-
-@pytest.fixture
-def prefix() -> str:
-    return new_prefix("ban")
-
-
-@pytest.fixture
-def nodes() -> Iterator[Nodes]:
-    yield from running_nodes()
-
-
-@pytest.fixture
-async def redis_keys(prefix: str) -> AsyncIterator[None]:
-    async for _ in clean_redis(prefix):
-        yield
 
 
 async def _token(http: aiohttp.ClientSession, url: str, username: str | None = None) -> str:

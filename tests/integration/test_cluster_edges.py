@@ -8,7 +8,6 @@ routed to a node with room).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -18,32 +17,13 @@ from support.cluster import (
     Host,
     Nodes,
     Watcher,
-    clean_redis,
-    new_prefix,
     new_show,
-    running_nodes,
     start_edge_node,
     start_full_node,
 )
 from support.helpers import wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-
-
-@pytest.fixture
-def prefix() -> str:
-    return new_prefix("edges")
-
-
-@pytest.fixture
-def nodes() -> Iterator[Nodes]:
-    yield from running_nodes()
-
-
-@pytest.fixture
-async def redis_keys(prefix: str) -> AsyncIterator[None]:
-    async for _ in clean_redis(prefix):
-        yield
 
 
 async def _metric(http: aiohttp.ClientSession, url: str, name: str) -> float:

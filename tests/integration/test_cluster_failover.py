@@ -5,7 +5,6 @@ new WHEP request."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -15,10 +14,7 @@ from support.cluster import (
     Host,
     Nodes,
     Watcher,
-    clean_redis,
-    new_prefix,
     new_show,
-    running_nodes,
     session_state,
     start_edge_node,
     start_full_node,
@@ -26,22 +22,6 @@ from support.cluster import (
 from support.helpers import wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-
-
-@pytest.fixture
-def prefix() -> str:
-    return new_prefix("failover")
-
-
-@pytest.fixture
-def nodes() -> Iterator[Nodes]:
-    yield from running_nodes()
-
-
-@pytest.fixture
-async def redis_keys(prefix: str) -> AsyncIterator[None]:
-    async for _ in clean_redis(prefix):
-        yield
 
 
 async def test_edge_viewer_survives_the_origin_and_follows_the_new_one(

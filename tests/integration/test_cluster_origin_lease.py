@@ -9,7 +9,6 @@ the host publishes again through B well within the reconnect grace, and B serves
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -19,32 +18,13 @@ from support.cluster import (
     Host,
     Nodes,
     Watcher,
-    clean_redis,
-    new_prefix,
     new_show,
-    running_nodes,
     session_state,
     start_full_node,
 )
 from support.helpers import wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-
-
-@pytest.fixture
-def prefix() -> str:
-    return new_prefix("lease")
-
-
-@pytest.fixture
-def nodes() -> Iterator[Nodes]:
-    yield from running_nodes()
-
-
-@pytest.fixture
-async def redis_keys(prefix: str) -> AsyncIterator[None]:
-    async for _ in clean_redis(prefix):
-        yield
 
 
 async def test_second_origin_refused_then_host_moves_after_the_origin_dies(

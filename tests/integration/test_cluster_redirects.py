@@ -13,7 +13,6 @@ import asyncio
 import json
 import shutil
 import sys
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -24,10 +23,7 @@ from support.cluster import (
     Host,
     Nodes,
     Watcher,
-    clean_redis,
-    new_prefix,
     new_show,
-    running_nodes,
     start_edge_node,
     start_full_node,
 )
@@ -37,22 +33,6 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 SCRIPT = Path(__file__).parent / "js" / "whep_client.mjs"
 CLIENT_PKG = REPO_ROOT / "web_client" / "node_modules" / "whip-whep"
 SDP = {"Content-Type": "application/sdp"}
-
-
-@pytest.fixture
-def prefix() -> str:
-    return new_prefix("redirects")
-
-
-@pytest.fixture
-def nodes() -> Iterator[Nodes]:
-    yield from running_nodes()
-
-
-@pytest.fixture
-async def redis_keys(prefix: str) -> AsyncIterator[None]:
-    async for _ in clean_redis(prefix):
-        yield
 
 
 async def _offer(w: Watcher) -> str:
