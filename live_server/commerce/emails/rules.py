@@ -72,15 +72,26 @@ def _text(title: str, paragraphs: Sequence[str], lines: Sequence[str], closing: 
 
 
 def _message(
-    kind: str, ref: str, subject: str, paragraphs: list[str], lines: list[str], closing: str
+    kind: str,
+    order: dict[str, Any],
+    subject: str,
+    paragraphs: list[str],
+    closing: str,
+    ref: str | None = None,
 ) -> Message:
+    """An email about `order`: its items listed, queued once per `ref` (the order id)."""
+    lines = _lines(order["items"])
     return Message(
         kind,
-        ref,
+        ref or str(order["id"]),
         subject,
         _text(subject, paragraphs, lines, closing),
         _page(subject, paragraphs, lines, closing),
     )
+
+
+def _your_orders(base_url: str) -> str:
+    return f"Your orders: {base_url}/orders.html"
 
 
 def _charges(order: dict[str, Any]) -> str:
@@ -108,15 +119,8 @@ def confirmation(order: dict[str, Any], name: str, base_url: str) -> Message:
         f"Total {total}{_charges(order)}, {'paid' if paid else 'to pay as you chose'}.",
         "We'll email you when it ships.",
     ]
-    closing = f"Your orders: {base_url}/orders.html"
-    return _message(
-        "confirmation",
-        str(order["id"]),
-        f"Your LiveShop order {number}",
-        paragraphs,
-        _lines(order["items"]),
-        closing,
-    )
+    closing = _your_orders(base_url)
+    return _message("confirmation", order, f"Your LiveShop order {number}", paragraphs, closing)
 
 
 def auction_won(order: dict[str, Any], name: str, base_url: str) -> Message:
@@ -127,15 +131,8 @@ def auction_won(order: dict[str, Any], name: str, base_url: str) -> Message:
         f"Congratulations {name}, you won!",
         f"Your order {number} is placed at your winning bid: {total}{_charges(order)}.",
     ]
-    closing = f"Your orders: {base_url}/orders.html"
-    return _message(
-        "won",
-        str(order["id"]),
-        f"You won: order {number}",
-        paragraphs,
-        _lines(order["items"]),
-        closing,
-    )
+    closing = _your_orders(base_url)
+    return _message("won", order, f"You won: order {number}", paragraphs, closing)
 
 
 def new_order_notice(order: dict[str, Any], buyer_first_name: str, base_url: str) -> Message:
@@ -144,14 +141,7 @@ def new_order_notice(order: dict[str, Any], buyer_first_name: str, base_url: str
     total = money(int(order["total_minor"]), str(order["currency"]))
     paragraphs = [f"{buyer_first_name or 'Someone'} placed order {number} ({total})."]
     closing = f"Ship it from your orders page: {base_url}/fulfilment.html"
-    return _message(
-        "new_order",
-        str(order["id"]),
-        f"New order {number}",
-        paragraphs,
-        _lines(order["items"]),
-        closing,
-    )
+    return _message("new_order", order, f"New order {number}", paragraphs, closing)
 
 
 def shipped(order: dict[str, Any], name: str, base_url: str) -> Message:
@@ -163,15 +153,8 @@ def shipped(order: dict[str, Any], name: str, base_url: str) -> Message:
         f"Carrier: {shipment.get('carrier', '')}",
         f"Tracking number: {shipment.get('tracking_number', '')}",
     ]
-    closing = f"Your orders: {base_url}/orders.html"
-    return _message(
-        "shipped",
-        str(order["id"]),
-        f"Your order {number} has shipped",
-        paragraphs,
-        _lines(order["items"]),
-        closing,
-    )
+    closing = _your_orders(base_url)
+    return _message("shipped", order, f"Your order {number} has shipped", paragraphs, closing)
 
 
 def refunded(
@@ -191,12 +174,12 @@ def refunded(
     paragraphs = [f"Hi {name}, we refunded {amount} on your order {number}.", progress]
     if order["payment"]["provider"] == "stripe":
         paragraphs.append("It goes back to your card; banks take 5-10 days to show it.")
-    closing = f"Your orders: {base_url}/orders.html"
+    closing = _your_orders(base_url)
     return _message(
         "refunded",
-        f"{order['id']}:{refund_id}",
+        order,
         f"Refund on your order {number}",
         paragraphs,
-        _lines(order["items"]),
         closing,
+        ref=f"{order['id']}:{refund_id}",
     )
