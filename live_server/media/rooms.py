@@ -1,0 +1,112 @@
+"""A live session's media state as the SFU keeps it: the room, its publisher and viewers,
+the taps that see every frame, and the SFU's refusals (sfu.py does the work)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiortc import RTCPeerConnection, RTCRtpCodecCapability, RTCRtpReceiver
+
+from live_server.media.aiortc import hooks as aiortc_hooks
+from live_server.media.clock import MediaClock
+from live_server.media.fanout import FanoutHub, ViewerTrack
+from live_server.media.keyframes import KeyframeRequester
+from live_server.platform.errors import Conflict
+
+logger = logging.getLogger(__name__)
+
+CLOCK_RATES = {"video": 90000, "audio": 48000}
+
+
+class NotLive(Conflict):
+    """WHEP before the host is live: 409 (see docs/media.md)."""
+
+    code = "not_live"
+
+
+class PublisherBusy(Conflict):
+    """A second WHIP publisher while one is connected."""
+
+    code = "publisher_busy"
+
+
+class MediaTap(Protocol):
+    """Receives every forwarded frame (the recorder)."""
+
+    def on_frame(self, kind: str, codec: str, data: bytes, pts: int, keyframe: bool) -> None:
+        """Called on the event loop; must not block."""
+
+
+class RoomListener(Protocol):
+    """What the broadcast service hears from the SFU."""
+
+    async def publisher_started(self, session_id: int) -> None:
+        """The first frame of a (re)connected publisher arrived."""
+
+    async def publisher_lost(self, session_id: int, publisher_id: str) -> None:
+        """The publisher's connection failed or went silent without a DELETE."""
+
+
+@dataclass
+class Publisher:
+    """The host's peer connection and what it sends."""
+
+    id: str
+    pc: RTCPeerConnection
+    codecs: dict[str, str]
+    receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    started: bool = False
+    last_frame_at: float = field(default_factory=time.monotonic)
+    frames: int = 0
+    answered_at: float = field(default_factory=time.monotonic)
+    connected: bool = False  # ICE and DTLS connected once
+    #: a relay pull from the show's origin (media/relay.py), not the host itself: its own
+    #: listener hears its start and loss, and only the connect deadline applies to it
+    relay: bool = False
+    listener: RoomListener | None = None
+
+
+@dataclass
+class Viewer:
+    """One WHEP viewer."""
+
+    id: str
+    pc: RTCPeerConnection
+    tracks: list[ViewerTrack]
+    address: str | None = None
+    activity: aiortc_hooks.RemoteActivity = field(default_factory=aiortc_hooks.RemoteActivity)
+    joined_at: float = field(default_factory=time.monotonic)  # when it got its answer
+    connected: bool = False  # ICE and DTLS connected once
+    relay: bool = False  # another node's relay pull: not audience, no caps
+    user_id: int | None = None  # who watches, when signed in (a ban closes their video)
+
+
+class Room:
+    """The media state of one live session."""
+
+    def __init__(self, session_id: int, clock: MediaClock, fast_path: bool = True) -> None:
+        self.session_id = session_id
+        self.clock = clock
+        self.publisher: Publisher | None = None
+        self.viewers: dict[str, Viewer] = {}
+        self.codec_caps: dict[str, RTCRtpCodecCapability] = {}
+        self.taps: list[MediaTap] = []
+        self.keyframes = KeyframeRequester(self._send_pli, label=f"session={session_id}")
+        self.hubs = {
+            kind: FanoutHub(kind, rate, self.keyframes.request, fast_path=fast_path)
+            for kind, rate in CLOCK_RATES.items()
+        }
+
+    async def _send_pli(self) -> None:
+        publisher = self.publisher
+        receiver = publisher.receivers.get("video") if publisher else None
+        if receiver is None:
+            return
+        for source in receiver.getSynchronizationSources():
+            await aiortc_hooks.request_keyframe(receiver, source.source)
+        logger.debug("session=%s PLI sent to publisher", self.session_id)
