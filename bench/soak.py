@@ -65,9 +65,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from _common import start_server
+from _common import _COUNTERS as COUNTERS
+from _common import RtpCounter as Counter
+from _common import install_rtp_counting, start_server
 from aiortc import RTCPeerConnection
-from fanout import COUNTERS, FPS, Counter, _check_loopback, make_video_frames
+from fanout import FPS, _check_loopback, make_video_frames
 from soak_clients import (
     HOST,
     SLOW_KINDS,
@@ -100,6 +102,8 @@ PER_ADDRESS_CAP = 10_000  # what the soak sets every max_*_per_address setting t
 # -- WHEP viewers in worker processes -------------------------------------------------------
 def viewer_worker(whep_url: str) -> None:
     """A process of counting viewers driven over stdin: ``add N``, ``states``, ``snap``."""
+
+    install_rtp_counting()  # frames counted at the RTP layer, never decoded
 
     async def main() -> None:
         viewers: list[tuple[RTCPeerConnection, Counter]] = []
