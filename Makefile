@@ -14,8 +14,9 @@ $(VENV)/bin/python:
 
 # Re-install only when the project's dependencies or the pins change. constraints.txt pins the
 # libraries whose internals we hook (aiortc, aioice, pylibsrtp, av, python-socketio/engineio,
-# aiosqlite); see the comment at its top.
-$(VENV)/.stamp-install: pyproject.toml constraints.txt | $(VENV)/bin/python
+# aiosqlite); see the comment at its top. The editable install also compiles the native fan-out
+# loop in place (live_server/media/native/_fanout.c; optional, skipped without a C compiler).
+$(VENV)/.stamp-install: pyproject.toml constraints.txt live_server/media/native/_fanout.c | $(VENV)/bin/python
 	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
