@@ -19,6 +19,7 @@ from live_server.catalog.rules import (
     MAX_WEIGHT_G,
     PRICE_WORDS,
 )
+from live_server.catalog.variants import MAX_OPTIONS, MAX_SKU
 from live_server.platform.schemas import UNSET, Body, UnsetType
 
 Title = Annotated[
@@ -95,8 +96,59 @@ class ProductUpdate(Body, forbid_unknown_fields=True):
     weight_g: Weight | UnsetType | None = UNSET
 
 
+class VariantCreate(Body, forbid_unknown_fields=True):
+    """POST /api/products/{id}/variants: one combination of option values."""
+
+    options: Annotated[
+        dict[str, str],
+        Meta(
+            min_length=1,
+            max_length=MAX_OPTIONS,
+            examples=[{"Size": "M"}],
+            extra={"message": "Give the variant its options, like Size: M."},
+        ),
+    ]
+    price_minor: Price | UnsetType = UNSET
+    stock: Stock | UnsetType = UNSET
+    sku: Annotated[str, Meta(max_length=MAX_SKU)] | UnsetType | None = UNSET
+    image_position: (
+        Annotated[int, Meta(ge=1, description="one of the product's photos, 1 first")]
+        | UnsetType
+        | None
+    ) = UNSET
+
+
+class VariantUpdate(Body, forbid_unknown_fields=True):
+    """PATCH /api/products/{id}/variants/{variant_id}: only the fields sent change."""
+
+    price_minor: Price | UnsetType = UNSET
+    stock: Stock | UnsetType = UNSET
+    sku: Annotated[str, Meta(max_length=MAX_SKU)] | UnsetType | None = UNSET
+    image_position: Annotated[int, Meta(ge=1)] | UnsetType | None = UNSET
+
+
+class VariantOut(msgspec.Struct):
+    """A listing's variant."""
+
+    id: int
+    sku: str | None
+    option_values: dict[str, str]
+    label: str
+    price_minor: int
+    stock: int
+    image: str | None
+
+
+class OptionOut(msgspec.Struct):
+    """An option of a listing and its values, in the order its variants use them."""
+
+    name: str
+    values: list[str]
+
+
 class ProductOut(msgspec.Struct):
-    """A product as `product_json` writes it."""
+    """A product as `product_json` writes it (a variant has parent_id, option_values and
+    label; a listing with variants has options and variants, and its stock is theirs)."""
 
     id: int
     owner_id: int
@@ -110,6 +162,12 @@ class ProductOut(msgspec.Struct):
     images: list[str]
     created_at: str
     weight_g: int = 0
+    parent_id: int | None = None
+    sku: str | None = None
+    options: list[OptionOut] = []
+    variants: list[VariantOut] = []
+    option_values: dict[str, str] | UnsetType = UNSET
+    label: str | UnsetType = UNSET
 
 
 class ProductPage(msgspec.Struct):

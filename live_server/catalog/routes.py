@@ -5,7 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from live_server.catalog.keys import CATALOG
-from live_server.catalog.models import ProductCreate, ProductOut, ProductPage, ProductUpdate
+from live_server.catalog.models import (
+    ProductCreate,
+    ProductOut,
+    ProductPage,
+    ProductUpdate,
+    VariantCreate,
+    VariantUpdate,
+)
 from live_server.catalog.rules import IMAGE_TYPES
 from live_server.catalog.serializers import product_json
 from live_server.platform.core import PLATFORM
@@ -66,6 +73,32 @@ async def delete_product(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def add_variant(request: web.Request) -> web.Response:
+    who = require_user(request)
+    body = await read_body(request, VariantCreate)
+    variant = await request.app[CATALOG].add_variant(
+        who, path_int(request, "product_id"), present(body)
+    )
+    return json_response(product_json(variant), status=201)
+
+
+async def update_variant(request: web.Request) -> web.Response:
+    who = require_user(request)
+    body = await read_body(request, VariantUpdate)
+    variant = await request.app[CATALOG].update_variant(
+        who, path_int(request, "product_id"), path_int(request, "variant_id"), present(body)
+    )
+    return json_response(product_json(variant))
+
+
+async def delete_variant(request: web.Request) -> web.Response:
+    who = require_user(request)
+    await request.app[CATALOG].delete_variant(
+        who, path_int(request, "product_id"), path_int(request, "variant_id")
+    )
+    return web.Response(status=204)
+
+
 async def upload_image(request: web.Request) -> web.Response:
     who = require_user(request)
     catalog = request.app[CATALOG]
@@ -98,6 +131,9 @@ def setup(app: web.Application) -> None:
     r.add_get("/api/products/{product_id}", get_product)
     r.add_patch("/api/products/{product_id}", update_product)
     r.add_delete("/api/products/{product_id}", delete_product)
+    r.add_post("/api/products/{product_id}/variants", add_variant)
+    r.add_patch("/api/products/{product_id}/variants/{variant_id}", update_variant)
+    r.add_delete("/api/products/{product_id}/variants/{variant_id}", delete_variant)
     r.add_post("/api/products/{product_id}/images", upload_image)
     r.add_delete("/api/products/{product_id}/images/{position}", remove_image)
     _ = principal  # anonymous reads are allowed
@@ -146,6 +182,35 @@ def setup(app: web.Application) -> None:
                 ),
                 "DELETE": op(
                     "Delete a product (owner or admin)",
+                    tag="catalog",
+                    auth=True,
+                    ok=204,
+                    errors=(401, 403, 404),
+                ),
+            },
+            "/api/products/{product_id}/variants": {
+                "POST": op(
+                    "Add a variant, e.g. size M (owner or admin)",
+                    tag="catalog",
+                    auth=True,
+                    body=VariantCreate,
+                    ok=201,
+                    response=ProductOut,
+                    errors=(401, 403, 404, 409),
+                )
+            },
+            "/api/products/{product_id}/variants/{variant_id}": {
+                "PATCH": op(
+                    "Change a variant's price, stock, SKU or photo (owner or admin)",
+                    tag="catalog",
+                    auth=True,
+                    body=VariantUpdate,
+                    body_required=False,
+                    response=ProductOut,
+                    errors=(401, 403, 404),
+                ),
+                "DELETE": op(
+                    "Delete a variant (owner or admin)",
                     tag="catalog",
                     auth=True,
                     ok=204,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from live_server.accounts.rules import INTERESTS
+from live_server.catalog.variants import OptionValues, variant_label
 from live_server.platform.errors import Invalid
 from live_server.platform.words import label, sentence
 
@@ -50,6 +52,39 @@ class Product:
     created_at: float
     updated_at: float
     weight_g: int = 0  # for shipping rates by weight
+    parent_id: int | None = None  # set on a variant (see `catalog.variants`)
+    option_values: OptionValues = ()  # a variant's values, in its listing's option order
+    sku: str | None = None
+    variants: tuple[Product, ...] = ()  # a listing's live variants, oldest first
+
+    @property
+    def has_variants(self) -> bool:
+        return bool(self.variants)
+
+    @property
+    def option_label(self) -> str:
+        """A variant's values ("M / Black"); empty for a product without variants."""
+        return variant_label(self.option_values)
+
+    @property
+    def available(self) -> int:
+        """Units that can be bought: a listing with variants has the sum of theirs."""
+        return sum(v.stock for v in self.variants) if self.variants else self.stock
+
+    def sellable(self, product_id: int) -> Product | None:
+        """This product or the one of its variants with that id."""
+        if product_id == self.id:
+            return self
+        return next((v for v in self.variants if v.id == product_id), None)
+
+
+def find_sellable(products: Iterable[Product], product_id: int) -> Product | None:
+    """A product of a line-up (or tag list), or a variant of one, by id."""
+    for product in products:
+        found = product.sellable(product_id)
+        if found is not None:
+            return found
+    return None
 
 
 def _text(data: dict[str, Any], key: str, max_len: int, *, required: bool) -> str | None:

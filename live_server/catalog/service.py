@@ -18,6 +18,13 @@ from live_server.catalog.rules import (
     validate_product_fields,
 )
 from live_server.catalog.store import ProductRepository
+from live_server.catalog.variants import (
+    MAX_VARIANTS,
+    parse_option_values,
+    parse_sku,
+    same_values,
+    variant_label,
+)
 from live_server.platform.errors import (
     Conflict,
     Forbidden,
@@ -136,9 +143,98 @@ class CatalogService:
         return product
 
     async def update(self, who: Principal, product_id: int, data: dict[str, Any]) -> Product:
-        await self._owned(who, product_id)
-        await self._products.update(product_id, validate_product_fields(data, partial=True))
+        product = await self._owned(who, product_id)
+        fields = validate_product_fields(data, partial=True)
+        if product.parent_id is not None:
+            raise Invalid(
+                "Change a size or colour under its product's variants.",
+                code="is_variant",
+            )
+        if product.has_variants and "stock" in fields:
+            raise Invalid(
+                "This product's stock is counted per variant: set it on each one.",
+                code="stock_per_variant",
+                field="stock",
+            )
+        await self._products.update(product_id, fields)
         return await self.get(product_id)
+
+    # -- variants (`catalog.variants`) -----------------------------------------------------
+    async def _listing(self, who: Principal, product_id: int) -> Product:
+        product = await self._owned(who, product_id)
+        if product.parent_id is not None:
+            raise Invalid("A variant cannot have variants of its own.", code="is_variant")
+        return product
+
+    async def _variant(self, who: Principal, product_id: int, variant_id: int) -> Product:
+        listing = await self._listing(who, product_id)
+        variant = next((v for v in listing.variants if v.id == variant_id), None)
+        if variant is None:
+            raise NotFound("This product has no such variant.", code="variant_not_found")
+        return variant
+
+    async def add_variant(self, who: Principal, product_id: int, data: dict[str, Any]) -> Product:
+        """A new variant of a listing (its owner or an admin); returns the variant."""
+        listing = await self._listing(who, product_id)
+        names = [n for n, _ in listing.variants[0].option_values] if listing.variants else None
+        values = parse_option_values(data.get("options") or {}, names)
+        if any(same_values(values, v.option_values) for v in listing.variants):
+            raise Conflict(
+                f"There is already a {variant_label(values)} variant.",
+                code="variant_exists",
+                field="options",
+            )
+        fields = self._variant_fields(listing, data)
+        variant = await self._products.create_variant(listing, values, fields)
+        if variant is None:
+            raise Conflict(
+                f"A product has at most {MAX_VARIANTS} variants.", code="too_many_variants"
+            )
+        logger.info("product %d: variant %d added by user %d", product_id, variant.id, who.user_id)
+        return variant
+
+    async def update_variant(
+        self, who: Principal, product_id: int, variant_id: int, data: dict[str, Any]
+    ) -> Product:
+        listing = await self._listing(who, product_id)
+        await self._variant(who, product_id, variant_id)
+        await self._products.update_variant(variant_id, self._variant_fields(listing, data))
+        return await self.get(variant_id)
+
+    async def delete_variant(self, who: Principal, product_id: int, variant_id: int) -> None:
+        await self._variant(who, product_id, variant_id)
+        await self._products.soft_delete(variant_id)
+
+    @staticmethod
+    def _variant_fields(listing: Product, data: dict[str, Any]) -> dict[str, Any]:
+        """A variant's own fields from a request: price, stock, SKU, one of the listing's
+        photos (by position, 1 first; null for none)."""
+        fields = {
+            k: v
+            for k, v in validate_product_fields(
+                {k: data[k] for k in ("price_minor", "stock") if k in data}, partial=True
+            ).items()
+            if k in data
+        }
+        if "sku" in data:
+            fields["sku"] = parse_sku(data["sku"])
+        if "image_position" in data:
+            position = data["image_position"]
+            if position is None:
+                fields["images"] = []
+            elif (
+                isinstance(position, int)
+                and not isinstance(position, bool)
+                and 1 <= position <= len(listing.images)
+            ):
+                fields["images"] = [listing.images[position - 1]]
+            else:
+                raise Invalid(
+                    "Choose one of the product's photos for this variant.",
+                    code="invalid_image_position",
+                    field="image_position",
+                )
+        return fields
 
     async def delete(self, who: Principal, product_id: int) -> None:
         await self._owned(who, product_id)

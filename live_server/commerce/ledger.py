@@ -116,7 +116,9 @@ class AttributionResolver:
             host_id = (await self._sessions.get(source_id)).host_id
         except NotFound:
             raise Invalid("That show can no longer be found.", code="invalid_source") from None
-        return host_id, frozenset(await self._sessions.product_ids(source_id))
+        return host_id, await self._creators.with_variants(
+            await self._sessions.product_ids(source_id)
+        )
 
     async def _ask_clock(self, session_id: int) -> float | None:
         if self._media_clock is None:

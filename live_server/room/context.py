@@ -217,9 +217,32 @@ def card_payload(product: Product, pinned_media_time: float | None) -> dict[str,
         "image": product.images[0] if product.images else None,
         "price_minor": product.price_minor,
         "currency": product.currency,
-        "stock": product.stock,
+        "stock": product.available,
         "pinned_media_time": pinned_media_time,
+        # a listing with sizes or colours: the viewer picks one (its id is what is bought)
+        "variants": [
+            {
+                "product_id": v.id,
+                "label": v.option_label,
+                "option_values": dict(v.option_values),
+                "price_minor": v.price_minor,
+                "image": v.images[0] if v.images else None,
+                "stock": v.stock,
+            }
+            for v in product.variants
+        ],
     }
+
+
+def roll_up_variants(card: dict[str, Any]) -> None:
+    """A card with variants is sold out when every variant is, and counts their units."""
+    variants = card.get("variants") or []
+    if not variants:
+        return
+    left = [v.get("units_left") for v in variants]
+    if all(isinstance(n, int) for n in left):
+        card["units_left"] = sum(left)
+    card["sold_out"] = all(v.get("sold_out") for v in variants)
 
 
 class RoomContext:
@@ -383,9 +406,13 @@ class RoomContext:
                 continue
             pin = pins.get(pid)
             cards.append(card_payload(product, pin.pinned_media_time if pin else None))
+        # contributors are asked about each card and each of its variants
+        asked = [c["product_id"] for c in cards] + [
+            v["product_id"] for c in cards for v in c["variants"]
+        ]
         for contributor in self.contributors:
             try:
-                extras = await contributor.card_extras(session_id, [c["product_id"] for c in cards])
+                extras = await contributor.card_extras(session_id, asked)
             except Exception:
                 logger.exception(
                     "session %d: card_extras of %s failed", session_id, contributor.name
@@ -393,6 +420,10 @@ class RoomContext:
                 continue
             for card in cards:
                 card.update(extras.get(card["product_id"], {}))
+                for variant in card["variants"]:
+                    variant.update(extras.get(variant["product_id"], {}))
+        for card in cards:
+            roll_up_variants(card)
         return cards
 
 

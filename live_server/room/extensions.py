@@ -15,7 +15,10 @@ class TickContributor(Protocol):
 
     `room_tick`'s result is merged into the tick payload under the contributor's `name`
     (nothing is added when it returns None). `card_extras` maps product id -> fields merged
-    into that pinned card (e.g. {"units_left": 3, "flash_sale": {...}}). Both are called by
+    into that pinned card (e.g. {"units_left": 3, "flash_sale": {...}}); the ids asked include
+    each card's variants, whose fields are merged into the card's `variants` entries, and a
+    card with variants then counts their `units_left` and is `sold_out` only when every
+    variant is (`context.roll_up_variants`). Both are called by
     the one node that ticks the room, 4-5 times a second per live room: keep them cheap.
     """
 

@@ -42,7 +42,7 @@ class SearchRepository:
         """Products whose title, description or category match, best first."""
         rows = await self._db.fetchall(
             "SELECT p.id FROM products_fts f JOIN products p ON p.id = f.rowid"
-            " WHERE products_fts MATCH :match AND p.deleted_at IS NULL"
+            " WHERE products_fts MATCH :match AND p.deleted_at IS NULL AND p.parent_id IS NULL"
             " ORDER BY bm25(products_fts, 10.0, 2.0, 4.0), p.id DESC LIMIT :limit",
             {"match": match, "limit": limit},
         )

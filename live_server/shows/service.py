@@ -249,6 +249,12 @@ class LiveSessionService:
                 code="unknown_products",
                 field="product_ids",
             )
+        if any(p.parent_id is not None for p in found.values()):
+            raise Invalid(
+                "Add the product itself to the line-up: viewers pick the size or colour.",
+                code="variant_in_lineup",
+                field="product_ids",
+            )
         foreign = [p.id for p in found.values() if p.owner_id != host_id]
         if foreign and not who.is_admin:
             raise Forbidden(f"products {foreign} belong to another merchant", code="not_owner")

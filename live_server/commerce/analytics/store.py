@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from live_server.platform.db import Database
@@ -280,7 +280,20 @@ class CreatorLookup:
             rows = await self._db.fetchall(sql, (source_id,))
         except sqlite3.Error:
             return frozenset()
-        return frozenset(int(r["product_id"]) for r in rows)
+        return await self.with_variants(int(r["product_id"]) for r in rows)
+
+    async def with_variants(self, product_ids: Iterable[int]) -> frozenset[int]:
+        """The products and their live variants: what showing a product sells (a buyer
+        picks a size of what the show pinned or the clip tagged)."""
+        ids = frozenset(product_ids)
+        if not ids:
+            return ids
+        rows = await self._db.fetchall(
+            f"SELECT id FROM products WHERE parent_id IN ({', '.join('?' * len(ids))})"
+            " AND deleted_at IS NULL",
+            sorted(ids),
+        )
+        return ids | {int(r["id"]) for r in rows}
 
     async def creator_of(self, source_type: str, source_id: int) -> int | None:
         """The clip's or the replayed show's host, the post's author, or None."""

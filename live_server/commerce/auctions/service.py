@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from live_server.accounts.service import AccountService
+from live_server.catalog.rules import find_sellable
 from live_server.catalog.service import CatalogService
 from live_server.commerce.auctions.book import BidBook, BidRecord, BookView
 from live_server.commerce.auctions.rules import (
@@ -45,6 +46,7 @@ from live_server.commerce.checkout.service import CheckoutService
 from live_server.commerce.live.state import LiveCommerce
 from live_server.commerce.live_clock import MediaTimes
 from live_server.commerce.live_room import LiveRoom
+from live_server.commerce.rules.inventory import CHOOSE_VARIANT
 from live_server.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from live_server.platform.identity import Principal
 from live_server.room import events as room_events
@@ -122,11 +124,17 @@ class AuctionService:
         if not session.is_live:
             raise Conflict("Auctions run while the show is live.", code="session_not_live")
         view = await self._sessions.view(session_id)
-        product = next((p for p in view.products if p.id == data["product_id"]), None)
+        product = find_sellable(view.products, data["product_id"])
         if product is None:
             raise Invalid(
                 "That product isn't in this show's line-up.",
                 code="not_in_lineup",
+                field="product_id",
+            )
+        if product.has_variants:  # the winner gets one unit of one variant
+            raise Invalid(
+                "Choose which size or colour is auctioned.",
+                code=CHOOSE_VARIANT,
                 field="product_id",
             )
         sale = self._live.sale_for(product.id)

@@ -19,6 +19,7 @@ from live_server.commerce.rules.basics import (
     parse_quantity,
     parse_source,
 )
+from live_server.commerce.rules.inventory import CHOOSE_VARIANT, CHOOSE_VARIANT_WORDS
 from live_server.platform.errors import Invalid, NotFound
 from live_server.platform.identity import Principal
 
@@ -76,7 +77,9 @@ class CartService:
             source = parse_source(data.get("source"))
         except CommerceInputError as exc:
             raise invalid(exc) from None
-        await self._catalog.get(product_id)  # 404 for unknown or deleted products
+        product = await self._catalog.get(product_id)  # 404 for unknown or deleted products
+        if product.has_variants:
+            raise Invalid(CHOOSE_VARIANT_WORDS, code=CHOOSE_VARIANT, field="product_id")
         if await self._carts.count_lines(who.user_id) >= MAX_CART_LINES:
             raise Invalid(f"A cart holds at most {MAX_CART_LINES} products.", code="cart_full")
         await self._carts.put(

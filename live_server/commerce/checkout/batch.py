@@ -277,7 +277,9 @@ class CheckoutBatchWriter:
         products: dict[int, ProductState] = {}
         for chunk in chunks(product_ids):
             rows = tx.fetchall(
-                "SELECT id, stock, price_minor, currency, title, owner_id, per_buyer_limit"
+                "SELECT id, stock, price_minor, currency, title, owner_id, per_buyer_limit,"
+                " EXISTS (SELECT 1 FROM products v WHERE v.parent_id = products.id"
+                " AND v.deleted_at IS NULL) AS has_variants"
                 f" FROM products WHERE id IN ({marks(len(chunk))}) AND deleted_at IS NULL",
                 list(chunk),
             )
@@ -291,6 +293,7 @@ class CheckoutBatchWriter:
                     title=str(r["title"]),
                     owner_id=int(r["owner_id"]),
                     per_buyer_limit=r["per_buyer_limit"],
+                    has_variants=bool(r["has_variants"]),
                 )
         return products
 

@@ -50,7 +50,9 @@ def load_ledger(
         )
         for r in rows:
             listed = json.loads(r["product_ids_json"]) if r["product_ids_json"] else None
-            products = frozenset(listed) if listed is not None else _lineup(tx, r["session_id"])
+            products = _with_variants(
+                tx, frozenset(listed) if listed is not None else _lineup(tx, r["session_id"])
+            )
             coupons[int(r["id"])] = CouponState(
                 coupon_id=int(r["id"]),
                 kind=str(r["kind"]),
@@ -90,6 +92,16 @@ def load_ledger(
 def _lineup(tx: SyncTransaction, session_id: int) -> frozenset[int]:
     rows = tx.fetchall("SELECT product_id FROM session_products WHERE session_id = ?", [session_id])
     return frozenset(int(r["product_id"]) for r in rows)
+
+
+def _with_variants(tx: SyncTransaction, ids: frozenset[int]) -> frozenset[int]:
+    """A coupon on a product covers each of its sizes and colours."""
+    if not ids:
+        return ids
+    rows = tx.fetchall(
+        f"SELECT id FROM products WHERE parent_id IN ({marks(len(ids))})", sorted(ids)
+    )
+    return ids | {int(r["id"]) for r in rows}
 
 
 def write_redemptions(

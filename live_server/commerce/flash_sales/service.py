@@ -15,11 +15,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from live_server.catalog.rules import find_sellable
 from live_server.catalog.service import CatalogService
 from live_server.commerce.flash_sales.store import FlashSaleBusy, FlashSalesRepository
 from live_server.commerce.flash_sales.view import SaleView
 from live_server.commerce.live.state import ENDED_SALE_GRACE_S, LiveCommerce
 from live_server.commerce.rules.inventory import (
+    CHOOSE_VARIANT,
     DEFAULT_MAX_DISCOUNT_PERCENT,
     DEFAULT_PER_BUYER_LIMIT,
     FlashSaleError,
@@ -82,11 +84,17 @@ class FlashSaleService:
         if isinstance(raw_pid, bool) or not isinstance(raw_pid, int):
             raise Invalid("Choose a product from the line-up.", code="invalid_product_id")
         view = await self._sessions.view(session_id)
-        product = next((p for p in view.products if p.id == raw_pid), None)
+        product = find_sellable(view.products, raw_pid)
         if product is None:
             raise Invalid(
                 "That product is not in this show's line-up.",
                 code="not_in_lineup",
+                field="product_id",
+            )
+        if product.has_variants:  # a sale counts one variant's units
+            raise Invalid(
+                "Choose which size or colour goes on sale.",
+                code=CHOOSE_VARIANT,
                 field="product_id",
             )
         if not who.is_admin and product.owner_id != who.user_id:

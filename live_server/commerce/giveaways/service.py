@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from live_server.accounts.service import AccountService
+from live_server.catalog.rules import find_sellable
 from live_server.commerce.giveaways.rules import (
     Attempt,
     commitment,
@@ -102,7 +103,9 @@ class GiveawayService:
         prize = (data.get("prize") or "").strip()
         if product_id is not None:
             view = await self._sessions.view(session_id)
-            product = next((p for p in view.products if p.id == product_id), None)
+            product = (
+                find_sellable(view.products, product_id) if isinstance(product_id, int) else None
+            )
             if product is None:
                 raise Invalid(
                     "That product isn't in this show's line-up.",

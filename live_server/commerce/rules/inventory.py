@@ -26,6 +26,8 @@ SOLD_OUT: Final = "sold_out"
 LIMIT_REACHED: Final = "limit_reached"
 PRODUCT_NOT_FOUND: Final = "product_not_found"
 MIXED_CURRENCY: Final = "mixed_currency"
+CHOOSE_VARIANT: Final = "choose_variant"
+CHOOSE_VARIANT_WORDS: Final = "Choose a size or colour first."
 
 
 @dataclass(slots=True)
@@ -39,6 +41,7 @@ class ProductState:
     title: str
     owner_id: int
     per_buyer_limit: int | None = None
+    has_variants: bool = False  # a listing whose variants are sold, never itself
 
 
 @dataclass(slots=True)
@@ -103,6 +106,8 @@ class InventoryLedger:
             product = self.products.get(line.product_id)
             if product is None:
                 return Rejection(PRODUCT_NOT_FOUND, "product not found", line.product_id)
+            if product.has_variants:
+                return Rejection(CHOOSE_VARIANT, CHOOSE_VARIANT_WORDS, line.product_id)
             if currency is not None and product.currency != currency:
                 return Rejection(
                     MIXED_CURRENCY,
