@@ -82,6 +82,8 @@ class Settings:
     # How long a signed link to a private show's file stays valid (platform/signed_urls.py)
     media_url_ttl_s: int = 6 * 3600
     media_fast_path: bool = True  # one send loop per frame for all viewers (docs/media.md)
+    # that loop in C (live_server/media/native) when built; off: its Python twin
+    native_fanout: bool = True
     ice_loopback: bool = False  # tests/benchmarks: ICE on 127.0.0.1 only (hooks.py)
     # Every WHIP/WHEP peer has a lifetime and a budget (docs/media.md, "Lifetimes"): connected
     # (ICE + DTLS) within peer_connect_timeout_s or closed; a viewer heard from (RTCP, STUN,

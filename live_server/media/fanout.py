@@ -22,7 +22,7 @@ import fractions
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import av.packet
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -30,10 +30,13 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from live_server.media.aiortc.fastpath import (
     MAX_BACKLOG_BYTES,
     NOT_CONNECTED,
+    PROTECT_FAILED,
     SENT,
     WOULD_BLOCK,
     FastRtpSender,
+    SendBatch,
     SharedPacketizer,
+    send_batch,
 )
 
 if TYPE_CHECKING:
@@ -49,6 +52,36 @@ DEFAULT_VIDEO_QUEUE = 90  # about 3 s at 30 fps
 DEFAULT_AUDIO_QUEUE = 150  # about 3 s of 20 ms Opus frames
 
 Shared = tuple[list[bytes], int]  # a frame's RTP payloads and RTP timestamp, for all viewers
+
+
+class Batch:
+    """The fast-path viewers of one frame, sent in one call per kind of send state (the
+    native loop's, or the Python twin's for a viewer it cannot take, e.g. over TURN)."""
+
+    def __init__(self) -> None:
+        self._groups: dict[SendBatch, tuple[list[ViewerTrack], list[Any]]] = {}
+
+    def add(self, track: ViewerTrack, send: SendBatch, state: Any) -> None:
+        """Send this frame to ``track`` through ``state`` when the batch goes."""
+        group = self._groups.get(send)
+        if group is None:
+            group = self._groups[send] = ([], [])
+        group[0].append(track)
+        group[1].append(state)
+
+    def send(self, shared: Shared) -> bool:
+        """Send the frame to every viewer added; True when one of them needs a keyframe."""
+        wants_keyframe = False
+        for send, (tracks, states) in self._groups.items():
+            try:
+                statuses = send_batch(send, shared[0], shared[1], states)
+            except Exception:  # a bug, not a viewer's state: every viewer here misses it
+                logger.exception("fan-out batch send failed (%d viewers)", len(tracks))
+                statuses = bytes([NOT_CONNECTED]) * len(tracks)
+            for track, status in zip(tracks, statuses, strict=True):
+                if track.sent(status):
+                    wants_keyframe = True
+        return wants_keyframe
 
 
 class ViewerTrack(MediaStreamTrack):
@@ -78,8 +111,15 @@ class ViewerTrack(MediaStreamTrack):
         """Send through ``factory()``'s fast sender once aiortc starts this track's sender."""
         self._fast_factory = factory
 
-    def offer(self, packet: Packet, keyframe: bool, shared: Shared | None = None) -> bool:
-        """Queue (or, on the fast path, send) a frame; True when this viewer needs a keyframe."""
+    def offer(
+        self,
+        packet: Packet,
+        keyframe: bool,
+        shared: Shared | None = None,
+        batch: Batch | None = None,
+    ) -> bool:
+        """Queue (or, on the fast path, send, or add to ``batch``) a frame; True when this
+        viewer needs a keyframe."""
         if self._needs_keyframe:
             if not keyframe:
                 self.dropped += 1
@@ -87,6 +127,11 @@ class ViewerTrack(MediaStreamTrack):
             self._needs_keyframe = False
         fast = self.fast
         if fast is not None and shared is not None:
+            if batch is not None and fast.backlog <= MAX_BACKLOG_BYTES:
+                state = fast.batch_state()
+                if state is not None:
+                    batch.add(self, fast.send_batch, state)
+                    return False
             return self._send_fast(fast, shared, keyframe)
         if len(self._queue) >= self._max_queue:
             self.overflows += 1
@@ -113,10 +158,16 @@ class ViewerTrack(MediaStreamTrack):
             except Exception:  # one broken viewer must not stop the fan-out
                 logger.exception("viewer %s %s fast send failed", self.viewer_id, self.kind)
                 status = NOT_CONNECTED
+        return self.sent(status)
+
+    def sent(self, status: int) -> bool:
+        """Account for one fast-path send; True when this viewer now needs a keyframe."""
         if status == SENT:
             self.delivered += 1
             return False
         self.dropped += 1
+        if status == PROTECT_FAILED:
+            logger.warning("viewer %s %s: SRTP protect failed", self.viewer_id, self.kind)
         if status == WOULD_BLOCK:
             # the socket is full: like a full queue, skip to the next keyframe
             self.overflows += 1
@@ -261,9 +312,12 @@ class FanoutHub:
         self.bytes_in += packet.size
         wants_keyframe = False
         shared = self._packetize(packet) if self.fast_path and self._viewers else None
+        batch = Batch() if shared is not None else None
         for track in self._viewers:
-            if track.offer(packet, keyframe, shared):
+            if track.offer(packet, keyframe, shared, batch):
                 wants_keyframe = True
+        if batch is not None and shared is not None and batch.send(shared):
+            wants_keyframe = True
         if wants_keyframe and self.kind == "video":
             self._on_keyframe_needed()
 

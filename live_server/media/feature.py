@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from live_server.cluster import Cluster
-from live_server.media import routes
+from live_server.media import native, routes
 from live_server.media.audience import VideoAudience
 from live_server.media.broadcast import BroadcastService
 from live_server.media.clock import MediaClock
@@ -40,6 +40,7 @@ class Media:
 
 
 def _sfu(s: Settings) -> Sfu:
+    native.set_enabled(s.native_fanout)  # process-wide: the send loop every viewer uses
     return Sfu(
         MediaClock(),
         parse_ice_servers(s.ice_servers),

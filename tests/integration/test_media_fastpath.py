@@ -13,7 +13,7 @@ import itertools
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ from aiortc import RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
+from live_server.media import native
 from live_server.media.aiortc.fastpath import FastRtpSender
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import ViewerTrack
@@ -38,6 +39,18 @@ from support.peers import (
 )
 
 SESSION = 11
+
+
+@pytest.fixture(autouse=True, params=["native", "python"])
+def send_loop(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test runs with the native send loop and with its Python twin (the fallback
+    when the extension is not built or LIVESHOP_NATIVE_FANOUT=0)."""
+    if request.param == "native" and native.backend() is None and not os.environ.get("CI"):
+        pytest.skip(f"native fan-out not built here: {native.unavailable_reason()}")
+    was = native.enabled()
+    native.set_enabled(request.param == "native")
+    yield str(request.param)
+    native.set_enabled(was)
 
 
 @pytest.fixture
@@ -150,7 +163,7 @@ def video_pt(viewer: CapturingViewer) -> int:
 
 
 async def test_two_viewers_get_identical_payloads_with_their_own_ssrc_and_sequence(
-    sfu: Sfu,
+    sfu: Sfu, send_loop: str
 ) -> None:
     pub_pc, _ = await start(sfu)
     viewers = [CapturingViewer(), CapturingViewer()]
@@ -160,6 +173,7 @@ async def test_two_viewers_get_identical_payloads_with_their_own_ssrc_and_sequen
         await wait_for(lambda: all(len(v.numbers) >= 40 for v in viewers), timeout=20)
         tracks = server_video_tracks(sfu)
         assert len(tracks) == 2 and all(t.fast is not None for t in tracks)
+        assert all(t.fast.native == (send_loop == "native") for t in tracks if t.fast)
 
         streams = [v.media(video_pt(v)) for v in viewers]
         ssrcs = [{p.ssrc for p in s} for s in streams]
@@ -356,7 +370,7 @@ async def test_multi_packet_frames_leave_in_one_gso_send_and_decode(sfu: Sfu) ->
             [len(p.payload) for p in g]
             for _, g in itertools.groupby(viewer.media(pt), key=lambda p: p.ts)
         ]
-        assert fast is not None and fast.gso_sends > 0, (fast._gso, per_frame[:10])
+        assert fast is not None and fast.gso_sends > 0, (fast._state.gso, per_frame[:10])
         # the kernel split each GSO send back into the datagrams the viewer parsed
         assert any(len(f) >= 3 for f in per_frame)
         assert all(max(f) <= 1300 for f in per_frame)

@@ -135,6 +135,9 @@ class FakeFastSender:
         self.backlog = 0
         self.detached = False
 
+    def batch_state(self) -> None:
+        return None  # no send state: the hub sends through send_frame, one viewer at a time
+
     def send_frame(self, payloads: list[bytes], timestamp: int) -> int:
         self.frames.append((len(payloads), timestamp))
         return self.statuses.pop(0) if self.statuses else SENT

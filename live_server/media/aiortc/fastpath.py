@@ -8,11 +8,14 @@ forwarding SFU sends the same payloads to every viewer, so:
 
 - ``SharedPacketizer`` packetises each publisher frame once per hub (aiortc's own
   VP8/H264/Opus packetisers); every viewer gets the same payload list.
-- ``FastRtpSender`` writes one viewer's packets for a frame in one synchronous loop:
-  the RTP header comes from a per-viewer template (built once by aiortc's own
-  serialiser with the negotiated MID and abs-send-time extensions) patched with
-  ``struct.pack_into``; the DTLS transport's SRTP session (pylibsrtp, C) protects it;
-  the selected ICE pair's datagram transport sends it. No awaits, no objects per packet.
+- ``FastRtpSender`` holds one viewer's send state: the RTP header template (built once
+  by aiortc's own serialiser with the negotiated MID and abs-send-time extensions), the
+  sequence number, the history, and the selected ICE pair's socket. The hub sends a
+  frame to all its viewers' states in one call (``send_batch``): the native loop
+  (``live_server.media.native``, C: header, ``srtp_protect`` on the DTLS transport's
+  own libsrtp session, ``sendmmsg``) when it is built, or its Python twin
+  (``sendloop``: ``struct.pack_into``, pylibsrtp's ``protect``, ``sendmsg``). No
+  awaits, no objects per packet.
 
 It keeps aiortc's semantics: the sender's SSRC and RTX SSRC (announced in the SDP),
 a history of the last 128 packets per viewer answering the viewer's NACKs (as RTX
@@ -38,7 +41,8 @@ import os
 import random
 import socket
 import struct
-import sys
+from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from aioice.ice import CandidatePair, Connection, StunProtocol
@@ -50,7 +54,10 @@ from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
 
+from live_server.media import native
+from live_server.media.aiortc import sendloop
 from live_server.media.aiortc.ntp import fast_ntp_time
+from live_server.media.aiortc.sendloop import NOT_CONNECTED, PROTECT_FAILED, SENT, WOULD_BLOCK
 
 if TYPE_CHECKING:
     import av.packet
@@ -74,21 +81,14 @@ _SENDER_ATTRS = (
     "_RTCRtpSender__packet_count",
 )
 _DTLS_ATTRS = ("_tx_srtp", "_state", "_RTCDtlsTransport__tx_bytes", "_RTCDtlsTransport__tx_packets")
-_HISTORY_MASK = RTP_HISTORY_SIZE - 1
 _SEQ_TS = struct.Struct("!BHI")  # byte 1 (marker | payload type), sequence number, timestamp
 _WORD = struct.Struct("!I")
 _RTX_OSN = struct.Struct("!H")
-_GSO_SIZE = struct.Struct("=H")
-_SOL_UDP = 17
-_UDP_SEGMENT = getattr(socket, "UDP_SEGMENT", 103)  # Linux >= 4.18 (linux/udp.h)
-_GSO_AVAILABLE = sys.platform == "linux"
-GSO_MAX_SEGMENTS = 64  # UDP_MAX_SEGMENTS on older kernels
-GSO_MAX_BYTES = 65000
 
-# send_frame results
-SENT = 0
-NOT_CONNECTED = 1
-WOULD_BLOCK = 2
+__all__ = ["NOT_CONNECTED", "PROTECT_FAILED", "SENT", "WOULD_BLOCK", "FastRtpSender"]
+
+#: one frame to several viewers' send states: (payloads, timestamp, ntp, states) -> statuses
+SendBatch = Callable[[list[bytes], int, int, list[Any]], bytes]
 
 # Frames go to a viewer whose socket buffer holds more than this are dropped
 # (the viewer then waits for the next keyframe, like a full queue).
@@ -123,7 +123,14 @@ def verify_fastpath() -> list[str]:
         problems.append("aioice StunProtocol.send_data no longer calls transport.sendto")
     if not isinstance(getattr(CandidatePair, "remote_addr", None), property):
         problems.append("aioice CandidatePair.remote_addr is gone")
+    if RTP_HISTORY_SIZE != sendloop.HISTORY_SIZE:
+        problems.append(f"aiortc's RTP history is {RTP_HISTORY_SIZE} packets, ours 128")
     return problems
+
+
+def send_batch(send: SendBatch, payloads: list[bytes], timestamp: int, states: list[Any]) -> bytes:
+    """One frame to several viewers' states of one kind (``FastRtpSender.send_batch``)."""
+    return send(payloads, timestamp, fast_ntp_time(), states)
 
 
 class SharedPacketizer:
@@ -183,7 +190,9 @@ class FastRtpSender:
     """Sends one viewer's RTP synchronously on behalf of its aiortc ``RTCRtpSender``.
 
     Create it with ``attach`` once the sender runs (its ``send()`` configured the MID
-    and header extensions, which happens after DTLS connected).
+    and header extensions, which happens after DTLS connected). The per-packet work is
+    done by a send state: the native loop's (``live_server.media.native``) when it is
+    available and the path is a plain UDP socket, else the Python twin's (``sendloop``).
     """
 
     def __init__(self, sender: RTCRtpSender, payload_type: int, label: str) -> None:
@@ -195,7 +204,6 @@ class FastRtpSender:
         self._pair: CandidatePair | None = None
         self._socket: Any = None
         self._raw: socket.socket | None = None
-        self._gso = _GSO_AVAILABLE
         self._addr: tuple[str, int] = ("", 0)
         self._payload_type = payload_type
         self._header, self._abs_at = _header_template(
@@ -208,14 +216,14 @@ class FastRtpSender:
             self._rtx_header, self._rtx_abs_at = _header_template(
                 s, self._rtx_payload_type, s._rtx_ssrc, s._RTCRtpSender__mid
             )
-        self._abs_word = (self._header[self._abs_at - 1] << 24) if self._abs_at > 0 else 0
         self._seq = random.randint(0, 32767)  # lower half, like aiortc (SRTP rollover)
         self._rtx_seq = random.randint(0, 32767)
         self._ts_origin = random.getrandbits(32)
-        self._history: list[tuple[int, int, int, bytes] | None] = [None] * RTP_HISTORY_SIZE
-        self.packets_sent = 0
+        self._native: ModuleType | None = native.backend()
+        self._state: Any = None  # a sendloop.SendState or a native one
+        #: sends one frame to a list of states of this kind: ``(payloads, ts, ntp, states)``
+        self.send_batch: SendBatch = sendloop.send_frame
         self.retransmitted = 0
-        self.gso_sends = 0
         s._retransmit = self._retransmit
 
     @classmethod
@@ -246,18 +254,77 @@ class FastRtpSender:
             protocol = pair.protocol
             if type(protocol).send_data is not StunProtocol.send_data:
                 return False
-            self.close()
+            self._close_raw()
             self._pair = pair
             self._socket = protocol.transport
             self._addr = pair.remote_addr
             self._raw = _own_udp_socket(self._socket)
+            self._bind_state()
         return self._socket is not None
 
-    def close(self) -> None:
-        """Release this sender's duplicate of the socket's descriptor."""
+    def _bind_state(self) -> None:
+        """Point the send state at the pair's socket; native when it can be."""
+        raw = self._raw
+        if raw is not None and self._native is not None:
+            if not self.native:
+                self._replace_state(self._native)
+            try:
+                self._state.set_destination(raw.fileno(), *self._addr)
+                return
+            except ValueError as exc:  # e.g. a scoped IPv6 address
+                logger.info("%s native send loop unavailable: %r", self._label, exc)
+        if self.native or self._state is None:
+            self._replace_state(sendloop)
+        if raw is not None:
+            self._state.set_destination(raw.fileno(), *self._addr)
+        else:  # no socket of our own (e.g. TURN): asyncio's transport buffers
+            self._state.set_transport(self._socket, self._addr)
+
+    def _replace_state(self, module: Any) -> None:
+        old = self._state
+        seq = old.seq if old is not None else self._seq  # the viewer's sequence goes on
+        if old is not None:
+            old.close()  # its history goes: only NACKs for frames before a path change
+        session = self._dtls._tx_srtp
+        srtp = native.srtp_address(session) if module is not sendloop else 0
+        self._state = module.SendState(
+            bytes(self._header),
+            self._abs_at,
+            self._payload_type,
+            seq,
+            self._ts_origin,
+            session,
+            srtp,
+            self._sender,
+            self._dtls,
+        )
+        self.send_batch = module.send_frame
+
+    @property
+    def native(self) -> bool:
+        """Whether this viewer's packets go through the native loop."""
+        return self._native is not None and isinstance(self._state, self._native.SendState)
+
+    def _close_raw(self) -> None:
         raw, self._raw = self._raw, None
         if raw is not None:
             raw.close()
+
+    def close(self) -> None:
+        """Release this sender's duplicate of the socket's descriptor and its history."""
+        self._close_raw()
+        if self._state is not None:
+            self._state.close()
+
+    @property
+    def packets_sent(self) -> int:
+        """RTP media packets sent (retransmissions not counted)."""
+        return int(self._state.packets_sent) if self._state is not None else 0
+
+    @property
+    def gso_sends(self) -> int:
+        """UDP GSO sends (each several datagrams)."""
+        return int(self._state.gso_sends) if self._state is not None else 0
 
     @property
     def backlog(self) -> int:
@@ -265,101 +332,38 @@ class FastRtpSender:
         size = getattr(self._socket, "get_write_buffer_size", None)  # TURN has none
         return int(size()) if size is not None else 0
 
-    def send_frame(self, payloads: list[bytes], timestamp: int) -> int:
-        """Send one frame's payloads now: ``SENT``, ``NOT_CONNECTED`` or ``WOULD_BLOCK``."""
-        dtls = self._dtls
-        if dtls._state is not DtlsState.CONNECTED or not self._resolve():
-            return NOT_CONNECTED
-        header = self._header
-        ts = (self._ts_origin + timestamp) & 0xFFFFFFFF
-        if self._abs_at > 0:
-            _WORD.pack_into(
-                header, self._abs_at - 1, self._abs_word | ((fast_ntp_time() >> 14) & 0xFFFFFF)
-            )
-        protect = dtls._tx_srtp.protect
-        history = self._history
-        pt = self._payload_type
-        seq = self._seq
-        last = len(payloads) - 1
-        octets = 0
-        wire = 0
-        out: list[bytes] = []
-        for i, payload in enumerate(payloads):
-            marker = 0x80 if i == last else 0
-            _SEQ_TS.pack_into(header, 1, marker | pt, seq, ts)
-            data = protect(bytes(header) + payload)
-            out.append(data)
-            history[seq & _HISTORY_MASK] = (seq, ts, marker, payload)
-            seq = (seq + 1) & 0xFFFF
-            octets += len(payload)
-            wire += len(data)
-        count = len(payloads)
-        self._seq = seq
-        status = self._write(out)
-        self.packets_sent += count
-        s = self._sender
-        s._RTCRtpSender__ntp_timestamp = fast_ntp_time()
-        s._RTCRtpSender__rtp_timestamp = ts
-        s._RTCRtpSender__octet_count += octets
-        s._RTCRtpSender__packet_count += count
-        dtls._RTCDtlsTransport__tx_bytes += wire
-        dtls._RTCDtlsTransport__tx_packets += count
-        return status
+    def batch_state(self) -> Any:
+        """This viewer's send state when it can take a frame now (for ``send_batch``),
+        else None (``send_frame`` then says why)."""
+        if self._dtls._state is not DtlsState.CONNECTED or not self._resolve():
+            return None
+        return self._state
 
-    def _write(self, out: list[bytes]) -> int:
-        """Write datagrams; runs of equal-sized ones go out as one UDP GSO send."""
+    def send_frame(self, payloads: list[bytes], timestamp: int) -> int:
+        """Send one frame's payloads now: ``SENT``, ``NOT_CONNECTED``, ``WOULD_BLOCK`` or
+        ``PROTECT_FAILED``."""
+        state = self.batch_state()
+        if state is None:
+            return NOT_CONNECTED
+        return self.send_batch(payloads, timestamp, fast_ntp_time(), [state])[0]
+
+    def _write_one(self, data: bytes) -> None:
         raw = self._raw
-        addr = self._addr
-        if raw is None:  # no socket of our own (e.g. TURN): asyncio's transport buffers
-            sendto = self._socket.sendto
-            for data in out:
-                sendto(data, addr)
-            return SENT
-        n = len(out)
-        i = 0
         try:
-            while i < n:
-                size = len(out[i])
-                j = i + 1
-                if self._gso:
-                    limit = i + min(GSO_MAX_SEGMENTS, GSO_MAX_BYTES // size)
-                    while j < n and j < limit and len(out[j]) == size:
-                        j += 1
-                    if j < n and j < limit and len(out[j]) < size:
-                        j += 1  # a shorter datagram may end a GSO batch
-                if j - i == 1:
-                    raw.sendto(out[i], addr)
-                else:
-                    try:
-                        raw.sendmsg(
-                            [b"".join(out[i:j])],
-                            [(_SOL_UDP, _UDP_SEGMENT, _GSO_SIZE.pack(size))],
-                            0,
-                            addr,
-                        )
-                        self.gso_sends += 1
-                    except BlockingIOError:
-                        raise
-                    except OSError as exc:
-                        logger.info(
-                            "%s UDP GSO unavailable (%r): one datagram per packet", self._label, exc
-                        )
-                        self._gso = False
-                        continue
-                i = j
-        except BlockingIOError:
-            return WOULD_BLOCK
-        except OSError as exc:  # like asyncio: an ICMP error on UDP is not fatal
-            logger.debug("%s send failed: %r", self._label, exc)
-        return SENT
+            if raw is None:
+                self._socket.sendto(data, self._addr)
+            else:
+                raw.sendto(data, self._addr)
+        except OSError as exc:  # a full socket loses the retransmission, like a packet
+            logger.debug("%s retransmission not sent: %r", self._label, exc)
 
     async def _retransmit(self, sequence_number: int) -> None:
         """Answer a viewer's NACK from this sender's history (as RTX when negotiated)."""
-        entry = self._history[sequence_number & _HISTORY_MASK]
-        if entry is None or entry[0] != sequence_number:
-            return
         dtls = self._dtls
         if dtls._state is not DtlsState.CONNECTED or not self._resolve():
+            return
+        entry = self._state.entry(sequence_number)
+        if entry is None:
             return
         seq, ts, marker, payload = entry
         if self._rtx_payload_type is None:
@@ -375,7 +379,7 @@ class FastRtpSender:
             self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
             body = _RTX_OSN.pack(seq) + payload
         data = dtls._tx_srtp.protect(bytes(header) + body)
-        self._write([data])
+        self._write_one(data)
         dtls._RTCDtlsTransport__tx_bytes += len(data)
         dtls._RTCDtlsTransport__tx_packets += 1
         self.retransmitted += 1

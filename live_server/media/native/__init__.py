@@ -13,6 +13,7 @@ That relies on pylibsrtp internals (its cffi ``lib``/``ffi`` and ``Session._srtp
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from types import ModuleType
@@ -40,8 +41,9 @@ def verify_native() -> list[str]:
     """Problems with the pylibsrtp internals the native loop uses (empty when fine)."""
     try:
         import pylibsrtp
-        from pylibsrtp._binding import ffi, lib
-    except ImportError as exc:
+
+        ffi, lib = _binding()
+    except (ImportError, AttributeError) as exc:
         return [f"pylibsrtp's cffi binding is gone: {exc}"]
     problems: list[str] = []
     if getattr(pylibsrtp, "__version__", None) != PYLIBSRTP_VERSION:
@@ -84,8 +86,7 @@ def backend() -> ModuleType | None:
             _load_error = "; ".join(problems)
             _module = None
             return None
-        from pylibsrtp._binding import ffi, lib
-
+        ffi, lib = _binding()
         _module.configure(int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect"))))
         _configured = True
     return _module
@@ -100,6 +101,11 @@ def unavailable_reason() -> str | None:
 
 def srtp_address(session: Any) -> int:
     """The ``srtp_t`` of a pylibsrtp ``Session`` as an integer (for ``SendState``)."""
-    from pylibsrtp._binding import ffi
-
+    ffi, _ = _binding()
     return int(ffi.cast("uintptr_t", session._srtp[0]))
+
+
+def _binding() -> tuple[Any, Any]:
+    """pylibsrtp's cffi ``ffi`` and ``lib`` (a compiled module without type stubs)."""
+    binding = importlib.import_module("pylibsrtp._binding")
+    return binding.ffi, binding.lib

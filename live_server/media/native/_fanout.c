@@ -159,6 +159,11 @@ static PyObject *SendState_set_destination(SendState *self, PyObject *args) {
         return NULL;
     }
     memset(&self->addr, 0, sizeof(self->addr));
+    if (host[0] == '\0') { /* a connected socket: no address per datagram */
+        self->addr_len = 0;
+        self->fd = fd;
+        Py_RETURN_NONE;
+    }
     struct sockaddr_in *v4 = (struct sockaddr_in *)&self->addr;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&self->addr;
     if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
@@ -238,7 +243,8 @@ static PyGetSetDef SendState_getset[] = {
 
 static PyMethodDef SendState_methods[] = {
     {"set_destination", (PyCFunction)SendState_set_destination, METH_VARARGS,
-     "set_destination(fd, host, port): the socket and the viewer's address (fd -1: none)"},
+     "set_destination(fd, host, port): the socket and the viewer's address (fd -1: none;"
+     " host '': the socket is connected)"},
     {"entry", (PyCFunction)SendState_entry, METH_O,
      "entry(seq) -> (seq, ts, marker, payload) from the history, or None"},
     {"close", (PyCFunction)SendState_close, METH_NOARGS, "forget the socket and the history"},
@@ -321,7 +327,7 @@ static int build_messages(SendState *st, int from, int n, size_t slot, int m0) {
         }
         struct msghdr *h = &scratch.msgs[m].msg_hdr;
         memset(h, 0, sizeof(*h));
-        h->msg_name = &st->addr;
+        h->msg_name = st->addr_len ? &st->addr : NULL;
         h->msg_namelen = st->addr_len;
         h->msg_iov = &scratch.iov[i];
         h->msg_iovlen = (size_t)(j - i);

@@ -1,0 +1,353 @@
+"""The native fan-out loop (live_server/media/native/_fanout.c) against its Python twin
+(live_server/media/aiortc/sendloop.py): same input, same packets, on real sockets.
+
+Both send to real UDP sockets on 127.0.0.1; a receiving pylibsrtp Session made from the same
+keys decrypts what arrived. SRTP is deterministic for a given key, SSRC and packet index, so
+the protected datagrams must be identical too.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from aiortc import RTCPeerConnection
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtp import RtpPacket
+from pylibsrtp import Policy, Session
+
+from live_server.media import native
+from live_server.media.aiortc import fastpath, sendloop
+
+_fanout = native.backend()
+pytestmark = pytest.mark.skipif(
+    _fanout is None and not os.environ.get("CI"),
+    reason=f"native fan-out not built here: {native.unavailable_reason()}",
+)
+# in CI the extension is built by `pip install -e .`: a missing one fails there, not skips
+
+PROFILES = {
+    "aes128_cm_sha1_80": (Policy.SRTP_PROFILE_AES128_CM_SHA1_80, 30),
+    "aead_aes_128_gcm": (Policy.SRTP_PROFILE_AEAD_AES_128_GCM, 28),
+    "aead_aes_256_gcm": (Policy.SRTP_PROFILE_AEAD_AES_256_GCM, 44),
+}
+SSRC = 0x1234ABCD
+
+
+def _session(profile: int, key: bytes, outbound: bool) -> Session:
+    # what aiortc's RTCDtlsTransport._setup_srtp builds
+    policy = Policy(
+        key=key,
+        ssrc_type=Policy.SSRC_ANY_OUTBOUND if outbound else Policy.SSRC_ANY_INBOUND,
+        srtp_profile=profile,
+    )
+    policy.allow_repeat_tx = True
+    policy.window_size = 1024
+    return Session(policy)
+
+
+async def _template(abs_send_time: bool) -> tuple[bytearray, int, Any]:
+    pc = RTCPeerConnection()
+    sender = pc.addTransceiver("video", direction="sendonly").sender
+    extensions = [RTCRtpHeaderExtensionParameters(id=4, uri="urn:ietf:params:rtp-hdrext:sdes:mid")]
+    if abs_send_time:
+        extensions.append(
+            RTCRtpHeaderExtensionParameters(
+                id=3, uri="http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+            )
+        )
+    ext_map = sender._RTCRtpSender__rtp_header_extensions_map
+    ext_map.configure(RTCRtpParameters(headerExtensions=extensions))
+    header, abs_at = fastpath._header_template(sender, 96, SSRC, "1")
+    await pc.close()
+    return header, abs_at, ext_map
+
+
+def _counters() -> tuple[Any, Any]:
+    """Stand-ins for the aiortc sender and DTLS transport: the counters the loop updates."""
+    names = ("ntp_timestamp", "rtp_timestamp", "octet_count", "packet_count")
+    sender = SimpleNamespace(**{f"_RTCRtpSender__{n}": 0 for n in names})
+    dtls = SimpleNamespace(_RTCDtlsTransport__tx_bytes=0, _RTCDtlsTransport__tx_packets=0)
+    return sender, dtls
+
+
+def _frames() -> list[tuple[list[bytes], int, int]]:
+    """(payloads, rtp timestamp, ntp) of a few frames: single packets, equal-sized runs
+    ending in a shorter one (a GSO send), a run longer than one GSO message, odd sizes."""
+    rnd = os.urandom
+    ntp0 = 0xE8000000_12345678
+    return [
+        ([rnd(1200)] * 3 + [rnd(400)], 0, ntp0),
+        ([rnd(90)], 960, ntp0 + (1 << 30)),
+        ([rnd(1100) for _ in range(70)] + [rnd(7)], 3000, ntp0 + (1 << 31)),
+        ([rnd(1200), rnd(1000), rnd(1200)], 2**32 - 1000, ntp0 + (3 << 30)),
+        ([rnd(1)], 6000, ntp0 + (1 << 32)),
+        ([rnd(1250) for _ in range(60)], 9000, ntp0 + (5 << 30)),  # history wraps (128)
+    ]
+
+
+def _udp_pair() -> tuple[socket.socket, socket.socket]:
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    tx.bind(("127.0.0.1", 0))
+    tx.setblocking(False)
+    return tx, rx
+
+
+def _receive(rx: socket.socket, count: int, timeout: float = 5.0) -> list[bytes]:
+    rx.settimeout(0.2)
+    out: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    while len(out) < count and time.monotonic() < deadline:
+        try:
+            out.append(rx.recv(65536))
+        except TimeoutError:
+            continue
+    return out
+
+
+@pytest.mark.parametrize("profile_name", sorted(PROFILES))
+@pytest.mark.parametrize("abs_send_time", [True, False])
+async def test_native_packets_are_the_python_loops_packet_for_packet(
+    profile_name: str, abs_send_time: bool
+) -> None:
+    assert _fanout is not None, native.unavailable_reason()
+    profile, key_len = PROFILES[profile_name]
+    key = os.urandom(key_len)
+    header, abs_at, ext_map = await _template(abs_send_time)
+    frames = _frames()
+    total = sum(len(p) for p, _, _ in frames)
+    results = {}
+    for name, module in (("native", _fanout), ("python", sendloop)):
+        session = _session(profile, key, outbound=True)
+        sender, dtls = _counters()
+        tx, rx = _udp_pair()
+        state = module.SendState(
+            bytes(header), abs_at, 96, 65530, 0x0F0F0F0F, session,
+            native.srtp_address(session), sender, dtls,
+        )  # fmt: skip
+        state.set_destination(tx.fileno(), "127.0.0.1", rx.getsockname()[1])
+        statuses = [module.send_frame(p, ts, ntp, [state]) for p, ts, ntp in frames]
+        assert statuses == [bytes([sendloop.SENT])] * len(frames)
+        wire = _receive(rx, total)
+        assert len(wire) == total
+        receiver = _session(profile, key, outbound=False)
+        plain = [receiver.unprotect(d) for d in wire]
+        results[name] = (wire, plain, state, sender, dtls)
+        tx.close()
+        rx.close()
+    n_wire, n_plain, n_state, n_sender, n_dtls = results["native"]
+    p_wire, p_plain, p_state, p_sender, p_dtls = results["python"]
+    assert n_plain == p_plain
+    assert n_wire == p_wire  # same key, SSRC and index: same ciphertext
+    # what aiortc's own serialiser makes of the same packets
+    seq = 65530
+    i = 0
+    for payloads, ts, ntp in frames:
+        for k, payload in enumerate(payloads):
+            packet = RtpPacket.parse(n_plain[i], ext_map)
+            assert (packet.sequence_number, packet.timestamp) == (
+                seq & 0xFFFF,
+                (0x0F0F0F0F + ts) & 0xFFFFFFFF,
+            )
+            assert packet.marker == (k == len(payloads) - 1) and packet.ssrc == SSRC
+            assert packet.payload == payload and packet.extensions.mid == "1"
+            if abs_at > 0:
+                assert packet.extensions.abs_send_time == (ntp >> 14) & 0xFFFFFF
+            seq += 1
+            i += 1
+    # the same state afterwards: sequence, history, counters
+    assert n_state.seq == p_state.seq == (65530 + total) & 0xFFFF
+    assert n_state.packets_sent == p_state.packets_sent == total
+    first = max(65530, 65530 + total - sendloop.HISTORY_SIZE)
+    kept = [s & 0xFFFF for s in range(first, 65530 + total)]
+    assert [n_state.entry(s) for s in kept] == [p_state.entry(s) for s in kept]
+    assert all(n_state.entry(s) is not None for s in kept)
+    assert n_state.entry(kept[0] - 1) is None  # never sent
+    last_payloads = frames[-1][0]
+    assert n_state.entry((65530 + total - 1) & 0xFFFF) == (
+        (65530 + total - 1) & 0xFFFF,
+        (0x0F0F0F0F + frames[-1][1]) & 0xFFFFFFFF,
+        0x80,
+        last_payloads[-1],
+    )
+    assert vars(n_sender) == vars(p_sender)
+    assert n_sender._RTCRtpSender__packet_count == total
+    assert n_sender._RTCRtpSender__octet_count == sum(len(x) for p, _, _ in frames for x in p)
+    assert n_sender._RTCRtpSender__rtp_timestamp == (0x0F0F0F0F + frames[-1][1]) & 0xFFFFFFFF
+    assert n_sender._RTCRtpSender__ntp_timestamp == frames[-1][2]
+    assert vars(n_dtls) == vars(p_dtls)
+    assert n_dtls._RTCDtlsTransport__tx_bytes == sum(len(d) for d in n_wire)
+    # equal-sized runs went out as UDP GSO sends in both
+    assert n_state.gso_sends == p_state.gso_sends > 0
+    n_state.close()
+    p_state.close()
+    assert n_state.entry(kept[-1]) is None
+
+
+@pytest.mark.parametrize("backend", ["native", "python"])
+def test_one_call_serves_many_viewers_with_their_own_ssrc_keys_and_sequence(backend: str) -> None:
+    module: Any = _fanout if backend == "native" else sendloop
+    assert module is not None
+    profile, key_len = PROFILES["aead_aes_128_gcm"]
+    viewers = []
+    for v in range(5):
+        key = os.urandom(key_len)
+        session = _session(profile, key, outbound=True)
+        sender, dtls = _counters()
+        tx, rx = _udp_pair()
+        header = RtpPacket(payload_type=97, ssrc=1000 + v).serialize()
+        state = module.SendState(
+            header, -1, 97, 100 * v, 7 * v, session, native.srtp_address(session), sender, dtls
+        )
+        state.set_destination(tx.fileno(), "127.0.0.1", rx.getsockname()[1])
+        viewers.append((state, key, tx, rx))
+    unconnected = module.SendState(
+        header, -1, 97, 0, 0, session, native.srtp_address(session), *_counters()
+    )
+    payloads = [os.urandom(1000), os.urandom(1000), os.urandom(10)]
+    states = [v[0] for v in viewers] + [unconnected]
+    assert module.send_frame(payloads, 90000, 1 << 40, states) == bytes([0] * 5 + [1])
+    for v, (_, key, tx, rx) in enumerate(viewers):
+        receiver = _session(profile, key, outbound=False)
+        packets = [RtpPacket.parse(receiver.unprotect(d)) for d in _receive(rx, 3)]
+        assert [p.sequence_number for p in packets] == [100 * v, 100 * v + 1, 100 * v + 2]
+        assert {p.ssrc for p in packets} == {1000 + v}
+        assert {p.timestamp for p in packets} == {90000 + 7 * v}
+        assert [p.payload for p in packets] == payloads
+        tx.close()
+        rx.close()
+
+
+@pytest.mark.parametrize("backend", ["native", "python"])
+def test_a_full_socket_reports_would_block(backend: str) -> None:
+    # a datagram socket pair whose receiver never reads: the kernel answers EAGAIN
+    # (UDP on loopback frees the sender's buffer at once, so it never blocks there)
+    module: Any = _fanout if backend == "native" else sendloop
+    assert module is not None
+    tx, rx = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    tx.setblocking(False)
+    tx.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    profile, key_len = PROFILES["aes128_cm_sha1_80"]
+    session = _session(profile, os.urandom(key_len), outbound=True)
+    sender, dtls = _counters()
+    header = RtpPacket(payload_type=96, ssrc=5).serialize()
+    state = module.SendState(
+        header, -1, 96, 0, 0, session, native.srtp_address(session), sender, dtls
+    )
+    state.set_destination(tx.fileno(), "", 0)
+    statuses = [module.send_frame([os.urandom(1000)] * 4, i * 3000, 0, [state]) for i in range(50)]
+    assert statuses[0] == bytes([sendloop.SENT])
+    assert bytes([sendloop.WOULD_BLOCK]) in statuses
+    # the frame still took its sequence numbers and history (as a sent-but-lost frame)
+    assert state.seq == 200 and state.entry(199) is not None
+    state.close()
+    tx.close()
+    rx.close()
+
+
+def test_native_check_passes_with_the_pinned_pylibsrtp() -> None:
+    assert native.verify_native() == []
+
+
+class StateSender:
+    """A fast sender whose send state is a real one (native or Python) on a datagram socket."""
+
+    def __init__(self, module: Any, tx: socket.socket, send_batch: Any) -> None:
+        profile, key_len = PROFILES["aead_aes_128_gcm"]
+        session = _session(profile, os.urandom(key_len), outbound=True)
+        header = RtpPacket(payload_type=96, ssrc=7).serialize()
+        self.state = module.SendState(
+            header, -1, 96, 0, 0, session, native.srtp_address(session), *_counters()
+        )
+        self.state.set_destination(tx.fileno(), "", 0)
+        self._session = session
+        self.backlog = 0
+        self.send_batch = send_batch  # shared, like a send loop's module function
+
+    def batch_state(self) -> Any:
+        return self.state
+
+    def send_frame(self, payloads: list[bytes], timestamp: int) -> int:
+        return self.send_batch(payloads, timestamp, 0, [self.state])[0]
+
+    def detach(self) -> None:
+        self.state.close()
+
+
+def _drain(sock: socket.socket) -> int:
+    count = 0
+    while True:
+        try:
+            sock.recv(65536, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return count
+        count += 1
+
+
+@pytest.mark.parametrize("backend", ["native", "python"])
+async def test_the_hub_sends_each_frame_in_one_call_and_a_full_socket_drops_to_a_keyframe(
+    backend: str,
+) -> None:
+    import asyncio
+    import fractions
+
+    import av
+
+    from live_server.media.fanout import FanoutHub
+
+    module: Any = _fanout if backend == "native" else sendloop
+    assert module is not None
+    asked: list[int] = []
+    hub = FanoutHub("video", 90000, lambda: asked.append(1))
+    hub.codec_name = "VP8"
+    calls: list[int] = []
+    pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM) for _ in range(3)]
+    for tx, _ in pairs:
+        tx.setblocking(False)
+    pairs[2][0].setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)  # never read: fills up
+    tracks = [hub.new_track(f"v{i}") for i in range(3)]
+
+    def send_batch(payloads: list[bytes], ts: int, ntp: int, states: list[Any]) -> bytes:
+        calls.append(len(states))
+        result: bytes = module.send_frame(payloads, ts, ntp, states)
+        return result
+
+    senders = [StateSender(module, tx, send_batch) for tx, _ in pairs]
+    tasks = []
+    for track, fake in zip(tracks, senders, strict=True):
+        track.use_fast_path(lambda fake=fake: fake)  # type: ignore[misc,return-value]
+        tasks.append(asyncio.ensure_future(track.recv()))  # aiortc's sender loop starts
+    await asyncio.sleep(0)
+    assert all(t.fast is not None for t in tracks)
+    received = [0, 0]
+    for i in range(60):
+        packet = av.Packet(bytes([0x10 if i % 30 == 0 else 0x11]) + os.urandom(3000))
+        packet.pts = i * 3000
+        packet.time_base = fractions.Fraction(1, 90000)
+        hub.dispatch(packet, keyframe=i % 30 == 0)
+        for k in range(2):
+            received[k] += _drain(pairs[k][1])
+    # one call per frame for all the viewers that took it
+    assert len(calls) == 60 and calls[0] == 3 and min(calls) >= 2
+    assert [t.delivered for t in tracks[:2]] == [60, 60]
+    assert senders[0].state.packets_sent == senders[1].state.packets_sent == 60 * 3
+    # (a Unix socket takes a GSO message as one datagram: at least one per frame arrived)
+    assert min(received) >= 60
+    # the unread viewer's socket filled: it dropped to the next keyframe and asked for one
+    full = tracks[2]
+    assert full.overflows >= 1 and full.dropped > 0 and asked
+    assert full.delivered + full.dropped == 60
+    assert 2 in calls  # frames it skipped (waiting for the keyframe) did not go to it
+    for track in tracks:
+        track.stop()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for tx, rx in pairs:
+        tx.close()
+        rx.close()
