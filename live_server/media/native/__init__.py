@@ -29,7 +29,7 @@ PROTECT_CTYPE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
 _module: ModuleType | None = None
 _load_error: str | None = None
 try:
-    from live_server.media.native import _fanout as _module
+    _module = importlib.import_module(f"{__name__}._fanout")
 except ImportError as exc:  # not built (no compiler at install time)
     _load_error = f"not built: {exc}"
 
