@@ -227,6 +227,26 @@ class BroadcastService:
         """True while the host's frames are arriving."""
         return self._sfu.is_receiving(session_id)
 
+    def simulcast_layers(self, session_id: int) -> list[dict[str, object]]:
+        """A simulcast host's layers as this node receives them, largest picture first
+        (the ``layers`` of the broadcast status; empty for a single-stream host)."""
+        room = self._sfu.room(session_id)
+        publisher = room.publisher if room is not None else None
+        if publisher is None or publisher.simulcast is None:
+            return []
+        source = publisher.simulcast.source
+        return [
+            {
+                "rid": layer.rid,
+                "ssrc": layer.ssrc,
+                "width": layer.size[0] if layer.size else None,
+                "height": layer.size[1] if layer.size else None,
+                "live": layer.live,
+                "source": layer.rid == source,
+            }
+            for layer in publisher.layers.values()
+        ]
+
     def ice_links(self, peer_id: str) -> list[str]:
         """``Link`` header values for one WHIP/WHEP peer: the configured STUN servers and
         TURN credentials issued for that peer alone (static TURN credentials never leave)."""

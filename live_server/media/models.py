@@ -22,10 +22,23 @@ class NodeViewersOut(msgspec.Struct):
     viewers: int
 
 
+class LayerOut(msgspec.Struct):
+    """One simulcast layer the host sends (this node's view of its ingest)."""
+
+    rid: str
+    ssrc: int | None
+    width: int | None
+    height: int | None
+    live: bool  # its frames keep coming
+    source: bool  # the layer that feeds the show (viewers, recording, LL-HLS)
+
+
 class BroadcastOut(MediaTimeOut):
     """The live video status: also the WHEP viewers (every node's, each viewer counted
-    once, on the node that serves it), per node, and whether a publisher is connected."""
+    once, on the node that serves it), per node, whether a publisher is connected, and a
+    simulcast host's layers (largest picture first; empty for a single-stream host)."""
 
     viewers: int
     publishing: bool
     nodes: list[NodeViewersOut]
+    layers: list[LayerOut] = msgspec.field(default_factory=list)

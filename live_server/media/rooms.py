@@ -15,6 +15,7 @@ from live_server.media.aiortc import hooks as aiortc_hooks
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import FanoutHub, ViewerTrack
 from live_server.media.keyframes import KeyframeRequester
+from live_server.media.simulcast_ingest import LayerView, SimulcastIngest
 from live_server.platform.errors import Conflict
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,13 @@ class Publisher:
     #: listener hears its start and loss, and only the connect deadline applies to it
     relay: bool = False
     listener: RoomListener | None = None
+    #: a simulcast host's layers (one reader per rid; the top layer feeds the show)
+    simulcast: SimulcastIngest | None = None
+
+    @property
+    def layers(self) -> dict[str, LayerView]:
+        """A simulcast host's layers by rid, largest picture first ({} for one stream)."""
+        return self.simulcast.layers if self.simulcast is not None else {}
 
 
 @dataclass
@@ -104,6 +112,9 @@ class Room:
 
     async def _send_pli(self) -> None:
         publisher = self.publisher
+        if publisher is not None and publisher.simulcast is not None:
+            await publisher.simulcast.send_pli()  # per layer SSRC, not the transceiver's
+            return
         receiver = publisher.receivers.get("video") if publisher else None
         if receiver is None:
             return

@@ -25,6 +25,7 @@ async def broadcast_info(request: web.Request) -> web.Response:
             "viewers": broadcast.viewer_count(session_id),
             "publishing": broadcast.is_publishing(session_id),
             "nodes": broadcast.viewers_by_node(session_id),
+            "layers": broadcast.simulcast_layers(session_id),
         },
         headers={"Cache-Control": "no-store"},
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from aiortc import RTCIceServer
 from aiortc.sdp import SessionDescription
 
+from live_server.media.simulcast_sdp import SimulcastError, SimulcastOffer, parse_simulcast
 from live_server.platform.errors import BadRequest
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ class OfferSummary:
 
     kinds: tuple[str, ...]
     codecs: dict[str, tuple[str, ...]]
+    #: the video section's simulcast layers (``a=rid`` + ``a=simulcast``), None without
+    simulcast: SimulcastOffer | None = None
 
 
 def check_offer(text: str) -> OfferSummary:
@@ -75,7 +78,13 @@ def check_offer(text: str) -> OfferSummary:
             "the SDP offer has no audio (Opus) or video (VP8, H264) section"
             " with a codec this server can forward"
         )
-    return OfferSummary(kinds=tuple(kinds), codecs=codecs)
+    try:
+        simulcast = parse_simulcast(text)
+    except SimulcastError as exc:
+        raise BadOffer(str(exc)) from None
+    if "video" not in kinds:
+        simulcast = None  # no video we can forward: nothing to demultiplex
+    return OfferSummary(kinds=tuple(kinds), codecs=codecs, simulcast=simulcast)
 
 
 def _check_section_counts(kinds: list[str]) -> None:

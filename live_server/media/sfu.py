@@ -46,6 +46,8 @@ from live_server.media.rooms import (  # the SFU's model, re-exported here
     Viewer,
 )
 from live_server.media.sdp import BadOffer, announce_public_ip, check_offer
+from live_server.media.simulcast_ingest import SimulcastIngest
+from live_server.media.simulcast_sdp import SimulcastOffer, answer_with_simulcast
 from live_server.media.turn import TurnCredentials
 from live_server.platform.errors import NotFound
 from recordings.bitstream import is_keyframe
@@ -192,6 +194,7 @@ class Sfu:
     async def publish(self, session_id: int, offer_sdp: str) -> tuple[str, str]:
         """Accept the host's offer; returns (publisher id, SDP answer)."""
         summary = check_offer(offer_sdp)
+        simulcast = summary.simulcast
         room = self._room(session_id)
         if room.publisher is not None:
             raise PublisherBusy("this session already has a connected publisher")
@@ -199,7 +202,15 @@ class Sfu:
         publisher = Publisher(id=secrets.token_urlsafe(12), pc=pc, codecs={})
         room.publisher = publisher  # reserve the slot across the awaits below
         # "track" fires inside setRemoteDescription: listen before applying the offer.
-        pc.on("track", lambda track: self._on_publisher_track(room, publisher, track))
+        # A simulcast host's video is read per layer instead (below).
+        pc.on(
+            "track",
+            lambda track: (
+                None
+                if simulcast is not None and track.kind == "video"
+                else self._on_publisher_track(room, publisher, track)
+            ),
+        )
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             for transceiver in pc.getTransceivers():
@@ -212,6 +223,8 @@ class Sfu:
                 publisher.codecs[transceiver.kind] = codec.name.upper()
                 publisher.receivers[transceiver.kind] = transceiver.receiver
                 self._remember_codec(room, transceiver)
+                if transceiver.kind == "video" and simulcast is not None:
+                    self._receive_layers(room, publisher, transceiver, simulcast)
             if not publisher.codecs:
                 raise BadOffer(
                     "no audio (Opus) or video (VP8, H264) codec in the offer can be received"
@@ -219,9 +232,14 @@ class Sfu:
             pc.on("connectionstatechange", lambda: self._on_publisher_state(room, publisher))
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
+            answer_sdp = pc.localDescription.sdp
+            if publisher.simulcast is not None:
+                answer_sdp = answer_with_simulcast(answer_sdp, publisher.simulcast.offer)
         except Exception as exc:
             if room.publisher is publisher:  # a key rotation may have dropped it already
                 room.publisher = None
+            for task in publisher.tasks:
+                task.cancel()
             await pc.close()
             if not room.codec_caps and not room.viewers and not room.taps:
                 self._rooms.pop(session_id, None)  # nothing was ever live here
@@ -232,12 +250,30 @@ class Sfu:
         publisher.answered_at = time.monotonic()
         self._ensure_watchdog()
         logger.info(
-            "session=%s publisher=%s connected codecs=%s",
+            "session=%s publisher=%s connected codecs=%s simulcast=%s",
             session_id,
             publisher.id,
             publisher.codecs,
+            ";".join(simulcast.rids) if publisher.simulcast and simulcast else "no",
         )
-        return publisher.id, announce_public_ip(pc.localDescription.sdp, self._public_ip)
+        return publisher.id, announce_public_ip(answer_sdp, self._public_ip)
+
+    def _receive_layers(
+        self,
+        room: Room,
+        publisher: Publisher,
+        transceiver: RTCRtpTransceiver,
+        offer: SimulcastOffer,
+    ) -> None:
+        """Demultiplex a simulcast host's video by rid: one reader per layer."""
+        label = f"session={room.session_id} publisher={publisher.id}"
+        ingest = SimulcastIngest.attach(transceiver, offer, publisher.codecs["video"], label)
+        publisher.simulcast = ingest
+        for rid, track in ingest.tracks().items():
+            task = asyncio.ensure_future(
+                self._read_publisher_track(room, publisher, track, layer=rid)
+            )
+            publisher.tasks.append(task)
 
     def _remember_codec(self, room: Room, transceiver: RTCRtpTransceiver) -> None:
         kind = transceiver.kind
@@ -263,8 +299,10 @@ class Sfu:
         publisher.tasks.append(task)
 
     async def _read_publisher_track(
-        self, room: Room, publisher: Publisher, track: MediaStreamTrack
+        self, room: Room, publisher: Publisher, track: MediaStreamTrack, layer: str | None = None
     ) -> None:
+        """Forward the frames of one publisher track (``layer``: a simulcast rid's track,
+        whose frames go on only while that layer is the show's source)."""
         kind = track.kind
         hub = room.hubs[kind]
         codec = ""
@@ -274,7 +312,7 @@ class Sfu:
                 frame = await track.recv()
             except MediaStreamError:
                 break
-            if first:
+            if not codec:
                 codec = publisher.codecs.get(kind, "")
                 if not codec:
                     break
@@ -286,6 +324,12 @@ class Sfu:
             data = bytes(frame)
             keyframe = is_keyframe(codec, data)
             publisher.last_frame_at = time.monotonic()
+            if layer is not None and publisher.simulcast is not None:
+                decision = publisher.simulcast.admit(layer, data, keyframe)
+                if not decision.forward:
+                    continue
+                # a new source layer continues the show's timeline from its keyframe
+                first = decision.switched
             publisher.frames += 1
             if first:
                 first = False
@@ -328,6 +372,8 @@ class Sfu:
             return
         room.publisher = None
         room.keyframes.close()
+        if publisher.simulcast is not None:
+            publisher.simulcast.close()
         for task in publisher.tasks:
             task.cancel()
         await publisher.pc.close()

@@ -9,6 +9,8 @@ aiortc has no public API for three things the SFU needs:
    ``av.Packet``) for codecs we marked, and the stock decoder otherwise. A marked
    receiver's jitter buffer is also swapped (``aiortc/ingest.py``) so each frame is
    handed on the moment it is complete, never held for the next frame's first packet.
+   A simulcast host's video is demultiplexed by rid into one such receiver per layer
+   (``aiortc/simulcast.py``, checked by its ``verify_simulcast()``).
 2. Asking the publisher for a keyframe: ``RTCRtpReceiver._send_rtcp_pli``.
 3. Seeing a viewer's PLI/FIR: in pack mode ``RTCRtpSender._send_keyframe`` only
    flags an encoder that is never used, so we override it per sender instance.
@@ -69,6 +71,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from live_server.media.aiortc.fastpath import verify_fastpath
 from live_server.media.aiortc.ingest import encoded_packet, forward_complete_frames, verify_ingest
 from live_server.media.aiortc.ntp import fast_ntp_time
+from live_server.media.aiortc.simulcast import verify_simulcast
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +135,7 @@ def verify_hooks() -> None:
 
     problems += verify_fastpath()
     problems += verify_ingest()
+    problems += verify_simulcast()
     if problems:
         raise HookUnavailable(
             f"aiortc/aioice internals changed (expected aiortc {AIORTC_VERSION}, "

@@ -7,6 +7,11 @@
 // The camera is sent as H.264 (constrained baseline, packetization-mode=1) when the
 // browser can encode it: the standard-latency tier (LL-HLS) then only repackages the
 // host's frames; a VP8 host costs the server one transcode per show.
+//
+// Simulcast: the camera goes out as three layers (rids "h" full size, "m" half, "l" a
+// quarter, each with its own bitrate cap) on one m-line; the server forwards the top one.
+// A browser that refuses the encodings, or a server that refuses the offer's simulcast
+// lines (400), gets one stream as before.
 
 import { ApiError, api } from "../api.js";
 import { onSessionSelected, refreshSession } from "../pages/studio.js";
@@ -14,7 +19,13 @@ import { badge, confirmAction, el, replaceChildren, toast } from "../ui.js";
 import { preferH264 } from "./codecs.js";
 import { frontRowControl } from "./front-row.js";
 
-const MAX_BITRATE = 1_500_000; // one bitrate serves every viewer (no simulcast): keep it sane
+const MAX_BITRATE = 1_500_000; // the top (or only) layer: keep it sane
+// high to low; the browser sends only the layers the camera's size allows
+const LAYERS = [
+  { rid: "h", maxBitrate: MAX_BITRATE },
+  { rid: "m", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: "l", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+];
 const GATHER_TIMEOUT_MS = 3000;
 const POLL_MS = 2000;
 
@@ -144,22 +155,46 @@ function gathered(pc) {
   });
 }
 
-async function publish() {
+/** Adds the camera as simulcast layers, or as one stream when the browser refuses them;
+ * returns whether the offer asks for simulcast. */
+function addCamera(pc, track, simulcast) {
+  const init = { direction: "sendonly", streams: [state.stream] };
+  let transceiver = null;
+  if (simulcast) {
+    try {
+      transceiver = pc.addTransceiver(track, { ...init, sendEncodings: LAYERS });
+    } catch {
+      transceiver = null; // e.g. an encoder without simulcast: one stream below
+    }
+  }
+  transceiver ??= pc.addTransceiver(track, { ...init, sendEncodings: [{ maxBitrate: MAX_BITRATE }] });
+  ui.stats.dataset.preferred = preferH264(transceiver);
+  return (transceiver.sender.getParameters().encodings ?? []).length > 1;
+}
+
+async function publish(simulcast = true) {
   const session = state.session;
   const pc = new RTCPeerConnection();
+  let layered = false;
   for (const track of state.stream.getTracks()) {
-    const init = { direction: "sendonly", streams: [state.stream] };
-    if (track.kind === "video") init.sendEncodings = [{ maxBitrate: MAX_BITRATE }];
-    const transceiver = pc.addTransceiver(track, init);
-    if (track.kind === "video") ui.stats.dataset.preferred = preferH264(transceiver);
+    if (track.kind === "video") layered = addCamera(pc, track, simulcast);
+    else pc.addTransceiver(track, { direction: "sendonly", streams: [state.stream] });
   }
-  await pc.setLocalDescription(await pc.createOffer());
+  const offer = await pc.createOffer();
+  layered &&= /^a=simulcast:/m.test(offer.sdp);
+  ui.stats.dataset.layers = layered ? String(LAYERS.length) : "1";
+  await pc.setLocalDescription(offer);
   await gathered(pc);
   const response = await fetch(`/whip/${session.id}`, {
     method: "POST",
     headers: { "Content-Type": "application/sdp", Authorization: `Bearer ${state.key}` },
     body: pc.localDescription.sdp,
   });
+  if (response.status === 400 && layered) {
+    // a server (or proxy) that cannot take simulcast: go live with one stream instead
+    pc.close();
+    return publish(false);
+  }
   if (response.status !== 201) {
     pc.close();
     let message = `WHIP answered ${response.status}`;
@@ -349,23 +384,28 @@ async function readStats() {
   const elapsedPill = document.getElementById("broadcast-elapsed");
   if (elapsedPill && state.liveSince !== null) elapsedPill.textContent = clock((performance.now() - state.liveSince) / 1000);
   const report = await pc.getStats();
-  for (const stat of report.values()) {
-    if (stat.type !== "outbound-rtp" || stat.kind !== "video") continue;
-    const now = stat.timestamp;
-    let kbps = 0;
-    if (state.lastBytes) {
-      kbps = ((stat.bytesSent - state.lastBytes.bytes) * 8) / (now - state.lastBytes.at);
-    }
-    state.lastBytes = { bytes: stat.bytesSent, at: now };
-    const size = stat.frameWidth ? `${stat.frameWidth}×${stat.frameHeight}` : "–";
-    const fps = stat.framesPerSecond ? ` · ${Math.round(stat.framesPerSecond)} fps` : "";
-    const codec = (report.get(stat.codecId)?.mimeType ?? "").replace(/^video\//i, "");
-    ui.stats.textContent = `${size}${fps} · ${Math.round(kbps)} kbit/s${codec ? ` · ${codec}` : ""}`;
-    ui.stats.dataset.codec = codec;
-    ui.stats.dataset.kbps = String(Math.round(kbps));
-    ui.stats.dataset.width = String(stat.frameWidth ?? 0);
-    announce("liveshop:broadcast-stats", { kbps: Math.round(kbps), width: stat.frameWidth ?? 0, height: stat.frameHeight ?? 0, codec });
+  // one outbound-rtp per simulcast layer: the bitrate is their sum, the size the largest's
+  const layers = [...report.values()].filter((s) => s.type === "outbound-rtp" && s.kind === "video");
+  if (!layers.length) return;
+  const top = layers.reduce((a, b) => ((b.frameWidth ?? 0) > (a.frameWidth ?? 0) ? b : a));
+  const bytes = layers.reduce((sum, s) => sum + (s.bytesSent ?? 0), 0);
+  const now = top.timestamp;
+  let kbps = 0;
+  if (state.lastBytes && state.lastBytes.layers === layers.length) {
+    kbps = ((bytes - state.lastBytes.bytes) * 8) / (now - state.lastBytes.at);
   }
+  state.lastBytes = { bytes, at: now, layers: layers.length };
+  const sending = layers.filter((s) => s.frameWidth).length;
+  const size = top.frameWidth ? `${top.frameWidth}×${top.frameHeight}` : "–";
+  const fps = top.framesPerSecond ? ` · ${Math.round(top.framesPerSecond)} fps` : "";
+  const codec = (report.get(top.codecId)?.mimeType ?? "").replace(/^video\//i, "");
+  const layerText = layers.length > 1 ? ` · ${sending} of ${layers.length} layers` : "";
+  ui.stats.textContent = `${size}${fps} · ${Math.round(kbps)} kbit/s${codec ? ` · ${codec}` : ""}${layerText}`;
+  ui.stats.dataset.codec = codec;
+  ui.stats.dataset.kbps = String(Math.round(kbps));
+  ui.stats.dataset.width = String(top.frameWidth ?? 0);
+  ui.stats.dataset.sending = String(sending);
+  announce("liveshop:broadcast-stats", { kbps: Math.round(kbps), width: top.frameWidth ?? 0, height: top.frameHeight ?? 0, codec, layers: sending });
 }
 
 // ---------- session selection ----------
