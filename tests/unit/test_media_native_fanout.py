@@ -351,3 +351,37 @@ async def test_the_hub_sends_each_frame_in_one_call_and_a_full_socket_drops_to_a
     for tx, rx in pairs:
         tx.close()
         rx.close()
+
+
+def test_a_changed_pylibsrtp_internal_keeps_the_python_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # e.g. libsrtp 3's srtp_protect(ctx, rtp, len, srtp, &srtp_len, mki): never call it
+    monkeypatch.setattr(native, "PROTECT_CTYPE", "srtp_err_status_t(*)(void)")
+    problems = native.verify_native()
+    assert any("srtp_protect" in p for p in problems)
+    monkeypatch.setattr(native, "_configured", False)
+    monkeypatch.setattr(native, "_module", _fanout)
+    monkeypatch.setattr(native, "_load_error", None)
+    assert native.backend() is None
+    assert "srtp_protect" in (native.unavailable_reason() or "")
+
+
+def test_the_environment_switch_keeps_the_python_loop() -> None:
+    import subprocess
+    import sys
+
+    from live_server.settings import Settings
+
+    code = (
+        "from live_server.media import native; "
+        "print(native.backend() is None, native.unavailable_reason())"
+    )
+    env = {**os.environ, "LIVESHOP_NATIVE_FANOUT": "0"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[0] == "True" and "LIVESHOP_NATIVE_FANOUT=0" in out.stdout
+    assert Settings.load(env={"LIVESHOP_NATIVE_FANOUT": "0"}).native_fanout is False
+    assert Settings.load(env={}).native_fanout is True
