@@ -1,0 +1,95 @@
+"""Which simulcast layer feeds the show (media/simulcast.py): the largest live layer,
+switched to only at its keyframe, with a settle time against flapping, and a fall back to
+a lower layer when the source stops."""
+
+from __future__ import annotations
+
+import pytest
+
+from live_server.media.simulcast import DROP, FORWARD, Decision, SourceChooser
+
+HD, SD, LD = (1280, 720), (640, 360), (320, 180)
+
+
+def test_the_first_keyframe_of_a_live_layer_starts_the_show() -> None:
+    chooser = SourceChooser(("h", "m", "l"))
+    # a delta frame cannot start a picture: ask that layer for a keyframe
+    assert chooser.on_frame("l", False, None, 0.0) == Decision(forward=False, keyframe_from="l")
+    assert chooser.on_frame("l", True, LD, 0.03) == Decision(forward=True, switched=True)
+    assert chooser.current == "l"
+    assert chooser.on_frame("l", False, None, 0.06) == FORWARD
+    assert chooser.on_frame("x", True, HD, 0.06) == DROP  # not a layer of the offer
+
+
+def test_a_larger_layer_takes_over_at_its_keyframe_once_it_has_settled() -> None:
+    chooser = SourceChooser(("h", "m", "l"), settle_s=1.0)
+    chooser.on_frame("l", True, LD, 0.0)
+    t = 0.0
+    # h starts 0.2 s later: ranked first at once, but not the target until it settled
+    assert chooser.on_frame("h", True, HD, 0.2) == DROP
+    assert [s.rid for s in chooser.ranked()] == ["h", "l", "m"]
+    while t < 1.15:
+        t += 0.05
+        assert chooser.on_frame("l", False, None, t) == FORWARD
+        assert chooser.on_frame("h", False, None, t) == DROP
+    # settled (live since 0.2, now 1.25): l keeps flowing and asks h for a keyframe
+    t = 1.25
+    assert chooser.on_frame("l", False, None, t) == Decision(forward=True, keyframe_from="h")
+    assert chooser.on_frame("h", False, None, t) == Decision(forward=False, keyframe_from="h")
+    assert chooser.on_frame("h", True, HD, t + 0.01) == Decision(forward=True, switched=True)
+    assert chooser.current == "h" and chooser.switches == 2
+    # the old source's frames stop going out
+    assert chooser.on_frame("l", False, None, t + 0.02) == DROP
+
+
+def test_a_flapping_layer_never_pulls_the_show_up() -> None:
+    chooser = SourceChooser(("h", "l"), stale_after_s=0.5, settle_s=1.0)
+    chooser.on_frame("l", True, LD, 0.0)
+    t = 0.0
+    while t < 10:
+        t += 0.1
+        assert chooser.on_frame("l", False, None, t).forward
+        # h sends a keyframe burst for 0.6 s, then pauses 0.7 s (its live span restarts)
+        if (t % 1.3) < 0.6:
+            decision = chooser.on_frame("h", True, HD, t)
+            assert not decision.switched, t
+    assert chooser.current == "l" and chooser.switches == 1
+
+
+def test_when_the_source_stops_a_lower_live_layer_takes_over_at_its_keyframe() -> None:
+    chooser = SourceChooser(("h", "m", "l"), stale_after_s=1.0, settle_s=0.0)
+    chooser.on_frame("h", True, HD, 0.0)
+    chooser.on_frame("m", True, SD, 0.0)
+    assert chooser.current == "h"
+    assert chooser.on_frame("m", False, None, 0.5) == DROP  # h is live: m is not wanted
+    # h goes silent; after 1 s it is not live and m (live) becomes the target
+    assert chooser.on_frame("m", False, None, 1.2) == Decision(forward=False, keyframe_from="m")
+    assert chooser.target(1.2) == "m"
+    assert chooser.on_frame("m", True, SD, 1.3) == Decision(forward=True, switched=True)
+    # h comes back: it takes over again at its keyframe (settle_s=0 here)
+    assert chooser.on_frame("h", True, HD, 2.0) == Decision(forward=True, switched=True)
+    assert chooser.current == "h"
+
+
+def test_layers_rank_by_the_size_their_keyframes_declare() -> None:
+    # OBS-style rids in any order: the size decides, unknown sizes rank last (offer order)
+    chooser = SourceChooser(("0", "1", "2"))
+    assert [s.rid for s in chooser.ranked()] == ["0", "1", "2"]
+    chooser.on_frame("2", True, HD, 0.0)
+    chooser.on_frame("0", True, LD, 0.0)
+    assert [s.rid for s in chooser.ranked()] == ["2", "0", "1"]
+    # a layer whose encoder scaled it down drops in the ranking at its next keyframe
+    chooser.on_frame("2", True, (160, 90), 0.1)
+    assert [s.rid for s in chooser.ranked()] == ["0", "2", "1"]
+    with pytest.raises(ValueError):
+        SourceChooser(())
+
+
+def test_nothing_is_live_nothing_is_the_target() -> None:
+    chooser = SourceChooser(("h",), stale_after_s=1.0)
+    assert chooser.target(0.0) is None
+    chooser.on_frame("h", True, HD, 0.0)
+    assert chooser.target(0.5) == "h"
+    assert chooser.target(5.0) is None
+    layer = chooser.layer("h")
+    assert layer is not None and (layer.frames, layer.keyframes, layer.size) == (1, 1, HD)
