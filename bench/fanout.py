@@ -6,15 +6,19 @@ process; its CPU time is read from /proc (psutil) over a fixed window. All modes
 the same invocation so their ratios are comparable on a noisy shared machine:
 
 - forward: LiveShop's SFU (live_server.media.sfu) with its fast send path: the host's own
-  encoded frames, packetised once, written to every viewer in one loop (no decode, no
-  per-viewer encode). "of which the fan-out send loop" is the main thread's CPU inside
-  ``FanoutHub.dispatch`` (packetise + header + SRTP + sendto for every viewer).
+  encoded frames, packetised once, written to every viewer in one call of the native send
+  loop (live_server/media/native: C, no decode, no per-viewer encode). "of which the fan-out
+  send loop" is the main thread's CPU inside ``FanoutHub.dispatch`` (packetise + header +
+  SRTP + sendmmsg for every viewer).
+- forward-python: the same fast path with LIVESHOP_NATIVE_FANOUT=0: its Python twin
+  (live_server/media/aiortc/sendloop.py) does the per-packet work.
 - forward-aiortc: the same SFU with LIVESHOP_MEDIA_FAST_PATH off: each viewer's aiortc
   RTCRtpSender packetises and sends (the previous design).
 - relay: aiortc's usual fan-out: decode the host's media once and give each viewer a
   MediaRelay proxy track, which aiortc encodes again per viewer.
 
-Usage: python bench/fanout.py [--viewers 1,10,25,50,100] [--aiortc-viewers 10,25]
+Usage: python bench/fanout.py [--viewers 1,10,25,50,100] [--python-viewers 10,25,50]
+       [--aiortc-viewers 10,25]
        [--relay-viewers 1,2,4] [--window 8] [--viewer-processes 2]
        python bench/fanout.py --workers 2 [--worker-viewers 10,25,40]  (bench/fanout_workers.py)
        python bench/fanout.py --janus [--janus-viewers 10,25,50]  (bench/fanout_janus.py:
@@ -47,6 +51,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 from fanout_report import Row, fmt_row, table
 
+from live_server.media import native
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import FanoutHub
 from live_server.media.sfu import Sfu
@@ -107,12 +112,16 @@ def serve(mode: str) -> None:
         prepare_process(ice_loopback=loopback)
         app = web.Application()
         viewers: list[RTCPeerConnection] = []
-        if mode in ("forward", "forward-aiortc"):
+        if mode in ("forward", "forward-python", "forward-aiortc"):
+            # what LIVESHOP_NATIVE_FANOUT sets: the fast path's send loop, C or Python
+            native.set_enabled(mode == "forward")
+            if mode == "forward" and native.backend() is None:
+                print(f"server: native loop unavailable: {native.unavailable_reason()}")
             # ice_loopback: the server's WebRTC on 127.0.0.1 only, as the setting does it
             sfu = Sfu(
                 MediaClock(),
                 publisher_timeout_s=3600,
-                fast_path=mode == "forward",
+                fast_path=mode != "forward-aiortc",
                 ice_loopback=loopback,
             )
             original_dispatch = FanoutHub.dispatch
@@ -340,7 +349,7 @@ async def run_mode(
                             "server_queue_overflows": o1["overflows"] - o0["overflows"],
                             "send_ms_per_viewer_s": (
                                 (o1["dispatch_cpu_ms"] - o0["dispatch_cpu_ms"]) / served
-                                if served > 0 and mode == "forward"
+                                if served > 0 and mode in ("forward", "forward-python")
                                 else None
                             ),
                             "served_fraction": served / (n * elapsed),
@@ -378,14 +387,18 @@ async def server_stats(http: aiohttp.ClientSession, base: str) -> dict[str, int]
         return data
 
 
-async def send_path_cost(video: list[bytes], audio: list[bytes], repeats: int = 5) -> str:
+async def send_path_cost(
+    video: list[bytes], audio: list[bytes], native_loop: bool, repeats: int = 5
+) -> str:
     """The fast path alone, in this process: one real aiortc viewer (same process, so no
     cross-process wake-ups), a viewer-second of the benchmark's traffic pushed through its
-    ``FastRtpSender.send_frame`` (packetised once, like the hub does), main-thread CPU."""
+    ``FastRtpSender.send_frame`` (packetised once, like the hub does), main-thread CPU;
+    ``native_loop``: the C send loop, else its Python twin."""
     from live_server.media.aiortc.fastpath import SharedPacketizer
     from support.peers import NumberedVideoTrack
 
     prepare_process(ice_loopback=True)
+    native.set_enabled(native_loop)
     sfu = Sfu(MediaClock(), publisher_timeout_s=3600, ice_loopback=True)
     publisher = RTCPeerConnection()
     publisher.addTransceiver(NumberedVideoTrack(), direction="sendonly")
@@ -401,7 +414,7 @@ async def send_path_cost(video: list[bytes], audio: list[bytes], repeats: int = 
                     raise RuntimeError("send-path bench: viewer not on the fast path")
                 await asyncio.sleep(0.05)
         fast = _fast(sfu)
-        assert fast is not None
+        assert fast is not None and fast.native == native_loop
         vpack = SharedPacketizer("video", "VP8", 90000)
         apack = SharedPacketizer("audio", "opus", 48000)
         frames_v = [vpack.pack(_packet(f, i * 3000, 90000)) for i, f in enumerate(video[:FPS])]
@@ -416,8 +429,10 @@ async def send_path_cost(video: list[bytes], audio: list[bytes], repeats: int = 
                 fast.send_frame(payloads, ts)
             results.append((time.thread_time() - t0) * 1000)
             await asyncio.sleep(0.2)  # let the viewer drain its socket
+        loop = "native" if native_loop else "Python"
         return (
-            f"fast send path alone, in-process ({packets} packets = one viewer-second): "
+            f"fast send path alone ({loop} loop), in-process ({packets} packets ="
+            " one viewer-second): "
             f"{percentile(results, 0.5):.2f} ms per viewer-second (median of {repeats}; "
             f"min {min(results):.2f}, max {max(results):.2f})"
         )
@@ -453,9 +468,17 @@ async def bench(args: argparse.Namespace) -> None:
     video_kbps = sum(len(f) for f in video) * 8 / (len(video) / FPS) / 1000
     print(f"  {len(video)} video frames, {video_kbps:.0f} kbit/s", flush=True)
     rows: list[Row] = []
+    have_native = native.backend() is not None
+    if not have_native:
+        print(f"  native send loop unavailable ({native.unavailable_reason()}):"
+              " 'forward' is the Python loop", flush=True)  # fmt: skip
     if not args.skip_forward:
         procs = args.viewer_processes
         rows += await run_mode("forward", args.viewers, args.window, video, audio, procs)
+        if args.python_viewers and have_native:
+            rows += await run_mode(
+                "forward-python", args.python_viewers, args.window, video, audio, procs
+            )
     if args.aiortc_viewers:
         rows += await run_mode(
             "forward-aiortc", args.aiortc_viewers, args.window, video, audio, args.viewer_processes
@@ -465,7 +488,8 @@ async def bench(args: argparse.Namespace) -> None:
         rows += await run_mode("relay", args.relay_viewers, args.window, video, audio, procs)
     text = table(rows, f"VP8 {WIDTH}x{HEIGHT} {FPS} fps ~{video_kbps:.0f} kbit/s")
     if not args.skip_forward:
-        text += "\n" + await send_path_cost(video, audio)
+        for native_loop in (True, False) if have_native else (False,):
+            text += "\n" + await send_path_cost(video, audio, native_loop)
     print()
     print(text)
     if args.json:
@@ -476,7 +500,9 @@ async def bench(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--serve", choices=["forward", "forward-aiortc", "relay"], help=argparse.SUPPRESS
+        "--serve",
+        choices=["forward", "forward-python", "forward-aiortc", "relay"],
+        help=argparse.SUPPRESS,
     )
     parser.add_argument("--viewer-worker", help=argparse.SUPPRESS)
     parser.add_argument(
@@ -496,6 +522,12 @@ def main() -> None:
     )
     parser.add_argument("--viewers", type=int_list, default="1,10,25,50,100")
     parser.add_argument("--relay-viewers", type=int_list, default="1,2,4")
+    parser.add_argument(
+        "--python-viewers",
+        type=int_list,
+        default="10,25,50",
+        help="steps for the fast path's Python send loop (LIVESHOP_NATIVE_FANOUT=0); '' skips",
+    )
     parser.add_argument(
         "--aiortc-viewers",
         type=int_list,

@@ -1,5 +1,6 @@
 """The fan-out benchmark's results: a step's row, and the table with each mode's cost per
-viewer-second against the fast path (bench/fanout.py runs the steps)."""
+viewer-second against the fast path with the native send loop (bench/fanout.py runs the
+steps)."""
 
 from __future__ import annotations
 
@@ -90,6 +91,7 @@ def table(rows: list[Row], publisher: str) -> str:
     ]
     # per-viewer cost of each mode: the median over its steps
     fwd = _costs(rows, "forward")
+    py = _costs(rows, "forward-python")
     slow = _costs(rows, "forward-aiortc")
     rel = _costs(rows, "relay", clean=False)
     if fwd:
@@ -99,6 +101,22 @@ def table(rows: list[Row], publisher: str) -> str:
             f"forwarding (fast path): {f_cost:.2f} ms per viewer-second = "
             f"{1000 / f_cost:.0f} viewers per core (median of {len(fwd)} steps with 10+ viewers)"
         )
+        if py:
+            p_cost = percentile(py, 0.5)
+            by_n = {r.viewers: r.ms_per_viewer_s for r in rows if r.mode == "forward"}
+            steps = [
+                f"{r.viewers}: {r.ms_per_viewer_s / by_n[r.viewers]:.2f}x"
+                for r in rows
+                if r.mode == "forward-python"
+                and r.ms_per_viewer_s
+                and by_n.get(r.viewers)
+                and (by_n[r.viewers] or 0) > 0
+            ]
+            lines.append(
+                f"fast path with the Python send loop: {p_cost:.2f} ms per viewer-second;"
+                f" the native loop is {p_cost / f_cost:.2f}x cheaper"
+                + (f" (Python/native per viewer count: {', '.join(steps)})" if steps else "")
+            )
         if slow:
             s_cost = percentile(slow, 0.5)
             lines.append(
