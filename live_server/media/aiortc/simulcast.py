@@ -212,7 +212,6 @@ class SimulcastReceiver:
             transport._unregister_rtp_receiver(layer.receiver)
 
     async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
-        await self._estimate_bandwidth(packet, arrival_time_ms)
         layer = self._by_ssrc.get(packet.ssrc)
         rid = packet.extensions.rtp_stream_id
         repaired = packet.extensions.repaired_rtp_stream_id
@@ -223,6 +222,8 @@ class SimulcastReceiver:
         if layer is None:
             self.unrouted += 1
             return
+        # only the host's announced layers count towards its uplink's estimate
+        await self._estimate_bandwidth(packet, arrival_time_ms)
         layer.packets += 1
         receiver: Any = layer.receiver
         await receiver._handle_rtp_packet(packet, arrival_time_ms)
