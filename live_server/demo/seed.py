@@ -53,7 +53,13 @@ DEMO_PRODUCTS: tuple[tuple[str, str, int, int, int | None], ...] = (
     ("Wooden Building Blocks", "toys", 3400, 50, None),
     ("Hardcover Sketchbook", "books", 1800, 90, None),
     ("Bestseller Mystery Novel", "books", 1400, 70, None),
+    ("Organic Cotton Tee", "fashion", 2400, 0, 2),
 )
+
+# The demo's product sold by size (its stock is per size; XL is sold out to show how that
+# looks); it closes the fashion show's line-up.
+SIZED_PRODUCT = "Organic Cotton Tee"
+TEE_SIZES: tuple[tuple[str, int], ...] = (("S", 8), ("M", 12), ("L", 10), ("XL", 0))
 
 _PALETTES = (
     ("#ff5f6d", "#ffc371"),
@@ -133,7 +139,15 @@ async def seed_demo(svc: DemoServices) -> None:
             await svc.db.execute(
                 "UPDATE products SET images = json_array(?) WHERE id = ?", (image, product.id)
             )
+        if title == SIZED_PRODUCT and not product.variants:
+            for size, units in TEE_SIZES:
+                await svc.catalog.add_variant(
+                    host_principal,
+                    product.id,
+                    {"options": {"Size": size}, "stock": units, "sku": f"TEE-{size}"},
+                )
         product_ids.append(product.id)
+    tee = product_ids[-1]
 
     repo = svc.sessions
     mine = {v.session.title for v in await repo.mine(host_principal)}
@@ -144,7 +158,7 @@ async def seed_demo(svc: DemoServices) -> None:
                 "title": "Fall Fashion Live: Layers & Linen",
                 "description": "Maya shows this season's layering pieces. Drops every 10 minutes!",
                 "starts_at": time.time(),
-                "product_ids": product_ids[:6],
+                "product_ids": [*product_ids[:6], tee],
                 "moderators": ["demo-mod"],
             },
         )

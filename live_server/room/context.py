@@ -13,6 +13,7 @@ from typing import Any
 
 from live_server.catalog.rules import Product
 from live_server.catalog.store import ProductRepository
+from live_server.catalog.variants import options_of
 from live_server.platform.audience import audience_key
 from live_server.platform.errors import NotFound
 from live_server.platform.identity import Principal
@@ -220,6 +221,10 @@ def card_payload(product: Product, pinned_media_time: float | None) -> dict[str,
         "stock": product.available,
         "pinned_media_time": pinned_media_time,
         # a listing with sizes or colours: the viewer picks one (its id is what is bought)
+        "options": [
+            {"name": name, "values": values}
+            for name, values in options_of(v.option_values for v in product.variants)
+        ],
         "variants": [
             {
                 "product_id": v.id,

@@ -226,3 +226,118 @@ def test_a_three_d_secure_card_is_confirmed_in_the_banks_step(
         timeout=15,
         message="Stripe's webhook paid the order",
     )
+
+
+def _sized_show(page: Page) -> tuple[int, dict[str, int], dict[str, str]]:
+    """A scheduled show of the host with a tee in S, M and L (L sold out); (session id,
+    variant ids by size, the host's auth header)."""
+    login = page.request.post("/api/auth/login", data={"username": HOST, "password": "pw-secret-1"})
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    title = f"Card tee {uuid.uuid4().hex[:5]}"
+    product = page.request.post(
+        "/api/products",
+        data={"title": title, "price_minor": 2_400, "category": "fashion", "stock": 0},
+        headers=headers,
+    )
+    assert product.ok, product.text()
+    pid = int(product.json()["id"])
+    sizes: dict[str, int] = {}
+    for size, units in (("S", 3), ("M", 3), ("L", 0)):
+        variant = page.request.post(
+            f"/api/products/{pid}/variants",
+            data={"options": {"Size": size}, "stock": units},
+            headers=headers,
+        )
+        assert variant.status == 201, variant.text()
+        sizes[size] = int(variant.json()["id"])
+    show = page.request.post(
+        "/api/sessions", data={"title": f"Sizes {title}", "product_ids": [pid]}, headers=headers
+    )
+    assert show.ok, show.text()
+    return int(show.json()["id"]), {"listing": pid, **sizes}, headers
+
+
+def _playing(page: Page) -> float:
+    """The player's current time, once it has real frames and is not paused."""
+    page.wait_for_function(
+        "() => { const v = document.getElementById('player');"
+        " return v && v.videoWidth > 0 && !v.paused && v.currentTime > 0; }",
+        timeout=25_000,
+    )
+    return float(page.evaluate("() => document.getElementById('player').currentTime"))
+
+
+def test_size_m_bought_by_card_from_the_pinned_card_while_the_video_plays_then_shipped(
+    make_context: Callable[..., BrowserContext],
+    stripe_shop: tuple[ServerProcess, LocalStripe],
+    run_async: Callable[..., Any],
+) -> None:
+    server, stripe = stripe_shop
+    run_async(stripe.webhook_to(f"{server.url}/api/payments/webhook/stripe"))
+    errors: list[str] = []
+    host = make_context(base_url=server.url, viewport={"width": 1366, "height": 900}).new_page()
+    host.on("pageerror", lambda err: errors.append(str(err)))
+    sid, ids, headers = _sized_show(host)
+    try:
+        # the host goes live from the studio (Chromium's fake camera) and pins the tee
+        token = headers["Authorization"].split()[1]
+        host.goto("/img/logo.svg")
+        host.evaluate("([k, v]) => localStorage.setItem(k, v)", [TOKEN_KEY, token])
+        host.goto(f"/studio.html?session={sid}")
+        host.wait_for_function(
+            "() => document.getElementById('broadcast-preview')?.videoWidth > 0", timeout=15_000
+        )
+        host.click("#broadcast-start")
+        expect(host.locator("#broadcast-stop")).to_be_visible(timeout=20_000)
+        row = host.locator(f"#lineup-pins [data-product-id='{ids['listing']}']")
+        row.locator(".pin-toggle").click()
+        expect(row.locator(".pin-toggle")).to_have_text("Unpin")
+
+        viewer = make_context(base_url=server.url).new_page()
+        viewer.on("pageerror", lambda err: errors.append(str(err)))
+        buyer_token = _viewer(viewer)
+        viewer.goto(f"/session.html?id={sid}")
+        before = _playing(viewer)
+        card = viewer.locator(f"#pinned-cards .pinned-card[data-product-id='{ids['listing']}']")
+        expect(card.locator(".variant-chip")).to_have_count(3, timeout=15_000)
+        expect(card.locator(f".variant-chip[data-variant-id='{ids['L']}']")).to_be_disabled()
+        # one tap on M opens the sheet with M picked; Stripe's card Element takes the card
+        card.locator(f".variant-chip[data-variant-id='{ids['M']}']").click()
+        sheet = viewer.locator("#buy-sheet")
+        expect(sheet.locator(f".variant-chip[data-variant-id='{ids['M']}']")).to_have_attribute(
+            "aria-checked", "true"
+        )
+        expect(sheet.locator("#buy-price")).to_have_text("$24.00")
+        _fill_sheet(viewer, CARD_OK)
+        sheet.locator("#buy-now").click()
+        confirmation = viewer.locator("#order-confirmation")
+        expect(confirmation).to_be_visible(timeout=20_000)
+        order_id = confirmation.get_attribute("data-order-id") or ""
+        order = _order(viewer, buyer_token, order_id)
+        assert order["status"] == "paid" and order["payment"]["provider"] == "stripe"
+        assert [(i["product_id"], i["title"]) for i in order["items"]] == [
+            (ids["M"], order["items"][0]["title"])
+        ] and order["items"][0]["title"].endswith(" - M")
+        # the video never stopped while the viewer picked a size and paid
+        after = _playing(viewer)
+        assert after > before, (before, after)
+        left = viewer.request.get(f"/api/products/{ids['listing']}").json()["variants"]
+        assert [(v["label"], v["stock"]) for v in left] == [("S", 3), ("M", 2), ("L", 0)]
+
+        # the host ships it; the buyer sees the tracking number
+        host.goto("/fulfilment.html")
+        shipped = host.locator(f"#seller-orders [data-order-id='{order_id}']")
+        expect(shipped).to_contain_text(" - M")
+        shipped.get_by_role("button", name="Mark shipped").click()
+        tracking = f"1Z{uuid.uuid4().hex[:12].upper()}"
+        shipped.get_by_label("Carrier").fill("UPS")
+        shipped.get_by_label("Tracking number").fill(tracking)
+        shipped.locator("form button[type=submit]").click()
+        expect(shipped).to_have_count(0)
+        viewer.goto("/orders.html")
+        mine = viewer.locator(f"#orders-list [data-order-id='{order_id}']")
+        expect(mine.locator(".tracking-number")).to_have_text(tracking)
+        expect(mine.locator(".status-chip")).to_have_text("Shipped")
+        assert errors == []
+    finally:
+        host.request.post(f"/api/sessions/{sid}/end", headers=headers)

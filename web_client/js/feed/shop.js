@@ -1,11 +1,13 @@
 // The shopping bag of a clip, a post or a replay: its products, each with one-tap buy through
 // POST /api/checkout/buy-now, attributed to the clip/post/replay, with an Idempotency-Key so a
-// retried tap never orders twice. Asks once for an address when none is saved.
+// retried tap never orders twice. Asks once for an address when none is saved. A product
+// sold by size or colour shows its chips: the one picked is what "Buy now" buys.
 
 import { ApiError, api, currentUser, formatPrice, orderNumber } from "../api.js";
 import { finishPayment } from "../checkout/card.js";
 import { SHIP_FIELDS, loadProfile, profileFields } from "../checkout/profile.js";
 import { priceNoteEl } from "../checkout/quote.js";
+import { hasVariants, optionWords, variantPicker } from "../checkout/variants.js";
 import { showFieldError } from "../forms.js";
 import { busy, el, openSheet, replaceChildren, toast } from "../ui.js";
 
@@ -107,15 +109,31 @@ function quoteLine(product, line) {
 export function openBag(item) {
   const status = el("p", { class: "muted small", id: "bag-status", role: "status" });
   const rows = (item.products || []).map((product) => {
-    const button = el("button", { type: "button", class: "btn btn-primary btn-small bag-buy", dataset: { productId: String(product.id) } }, "Buy now");
-    button.addEventListener("click", () => buy(item, product, button, status));
+    const sized = hasVariants(product);
+    let chosen = sized ? null : product; // what "Buy now" buys: the product, or the size picked
+    const button = el("button", { type: "button", class: "btn btn-primary btn-small bag-buy", dataset: { productId: String(product.id) }, disabled: sized }, "Buy now");
+    button.addEventListener("click", () => chosen && buy(item, chosen, button, status));
     const delivered = el("div", { class: "small muted bag-quote" });
-    if (product.stock > 0) quoteLine(product, delivered);
+    const price = el("span", {}, formatPrice(product.price_minor, product.currency));
+    if (product.stock > 0 && !sized) quoteLine(product, delivered);
+    const picker =
+      sized && product.stock > 0
+        ? variantPicker(product, {
+            onPick: (variant) => {
+              if (chosen !== variant) delete button.dataset.idempotencyKey; // another size, another purchase
+              chosen = variant;
+              button.disabled = false;
+              price.textContent = formatPrice(variant.price_minor, product.currency);
+              quoteLine(variant, delivered);
+            },
+          })
+        : null;
+    if (sized && product.stock > 0) delivered.textContent = `Choose a ${optionWords(product)}.`;
     return el(
       "li",
       { class: "bag-item", dataset: { productId: String(product.id) } },
       product.images && product.images[0] ? el("img", { src: product.images[0], alt: "" }) : el("span", { class: "thumb" }),
-      el("div", {}, el("div", { class: "title" }, product.title), el("div", { class: "price" }, formatPrice(product.price_minor, product.currency), " ", priceNoteEl()), delivered, product.stock <= 5 ? el("div", { class: "stock-low" }, product.stock ? `Only ${product.stock} left` : "Sold out") : null),
+      el("div", {}, el("div", { class: "title" }, product.title), el("div", { class: "price" }, price, " ", priceNoteEl()), picker, delivered, product.stock <= 5 ? el("div", { class: "stock-low" }, product.stock ? `Only ${product.stock} left` : "Sold out") : null),
       product.stock > 0 ? button : el("span", { class: "muted small" }, "Sold out"),
     );
   });

@@ -1,11 +1,13 @@
 // The product editor (a bottom sheet from the studio's product list): title, description,
 // price, stock, category, limit per buyer and the images (add, remove). PATCH
 // /api/products/{id} saves the fields; the server judges every value and names the field
-// it refuses, which is shown under that input.
+// it refuses, which is shown under that input. Sizes and colours, each with its own stock,
+// are edited below the images (js/pages/variant-editor.js).
 
 import { ApiError, api, currencyDigits } from "../api.js";
 import { clearFormErrors, showFieldError } from "../forms.js";
 import { busy, closeSheet, el, icon, openSheet, replaceChildren, showError, toast } from "../ui.js";
+import { variantSection } from "./variant-editor.js";
 
 const IMAGE_TYPES = "image/jpeg,image/png,image/webp,image/gif";
 const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
@@ -96,7 +98,7 @@ export function openProductEditor(product, onSaved = () => {}) {
       "div",
       { class: "field-row" },
       field(`Price (${current.currency})`, el("input", { name: "price", id: "editor-price", inputmode: "decimal", required: true, value: amountText(current.price_minor, current.currency) })),
-      field("Stock", el("input", { name: "stock", id: "editor-stock", type: "number", min: "0", step: "1", value: String(current.stock) })),
+      field("Stock", el("input", { name: "stock", id: "editor-stock", type: "number", min: "0", step: "1", value: String(current.stock), disabled: (current.variants || []).length > 0 }), (current.variants || []).length ? "Counted per size or colour below." : null),
     ),
     el(
       "div",
@@ -105,6 +107,12 @@ export function openProductEditor(product, onSaved = () => {}) {
       field("Weight (grams, for shipping)", el("input", { name: "weight_g", id: "editor-weight", type: "number", min: "0", step: "1", value: String(current.weight_g ?? 0) })),
     ),
     el("div", { class: "field" }, el("span", { class: "label" }, "Images"), imageStrip(current, () => onSaved(current))),
+    variantSection(current, (fresh) => {
+      const stockInput = form.querySelector("#editor-stock");
+      stockInput.disabled = fresh.variants.length > 0;
+      stockInput.value = String(fresh.stock);
+      onSaved(fresh);
+    }),
     el("button", { type: "submit", class: "btn btn-primary btn-block", id: "editor-save" }, "Save changes"),
   );
   form.addEventListener("submit", async (event) => {
@@ -122,7 +130,8 @@ export function openProductEditor(product, onSaved = () => {}) {
     if (!Number.isInteger(stock) || stock < 0) return refuse("stock", "Stock must be 0 or more.");
     if (limit !== null && (!Number.isInteger(limit) || limit < 1)) return refuse("per_buyer_limit", "The limit per buyer must be at least 1.");
     if (!Number.isInteger(weight) || weight < 0) return refuse("weight_g", "Enter the weight in grams, 0 or more.");
-    const body = { title, description: form.description.value.trim(), price_minor: price, stock, per_buyer_limit: limit, weight_g: weight };
+    const body = { title, description: form.description.value.trim(), price_minor: price, per_buyer_limit: limit, weight_g: weight };
+    if (!(current.variants || []).length) body.stock = stock; // else counted per variant
     try {
       const saved = await busy(form.querySelector("#editor-save"), () => api(`/api/products/${product.id}`, { method: "PATCH", body }));
       closeSheet();

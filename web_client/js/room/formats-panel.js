@@ -5,6 +5,7 @@
 //   const panel = mountFormatsPanel(container, session);   // session: GET /api/sessions/{id}
 //   panel.close();
 
+import { findSellable, sellableOptions } from "../checkout/variants.js";
 import { currencyDigits, formatPrice } from "../api.js";
 import { showFieldError } from "../forms.js";
 import { el, replaceChildren, toast } from "../ui.js";
@@ -81,8 +82,7 @@ export function mountFormatsPanel(container, session) {
   };
 
   // -- auctions ---------------------------------------------------------------------------
-  const product = el("select", { class: "input", id: "auction-product" },
-    products.map((p) => el("option", { value: String(p.id) }, p.title)));
+  const product = el("select", { class: "input", id: "auction-product" }, sellableOptions(products));
   const start = el("input", { class: "input", id: "auction-start-price", inputmode: "decimal", value: "10" });
   const duration = el("input", { class: "input", id: "auction-duration", type: "number", min: "5", max: "3600", value: "30" });
   const mode = el("select", { class: "input", id: "auction-mode" },
@@ -108,7 +108,7 @@ export function mountFormatsPanel(container, session) {
     if (r) t.reserve_minor = r;
     return t;
   };
-  const titleOf = (id) => products.find((p) => p.id === id)?.title ?? `Product ${id}`;
+  const titleOf = (id) => findSellable(products, id)?.title ?? `Product ${id}`;
   const queueList = el("ol", { class: "formats-queue", id: "auction-queue" });
   const saveQueue = () => {
     localStorage.setItem(queueKey, JSON.stringify(queue));

@@ -1,9 +1,10 @@
 // Buying during a live show, without leaving (or pausing) the video.
 //
-// - Listens for `liveshop:buy` ({productId, sessionId}) from the pinned cards and adds a
+// - Listens for `liveshop:buy` ({productId, sessionId, variantId}) from the pinned cards and adds a
 //   Buy button to every line-up product; opens a bottom sheet with one-tap buy (saved
 //   address and payment method) or add-to-cart. Every checkout carries an Idempotency-Key,
-//   kept for the sheet's lifetime, so a retried tap never orders twice.
+//   kept for the sheet's lifetime, so a retried tap never orders twice. A product sold by
+//   size or colour is bought as the variant picked in the sheet (or tapped on the card).
 // - A bag button on the stage opens the cart; checkout turns it into one order.
 // - Reads the room tick's "commerce" section (`liveshop:tick`): flash-sale countdowns and
 //   units left on the pinned cards, "N bought in the last minute" and opt-in
@@ -13,10 +14,11 @@
 import { ApiError, api, currentUser, formatPrice, orderNumber } from "../api.js";
 import { showFieldError } from "../forms.js";
 import { ready } from "../pages/session.js";
-import { busy, closeSheet, cover, el, icon, openSheet, replaceChildren, toast } from "../ui.js";
+import { busy, closeSheet, cover, el, icon, openSheet, replaceChildren, showError, toast } from "../ui.js";
 import { finishPayment } from "../checkout/card.js";
 import { SHIP_FIELDS, loadProfile, shippingBlock } from "../checkout/profile.js";
 import { breakdown, priceNoteEl, quoteBox } from "../checkout/quote.js";
+import { hasVariants, isSoldOut, optionWords, variantPicker } from "../checkout/variants.js";
 import { couponFor } from "./offers.js";
 
 if (!document.querySelector('link[href="/css/shop.css"]')) {
@@ -119,7 +121,10 @@ function decorateCards() {
       state.viewed.add(productId);
       track("card_view", productId);
     }
-    const sale = state.sales.get(productId);
+    // a sale on the product, or on one of its sizes (named on the badge)
+    const chips = [...card.querySelectorAll(".variant-chip[data-variant-id]")];
+    const sizeOnSale = chips.find((chip) => state.sales.has(Number(chip.dataset.variantId)));
+    const sale = state.sales.get(productId) || (sizeOnSale ? state.sales.get(Number(sizeOnSale.dataset.variantId)) : null);
     let badge = card.querySelector(".sale-badge");
     if (!sale) {
       badge?.remove();
@@ -133,7 +138,8 @@ function decorateCards() {
     badge.dataset.status = sale.status;
     badge.dataset.ends = String(sale.ends_at_epoch);
     const left = Math.max(0, sale.remaining);
-    const label = sale.status === "ended" ? "Sale ended" : sale.status === "sold_out" ? "Sold out" : "Flash sale";
+    const what = sizeOnSale && !state.sales.has(productId) ? ` · ${sizeOnSale.dataset.label}` : "";
+    const label = (sale.status === "ended" ? "Sale ended" : sale.status === "sold_out" ? "Sold out" : "Flash sale") + what;
     replaceChildren(
       badge,
       el("span", { class: "sale-tag" }, label),
@@ -141,7 +147,7 @@ function decorateCards() {
       sale.status === "active" ? el("span", { class: "sale-clock", "aria-label": "time left" }, clock(secondsLeft(sale))) : null,
       sale.status === "active" ? el("span", { class: "sale-left visually-hidden" }, `${left} left`) : null,
     );
-    card.classList.toggle("is-sold-out", sale.status === "sold_out");
+    card.classList.toggle("is-sold-out", sale.status === "sold_out" && !what);
     card.classList.toggle("has-sale", sale.status === "active");
   }
 }
@@ -175,7 +181,9 @@ function errorText(err) {
 }
 
 async function productById(productId) {
-  if (!state.products.has(productId)) state.products.set(productId, await api(`/api/products/${productId}`));
+  const known = state.products.get(productId);
+  // sizes sell out one by one during a show: their stock is read fresh for each sheet
+  if (!known || hasVariants(known)) state.products.set(productId, await api(`/api/products/${productId}`));
   return state.products.get(productId);
 }
 
@@ -230,7 +238,7 @@ async function ensureUser() {
   });
 }
 
-async function openBuySheet(productId) {
+async function openBuySheet(productId, variantId = null) {
   if (!(await ensureUser())) return;
   let product;
   let profile;
@@ -240,34 +248,72 @@ async function openBuySheet(productId) {
     toast(errorText(err), "error");
     return;
   }
-  const key = newKey(); // one purchase intent = one key, whatever the number of retries
+  let key = newKey(); // one purchase intent = one key, whatever the number of retries
   let quantity = 1;
-  const sale = liveSale(productId);
-  const unit = sale ? sale.price_minor : product.price_minor;
-  const max = Math.max(1, Math.min(10, sale?.per_buyer_limit || product.per_buyer_limit || 10));
+  // What is bought: the product itself, or the variant picked (a size tapped on the card)
+  const sized = hasVariants(product);
+  let chosen = sized ? product.variants.find((v) => v.id === variantId && !isSoldOut(v)) || null : product;
+  const sale = () => (chosen ? liveSale(chosen.id) : null);
+  const unit = () => (sale() ? sale().price_minor : (chosen || product).price_minor);
+  const max = () => Math.max(1, Math.min(10, sale()?.per_buyer_limit || product.per_buyer_limit || 10));
   const qtyOut = el("output", { id: "buy-qty" }, "1");
-  const total = () => formatPrice(unit * quantity, product.currency);
-  const buyButton = el("button", { type: "submit", class: "btn btn-primary btn-block", id: "buy-now" }, `Buy now · ${total()}`);
+  const total = () => formatPrice(unit() * quantity, product.currency);
+  const buyButton = el("button", { type: "submit", class: "btn btn-primary btn-block", id: "buy-now" });
+  const label = () => {
+    buyButton.disabled = !chosen;
+    buyButton.textContent = chosen ? `Buy now · ${total()}` : `Choose a ${optionWords(product)}`;
+  };
   // subtotal, shipping, tax and total as the server works them out for this address
   const quote = quoteBox();
   const ask = async (address = shipping.typed()) => {
-    const got = await quote.update({ product_id: product.id, quantity, ...(address ? { address } : {}), ...(deal ? { coupon_id: deal.coupon.id } : {}) });
+    if (!chosen) return;
+    const got = await quote.update({ product_id: chosen.id, quantity, ...(address ? { address } : {}), ...(deal ? { coupon_id: deal.coupon.id } : {}) });
     if (got && got.shipping_minor !== null) buyButton.textContent = `Buy now · ${formatPrice(got.total_minor, got.currency)}`;
   };
   const setQty = (n) => {
-    quantity = Math.max(1, Math.min(max, n));
+    quantity = Math.max(1, Math.min(max(), n));
     qtyOut.textContent = String(quantity);
-    buyButton.textContent = `Buy now · ${total()}`;
+    label();
     ask();
   };
   const error = el("div", { class: "form-error", role: "alert", hidden: true });
   // a live coupon this viewer claimed: the server applies it (or says why not)
-  const deal = couponFor(product.id, unit);
+  const deal = couponFor(product.id, unit());
   const couponLine = deal
     ? el("div", { class: "row small", id: "buy-coupon" }, `Coupon ${deal.coupon.code}: ${deal.coupon.text}`)
     : null;
   const shipping = shippingBlock(profile, { onAddress: (address) => ask(address) });
   const image = (product.images || [])[0];
+  const priceEl = el("span", { class: "price", id: "buy-price" });
+  const saleEls = el("span", { class: "row small" });
+  const showPrice = () => {
+    priceEl.textContent = formatPrice(unit(), product.currency);
+    const s = sale();
+    replaceChildren(
+      saleEls,
+      s ? el("span", { class: "sale-was" }, formatPrice((chosen || product).price_minor, product.currency)) : null,
+      s ? el("span", { class: "stock-low" }, `Flash sale · ${s.remaining} left`) : null,
+    );
+  };
+  const picker = sized
+    ? el(
+        "div",
+        { class: "stack-s", id: "buy-variants" },
+        el("span", { class: "muted small" }, `Choose a ${optionWords(product)}`),
+        variantPicker(product, {
+          selectedId: chosen ? chosen.id : null,
+          onPick: (variant) => {
+            if (chosen !== variant) key = newKey(); // another size is another purchase
+            chosen = variant;
+            setQty(quantity);
+            showPrice();
+            error.hidden = true;
+          },
+        }),
+      )
+    : null;
+  showPrice();
+  label();
   const body = el(
     "form",
     { class: "stack buy-sheet", id: "buy-form", novalidate: true },
@@ -279,16 +325,10 @@ async function openBuySheet(productId) {
         "div",
         { class: "grow" },
         el("div", { class: "product-title" }, product.title),
-        el(
-          "div",
-          { class: "row small" },
-          el("span", { class: "price" }, formatPrice(unit, product.currency)),
-          priceNoteEl(),
-          sale ? el("span", { class: "sale-was" }, formatPrice(product.price_minor, product.currency)) : null,
-          sale ? el("span", { class: "stock-low" }, `Flash sale · ${sale.remaining} left`) : null,
-        ),
+        el("div", { class: "row small" }, priceEl, priceNoteEl(), saleEls),
       ),
     ),
+    picker,
     el(
       "div",
       { class: "row row-between" },
@@ -306,17 +346,21 @@ async function openBuySheet(productId) {
     quote.box,
     error,
     buyButton,
-    el("button", { type: "button", class: "btn btn-ghost btn-block", id: "add-to-cart", onclick: (e) => addToCart(product, quantity, e.currentTarget) }, "Add to cart"),
+    el("button", { type: "button", class: "btn btn-ghost btn-block", id: "add-to-cart", onclick: (e) => (chosen ? addToCart(chosen, quantity, e.currentTarget) : toast(`Choose a ${optionWords(product)} first.`, "error")) }, "Add to cart"),
   );
   body.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.hidden = true;
+    if (!chosen) {
+      showError(error, `Choose a ${optionWords(product)} first.`);
+      return;
+    }
     try {
       const result = await busy(buyButton, async () => {
         await shipping.saveIfEdited();
         return api("/api/checkout/buy-now", {
           body: {
-            product_id: product.id,
+            product_id: chosen.id,
             quantity,
             source: { type: "live", id: state.sessionId },
             ...(deal ? { coupon_id: deal.coupon.id } : {}),
@@ -329,7 +373,7 @@ async function openBuySheet(productId) {
       showFieldError(body, { field: err.field, message: errorText(err) }, { box: error, fields: SHIP_FIELDS });
     }
   });
-  openSheet({ title: sale ? "Flash sale" : "Buy", content: body, id: "buy-sheet" });
+  openSheet({ title: sale() ? "Flash sale" : "Buy", content: body, id: "buy-sheet" });
   ask();
 }
 
@@ -473,10 +517,10 @@ function addLineupButtons() {
 }
 
 document.addEventListener("liveshop:buy", (event) => {
-  const { productId } = event.detail || {};
+  const { productId, variantId } = event.detail || {};
   if (!productId) return;
   track("card_click", productId);
-  openBuySheet(Number(productId));
+  openBuySheet(Number(productId), variantId ? Number(variantId) : null);
 });
 
 ready.then(async (loaded) => {

@@ -7,6 +7,7 @@
 // The flash-sale form sits under the line-up (#flash-sale-slot) when the page has one; a
 // line-up row's "Flash sale" ("liveshop:flash-sale-for" {productId}) picks its product.
 
+import { findSellable, sellableOptions } from "../checkout/variants.js";
 import { api, currencyDigits, formatPrice, formatTime } from "../api.js";
 import { onSessionSelected } from "../pages/studio.js";
 import { showFieldError } from "../forms.js";
@@ -45,7 +46,7 @@ const SALE_FIELDS = {
 
 function saleForm(session, onStarted) {
   const products = session.products || [];
-  const select = el("select", { class: "input", id: "sale-product", name: "product_id" }, products.map((p) => el("option", { value: String(p.id) }, p.title)));
+  const select = el("select", { class: "input", id: "sale-product", name: "product_id" }, sellableOptions(products));
   const field = (id, label, attrs) => el("label", { class: "field" }, el("span", {}, label), el("input", { class: "input", id, name: id, required: true, ...attrs }));
   const price = field("sale-price", "Sale price", { inputmode: "decimal", placeholder: "9.99" });
   const quantity = field("sale-quantity", "Units", { type: "number", min: "1", value: "10" });
@@ -64,7 +65,7 @@ function saleForm(session, onStarted) {
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const product = products.find((p) => String(p.id) === select.value);
+    const product = findSellable(products, Number(select.value));
     if (!product) return;
     const value = (id) => form.querySelector(`#${id}`).value;
     const body = {
@@ -143,7 +144,9 @@ function ticker(orders, seen) {
 function mount(session) {
   current?.stop();
   const seen = new Set();
-  const titles = new Map((session.products || []).map((p) => [p.id, p.title]));
+  const titles = new Map(
+    (session.products || []).flatMap((p) => [[p.id, p.title], ...(p.variants || []).map((v) => [v.id, `${p.title} - ${v.label}`])]),
+  );
   const metrics = el("div", { id: "sales-metrics" });
   const orders = el("div", {});
   const chart = el("div", {});
@@ -187,7 +190,10 @@ function mount(session) {
   const pickProduct = (event) => {
     const { sessionId, productId } = event.detail ?? {};
     if (sessionId !== session.id || stopped) return;
-    form.querySelector("#sale-product").value = String(productId);
+    const picker = form.querySelector("#sale-product");
+    // a product sold by size: its first size is picked (the host may choose another)
+    const listed = (session.products || []).find((p) => p.id === productId);
+    picker.value = String(listed?.variants?.length ? listed.variants[0].id : productId);
     const price = form.querySelector("#sale-price");
     saleCard.scrollIntoView({ block: "nearest" });
     if (!form.hidden) price.focus();
