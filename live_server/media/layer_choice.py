@@ -1,0 +1,163 @@
+"""Which simulcast layer one viewer should get, from its receiver feedback (pure, no I/O).
+
+Issue 16 part 4: each viewer gets the best layer its network carries. What the server
+hears from a viewer: its REMB estimate (the bitrate it thinks it can receive), the loss in
+its receiver reports (fraction lost, 0-1), and how much it asks to have resent (NACKed
+packets over packets sent). ``ViewerLayerChooser.update`` turns that, with each layer's
+current bitrate, into a target layer; the send path then switches at that layer's next
+keyframe (``layer_rewrite.LayerRewriter``).
+
+Rules, with hysteresis so a viewer does not flap:
+
+- A layer *fits* when its bitrate is at most ``headroom`` (85 %) of the REMB estimate
+  (no estimate yet: every layer fits).
+- The link is *congested* while the smoothed loss is over ``loss_down`` (10 %) or the
+  smoothed NACK rate over ``nack_down`` (15 %).
+- Down: once the current layer has not fitted, or the link has been congested, for
+  ``down_after_s`` (1 s) without a break, move to the best lower layer that fits (the
+  lowest if none does). Congestion moves down one layer at a time.
+- Up: once the next better layer has fitted with ``up_margin`` to spare (its bitrate at
+  most 70 % of the estimate) and the link has been clean (loss under ``loss_up``, 2 %, NACKs
+  under ``nack_up``, 3 %) for ``up_after_s`` without a break, move up one layer. A layer that
+  had to be left within ``probe_window_s`` (10 s) of moving up to it doubles the wait
+  before the next try (up to ``max_up_after_s``); a calm ``probe_window_s`` resets it.
+- A viewer's wish (data saver / "HD" on the player): ``prefer("low")`` pins the smallest
+  layer, ``prefer("high")`` the best one whatever the feedback, ``prefer("auto")`` the rules.
+- Layers that are not live are skipped; when the current one stops, the best live one that
+  fits is chosen at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Preference = Literal["auto", "low", "high"]
+
+
+@dataclass(frozen=True)
+class LayerRate:
+    """A layer the host sends now: its rid, bitrate (bit/s) and whether frames flow."""
+
+    rid: str
+    bitrate_bps: float
+    live: bool = True
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What one viewer reported lately (None: nothing heard of that kind)."""
+
+    remb_bps: float | None = None
+    fraction_lost: float | None = None  # 0..1, from its receiver reports
+    nack_rate: float | None = None  # NACKed packets / packets sent to it, 0..1
+
+
+@dataclass(frozen=True)
+class ChooserConfig:
+    """The thresholds and delays of the rules (see the module docstring)."""
+
+    headroom: float = 0.85
+    up_margin: float = 0.70
+    loss_down: float = 0.10
+    loss_up: float = 0.02
+    nack_down: float = 0.15
+    nack_up: float = 0.03
+    down_after_s: float = 1.0
+    up_after_s: float = 4.0
+    max_up_after_s: float = 32.0
+    probe_window_s: float = 10.0
+    smoothing: float = 0.3  # weight of a new loss / NACK sample
+
+
+class ViewerLayerChooser:
+    """One viewer's target layer (see the module docstring)."""
+
+    def __init__(self, config: ChooserConfig | None = None) -> None:
+        self.config = config or ChooserConfig()
+        self.current: str | None = None
+        self.preference: Preference = "auto"
+        self._loss = 0.0
+        self._nacks = 0.0
+        self._bad_since: float | None = None
+        self._good_since: float | None = None
+        self._up_after_s = self.config.up_after_s
+        self._moved_up_at: float | None = None
+        self.switches = 0
+
+    def prefer(self, preference: Preference) -> None:
+        """The viewer's own wish: ``low`` (data saver), ``high`` (HD) or ``auto``."""
+        self.preference = preference
+
+    def update(self, layers: Sequence[LayerRate], feedback: Feedback, now: float) -> str | None:
+        """The layer this viewer should be on now; ``layers`` best first."""
+        live = [layer for layer in layers if layer.live]
+        if not live:
+            return self.current
+        self._smooth(feedback)
+        if self.preference != "auto":
+            pinned = live[-1] if self.preference == "low" else live[0]
+            return self._move(pinned.rid, now, up=False)
+        index = next((i for i, layer in enumerate(live) if layer.rid == self.current), None)
+        if index is None:  # no layer yet, or it stopped: the best one that fits, at once
+            self._bad_since = self._good_since = None
+            return self._move(self._best_fitting(live, feedback, 0), now, up=False)
+        return self._steer(live, index, feedback, now)
+
+    def _steer(
+        self, live: list[LayerRate], index: int, feedback: Feedback, now: float
+    ) -> str | None:
+        cfg = self.config
+        remb = feedback.remb_bps
+        congested = self._loss > cfg.loss_down or self._nacks > cfg.nack_down
+        too_big = remb is not None and live[index].bitrate_bps > remb * cfg.headroom
+        if congested or too_big:
+            self._good_since = None
+            self._bad_since = now if self._bad_since is None else self._bad_since
+            if now - self._bad_since < cfg.down_after_s or index == len(live) - 1:
+                return self.current
+            self._bad_since = None
+            if self._moved_up_at is not None and now - self._moved_up_at < cfg.probe_window_s:
+                self._up_after_s = min(self._up_after_s * 2, cfg.max_up_after_s)
+            # too big: straight to what fits; loss alone: one layer down at a time
+            target = (
+                self._best_fitting(live, feedback, index + 1) if too_big else live[index + 1].rid
+            )
+            return self._move(target, now, up=False)
+        self._bad_since = None
+        if self._moved_up_at is not None and now - self._moved_up_at >= cfg.probe_window_s:
+            self._up_after_s = cfg.up_after_s  # it held: the next probe waits the usual time
+            self._moved_up_at = None
+        clean = self._loss < cfg.loss_up and self._nacks < cfg.nack_up
+        better = live[index - 1] if index > 0 else None
+        roomy = better is not None and (remb is None or better.bitrate_bps <= remb * cfg.up_margin)
+        if better is None or not clean or not roomy:
+            self._good_since = None
+            return self.current
+        self._good_since = now if self._good_since is None else self._good_since
+        if now - self._good_since < self._up_after_s:
+            return self.current
+        self._good_since = None
+        return self._move(better.rid, now, up=True)
+
+    def _best_fitting(self, live: list[LayerRate], feedback: Feedback, start: int) -> str:
+        remb = feedback.remb_bps
+        for layer in live[start:]:
+            if remb is None or layer.bitrate_bps <= remb * self.config.headroom:
+                return layer.rid
+        return live[-1].rid
+
+    def _smooth(self, feedback: Feedback) -> None:
+        w = self.config.smoothing
+        if feedback.fraction_lost is not None:
+            self._loss += w * (min(max(feedback.fraction_lost, 0.0), 1.0) - self._loss)
+        if feedback.nack_rate is not None:
+            self._nacks += w * (min(max(feedback.nack_rate, 0.0), 1.0) - self._nacks)
+
+    def _move(self, rid: str, now: float, up: bool) -> str:
+        if rid != self.current:
+            self.current = rid
+            self.switches += 1
+            self._moved_up_at = now if up else None
+        return rid

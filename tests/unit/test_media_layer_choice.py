@@ -1,0 +1,117 @@
+"""A viewer's simulcast layer from its feedback (media/layer_choice.py): down when the
+estimate or the loss says so for a while, up only after a clean stretch with room to spare,
+backing off when an upswitch does not hold, and the viewer's own data saver / HD wish."""
+
+from __future__ import annotations
+
+from live_server.media.layer_choice import (
+    ChooserConfig,
+    Feedback,
+    LayerRate,
+    ViewerLayerChooser,
+)
+
+LAYERS = [LayerRate("h", 1_500_000), LayerRate("m", 500_000), LayerRate("l", 150_000)]
+PLENTY = Feedback(remb_bps=5_000_000, fraction_lost=0.0, nack_rate=0.0)
+
+
+def run(
+    chooser: ViewerLayerChooser,
+    feedback: Feedback,
+    start: float,
+    seconds: float,
+    layers: list[LayerRate] = LAYERS,
+    step: float = 0.1,
+) -> list[str | None]:
+    """Feed the same feedback every ``step`` seconds; the targets seen, in order, deduplicated."""
+    seen: list[str | None] = []
+    t = start
+    while t < start + seconds - 1e-9:
+        target = chooser.update(layers, feedback, t)
+        if not seen or seen[-1] != target:
+            seen.append(target)
+        t += step
+    return seen
+
+
+def test_a_new_viewer_gets_the_best_layer_that_fits_at_once() -> None:
+    assert ViewerLayerChooser().update(LAYERS, Feedback(), 0.0) == "h"  # nothing heard yet
+    assert ViewerLayerChooser().update(LAYERS, Feedback(remb_bps=700_000), 0.0) == "m"
+    assert ViewerLayerChooser().update(LAYERS, Feedback(remb_bps=50_000), 0.0) == "l"
+    assert ViewerLayerChooser().update([], Feedback(), 0.0) is None
+
+
+def test_a_drop_in_the_estimate_moves_down_after_a_second_straight_to_what_fits() -> None:
+    chooser = ViewerLayerChooser()
+    assert run(chooser, PLENTY, 0.0, 5.0) == ["h"]
+    slow = Feedback(remb_bps=400_000, fraction_lost=0.0, nack_rate=0.0)
+    # 0.9 s of a low estimate changes nothing; 1 s of it goes from h to l (m does not fit)
+    assert run(chooser, slow, 5.0, 0.9) == ["h"]
+    assert run(chooser, slow, 5.9, 0.3) == ["h", "l"]
+    # a short dip that recovers does not count
+    chooser2 = ViewerLayerChooser()
+    run(chooser2, PLENTY, 0.0, 1.0)
+    for i in range(10):
+        chooser2.update(LAYERS, slow if i % 2 else PLENTY, 1.0 + i * 0.3)
+    assert chooser2.current == "h"
+
+
+def test_loss_moves_down_one_layer_at_a_time() -> None:
+    chooser = ViewerLayerChooser()
+    run(chooser, PLENTY, 0.0, 1.0)
+    lossy = Feedback(remb_bps=5_000_000, fraction_lost=0.3, nack_rate=0.0)
+    assert run(chooser, lossy, 1.0, 1.5) == ["h", "m"]
+    assert run(chooser, lossy, 2.5, 1.5) == ["m", "l"]
+    assert run(chooser, lossy, 4.0, 5.0) == ["l"]  # nothing below the lowest
+    nacky = ViewerLayerChooser()
+    run(nacky, PLENTY, 0.0, 1.0)
+    assert run(nacky, Feedback(remb_bps=5_000_000, nack_rate=0.5), 1.0, 1.5) == ["h", "m"]
+
+
+def test_up_needs_a_clean_stretch_with_room_to_spare() -> None:
+    chooser = ViewerLayerChooser()
+    run(chooser, Feedback(remb_bps=100_000), 0.0, 1.0)
+    assert chooser.current == "l"
+    # m fits (500k <= 0.85 * 650k) but not with the up margin (0.7 * 650k = 455k): stay
+    assert run(chooser, Feedback(remb_bps=650_000, fraction_lost=0.0), 1.0, 10.0) == ["l"]
+    # room to spare, but some loss: stay
+    assert run(chooser, Feedback(remb_bps=800_000, fraction_lost=0.05), 11.0, 10.0) == ["l"]
+    # clean and roomy: up after 4 s, one layer at a time
+    clean = Feedback(remb_bps=3_000_000, fraction_lost=0.0, nack_rate=0.0)
+    chooser._loss = 0.0  # the loss average has decayed by then in practice
+    assert run(chooser, clean, 21.0, 3.9) == ["l"]
+    assert run(chooser, clean, 24.9, 0.3) == ["l", "m"]
+    assert run(chooser, clean, 25.2, 4.2) == ["m", "h"]
+
+
+def test_an_upswitch_that_does_not_hold_doubles_the_wait_for_the_next() -> None:
+    cfg = ChooserConfig(up_after_s=2.0, down_after_s=0.5, probe_window_s=10.0)
+    chooser = ViewerLayerChooser(cfg)
+    fits_m = Feedback(remb_bps=1_000_000, fraction_lost=0.0, nack_rate=0.0)
+    run(chooser, Feedback(remb_bps=100_000), 0.0, 0.5)
+    assert chooser.current == "l"
+    assert run(chooser, fits_m, 0.5, 2.1) == ["l", "m"]  # up after 2 s
+    # at m the viewer loses packets: down again within the probe window
+    lossy = Feedback(remb_bps=1_000_000, fraction_lost=0.5, nack_rate=0.0)
+    assert run(chooser, lossy, 2.6, 1.0) == ["m", "l"]
+    chooser._loss = 0.0
+    # the next try waits 4 s, not 2
+    assert run(chooser, fits_m, 3.6, 3.9) == ["l"]
+    assert run(chooser, fits_m, 7.5, 0.3) == ["l", "m"]
+    # held for the probe window: the wait is back to 2 s
+    run(chooser, fits_m, 7.8, 10.5)
+    assert chooser._up_after_s == 2.0
+
+
+def test_the_viewers_wish_and_layers_that_stop() -> None:
+    chooser = ViewerLayerChooser()
+    run(chooser, PLENTY, 0.0, 1.0)
+    chooser.prefer("low")
+    assert chooser.update(LAYERS, PLENTY, 1.0) == "l"  # data saver: at once
+    chooser.prefer("high")
+    assert chooser.update(LAYERS, Feedback(remb_bps=10_000), 1.1) == "h"  # HD whatever
+    chooser.prefer("auto")
+    assert run(chooser, Feedback(remb_bps=10_000), 1.2, 1.2) == ["h", "l"]
+    # the layer a viewer is on stops: the best live one that fits, at once
+    stopped = [LayerRate("h", 1_500_000), LayerRate("m", 500_000), LayerRate("l", 0, live=False)]
+    assert chooser.update(stopped, Feedback(remb_bps=800_000), 3.0) == "m"
