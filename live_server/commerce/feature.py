@@ -207,6 +207,8 @@ def setup(
         live=live,
         cancel_window_s=s.cancel_window_minutes * 60.0,
     )
+    # a refund made in Stripe's Dashboard is recorded on its order (charge.refunded)
+    payments.on_provider_refund(app[FULFILMENT].provider_refunded)
     app[EMAILS] = emails
     app[FLASH_SALES] = commerce.flash_sales
     app[ANALYTICS] = commerce.analytics

@@ -1,7 +1,8 @@
 """Fulfilment with card payments, against a real `localstripe` (PyPI) started by the test:
 partial then full refunds through Stripe (the refunds exist on the PaymentIntent, the order's
-refunded total follows, a refund above what was paid is refused), an authorised card captured
-when the seller ships, and a buyer's cancel giving the money back."""
+refunded total follows, a refund above what was paid is refused), a refund made in Stripe's
+Dashboard recorded from its charge.refunded webhook, an authorised card captured when the
+seller ships, and a buyer's cancel giving the money back."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from support.localstripe_server import (
     WEBHOOK_SECRET,
     LocalStripe,
     running_localstripe,
+    signed,
 )
 
 pytestmark = pytest.mark.slow
@@ -157,3 +159,66 @@ async def test_the_buyer_cancels_a_paid_card_order_and_gets_the_money_back(
     assert body["order"]["status"] == "cancelled" and body["order"]["refunded_minor"] == 1_500
     assert await refunds_on(stripe_server, order["payment"]["reference"]) == [1_500]
     assert await stock_of(services, show.product_ids[0]) == 3
+
+
+async def seller_order(client: Any, token: str, order_id: str) -> dict[str, Any]:
+    """The order as the seller's orders page lists it."""
+    resp = await client.get("/api/seller/orders?status=all", headers=auth(token))
+    assert resp.status == 200, await resp.text()
+    found: dict[str, Any] = next(o for o in (await resp.json())["items"] if o["id"] == order_id)
+    return found
+
+
+def charge_refunded(event_id: str, intent: str, order_id: str, refunded: int) -> dict[str, Any]:
+    """Stripe's charge.refunded event for the charge of a PaymentIntent."""
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": "charge.refunded",
+        "data": {
+            "object": {
+                "id": f"ch_{intent}",
+                "object": "charge",
+                "payment_intent": intent,
+                "amount_refunded": refunded,
+                "metadata": {"order_id": order_id},
+            }
+        },
+    }
+
+
+async def test_a_refund_made_in_the_stripe_dashboard_is_recorded_once(
+    client: Any, make_user: Any, stripe_server: LocalStripe
+) -> None:
+    show = await make_show(client, make_user, stocks=[5], price=2_400)
+    token = await card_buyer(client, make_user, stripe_server)
+    status, body = await buy(client, token, show.product_ids[0], quantity=2)
+    assert status == 201 and body["order"]["status"] == "paid", body
+    order_id, intent = body["order"]["id"], body["order"]["payment"]["reference"]
+    # the merchant refunds 15.00 in Stripe's Dashboard: Stripe holds it, and says so
+    async with aiohttp.ClientSession() as s:
+        resp = await s.post(
+            f"{stripe_server.url}/v1/refunds",
+            data={"payment_intent": intent, "amount": "1500"},
+            headers={"Authorization": f"Bearer {SECRET_KEY}"},
+        )
+        assert resp.status == 200, await resp.text()
+    assert await refunds_on(stripe_server, intent) == [1_500]
+    url = "/api/payments/webhook/stripe"
+    raw, headers = signed(charge_refunded("evt_dash_1", intent, order_id, 1_500))
+    for _ in range(2):  # Stripe retries a delivery: the second changes nothing
+        resp = await client.post(url, data=raw, headers=headers)
+        assert resp.status == 200, await resp.text()
+    seen = await seller_order(client, show.host_token, order_id)
+    assert seen["refunded_minor"] == 1_500 and seen["refundable_minor"] == 3_300
+    assert seen["payment"]["status"] == "partially_refunded"
+    assert [(r["amount_minor"], r["reason"]) for r in seen["refunds"]] == [(1_500, "provider")]
+    # the rest refunded from LiveShop: its own charge.refunded (total 48.00) adds nothing
+    status, body = await post(client, f"/api/orders/{order_id}/refund", show.host_token, {})
+    assert status == 200 and body["order"]["refunded_minor"] == 4_800, body
+    raw, headers = signed(charge_refunded("evt_dash_2", intent, order_id, 4_800))
+    assert (await client.post(url, data=raw, headers=headers)).status == 200
+    seen = await seller_order(client, show.host_token, order_id)
+    assert seen["refunded_minor"] == 4_800 and seen["payment"]["status"] == "refunded"
+    assert [r["amount_minor"] for r in seen["refunds"]] == [1_500, 3_300]
+    assert await refunds_on(stripe_server, intent) == [1_500, 3_300]

@@ -5,9 +5,6 @@ tap purchases, a decline, 3-D Secure, manual capture, and webhooks signed in
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 import time
 from collections.abc import Iterator
@@ -27,6 +24,7 @@ from support.localstripe_server import (
     WEBHOOK_SECRET,
     LocalStripe,
     running_localstripe,
+    signed,
 )
 
 pytestmark = pytest.mark.slow  # localstripe sends its webhooks a second after the event
@@ -110,14 +108,6 @@ async def stripe_events(services: Any, order_id: str) -> list[str]:
         (order_id,),
     )
     return [str(r["event_id"]) for r in rows]
-
-
-def signed(body: dict[str, Any], secret: str = WEBHOOK_SECRET, ts: int | None = None) -> Any:
-    """A body and its Stripe-Signature header, the way Stripe signs."""
-    raw = json.dumps(body).encode()
-    ts = int(time.time()) if ts is None else ts
-    mac = hmac.new(secret.encode(), f"{ts}.".encode() + raw, hashlib.sha256).hexdigest()
-    return raw, {"Stripe-Signature": f"t={ts},v1={mac}", "Content-Type": "application/json"}
 
 
 def intent_event(event_id: str, kind: str, intent: str, order_id: str) -> dict[str, Any]:

@@ -151,6 +151,34 @@ class FulfilmentService:
         self._emails.order_refunded(fresh, amount, refund_id)
         return fresh
 
+    async def provider_refunded(self, order_id: str, refunded_total: int) -> None:
+        """The provider's refunded total for an order (Stripe's charge.refunded): a refund
+        made outside LiveShop (the merchant's Stripe Dashboard) is recorded, with its email;
+        a refund LiveShop gave itself, or a replayed event, finds nothing missing. Units are
+        not returned to stock: only the merchant knows whether they came back."""
+        order = await self._store.order(order_id)
+        if order is None:
+            return
+        already = int(order.get("refunded_minor") or 0)
+        missing = min(refunded_total, int(order["total_minor"])) - already
+        if missing <= 0:
+            return
+        before = await self._store.reserve_refund(order_id, missing)
+        if before is None:
+            return
+        record = await self._store.record_refund(
+            order,
+            amount=missing,
+            provider_refund_id=None,
+            payment_status=rules.payment_status_after_refund(order, before + missing),
+            restock=False,
+            reason="provider",
+            by=None,
+            now=self._clock(),
+        )
+        logger.info("order %s: %d refunded at the provider, recorded", order_id, missing)
+        self._emails.order_refunded(await self._fresh(order_id), missing, record.refund_id)
+
     async def _give_back(
         self, order: dict[str, Any], amount: int, restock: bool, reason: str, by: int
     ) -> int:

@@ -13,7 +13,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -185,6 +185,8 @@ class PaymentsService:
         self._providers: dict[str, PaymentProvider] = {}
         self._by_method: dict[str, PaymentProvider] = {}
         self._release_listeners: list[Callable[[Released], None]] = []
+        # told of a provider's refunded total (a refund made in Stripe's Dashboard)
+        self._refund_listeners: list[Callable[[str, int], Awaitable[None]]] = []
         self.register(OfflineProvider())
 
     def register(self, provider: PaymentProvider) -> None:
@@ -196,6 +198,11 @@ class PaymentsService:
     def on_release(self, listener: Callable[[Released], None]) -> None:
         """Be told when a failed payment gives units back (the live tick listens)."""
         self._release_listeners.append(listener)
+
+    def on_provider_refund(self, listener: Callable[[str, int], Awaitable[None]]) -> None:
+        """Be told (order id, refunded total) when the provider says a charge was refunded:
+        fulfilment records what it did not give itself."""
+        self._refund_listeners.append(listener)
 
     def methods(self) -> list[dict[str, Any]]:
         """Payment methods a buyer can choose."""
@@ -339,6 +346,9 @@ class PaymentsService:
             logger.warning("payment dispute opened on order %s (%s)", order_id, notice.event_id)
         if old is None:
             return {"received": True, "applied": False, "reason": "unknown_order"}
+        if notice.amount_refunded is not None:
+            for listener in self._refund_listeners:
+                await listener(order_id, notice.amount_refunded)
         logger.info(
             "payment webhook %s (%s) for order %s: %s -> %s",
             notice.event_id, notice.stripe_type, order_id, old, new or old,

@@ -79,6 +79,7 @@ class StripeNotice:
     stripe_type: str
     order_id: str | None
     payment_intent: str | None
+    amount_refunded: int | None = None  # charge.refunded: the charge's refunded total
 
 
 class CardError(Exception):
@@ -309,6 +310,7 @@ class StripeProvider:
             stripe_type=kind,
             order_id=metadata.get("order_id") if isinstance(metadata, dict) else None,
             payment_intent=str(intent) if intent else None,
+            amount_refunded=_refunded_total(kind, obj),
         )
 
     async def _call(self, awaitable: Any) -> Any:
@@ -319,6 +321,14 @@ class StripeProvider:
         except stripe.StripeError as exc:
             logger.warning("stripe: request failed: %s", _brief(exc))
             raise CardError(UNREACHABLE, "payments_unavailable") from exc
+
+
+def _refunded_total(kind: str, obj: dict[str, Any]) -> int | None:
+    """A charge.refunded event's refunded total (all refunds of the charge so far)."""
+    value = obj.get("amount_refunded")
+    if kind != "charge.refunded" or isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if value >= 0 else None
 
 
 def _brief(exc: stripe.StripeError) -> str:
