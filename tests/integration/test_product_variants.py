@@ -147,6 +147,13 @@ async def test_flash_sale_runs_on_one_variant_and_the_card_shows_each_size(
     assert products[str(ids["M"])]["units_left"] == 1  # the sale's 2 units, one sold
     assert products[str(ids["M"])]["flash_sale"]["price_minor"] == 1500
     assert products[str(ids["L"])]["units_left"] == 2
+    # the host's analytics count the tee once, its sizes together
+    resp = await client.get(
+        f"/api/sessions/{show.session_id}/analytics", headers=auth(show.host_token)
+    )
+    report = await resp.json()
+    rows = [(p["product_id"], p["title"], p["orders"], p["units"]) for p in report["products"]]
+    assert rows == [(show.product_ids[0], "Tee", 2, 2)], rows
 
 
 @pytest.mark.slow

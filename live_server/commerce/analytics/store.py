@@ -127,21 +127,29 @@ class AnalyticsRepository:
         return dict(row) if row is not None else {}
 
     async def product_orders(self, session_id: int) -> list[dict[str, Any]]:
-        """Per product: orders, units and revenue in a session."""
+        """Per product: orders, units and revenue in a session; a product sold by size
+        counts its sizes together, under its own title (the orders CSV has each size)."""
         rows = await self._db.fetchall(
-            "SELECT i.product_id, MAX(i.title) AS title, COUNT(DISTINCT i.order_id) AS orders,"
+            "SELECT COALESCE(p.parent_id, i.product_id) AS product_id,"
+            " MAX(COALESCE(lp.title, i.title)) AS title, COUNT(DISTINCT i.order_id) AS orders,"
             " SUM(i.quantity) AS units, SUM(i.quantity * i.unit_price_minor) AS revenue_minor"
             " FROM order_items i JOIN orders o ON o.id = i.order_id"
-            f" WHERE o.session_id = ? AND o.status IN {_COUNTED} GROUP BY i.product_id",
+            " LEFT JOIN products p ON p.id = i.product_id"
+            " LEFT JOIN products lp ON lp.id = p.parent_id"
+            f" WHERE o.session_id = ? AND o.status IN {_COUNTED}"
+            " GROUP BY COALESCE(p.parent_id, i.product_id)",
             (session_id,),
         )
         return [dict(r) for r in rows]
 
     async def product_events(self, session_id: int) -> list[dict[str, Any]]:
-        """Per product and kind: how many events (views count once per viewer)."""
+        """Per product and kind: how many events (views count once per viewer); a size
+        added to a cart counts for its product."""
         rows = await self._db.fetchall(
-            "SELECT product_id, kind, COUNT(*) AS n, COUNT(DISTINCT viewer_key) AS viewers"
-            " FROM commerce_events WHERE session_id = ? GROUP BY product_id, kind",
+            "SELECT COALESCE(p.parent_id, e.product_id) AS product_id, e.kind, COUNT(*) AS n,"
+            " COUNT(DISTINCT e.viewer_key) AS viewers FROM commerce_events e"
+            " LEFT JOIN products p ON p.id = e.product_id WHERE e.session_id = ?"
+            " GROUP BY COALESCE(p.parent_id, e.product_id), e.kind",
             (session_id,),
         )
         return [dict(r) for r in rows]
