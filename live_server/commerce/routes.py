@@ -155,9 +155,7 @@ async def live_state(request: web.Request) -> web.Response:
     view = await request.app[COMMERCE_SHOWS].visible_view(principal(request), session_id)
     live = request.app[LIVE_COMMERCE]
     # each listing and each of its variants (a card's size chips show their own units)
-    product_ids = [p.id for p in view.products] + [
-        v.id for p in view.products for v in p.variants
-    ]
+    product_ids = [p.id for p in view.products] + [v.id for p in view.products for v in p.variants]
     cards = await request.app[COMMERCE_TICK].card_extras(session_id, product_ids)
     return json_response(
         {
