@@ -201,16 +201,9 @@ class Sfu:
         pc = self._new_pc()
         publisher = Publisher(id=secrets.token_urlsafe(12), pc=pc, codecs={})
         room.publisher = publisher  # reserve the slot across the awaits below
-        # "track" fires inside setRemoteDescription: listen before applying the offer.
-        # A simulcast host's video is read per layer instead (below).
-        pc.on(
-            "track",
-            lambda track: (
-                None
-                if simulcast is not None and track.kind == "video"
-                else self._on_publisher_track(room, publisher, track)
-            ),
-        )
+        # "track" fires inside setRemoteDescription: listen before applying the offer
+        # (a simulcast host's video is read per layer instead, below).
+        pc.on("track", lambda t: self._on_publisher_track(room, publisher, t, simulcast is None))
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             for transceiver in pc.getTransceivers():
@@ -270,10 +263,8 @@ class Sfu:
         ingest = SimulcastIngest.attach(transceiver, offer, publisher.codecs["video"], label)
         publisher.simulcast = ingest
         for rid, track in ingest.tracks().items():
-            task = asyncio.ensure_future(
-                self._read_publisher_track(room, publisher, track, layer=rid)
-            )
-            publisher.tasks.append(task)
+            reader = self._read_publisher_track(room, publisher, track, layer=rid)
+            publisher.tasks.append(asyncio.ensure_future(reader))
 
     def _remember_codec(self, room: Room, transceiver: RTCRtpTransceiver) -> None:
         kind = transceiver.kind
@@ -293,8 +284,10 @@ class Sfu:
         room.hubs[kind].codec_name = codec.name.upper()
 
     def _on_publisher_track(
-        self, room: Room, publisher: Publisher, track: MediaStreamTrack
+        self, room: Room, publisher: Publisher, track: MediaStreamTrack, video: bool = True
     ) -> None:
+        if track.kind == "video" and not video:
+            return
         task = asyncio.ensure_future(self._read_publisher_track(room, publisher, track))
         publisher.tasks.append(task)
 
