@@ -283,7 +283,8 @@ async function openBuySheet(productId, variantId = null) {
     ? el("div", { class: "row small", id: "buy-coupon" }, `Coupon ${deal.coupon.code}: ${deal.coupon.text}`)
     : null;
   const shipping = shippingBlock(profile, { onAddress: (address) => ask(address) });
-  const image = (product.images || [])[0];
+  const image = (chosen && chosen.image) || (product.images || [])[0];
+  let photo = image ? el("img", { src: image, alt: "", id: "buy-photo" }) : cover(null, product.title, "cover");
   const priceEl = el("span", { class: "price", id: "buy-price" });
   const saleEls = el("span", { class: "row small" });
   const showPrice = () => {
@@ -305,6 +306,12 @@ async function openBuySheet(productId, variantId = null) {
           onPick: (variant) => {
             if (chosen !== variant) key = newKey(); // another size is another purchase
             chosen = variant;
+            if (variant.image) {
+              // the size's or colour's own photo, when it has one
+              const next = el("img", { src: variant.image, alt: "", id: "buy-photo" });
+              photo.replaceWith(next);
+              photo = next;
+            }
             setQty(quantity);
             showPrice();
             error.hidden = true;
@@ -320,7 +327,7 @@ async function openBuySheet(productId, variantId = null) {
     el(
       "div",
       { class: "buy-product" },
-      image ? el("img", { src: image, alt: "" }) : cover(null, product.title, "cover"),
+      photo,
       el(
         "div",
         { class: "grow" },
