@@ -17,7 +17,7 @@ from live_server.catalog.rules import (
     sniff_image_type,
     validate_product_fields,
 )
-from live_server.catalog.store import ProductRepository
+from live_server.catalog.store import ProductRepository, VariantExists
 from live_server.catalog.variants import (
     MAX_VARIANTS,
     parse_option_values,
@@ -178,14 +178,18 @@ class CatalogService:
         listing = await self._listing(who, product_id)
         names = [n for n, _ in listing.variants[0].option_values] if listing.variants else None
         values = parse_option_values(data.get("options") or {}, names)
+        exists = Conflict(
+            f"There is already a {variant_label(values)} variant.",
+            code="variant_exists",
+            field="options",
+        )
         if any(same_values(values, v.option_values) for v in listing.variants):
-            raise Conflict(
-                f"There is already a {variant_label(values)} variant.",
-                code="variant_exists",
-                field="options",
-            )
+            raise exists
         fields = self._variant_fields(listing, data)
-        variant = await self._products.create_variant(listing, values, fields)
+        try:
+            variant = await self._products.create_variant(listing, values, fields)
+        except VariantExists:
+            raise exists from None
         if variant is None:
             raise Conflict(
                 f"A product has at most {MAX_VARIANTS} variants.", code="too_many_variants"

@@ -56,6 +56,10 @@ def values_json(values: Sequence[tuple[str, str]]) -> str:
     return json.dumps([list(pair) for pair in values], ensure_ascii=False)
 
 
+class VariantExists(Exception):
+    """A live variant of the listing already has these option values."""
+
+
 class ProductRepository:
     """Reads and writes the `products` table; deleted products are soft-deleted."""
 
@@ -196,8 +200,8 @@ class ProductRepository:
         self, parent: Product, values: OptionValues, fields: dict[str, Any]
     ) -> Product | None:
         """Adds a variant to a listing (its first one takes the listing's own stock off
-        sale); None when a live variant has the same values or the listing has
-        MAX_VARIANTS."""
+        sale); None when the listing has MAX_VARIANTS, `VariantExists` when a live variant
+        has the same values."""
         now = time.time()
         try:
             async with self._db.transaction() as tx:
@@ -233,8 +237,8 @@ class ProductRepository:
                 await tx.execute(
                     "UPDATE products SET stock = 0, updated_at = ? WHERE id = ?", (now, parent.id)
                 )
-        except sqlite3.IntegrityError:
-            return None
+        except sqlite3.IntegrityError:  # the same values added at the same moment
+            raise VariantExists from None
         assert cur.lastrowid is not None
         return await self.get(cur.lastrowid)
 
