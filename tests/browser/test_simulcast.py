@@ -71,13 +71,34 @@ def _frame_sizes(path: Path) -> list[tuple[int, int]]:
     return [(int(f["width"]), int(f["height"])) for f in frames]
 
 
+# A browser without an H.264 encoder: the studio then sends VP8 (the studio asks
+# RTCRtpSender.getCapabilities which codecs it has)
+NO_H264 = """
+(() => {
+  const stock = RTCRtpSender.getCapabilities.bind(RTCRtpSender);
+  RTCRtpSender.getCapabilities = (kind) => {
+    const caps = stock(kind);
+    if (caps && kind === "video") {
+      caps.codecs = caps.codecs.filter((c) => !/h264/i.test(c.mimeType));
+    }
+    return caps;
+  };
+})();
+"""
+
+
 @pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe (Debian ffmpeg) missing")
+@pytest.mark.parametrize("codec", ["H264", "VP8"])
 def test_studio_publishes_simulcast_and_the_top_layer_is_forwarded_and_recorded(
     make_context: Callable[..., BrowserContext],
     api_login: Callable[..., Any],
     live_server_process: ServerProcess,
+    codec: str,
 ) -> None:
-    host = make_context(viewport=DESKTOP).new_page()
+    context = make_context(viewport=DESKTOP)
+    if codec == "VP8":
+        context.add_init_script(NO_H264)
+    host = context.new_page()
     errors: list[str] = []
     host.on("pageerror", lambda e: errors.append(str(e)))
     api_login(host, "demo-host")
@@ -93,6 +114,9 @@ def test_studio_publishes_simulcast_and_the_top_layer_is_forwarded_and_recorded(
         expect(host.locator("#broadcast-stop")).to_be_visible(timeout=20_000)
         # the studio offered three layers and the server's answer took them
         expect(host.locator("#broadcast-stats")).to_have_attribute("data-layers", "3")
+        expect(host.locator("#broadcast-stats")).to_have_attribute(
+            "data-codec", codec, timeout=15_000
+        )
         expect(host.locator("#broadcast-stats")).to_contain_text("layers", timeout=15_000)
 
         # the server sees the layers on their own SSRCs, the largest one feeds the show.
