@@ -5,20 +5,21 @@
 //   address and payment method) or add-to-cart. Every checkout carries an Idempotency-Key,
 //   kept for the sheet's lifetime, so a retried tap never orders twice. A product sold by
 //   size or colour is bought as the variant picked in the sheet (or tapped on the card).
-// - A bag button on the stage opens the cart; checkout turns it into one order.
+// - A bag button on the stage opens the cart (session/cart.js); checkout turns it into one order.
 // - Reads the room tick's "commerce" section (`liveshop:tick`): flash-sale countdowns and
 //   units left on the pinned cards, "N bought in the last minute" and opt-in
 //   "<first name> just bought <product>".
 // - Reports card views and clicks for the host's analytics.
 
-import { ApiError, api, currentUser, formatPrice, orderNumber } from "../api.js";
+import { ApiError, api, currentUser, formatPrice } from "../api.js";
 import { showFieldError } from "../forms.js";
 import { ready } from "../pages/session.js";
 import { busy, closeSheet, cover, el, icon, openSheet, replaceChildren, showError, toast } from "../ui.js";
 import { finishPayment } from "../checkout/card.js";
 import { SHIP_FIELDS, loadProfile, shippingBlock } from "../checkout/profile.js";
-import { breakdown, priceNoteEl, quoteBox } from "../checkout/quote.js";
+import { priceNoteEl, quoteBox } from "../checkout/quote.js";
 import { hasVariants, isSoldOut, optionWords, variantPicker } from "../checkout/variants.js";
+import { openCart, showConfirmation } from "./cart.js";
 import { couponFor } from "./offers.js";
 
 if (!document.querySelector('link[href="/css/shop.css"]')) {
@@ -82,7 +83,7 @@ const stage = document.getElementById("stage");
 const bagCount = el("span", { class: "bag-count", id: "bag-count" });
 const bag = el(
   "button",
-  { type: "button", class: "stage-button shop-bag", id: "shop-bag", "aria-label": "Your cart", hidden: true, onclick: () => openCart() },
+  { type: "button", class: "stage-button shop-bag", id: "shop-bag", "aria-label": "Your cart", hidden: true, onclick: () => openCart(cartContext) },
   icon("bag"),
   bagCount,
 );
@@ -391,116 +392,14 @@ async function addToCart(product, quantity, button) {
     );
     toast(`${product.title} is in your cart`, "success");
     refreshBag();
-    openCart();
+    openCart(cartContext);
   } catch (err) {
     toast(errorText(err), "error");
   }
 }
 
-// ---------- cart sheet ----------
-
-async function openCart() {
-  if (!(await ensureUser())) return;
-  const content = el("div", { class: "stack", id: "cart-body" }, el("div", { class: "skeleton skeleton-row" }));
-  openSheet({ title: "Your cart", content, id: "cart-sheet" });
-  let profile;
-  try {
-    profile = await loadProfile();
-  } catch (err) {
-    replaceChildren(content, el("p", { class: "form-error" }, errorText(err)));
-    return;
-  }
-  const key = newKey();
-  const quote = quoteBox();
-  const shipping = shippingBlock(profile, { onAddress: (address) => quote.update({ address }) });
-  const render = (cart) => {
-    setBag(cart.count);
-    if (!cart.items.length) {
-      replaceChildren(content, el("p", { class: "muted", id: "cart-empty" }, "Your cart is empty. Tap Buy on a product to add it."));
-      return;
-    }
-    const change = (item, quantity) =>
-      (quantity < 1 ? api(`/api/cart/items/${item.product_id}`, { method: "DELETE" }) : api(`/api/cart/items/${item.product_id}`, { method: "PUT", body: { quantity } }))
-        .then(render)
-        .catch((err) => toast(errorText(err), "error"));
-    const error = el("div", { class: "form-error", role: "alert", hidden: true });
-    const pay = el("button", { type: "button", class: "btn btn-primary btn-block", id: "cart-checkout" }, "Place order");
-    pay.addEventListener("click", async () => {
-      error.hidden = true;
-      try {
-        const result = await busy(pay, async () => {
-          await shipping.saveIfEdited();
-          return api("/api/checkout", { body: {}, headers: { "Idempotency-Key": key } });
-        });
-        setBag(0);
-        showConfirmation(await finishPayment(result.order));
-      } catch (err) {
-        showFieldError(content, { field: err.field, message: errorText(err) }, { box: error, fields: SHIP_FIELDS });
-      }
-    });
-    replaceChildren(
-      content,
-      el(
-        "ul",
-        { class: "cart-lines" },
-        cart.items.map((item) =>
-          el(
-            "li",
-            { class: "cart-line", dataset: { productId: String(item.product_id) } },
-            item.image ? el("img", { class: "thumb", src: item.image, alt: "" }) : cover(null, item.title || "?", "thumb"),
-            el(
-              "div",
-              { class: "grow" },
-              el("div", {}, item.title || "No longer available"),
-              el("div", { class: "small muted" }, item.available ? formatPrice(item.price_minor * item.quantity, item.currency) : "", item.available && !item.in_stock ? " · not enough stock" : ""),
-            ),
-            el(
-              "div",
-              { class: "qty" },
-              el("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": "One less", onclick: () => change(item, item.quantity - 1) }, "−"),
-              el("output", {}, String(item.quantity)),
-              el("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": "One more", onclick: () => change(item, item.quantity + 1) }, "+"),
-            ),
-          ),
-        ),
-      ),
-      cart.totals.map((t) => el("div", { class: "cart-total" }, el("span", {}, "Items"), el("span", { id: "cart-total" }, formatPrice(t.total_minor, t.currency)))),
-      shipping.holder,
-      quote.box,
-      error,
-      pay,
-    );
-    const typed = shipping.typed();
-    quote.update(typed ? { address: typed } : {});
-  };
-  try {
-    render(await api("/api/cart"));
-  } catch (err) {
-    replaceChildren(content, el("p", { class: "form-error" }, errorText(err)));
-  }
-}
-
-// ---------- confirmation ----------
-
-function showConfirmation(order) {
-  const lines = order.items.map((it) => el("li", {}, `${it.quantity} × ${it.title} · ${formatPrice(it.unit_price_minor * it.quantity, it.currency)}`));
-  const pending = order.status === "pending_payment";
-  openSheet({
-    title: "Order placed",
-    id: "order-sheet",
-    content: el(
-      "div",
-      { class: "stack order-done", id: "order-confirmation", dataset: { orderId: order.id } },
-      el("div", { class: "tick", "aria-hidden": "true" }, "✓"),
-      el("p", {}, pending ? "Reserved for you: finish paying to keep it." : "Thanks! Your order is confirmed."),
-      el("ul", { class: "order-items" }, lines),
-      el("div", { class: "quote", id: "order-amounts" }, breakdown(order)),
-      order.payment && order.payment.instructions ? el("p", { class: "muted small" }, order.payment.instructions) : null,
-      el("p", { class: "muted small", id: "order-number" }, `Order ${orderNumber(order.id)}`),
-      el("a", { class: "btn btn-ghost btn-block", href: "/orders.html", target: "_blank", rel: "noopener" }, "My orders"),
-    ),
-  });
-}
+// what the cart sheet needs from this page
+const cartContext = { ensureUser, newKey, errorText, setBag };
 
 // ---------- wiring ----------
 
