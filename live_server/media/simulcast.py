@@ -14,7 +14,8 @@ uplink or CPU cannot carry it.
 - A layer is *live* while its frames keep coming (a gap over ``stale_after_s`` ends it).
 - The target is the best-ranked live layer. A better layer than the current source must
   have been live for ``settle_s`` first, so a layer that flickers on and off does not pull
-  the show up and down with it (until the first source is picked, any live layer will do).
+  the show up and down with it; layers that came up with the show (within ``settle_s`` of
+  its first frame) are exempt, so the show starts on the top layer as soon as it arrives.
 - The source changes only at a keyframe of the target: until that keyframe arrives the
   current source keeps flowing (if it still is) and the target is asked for a keyframe.
   Every switch is a clean start of a decodable picture for the viewers and the recorder.
@@ -76,6 +77,7 @@ class SourceChooser:
         self._settle_s = settle_s
         self.current: str | None = None
         self.switches = 0
+        self._first_frame_at: float | None = None
 
     def layer(self, rid: str) -> LayerState | None:
         """The state of ``rid``'s layer (None for a rid the offer did not declare)."""
@@ -99,10 +101,18 @@ class SourceChooser:
             if state is current or not current_live:
                 return state.rid
             assert state.live_since is not None  # set with last_frame_at
-            if now - state.live_since >= self._settle_s:
+            if now - state.live_since >= self._settle_s or self._came_up_with_show(state):
                 return state.rid
             # a better layer that has not settled yet: keep looking (the current one is live)
         return self.current if current_live else None
+
+    def _came_up_with_show(self, state: LayerState) -> bool:
+        first = self._first_frame_at
+        return (
+            first is not None
+            and state.live_since is not None
+            and (state.live_since - first <= self._settle_s)
+        )
 
     def on_frame(
         self, rid: str, keyframe: bool, size: tuple[int, int] | None, now: float
@@ -111,6 +121,8 @@ class SourceChooser:
         state = self._layers.get(rid)
         if state is None:
             return DROP
+        if self._first_frame_at is None:
+            self._first_frame_at = now
         if not self.is_live(state, now):
             state.live_since = now
         state.last_frame_at = now

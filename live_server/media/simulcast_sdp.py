@@ -26,6 +26,14 @@ _RID_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
 _RID_LINE = re.compile(r"a=rid:(\S+) (\S+)(?: (\S.*))?")
 _EXTMAP_LINE = re.compile(r"a=extmap:(\d{1,3})(?:/\w+)? (\S+)(?: .*)?")
 _SHOWN = 48  # characters of a bad line quoted back to the host
+#: Where a simulcast host's bandwidth estimate starts (Chromium reads ``x-google-start-bitrate``
+#: from the answer's fmtp; others ignore it). Chromium's default, 300 kbit/s, grows only
+#: as fast as aiortc's REMB lets it (aiortc has no transport-cc and its estimator ignores
+#: Chromium's probes): 10-15 s on loopback before the full-size layer (which Chromium adds
+#: once the smaller layers have their share, about 1.25 Mbit/s) joins. Starting at
+#: 1.2 Mbit/s brings it in within a second or two; a weaker uplink backs off from there.
+START_BITRATE_KBPS = 1200
+_RTPMAP = re.compile(r"a=rtpmap:(\d+) ([^/\s]+)/")
 
 
 class SimulcastError(ValueError):
@@ -215,9 +223,12 @@ def _extensions(lines: list[str]) -> dict[str, int]:
     return found
 
 
-def answer_with_simulcast(answer: str, offer: SimulcastOffer) -> str:
+def answer_with_simulcast(
+    answer: str, offer: SimulcastOffer, start_bitrate_kbps: int | None = START_BITRATE_KBPS
+) -> str:
     """Add ``a=rid:<id> recv`` and ``a=simulcast:recv ...`` (the offer's order) to the
-    answer's section for ``offer.mid``; without them a browser sends one layer only."""
+    answer's section for ``offer.mid`` (without them a browser sends one layer only), and
+    the start of the host's bandwidth estimate to its video codecs' fmtp (None: leave it)."""
     eol = "\r\n" if "\r\n" in answer else "\n"
     lines = answer.split(eol)
     streams = ";".join(("~" + rid) if rid in offer.paused else rid for rid in offer.rids)
@@ -235,7 +246,29 @@ def answer_with_simulcast(answer: str, offer: SimulcastOffer) -> str:
     end = start
     while end + 1 < len(lines) and not lines[end + 1].startswith("m=") and lines[end + 1]:
         end += 1
-    return eol.join(lines[: end + 1] + added + lines[end + 1 :])
+    section = lines[start : end + 1]
+    if start_bitrate_kbps is not None:
+        section = _with_start_bitrate(section, start_bitrate_kbps)
+    return eol.join(lines[:start] + section + added + lines[end + 1 :])
+
+
+def _with_start_bitrate(section: list[str], kbps: int) -> list[str]:
+    """``x-google-start-bitrate`` on every media codec's fmtp line (one added if it has none)."""
+    param = f"x-google-start-bitrate={kbps}"
+    media = [
+        m.group(1)
+        for line in section
+        if (m := _RTPMAP.match(line)) is not None and m.group(2).lower() not in ("rtx", "red")
+    ]
+    has_fmtp = {pt for pt in media if any(x.startswith(f"a=fmtp:{pt} ") for x in section)}
+    out: list[str] = []
+    for line in section:
+        match = _RTPMAP.match(line)
+        fmtp = next((pt for pt in has_fmtp if line.startswith(f"a=fmtp:{pt} ")), None)
+        out.append(f"{line};{param}" if fmtp is not None else line)
+        if match is not None and match.group(1) in media and match.group(1) not in has_fmtp:
+            out.append(f"a=fmtp:{match.group(1)} {param}")
+    return out
 
 
 def _section_kind(lines: list[str], index: int) -> str:

@@ -80,7 +80,7 @@ def test_the_answer_receives_the_layers_in_the_offers_order(offer: str) -> None:
         "v=0\r\ns=-\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na=recvonly\r\n"
         "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\na=recvonly\r\n"
     )
-    out = answer_with_simulcast(answer, simulcast)
+    out = answer_with_simulcast(answer, simulcast, start_bitrate_kbps=None)
     video, _, audio = out.partition("m=audio")
     assert video.endswith(
         "a=recvonly\r\na=rid:l recv\r\na=rid:q recv\r\na=rid:h recv\r\na=rid:m recv\r\n"
@@ -142,3 +142,23 @@ def test_a_simulcast_section_without_a_mid_is_refused(offer: str) -> None:
     text = _with(offer, EXTMAPS + RIDS).replace("a=mid:0\r\n", "")
     with pytest.raises(BadOffer, match="no a=mid"):
         check_offer(text)
+
+
+def test_the_answer_starts_the_hosts_bandwidth_estimate_on_its_video_codecs() -> None:
+    simulcast = SimulcastOffer("0", ("h", "l"), frozenset(), 10, None)
+    answer = (
+        "v=0\r\ns=-\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 97 102\r\na=mid:0\r\n"
+        "a=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"
+        "a=rtpmap:102 H264/90000\r\na=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\na=rtpmap:111 opus/48000/2\r\n"
+        "a=fmtp:111 minptime=10\r\n"
+    )
+    video, _, audio = answer_with_simulcast(answer, simulcast, 900).partition("m=audio")
+    assert "a=rtpmap:96 VP8/90000\r\na=fmtp:96 x-google-start-bitrate=900\r\n" in video
+    assert "a=fmtp:97 apt=96\r\n" in video  # not on RTX
+    assert (
+        "a=fmtp:102 packetization-mode=1;profile-level-id=42e01f;x-google-start-bitrate=900\r\n"
+        in video
+    )
+    assert "x-google" not in audio
+    assert video.endswith("a=rid:h recv\r\na=rid:l recv\r\na=simulcast:recv h;l\r\n")

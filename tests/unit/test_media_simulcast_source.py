@@ -21,19 +21,34 @@ def test_the_first_keyframe_of_a_live_layer_starts_the_show() -> None:
     assert chooser.on_frame("x", True, HD, 0.06) == DROP  # not a layer of the offer
 
 
+def test_layers_that_come_up_with_the_show_take_over_at_once() -> None:
+    chooser = SourceChooser(("h", "m", "l"), settle_s=1.0)
+    assert chooser.on_frame("l", True, LD, 0.0).switched  # the first keyframe starts the show
+    # m's first frame is not a keyframe: its size is unknown, so it ranks below l
+    assert chooser.on_frame("m", False, None, 0.2) == DROP
+    # h arrives 0.3 s later, within the show's first second: no settle time
+    assert chooser.on_frame("h", True, HD, 0.3) == Decision(forward=True, switched=True)
+    assert chooser.current == "h" and chooser.switches == 2
+    assert chooser.on_frame("l", False, None, 0.31) == DROP
+
+
 def test_a_larger_layer_takes_over_at_its_keyframe_once_it_has_settled() -> None:
     chooser = SourceChooser(("h", "m", "l"), settle_s=1.0)
     chooser.on_frame("l", True, LD, 0.0)
     t = 0.0
-    # h starts 0.2 s later: ranked first at once, but not the target until it settled
-    assert chooser.on_frame("h", True, HD, 0.2) == DROP
+    while t < 3.0:
+        t += 0.05
+        assert chooser.on_frame("l", False, None, t) == FORWARD
+    # h starts later in the show: ranked first at once, but not the target until it settled
+    assert chooser.on_frame("h", True, HD, 3.2) == DROP
     assert [s.rid for s in chooser.ranked()] == ["h", "l", "m"]
-    while t < 1.15:
+    t = 3.2
+    while t < 4.15:
         t += 0.05
         assert chooser.on_frame("l", False, None, t) == FORWARD
         assert chooser.on_frame("h", False, None, t) == DROP
-    # settled (live since 0.2, now 1.25): l keeps flowing and asks h for a keyframe
-    t = 1.25
+    # settled (live since 3.2, now 4.25): l keeps flowing and asks h for a keyframe
+    t = 4.25
     assert chooser.on_frame("l", False, None, t) == Decision(forward=True, keyframe_from="h")
     assert chooser.on_frame("h", False, None, t) == Decision(forward=False, keyframe_from="h")
     assert chooser.on_frame("h", True, HD, t + 0.01) == Decision(forward=True, switched=True)
@@ -49,8 +64,9 @@ def test_a_flapping_layer_never_pulls_the_show_up() -> None:
     while t < 10:
         t += 0.1
         assert chooser.on_frame("l", False, None, t).forward
-        # h sends a keyframe burst for 0.6 s, then pauses 0.7 s (its live span restarts)
-        if (t % 1.3) < 0.6:
+        # from 2 s on, h sends a keyframe burst for 0.6 s, then pauses 0.7 s (its live
+        # span restarts each time)
+        if t > 2 and (t % 1.3) < 0.6:
             decision = chooser.on_frame("h", True, HD, t)
             assert not decision.switched, t
     assert chooser.current == "l" and chooser.switches == 1
