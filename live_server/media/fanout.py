@@ -79,7 +79,9 @@ class Batch:
                 logger.exception("fan-out batch send failed (%d viewers)", len(tracks))
                 statuses = bytes([NOT_CONNECTED]) * len(tracks)
             for track, status in zip(tracks, statuses, strict=True):
-                if track.sent(status):
+                if status == SENT:
+                    track.delivered += 1
+                elif track.sent(status):
                     wants_keyframe = True
         return wants_keyframe
 
@@ -127,12 +129,12 @@ class ViewerTrack(MediaStreamTrack):
             self._needs_keyframe = False
         fast = self.fast
         if fast is not None and shared is not None:
-            if batch is not None and fast.backlog <= MAX_BACKLOG_BYTES:
+            if batch is not None:
                 state = fast.batch_state()
                 if state is not None:
                     batch.add(self, fast.send_batch, state)
                     return False
-            return self._send_fast(fast, shared, keyframe)
+            return self._send_fast(fast, shared, keyframe)  # says why it cannot go now
         if len(self._queue) >= self._max_queue:
             self.overflows += 1
             self.dropped += len(self._queue)

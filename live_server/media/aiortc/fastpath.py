@@ -90,6 +90,8 @@ __all__ = ["NOT_CONNECTED", "PROTECT_FAILED", "SENT", "WOULD_BLOCK", "FastRtpSen
 #: one frame to several viewers' send states: (payloads, timestamp, ntp, states) -> statuses
 SendBatch = Callable[[list[bytes], int, int, list[Any]], bytes]
 
+_CONNECTED = DtlsState.CONNECTED
+
 # Frames go to a viewer whose socket buffer holds more than this are dropped
 # (the viewer then waits for the next keyframe, like a full queue).
 MAX_BACKLOG_BYTES = 512 * 1024
@@ -334,18 +336,22 @@ class FastRtpSender:
 
     def batch_state(self) -> Any:
         """This viewer's send state when it can take a frame now (for ``send_batch``),
-        else None (``send_frame`` then says why)."""
-        if self._dtls._state is not DtlsState.CONNECTED or not self._resolve():
+        else None (``send_frame`` then says why: not connected, or a backlog)."""
+        # called for every viewer and frame: the common case in as few calls as possible
+        if self._dtls._state is not _CONNECTED:
+            return None
+        if self._connection._nominated.get(1) is not self._pair and not self._resolve():
+            return None
+        if self._socket is None or self.backlog > MAX_BACKLOG_BYTES:
             return None
         return self._state
 
     def send_frame(self, payloads: list[bytes], timestamp: int) -> int:
         """Send one frame's payloads now: ``SENT``, ``NOT_CONNECTED``, ``WOULD_BLOCK`` or
         ``PROTECT_FAILED``."""
-        state = self.batch_state()
-        if state is None:
+        if self._dtls._state is not _CONNECTED or not self._resolve():
             return NOT_CONNECTED
-        return self.send_batch(payloads, timestamp, fast_ntp_time(), [state])[0]
+        return self.send_batch(payloads, timestamp, fast_ntp_time(), [self._state])[0]
 
     def _write_one(self, data: bytes) -> None:
         raw = self._raw
