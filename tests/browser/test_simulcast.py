@@ -10,9 +10,11 @@ recording holds pictures of that size.
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -145,9 +147,7 @@ def test_studio_publishes_simulcast_and_the_top_layer_is_forwarded_and_recorded(
             seen.append((width, source[0]["width"] if source else 0, len(seen)))
             return bool(source) and width == source[0]["width"] and width >= 640
 
-        wait_for_sync(
-            viewer_plays_top, 30, interval=0.5, message=f"viewer at the source's size: {seen[-5:]}"
-        )
+        wait_for_sync(viewer_plays_top, 30, interval=0.5, message="viewer at the source's size")
         t0 = viewer.evaluate("() => document.getElementById('player').currentTime")
         viewer.wait_for_function(
             f"() => document.getElementById('player').currentTime > {t0} + 1", timeout=15_000
@@ -190,3 +190,95 @@ def _probe_ok(path: Path) -> bool:
         return bool(_frame_sizes(path))
     except subprocess.CalledProcessError:
         return False
+
+
+# Keeps the page's peer connections reachable (the studio holds its own in module scope)
+KEEP_PCS = """
+(() => {
+  const Stock = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Stock {
+    constructor(...args) {
+      super(...args);
+      window.__pcs.push(this);
+    }
+  };
+})();
+"""
+SET_TOP_LAYER = """
+async (active) => {
+  const pc = window.__pcs.at(-1);
+  const sender = pc.getSenders().find((s) => s.track?.kind === "video");
+  const params = sender.getParameters();
+  params.encodings.find((e) => e.rid === "h").active = active;
+  await sender.setParameters(params);
+}
+"""
+DECODED = "() => document.getElementById('player').getVideoPlaybackQuality().totalVideoFrames"
+WIDTH = "() => document.getElementById('player').videoWidth"
+
+
+def test_the_show_follows_the_host_when_its_top_layer_stops_and_returns(
+    make_context: Callable[..., BrowserContext], api_login: Callable[..., Any]
+) -> None:
+    context = make_context(viewport=DESKTOP)
+    context.add_init_script(KEEP_PCS)
+    host = context.new_page()
+    errors: list[str] = []
+    host.on("pageerror", lambda e: errors.append(str(e)))
+    api_login(host, "demo-host")
+    session_id = _schedule(host, "Simulcast switch test")
+    try:
+        host.goto(f"/studio.html?session={session_id}")
+        host.wait_for_function(
+            "() => document.getElementById('broadcast-preview')?.videoWidth >= 1280",
+            timeout=15_000,
+        )
+        host.click("#broadcast-start")
+        wait_for_sync(
+            lambda: _layered(_broadcast(host, session_id)), 45, interval=0.5, message="h source"
+        )
+        viewer = make_context().new_page()
+        viewer.on("pageerror", lambda e: errors.append(str(e)))
+        viewer.goto(f"/session.html?id={session_id}")
+        viewer.wait_for_function(f"() => ({WIDTH})() === 1280", timeout=20_000)
+
+        def source() -> str | None:
+            layers = _broadcast(host, session_id)["layers"]
+            return next((x["rid"] for x in layers if x["source"]), None)
+
+        decoded: list[tuple[float, int]] = []  # (when, frames the viewer decoded)
+
+        def on(rid: str, width: int) -> bool:
+            # the source and the viewer's picture are the layer's; frames keep decoding
+            decoded.append((time.monotonic(), int(viewer.evaluate(DECODED))))
+            return source() == rid and int(viewer.evaluate(WIDTH)) == width
+
+        # the host stops its full-size layer: the show goes on from m (640x360)
+        t0 = time.monotonic()
+        host.evaluate(SET_TOP_LAYER, False)
+        wait_for_sync(lambda: on("m", 640), 15, interval=0.25, message="the show on m")
+        down_s = time.monotonic() - t0
+        at_switch = decoded[-1][1]
+        viewer.wait_for_function(f"() => ({DECODED})() > {at_switch} + 20", timeout=10_000)
+        # ... and back to h when it returns
+        t0 = time.monotonic()
+        host.evaluate(SET_TOP_LAYER, True)
+        wait_for_sync(lambda: on("h", 1280), 20, interval=0.25, message="the show back on h")
+        print(f"h off -> viewer on m: {down_s:.1f} s; h on -> viewer on h: "
+              f"{time.monotonic() - t0:.1f} s")  # fmt: skip
+        at_switch = decoded[-1][1]
+        viewer.wait_for_function(f"() => ({DECODED})() > {at_switch} + 20", timeout=10_000)
+        # frames kept decoding all along: the count never stood still for 2 s across the polls
+        changed_at, longest = decoded[0][0], 0.0
+        for (_, before), (when, after) in itertools.pairwise(decoded):
+            if after != before:
+                changed_at = when
+            longest = max(longest, when - changed_at)
+        assert longest < 2.0, decoded
+        expect(viewer.locator("#player")).to_have_attribute("data-video-state", "playing")
+        assert not errors, errors
+    finally:
+        host.request.post(
+            f"/api/sessions/{session_id}/end", headers={"Authorization": f"Bearer {_token(host)}"}
+        )
