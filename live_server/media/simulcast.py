@@ -12,6 +12,10 @@ uplink or CPU cannot carry it.
 - Layers rank by the picture size their last keyframe declared, largest first; a layer
   whose size is not known yet ranks below the known ones, in the offer's order.
 - A layer is *live* while its frames keep coming (a gap over ``stale_after_s`` ends it).
+- The show's first source waits, up to ``start_wait_s`` from the first frame, until every
+  expected layer is live: a browser's layers start within milliseconds of each other, and
+  the first keyframe to arrive is often the smallest layer's. Starting on the top layer
+  keeps the recording and the LL-HLS init segment at the show's real size.
 - The target is the best-ranked live layer. A better layer than the current source must
   have been live for ``settle_s`` first, so a layer that flickers on and off does not pull
   the show up and down with it; layers that came up with the show (within ``settle_s`` of
@@ -23,11 +27,12 @@ uplink or CPU cannot carry it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 DEFAULT_STALE_AFTER_S = 1.0
 DEFAULT_SETTLE_S = 1.0
+DEFAULT_START_WAIT_S = 1.0
 
 
 @dataclass
@@ -69,12 +74,18 @@ class SourceChooser:
         rids: Sequence[str],
         stale_after_s: float = DEFAULT_STALE_AFTER_S,
         settle_s: float = DEFAULT_SETTLE_S,
+        start_wait_s: float = DEFAULT_START_WAIT_S,
+        expected: Collection[str] | None = None,
     ) -> None:
+        """``expected``: the layers the first source waits for (default: all; a host's
+        paused layers are not expected)."""
         if not rids:
             raise ValueError("a simulcast source needs at least one layer")
         self._layers = {rid: LayerState(rid, order) for order, rid in enumerate(rids)}
         self._stale_after_s = stale_after_s
         self._settle_s = settle_s
+        self._start_wait_s = start_wait_s
+        self._expected = [rid for rid in rids if expected is None or rid in expected]
         self.current: str | None = None
         self.switches = 0
         self._first_frame_at: float | None = None
@@ -95,6 +106,8 @@ class SourceChooser:
         """The layer the show should be on (None while no layer is live)."""
         current = self._layers.get(self.current) if self.current else None
         current_live = current is not None and self.is_live(current, now)
+        if self.current is None and self._still_starting(now):
+            return None
         for state in self.ranked():
             if not self.is_live(state, now):
                 continue
@@ -105,6 +118,12 @@ class SourceChooser:
                 return state.rid
             # a better layer that has not settled yet: keep looking (the current one is live)
         return self.current if current_live else None
+
+    def _still_starting(self, now: float) -> bool:
+        first = self._first_frame_at
+        if first is None or now - first >= self._start_wait_s:
+            return False
+        return not all(self.is_live(self._layers[rid], now) for rid in self._expected)
 
     def _came_up_with_show(self, state: LayerState) -> bool:
         first = self._first_frame_at

@@ -56,7 +56,7 @@ class SimulcastIngest:
         self.receiver = receiver
         self.offer = offer
         self.codec = codec
-        self.chooser = SourceChooser(offer.rids)
+        self.chooser = SourceChooser(offer.rids, expected=set(offer.rids) - offer.paused)
         self._keyframes = {
             rid: KeyframeRequester(functools.partial(self._send_pli, rid), label=f"layer={rid}")
             for rid in offer.rids

@@ -12,7 +12,7 @@ HD, SD, LD = (1280, 720), (640, 360), (320, 180)
 
 
 def test_the_first_keyframe_of_a_live_layer_starts_the_show() -> None:
-    chooser = SourceChooser(("h", "m", "l"))
+    chooser = SourceChooser(("h", "m", "l"), start_wait_s=0.0)
     # a delta frame cannot start a picture: ask that layer for a keyframe
     assert chooser.on_frame("l", False, None, 0.0) == Decision(forward=False, keyframe_from="l")
     assert chooser.on_frame("l", True, LD, 0.03) == Decision(forward=True, switched=True)
@@ -22,7 +22,7 @@ def test_the_first_keyframe_of_a_live_layer_starts_the_show() -> None:
 
 
 def test_layers_that_come_up_with_the_show_take_over_at_once() -> None:
-    chooser = SourceChooser(("h", "m", "l"), settle_s=1.0)
+    chooser = SourceChooser(("h", "m", "l"), start_wait_s=0.0, settle_s=1.0)
     assert chooser.on_frame("l", True, LD, 0.0).switched  # the first keyframe starts the show
     # m's first frame is not a keyframe: its size is unknown, so it ranks below l
     assert chooser.on_frame("m", False, None, 0.2) == DROP
@@ -33,7 +33,7 @@ def test_layers_that_come_up_with_the_show_take_over_at_once() -> None:
 
 
 def test_a_larger_layer_takes_over_at_its_keyframe_once_it_has_settled() -> None:
-    chooser = SourceChooser(("h", "m", "l"), settle_s=1.0)
+    chooser = SourceChooser(("h", "m", "l"), start_wait_s=0.0, settle_s=1.0)
     chooser.on_frame("l", True, LD, 0.0)
     t = 0.0
     while t < 3.0:
@@ -58,7 +58,7 @@ def test_a_larger_layer_takes_over_at_its_keyframe_once_it_has_settled() -> None
 
 
 def test_a_flapping_layer_never_pulls_the_show_up() -> None:
-    chooser = SourceChooser(("h", "l"), stale_after_s=0.5, settle_s=1.0)
+    chooser = SourceChooser(("h", "l"), start_wait_s=0.0, stale_after_s=0.5, settle_s=1.0)
     chooser.on_frame("l", True, LD, 0.0)
     t = 0.0
     while t < 10:
@@ -73,7 +73,7 @@ def test_a_flapping_layer_never_pulls_the_show_up() -> None:
 
 
 def test_when_the_source_stops_a_lower_live_layer_takes_over_at_its_keyframe() -> None:
-    chooser = SourceChooser(("h", "m", "l"), stale_after_s=1.0, settle_s=0.0)
+    chooser = SourceChooser(("h", "m", "l"), start_wait_s=0.0, stale_after_s=1.0, settle_s=0.0)
     chooser.on_frame("h", True, HD, 0.0)
     chooser.on_frame("m", True, SD, 0.0)
     assert chooser.current == "h"
@@ -89,7 +89,7 @@ def test_when_the_source_stops_a_lower_live_layer_takes_over_at_its_keyframe() -
 
 def test_layers_rank_by_the_size_their_keyframes_declare() -> None:
     # OBS-style rids in any order: the size decides, unknown sizes rank last (offer order)
-    chooser = SourceChooser(("0", "1", "2"))
+    chooser = SourceChooser(("0", "1", "2"), start_wait_s=0.0)
     assert [s.rid for s in chooser.ranked()] == ["0", "1", "2"]
     chooser.on_frame("2", True, HD, 0.0)
     chooser.on_frame("0", True, LD, 0.0)
@@ -102,10 +102,31 @@ def test_layers_rank_by_the_size_their_keyframes_declare() -> None:
 
 
 def test_nothing_is_live_nothing_is_the_target() -> None:
-    chooser = SourceChooser(("h",), stale_after_s=1.0)
+    chooser = SourceChooser(("h",), start_wait_s=0.0, stale_after_s=1.0)
     assert chooser.target(0.0) is None
     chooser.on_frame("h", True, HD, 0.0)
     assert chooser.target(0.5) == "h"
     assert chooser.target(5.0) is None
     layer = chooser.layer("h")
     assert layer is not None and (layer.frames, layer.keyframes, layer.size) == (1, 1, HD)
+
+
+def test_the_first_source_waits_briefly_for_every_expected_layer() -> None:
+    chooser = SourceChooser(("h", "m", "l"), start_wait_s=1.0, expected={"h", "l"})
+    # l's keyframe comes first: the show waits for h (m is paused: not waited for)
+    assert chooser.on_frame("l", True, LD, 0.0) == DROP
+    assert chooser.target(0.01) is None
+    assert chooser.on_frame("h", True, HD, 0.02) == Decision(forward=True, switched=True)
+    assert chooser.current == "h" and chooser.switches == 1
+    # ... and when a layer never comes, the best one there starts the show after the wait
+    late = SourceChooser(("h", "l"), start_wait_s=1.0)
+    assert late.on_frame("l", True, LD, 0.0) == DROP
+    assert late.on_frame("l", False, None, 0.9) == DROP
+    assert late.on_frame("l", False, None, 1.0) == Decision(forward=False, keyframe_from="l")
+    assert late.on_frame("l", True, LD, 1.05) == Decision(forward=True, switched=True)
+    # the top layer arriving first, the others after: it needs a fresh keyframe to start
+    first = SourceChooser(("h", "l"), start_wait_s=1.0)
+    assert first.on_frame("h", True, HD, 0.0) == DROP
+    assert first.on_frame("l", True, LD, 0.01) == DROP
+    assert first.on_frame("h", False, None, 0.03) == Decision(forward=False, keyframe_from="h")
+    assert first.on_frame("h", True, HD, 0.1) == Decision(forward=True, switched=True)
