@@ -159,9 +159,9 @@ async def test_refunds_restock_only_when_asked_and_never_above_what_was_paid(
     pid = show.product_ids[0]
     _, token = await make_buyer(client, make_user)
     await set_email(client, token, "ana@example.com")
-    _, body = await buy(client, token, pid, quantity=3)
+    _, body = await buy(client, token, pid, quantity=3, session_id=show.session_id)
     kept = body["order"]["id"]
-    _, body = await buy(client, token, pid, quantity=2)
+    _, body = await buy(client, token, pid, quantity=2, session_id=show.session_id)
     back = body["order"]["id"]
     assert await stock_of(services, pid) == 5
     refund = f"/api/orders/{kept}/refund"
@@ -196,6 +196,12 @@ async def test_refunds_restock_only_when_asked_and_never_above_what_was_paid(
     assert {o["id"] for o in (await resp.json())["items"]} == {kept, back}
     mine = await my_order(client, token, kept)
     assert mine["refunded_minor"] == 6_000
+    # the show's revenue in the host's analytics is what was kept: both orders went back
+    resp = await client.get(
+        f"/api/sessions/{show.session_id}/analytics", headers=auth(show.host_token)
+    )
+    summary = (await resp.json())["summary"]
+    assert (summary["orders"], summary["revenue_minor"]) == (2, 0), summary
     # every refund is an email with its amount
     await wait_for(
         lambda: len([m for m in smtp.to("ana@example.com") if "Refund" in m["Subject"]]) == 3,

@@ -116,10 +116,12 @@ class AnalyticsRepository:
 
     async def order_totals(self, session_id: int) -> dict[str, Any]:
         """Orders, buyers and revenue of a session (first currency wins for display).
-        Revenue is what the goods sold for (after coupons): shipping and tax are not sales."""
+        Revenue is what the goods sold for (after coupons) less what was refunded (a refund
+        comes out of the goods first): shipping and tax are not sales."""
         row = await self._db.fetchone(
             "SELECT COUNT(*) AS orders, COUNT(DISTINCT buyer_id) AS buyers,"
-            " COALESCE(SUM(subtotal_minor - discount_minor), 0) AS revenue_minor,"
+            " COALESCE(SUM(MAX(0, subtotal_minor - discount_minor - refunded_minor)), 0)"
+            " AS revenue_minor,"
             " MIN(currency) AS currency"
             f" FROM orders WHERE session_id = ? AND status IN {_COUNTED}",
             (session_id,),
