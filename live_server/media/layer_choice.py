@@ -5,7 +5,8 @@ hears from a viewer: its REMB estimate (the bitrate it thinks it can receive), t
 its receiver reports (fraction lost, 0-1), and how much it asks to have resent (NACKed
 packets over packets sent). ``ViewerLayerChooser.update`` turns that, with each layer's
 current bitrate, into a target layer; the send path then switches at that layer's next
-keyframe (``layer_rewrite.LayerRewriter``).
+keyframe (``layer_rewrite.LayerRewriter``). ``FeedbackMeter`` gathers the viewer's RTCP
+into that ``Feedback``. Not wired into the send path yet.
 
 Rules, with hysteresis so a viewer does not flap:
 
@@ -161,3 +162,53 @@ class ViewerLayerChooser:
             self.switches += 1
             self._moved_up_at = now if up else None
         return rid
+
+
+class FeedbackMeter:
+    """Turns one viewer's RTCP, as it arrives, into the ``Feedback`` the chooser reads.
+
+    The send path calls ``on_remb`` (a REMB's bitrate), ``on_receiver_report`` (a report
+    block's fraction lost, 0-255 as on the wire), ``on_nack`` (how many packets one NACK
+    asks for) and ``on_sent`` (packets sent); ``feedback(now)`` gives the latest REMB (None
+    once older than ``remb_max_age_s``), the last report's loss and the NACK rate over the
+    last ``window_s``.
+    """
+
+    def __init__(self, window_s: float = 2.0, remb_max_age_s: float = 5.0) -> None:
+        self._window_s = window_s
+        self._remb_max_age_s = remb_max_age_s
+        self._remb: tuple[float, float] | None = None  # (bit/s, when)
+        self._fraction_lost: float | None = None
+        self._nacked: list[tuple[float, int]] = []
+        self._sent: list[tuple[float, int]] = []
+
+    def on_remb(self, bitrate_bps: float, now: float) -> None:
+        """The viewer's REMB estimate."""
+        self._remb = (max(0.0, bitrate_bps), now)
+
+    def on_receiver_report(self, fraction_lost: int) -> None:
+        """A receiver report block for this viewer's stream (fraction lost in 1/256)."""
+        self._fraction_lost = min(max(fraction_lost, 0), 255) / 256
+
+    def on_nack(self, packets: int, now: float) -> None:
+        """A NACK asking for ``packets`` packets."""
+        self._nacked.append((now, max(0, packets)))
+
+    def on_sent(self, packets: int, now: float) -> None:
+        """``packets`` packets went to the viewer."""
+        self._sent.append((now, max(0, packets)))
+
+    def feedback(self, now: float) -> Feedback:
+        """What the chooser should go by now."""
+        since = now - self._window_s
+        self._nacked = [x for x in self._nacked if x[0] > since]
+        self._sent = [x for x in self._sent if x[0] > since]
+        sent = sum(n for _, n in self._sent)
+        nacked = sum(n for _, n in self._nacked)
+        remb = self._remb
+        fresh = remb is not None and now - remb[1] <= self._remb_max_age_s
+        return Feedback(
+            remb_bps=remb[0] if remb is not None and fresh else None,
+            fraction_lost=self._fraction_lost,
+            nack_rate=min(1.0, nacked / sent) if sent else None,
+        )

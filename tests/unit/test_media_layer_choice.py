@@ -7,6 +7,7 @@ from __future__ import annotations
 from live_server.media.layer_choice import (
     ChooserConfig,
     Feedback,
+    FeedbackMeter,
     LayerRate,
     ViewerLayerChooser,
 )
@@ -115,3 +116,20 @@ def test_the_viewers_wish_and_layers_that_stop() -> None:
     # the layer a viewer is on stops: the best live one that fits, at once
     stopped = [LayerRate("h", 1_500_000), LayerRate("m", 500_000), LayerRate("l", 0, live=False)]
     assert chooser.update(stopped, Feedback(remb_bps=800_000), 3.0) == "m"
+
+
+def test_the_feedback_meter_reads_remb_loss_and_nack_rate() -> None:
+    meter = FeedbackMeter(window_s=2.0, remb_max_age_s=5.0)
+    assert meter.feedback(0.0) == Feedback()
+    meter.on_remb(800_000, 0.0)
+    meter.on_receiver_report(64)  # 64/256 lost
+    for i in range(10):
+        meter.on_sent(10, i * 0.1)
+    meter.on_nack(5, 0.5)
+    assert meter.feedback(1.0) == Feedback(remb_bps=800_000, fraction_lost=0.25, nack_rate=0.05)
+    # the NACK leaves the window; the REMB grows stale
+    meter.on_sent(10, 3.0)
+    assert meter.feedback(3.0).nack_rate == 0.0
+    assert meter.feedback(6.0).remb_bps is None
+    meter.on_receiver_report(999)  # clamped to 255/256
+    assert meter.feedback(6.0).fraction_lost == 255 / 256
