@@ -10,12 +10,14 @@ import functools
 from typing import Any
 
 import av.packet
-from aiortc import RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
+import pytest
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpParameters, RTCRtpReceiveParameters
 from aiortc.rtp import (
     RTCP_PSFB_PLI,
     RTCP_RTPFB_NACK,
+    HeaderExtensions,
     HeaderExtensionsMap,
     RtcpPacket,
     RtcpPsfbPacket,
@@ -34,8 +36,15 @@ H_SSRC, L_SSRC, H_RTX_SSRC, STRAY_SSRC = 1111, 2222, 3333, 4444
 LSR = "_RTCRtpReceiver__lsr"  # a receiver's last sender report per SSRC
 
 
-def test_the_aiortc_internals_it_uses_are_there() -> None:
+def test_the_aiortc_internals_it_uses_are_there(monkeypatch: pytest.MonkeyPatch) -> None:
     assert verify_simulcast() == []
+    # the canary names what moved
+    monkeypatch.delattr(RTCRtpReceiver, "_handle_rtcp_packet")
+    monkeypatch.setattr(HeaderExtensions, "__dataclass_fields__", {})
+    assert verify_simulcast() == [
+        "RTCRtpReceiver._handle_rtcp_packet is gone",
+        "aiortc.rtp.HeaderExtensions has no rtp_stream_id fields",
+    ]
 
 
 def vp8_keyframe(width: int, height: int) -> bytes:
