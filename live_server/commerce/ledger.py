@@ -224,6 +224,7 @@ class LedgerService:
                 "session_id": r["session_id"],
                 "media_time": r["media_time"],
                 "total_minor": r["total_minor"],
+                "refunded_minor": r["refunded_minor"],
                 "currency": r["currency"],
                 "commission_rate_bp": r["commission_rate_bp"],
                 "commission_minor": r["commission_minor"],

@@ -282,6 +282,19 @@ async def test_ledger_and_commission(client: Any, make_user: Any) -> None:
     assert ledger["rate_bp"] == 2500
     assert ledger["totals"][0]["commission_minor"] == 3 * 200 + 500  # 19.99 * 25 % = 5.00
     assert ledger["entries"][0]["commission_rate_bp"] == 2500
+    # refunds come off the creator's sales and commission: the 25 % order in full, $10.00
+    # of a 10 % one (its $2.00 commission becomes 2.00 x 9.99 / 19.99 = $0.99)
+    latest, earlier = ledger["entries"][0]["order_id"], ledger["entries"][1]["order_id"]
+    for order_id, body in ((latest, {}), (earlier, {"amount_minor": 1_000})):
+        resp = await client.post(
+            f"/api/orders/{order_id}/refund", json=body, headers=auth(show.host_token)
+        )
+        assert resp.status == 200, await resp.text()
+    resp = await client.get(f"/api/creators/{show.host_id}/ledger", headers=auth(admin_token))
+    ledger = await resp.json()
+    totals = ledger["totals"][0]
+    assert (totals["gross_minor"], totals["commission_minor"]) == (3 * 1999 - 1_000, 400 + 99)
+    assert [e["commission_minor"] for e in ledger["entries"][:2]] == [0, 99]
 
 
 async def test_clip_and_post_sources_are_attributed_to_their_creators(

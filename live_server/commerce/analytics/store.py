@@ -17,6 +17,13 @@ _REFUSED = (sqlite3.Error, ValueError, OverflowError)
 # Orders that count as sales (pending ones are shown apart, released ones not at all).
 _SOLD = "('confirmed', 'paid')"
 _COUNTED = "('pending_payment', 'confirmed', 'paid')"
+# What an order's goods brought in once refunds are taken off (a refund comes out of the
+# goods first), and the creator's commission on that share (rounded down).
+_GOODS = "(subtotal_minor - discount_minor)"
+_NET = f"MAX(0, {_GOODS} - refunded_minor)"
+_NET_COMMISSION = (
+    f"(CASE WHEN {_GOODS} > 0 THEN commission_minor * {_NET} / {_GOODS} ELSE commission_minor END)"
+)
 
 
 class AnalyticsRepository:
@@ -120,8 +127,7 @@ class AnalyticsRepository:
         comes out of the goods first): shipping and tax are not sales."""
         row = await self._db.fetchone(
             "SELECT COUNT(*) AS orders, COUNT(DISTINCT buyer_id) AS buyers,"
-            " COALESCE(SUM(MAX(0, subtotal_minor - discount_minor - refunded_minor)), 0)"
-            " AS revenue_minor,"
+            f" COALESCE(SUM({_NET}), 0) AS revenue_minor,"
             " MIN(currency) AS currency"
             f" FROM orders WHERE session_id = ? AND status IN {_COUNTED}",
             (session_id,),
@@ -211,11 +217,12 @@ class AnalyticsRepository:
         )
 
     async def ledger_totals(self, creator_id: int) -> list[dict[str, Any]]:
-        """Per currency and sold/pending: orders, gross and commission attributed to a creator."""
+        """Per currency and sold/pending: orders, gross and commission attributed to a creator
+        (both net of refunds)."""
         rows = await self._db.fetchall(
             "SELECT currency, CASE WHEN status = 'pending_payment' THEN 'pending' ELSE 'sold' END"
-            " AS state, COUNT(*) AS orders, SUM(subtotal_minor - discount_minor) AS gross_minor,"
-            " SUM(commission_minor) AS commission_minor FROM orders"
+            f" AS state, COUNT(*) AS orders, SUM({_NET}) AS gross_minor,"
+            f" SUM({_NET_COMMISSION}) AS commission_minor FROM orders"
             f" WHERE creator_id = ? AND status IN {_COUNTED} GROUP BY currency, state",
             (creator_id,),
         )
@@ -225,8 +232,7 @@ class AnalyticsRepository:
         """Sold totals per source type (live / clip / post)."""
         rows = await self._db.fetchall(
             "SELECT source_type, currency, COUNT(*) AS orders,"
-            " SUM(subtotal_minor - discount_minor) AS gross_minor,"
-            " SUM(commission_minor) AS commission_minor FROM orders"
+            f" SUM({_NET}) AS gross_minor, SUM({_NET_COMMISSION}) AS commission_minor FROM orders"
             f" WHERE creator_id = ? AND status IN {_SOLD} GROUP BY source_type, currency",
             (creator_id,),
         )
@@ -238,7 +244,8 @@ class AnalyticsRepository:
         """A creator's attributed orders, newest first (no buyer data)."""
         rows = await self._db.fetchall(
             "SELECT id, created_at, status, source_type, source_id, session_id, media_time,"
-            " total_minor, currency, commission_rate_bp, commission_minor FROM orders"
+            f" total_minor, refunded_minor, currency, commission_rate_bp,"
+            f" {_NET_COMMISSION} AS commission_minor FROM orders"
             f" WHERE creator_id = ? AND status IN {_COUNTED} AND created_at < ?"
             " ORDER BY created_at DESC LIMIT ?",
             (creator_id, before if before is not None else 1e12, limit),
