@@ -201,6 +201,10 @@ def test_host_runs_a_show_from_the_console_without_scrolling(
     expect(host.locator("#sale-price")).to_be_focused()
     host.fill("#sale-price", "19.00")
     host.fill("#sale-quantity", "3")
+    # the studio re-reads the show every few seconds: what the host typed stays
+    host.evaluate("async () => (await import('/js/pages/studio.js')).refreshSession()")
+    expect(host.locator("#sale-price")).to_have_value("19.00")
+    expect(host.locator("#sale-quantity")).to_have_value("3")
     host.click("#sale-start")
     expect(host.locator("#sale-list [data-status='active']")).to_have_count(1, timeout=10_000)
     _assert_one_screen(host, ["#broadcast-stop", "#sale-start", "#mod-chat .chat-input"])

@@ -229,6 +229,13 @@ function mount(session) {
   refresh();
   timer = setInterval(refresh, REFRESH_MS);
   current = {
+    sessionId: session.id,
+    lineup: lineupKey(session),
+    // the same show re-read (every few seconds, on room:state): only its state is new, so
+    // what the host is typing in the sale form stays
+    update(fresh) {
+      showLive(fresh.state);
+    },
     stop() {
       stopped = true;
       clearInterval(timer);
@@ -238,12 +245,22 @@ function mount(session) {
   };
 }
 
+/** What the sale form is built from: the line-up's products and their sizes. */
+function lineupKey(session) {
+  return (session.products || []).map((p) => [p.id, ...(p.variants || []).map((v) => v.id)].join(":")).join(",");
+}
+
 onSessionSelected((session) => {
   if (!slot) return;
   if (!session) {
     current?.stop();
+    current = null;
     slot.replaceChildren();
     formSlot?.replaceChildren();
+    return;
+  }
+  if (current && current.sessionId === session.id && current.lineup === lineupKey(session)) {
+    current.update(session);
     return;
   }
   mount(session);
