@@ -103,6 +103,30 @@ class ViewerTrack(MediaStreamTrack):
         self.delivered = 0
         self.dropped = 0
         self.overflows = 0
+        self.last_pts = -1  # the last frame offered to this viewer (the session timeline)
+        self.pending: FanoutHub | None = None  # the hub it moves to at that hub's keyframe
+        self.switches = 0
+
+    @property
+    def hub(self) -> FanoutHub:
+        """The hub whose frames this viewer gets now."""
+        return self._hub
+
+    def move_to(self, hub: FanoutHub) -> None:
+        """Get ``hub``'s frames from its next keyframe on (another simulcast layer; the
+        viewer's own sender keeps its sequence numbers and timestamps going)."""
+        if self.pending is not None:
+            self.pending._pending.discard(self)
+        self.pending = None if hub is self._hub else hub
+        if self.pending is not None:
+            hub._pending.add(self)
+            hub.request_keyframe()
+
+    def _switch(self, hub: FanoutHub) -> None:
+        self._hub.remove(self)
+        self._hub, self.pending = hub, None
+        hub._viewers.add(self)
+        self.switches += 1
 
     @property
     def queued(self) -> int:
@@ -127,6 +151,7 @@ class ViewerTrack(MediaStreamTrack):
                 self.dropped += 1
                 return True
             self._needs_keyframe = False
+        self.last_pts = int(packet.pts or 0)
         fast = self.fast
         if fast is not None and shared is not None:
             if batch is not None:
@@ -225,6 +250,7 @@ class ViewerTrack(MediaStreamTrack):
         """Detach from the hub and wake a pending ``recv`` so it ends."""
         if self.readyState == "live":
             self._hub.remove(self)
+            self.move_to(self._hub)  # drop a pending move
         super().stop()
         if self.fast is not None:
             self.fast.detach()
@@ -261,6 +287,8 @@ class FanoutHub:
             DEFAULT_VIDEO_QUEUE if kind == "video" else DEFAULT_AUDIO_QUEUE
         )
         self._viewers: set[ViewerTrack] = set()
+        self._pending: set[ViewerTrack] = set()  # viewers moving here at the next keyframe
+        self.layer: str | None = None  # the simulcast rid it carries (None: the show's source)
         self._offset: int | None = None
         self._source_start = 0.0
         self._last_pts = -1
@@ -313,6 +341,8 @@ class FanoutHub:
         self.frames_in += 1
         self.bytes_in += packet.size
         wants_keyframe = False
+        if keyframe and self._pending:
+            wants_keyframe = self._adopt_pending(int(packet.pts or 0))
         shared = self._packetize(packet) if self.fast_path and self._viewers else None
         batch = Batch() if shared is not None else None
         for track in self._viewers:
@@ -322,6 +352,25 @@ class FanoutHub:
             wants_keyframe = True
         if wants_keyframe and self.kind == "video":
             self._on_keyframe_needed()
+
+    def _adopt_pending(self, pts: int) -> bool:
+        """Move the viewers waiting for this keyframe here; True when one cannot move yet
+        (its last frame is not older than this one: its timestamps must go forward)."""
+        blocked = False
+        for track in list(self._pending):
+            if track.readyState != "live" or track.pending is not self:
+                self._pending.discard(track)
+            elif pts > track.last_pts:
+                self._pending.discard(track)
+                track._switch(self)
+            else:
+                blocked = True
+        return blocked
+
+    @property
+    def wanted(self) -> bool:
+        """Whether any viewer gets, or waits for, this hub's frames."""
+        return bool(self._viewers or self._pending)
 
     def _packetize(self, packet: Packet) -> Shared | None:
         name = self.codec_name
@@ -341,3 +390,6 @@ class FanoutHub:
         for track in list(self._viewers):
             track.stop()
         self._viewers.clear()
+        for track in list(self._pending):
+            track.move_to(track.hub)
+        self._pending.clear()
