@@ -15,7 +15,9 @@ from live_server.media.aiortc import hooks as aiortc_hooks
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import FanoutHub, ViewerTrack
 from live_server.media.keyframes import KeyframeRequester
+from live_server.media.layer_choice import Preference
 from live_server.media.simulcast_ingest import LayerView, SimulcastIngest
+from live_server.media.viewer_layers import LayerHubs
 from live_server.platform.errors import Conflict
 
 logger = logging.getLogger(__name__)
@@ -92,6 +94,9 @@ class Viewer:
     connected: bool = False  # ICE and DTLS connected once
     relay: bool = False  # another node's relay pull: not audience, no caps
     user_id: int | None = None  # who watches, when signed in (a ban closes their video)
+    layer: Preference = (
+        "auto"  # the simulcast layer it asked for: auto, low (data saver), high (HD)
+    )
 
 
 class Room:
@@ -109,6 +114,8 @@ class Room:
             kind: FanoutHub(kind, rate, self.keyframes.request, fast_path=fast_path)
             for kind, rate in CLOCK_RATES.items()
         }
+        #: a simulcast host's hub per layer and its viewers' choices (None: one stream)
+        self.layers: LayerHubs | None = None
 
     async def _send_pli(self) -> None:
         publisher = self.publisher

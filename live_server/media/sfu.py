@@ -49,7 +49,8 @@ from live_server.media.sdp import BadOffer, announce_public_ip, check_offer
 from live_server.media.simulcast_ingest import SimulcastIngest
 from live_server.media.simulcast_sdp import SimulcastOffer, answer_with_simulcast
 from live_server.media.turn import TurnCredentials
-from live_server.platform.errors import NotFound
+from live_server.media.viewer_layers import PREFERENCES, LayerHubs
+from live_server.platform.errors import BadRequest, NotFound
 from recordings.bitstream import is_keyframe
 
 logger = logging.getLogger(__name__)
@@ -262,6 +263,12 @@ class Sfu:
         label = f"session={room.session_id} publisher={publisher.id}"
         ingest = SimulcastIngest.attach(transceiver, offer, publisher.codecs["video"], label)
         publisher.simulcast = ingest
+        if room.layers is not None:
+            room.layers.close()
+        room.layers = LayerHubs(room.session_id, ingest, self.clock, room.hubs["video"])
+        room.layers.start()
+        for viewer in room.viewers.values():
+            self._follow_layers(room, viewer)
         for rid, track in ingest.tracks().items():
             reader = self._read_publisher_track(room, publisher, track, layer=rid)
             publisher.tasks.append(asyncio.ensure_future(reader))
@@ -318,6 +325,8 @@ class Sfu:
             keyframe = is_keyframe(codec, data)
             publisher.last_frame_at = time.monotonic()
             if layer is not None and publisher.simulcast is not None:
+                if room.layers is not None:  # every layer feeds its own hub
+                    room.layers.on_frame(layer, data, int(frame.pts or 0), keyframe)
                 decision = publisher.simulcast.admit(layer, data, keyframe)
                 if not decision.forward:
                     continue
@@ -367,6 +376,9 @@ class Sfu:
         room.keyframes.close()
         if publisher.simulcast is not None:
             publisher.simulcast.close()
+        if room.layers is not None:
+            room.layers.close()
+            room.layers = None
         for task in publisher.tasks:
             task.cancel()
         await publisher.pc.close()
@@ -525,6 +537,7 @@ class Sfu:
         viewer.joined_at = time.monotonic()
         viewer.activity = aiortc_hooks.track_remote_activity(pc)
         room.viewers[viewer_id] = viewer
+        self._follow_layers(room, viewer)
         self._ensure_watchdog()
         logger.info(
             "session=%s %s=%s joined (%d viewers)",
@@ -534,6 +547,28 @@ class Sfu:
             self.viewer_count(session_id),
         )
         return viewer_id, announce_public_ip(pc.localDescription.sdp, self._public_ip)
+
+    def _follow_layers(self, room: Room, viewer: Viewer) -> None:
+        """A simulcast host: the viewer's video follows its own layer choice (not relays)."""
+        if room.layers is None or viewer.relay:
+            return
+        for transceiver in viewer.pc.getTransceivers():
+            track = transceiver.sender.track
+            if transceiver.kind == "video" and isinstance(track, ViewerTrack):
+                room.layers.add_viewer(viewer.id, track, transceiver.sender, viewer.layer)
+
+    def set_layer(self, session_id: int, viewer_id: str, layer: str) -> bool:
+        """A viewer's wish: ``auto``, ``low`` (data saver) or ``high`` (HD). True when the
+        host sends layers now (the wish is kept for when it does)."""
+        preference = next((p for p in PREFERENCES if p == layer), None)
+        if preference is None:
+            raise BadRequest("layer must be one of auto, low, high")
+        room = self._rooms.get(session_id)
+        viewer = room.viewers.get(viewer_id) if room is not None else None
+        if room is None or viewer is None:
+            raise NotFound("no such WHEP session")
+        viewer.layer = preference
+        return room.layers is not None and room.layers.prefer(viewer_id, preference)
 
     def _on_viewer_state(self, room: Room, viewer: Viewer) -> None:
         state = viewer.pc.connectionState

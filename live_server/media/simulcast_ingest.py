@@ -127,6 +127,12 @@ class SimulcastIngest:
             assert rid is not None
             await self.receiver.request_keyframe(rid)
 
+    def request_keyframe(self, rid: str) -> None:
+        """Ask for a keyframe of ``rid``'s layer (throttled per layer; a viewer moves to it)."""
+        requester = self._keyframes.get(rid)
+        if requester is not None:
+            requester.request()
+
     async def _send_pli(self, rid: str) -> None:
         await self.receiver.request_keyframe(rid)
 

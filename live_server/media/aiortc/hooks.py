@@ -69,6 +69,7 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from live_server.media.aiortc.fastpath import verify_fastpath
+from live_server.media.aiortc.feedback import verify_feedback
 from live_server.media.aiortc.ingest import encoded_packet, forward_complete_frames, verify_ingest
 from live_server.media.aiortc.ntp import fast_ntp_time
 from live_server.media.aiortc.simulcast import verify_simulcast
@@ -136,6 +137,7 @@ def verify_hooks() -> None:
     problems += verify_fastpath()
     problems += verify_ingest()
     problems += verify_simulcast()
+    problems += verify_feedback()
     if problems:
         raise HookUnavailable(
             f"aiortc/aioice internals changed (expected aiortc {AIORTC_VERSION}, "
