@@ -125,7 +125,8 @@ def create_edge_app(settings: Settings) -> web.Application:
     # ticket naming them; an edge cannot tell who an anonymous public-show viewer is)
     room.ban_notices.setup(app, platform)
     whip.add_cors(app)
-    whep.setup(app)
+    # ... and a ticket issued before the ban does not bring them back
+    whep.setup(app, gate=room.ban_notices.edge_check(platform))
     return app
 
 

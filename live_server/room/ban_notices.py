@@ -23,9 +23,14 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from live_server.platform.core import Platform
+from live_server.platform.errors import Forbidden
 from live_server.platform.events import EventBus, ViewerBanned
+from live_server.room.live_state import LiveState, RedisLiveState
 
 logger = logging.getLogger(__name__)
+
+#: What a banned viewer reads when their video is refused (WHEP, LL-HLS) on any node.
+BANNED_FROM_VIDEO = "You were removed from this show by its moderators, so you can't watch it."
 
 
 class BanNotices:
@@ -96,6 +101,35 @@ def _decode(message: Any) -> tuple[str, int, int] | None:
     if not (isinstance(session_id, int) and isinstance(user_id, int)):
         return None
     return str(node), session_id, user_id
+
+
+class EdgeBanCheck:
+    """An edge's WHEP gate. An edge has no database, but a viewer sent to it by a full node
+    carries a watch ticket naming them, valid for a while: without this check a banned
+    viewer could use it again after the ban closed their video. It reads the ban set every
+    full node's room writes to the shared live state (Redis) when it bans or unbans."""
+
+    def __init__(self, state: LiveState) -> None:
+        self._state = state
+
+    async def __call__(self, session_id: int, user_id: int | None) -> None:
+        if user_id is None:  # an anonymous viewer of a public show cannot be told apart
+            return
+        try:
+            banned = await self._state.is_banned(session_id, user_id)
+        except (OSError, RedisError) as exc:
+            # the origin checked them when it issued the ticket; the ban notice still closes
+            # their video here if one comes
+            logger.warning("session %d: ban check unavailable (%s)", session_id, exc)
+            return
+        if banned:
+            raise Forbidden(BANNED_FROM_VIDEO, code="banned")
+
+
+def edge_check(platform: Platform) -> EdgeBanCheck:
+    """The ban check of an edge node, on the deployment's Redis."""
+    assert platform.redis is not None, "an edge runs with the deployment's Redis"
+    return EdgeBanCheck(RedisLiveState(platform.redis, platform.settings.redis_prefix))
 
 
 def setup(app: web.Application, platform: Platform) -> BanNotices:

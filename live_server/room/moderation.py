@@ -17,7 +17,7 @@ from live_server.platform.identity import Principal
 from live_server.platform.timefmt import iso
 from live_server.room import events as ev
 from live_server.room.ban_list import BanList
-from live_server.room.ban_notices import BanNotices
+from live_server.room.ban_notices import BANNED_FROM_VIDEO, BanNotices
 from live_server.room.context import RoomContext, config_payload
 from live_server.room.extensions import moderators_room, session_room, user_room
 from live_server.room.rules.moderation import (
@@ -34,7 +34,6 @@ from live_server.shows.rules import LiveSession
 logger = logging.getLogger(__name__)
 
 #: what a banned viewer reads when the show's video is refused to them
-BANNED_FROM_VIDEO = "You were removed from this show by its moderators, so you can't watch it."
 
 
 class RoomModeration:

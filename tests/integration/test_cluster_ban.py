@@ -1,7 +1,8 @@
 """Issue 13, part 3, on two real nodes sharing Redis and one database: the host is live
 through A, a viewer watches through B (B pulls the show from A), a moderator bans the
 viewer on A. B closes the viewer's video within 2 s (the room's ban notice over Redis),
-and B refuses a new WHEP and a rejoin."""
+and B refuses a new WHEP and a rejoin. Also a media-only edge reached through the
+origin's redirect ticket."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiortc import RTCSessionDescription
 
 from support.cluster import (
     Host,
     Nodes,
     Watcher,
     new_show,
+    start_edge_node,
     start_full_node,
 )
 from support.helpers import auth, wait_for
@@ -112,4 +115,92 @@ async def test_a_ban_on_one_node_closes_the_video_on_another(
             for c in clients:
                 await c.close()
             await watcher.close()
+            await host.close()
+
+
+async def test_a_ban_closes_the_video_on_an_edge_reached_through_a_redirect_ticket(
+    tmp_path: Path, prefix: str, nodes: Nodes, redis_keys: None
+) -> None:
+    """The origin is full, so a signed-in viewer is sent to a media-only edge with a watch
+    ticket naming them (the browser's redirected POST carries no Authorization). A ban on
+    the origin closes that video on the edge, and neither the origin nor the old ticket
+    gets them back in."""
+    origin = nodes.add(
+        start_full_node(tmp_path / "origin", prefix, LIVESHOP_MAX_WEBRTC_VIEWERS="1")
+    )
+    edge = nodes.add(start_edge_node(tmp_path / "edge", prefix, LIVESHOP_MAX_WEBRTC_VIEWERS="2"))
+    host = Host()
+    filler, watcher = Watcher(), Watcher()
+    clients: list[RoomClient] = []
+    sdp = {"Content-Type": "application/sdp"}
+    async with aiohttp.ClientSession() as http:
+        try:
+            session_id, key, _ = await new_show(http, origin.url, moderators=["demo-mod"])
+            await host.publish(http, origin.url, session_id, key)
+
+            async def live() -> bool:
+                async with http.get(f"{origin.url}/api/sessions/{session_id}/broadcast") as r:
+                    return bool((await r.json())["publishing"])
+
+            await wait_for(live, timeout=20, message="the host live through the origin")
+            await filler.watch(http, f"{origin.url}/whep/{session_id}")  # the origin's one seat
+            viewer_token = await _token(http, origin.url)
+            await watcher.pc.setLocalDescription(await watcher.pc.createOffer())
+            offer = watcher.pc.localDescription.sdp
+            async with http.post(
+                f"{origin.url}/whep/{session_id}",
+                data=offer,
+                headers={**sdp, **auth(viewer_token)},
+                allow_redirects=False,
+            ) as resp:
+                assert resp.status == 307, await resp.text()
+                ticketed = resp.headers["Location"]
+            assert ticketed.startswith(f"{edge.url}/whep/{session_id}?ticket=")
+            async with http.post(ticketed, data=offer, headers=sdp) as resp:  # no token
+                assert resp.status == 201, await resp.text()
+                answer = await resp.text()
+            await watcher.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+            await wait_for(watcher.playing, timeout=30, message="the viewer plays on the edge")
+
+            viewer = RoomClient(origin.url, viewer_token)
+            mod = RoomClient(origin.url, await _token(http, origin.url, "demo-mod"))
+            clients += [viewer, mod]
+            for c in (viewer, mod):
+                await c.connect()
+            user_id = (await viewer.join(session_id))["me"]["user_id"]
+            await mod.join(session_id)
+            started = time.monotonic()
+            ack = await mod.call("mod:ban", {"session_id": session_id, "user_id": user_id})
+            assert ack["ok"], ack
+            await wait_for(
+                lambda: watcher.pc.connectionState in ("closed", "failed"),
+                timeout=2.0,
+                message="the edge closed the banned viewer's video",
+            )
+            assert time.monotonic() - started < 2.0
+            await wait_for(lambda: "banned: 1 viewer connection(s) closed" in edge.log(), timeout=5)
+            assert filler.pc.connectionState == "connected"  # nobody else's video
+
+            # no way back: the origin refuses them, and so does the edge for the old ticket
+            again = viewer_pc()
+            try:
+                await again.setLocalDescription(await again.createOffer())
+                async with http.post(
+                    f"{origin.url}/whep/{session_id}",
+                    data=again.localDescription.sdp,
+                    headers={**sdp, **auth(viewer_token)},
+                    allow_redirects=False,
+                ) as resp:
+                    assert resp.status == 403, await resp.text()
+                    assert (await resp.json())["error"]["code"] == "banned"
+                async with http.post(ticketed, data=again.localDescription.sdp, headers=sdp) as r:
+                    assert r.status == 403, await r.text()
+                    assert (await r.json())["error"]["code"] == "banned"
+            finally:
+                await again.close()
+        finally:
+            for c in clients:
+                await c.close()
+            await watcher.close()
+            await filler.close()
             await host.close()
