@@ -96,8 +96,14 @@ export function variantSection(product, onChange = () => {}) {
       box,
       el("span", { class: "label" }, "Sizes and colours"),
       (product.variants || []).length
-        ? el("ul", { class: "list variant-rows" }, product.variants.map(row))
+        ? el(
+            "ul",
+            { class: "variant-rows" },
+            el("li", { class: "variant-head", "aria-hidden": "true" }, el("span", {}, names.join(" / ")), el("span", {}, "SKU"), el("span", {}, "Price"), el("span", {}, "Stock")),
+            product.variants.map(row),
+          )
         : el("p", { class: "muted small" }, "Sold in one version. Add sizes or colours to sell each with its own stock."),
+      el("span", { class: "muted small" }, names.length ? `Add a ${names.join(" / ").toLowerCase()}` : "Add a size or colour (name and value, e.g. Size M)"),
       el(
         "div",
         { class: "variant-new field-row" },
