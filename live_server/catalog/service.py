@@ -23,7 +23,6 @@ from live_server.catalog.variants import (
     parse_option_values,
     parse_sku,
     same_values,
-    variant_label,
 )
 from live_server.platform.errors import (
     Conflict,
@@ -178,12 +177,12 @@ class CatalogService:
         listing = await self._listing(who, product_id)
         names = [n for n, _ in listing.variants[0].option_values] if listing.variants else None
         values = parse_option_values(data.get("options") or {}, names)
+        same = next((v for v in listing.variants if same_values(values, v.option_values)), None)
+        shown = " / ".join(f"{n} {v}" for n, v in (same.option_values if same else values))
         exists = Conflict(
-            f"There is already a {variant_label(values)} variant.",
-            code="variant_exists",
-            field="options",
+            f"This product already has {shown}.", code="variant_exists", field="options"
         )
-        if any(same_values(values, v.option_values) for v in listing.variants):
+        if same is not None:
             raise exists
         fields = self._variant_fields(listing, data)
         try:

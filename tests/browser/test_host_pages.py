@@ -64,3 +64,45 @@ def test_host_edits_a_product_and_publishes_a_post(
     assert [p["id"] for p in post["products"]] == [created["id"]]
     page.request.delete(f"/api/posts/{post_id}", headers=headers)
     assert page_errors == []
+
+
+def test_host_adds_sizes_in_the_product_editor(
+    page: Page, page_errors: list[str], api_login: Callable[..., dict[str, Any]]
+) -> None:
+    token = api_login(page, "demo-host")["token"]
+    created = page.request.post(
+        "/api/products",
+        data={"title": f"Editor tee {uuid.uuid4().hex[:4]}", "price_minor": 2000,
+              "category": "fashion", "stock": 0},
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()  # fmt: skip
+    page.goto("/studio.html")
+    page.click("#tab-products-button")
+    row = page.locator(f"#my-products [data-product-id='{created['id']}']")
+    row.locator("[data-action=edit]").click()
+    sizes = page.locator("#editor-variants")
+    # the first size names the option; the next ones are asked for that option only
+    sizes.get_by_label("Value 1").fill("S")
+    page.fill("#variant-new-stock", "4")
+    page.click("#variant-add")
+    expect(sizes.locator(".variant-row")).to_have_count(1)
+    expect(sizes.get_by_label("Option")).to_have_value("Size")
+    sizes.get_by_label("Value 1").fill("M")
+    page.fill("#variant-new-stock", "6")
+    page.click("#variant-add")
+    expect(sizes.locator(".variant-row")).to_have_count(2)
+    sizes.get_by_label("Value 1").fill("m")  # the same size again: the server's sentence
+    page.click("#variant-add")
+    expect(sizes.locator(".form-error")).to_have_text("This product already has Size M.")
+    expect(page.locator("#editor-stock")).to_be_disabled()
+    expect(page.locator("#editor-stock")).to_have_value("10")
+    # a size's own price
+    sizes.get_by_label("Price of M").fill("22.00")
+    sizes.get_by_role("button", name="Save M").click()
+    expect(sizes.get_by_label("Price of M")).to_have_value("22.00")
+    stored = page.request.get(f"/api/products/{created['id']}").json()
+    assert [(v["label"], v["stock"], v["price_minor"]) for v in stored["variants"]] == [
+        ("S", 4, 2000),
+        ("M", 6, 2200),
+    ]
+    assert page_errors == []

@@ -43,7 +43,7 @@ export function variantSection(product, onChange = () => {}) {
     const price = input({ inputmode: "decimal", "aria-label": `Price of ${variant.label}`, value: amountText(variant.price_minor, product.currency), class: "input input-small" });
     const stock = input({ type: "number", min: "0", step: "1", "aria-label": `Stock of ${variant.label}`, value: String(variant.stock), class: "input input-small" });
     const sku = input({ "aria-label": `SKU of ${variant.label}`, placeholder: "SKU", value: variant.sku || "", maxlength: "64", class: "input input-small" });
-    const save = el("button", { type: "button", class: "btn btn-ghost btn-small" }, "Save");
+    const save = el("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": `Save ${variant.label}` }, "Save");
     const remove = el("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": `Remove ${variant.label}` }, "Remove");
     save.addEventListener("click", async () => {
       message.hidden = true;
