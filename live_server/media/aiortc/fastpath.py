@@ -302,6 +302,14 @@ class FastRtpSender:
         )
         self.send_batch = module.send_frame
 
+    def shift_timestamps(self, ticks: int) -> None:
+        """Move this viewer's RTP timestamps by ``ticks`` from the next frame on (a switch
+        to another simulcast layer's timeline); the retransmission history starts over."""
+        self._ts_origin = (self._ts_origin + ticks) & 0xFFFFFFFF
+        if self._state is not None and ticks:
+            self._replace_state(self._native if self.native else sendloop)
+            self._bind_state()
+
     @property
     def native(self) -> bool:
         """Whether this viewer's packets go through the native loop."""
