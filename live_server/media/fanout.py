@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import fractions
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -103,7 +104,9 @@ class ViewerTrack(MediaStreamTrack):
         self.delivered = 0
         self.dropped = 0
         self.overflows = 0
-        self.last_pts = -1  # the last frame offered to this viewer (the session timeline)
+        #: added to the hub's timestamps for this viewer: keeps its stream continuous after a
+        #: move to another layer's hub, whose timeline may be a little off from the last one
+        self.ts_shift = 0
         self.pending: FanoutHub | None = None  # the hub it moves to at that hub's keyframe
         self.switches = 0
 
@@ -122,7 +125,15 @@ class ViewerTrack(MediaStreamTrack):
             hub._pending.add(self)
             hub.request_keyframe()
 
-    def _switch(self, hub: FanoutHub) -> None:
+    def _switch(self, hub: FanoutHub, pts: int, now: float) -> None:
+        old = self._hub
+        if old.dispatched_at is not None and old.last_pts >= 0:
+            # this keyframe follows the last frame by the time that passed (>= 1 tick)
+            ticks = max(1, round((now - old.dispatched_at) * hub.clock_rate))
+            shift = old.last_pts + self.ts_shift + ticks - pts
+            if self.fast is not None:
+                self.fast.shift_timestamps(shift - self.ts_shift)
+            self.ts_shift = shift
         self._hub.remove(self)
         self._hub, self.pending = hub, None
         hub._viewers.add(self)
@@ -151,7 +162,6 @@ class ViewerTrack(MediaStreamTrack):
                 self.dropped += 1
                 return True
             self._needs_keyframe = False
-        self.last_pts = int(packet.pts or 0)
         fast = self.fast
         if fast is not None and shared is not None:
             if batch is not None:
@@ -160,6 +170,8 @@ class ViewerTrack(MediaStreamTrack):
                     batch.add(self, fast.send_batch, state)
                     return False
             return self._send_fast(fast, shared, keyframe)  # says why it cannot go now
+        if self.ts_shift and fast is None:  # aiortc's sender (or the flush) stamps these
+            packet, shared = self._shifted(packet, shared)
         if len(self._queue) >= self._max_queue:
             self.overflows += 1
             self.dropped += len(self._queue)
@@ -176,6 +188,14 @@ class ViewerTrack(MediaStreamTrack):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
         return False
+
+    def _shifted(self, packet: Packet, shared: Shared | None) -> tuple[Packet, Shared | None]:
+        copy = av.packet.Packet(bytes(packet))
+        copy.pts = copy.dts = int(packet.pts or 0) + self.ts_shift
+        copy.time_base = packet.time_base
+        if shared is not None:
+            shared = (shared[0], (shared[1] + self.ts_shift) & 0xFFFFFFFF)
+        return copy, shared
 
     def _send_fast(self, fast: FastRtpSender, shared: Shared, keyframe: bool) -> bool:
         status = WOULD_BLOCK
@@ -224,6 +244,8 @@ class ViewerTrack(MediaStreamTrack):
                 self.dropped += len(queued) - i - 1
                 self._hub.request_keyframe()
                 break
+        if self.ts_shift:  # the queued frames carried it already
+            fast.shift_timestamps(self.ts_shift)
 
     async def recv(self) -> Packet:
         """The next encoded frame for this viewer's RTP sender.
@@ -292,6 +314,7 @@ class FanoutHub:
         self._offset: int | None = None
         self._source_start = 0.0
         self._last_pts = -1
+        self.dispatched_at: float | None = None  # when the last frame went out (monotonic)
         self.frames_in = 0
         self.bytes_in = 0  # the node's outbound bitrate is estimated from it (viewing.py)
 
@@ -342,7 +365,7 @@ class FanoutHub:
         self.bytes_in += packet.size
         wants_keyframe = False
         if keyframe and self._pending:
-            wants_keyframe = self._adopt_pending(int(packet.pts or 0))
+            self._adopt_pending(int(packet.pts or 0))
         shared = self._packetize(packet) if self.fast_path and self._viewers else None
         batch = Batch() if shared is not None else None
         for track in self._viewers:
@@ -352,20 +375,20 @@ class FanoutHub:
             wants_keyframe = True
         if wants_keyframe and self.kind == "video":
             self._on_keyframe_needed()
+        self.dispatched_at = time.monotonic()  # a viewer moving here continues from it
 
-    def _adopt_pending(self, pts: int) -> bool:
-        """Move the viewers waiting for this keyframe here; True when one cannot move yet
-        (its last frame is not older than this one: its timestamps must go forward)."""
-        blocked = False
+    @property
+    def last_pts(self) -> int:
+        """The last dispatched frame's timestamp on the session timeline (-1: none yet)."""
+        return self._last_pts
+
+    def _adopt_pending(self, pts: int) -> None:
+        """Move the viewers waiting for this keyframe here."""
+        now = time.monotonic()
         for track in list(self._pending):
-            if track.readyState != "live" or track.pending is not self:
-                self._pending.discard(track)
-            elif pts > track.last_pts:
-                self._pending.discard(track)
-                track._switch(self)
-            else:
-                blocked = True
-        return blocked
+            self._pending.discard(track)
+            if track.readyState == "live" and track.pending is self:
+                track._switch(self, pts, now)
 
     @property
     def wanted(self) -> bool:

@@ -34,16 +34,29 @@ async def test_viewer_moves_at_the_new_layers_keyframe() -> None:
     assert track not in high.viewers and track in low.viewers
 
 
-async def test_a_keyframe_not_newer_than_the_last_frame_waits() -> None:
+async def test_timestamps_continue_across_layers_whose_timelines_differ() -> None:
     high = FanoutHub("video", 90000, lambda: None)
     low = FanoutHub("video", 90000, lambda: None)
     track = high.new_track("v1")
-    high.dispatch(pkt(6000), keyframe=True)
+    for pts in (600000, 603000):
+        high.rebase(pkt(pts))
+    high.start_source(10.0)
+    frame = pkt(5)
+    high.rebase(frame)  # the high layer's timeline: 900000
+    high.dispatch(frame, keyframe=True)
+    low.start_source(9.0)
+    frame = pkt(7)
+    low.rebase(frame)  # the low layer's: 810000, a second behind
     track.move_to(low)
-    low.dispatch(pkt(6000), keyframe=True)  # the same picture, already sent from high
-    assert track.hub is high
-    low.dispatch(pkt(12000), keyframe=True)
+    low.dispatch(frame, keyframe=True)
     assert track.hub is low
+    got = [int((await track.recv()).pts or 0) for _ in range(track.queued)]
+    # the viewer's stream goes on from 900000 by about the time that passed, not back
+    assert got[0] == 900000 and 900000 < got[1] < 900000 + 9000
+    frame = pkt(3007)
+    low.rebase(frame)
+    low.dispatch(frame, keyframe=False)
+    assert int((await track.recv()).pts or 0) == got[1] + 3000
 
 
 async def test_moving_back_cancels_and_stop_forgets() -> None:
