@@ -14,7 +14,8 @@ from aiohttp import web
 from live_server.media import VIDEO_AUDIENCE, VIEWING
 from live_server.platform.addresses import client_address
 from live_server.platform.audience import VIEWER_KEY_HEADER, audience_key, device_key
-from live_server.platform.http import path_int, principal
+from live_server.platform.errors import BadRequest
+from live_server.platform.http import json_response, path_int, principal, read_json
 from live_server.platform.openapi import document, op
 from signaling.whip import created, deleted, no_trickle, preflight, read_offer
 
@@ -59,6 +60,28 @@ async def leave(request: web.Request) -> web.Response:
     return deleted()
 
 
+async def choose_layer(request: web.Request) -> web.Response:
+    """POST /whep/{session_id}/{resource_id}/layer {"layer": "auto" | "low" | "high"}: the
+    viewer's simulcast layer (data saver / HD / by its network); the resource URL is the
+    viewer's own capability, as for DELETE."""
+    session_id = path_int(request, "session_id")
+    body = await read_json(request)
+    layer = body.get("layer")
+    if not isinstance(layer, str):
+        raise BadRequest(
+            'the body must be {"layer": "auto"}, {"layer": "low"} or {"layer": "high"}'
+        )
+    simulcast = request.app[VIEWING].choose_layer(
+        session_id, request.match_info["resource_id"], layer
+    )
+    return json_response({"layer": layer, "simulcast": simulcast})
+
+
+async def options_layer(request: web.Request) -> web.Response:
+    """CORS preflight for the layer choice."""
+    return preflight("POST, OPTIONS")
+
+
 async def patch(request: web.Request) -> web.Response:
     """PATCH on the resource: 405, no trickle ICE."""
     return no_trickle()
@@ -92,6 +115,20 @@ TICKET_PARAM = {
 }
 
 
+LAYER_BODY = {
+    "type": "object",
+    "required": ["layer"],
+    "properties": {"layer": {"type": "string", "enum": ["auto", "low", "high"]}},
+}
+LAYER_ANSWER = {
+    "type": "object",
+    "properties": {
+        "layer": {"type": "string", "enum": ["auto", "low", "high"]},
+        "simulcast": {"type": "boolean"},
+    },
+}
+
+
 REDIRECT = {
     "307": {
         "description": "watch through another node: POST the same offer to Location",
@@ -111,6 +148,8 @@ def setup(app: web.Application, gate: WatchGate | None = None) -> None:
     r.add_delete("/whep/{session_id}/{resource_id}", leave)
     r.add_patch("/whep/{session_id}/{resource_id}", patch)
     r.add_options("/whep/{session_id}/{resource_id}", options_resource)
+    r.add_post("/whep/{session_id}/{resource_id}/layer", choose_layer)
+    r.add_options("/whep/{session_id}/{resource_id}/layer", options_layer)
     document(
         app,
         {
@@ -135,6 +174,19 @@ def setup(app: web.Application, gate: WatchGate | None = None) -> None:
             "/whep/{session_id}/{resource_id}": {
                 "DELETE": op("Stop watching", tag="media", errors=(404,)),
                 "PATCH": op("Trickle ICE: not supported (405)", tag="media", errors=(405,)),
+                "OPTIONS": op("CORS preflight", tag="media", ok=204),
+            },
+            "/whep/{session_id}/{resource_id}/layer": {
+                "POST": op(
+                    "Choose the simulcast layer: `auto` (by the viewer's network), `low` "
+                    "(data saver) or `high` (HD); `simulcast` says whether the host sends "
+                    "layers now (the wish is kept for when it does); 400 for another value, "
+                    "404 for no such viewer",
+                    tag="media",
+                    body=LAYER_BODY,
+                    response=LAYER_ANSWER,
+                    errors=(400, 404),
+                ),
                 "OPTIONS": op("CORS preflight", tag="media", ok=204),
             },
         },

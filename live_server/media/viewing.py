@@ -169,6 +169,11 @@ class NodeViewing:
         """WHEP DELETE."""
         await self._sfu.unsubscribe(session_id, viewer_id)
 
+    def choose_layer(self, session_id: int, viewer_id: str, layer: str) -> bool:
+        """A viewer's simulcast wish (``auto``, ``low``, ``high``; 400 else, 404 for no such
+        viewer); True when the host sends layers now."""
+        return self._sfu.set_layer(session_id, viewer_id, layer)
+
     def ice_links(self, peer_id: str) -> list[str]:
         """``Link`` header values for one peer (STUN servers, TURN credentials of its own)."""
         return ice_link_headers(
