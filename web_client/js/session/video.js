@@ -20,6 +20,7 @@ import { deviceKey } from "../device.js";
 import { ready, setSessionState } from "../pages/session.js";
 import { HlsPlayer, canPlayHls } from "./hls-player.js";
 import { setPlayback } from "./playback.js";
+import { qualityToggle, setQualityResource } from "./quality.js";
 import { box, injectStyles, show, tierBadge, unmute } from "./stage.js";
 
 const GATHER_TIMEOUT_MS = 3000;
@@ -184,6 +185,7 @@ async function connect({ upgrade = false } = {}) {
         if (upgrade) leaveHls();
         attach();
         setTier("webrtc");
+        setQualityResource(state.resource);
       } else if (pc.connectionState === "failed" || pc.connectionState === "closed") {
         clearTimeout(deadline);
         dropConnection();
@@ -280,6 +282,7 @@ function dropConnection() {
   state.pc?.close();
   state.pc = null;
   state.resource = null;
+  setQualityResource(null);
   if (resource) fetch(resource, { method: "DELETE", keepalive: true }).catch(() => {});
 }
 
@@ -362,7 +365,7 @@ async function poll() {
 
 async function main() {
   injectStyles();
-  overlay.append(box, unmute, tierBadge);
+  overlay.append(box, unmute, tierBadge, qualityToggle);
   player.muted = true;
   unmute.addEventListener("click", () => {
     player.muted = false;
