@@ -6,7 +6,7 @@ its receiver reports (fraction lost, 0-1), and how much it asks to have resent (
 packets over packets sent). ``ViewerLayerChooser.update`` turns that, with each layer's
 current bitrate, into a target layer; the send path then switches at that layer's next
 keyframe (``layer_rewrite.LayerRewriter``). ``FeedbackMeter`` gathers the viewer's RTCP
-into that ``Feedback``. Not wired into the send path yet.
+into that ``Feedback``. Wired in ``viewer_layers.py`` (docs/media.md, "A layer per viewer").
 
 Rules, with hysteresis so a viewer does not flap:
 

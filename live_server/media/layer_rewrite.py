@@ -16,7 +16,8 @@ from its layer onto the viewer's stream:
 - Packets of any other layer, and of the new one before its keyframe, are not for this
   viewer (``None``).
 
-Not wired into the send path yet: the fan-out keeps one layer for everyone.
+The fan-out does not use it: each viewer's sender numbers its own packets and
+``ViewerTrack.ts_shift`` keeps its timestamps going (docs/media.md, "A layer per viewer").
 """
 
 from __future__ import annotations
