@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from support.helpers import ServerProcess, wait_for_sync
+from support.simulcast_host import HOLD_RESOLUTION
 
 pytestmark = pytest.mark.browser
 
@@ -98,6 +99,7 @@ def test_studio_publishes_simulcast_and_the_top_layer_is_forwarded_and_recorded(
     codec: str,
 ) -> None:
     context = make_context(viewport=DESKTOP)
+    context.add_init_script(HOLD_RESOLUTION)
     if codec == "VP8":
         context.add_init_script(NO_H264)
     host = context.new_page()
@@ -222,6 +224,7 @@ def test_the_show_follows_the_host_when_its_top_layer_stops_and_returns(
     make_context: Callable[..., BrowserContext], api_login: Callable[..., Any]
 ) -> None:
     context = make_context(viewport=DESKTOP)
+    context.add_init_script(HOLD_RESOLUTION)
     context.add_init_script(KEEP_PCS)
     host = context.new_page()
     errors: list[str] = []
