@@ -1,5 +1,5 @@
 """A simulcast layer per viewer, with real aiortc peers over loopback: a two-layer host
-(tests/support/simulcast_host.py), viewers whose aiortc receivers decode. A viewer that
+(tests/support/aiortc_simulcast_host.py), viewers whose aiortc receivers decode. A viewer that
 asks for the low layer gets 320x240 pictures while another gets 640x480; switching happens
 at a keyframe, the pictures keep decoding across it, and the viewer's RTP sequence numbers
 and timestamps run on as one stream. Both send loops (native and its Python twin)."""
@@ -21,9 +21,9 @@ from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci
 from live_server.media import native
 from live_server.media.clock import MediaClock
 from live_server.media.sfu import Sfu
+from support.aiortc_simulcast_host import SimulcastHost
 from support.helpers import wait_for
 from support.peers import viewer_pc
-from support.simulcast_host import SimulcastHost
 
 SESSION = 11
 HIGH, LOW = (640, 480), (320, 240)

@@ -1,5 +1,5 @@
 """POST /whep/{session}/{resource}/layer over HTTP: a viewer of a simulcast host (real
-aiortc peers, tests/support/simulcast_host.py) asks for the data-saver layer and gets it;
+aiortc peers, tests/support/aiortc_simulcast_host.py) asks for the data-saver layer and gets it;
 bad input is a 400 sentence, an unknown viewer 404; a one-stream host answers
 ``simulcast: false`` and keeps its one hub."""
 
@@ -13,9 +13,9 @@ from aiortc import RTCPeerConnection
 from yarl import URL
 
 from live_server.media import VIEWING
+from support.aiortc_simulcast_host import SimulcastHost
 from support.helpers import auth, wait_for
 from support.peers import NumberedVideoTrack, http_negotiate, viewer_pc
-from support.simulcast_host import SimulcastHost
 
 Client = TestClient[Any, Any]
 
