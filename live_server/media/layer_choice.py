@@ -24,6 +24,13 @@ Rules, with hysteresis so a viewer does not flap:
   before the next try (up to ``max_up_after_s``); a calm ``probe_window_s`` resets it.
 - A viewer's wish (data saver / "HD" on the player): ``prefer("low")`` pins the smallest
   layer, ``prefer("high")`` the best one whatever the feedback, ``prefer("auto")`` the rules.
+- A receiver's own estimate is capped by what it receives (aiortc's and libwebrtc's AIMD
+  rate control: at most 1.5 x the incoming rate + 10 kbit/s) and grows about 8 % a second
+  towards it. So a REMB between ``capped_low`` (1.3) and ``capped_high`` (1.8) x the current
+  layer's bitrate (+ 12 kbit/s) says nothing about the link's room: a clean link may then try
+  the next layer up anyway (the probe back-off above still applies). And while the estimate
+  is rising (its last new value above the one before) the link has not hit its limit: a
+  layer above the estimate is then not a reason to go down (loss and NACKs still are).
 - Layers that are not live are skipped; when the current one stops, the best live one that
   fits is chosen at once.
 """
@@ -69,6 +76,9 @@ class ChooserConfig:
     up_after_s: float = 4.0
     max_up_after_s: float = 32.0
     probe_window_s: float = 10.0
+    capped_low: float = 1.3
+    capped_high: float = 1.8
+    capped_extra_bps: float = 12_000.0
     smoothing: float = 0.3  # weight of a new loss / NACK sample
 
 
@@ -85,6 +95,8 @@ class ViewerLayerChooser:
         self._good_since: float | None = None
         self._up_after_s = self.config.up_after_s
         self._moved_up_at: float | None = None
+        self._remb: float | None = None  # the last REMB value heard
+        self._remb_rising = False  # it was above the value before it
         self.switches = 0
 
     def prefer(self, preference: Preference) -> None:
@@ -97,6 +109,10 @@ class ViewerLayerChooser:
         if not live:
             return self.current
         self._smooth(feedback)
+        remb = feedback.remb_bps
+        if remb is not None and remb != self._remb:
+            self._remb_rising = self._remb is not None and remb > self._remb
+            self._remb = remb
         if self.preference != "auto":
             pinned = live[-1] if self.preference == "low" else live[0]
             return self._move(pinned.rid, now, up=False)
@@ -112,7 +128,8 @@ class ViewerLayerChooser:
         cfg = self.config
         remb = feedback.remb_bps
         congested = self._loss > cfg.loss_down or self._nacks > cfg.nack_down
-        too_big = remb is not None and live[index].bitrate_bps > remb * cfg.headroom
+        rate = live[index].bitrate_bps
+        too_big = remb is not None and not self._remb_rising and rate > remb * cfg.headroom
         if congested or too_big:
             self._good_since = None
             self._bad_since = now if self._bad_since is None else self._bad_since
@@ -132,7 +149,12 @@ class ViewerLayerChooser:
             self._moved_up_at = None
         clean = self._loss < cfg.loss_up and self._nacks < cfg.nack_up
         better = live[index - 1] if index > 0 else None
-        roomy = better is not None and (remb is None or better.bitrate_bps <= remb * cfg.up_margin)
+        capped = remb is not None and (
+            cfg.capped_low * rate <= remb <= cfg.capped_high * rate + cfg.capped_extra_bps
+        )
+        roomy = better is not None and (
+            remb is None or capped or better.bitrate_bps <= remb * cfg.up_margin
+        )
         if better is None or not clean or not roomy:
             self._good_since = None
             return self.current

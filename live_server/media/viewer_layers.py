@@ -32,6 +32,7 @@ import av
 from aiortc import RTCRtpSender
 
 from live_server.media.aiortc import feedback as aiortc_feedback
+from live_server.media.aiortc import hooks as aiortc_hooks
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import FanoutHub, ViewerTrack
 from live_server.media.layer_choice import (
@@ -65,6 +66,10 @@ class ViewerLayer:
     def layer(self) -> str | None:
         """The rid whose frames the viewer gets now (None: the show's hub)."""
         return self.track.hub.layer
+
+
+def _keyframe_for(track: ViewerTrack) -> None:
+    (track.pending or track.hub).request_keyframe()
 
 
 class _Rate:
@@ -127,6 +132,8 @@ class LayerHubs:
         entry = ViewerLayer(track, sender, chooser)
         entry.packets_seen = aiortc_feedback.packets_sent(sender)
         aiortc_feedback.watch_feedback(sender, entry.meter)
+        # the viewer's PLI asks for a keyframe of the layer it is on (or moving to)
+        aiortc_hooks.on_viewer_keyframe_request(sender, functools.partial(_keyframe_for, track))
         self.viewers[viewer_id] = entry
         self._choose(entry, time.monotonic())
 
