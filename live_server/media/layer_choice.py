@@ -29,8 +29,9 @@ Rules, with hysteresis so a viewer does not flap:
   towards it. So a REMB between ``capped_low`` (1.3) and ``capped_high`` (1.8) x the current
   layer's bitrate (+ 12 kbit/s) says nothing about the link's room: a clean link may then try
   the next layer up anyway (the probe back-off above still applies). And while the estimate
-  is rising (its last new value above the one before) the link has not hit its limit: a
-  layer above the estimate is then not a reason to go down (loss and NACKs still are).
+  is rising (a new value above the one before within ``rising_s``, 1.5 s) the link has not
+  hit its limit: a layer above the estimate is then not a reason to go down (loss and NACKs
+  still are).
 - Layers that are not live are skipped; when the current one stops, the best live one that
   fits is chosen at once.
 """
@@ -79,6 +80,7 @@ class ChooserConfig:
     capped_low: float = 1.3
     capped_high: float = 1.8
     capped_extra_bps: float = 12_000.0
+    rising_s: float = 1.5  # an estimate that went up within this long is still rising
     smoothing: float = 0.3  # weight of a new loss / NACK sample
 
 
@@ -96,7 +98,7 @@ class ViewerLayerChooser:
         self._up_after_s = self.config.up_after_s
         self._moved_up_at: float | None = None
         self._remb: float | None = None  # the last REMB value heard
-        self._remb_rising = False  # it was above the value before it
+        self._remb_rose_at: float | None = None  # when a new value was above the last one
         self.switches = 0
 
     def prefer(self, preference: Preference) -> None:
@@ -111,7 +113,10 @@ class ViewerLayerChooser:
         self._smooth(feedback)
         remb = feedback.remb_bps
         if remb is not None and remb != self._remb:
-            self._remb_rising = self._remb is not None and remb > self._remb
+            if self._remb is not None and remb > self._remb:
+                self._remb_rose_at = now
+            elif self._remb is not None and remb < self._remb:
+                self._remb_rose_at = None
             self._remb = remb
         if self.preference != "auto":
             pinned = live[-1] if self.preference == "low" else live[0]
@@ -129,7 +134,8 @@ class ViewerLayerChooser:
         remb = feedback.remb_bps
         congested = self._loss > cfg.loss_down or self._nacks > cfg.nack_down
         rate = live[index].bitrate_bps
-        too_big = remb is not None and not self._remb_rising and rate > remb * cfg.headroom
+        rising = self._remb_rose_at is not None and now - self._remb_rose_at < cfg.rising_s
+        too_big = remb is not None and not rising and rate > remb * cfg.headroom
         if congested or too_big:
             self._good_since = None
             self._bad_since = now if self._bad_since is None else self._bad_since

@@ -133,3 +133,28 @@ def test_the_feedback_meter_reads_remb_loss_and_nack_rate() -> None:
     assert meter.feedback(6.0).remb_bps is None
     meter.on_receiver_report(999)  # clamped to 255/256
     assert meter.feedback(6.0).fraction_lost == 255 / 256
+
+
+def test_an_estimate_capped_by_what_the_viewer_gets_lets_a_clean_link_try_up() -> None:
+    chooser = ViewerLayerChooser()
+    run(chooser, Feedback(remb_bps=100_000), 0.0, 1.0)
+    assert chooser.current == "l"
+    # aiortc's REMB stops at 1.5 x the incoming 150 kbit/s + 10 kbit/s: no sign of the link
+    capped = Feedback(remb_bps=235_000, fraction_lost=0.0, nack_rate=0.0)
+    assert run(chooser, capped, 1.0, 3.9) == ["l"]
+    assert run(chooser, capped, 4.9, 0.3) == ["l", "m"]
+
+
+def test_a_rising_estimate_is_no_reason_to_go_down_but_a_flat_one_is() -> None:
+    chooser = ViewerLayerChooser(ChooserConfig(down_after_s=1.0))
+    chooser.update(LAYERS, Feedback(remb_bps=800_000), 0.0)
+    assert chooser.current == "m"
+    t, remb = 0.1, 300_000.0
+    while t < 3.0:  # the estimate climbs towards m's 500 kbit/s after a move up
+        assert chooser.update(LAYERS, Feedback(remb_bps=remb, fraction_lost=0.0), t) == "m"
+        remb *= 1.01
+        t += 0.1
+    flat = Feedback(remb_bps=remb, fraction_lost=0.0)
+    # flat: still "rising" for 1.5 s after the last rise, then down after 1 s more
+    assert run(chooser, flat, 3.0, 2.3) == ["m"]
+    assert run(chooser, flat, 5.3, 0.6) == ["m", "l"]
