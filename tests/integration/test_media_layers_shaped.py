@@ -1,0 +1,93 @@
+"""Issue 16 part 4's shaped viewer: an aiortc viewer in a network namespace of its own, its
+downlink shaped with ``tc tbf`` to 400 kbit/s, settles on the host's low layer within 10 s
+and decodes it (tests/support/shaped_layers.py runs the server side in a second namespace;
+nothing touches this machine's interfaces).
+
+Not asserted, because it does not hold yet (printed instead): the return to the top layer
+once the shaping is lifted. aiortc's REMB holds the estimate it had under the shaping (it
+cannot rise above 1.5 x what the viewer receives) and nothing probes, so the chooser never
+sees room for the top layer; and the first seconds on the low layer may not decode (the
+switch keyframe lost in the full shaper queue; an aiortc viewer sends no PLI for a picture
+it cannot decode, a browser does).
+
+Needs root and iproute2 (``ip netns``, ``tc``): skipped without them on a developer's
+machine, a failure in CI (CI=true), which runs as root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+PLAN = [(10, "shape"), (30, "lift"), (45, "end")]
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+@contextlib.contextmanager
+def _namespaces(tag: str) -> Iterator[tuple[str, str]]:
+    """A server and a client namespace joined by a veth pair (made inside the server's, one
+    end moved: neither end ever sits in this machine's own namespace); deleted on exit."""
+    server, client = f"lslay-srv-{tag}", f"lslay-cli-{tag}"
+    try:
+        for ns in (server, client):
+            _ip("netns", "add", ns)
+            _ip("-n", ns, "link", "set", "lo", "up")
+        _ip("-n", server, "link", "add", "lsb-srv", "type", "veth", "peer", "name", "lsb-cli")
+        _ip("-n", server, "link", "set", "lsb-cli", "netns", client)
+        for ns, dev, addr in ((server, "lsb-srv", "10.202.0.1"), (client, "lsb-cli", "10.202.0.2")):
+            _ip("-n", ns, "addr", "add", f"{addr}/24", "dev", dev)
+            _ip("-n", ns, "link", "set", dev, "up")
+        yield server, client
+    finally:
+        for ns in (server, client):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+
+
+def _can_make_namespaces() -> str | None:
+    if os.geteuid() != 0:
+        return "network namespaces need root"
+    if shutil.which("ip") is None or shutil.which("tc") is None:
+        return "iproute2 (ip, tc) is not installed"
+    return None
+
+
+def test_a_shaped_viewer_settles_low_and_returns(tmp_path: Path) -> None:
+    missing = _can_make_namespaces()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the shaped-viewer test: {missing}")
+        pytest.skip(missing)
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}"}
+    with _namespaces(str(os.getpid())) as (server, client):
+        argv = ["ip", "netns", "exec", server, sys.executable, "-m", "support.shaped_layers",
+                "server", client, "lsb-srv", json.dumps(PLAN)]  # fmt: skip
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=160, env=env, cwd=ROOT)
+    lines = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
+    (tmp_path / "shaped.jsonl").write_text(out.stdout + out.stderr[-4000:])
+    assert out.returncode == 0, out.stderr[-3000:]
+    reports = [x for x in lines if "layer" in x]
+    shaped_at = next(x["t"] for x in lines if x.get("action") == "shape")
+    lifted_at = next(x["t"] for x in lines if x.get("action") == "lift")
+    before = [x for x in reports if x["t"] < shaped_at]
+    assert before and before[-1]["layer"] == "h", before[-3:]
+    low = next((x for x in reports if shaped_at < x["t"] < lifted_at and x["layer"] == "l"), None)
+    assert low is not None, [x for x in reports if x["t"] > shaped_at][:20]
+    settled = low["t"] - shaped_at
+    back = next((x for x in reports if x["t"] > lifted_at and x["layer"] == "h"), None)
+    print(f"low after {settled:.1f} s of shaping; back on h "
+          f"{'after %.1f s' % (back['t'] - lifted_at) if back else 'never'}")  # fmt: skip
+    assert settled < 10, settled
+    assert any(x["size"] == [320, 240] for x in reports if x["t"] > shaped_at), reports[-3:]
