@@ -194,21 +194,26 @@ class LoadMeter:
     def __init__(self, sfu: Sfu) -> None:
         self._sfu = sfu
         self._at = time.monotonic()
-        self._bytes_in: dict[int, int] = {}
+        self._bytes_in: dict[tuple[int, str], int] = {}
         self._bitrate = 0.0
 
     def __call__(self) -> NodeLoad:
         """Viewers per show, relay legs, and the bits per second sent (each hub's incoming
-        rate times the peers it feeds: the forwarded bytes, without RTP/SRTP overhead)."""
+        rate times the viewers on it, a simulcast host's layer hubs included: the forwarded
+        bytes, without RTP/SRTP overhead)."""
         now = time.monotonic()
         if now - self._at >= 0.5:
             sent = 0
-            seen: dict[int, int] = {}
+            seen: dict[tuple[int, str], int] = {}
             for room in self._sfu.rooms():
-                total = sum(hub.bytes_in for hub in room.hubs.values())
-                seen[room.session_id] = total
-                grown = total - self._bytes_in.get(room.session_id, total)
-                sent += max(0, grown) * len(room.viewers)
+                hubs = dict(room.hubs)
+                if room.layers is not None:
+                    hubs.update({f"layer:{rid}": hub for rid, hub in room.layers.hubs.items()})
+                for name, hub in hubs.items():
+                    key = (room.session_id, name)
+                    seen[key] = hub.bytes_in
+                    grown = hub.bytes_in - self._bytes_in.get(key, hub.bytes_in)
+                    sent += max(0, grown) * len(hub.viewers)
             self._bitrate = sent * 8 / (now - self._at)
             self._at, self._bytes_in = now, seen
         return NodeLoad(

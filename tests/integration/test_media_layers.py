@@ -21,6 +21,7 @@ from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci
 from live_server.media import native
 from live_server.media.clock import MediaClock
 from live_server.media.sfu import Sfu
+from live_server.media.viewing import LoadMeter
 from support.aiortc_simulcast_host import SimulcastHost
 from support.helpers import wait_for
 from support.peers import viewer_pc
@@ -169,6 +170,14 @@ async def test_each_viewer_gets_the_layer_it_asks_for(sfu: Sfu) -> None:
         room: Any = sfu.room(SESSION)
         assert room.layers.viewers[saver.id].layer == "l"
         assert room.layers.viewers[hd.id].layer == "h"
+        # the node's outbound bitrate counts each viewer's own layer, not the top one twice
+        meter = LoadMeter(sfu)
+        await asyncio.sleep(0.6)  # measuring windows, not waits for a condition
+        meter()  # the first reading of every hub's bytes
+        await asyncio.sleep(2.0)
+        out = meter().out_bitrate
+        rates = {r.rid: r.bitrate_bps for r in room.layers.rates(time.monotonic())}
+        assert 0 < out < 0.85 * 2 * rates["h"], (out, rates)
 
         # and back to HD
         assert sfu.set_layer(SESSION, saver.id, "high") is True
