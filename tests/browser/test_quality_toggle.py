@@ -13,7 +13,6 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from support.helpers import ServerProcess, wait_for_sync
-from support.simulcast_host import HOLD_RESOLUTION
 
 pytestmark = pytest.mark.browser
 
@@ -52,9 +51,7 @@ def test_data_saver_and_hd_move_the_viewer_between_layers(
     api_login: Callable[..., Any],
     live_server_process: ServerProcess,
 ) -> None:
-    host_context = make_context(viewport=DESKTOP)
-    host_context.add_init_script(HOLD_RESOLUTION)
-    host = host_context.new_page()
+    host = make_context(viewport=DESKTOP).new_page()
     errors: list[str] = []
     host.on("pageerror", lambda e: errors.append(str(e)))
     api_login(host, "demo-host")
