@@ -16,7 +16,7 @@ from live_server.cluster import RedisClusterStore
 from support.cluster import REDIS_URL, new_prefix, node_env
 from support.helpers import ServerProcess, start_server_process, wait_for_sync
 
-pytestmark = [pytest.mark.browser, pytest.mark.redis]
+pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.solo]
 DESKTOP = {"width": 1280, "height": 900}
 
 

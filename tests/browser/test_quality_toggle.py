@@ -14,7 +14,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from support.helpers import ServerProcess, wait_for_sync
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.solo]
 
 DESKTOP = {"width": 1280, "height": 900}
 FRAMES = "() => document.getElementById('player').getVideoPlaybackQuality().totalVideoFrames"

@@ -25,7 +25,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from support.helpers import ServerProcess, wait_for_sync
 from support.simulcast_host import HOLD_RESOLUTION
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.solo]
 
 DESKTOP = {"width": 1280, "height": 900}
 
