@@ -164,6 +164,22 @@ export function currencyDigits(currency) {
   return fractionDigits(String(currency || "EUR").toUpperCase());
 }
 
+/** Minor units as the text a person types: 1999 EUR -> "19.99". */
+export function amountText(minor, currency) {
+  const digits = currencyDigits(currency);
+  return (Number(minor) / 10 ** digits).toFixed(digits);
+}
+
+/** What a person typed ("19.99", "19,99") in minor units, or null when it is no amount. */
+export function toMinor(text, currency) {
+  const cleaned = String(text).trim().replace(",", ".");
+  if (!/^\d+(\.\d+)?$/.test(cleaned)) return null;
+  const digits = currencyDigits(currency);
+  const [whole, frac = ""] = cleaned.split(".");
+  if (frac.length > digits) return null;
+  return Number(whole) * 10 ** digits + Number((frac + "0".repeat(digits)).slice(0, digits) || 0);
+}
+
 function fractionDigits(currency) {
   if (!digitsCache.has(currency)) {
     let digits = 2;

@@ -4,7 +4,7 @@
 // it refuses, which is shown under that input. Sizes and colours, each with its own stock,
 // are edited below the images (js/pages/variant-editor.js).
 
-import { ApiError, api, currencyDigits } from "../api.js";
+import { ApiError, amountText, api, toMinor } from "../api.js";
 import { clearFormErrors, showFieldError } from "../forms.js";
 import { busy, closeSheet, el, icon, openSheet, replaceChildren, showError, toast } from "../ui.js";
 import { variantSection } from "./variant-editor.js";
@@ -15,21 +15,6 @@ const MAX_IMAGES = 8;
 
 function field(label, control, hint) {
   return el("label", { class: "field" }, el("span", {}, label), control, hint ? el("span", { class: "hint" }, hint) : null);
-}
-
-/** Minor units as the text a person types: 1999 EUR -> "19.99". */
-function amountText(minor, currency) {
-  const digits = currencyDigits(currency);
-  return (Number(minor) / 10 ** digits).toFixed(digits);
-}
-
-function parseAmount(text, currency) {
-  const cleaned = String(text).trim().replace(",", ".");
-  if (!/^\d+(\.\d+)?$/.test(cleaned)) return null;
-  const digits = currencyDigits(currency);
-  const [whole, frac = ""] = cleaned.split(".");
-  if (frac.length > digits) return null;
-  return Number(whole) * 10 ** digits + Number((frac + "0".repeat(digits)).slice(0, digits) || 0);
 }
 
 function imageStrip(product, onChange) {
@@ -120,7 +105,7 @@ export function openProductEditor(product, onSaved = () => {}) {
     clearFormErrors(form, errorBox);
     const refuse = (name, message) => showFieldError(form, { field: name, message }, { box: errorBox });
     const title = form.title.value.trim();
-    const price = parseAmount(form.price.value, current.currency);
+    const price = toMinor(form.price.value, current.currency);
     const stock = Number.parseInt(form.stock.value, 10);
     const limitText = form.per_buyer_limit.value.trim();
     const limit = limitText ? Number.parseInt(limitText, 10) : null;

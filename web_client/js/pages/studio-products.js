@@ -1,7 +1,7 @@
 // Studio "Products" tab: my products, the create form and image upload.
 // Also the shared cache of my products that the line-up pickers use.
 
-import { ApiError, api, currencyDigits, formatPrice } from "../api.js";
+import { ApiError, api, formatPrice, toMinor } from "../api.js";
 import { clearFormErrors, showFieldError } from "../forms.js";
 import { busy, closeSheet, cover, el, emptyState, icon, openSheet, replaceChildren, showError, skeletons, toast } from "../ui.js";
 import { openProductEditor } from "./product-editor.js";
@@ -133,15 +133,6 @@ function field(label, control, hint) {
 }
 
 /** Parse "12.5" into minor units for a currency; null when not a valid amount. */
-export function toMinor(text, currency) {
-  const cleaned = String(text).trim().replace(",", ".");
-  if (!/^\d+(\.\d+)?$/.test(cleaned)) return null;
-  const digits = currencyDigits(currency);
-  const [whole, frac = ""] = cleaned.split(".");
-  if (frac.length > digits) return null;
-  return Number(whole) * 10 ** digits + Number((frac + "0".repeat(digits)).slice(0, digits) || 0);
-}
-
 /** Open the "New product" form in a bottom sheet. */
 export async function openProductForm() {
   const errorBox = el("div", { class: "form-error", role: "alert", hidden: true });

@@ -3,22 +3,8 @@
 // variant names the options; later ones give a value for each. The server judges every
 // value (POST/PATCH/DELETE /api/products/{id}/variants) and its sentence is shown.
 
-import { ApiError, api, currencyDigits } from "../api.js";
+import { ApiError, amountText, api, toMinor } from "../api.js";
 import { busy, el, replaceChildren, toast } from "../ui.js";
-
-function amountText(minor, currency) {
-  const digits = currencyDigits(currency);
-  return (Number(minor) / 10 ** digits).toFixed(digits);
-}
-
-function toMinor(text, currency) {
-  const cleaned = String(text).trim().replace(",", ".");
-  if (!/^\d+(\.\d+)?$/.test(cleaned)) return null;
-  const digits = currencyDigits(currency);
-  const [whole, frac = ""] = cleaned.split(".");
-  if (frac.length > digits) return null;
-  return Number(whole) * 10 ** digits + Number((frac + "0".repeat(digits)).slice(0, digits) || 0);
-}
 
 const input = (attrs) => el("input", { class: "input", ...attrs });
 
