@@ -34,10 +34,19 @@ Rules, with hysteresis so a viewer does not flap:
   still are).
 - Layers that are not live are skipped; when the current one stops, the best live one that
   fits is chosen at once.
+- A choice made at once (a new viewer, or its layer stopped) is *provisional* for
+  ``provisional_s`` (5 s): the host's top layer often arrives, or is first ranked, a moment
+  after its small ones, and a viewer who joined in that moment must not have to climb up
+  through the rules above. While provisional, a live layer that was not above the choice
+  when it was made but is now (it went live, or its size ranked it higher) is taken at once
+  on a clean link whose estimate says nothing against it (none yet, or capped by what the
+  viewer gets); an estimate above that band takes it only if it fits. Any other move ends
+  the provisional time.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -81,6 +90,7 @@ class ChooserConfig:
     capped_high: float = 1.8
     capped_extra_bps: float = 12_000.0
     rising_s: float = 1.5  # an estimate that went up within this long is still rising
+    provisional_s: float = 5.0  # a choice made at once gives way to a better layer that long
     smoothing: float = 0.3  # weight of a new loss / NACK sample
 
 
@@ -99,6 +109,8 @@ class ViewerLayerChooser:
         self._moved_up_at: float | None = None
         self._remb: float | None = None  # the last REMB value heard
         self._remb_rose_at: float | None = None  # when a new value was above the last one
+        self._provisional_until: float | None = None  # see provisional_s
+        self._above: set[str] = set()  # the live layers above a provisional choice
         self.switches = 0
 
     def prefer(self, preference: Preference) -> None:
@@ -121,11 +133,37 @@ class ViewerLayerChooser:
         if self.preference != "auto":
             pinned = live[-1] if self.preference == "low" else live[0]
             return self._move(pinned.rid, now, up=False)
-        index = next((i for i, layer in enumerate(live) if layer.rid == self.current), None)
+        live_rids = [layer.rid for layer in live]
+        index = live_rids.index(self.current) if self.current in live_rids else None
         if index is None:  # no layer yet, or it stopped: the best one that fits, at once
             self._bad_since = self._good_since = None
-            return self._move(self._best_fitting(live, feedback, 0), now, up=False)
+            chosen = self._move(self._best_fitting(live, feedback, 0), now, up=False)
+            self._provisional_until = now + self.config.provisional_s
+            self._above = set(itertools.takewhile(lambda rid: rid != chosen, live_rids))
+            return chosen
+        if index > 0 and self._provisional_until is not None and now < self._provisional_until:
+            better = self._provisional_better(live, index, feedback)
+            if better is not None:
+                self._bad_since = self._good_since = None
+                return self._move(better, now, up=True)
         return self._steer(live, index, feedback, now)
+
+    def _provisional_better(
+        self, live: list[LayerRate], index: int, feedback: Feedback
+    ) -> str | None:
+        """A better layer than ``live[index]`` for a provisional choice, if one is due."""
+        cfg = self.config
+        if self._loss >= cfg.loss_up or self._nacks >= cfg.nack_up:
+            return None
+        fresh = [layer for layer in live[:index] if layer.rid not in self._above]
+        if not fresh:
+            return None
+        remb = feedback.remb_bps
+        ceiling = cfg.capped_high * live[index].bitrate_bps + cfg.capped_extra_bps
+        if remb is None or remb <= ceiling:
+            return fresh[0].rid
+        fitting = [x for x in fresh if x.bitrate_bps <= remb * cfg.headroom]
+        return fitting[0].rid if fitting else None
 
     def _steer(
         self, live: list[LayerRate], index: int, feedback: Feedback, now: float
@@ -187,6 +225,7 @@ class ViewerLayerChooser:
     def _move(self, rid: str, now: float, up: bool) -> str:
         if rid != self.current:
             self.current = rid
+            self._provisional_until = None  # any move ends a provisional choice
             self.switches += 1
             self._moved_up_at = now if up else None
         return rid

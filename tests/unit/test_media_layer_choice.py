@@ -158,3 +158,26 @@ def test_a_rising_estimate_is_no_reason_to_go_down_but_a_flat_one_is() -> None:
     # flat: still "rising" for 1.5 s after the last rise, then down after 1 s more
     assert run(chooser, flat, 3.0, 2.3) == ["m"]
     assert run(chooser, flat, 5.3, 0.6) == ["m", "l"]
+
+
+def test_a_top_layer_ranked_late_takes_over_a_provisional_choice_at_once() -> None:
+    # the host's top layer is not ranked yet when the viewer joins (its first keyframe is late)
+    early = [LayerRate("l", 30_000), LayerRate("h", 500_000)]
+    ranked = [LayerRate("h", 500_000), LayerRate("l", 30_000)]
+    chooser = ViewerLayerChooser()
+    assert chooser.update(early, Feedback(), 0.0) == "l"
+    # an estimate capped by the 30 kbit/s it gets says nothing: h at once on a clean link
+    capped = Feedback(remb_bps=35_000, fraction_lost=0.0, nack_rate=0.0)
+    assert chooser.update(ranked, capped, 0.5) == "h"
+    # a lossy link waits for the rules; so does a choice older than provisional_s
+    lossy = ViewerLayerChooser()
+    lossy.update(early, Feedback(), 0.0)
+    assert lossy.update(ranked, Feedback(fraction_lost=0.5), 0.5) == "l"
+    late = ViewerLayerChooser()
+    late.update(early, Feedback(), 0.0)
+    assert late.update(ranked, capped, 5.1) == "l"
+    # an estimate above the capped band picks what fits it
+    three = [LayerRate("l", 150_000), LayerRate("h", 1_500_000), LayerRate("m", 500_000)]
+    sized = ViewerLayerChooser()
+    sized.update(three, Feedback(), 0.0)
+    assert sized.update(LAYERS, Feedback(remb_bps=800_000, fraction_lost=0.0), 0.5) == "m"
