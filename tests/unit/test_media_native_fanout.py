@@ -228,6 +228,39 @@ def test_one_call_serves_many_viewers_with_their_own_ssrc_keys_and_sequence(back
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_a_timestamp_shift_keeps_the_history_for_nacks(backend: str) -> None:
+    """A switch to another simulcast layer moves the timestamp origin; packets sent before
+    it stay in the history with their own timestamps (a NACK for one is still answered)."""
+    module: Any = _fanout if backend == "native" else sendloop
+    assert module is not None
+    profile, key_len = PROFILES["aead_aes_128_gcm"]
+    key = os.urandom(key_len)
+    session = _session(profile, key, outbound=True)
+    tx, rx = _udp_pair()
+    header = RtpPacket(payload_type=97, ssrc=77).serialize()
+    state = module.SendState(
+        header, -1, 97, 500, 1000, session, native.srtp_address(session), *_counters()
+    )
+    state.set_destination(tx.fileno(), "127.0.0.1", rx.getsockname()[1])
+    before = [os.urandom(900), os.urandom(20)]
+    assert module.send_frame(before, 3000, 1 << 40, [state]) == bytes([0])
+    state.ts_origin = (1000 + 2**32 - 90_000) & 0xFFFFFFFF  # back one second, wrapping
+    assert state.ts_origin == (1000 - 90_000) % 2**32
+    after = [os.urandom(50)]
+    assert module.send_frame(after, 93_003, 1 << 40, [state]) == bytes([0])
+    receiver = _session(profile, key, outbound=False)
+    packets = [RtpPacket.parse(receiver.unprotect(d)) for d in _receive(rx, 3)]
+    assert [(p.sequence_number, p.timestamp) for p in packets] == [
+        (500, 4000), (501, 4000), (502, 4003)
+    ]  # fmt: skip
+    assert state.entry(500) == (500, 4000, 0, before[0])
+    assert state.entry(501) == (501, 4000, 0x80, before[1])
+    assert state.entry(502) == (502, 4003, 0x80, after[0])
+    tx.close()
+    rx.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_full_socket_reports_would_block(backend: str) -> None:
     # a datagram socket pair whose receiver never reads: the kernel answers EAGAIN
     # (UDP on loopback frees the sender's buffer at once, so it never blocks there)

@@ -304,11 +304,12 @@ class FastRtpSender:
 
     def shift_timestamps(self, ticks: int) -> None:
         """Move this viewer's RTP timestamps by ``ticks`` from the next frame on (a switch
-        to another simulcast layer's timeline); the retransmission history starts over."""
+        to another simulcast layer's timeline). The retransmission history stays: packets
+        lost just before a switch are still answered (an aiortc viewer's jitter buffer
+        waits for a hole until 128 packets later, seconds on a low layer)."""
         self._ts_origin = (self._ts_origin + ticks) & 0xFFFFFFFF
-        if self._state is not None and ticks:
-            self._replace_state(self._native if self.native else sendloop)
-            self._bind_state()
+        if self._state is not None:
+            self._state.ts_origin = self._ts_origin
 
     @property
     def native(self) -> bool:

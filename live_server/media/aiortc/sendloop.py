@@ -60,7 +60,7 @@ class SendState:
         self._abs_top = (header[abs_at - 1] << 24) if abs_at > 0 else 0
         self._payload_type = payload_type
         self.seq = seq & 0xFFFF
-        self._ts_origin = ts_origin & 0xFFFFFFFF
+        self.ts_origin = ts_origin & 0xFFFFFFFF  # the history keeps each packet's own ts
         self._protect = session.protect
         self._sender = sender
         self._dtls = dtls
@@ -113,7 +113,7 @@ class SendState:
         if self._raw is None and self._transport is None:
             return NOT_CONNECTED
         header = self._header
-        ts = (self._ts_origin + timestamp) & 0xFFFFFFFF
+        ts = (self.ts_origin + timestamp) & 0xFFFFFFFF
         if self._abs_at > 0:
             _ABS.pack_into(header, self._abs_at - 1, self._abs_top | ((ntp >> 14) & 0xFFFFFF))
         protect = self._protect

@@ -211,6 +211,19 @@ static int set_seq(SendState *self, PyObject *value, void *c) {
     return 0;
 }
 
+static PyObject *get_ts_origin(SendState *self, void *c) {
+    return PyLong_FromUnsignedLong(self->ts_origin);
+}
+
+static int set_ts_origin(SendState *self, PyObject *value, void *c) {
+    unsigned long v = value ? PyLong_AsUnsignedLongMask(value) : (unsigned long)-1;
+    if (v == (unsigned long)-1 && PyErr_Occurred()) {
+        return -1;
+    }
+    self->ts_origin = (uint32_t)v;
+    return 0;
+}
+
 static PyObject *get_gso(SendState *self, void *c) { return PyBool_FromLong(self->gso); }
 
 static int set_gso(SendState *self, PyObject *value, void *c) {
@@ -234,6 +247,8 @@ static PyObject *get_fd(SendState *self, void *c) { return PyLong_FromLong(self-
 
 static PyGetSetDef SendState_getset[] = {
     {"seq", (getter)get_seq, (setter)set_seq, "next RTP sequence number", NULL},
+    {"ts_origin", (getter)get_ts_origin, (setter)set_ts_origin,
+     "added to a frame's timestamp (the history keeps each packet's own)", NULL},
     {"gso", (getter)get_gso, (setter)set_gso, "UDP GSO still in use", NULL},
     {"packets_sent", (getter)get_packets_sent, NULL, "RTP packets sent", NULL},
     {"gso_sends", (getter)get_gso_sends, NULL, "GSO messages sent", NULL},

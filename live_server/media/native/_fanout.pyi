@@ -8,6 +8,7 @@ HISTORY_SIZE: int
 
 class SendState:
     seq: int
+    ts_origin: int
     gso: bool
     @property
     def packets_sent(self) -> int: ...
