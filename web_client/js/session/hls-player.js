@@ -59,6 +59,7 @@ export class HlsPlayer {
     this.onEpoch = onEpoch ?? (() => {});
     this.epochMs = null;
     this.hls = null;
+    this.dateOffsetMs = null; // picture date minus the element's time, last seen (ms)
     this.native = false;
     this.stopped = false;
     this.restarts = 0;
@@ -101,11 +102,21 @@ export class HlsPlayer {
     return date === null ? null : (date - this.epochMs) / 1000;
   }
 
-  /** The wall-clock ms of the picture (its EXT-X-PROGRAM-DATE-TIME), or null. */
+  /**
+   * The wall-clock ms of the picture (its EXT-X-PROGRAM-DATE-TIME), or null. hls.js knows
+   * it only while the fragment under the playhead is in its tracker (not always so while
+   * it catches up with the live edge under load); in between, the last mapping from the
+   * element's time to the date holds: one hls.js instance keeps one continuous timeline.
+   */
   playingDate() {
     if (this.hls) {
       const date = this.hls.playingDate;
-      return date ? date.getTime() : null;
+      const at = this.video.currentTime * 1000;
+      if (date) {
+        this.dateOffsetMs = date.getTime() - at;
+        return date.getTime();
+      }
+      return this.dateOffsetMs === null ? null : this.dateOffsetMs + at;
     }
     if (this.native && typeof this.video.getStartDate === "function") {
       const start = this.video.getStartDate().getTime();
@@ -167,6 +178,7 @@ export class HlsPlayer {
       },
     });
     this.hls = hls;
+    this.dateOffsetMs = null; // a new instance, a new timeline
     hls.on(Hls.Events.LEVEL_UPDATED, (_event, data) => {
       if (data.details && data.details.live === false) this.endlist = true;
     });
