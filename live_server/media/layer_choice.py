@@ -32,6 +32,18 @@ Rules, with hysteresis so a viewer does not flap:
   is rising (a new value above the one before within ``rising_s``, 1.5 s) the link has not
   hit its limit: a layer above the estimate is then not a reason to go down (loss and NACKs
   still are).
+- A padding probe, when the estimate is no guide: a viewer on a lower layer whose REMB is
+  well above what it receives but below what the next layer needs holds a value measured
+  earlier (a receiver's estimate does not fall while its link is idle, nor rise above 1.5 x
+  what arrives): the link may have grown since. After the clean stretch an upswitch would
+  wait for, the send path pads the viewer's stream (RTX padding, ``probe_bps``) up to what
+  the next layer needs for ``probe_s`` (2 s). The probe fails, and the wait doubles as for an
+  upswitch that did not hold, as soon as the media loses packets, the padding's own loss
+  (the RTX stream's receiver report) passes ``probe_loss`` (5 %) or the estimate falls below
+  ``probe_remb_drop`` (90 %) of where it was; it succeeds, and the viewer moves up, once it
+  ran its time with the padding reported clean (or twice its time with no report of it)
+  and the estimate grew meanwhile (a receiver's estimate climbs with what arrives while
+  its link keeps up); an estimate that has not grown in twice its time fails it.
 - Layers that are not live are skipped; when the current one stops, the best live one that
   fits is chosen at once.
 - A choice made at once (a new viewer, or its layer stopped) is *provisional* for
@@ -70,6 +82,19 @@ class Feedback:
     remb_bps: float | None = None
     fraction_lost: float | None = None  # 0..1, from its receiver reports
     nack_rate: float | None = None  # NACKed packets / packets sent to it, 0..1
+    padding_lost: float | None = None  # 0..1, the RTX stream's last receiver report
+    padding_reports: int = 0  # how many reports of the RTX stream have come so far
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A padding probe under way: for ``rid``, ``extra_bps`` of padding since ``started``."""
+
+    rid: str
+    extra_bps: float
+    started: float
+    remb_before: float
+    reports_before: int
 
 
 @dataclass(frozen=True)
@@ -91,6 +116,10 @@ class ChooserConfig:
     capped_extra_bps: float = 12_000.0
     rising_s: float = 1.5  # an estimate that went up within this long is still rising
     provisional_s: float = 5.0  # a choice made at once gives way to a better layer that long
+    probe_s: float = 2.0
+    probe_loss: float = 0.05
+    probe_remb_drop: float = 0.9
+    max_probe_bps: float = 4_000_000.0
     smoothing: float = 0.3  # weight of a new loss / NACK sample
 
 
@@ -111,7 +140,17 @@ class ViewerLayerChooser:
         self._remb_rose_at: float | None = None  # when a new value was above the last one
         self._provisional_until: float | None = None  # see provisional_s
         self._above: set[str] = set()  # the live layers above a provisional choice
+        self.probe: Probe | None = None
+        self.probes = 0  # probes started
         self.switches = 0
+
+    def probe_bps(self) -> float:
+        """The padding the send path should add for this viewer now (bit/s, 0: none)."""
+        return self.probe.extra_bps if self.probe is not None else 0.0
+
+    def cancel_probe(self) -> None:
+        """The send path cannot pad for this viewer (no RTX, no fast path): no probe."""
+        self.probe = None
 
     def prefer(self, preference: Preference) -> None:
         """The viewer's own wish: ``low`` (data saver), ``high`` (HD) or ``auto``."""
@@ -131,6 +170,7 @@ class ViewerLayerChooser:
                 self._remb_rose_at = None
             self._remb = remb
         if self.preference != "auto":
+            self.probe = None
             pinned = live[-1] if self.preference == "low" else live[0]
             return self._move(pinned.rid, now, up=False)
         live_rids = [layer.rid for layer in live]
@@ -175,6 +215,7 @@ class ViewerLayerChooser:
         rising = self._remb_rose_at is not None and now - self._remb_rose_at < cfg.rising_s
         too_big = remb is not None and not rising and rate > remb * cfg.headroom
         if congested or too_big:
+            self._end_probe(failed=True)
             self._good_since = None
             self._bad_since = now if self._bad_since is None else self._bad_since
             if now - self._bad_since < cfg.down_after_s or index == len(live) - 1:
@@ -199,14 +240,57 @@ class ViewerLayerChooser:
         roomy = better is not None and (
             remb is None or capped or better.bitrate_bps <= remb * cfg.up_margin
         )
-        if better is None or not clean or not roomy:
+        if better is None or not clean:
+            self._end_probe(failed=better is not None)
+            self._good_since = None
+            return self.current
+        if self.probe is not None:
+            return self._judge_probe(better, feedback, now)
+        if not roomy and remb is None:
             self._good_since = None
             return self.current
         self._good_since = now if self._good_since is None else self._good_since
         if now - self._good_since < self._up_after_s:
             return self.current
         self._good_since = None
-        return self._move(better.rid, now, up=True)
+        if roomy:
+            return self._move(better.rid, now, up=True)
+        assert remb is not None
+        extra = min(better.bitrate_bps / cfg.headroom - rate, cfg.max_probe_bps)
+        if extra > 0:
+            self.probe = Probe(better.rid, extra, now, remb, feedback.padding_reports)
+            self.probes += 1
+        return self.current
+
+    def _judge_probe(self, better: LayerRate, feedback: Feedback, now: float) -> str | None:
+        cfg = self.config
+        probe = self.probe
+        assert probe is not None
+        if probe.rid != better.rid:  # the layers changed under it
+            self.probe = None
+            return self.current
+        reported = feedback.padding_reports > probe.reports_before
+        lossy = reported and (feedback.padding_lost or 0.0) > cfg.probe_loss
+        remb = feedback.remb_bps
+        fell = remb is not None and remb < probe.remb_before * cfg.probe_remb_drop
+        if lossy or fell:
+            self._end_probe(failed=True)
+            return self.current
+        ran = now - probe.started
+        rose = remb is None or remb > probe.remb_before  # None: the estimate went quiet
+        if ran >= cfg.probe_s and rose and (reported or ran >= 2 * cfg.probe_s):
+            self.probe = None
+            return self._move(better.rid, now, up=True)
+        if ran >= 2 * cfg.probe_s:  # it got through, but the estimate never grew with it
+            self._end_probe(failed=True)
+        return self.current
+
+    def _end_probe(self, failed: bool) -> None:
+        if self.probe is None:
+            return
+        self.probe = None
+        if failed:  # like an upswitch that did not hold
+            self._up_after_s = min(self._up_after_s * 2, self.config.max_up_after_s)
 
     def _best_fitting(self, live: list[LayerRate], feedback: Feedback, start: int) -> str:
         remb = feedback.remb_bps
@@ -235,7 +319,8 @@ class FeedbackMeter:
     """Turns one viewer's RTCP, as it arrives, into the ``Feedback`` the chooser reads.
 
     The send path calls ``on_remb`` (a REMB's bitrate), ``on_receiver_report`` (a report
-    block's fraction lost, 0-255 as on the wire), ``on_nack`` (how many packets one NACK
+    block's fraction lost, 0-255 as on the wire; ``on_padding_report`` for the RTX
+    stream's), ``on_nack`` (how many packets one NACK
     asks for) and ``on_sent`` (packets sent); ``feedback(now)`` gives the latest REMB (None
     once older than ``remb_max_age_s``), the last report's loss and the NACK rate over the
     last ``window_s``.
@@ -246,6 +331,8 @@ class FeedbackMeter:
         self._remb_max_age_s = remb_max_age_s
         self._remb: tuple[float, float] | None = None  # (bit/s, when)
         self._fraction_lost: float | None = None
+        self._padding_lost: float | None = None
+        self._padding_reports = 0
         self._nacked: list[tuple[float, int]] = []
         self._sent: list[tuple[float, int]] = []
 
@@ -256,6 +343,12 @@ class FeedbackMeter:
     def on_receiver_report(self, fraction_lost: int) -> None:
         """A receiver report block for this viewer's stream (fraction lost in 1/256)."""
         self._fraction_lost = min(max(fraction_lost, 0), 255) / 256
+
+    def on_padding_report(self, fraction_lost: int) -> None:
+        """A receiver report block for the viewer's RTX stream, which carries the padding
+        of a probe (fraction lost in 1/256)."""
+        self._padding_lost = min(max(fraction_lost, 0), 255) / 256
+        self._padding_reports += 1
 
     def on_nack(self, packets: int, now: float) -> None:
         """A NACK asking for ``packets`` packets."""
@@ -278,4 +371,6 @@ class FeedbackMeter:
             remb_bps=remb[0] if remb is not None and fresh else None,
             fraction_lost=self._fraction_lost,
             nack_rate=min(1.0, nacked / sent) if sent else None,
+            padding_lost=self._padding_lost,
+            padding_reports=self._padding_reports,
         )

@@ -16,7 +16,10 @@ layer packetiser's and jumps at the switch keyframe, which decoders accept at a 
 The chooser runs every ``TICK_S`` for every viewer, fed by a ``FeedbackMeter``
 (``aiortc/feedback.py``: REMB, receiver-report loss, NACKs, packets sent) and by each
 layer's bitrate measured here. A viewer's own wish (``prefer``) pins the smallest or the
-best layer. A host without simulcast has no ``LayerHubs``: one hub, no chooser.
+best layer. When the chooser probes a held estimate, ``_pad`` has the viewer's fast sender
+pad its RTX stream at the probe's rate (``aiortc/rtx.py``) until the verdict; a viewer
+without a fast sender or RTX is not probed. A host without simulcast has no
+``LayerHubs``: one hub, no chooser.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class ViewerLayer:
     chooser: ViewerLayerChooser
     meter: FeedbackMeter = field(default_factory=FeedbackMeter)
     packets_seen: int = 0
+    padding: bool = False  # a probe's padding is on
 
     @property
     def layer(self) -> str | None:
@@ -183,6 +187,7 @@ class LayerHubs:
         if entry.track.readyState != "live":
             return
         target = entry.chooser.update(self.rates(now), entry.meter.feedback(now), now)
+        self._pad(entry)
         hub = self.hubs.get(target) if target is not None else None
         if hub is None:
             return
@@ -199,6 +204,25 @@ class LayerHubs:
                 entry.chooser.preference,
             )
         entry.track.move_to(hub)
+
+    def _pad(self, entry: ViewerLayer) -> None:
+        """Start, keep or stop the padding of the viewer's layer probe."""
+        chooser, fast = entry.chooser, entry.track.fast
+        bps = chooser.probe_bps()
+        if bps > 0 and (fast is None or not fast.can_pad):
+            chooser.cancel_probe()  # nothing to pad with: no probe, no verdict
+            bps = 0.0
+        if fast is not None and (bps > 0 or entry.padding):
+            if bps > 0 and not entry.padding:
+                logger.info(
+                    "session=%s viewer=%s probing for %s with %.0f kbit/s of padding",
+                    self.session_id,
+                    entry.track.viewer_id,
+                    chooser.probe.rid if chooser.probe else "?",
+                    bps / 1000,
+                )
+            fast.pad(bps)
+        entry.padding = bps > 0
 
     async def _run(self) -> None:
         while True:
@@ -221,6 +245,8 @@ class LayerHubs:
             self._task.cancel()
             self._task = None
         for entry in self.viewers.values():
+            if entry.padding and entry.track.fast is not None:
+                entry.track.fast.pad(0)
             if entry.track.readyState == "live":
                 entry.track.move_to(self._show_hub)
         for hub in self.hubs.values():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fractions
+import struct
 
 import aiortc
 import av
@@ -180,7 +181,7 @@ async def test_header_template_patched_like_send_frame_matches_aiortcs_serialise
         aiortc_fastpath._SEQ_TS.pack_into(header, 1, (0x80 if marker else 0) | 96, seq, ts)
         if abs_at > 0:
             word = (header[abs_at - 1] << 24) | abs_time
-            aiortc_fastpath._WORD.pack_into(header, abs_at - 1, word)
+            struct.pack_into("!I", header, abs_at - 1, word)
         expected = RtpPacket(
             payload_type=96, marker=marker, sequence_number=seq, timestamp=ts, ssrc=0x11223344
         )

@@ -70,11 +70,14 @@ def test_loss_moves_down_one_layer_at_a_time() -> None:
 
 
 def test_up_needs_a_clean_stretch_with_room_to_spare() -> None:
-    chooser = ViewerLayerChooser()
+    chooser = ViewerLayerChooser(ChooserConfig(probe_s=100.0))  # a probe never concludes
     run(chooser, Feedback(remb_bps=100_000), 0.0, 1.0)
     assert chooser.current == "l"
     # m fits (500k <= 0.85 * 650k) but not with the up margin (0.7 * 650k = 455k): stay
+    # (and probe: see the probe test)
     assert run(chooser, Feedback(remb_bps=650_000, fraction_lost=0.0), 1.0, 10.0) == ["l"]
+    assert chooser.probe is not None and chooser.probe.rid == "m"
+    chooser.cancel_probe()
     # room to spare, but some loss: stay
     assert run(chooser, Feedback(remb_bps=800_000, fraction_lost=0.05), 11.0, 10.0) == ["l"]
     # clean and roomy: up after 4 s, one layer at a time
@@ -86,7 +89,7 @@ def test_up_needs_a_clean_stretch_with_room_to_spare() -> None:
 
 
 def test_an_upswitch_that_does_not_hold_doubles_the_wait_for_the_next() -> None:
-    cfg = ChooserConfig(up_after_s=2.0, down_after_s=0.5, probe_window_s=10.0)
+    cfg = ChooserConfig(up_after_s=2.0, down_after_s=0.5, probe_window_s=10.0, probe_s=100.0)
     chooser = ViewerLayerChooser(cfg)
     fits_m = Feedback(remb_bps=1_000_000, fraction_lost=0.0, nack_rate=0.0)
     run(chooser, Feedback(remb_bps=100_000), 0.0, 0.5)
@@ -181,3 +184,68 @@ def test_a_top_layer_ranked_late_takes_over_a_provisional_choice_at_once() -> No
     sized = ViewerLayerChooser()
     sized.update(three, Feedback(), 0.0)
     assert sized.update(LAYERS, Feedback(remb_bps=800_000, fraction_lost=0.0), 0.5) == "m"
+
+
+def test_a_held_estimate_is_tested_with_padding_before_moving_up() -> None:
+    """The shaped viewer's case: its REMB held at what the shaped link carried (313k) while
+    it gets the 30k low layer; the 1.45 Mbit/s top layer is tried with padding first."""
+    layers = [LayerRate("h", 1_450_000), LayerRate("l", 30_000)]
+    chooser = ViewerLayerChooser()
+    chooser.update(layers, Feedback(remb_bps=20_000), 0.0)
+    assert chooser.current == "l"
+    held = Feedback(remb_bps=313_000, fraction_lost=0.0, nack_rate=0.0, padding_reports=3)
+    assert run(chooser, held, 0.1, 3.9, layers) == ["l"] and chooser.probe is None
+    assert run(chooser, held, 4.0, 0.5, layers) == ["l"]  # the clean stretch: a probe
+    assert chooser.probe is not None and chooser.probes == 1
+    assert round(chooser.probe_bps()) == round(1_450_000 / 0.85 - 30_000)
+    # the padding's receiver report says half of it was lost: the probe fails, the wait doubles
+    lost = Feedback(remb_bps=313_000, fraction_lost=0.0, padding_lost=0.5, padding_reports=4)
+    assert chooser.update(layers, lost, 4.5) == "l"
+    assert chooser.probe is None and chooser.probe_bps() == 0.0
+    assert run(chooser, held, 4.6, 7.8, layers) == ["l"] and chooser.probe is None
+    assert run(chooser, held, 12.4, 0.3, layers) == ["l"] and chooser.probe is not None
+    # the estimate falls during a probe (queueing delay): it fails at once
+    fell = Feedback(remb_bps=250_000, fraction_lost=0.0, padding_reports=4)
+    assert chooser.update(layers, fell, 13.0) == "l" and chooser.probe is None
+    # a link that carries it: a clean report, the estimate climbing; up after probe_s
+    chooser._up_after_s = 4.0
+    assert run(chooser, held, 13.1, 4.5, layers) == ["l"] and chooser.probe is not None
+    started = chooser.probe.started
+    clean = Feedback(remb_bps=330_000, fraction_lost=0.0, padding_lost=0.0, padding_reports=5)
+    assert chooser.update(layers, clean, started + 1.0) == "l"
+    assert chooser.update(layers, clean, started + 2.0) == "h"
+    assert chooser.probe is None and chooser.probes == 3
+
+
+def test_a_probe_without_reports_of_the_padding_waits_twice_as_long() -> None:
+    layers = [LayerRate("h", 1_450_000), LayerRate("l", 30_000)]
+    chooser = ViewerLayerChooser()
+    chooser.update(layers, Feedback(remb_bps=20_000), 0.0)
+    held = Feedback(remb_bps=313_000, fraction_lost=0.0, nack_rate=0.0)
+    run(chooser, held, 0.1, 4.2, layers)
+    assert chooser.probe is not None
+    started = chooser.probe.started
+    grown = Feedback(remb_bps=320_000, fraction_lost=0.0, nack_rate=0.0)
+    assert chooser.update(layers, grown, started + 3.9) == "l"
+    assert chooser.update(layers, grown, started + 4.0) == "h"
+    # an estimate that does not grow with the padding: the probe fails after twice its time
+    flat = ViewerLayerChooser()
+    flat.update(layers, Feedback(remb_bps=20_000), 0.0)
+    run(flat, held, 0.1, 4.2, layers)
+    assert flat.probe is not None
+    started = flat.probe.started
+    assert flat.update(layers, held, started + 3.9) == "l" and flat.probe is not None
+    assert flat.update(layers, held, started + 4.0) == "l" and flat.probe is None
+    assert flat._up_after_s == 8.0
+    # the viewer's wish ends a probe; so does a send path that cannot pad
+    wish = ViewerLayerChooser()
+    wish.update(layers, Feedback(remb_bps=20_000), 0.0)
+    run(wish, held, 0.1, 4.2, layers)
+    assert wish.probe is not None
+    wish.prefer("low")
+    assert wish.update(layers, held, 5.0) == "l" and wish.probe is None
+    wish.prefer("auto")
+    run(wish, held, 5.1, 5.0, layers)
+    assert wish.probe is not None
+    wish.cancel_probe()
+    assert wish.probe_bps() == 0.0

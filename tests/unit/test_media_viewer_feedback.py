@@ -22,7 +22,7 @@ from aiortc.rtp import (
 from live_server.media.aiortc.feedback import note_rtcp, verify_feedback
 from live_server.media.layer_choice import FeedbackMeter
 
-SSRC, OTHER = 1234, 5678
+SSRC, RTX, OTHER = 1234, 4321, 5678
 
 
 def test_the_aiortc_internals_it_uses_are_there(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,6 +47,7 @@ def test_rtcp_about_this_stream_feeds_the_meter() -> None:
             ssrc=1,
             reports=[
                 RtcpReceiverInfo(SSRC, 64, 10, 100, 0, 0, 0),
+                RtcpReceiverInfo(RTX, 128, 10, 100, 0, 0, 0),  # the RTX stream (padding)
                 RtcpReceiverInfo(OTHER, 255, 10, 100, 0, 0, 0),
             ],
         ),
@@ -55,9 +56,10 @@ def test_rtcp_about_this_stream_feeds_the_meter() -> None:
         RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1, media_ssrc=SSRC),
     ]
     for packet in packets:
-        note_rtcp(_wire(packet), SSRC, meter, now)
+        note_rtcp(_wire(packet), SSRC, meter, now, RTX)
     meter.on_sent(30, now)
     feedback = meter.feedback(now)
     assert feedback.remb_bps == 300_000
     assert feedback.fraction_lost == 64 / 256
+    assert (feedback.padding_lost, feedback.padding_reports) == (0.5, 1)
     assert feedback.nack_rate == pytest.approx(3 / 30)

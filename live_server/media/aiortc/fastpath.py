@@ -57,6 +57,7 @@ from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
 from live_server.media import native
 from live_server.media.aiortc import sendloop
 from live_server.media.aiortc.ntp import fast_ntp_time
+from live_server.media.aiortc.rtx import PADDING_BYTES, PaddingPacer, RtxStream
 from live_server.media.aiortc.sendloop import NOT_CONNECTED, PROTECT_FAILED, SENT, WOULD_BLOCK
 
 if TYPE_CHECKING:
@@ -82,8 +83,6 @@ _SENDER_ATTRS = (
 )
 _DTLS_ATTRS = ("_tx_srtp", "_state", "_RTCDtlsTransport__tx_bytes", "_RTCDtlsTransport__tx_packets")
 _SEQ_TS = struct.Struct("!BHI")  # byte 1 (marker | payload type), sequence number, timestamp
-_WORD = struct.Struct("!I")
-_RTX_OSN = struct.Struct("!H")
 
 __all__ = ["NOT_CONNECTED", "PROTECT_FAILED", "SENT", "WOULD_BLOCK", "FastRtpSender"]
 
@@ -211,21 +210,20 @@ class FastRtpSender:
         self._header, self._abs_at = _header_template(
             s, payload_type, s._ssrc, s._RTCRtpSender__mid
         )
-        self._rtx_payload_type: int | None = s._RTCRtpSender__rtx_payload_type
-        self._rtx_header = bytearray()
-        self._rtx_abs_at = -1
-        if self._rtx_payload_type is not None:
-            self._rtx_header, self._rtx_abs_at = _header_template(
-                s, self._rtx_payload_type, s._rtx_ssrc, s._RTCRtpSender__mid
-            )
+        rtx_payload_type: int | None = s._RTCRtpSender__rtx_payload_type
+        self._rtx: RtxStream | None = None
+        if rtx_payload_type is not None:
+            mid = s._RTCRtpSender__mid
+            header, abs_at = _header_template(s, rtx_payload_type, s._rtx_ssrc, mid)
+            self._rtx = RtxStream(header, abs_at, rtx_payload_type, random.randint(0, 32767))
         self._seq = random.randint(0, 32767)  # lower half, like aiortc (SRTP rollover)
-        self._rtx_seq = random.randint(0, 32767)
         self._ts_origin = random.getrandbits(32)
         self._native: ModuleType | None = native.backend()
         self._state: Any = None  # a sendloop.SendState or a native one
         #: sends one frame to a list of states of this kind: ``(payloads, ts, ntp, states)``
         self.send_batch: SendBatch = sendloop.send_frame
         self.retransmitted = 0
+        self._pacer: PaddingPacer | None = None
         s._retransmit = self._retransmit
 
     @classmethod
@@ -323,6 +321,8 @@ class FastRtpSender:
 
     def close(self) -> None:
         """Release this sender's duplicate of the socket's descriptor and its history."""
+        if self._pacer is not None:
+            self._pacer.close()
         self._close_raw()
         if self._state is not None:
             self._state.close()
@@ -381,20 +381,50 @@ class FastRtpSender:
         if entry is None:
             return
         seq, ts, marker, payload = entry
-        if self._rtx_payload_type is None:
+        if self._rtx is None:
             header = bytearray(self._header)
             _SEQ_TS.pack_into(header, 1, marker | self._payload_type, seq, ts)
-            body = payload
+            packet = bytes(header) + payload
         else:
-            header = bytearray(self._rtx_header)
-            _SEQ_TS.pack_into(header, 1, marker | self._rtx_payload_type, self._rtx_seq, ts)
-            if self._rtx_abs_at > 0:
-                word = (header[self._rtx_abs_at - 1] << 24) | ((fast_ntp_time() >> 14) & 0xFFFFFF)
-                _WORD.pack_into(header, self._rtx_abs_at - 1, word)
-            self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
-            body = _RTX_OSN.pack(seq) + payload
-        data = dtls._tx_srtp.protect(bytes(header) + body)
+            packet = self._rtx.retransmission(seq, ts, marker, payload)
+        self._write_protected(packet)
+        self.retransmitted += 1
+
+    def _write_protected(self, packet: bytes) -> None:
+        dtls = self._dtls
+        data = dtls._tx_srtp.protect(packet)
         self._write_one(data)
         dtls._RTCDtlsTransport__tx_bytes += len(data)
         dtls._RTCDtlsTransport__tx_packets += 1
-        self.retransmitted += 1
+
+    @property
+    def can_pad(self) -> bool:
+        """Whether this viewer has an RTX stream to carry a probe's padding."""
+        return self._rtx is not None
+
+    def pad(self, bps: float) -> None:
+        """Add ``bps`` of padding on the RTX stream from now on (0: stop; see ``rtx``)."""
+        if self._rtx is None:
+            return
+        if self._pacer is None:
+            if bps <= 0:
+                return
+            self._pacer = PaddingPacer(self.send_padding, PADDING_BYTES + len(self._header))
+        self._pacer.set_rate(bps)
+
+    @property
+    def padded(self) -> int:
+        """Padding packets sent so far."""
+        return self._pacer.sent if self._pacer is not None else 0
+
+    def send_padding(self, count: int) -> int:
+        """Send ``count`` padding-only RTX packets now; how many went out."""
+        rtx = self._rtx
+        if rtx is None or self._dtls._state is not _CONNECTED or not self._resolve():
+            return 0
+        if self.backlog > MAX_BACKLOG_BYTES:
+            return 0
+        ts = int(self._sender._RTCRtpSender__rtp_timestamp)
+        for _ in range(count):
+            self._write_protected(rtx.padding(ts))
+        return count

@@ -3,14 +3,16 @@
 Each viewer's ``RTCRtpSender`` gets every RTCP packet the viewer sends about it from
 ``RTCDtlsTransport._handle_rtcp_data``, which awaits ``recipient._handle_rtcp_packet``.
 ``watch_feedback`` shadows that method on the instance: the viewer's REMB estimate (a PSFB
-APP packet naming the sender's SSRC), the fraction lost of its receiver-report blocks and
-the size of its NACKs go to a ``FeedbackSink`` (``layer_choice.FeedbackMeter``), then
+APP packet naming the sender's SSRC), the fraction lost of its receiver-report blocks (the
+media stream's, and the RTX stream's, which carries a probe's padding) and the size of its
+NACKs go to a ``FeedbackSink`` (``layer_choice.FeedbackMeter``), then
 aiortc's own handling runs as before (RTT, stats, retransmissions, keyframe requests).
 ``packets_sent`` reads the sender's packet counter, which the fast path keeps too.
 
 Internals used, checked by ``verify_feedback()``: ``RTCRtpSender._handle_rtcp_packet``,
-``_ssrc`` and the name-mangled ``__packet_count``; ``RTCDtlsTransport._handle_rtcp_data``
-calling ``_handle_rtcp_packet``; ``aiortc.rtp.unpack_remb_fci``.
+``_ssrc``, ``_rtx_ssrc`` and the name-mangled ``__packet_count``;
+``RTCDtlsTransport._handle_rtcp_data`` calling ``_handle_rtcp_packet``;
+``aiortc.rtp.unpack_remb_fci``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class FeedbackSink(Protocol):
 
     def on_receiver_report(self, fraction_lost: int) -> None: ...
 
+    def on_padding_report(self, fraction_lost: int) -> None: ...
+
     def on_nack(self, packets: int, now: float) -> None: ...
 
 
@@ -58,7 +62,7 @@ def verify_feedback() -> list[str]:
     if not callable(getattr(RTCRtpSender, "_handle_rtcp_packet", None)):
         problems.append("RTCRtpSender._handle_rtcp_packet is gone")
     init = _names(RTCRtpSender.__dict__.get("__init__"))
-    for attr in (_PACKET_COUNT, "_ssrc"):
+    for attr in (_PACKET_COUNT, "_ssrc", "_rtx_ssrc"):
         if attr not in init:
             problems.append(f"RTCRtpSender.{attr} is gone")
     if "_handle_rtcp_packet" not in _names(getattr(RTCDtlsTransport, "_handle_rtcp_data", None)):
@@ -68,12 +72,17 @@ def verify_feedback() -> list[str]:
     return problems
 
 
-def note_rtcp(packet: Any, ssrc: int, sink: FeedbackSink, now: float) -> None:
-    """Tell ``sink`` what one RTCP packet about the stream ``ssrc`` says."""
+def note_rtcp(
+    packet: Any, ssrc: int, sink: FeedbackSink, now: float, rtx_ssrc: int | None = None
+) -> None:
+    """Tell ``sink`` what one RTCP packet about the stream ``ssrc`` (and its RTX stream
+    ``rtx_ssrc``, whose report block rides in the same receiver report) says."""
     if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
         for report in packet.reports:
             if report.ssrc == ssrc:
                 sink.on_receiver_report(report.fraction_lost)
+            elif rtx_ssrc is not None and report.ssrc == rtx_ssrc:
+                sink.on_padding_report(report.fraction_lost)
     elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
         if packet.media_ssrc == ssrc:
             sink.on_nack(len(packet.lost), now)
@@ -93,7 +102,7 @@ def watch_feedback(sender: RTCRtpSender, sink: FeedbackSink) -> None:
 
     async def handle_and_note(packet: Any) -> None:
         try:
-            note_rtcp(packet, s._ssrc, sink, time.monotonic())
+            note_rtcp(packet, s._ssrc, sink, time.monotonic(), s._rtx_ssrc)
         except Exception:  # the chooser's input must never break aiortc's RTCP handling
             logger.exception("viewer feedback hook failed")
         await handle(packet)
