@@ -12,6 +12,7 @@ size of each picture on stdout.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import subprocess
@@ -124,6 +125,18 @@ async def server(client_ns: str, dev: str, plan: list[tuple[float, str]]) -> Non
             seen["size"] = json.loads(line)["size"]
             seen["frames"] += 1
 
+    counts: dict[str, Any] = {"nacked": 0, "asks": {}}
+    ingest = room.layers.ingest
+    ask = ingest.request_keyframe
+
+    def counted_ask(rid: str) -> None:
+        counts["asks"][rid] = counts["asks"].get(rid, 0) + 1
+        ask(rid)
+
+    for rid, hub in room.layers.hubs.items():  # the layer hubs' keyframe requests
+        hub._on_keyframe_needed = functools.partial(counted_ask, rid)
+    hooked: set[str] = set()
+
     reader = asyncio.ensure_future(pictures())
     while not seen["frames"]:
         await asyncio.sleep(0.05)
@@ -141,6 +154,15 @@ async def server(client_ns: str, dev: str, plan: list[tuple[float, str]]) -> Non
                     _tc("qdisc", "del", "dev", dev, "root")
                 print(json.dumps({"t": now - start, "action": action}), flush=True)
             entry = room.layers.viewers.get(viewer_id) if room.layers else None
+            if entry is not None and viewer_id not in hooked:
+                hooked.add(viewer_id)
+                on_nack = entry.meter.on_nack
+
+                def counted_nack(packets: int, now: float, on_nack: Any = on_nack) -> None:
+                    counts["nacked"] += packets
+                    on_nack(packets, now)
+
+                entry.meter.on_nack = counted_nack  # type: ignore[method-assign]
             feedback = entry.meter.feedback(now) if entry else None
             print(json.dumps({
                 "t": now - start, "layer": entry.layer if entry else None,
@@ -150,6 +172,10 @@ async def server(client_ns: str, dev: str, plan: list[tuple[float, str]]) -> Non
                 "loss": feedback.fraction_lost if feedback else None,
                 "sent": [entry.track.delivered, entry.track.dropped, entry.track.overflows,
                          entry.track.fast.backlog if entry.track.fast else None] if entry else None,
+                "probe": entry.chooser.probe.rid if entry and entry.chooser.probe else None,
+                "padded": entry.track.fast.padded if entry and entry.track.fast else None,
+                "rtx": entry.track.fast.retransmitted if entry and entry.track.fast else None,
+                "nacked": counts["nacked"], "keyframe_asks": counts["asks"],
             }), flush=True)  # fmt: skip
         reader.cancel()
     finally:
