@@ -102,3 +102,10 @@ async def test_the_script_extends_closes_once_and_cancels_only_without_bids(
     assert await redis_book.owns(2)
     assert not await other.owns(2)
     assert await redis_book.owns(2)  # renewed
+    # a lead is broadcast once cluster-wide, and never after a newer one (a lease handover)
+    assert await redis_book.claim_lead(2, 7)
+    assert not await other.claim_lead(2, 7)
+    assert await other.claim_lead(2, 10)
+    assert not await redis_book.claim_lead(2, 9)
+    assert not await redis_book.claim_lead(2, 10)
+    assert await redis_book.claim_lead(3, 1)  # per auction

@@ -161,6 +161,12 @@ class BidBook(Protocol):
         """Whether this node runs the auction's clock and broadcasts (claims it if free)."""
         ...
 
+    async def claim_lead(self, auction_id: int, seq: int) -> bool:
+        """Whether the lead ``seq`` may be broadcast: newer than every lead broadcast so far
+        by any node (it then counts as broadcast). While an owner's lease passes to another
+        node (a stalled process) both may try; each lead still goes out once, in order."""
+        ...
+
     def listen(self, listener: Listener) -> None:
         """Hands every lead-moving accepted bid to `listener`, in sequence order."""
         ...
@@ -281,6 +287,10 @@ class MemoryBidBook:
     async def owns(self, auction_id: int) -> bool:
         """One node: this one runs every auction."""
         return auction_id in self._entries
+
+    async def claim_lead(self, auction_id: int, seq: int) -> bool:
+        """One node, one broadcaster (which never goes backwards itself)."""
+        return True
 
     def listen(self, listener: Listener) -> None:
         """Lead-moving bids go to `listener` inside the judging step, so in seq order."""

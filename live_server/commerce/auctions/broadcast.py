@@ -3,9 +3,11 @@
 The book hands every lead-moving bid to `LeadBroadcaster.offer` in sequence order (inside
 the memory book's judging step; from the Redis book's subscription). Only the node that
 owns an auction broadcasts its leads, so with several nodes each lead is emitted once,
-by one emitter, and reaches every viewer in order. When bids come faster than the room can
-be told, the broadcaster sends the newest lead and skips the ones it overtook (their `seq`
-shows the gap): the sequence viewers see only ever moves forward.
+by one emitter, and reaches every viewer in order; while a stalled owner's lease passes to
+another node both may hold it for a moment, so each lead is claimed in the book first
+(`claim_lead`: newer than every lead broadcast so far, by any node). When bids come faster
+than the room can be told, the broadcaster sends the newest lead and skips the ones it
+overtook (their `seq` shows the gap): the sequence viewers see only ever moves forward.
 
 `AuctionsTick` is the room's tick contributor: every tick carries the running auction's
 card with its time left and the server time.
@@ -55,6 +57,8 @@ class LeadBroadcaster:
                     continue
                 self._sent[auction_id] = record.seq
                 try:
+                    if not await self._svc.book.claim_lead(auction_id, record.seq):
+                        continue  # another node (which took the lease over) was first
                     meta = await self._svc.meta(auction_id)
                     await self._svc.room.emit_to_room(
                         record.session_id, AUCTION_LEAD, lead_payload(meta, record)

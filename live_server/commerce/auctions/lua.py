@@ -137,3 +137,14 @@ if holder == ARGV[1] then
 end
 return 0
 """
+
+# KEYS[1] the auction's last broadcast lead; ARGV[1] the lead's seq, ARGV[2] expiry (s).
+# 1 when this seq is newer than every lead broadcast so far (it is now the last), else 0.
+CLAIM_LEAD_SCRIPT: Final = """
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) <= last then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""

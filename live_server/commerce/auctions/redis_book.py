@@ -32,7 +32,13 @@ from live_server.commerce.auctions.book import (
     BookView,
     Listener,
 )
-from live_server.commerce.auctions.lua import BID_SCRIPT, CANCEL_SCRIPT, CLOSE_SCRIPT, OWN_SCRIPT
+from live_server.commerce.auctions.lua import (
+    BID_SCRIPT,
+    CANCEL_SCRIPT,
+    CLAIM_LEAD_SCRIPT,
+    CLOSE_SCRIPT,
+    OWN_SCRIPT,
+)
 from live_server.commerce.auctions.rules import (
     MAX_PRICE_MINOR,
     RUNNING,
@@ -84,6 +90,7 @@ class RedisBidBook:
         self._close = redis.register_script(CLOSE_SCRIPT)
         self._cancel = redis.register_script(CANCEL_SCRIPT)
         self._own = redis.register_script(OWN_SCRIPT)
+        self._claim_lead = redis.register_script(CLAIM_LEAD_SCRIPT)
         self._listeners: list[Listener] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -202,6 +209,12 @@ class RedisBidBook:
             Awaitable[dict[bytes, bytes]], self._redis.hgetall(self._key(auction_id, ":max"))
         )
         return {int(k): int(float(v)) for k, v in raw.items()}
+
+    async def claim_lead(self, auction_id: int, seq: int) -> bool:
+        """Whether no node has broadcast this lead or a newer one (and now this one has)."""
+        key = self._key(auction_id, ":broadcast")
+        reply = await cast(Awaitable[Any], self._claim_lead(keys=[key], args=[seq, KEEP_LOG_S]))
+        return bool(reply)
 
     async def owns(self, auction_id: int) -> bool:
         """Claims or renews this node's lease on the auction; whether it holds it."""
