@@ -12,6 +12,7 @@ from typing import Protocol
 from aiortc import RTCPeerConnection, RTCRtpCodecCapability, RTCRtpReceiver
 
 from live_server.media.aiortc import hooks as aiortc_hooks
+from live_server.media.aiortc.twcc import TwccFeedback
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import FanoutHub, ViewerTrack
 from live_server.media.keyframes import KeyframeRequester
@@ -63,6 +64,8 @@ class Publisher:
     codecs: dict[str, str]
     receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    #: transport-cc feedback for the host's uplink (None: REMB, as aiortc does)
+    twcc: TwccFeedback | None = None
     started: bool = False
     last_frame_at: float = field(default_factory=time.monotonic)
     frames: int = 0

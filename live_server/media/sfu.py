@@ -30,6 +30,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError
 
 from live_server.media.aiortc import hooks as aiortc_hooks
+from live_server.media.aiortc import twcc as aiortc_twcc
 from live_server.media.clock import MediaClock
 from live_server.media.lifetimes import AddressBudget, PeerWatchdog
 from live_server.media.rooms import (  # the SFU's model, re-exported here
@@ -204,6 +205,7 @@ class Sfu(ViewerSide):
         # "track" fires inside setRemoteDescription: listen before applying the offer
         # (a simulcast host's video is read per layer instead, below).
         pc.on("track", lambda t: self._on_publisher_track(room, publisher, t, simulcast is None))
+        twcc_ids = aiortc_twcc.offered_ids(offer_sdp) if aiortc_twcc.enabled() else {}
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             for transceiver in pc.getTransceivers():
@@ -213,6 +215,8 @@ class Sfu(ViewerSide):
                 if codec is None:
                     continue
                 aiortc_hooks.mark_passthrough(transceiver)
+                if transceiver.kind in twcc_ids:  # the host's own estimator, with probes
+                    aiortc_twcc.negotiate(transceiver, twcc_ids[transceiver.kind])
                 publisher.codecs[transceiver.kind] = codec.name.upper()
                 publisher.receivers[transceiver.kind] = transceiver.receiver
                 self._remember_codec(room, transceiver)
@@ -228,6 +232,10 @@ class Sfu(ViewerSide):
             answer_sdp = pc.localDescription.sdp
             if publisher.simulcast is not None:
                 answer_sdp = answer_with_simulcast(answer_sdp, publisher.simulcast.offer)
+            receivers = list(publisher.receivers.values())
+            if twcc_ids and receivers:
+                publisher.twcc = aiortc_twcc.TwccFeedback(receivers[0].transport, receivers)
+                publisher.tasks.append(publisher.twcc.task)
         except Exception as exc:
             if room.publisher is publisher:  # a key rotation may have dropped it already
                 room.publisher = None

@@ -27,11 +27,11 @@ _RID_LINE = re.compile(r"a=rid:(\S+) (\S+)(?: (\S.*))?")
 _EXTMAP_LINE = re.compile(r"a=extmap:(\d{1,3})(?:/\w+)? (\S+)(?: .*)?")
 _SHOWN = 48  # characters of a bad line quoted back to the host
 #: Where a simulcast host's bandwidth estimate starts (Chromium reads ``x-google-start-bitrate``
-#: from the answer's fmtp; others ignore it). Chromium's default, 300 kbit/s, grows only
-#: as fast as aiortc's REMB lets it (aiortc has no transport-cc and its estimator ignores
-#: Chromium's probes): 10-15 s on loopback before the full-size layer (which Chromium adds
-#: once the smaller layers have their share, about 1.25 Mbit/s) joins. Starting at
-#: 1.2 Mbit/s brings it in within a second or two; a weaker uplink backs off from there.
+#: from the answer's fmtp; others ignore it). Chromium's default, 300 kbit/s, grows to the
+#: full-size layer's share (Chromium adds it once the smaller layers have theirs, about
+#: 1.25 Mbit/s) in seconds even with transport-cc feedback (media/aiortc/twcc.py), and in
+#: 10-15 s on loopback with aiortc's REMB. Starting at 1.2 Mbit/s brings it in within a
+#: second or two; a weaker uplink backs off from there.
 START_BITRATE_KBPS = 1200
 _RTPMAP = re.compile(r"a=rtpmap:(\d+) ([^/\s]+)/")
 

@@ -73,6 +73,7 @@ from live_server.media.aiortc.feedback import verify_feedback
 from live_server.media.aiortc.ingest import encoded_packet, forward_complete_frames, verify_ingest
 from live_server.media.aiortc.ntp import fast_ntp_time
 from live_server.media.aiortc.simulcast import verify_simulcast
+from live_server.media.aiortc.twcc import verify_twcc
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +139,7 @@ def verify_hooks() -> None:
     problems += verify_ingest()
     problems += verify_simulcast()
     problems += verify_feedback()
+    problems += verify_twcc()
     if problems:
         raise HookUnavailable(
             f"aiortc/aioice internals changed (expected aiortc {AIORTC_VERSION}, "
