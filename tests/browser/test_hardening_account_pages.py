@@ -3,6 +3,7 @@ log-in (finding 15) and what "Log out" does (finding 19)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections.abc import Callable
@@ -69,6 +70,34 @@ def test_finding_15_crafted_next_after_log_in_stays_on_site(
     # a real same-site path is still followed
     landed = urlparse(_log_in_with_next(page, "%2Forders.html%3Ftab%3Dall"))
     assert (landed.netloc, landed.path, landed.query) == (here.netloc, "/orders.html", "tab=all")
+
+
+def test_log_in_while_the_nav_is_still_loading(
+    make_context: Callable[..., BrowserContext], live_server: str
+) -> None:
+    """The log-in form works before the page's nav has its answer, and the browser never
+    sends the form itself (which would put the password in the address). CI once clicked
+    "Log in" while /api/me was still on its way and the page reloaded with the fields in
+    its query string."""
+    context = make_context()
+    page = context.new_page()
+    _log_in_with_next(page, "/")  # a stored token: the next page asks /api/me who it is
+    held: list[Route] = []
+    # that answer does not come until released
+    context.route("**/api/me", lambda route: held.append(route))
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url))
+    with page.expect_request("**/api/me"):
+        page.goto("/login.html?next=%2Forders.html")
+    page.fill("#username", "demo-viewer")
+    page.fill("#password", "demo")
+    page.click("#login-submit")
+    page.wait_for_url(lambda url: "/orders.html" in url)
+    assert not [url for url in sent if "password" in url or "demo-viewer" in url]
+    context.unroute("**/api/me")
+    for route in held:
+        with contextlib.suppress(Exception):  # its page is gone; nothing waits for it
+            route.continue_()
 
 
 # -- finding 19: "Log out" revokes the token on the server, not only in this browser ------

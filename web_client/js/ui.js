@@ -5,6 +5,13 @@ import { api, clearToken, currentUser, isHost } from "./api.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
+// The pages' forms are sent by their scripts, never by the browser itself: a form the
+// page has not wired yet does nothing when submitted, instead of reloading the page with
+// its fields (a password among them) in the address bar.
+document.addEventListener("submit", (event) => {
+  if (!event.target.hasAttribute("action")) event.preventDefault();
+});
+
 /**
  * Build an element. Strings and numbers among `children` become text nodes (never
  * parsed as HTML); arrays are flattened; null/undefined/false are skipped.

@@ -19,8 +19,9 @@ function describe(err) {
   return err.message;
 }
 
-async function main() {
-  await renderNav();
+// The form is wired before anything is awaited, so a quick "Log in" is never lost to the
+// nav still loading.
+function main() {
   const next = safeNext(param("next"));
   if (next) document.getElementById("signup-link").href = `/signup.html?next=${encodeURIComponent(next)}`;
   const form = document.getElementById("login-form");
@@ -46,6 +47,7 @@ async function main() {
       form.password.select();
     }
   });
+  renderNav();
 }
 
 main();

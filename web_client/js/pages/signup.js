@@ -76,8 +76,8 @@ function checkAccount(form) {
   return null;
 }
 
-async function main() {
-  await renderNav();
+// The forms are wired before anything is awaited (see login.js).
+function main() {
   const accountForm = document.getElementById("account-form");
   const interestsForm = document.getElementById("interests-form");
   const accountError = document.getElementById("account-error");
@@ -130,6 +130,7 @@ async function main() {
       }
     }
   });
+  renderNav();
 }
 
 main();
