@@ -30,6 +30,7 @@ from aiortc import RTCSessionDescription
 from aiortc.sdp import SessionDescription
 
 from live_server.cluster import Cluster, Lease
+from live_server.media.aiortc.closing import close_peer
 from live_server.media.sdp import BadOffer, check_offer
 from live_server.media.sfu import NotLive, Publisher, Sfu
 from live_server.platform.errors import Unavailable
@@ -226,7 +227,7 @@ class _Pull:
         try:
             source = sfu.open_relay_source(self.session_id, pc, self)
         except Exception:
-            await pc.close()
+            await close_peer(pc)
             raise
         try:
             await pc.setLocalDescription(await pc.createOffer())

@@ -31,6 +31,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from live_server.media.aiortc import hooks as aiortc_hooks
 from live_server.media.aiortc import twcc as aiortc_twcc
+from live_server.media.aiortc.closing import close_peer
 from live_server.media.clock import MediaClock
 from live_server.media.lifetimes import AddressBudget, PeerWatchdog
 from live_server.media.rooms import (  # the SFU's model, re-exported here
@@ -109,7 +110,7 @@ class Sfu(ViewerSide):
             connect_timeout_s,
             viewer_silence_timeout_s,
         )
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[object]] = set()
 
     # -- wiring ---------------------------------------------------------------
 
@@ -178,8 +179,8 @@ class Sfu(ViewerSide):
             servers.append(self._turn.ice_server("liveshop-sfu"))
         return RTCPeerConnection(RTCConfiguration(iceServers=servers or None))
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+    def _spawn(self, coro: Awaitable[object]) -> None:
+        task: asyncio.Task[object] = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -188,7 +189,7 @@ class Sfu(ViewerSide):
 
     def _expire_viewer(self, room: Room, viewer: Viewer) -> None:
         self._forget_viewer(room, viewer)
-        self._spawn(viewer.pc.close())
+        self._spawn(close_peer(viewer.pc))
 
     # -- WHIP -----------------------------------------------------------------
 
@@ -241,7 +242,7 @@ class Sfu(ViewerSide):
                 room.publisher = None
             for task in publisher.tasks:
                 task.cancel()
-            await pc.close()
+            await close_peer(pc)
             if not room.codec_caps and not room.viewers and not room.taps:
                 self._rooms.pop(session_id, None)  # nothing was ever live here
             if isinstance(exc, BadOffer):
@@ -388,7 +389,7 @@ class Sfu(ViewerSide):
             room.layers = None
         for task in publisher.tasks:
             task.cancel()
-        await publisher.pc.close()
+        await close_peer(publisher.pc)
 
     async def unpublish(self, session_id: int, publisher_id: str) -> None:
         """The WHIP resource was deleted: close the publisher's connection."""
@@ -451,7 +452,7 @@ class Sfu(ViewerSide):
         if room is not None and room.publisher is publisher:
             await self._close_publisher(room)
         else:
-            await publisher.pc.close()
+            await close_peer(publisher.pc)
 
     # -- WHEP -----------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from aiortc import (
 )
 
 from live_server.media.aiortc import hooks as aiortc_hooks
+from live_server.media.aiortc.closing import close_peer
 from live_server.media.aiortc.fastpath import FastRtpSender
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import ViewerTrack
@@ -131,7 +132,7 @@ class ViewerSide:
             self._addresses.release(address)
             for track in tracks:
                 track.stop()
-            await pc.close()
+            await close_peer(pc)
             if isinstance(exc, BadOffer | NotLive):
                 raise
             logger.warning("session=%s subscribe failed: %r", session_id, exc)
@@ -185,7 +186,7 @@ class ViewerSide:
 
     async def _drop_viewer(self, room: Room, viewer: Viewer) -> None:
         self._forget_viewer(room, viewer)
-        await viewer.pc.close()
+        await close_peer(viewer.pc)
 
     def _forget_viewer(self, room: Room, viewer: Viewer) -> None:
         """Take the viewer out of its room, the fan-out and its address's budget (idempotent)."""
@@ -212,5 +213,5 @@ class ViewerSide:
         viewers = [v for v in room.viewers.values() if v.user_id == user_id and not v.relay]
         for viewer in viewers:
             self._forget_viewer(room, viewer)  # out of the fan-out and the counts at once
-        await asyncio.gather(*(v.pc.close() for v in viewers), return_exceptions=True)
+        await asyncio.gather(*(close_peer(v.pc) for v in viewers), return_exceptions=True)
         return len(viewers)
