@@ -41,6 +41,7 @@ import os
 import random
 import socket
 import struct
+import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,7 @@ from live_server.media.aiortc import sendloop
 from live_server.media.aiortc.ntp import fast_ntp_time
 from live_server.media.aiortc.rtx import PADDING_BYTES, PaddingPacer, RtxStream
 from live_server.media.aiortc.sendloop import NOT_CONNECTED, PROTECT_FAILED, SENT, WOULD_BLOCK
+from live_server.media.retransmit import RetransmitGate
 
 if TYPE_CHECKING:
     import av.packet
@@ -80,6 +82,7 @@ _SENDER_ATTRS = (
     "_RTCRtpSender__rtp_timestamp",
     "_RTCRtpSender__octet_count",
     "_RTCRtpSender__packet_count",
+    "_RTCRtpSender__rtt",  # the round trip the retransmission gate waits
 )
 _DTLS_ATTRS = ("_tx_srtp", "_state", "_RTCDtlsTransport__tx_bytes", "_RTCDtlsTransport__tx_packets")
 _SEQ_TS = struct.Struct("!BHI")  # byte 1 (marker | payload type), sequence number, timestamp
@@ -223,6 +226,8 @@ class FastRtpSender:
         #: sends one frame to a list of states of this kind: ``(payloads, ts, ntp, states)``
         self.send_batch: SendBatch = sendloop.send_frame
         self.retransmitted = 0
+        #: which NACKed packets to resend (once per round trip, within the viewer's estimate)
+        self.gate = RetransmitGate()
         self._pacer: PaddingPacer | None = None
         s._retransmit = self._retransmit
 
@@ -381,6 +386,10 @@ class FastRtpSender:
         if entry is None:
             return
         seq, ts, marker, payload = entry
+        size = len(payload) + len(self._header)
+        rtt = self._sender._RTCRtpSender__rtt
+        if not self.gate.allow(sequence_number, size, time.monotonic(), rtt):
+            return
         if self._rtx is None:
             header = bytearray(self._header)
             _SEQ_TS.pack_into(header, 1, marker | self._payload_type, seq, ts)

@@ -1,0 +1,73 @@
+"""Which of a viewer's NACKed packets to send again (pure; the fast path asks it per packet).
+
+A viewer on a congested link loses many packets and asks for each again every round trip.
+Answering every request made it worse: measured with Chromium behind a 400 kbit/s shaper
+(`make bench-layers-shaped`), the server resent about 460
+packets a second (some 5 Mbit/s) into that link for 15 s, so the lower layer the viewer had
+been moved to froze too. Two limits, as libwebrtc's sender keeps its own:
+
+- **once per round trip:** a packet is resent at most once per round-trip time (the
+  sender's estimate from the viewer's receiver reports, at least 5 ms; 20 ms until there is
+  one); a request repeated sooner is answered by the copy already on its way;
+- **a budget:** while the viewer is congested (losing packets) and its bandwidth estimate
+  is known (its REMB), retransmissions may use at most ``share`` of it (a token bucket
+  holding 100 ms of it, at least two full packets), so media and repairs together stay
+  near what the link carries. A clean viewer's repairs are not held: a new viewer's first
+  estimate is a guess (Chromium starts near 300 kbit/s), and a budget from it can starve
+  the repair of its first keyframe (the likely cause of a CI run in which a browser viewer
+  of a simulcast show had no picture within 10 s).
+"""
+
+from __future__ import annotations
+
+SLOTS = 128  # the sender's history holds 128 packets: older ones cannot be resent anyway
+MIN_INTERVAL_S = 0.005
+UNKNOWN_RTT_S = 0.02
+#: the share of the viewer's estimate that retransmissions may use
+SHARE = 0.5
+MIN_BURST_BYTES = 2 * 1500
+
+
+class RetransmitGate:
+    """Decides, per NACKed packet, whether to resend it now."""
+
+    def __init__(self, share: float = SHARE) -> None:
+        self.share = share
+        self._last: list[tuple[int, float]] = [(-1, 0.0)] * SLOTS
+        self._rate: float | None = None  # bytes per second, None: no budget
+        self._tokens = 0.0
+        self._burst = 0.0
+        self._at = 0.0
+        self.skipped = 0  # requests not answered (counted for stats and tests)
+
+    def set_estimate(self, bps: float | None) -> None:
+        """The viewer's bandwidth estimate (bits/s), None when not known (no budget)."""
+        if bps is None or bps <= 0:
+            self._rate = None
+            return
+        rate = bps * self.share / 8
+        if self._rate is None:
+            self._tokens = max(rate * 0.1, MIN_BURST_BYTES)
+        self._rate = rate
+        self._burst = max(rate * 0.1, MIN_BURST_BYTES)
+
+    def allow(
+        self, sequence_number: int, size: int, now: float, rtt_s: float | None = None
+    ) -> bool:
+        """Whether to resend packet ``sequence_number`` (``size`` bytes on the wire) now,
+        given the round-trip time ``rtt_s`` (None: not known yet); True also records it."""
+        slot = sequence_number % SLOTS
+        seq, at = self._last[slot]
+        interval = UNKNOWN_RTT_S if rtt_s is None else max(MIN_INTERVAL_S, rtt_s)
+        if seq == sequence_number and now - at < interval:
+            self.skipped += 1
+            return False
+        if self._rate is not None:
+            self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+            self._at = now
+            if self._tokens < size:
+                self.skipped += 1
+                return False
+            self._tokens -= size
+        self._last[slot] = (sequence_number, now)
+        return True

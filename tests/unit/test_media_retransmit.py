@@ -1,0 +1,55 @@
+"""The retransmission gate (media/retransmit.py): once per round trip per packet, and within
+a share of the viewer's estimate once it is known."""
+
+from __future__ import annotations
+
+from live_server.media.retransmit import MIN_BURST_BYTES, RetransmitGate
+
+
+def test_a_packet_is_resent_at_most_once_per_round_trip() -> None:
+    gate = RetransmitGate()
+    assert gate.allow(500, 1200, now=10.0, rtt_s=0.1)
+    assert not gate.allow(500, 1200, now=10.05, rtt_s=0.1)  # before the copy could land
+    assert gate.allow(501, 1200, now=10.05, rtt_s=0.1)  # another packet is not held back
+    assert gate.allow(500, 1200, now=10.11, rtt_s=0.1)
+    assert gate.skipped == 1
+    # a loopback round trip: a lost retransmission may be asked for again at once
+    assert gate.allow(600, 1200, now=20.0, rtt_s=0.0005)
+    assert not gate.allow(600, 1200, now=20.004, rtt_s=0.0005)  # 5 ms at least
+    assert gate.allow(600, 1200, now=20.006, rtt_s=0.0005)
+    # no estimate yet: 20 ms
+    assert gate.allow(700, 1200, now=30.0)
+    assert not gate.allow(700, 1200, now=30.019)
+    assert gate.allow(700, 1200, now=30.021)
+
+
+def test_without_an_estimate_every_packet_may_be_resent_once() -> None:
+    gate = RetransmitGate()
+    assert all(gate.allow(seq, 1200, now=1.0) for seq in range(100))
+    assert gate.skipped == 0
+
+
+def test_with_an_estimate_retransmissions_stay_within_its_share() -> None:
+    gate = RetransmitGate(share=0.5)
+    gate.set_estimate(400_000)  # 25 000 bytes/s of retransmissions at most
+    sent = 0
+    seq = 0
+    for step in range(1000):  # a viewer asking for 20 packets every 10 ms for 10 s
+        now = 100.0 + step * 0.01
+        for _ in range(20):
+            sent += gate.allow(seq % 65536, 1200, now, rtt_s=0.1) * 1200
+            seq += 1
+    budget = 25_000 * 10  # bytes in 10 s
+    assert budget - 1200 <= sent <= budget + MIN_BURST_BYTES + 2500
+    assert gate.skipped > 15_000
+
+
+def test_a_higher_estimate_lets_more_through_and_none_lifts_the_budget() -> None:
+    gate = RetransmitGate()
+    gate.set_estimate(100_000)
+    allowed_low = sum(gate.allow(i, 1000, now=1.0 + i * 0.001) for i in range(1000))
+    gate.set_estimate(2_000_000)
+    allowed_high = sum(gate.allow(i, 1000, now=2.0 + i * 0.001) for i in range(1000))
+    assert allowed_high > 5 * allowed_low
+    gate.set_estimate(None)
+    assert all(gate.allow(i, 1000, now=3.0) for i in range(200))
