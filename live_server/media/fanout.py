@@ -314,6 +314,10 @@ class FanoutHub:
         self._offset: int | None = None
         self._source_start = 0.0
         self._last_pts = -1
+        #: the source's last RTP timestamp as it came (32 bits) and unwrapped: a host's
+        #: timestamps start at random and wrap past 2^32 (every 13 h at 90 kHz)
+        self._src_raw: int | None = None
+        self._src = 0
         self.dispatched_at: float | None = None  # when the last frame went out (monotonic)
         self.frames_in = 0
         self.bytes_in = 0  # the node's outbound bitrate is estimated from it (viewing.py)
@@ -344,10 +348,27 @@ class FanoutHub:
         """A new publisher track begins at ``media_time_s`` on the session timeline."""
         self._offset = None
         self._source_start = media_time_s
+        self._src_raw = None
+
+    def _unwrap(self, raw: int) -> int:
+        """``raw`` (an RTP timestamp, 32 bits) on the source's unwrapped line: the nearer
+        way round from the last one, so a wrap past 2^32 goes on and a late frame from
+        before it stays behind (a plain difference once read one as 13 h ahead, and every
+        frame after it was stamped one tick after that)."""
+        if self._src_raw is None:
+            self._src_raw, self._src = raw, raw
+            return raw
+        step = (raw - self._src_raw) & 0xFFFFFFFF
+        if step >= 0x80000000:
+            step -= 0x100000000
+        value = self._src + step
+        if step > 0:
+            self._src_raw, self._src = raw, value
+        return value
 
     def rebase(self, packet: Packet) -> None:
         """Move ``packet``'s pts onto the session timeline (strictly increasing)."""
-        pts = int(packet.pts or 0)
+        pts = self._unwrap(int(packet.pts or 0))
         if self._offset is None:
             start = int(self._source_start * self.clock_rate)
             self._offset = max(start, self._last_pts + 1) - pts

@@ -91,6 +91,28 @@ def test_rebase_keeps_one_increasing_timeline_across_publishers() -> None:
     assert p.pts is not None and p.pts > 5 * 90000
 
 
+def test_rebase_goes_on_across_the_rtp_timestamp_wrap() -> None:
+    """A host's RTP timestamps start at random and pass 2^32 (every 13 h at 90 kHz): the
+    timeline goes on by the frame interval; a late frame from before the wrap stays behind
+    (read as 13 h ahead, it once stamped every later frame one tick after it, and the
+    viewer saw its picture jump 4 s back)."""
+    hub = FanoutHub("video", 90000, lambda: None)
+    hub.start_source(0.0)
+    raw = [0xFFFFFFFF - 6000 + 1, 0xFFFFFFFF - 3000 + 1, 0, 3000, 0xFFFFFFFF - 3000 + 1, 6000]
+    out = []
+    for pts in raw:
+        p = pkt(pts)
+        hub.rebase(p)
+        out.append(p.pts)
+    assert out[:4] == [0, 3000, 6000, 9000]
+    assert out[4] == 9001  # the late one: after what was sent, not 13 h ahead
+    assert out[5] == 12000  # and the stream goes on where it was
+    hub.start_source(10.0)  # a new source: its own first timestamp, wherever it is
+    p = pkt(0xFFFFFF00)
+    hub.rebase(p)
+    assert p.pts == 10 * 90000
+
+
 async def test_keyframe_requests_are_throttled_and_coalesced() -> None:
     sent: list[float] = []
 
