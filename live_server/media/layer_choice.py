@@ -5,8 +5,9 @@ hears from a viewer: its REMB estimate (the bitrate it thinks it can receive), t
 its receiver reports (fraction lost, 0-1), and how much it asks to have resent (NACKed
 packets over packets sent). ``ViewerLayerChooser.update`` turns that, with each layer's
 current bitrate, into a target layer; the send path then switches at that layer's next
-keyframe (``layer_rewrite.LayerRewriter``). ``FeedbackMeter`` gathers the viewer's RTCP
-into that ``Feedback``. Wired in ``viewer_layers.py`` (docs/media.md, "A layer per viewer").
+keyframe (``layer_rewrite.LayerRewriter``). ``feedback_meter.FeedbackMeter`` gathers the
+viewer's RTCP into that ``Feedback``. Wired in ``viewer_layers.py`` (docs/media.md, "A layer
+per viewer").
 
 Rules, with hysteresis so a viewer does not flap:
 
@@ -16,7 +17,10 @@ Rules, with hysteresis so a viewer does not flap:
   smoothed NACK rate over ``nack_down`` (15 %).
 - Down: once the current layer has not fitted, or the link has been congested, for
   ``down_after_s`` (1 s) without a break, move to the best lower layer that fits (the
-  lowest if none does). Congestion moves down one layer at a time.
+  lowest if none does). Congestion moves down one layer at a time, unless the last
+  receiver report lost ``loss_severe`` (20 %) or more: then straight to the lowest layer
+  (on such a link one step down from the top is rarely enough, and a picture now matters
+  more; the probes climb back).
 - Up: once the next better layer has fitted with ``up_margin`` to spare (its bitrate at
   most 70 % of the estimate) and the link has been clean (loss under ``loss_up``, 2 %, NACKs
   under ``nack_up``, 3 %) for ``up_after_s`` without a break, move up one layer. A layer that
@@ -37,13 +41,18 @@ Rules, with hysteresis so a viewer does not flap:
   earlier (a receiver's estimate does not fall while its link is idle, nor rise above 1.5 x
   what arrives): the link may have grown since. After the clean stretch an upswitch would
   wait for, the send path pads the viewer's stream (RTX padding, ``probe_bps``) up to what
-  the next layer needs for ``probe_s`` (2 s). The probe fails, and the wait doubles as for an
-  upswitch that did not hold, as soon as the media loses packets, the padding's own loss
-  (the RTX stream's receiver report) passes ``probe_loss`` (5 %) or the estimate falls below
-  ``probe_remb_drop`` (90 %) of where it was; it succeeds, and the viewer moves up, once it
-  ran its time with the padding reported clean (or twice its time with no report of it)
-  and the estimate grew meanwhile (a receiver's estimate climbs with what arrives while
-  its link keeps up); an estimate that has not grown in twice its time fails it.
+  the next layer needs for ``probe_s`` (2 s), climbing to that rate in four steps over
+  ``probe_ramp_s`` (1 s), so a link that cannot carry it says so (a falling estimate, lost
+  padding) before it is overrun by all of it. The probe fails, and the wait doubles as for
+  an upswitch that did not hold, as soon as the media loses packets, the padding's own loss
+  (the RTX stream's receiver report) passes ``probe_loss`` (5 %) or the estimate falls
+  below ``probe_remb_drop`` (90 %) of where it was; it succeeds, and the viewer moves up,
+  once it ran its time with the padding reported clean (or twice its time with no report
+  of it) and the estimate grew meanwhile (a receiver's estimate climbs with what arrives
+  while its link keeps up); an estimate that has not grown in twice its time fails it.
+- A keyframe request (the viewer's PLI) from a viewer that has been losing packets
+  (``loss_down``) moves it one layer down at once (``keyframe_asked``): it needs a keyframe
+  anyway, and the lower layer's is smaller.
 - Layers that are not live are skipped; when the current one stops, the best live one that
   fits is chosen at once.
 - A choice made at once (a new viewer, or its layer stopped) is *provisional* for
@@ -63,6 +72,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from live_server.media.feedback_meter import Feedback
+
 Preference = Literal["auto", "low", "high"]
 
 
@@ -73,17 +84,6 @@ class LayerRate:
     rid: str
     bitrate_bps: float
     live: bool = True
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """What one viewer reported lately (None: nothing heard of that kind)."""
-
-    remb_bps: float | None = None
-    fraction_lost: float | None = None  # 0..1, from its receiver reports
-    nack_rate: float | None = None  # NACKed packets / packets sent to it, 0..1
-    padding_lost: float | None = None  # 0..1, the RTX stream's last receiver report
-    padding_reports: int = 0  # how many reports of the RTX stream have come so far
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,7 @@ class ChooserConfig:
     headroom: float = 0.85
     up_margin: float = 0.70
     loss_down: float = 0.10
+    loss_severe: float = 0.20  # a receiver report this lossy moves straight to the lowest
     loss_up: float = 0.02
     nack_down: float = 0.15
     nack_up: float = 0.03
@@ -120,6 +121,10 @@ class ChooserConfig:
     probe_loss: float = 0.05
     probe_remb_drop: float = 0.9
     max_probe_bps: float = 4_000_000.0
+    #: the padding climbs to its full rate over this long (in the chooser's ticks), so a
+    #: link that cannot carry it shows so (a falling estimate, lost padding) before it is
+    #: overrun by the whole of it
+    probe_ramp_s: float = 1.0
     smoothing: float = 0.3  # weight of a new loss / NACK sample
 
 
@@ -144,9 +149,25 @@ class ViewerLayerChooser:
         self.probes = 0  # probes started
         self.switches = 0
 
-    def probe_bps(self) -> float:
-        """The padding the send path should add for this viewer now (bit/s, 0: none)."""
-        return self.probe.extra_bps if self.probe is not None else 0.0
+    def probe_bps(self, now: float | None = None) -> float:
+        """The padding the send path should add for this viewer at ``now`` (bit/s, 0:
+        none): a probe's full rate, reached in steps over ``probe_ramp_s`` (None: the
+        full rate)."""
+        probe = self.probe
+        if probe is None:
+            return 0.0
+        ramp = self.config.probe_ramp_s
+        if now is None or ramp <= 0:
+            return probe.extra_bps
+        steps = 4  # a quarter of the rate more at each step
+        done = min(steps, 1 + int((now - probe.started) / ramp * steps))
+        return probe.extra_bps * done / steps
+
+    @property
+    def congested(self) -> bool:
+        """Whether the viewer has been losing packets lately (smoothed loss or NACK rate
+        over ``loss_down`` / ``nack_down``, as the down rule reads them)."""
+        return self._loss > self.config.loss_down or self._nacks > self.config.nack_down
 
     def cancel_probe(self) -> None:
         """The send path cannot pad for this viewer (no RTX, no fast path): no probe."""
@@ -188,6 +209,26 @@ class ViewerLayerChooser:
                 return self._move(better, now, up=True)
         return self._steer(live, index, feedback, now)
 
+    def keyframe_asked(
+        self, layers: Sequence[LayerRate], feedback: Feedback, now: float
+    ) -> str | None:
+        """The viewer asked for a keyframe (its PLI): the layer to take it from. A viewer
+        that has been losing packets is moved one layer down at once: it needs a keyframe
+        either way, and the lower layer's is smaller, so it is less likely to be lost on
+        the same link (the top one's, asked for again and again, kept a shaped Chromium
+        viewer frozen); otherwise its own layer."""
+        live = [layer.rid for layer in layers if layer.live]
+        cfg = self.config
+        lossy = max(feedback.fraction_lost or 0.0, self._loss) >= cfg.loss_down
+        if self.preference != "auto" or not lossy or self.current not in live[:-1]:
+            return self.current
+        assert self.current is not None
+        self.probe = None
+        if self._moved_up_at is not None and now - self._moved_up_at < cfg.probe_window_s:
+            self._up_after_s = min(self._up_after_s * 2, cfg.max_up_after_s)
+        self._bad_since = self._good_since = None
+        return self._move(live[live.index(self.current) + 1], now, up=False)
+
     def _provisional_better(
         self, live: list[LayerRate], index: int, feedback: Feedback
     ) -> str | None:
@@ -223,10 +264,13 @@ class ViewerLayerChooser:
             self._bad_since = None
             if self._moved_up_at is not None and now - self._moved_up_at < cfg.probe_window_s:
                 self._up_after_s = min(self._up_after_s * 2, cfg.max_up_after_s)
-            # too big: straight to what fits; loss alone: one layer down at a time
-            target = (
-                self._best_fitting(live, feedback, index + 1) if too_big else live[index + 1].rid
-            )
+            # too big: straight to what fits; heavy loss: the lowest layer (the picture
+            # first, the probes climb back); loss alone: one layer down at a time
+            severe = (feedback.fraction_lost or 0.0) >= cfg.loss_severe
+            if too_big:
+                target = self._best_fitting(live, feedback, index + 1)
+            else:
+                target = live[-1].rid if severe else live[index + 1].rid
             return self._move(target, now, up=False)
         self._bad_since = None
         if self._moved_up_at is not None and now - self._moved_up_at >= cfg.probe_window_s:
@@ -313,64 +357,3 @@ class ViewerLayerChooser:
             self.switches += 1
             self._moved_up_at = now if up else None
         return rid
-
-
-class FeedbackMeter:
-    """Turns one viewer's RTCP, as it arrives, into the ``Feedback`` the chooser reads.
-
-    The send path calls ``on_remb`` (a REMB's bitrate), ``on_receiver_report`` (a report
-    block's fraction lost, 0-255 as on the wire; ``on_padding_report`` for the RTX
-    stream's), ``on_nack`` (how many packets one NACK
-    asks for) and ``on_sent`` (packets sent); ``feedback(now)`` gives the latest REMB (None
-    once older than ``remb_max_age_s``), the last report's loss and the NACK rate over the
-    last ``window_s``.
-    """
-
-    def __init__(self, window_s: float = 2.0, remb_max_age_s: float = 5.0) -> None:
-        self._window_s = window_s
-        self._remb_max_age_s = remb_max_age_s
-        self._remb: tuple[float, float] | None = None  # (bit/s, when)
-        self._fraction_lost: float | None = None
-        self._padding_lost: float | None = None
-        self._padding_reports = 0
-        self._nacked: list[tuple[float, int]] = []
-        self._sent: list[tuple[float, int]] = []
-
-    def on_remb(self, bitrate_bps: float, now: float) -> None:
-        """The viewer's REMB estimate."""
-        self._remb = (max(0.0, bitrate_bps), now)
-
-    def on_receiver_report(self, fraction_lost: int) -> None:
-        """A receiver report block for this viewer's stream (fraction lost in 1/256)."""
-        self._fraction_lost = min(max(fraction_lost, 0), 255) / 256
-
-    def on_padding_report(self, fraction_lost: int) -> None:
-        """A receiver report block for the viewer's RTX stream, which carries the padding
-        of a probe (fraction lost in 1/256)."""
-        self._padding_lost = min(max(fraction_lost, 0), 255) / 256
-        self._padding_reports += 1
-
-    def on_nack(self, packets: int, now: float) -> None:
-        """A NACK asking for ``packets`` packets."""
-        self._nacked.append((now, max(0, packets)))
-
-    def on_sent(self, packets: int, now: float) -> None:
-        """``packets`` packets went to the viewer."""
-        self._sent.append((now, max(0, packets)))
-
-    def feedback(self, now: float) -> Feedback:
-        """What the chooser should go by now."""
-        since = now - self._window_s
-        self._nacked = [x for x in self._nacked if x[0] > since]
-        self._sent = [x for x in self._sent if x[0] > since]
-        sent = sum(n for _, n in self._sent)
-        nacked = sum(n for _, n in self._nacked)
-        remb = self._remb
-        fresh = remb is not None and now - remb[1] <= self._remb_max_age_s
-        return Feedback(
-            remb_bps=remb[0] if remb is not None and fresh else None,
-            fraction_lost=self._fraction_lost,
-            nack_rate=min(1.0, nacked / sent) if sent else None,
-            padding_lost=self._padding_lost,
-            padding_reports=self._padding_reports,
-        )

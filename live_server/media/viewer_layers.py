@@ -38,9 +38,9 @@ from live_server.media.aiortc import feedback as aiortc_feedback
 from live_server.media.aiortc import hooks as aiortc_hooks
 from live_server.media.clock import MediaClock
 from live_server.media.fanout import FanoutHub, ViewerTrack
+from live_server.media.feedback_meter import FeedbackMeter
 from live_server.media.layer_choice import (
     ChooserConfig,
-    FeedbackMeter,
     LayerRate,
     Preference,
     ViewerLayerChooser,
@@ -136,10 +136,29 @@ class LayerHubs:
         entry = ViewerLayer(track, sender, chooser)
         entry.packets_seen = aiortc_feedback.packets_sent(sender)
         aiortc_feedback.watch_feedback(sender, entry.meter)
-        # the viewer's PLI asks for a keyframe of the layer it is on (or moving to)
-        aiortc_hooks.on_viewer_keyframe_request(sender, functools.partial(_keyframe_for, track))
+        # the viewer's PLI asks for a keyframe of the layer it is on (or moving to), or of
+        # a lower one when it has been losing packets (keyframe_asked)
+        aiortc_hooks.on_viewer_keyframe_request(
+            sender, functools.partial(self._keyframe_asked, entry)
+        )
         self.viewers[viewer_id] = entry
         self._choose(entry, time.monotonic())
+
+    def _keyframe_asked(self, entry: ViewerLayer) -> None:
+        now = time.monotonic()
+        track = entry.track
+        target = entry.chooser.keyframe_asked(self.rates(now), entry.meter.feedback(now), now)
+        hub = self.hubs.get(target) if target is not None else None
+        if hub is not None and hub is not track.hub and hub is not track.pending:
+            logger.info(
+                "session=%s viewer=%s asked for a keyframe while losing packets: layer %s",
+                self.session_id,
+                track.viewer_id,
+                target,
+            )
+            track.move_to(hub)  # which asks for that layer's keyframe
+            return
+        _keyframe_for(track)
 
     def prefer(self, viewer_id: str, preference: Preference) -> bool:
         """The viewer's wish (data saver, HD, auto); False when it is not a layered viewer."""
@@ -186,8 +205,15 @@ class LayerHubs:
         entry.packets_seen = sent
         if entry.track.readyState != "live":
             return
-        target = entry.chooser.update(self.rates(now), entry.meter.feedback(now), now)
-        self._pad(entry)
+        feedback = entry.meter.feedback(now)
+        target = entry.chooser.update(self.rates(now), feedback, now)
+        if entry.track.fast is not None:
+            # a congested viewer's repairs stay within what its link carries; a clean one's
+            # are not held (a new viewer's first estimate is a guess, and its first keyframe
+            # must get through)
+            congested = entry.chooser.congested
+            entry.track.fast.gate.set_estimate(feedback.remb_bps if congested else None)
+        self._pad(entry, now)
         hub = self.hubs.get(target) if target is not None else None
         if hub is None:
             return
@@ -205,10 +231,10 @@ class LayerHubs:
             )
         entry.track.move_to(hub)
 
-    def _pad(self, entry: ViewerLayer) -> None:
-        """Start, keep or stop the padding of the viewer's layer probe."""
+    def _pad(self, entry: ViewerLayer, now: float) -> None:
+        """Start, keep, ramp or stop the padding of the viewer's layer probe."""
         chooser, fast = entry.chooser, entry.track.fast
-        bps = chooser.probe_bps()
+        bps = chooser.probe_bps(now)
         if bps > 0 and (fast is None or not fast.can_pad):
             chooser.cancel_probe()  # nothing to pad with: no probe, no verdict
             bps = 0.0

@@ -20,7 +20,7 @@ from aiortc.rtp import (
 )
 
 from live_server.media.aiortc.feedback import note_rtcp, verify_feedback
-from live_server.media.layer_choice import FeedbackMeter
+from live_server.media.feedback_meter import FeedbackMeter
 
 SSRC, RTX, OTHER = 1234, 4321, 5678
 

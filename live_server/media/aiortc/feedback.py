@@ -5,7 +5,7 @@ Each viewer's ``RTCRtpSender`` gets every RTCP packet the viewer sends about it 
 ``watch_feedback`` shadows that method on the instance: the viewer's REMB estimate (a PSFB
 APP packet naming the sender's SSRC), the fraction lost of its receiver-report blocks (the
 media stream's, and the RTX stream's, which carries a probe's padding) and the size of its
-NACKs go to a ``FeedbackSink`` (``layer_choice.FeedbackMeter``), then
+NACKs go to a ``FeedbackSink`` (``feedback_meter.FeedbackMeter``), then
 aiortc's own handling runs as before (RTT, stats, retransmissions, keyframe requests).
 ``packets_sent`` reads the sender's packet counter, which the fast path keeps too.
 
@@ -40,7 +40,7 @@ _PACKET_COUNT = "_RTCRtpSender__packet_count"
 
 
 class FeedbackSink(Protocol):
-    """What the viewer's RTCP is told to (``layer_choice.FeedbackMeter``)."""
+    """What the viewer's RTCP is told to (``feedback_meter.FeedbackMeter``)."""
 
     def on_remb(self, bitrate_bps: float, now: float) -> None: ...
 
