@@ -8,7 +8,9 @@ its own time. Blocking: run in a worker thread.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,10 +36,25 @@ def make_replay(
     progress: Progress | None = None,
     settings: EncodeSettings | None = None,
 ) -> ReplayResult:
-    """Write the web-playable replay of ``info`` and a poster taken a little way in."""
-    video = cut(info, video_dst, 0.0, info.duration_s + 1.0, progress, settings)
-    poster_at = min(3.0, video.duration_s / 2)
-    poster = make_poster(video_dst, poster_dst, poster_at)
+    """Write the web-playable replay of ``info`` and a poster taken a little way in.
+
+    Both are written beside their final names and moved into place when complete (a
+    re-run replaces them while people watch the replay and moderators cut from it: they
+    read the old file to its end, never a half-written one).
+    """
+    final_video, final_poster = Path(video_dst), Path(poster_dst)
+    part_video = final_video.with_name(f".partial-{final_video.name}")
+    part_poster = final_poster.with_name(f".partial-{final_poster.name}")
+    try:
+        video = cut(info, part_video, 0.0, info.duration_s + 1.0, progress, settings)
+        poster = make_poster(part_video, part_poster, min(3.0, video.duration_s / 2))
+        os.replace(part_poster, final_poster)
+        os.replace(part_video, final_video)
+    finally:
+        part_video.unlink(missing_ok=True)
+        part_poster.unlink(missing_ok=True)
+    video = dataclasses.replace(video, path=str(final_video))
+    poster = dataclasses.replace(poster, path=str(final_poster))
     logger.info(
         "replay %s: %.1fs %dx%d transcoded=%s",
         info.path, video.duration_s, video.width, video.height, video.transcoded,

@@ -42,7 +42,7 @@ NotifyUser = Callable[[int, str, dict[str, Any]], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Content:
-    """The content services, and the two worker pools they run media work on."""
+    """The content services, and the worker pools they run media work on."""
 
     processing: ProcessingService
     feed: FeedService
@@ -55,11 +55,13 @@ class Content:
     live_posters: LivePosters
     job_worker: MediaWorker
     upload_worker: MediaWorker
+    cut_worker: MediaWorker
 
     def close_workers(self) -> None:
         """Stops the media worker threads."""
         self.job_worker.close()
         self.upload_worker.close()
+        self.cut_worker.close()
 
 
 def build(
@@ -81,8 +83,10 @@ def build(
         platform.settings.media_dir,
         platform.settings.media_url_ttl_s,
     )
-    # Long processing jobs and quick upload checks get separate pools.
+    # Long processing jobs, quick upload checks and moderators' hand cuts get separate pools:
+    # a cut never waits behind a whole show's replay being made.
     job_worker, upload_worker = MediaWorker(threads=1), MediaWorker(threads=2)
+    cut_worker = MediaWorker(threads=1)
     feed = FeedService(FeedRepository(db), clips, posts, catalog.products, accounts.users, access)
     processing = ProcessingService(
         JobRepository(db),
@@ -94,6 +98,7 @@ def build(
         access,
         platform.events,
         notify,
+        cut_worker=cut_worker,
     )
     return Content(
         processing=processing,
@@ -113,6 +118,7 @@ def build(
         live_posters=LivePosters(upload_worker),
         job_worker=job_worker,
         upload_worker=upload_worker,
+        cut_worker=cut_worker,
     )
 
 

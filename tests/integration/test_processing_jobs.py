@@ -153,13 +153,34 @@ async def test_rerun_replaces_auto_clips_and_manual_cut(
         f"/api/sessions/{show.session_id}/processing", headers=auth(admin_token)
     )
     assert resp.status == 202
+
+    # a hand cut while the re-run works: hand cuts have a pool of their own, so it does not
+    # wait for the job, and it reads the old replay whole (the new one moves in when done)
+    async def running() -> bool:
+        resp = await client.get(
+            f"/api/sessions/{show.session_id}/processing", headers=auth(show.host_token)
+        )
+        items = (await resp.json())["items"]
+        return len(items) >= 2 and items[0]["state"] == "running"
+
+    await wait_for(running, timeout=60, interval=0.05, message="second job running")
+    during = await client.post(
+        url, json={"start": 30, "end": 36, "product_ids": [show.product_ids[0]]},
+        headers=auth(mod_token),
+    )  # fmt: skip
+    assert during.status == 201, await during.text()
+    job = await _job_state(client, show)
+    assert job is not None and job["state"] == "running", job
+    cut_during = await during.json()
+    path = services.settings.media_dir / cut_during["video_url"].removeprefix("/media/")
+    assert ffprobe_duration(path) == pytest.approx(36.0 - cut_during["start_s"], abs=0.15)
     await wait_for(
         lambda: _second_done(client, show), timeout=120, interval=0.2, message="second job done"
     )
     second = (await (await client.get(f"/api/sessions/{show.session_id}/clips")).json())["items"]
     auto = [c for c in second if c["source"] == "auto"]
     assert len(auto) == 3 and not {c["id"] for c in auto} & {c["id"] for c in first}
-    assert manual["id"] in {c["id"] for c in second}
+    assert {manual["id"], cut_during["id"]} <= {c["id"] for c in second}
     gone = await client.get(f"/api/clips/{first[0]['id']}")
     assert gone.status == 404
 

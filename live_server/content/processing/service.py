@@ -79,6 +79,7 @@ class ProcessingService:
         access: ContentAccess,
         events: EventBus | None = None,
         notify: Notify | None = None,
+        cut_worker: MediaWorker | None = None,
     ) -> None:
         self._access = access
         self._jobs = jobs
@@ -86,6 +87,8 @@ class ProcessingService:
         self._sessions = sessions
         self._feed = feed
         self._worker = worker
+        # hand cuts: a pool of their own, so a moderator's clip never queues behind a replay
+        self._cut_worker = cut_worker or worker
         self._urls = urls
         self._notify = notify
         self._wake = asyncio.Event()
@@ -288,7 +291,7 @@ class ProcessingService:
             )
             return video, poster
 
-        video, poster = await self._worker.call(work)
+        video, poster = await self._cut_worker.call(work)
         clip_id = await self._clips.add_clip(
             session_id,
             None,
