@@ -68,7 +68,7 @@ def create_app(settings: Settings) -> web.Application:
     # out (the room's ban notice closes running WHEP viewers through the event bus)
     refuse_banned = room_.moderation.refuse_banned
     # LL-HLS: every live show packaged once for caches and CDNs (the broadcast's tap provider)
-    hls.setup(app, platform, shows_, media_, users.url_signer, viewer_gate=refuse_banned)
+    hls_ = hls.setup(app, platform, shows_, media_, users.url_signer, viewer_gate=refuse_banned)
     room_transport.setup(app, sio, room_, users.service.verify_token)
     whip.setup(app)
     whep.setup(app, gate=room_.moderation.refuse_banned_user)
@@ -93,6 +93,8 @@ def create_app(settings: Settings) -> web.Application:
     content_ = content.setup(
         app, platform, users, products, shows_, notify=room_.service.emit_to_user
     )
+    # a replay still being processed plays the show's LL-HLS segments meanwhile
+    content_.replays.offer_instant_replay(hls_.service.has_recording)
     # live shows' cards show their newest picture (content keeps each show's last keyframe)
     media_.broadcast.add_tap_provider(content_.live_posters)
 

@@ -155,6 +155,11 @@ class HlsService:
             return stored
         return None
 
+    async def has_recording(self, session_id: int) -> bool:
+        """Whether a finished show's LL-HLS segments are here to play (the instant replay
+        while its MP4 replay is processed); shows packaged elsewhere or never live: no."""
+        return self.config.enabled and await self._stored(session_id) is not None
+
     async def media_epoch_ms(self, session_id: int) -> int | None:
         """Wall-clock ms at media time 0 (PROGRAM-DATE-TIME of t is this + 1000 t); a
         finished show's from its VOD (read from disk after a restart)."""

@@ -321,6 +321,12 @@ async def test_ended_show_is_a_vod_at_once_and_after_a_restart(
             assert (await client.get(base + f"s{segment.msn}.m4s")).status == 200
         # the multivariant playlist now names the VOD
         assert await variant_base(client, session_id) == base
+        # the replay page plays these segments until the MP4 replay is processed
+        replay = await (await client.get(f"/api/sessions/{session_id}/replay")).json()
+        assert replay["instant_replay"] == (not replay["ready"]), replay
+        never_live, _, _ = await new_show(client, make_user)
+        replay = await (await client.get(f"/api/sessions/{never_live}/replay")).json()
+        assert (replay["ready"], replay["instant_replay"]) == (False, False), replay
         # a restarted server finds the VOD on disk under the same URLs
         await client.close()
         restarted = await aiohttp_client(create_app(settings))

@@ -76,6 +76,8 @@ async def get_replay(request: web.Request) -> web.Response:
             ],
             "clips": [clip_json(c) for c in bundle.clips],
             "can_cut": bundle.can_cut,
+            # until it is ready, the show's LL-HLS segments can play (the instant replay)
+            "instant_replay": bundle.instant_replay,
         }
     )
 

@@ -3,6 +3,7 @@ times, the show's clips, and whether the reader may cut clips by hand."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,12 @@ class ReplayBundle:
     products: dict[int, Product]
     #: The reader is the host, a moderator or an admin: may cut clips by hand.
     can_cut: bool
+    #: No processed replay yet, but the show's LL-HLS segments play meanwhile.
+    instant_replay: bool = False
+
+
+#: Whether a finished show's LL-HLS segments are on this node (the LL-HLS tier answers).
+InstantReplayCheck = Callable[[int], Awaitable[bool]]
 
 
 class ReplayService:
@@ -43,6 +50,12 @@ class ReplayService:
         self._clips = clips
         self._sessions = sessions
         self._products = products
+        self._instant: InstantReplayCheck | None = None
+
+    def offer_instant_replay(self, check: InstantReplayCheck) -> None:
+        """The composition root wires the LL-HLS tier in: until a replay is processed, the
+        bundle says whether the show's segments can play instead."""
+        self._instant = check
 
     async def bundle(self, who: Principal | None, session_id: int) -> ReplayBundle:
         """A session's replay data (private sessions: host, moderators, admins only)."""
@@ -51,6 +64,7 @@ class ReplayService:
         replay = await self._clips.replay(session_id)
         chapters = await self._clips.pin_rows(session_id)
         product_ids = sorted({int(c["product_id"]) for c in chapters})
+        instant = replay is None and self._instant is not None and await self._instant(session_id)
         return ReplayBundle(
             session_id,
             None if replay is None else self._access.replay_links(session, replay),
@@ -62,4 +76,5 @@ class ReplayService:
             ],
             await self._products.by_ids(product_ids),
             can_moderate,
+            instant,
         )

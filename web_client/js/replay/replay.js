@@ -276,7 +276,7 @@ async function main() {
   video.addEventListener("loadedmetadata", renderTimelineMarks);
   video.addEventListener("durationchange", renderTimelineMarks);
   if (!state.data.ready) {
-    const instant = await startInstantReplay().catch(() => null);
+    const instant = state.data.instant_replay ? await startInstantReplay().catch(() => null) : null;
     if (instant) {
       renderChat(0);
       renderCards(0);
