@@ -206,7 +206,14 @@ async function publish(simulcast = true) {
     throw new ApiError(response.status, "whip", message);
   }
   const answer = await response.text();
-  state.resource = new URL(response.headers.get("Location"), location.href).toString();
+  const resource = new URL(response.headers.get("Location"), location.href).toString();
+  if (state.ending) {
+    // the host pressed End while this (re)connect was under way: let this publisher go too
+    pc.close();
+    await fetch(resource, { method: "DELETE", headers: { Authorization: `Bearer ${state.key}` } }).catch(() => null);
+    return;
+  }
+  state.resource = resource;
   await pc.setRemoteDescription({ type: "answer", sdp: answer });
   pc.addEventListener("connectionstatechange", () => onConnectionState(pc));
   state.pc = pc;
@@ -284,18 +291,22 @@ async function endBroadcast() {
   if (!ok) return;
   state.ending = true;
   ui.stop.disabled = true;
+  say("Ending the broadcast…");
   try {
-    if (state.resource) {
-      await fetch(state.resource, { method: "DELETE", headers: { Authorization: `Bearer ${state.key}` } });
-    }
+    // The WHIP DELETE ends the show. If this page's resource is not the live one any more
+    // (a reconnect raced the click) or the request failed, the show is ended by its id.
+    const response = state.resource
+      ? await fetch(state.resource, { method: "DELETE", headers: { Authorization: `Bearer ${state.key}` } }).catch(() => null)
+      : null;
+    if (!response?.ok) await api(`/api/sessions/${state.session.id}/end`, { method: "POST" }).catch(() => null);
   } finally {
-    teardown();
+    teardown({ ended: true });
     say("The broadcast has ended.");
     await refreshSession().catch(() => null);
   }
 }
 
-function teardown() {
+function teardown({ ended = false } = {}) {
   state.pc?.close();
   state.pc = null;
   state.resource = null;
@@ -304,6 +315,8 @@ function teardown() {
   for (const timer of state.timers) clearInterval(timer);
   state.timers = [];
   showLive(false);
+  // an ended show cannot go live again: no "Go live" while the studio catches up
+  if (ended) ui.start.hidden = true;
   if (state.publisher !== "closed") publisherState("closed");
 }
 
@@ -368,7 +381,7 @@ async function pollServer() {
     ui.onAir.dataset.state = info.state;
     announce("liveshop:broadcast-info", { state: info.state, mediaTime: info.media_time ?? null });
     if (info.state === "ended" && !state.ending) {
-      teardown();
+      teardown({ ended: true });
       say("The session has ended.");
       refreshSession().catch(() => null);
     }
