@@ -77,8 +77,10 @@ async def drip(writer: asyncio.StreamWriter, chunk: bytes, every: float, seconds
 
 
 async def slow_header(server: ServerProcess) -> tuple[bytes, float]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    # the server's header deadline runs from its accept, which can come well before this
+    # coroutine resumes when many connect at once: so the clock starts before the connect
     started = time.monotonic()
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
     sender = asyncio.ensure_future(drip(writer, b"a", 0.2, 20))
     try:
@@ -106,8 +108,10 @@ async def slow_body(server: ServerProcess) -> tuple[bytes, float]:
 
 
 async def idle(server: ServerProcess) -> tuple[bytes, float]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    # the server's header deadline runs from its accept, which can come well before this
+    # coroutine resumes when many connect at once: so the clock starts before the connect
     started = time.monotonic()
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     try:
         raw, closed = await read_until_closed(reader, IDLE_S + 10)
     finally:

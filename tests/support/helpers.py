@@ -123,7 +123,7 @@ def start_server_process(
     ice_loopback: bool = True,
     extra_args: list[str] | None = None,
     env: dict[str, str] | None = None,
-    timeout: float = 30,
+    timeout: float = 60,
 ) -> ServerProcess:
     """Starts `python -m live_server serve` and waits until /readyz answers 200.
 
