@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: setup run test test-fast lint typecheck pytest system-deps bench-deps bench-fanout bench-room bench-flash-sale bench-auction bench-clips bench-hls soak clean
+.PHONY: setup run test test-fast lint typecheck pytest system-deps bench-deps bench-fanout bench-room bench-flash-sale bench-auction bench-clips bench-hls bench-layers-shaped soak clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -46,7 +46,8 @@ typecheck: setup
 # pytest's summary line is repeated after the report so that it stays the closing line.
 # The tests wait on the wall clock far more than they compute: PYTEST_WORKERS xdist workers
 # (one test file per work unit, see tests/support/xdist_files.py); PYTEST_WORKERS=0 runs serially.
-# Tests marked `solo` (Chromium simulcast hosts, whose encoders adapt to a busy CPU) run
+# Tests marked `solo` (Chromium simulcast hosts, whose encoders adapt to a busy CPU, and
+# latency targets) run
 # after the parallel part, alone on the machine.
 COVERAGE_DIR := $(CURDIR)/test-artifacts/coverage
 PYTEST_WORKERS ?= 3
@@ -98,6 +99,11 @@ bench-clips: setup system-deps
 # BENCH_ARGS=--quick checks the script in under a minute.
 bench-hls: setup system-deps
 	$(PY) bench/hls.py $(BENCH_ARGS)
+
+# Issue 16's shaped-viewer criterion with a Chromium host (root, iproute2, Chromium): three
+# Chromium viewers, one behind a 400 kbit/s shaper; prints each check (docs/media.md)
+bench-layers-shaped: setup system-deps
+	$(PY) bench/layers_shaped_chromium.py
 
 # Not in CI: minutes of abandoned WHEP offers, slow HTTP and non-reading Socket.IO clients
 # during a live show against a real `liveshop serve`; exit code 1 if a target fails.

@@ -38,27 +38,12 @@ from typing import Any, TypeVar
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
+from support.chromium import CHROMIUM, CHROMIUM_ARGS
 from support.helpers import REPO_ROOT, ServerProcess, start_server_process
 from support.nginx import Nginx, running_nginx
 
 T = TypeVar("T")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-    # WebRTC in tests stays on 127.0.0.1 (the server runs with --ice-loopback); Chromium
-    # drops loopback candidates unless told otherwise
-    "--allow-loopback-in-peer-connection",
-]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 ARTIFACTS = REPO_ROOT / "test-artifacts"

@@ -21,65 +21,32 @@ machine, a failure in CI (CI=true), which runs as root.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from support.netns_pair import SERVER_DEV, missing_tools, namespace_pair
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = [(10, "shape"), (30, "lift"), (70, "end")]
 
 
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
-
-
-@contextlib.contextmanager
-def _namespaces(tag: str) -> Iterator[tuple[str, str]]:
-    """A server and a client namespace joined by a veth pair (made inside the server's, one
-    end moved: neither end ever sits in this machine's own namespace); deleted on exit."""
-    server, client = f"lslay-srv-{tag}", f"lslay-cli-{tag}"
-    try:
-        for ns in (server, client):
-            _ip("netns", "add", ns)
-            _ip("-n", ns, "link", "set", "lo", "up")
-        _ip("-n", server, "link", "add", "lsb-srv", "type", "veth", "peer", "name", "lsb-cli")
-        _ip("-n", server, "link", "set", "lsb-cli", "netns", client)
-        for ns, dev, addr in ((server, "lsb-srv", "10.202.0.1"), (client, "lsb-cli", "10.202.0.2")):
-            _ip("-n", ns, "addr", "add", f"{addr}/24", "dev", dev)
-            _ip("-n", ns, "link", "set", dev, "up")
-        yield server, client
-    finally:
-        for ns in (server, client):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
-
-
-def _can_make_namespaces() -> str | None:
-    if os.geteuid() != 0:
-        return "network namespaces need root"
-    if shutil.which("ip") is None or shutil.which("tc") is None:
-        return "iproute2 (ip, tc) is not installed"
-    return None
-
-
 def test_a_shaped_viewer_settles_low_and_returns(tmp_path: Path) -> None:
-    missing = _can_make_namespaces()
+    missing = missing_tools()
     if missing:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the shaped-viewer test: {missing}")
         pytest.skip(missing)
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}"}
-    with _namespaces(str(os.getpid())) as (server, client):
+    with namespace_pair("lslay", str(os.getpid())) as (server, client):
         argv = ["ip", "netns", "exec", server, sys.executable, "-m", "support.shaped_layers",
-                "server", client, "lsb-srv", json.dumps(PLAN)]  # fmt: skip
+                "server", client, SERVER_DEV, json.dumps(PLAN)]  # fmt: skip
         out = subprocess.run(argv, capture_output=True, text=True, timeout=160, env=env, cwd=ROOT)
     lines = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
     (tmp_path / "shaped.jsonl").write_text(out.stdout + out.stderr[-4000:])

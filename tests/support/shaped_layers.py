@@ -15,7 +15,6 @@ import asyncio
 import functools
 import json
 import os
-import subprocess
 import sys
 import time
 from typing import Any
@@ -25,6 +24,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from live_server.startup import prepare_process
+from support.netns_pair import lift, shape
 
 SESSION = 5
 
@@ -148,10 +148,9 @@ async def server(client_ns: str, dev: str, plan: list[tuple[float, str]]) -> Non
             if now - start >= steps[0][0]:
                 _, action = steps.pop(0)
                 if action == "shape":
-                    _tc("qdisc", "add", "dev", dev, "root", "tbf", "rate", "400kbit",
-                        "burst", "16kb", "latency", "200ms")  # fmt: skip
+                    shape(dev)
                 elif action == "lift":
-                    _tc("qdisc", "del", "dev", dev, "root")
+                    lift(dev)
                 print(json.dumps({"t": now - start, "action": action}), flush=True)
             entry = room.layers.viewers.get(viewer_id) if room.layers else None
             if entry is not None and viewer_id not in hooked:
@@ -183,10 +182,6 @@ async def server(client_ns: str, dev: str, plan: list[tuple[float, str]]) -> Non
         await asyncio.wait_for(child.wait(), timeout=10)
         await host.close()
         await sfu.close()
-
-
-def _tc(*args: str) -> None:
-    subprocess.run(["tc", *args], check=True, capture_output=True)
 
 
 def main() -> None:
