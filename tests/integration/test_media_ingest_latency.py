@@ -7,8 +7,9 @@ aiortc viewer (the baseline). Two figures per frame:
 - **The server's hold** (asserted): when the last packet of a frame reached the
   server's publisher receiver (after SRTP) to when that frame was handed to the fan-out
   (``FanoutHub.rebase``, just before ``dispatch``). It is what the server adds on top of
-  the network; measured inside one process, it does not move with the load of a shared
-  2-core machine the way wall-clock differences between peers do.
+  the network; measured inside one process, it moves far less with the load of a shared
+  2-core machine than wall-clock differences between peers do, but a loop waiting for
+  the CPU shows in it, so the test runs `solo`.
 - **Glass to glass** (printed; its median asserted under 8 ms): camera to decoded picture through
   the SFU minus the same frame's direct time, per viewer and frame. Both paths share the
   camera, the loop and the viewers' own jitter buffer (which holds a frame until the next
@@ -215,8 +216,12 @@ def p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+# alone on the machine: a hold of a few milliseconds is the target, and another worker's
+# browser encoding video delays this event loop by about that much (CI: p95 8.7 ms at
+# 5 fps with three workers beside it); 6 s at 5 fps gives the p95 30 frames to go by
+@pytest.mark.solo
 @pytest.mark.usefixtures("quick_gil_handoff")
-@pytest.mark.parametrize(("fps", "seconds"), [(30, 3.0), (5, 4.0)])
+@pytest.mark.parametrize(("fps", "seconds"), [(30, 3.0), (5, 6.0)])
 async def test_the_server_hands_each_frame_on_as_soon_as_it_is_complete(
     sfu: Sfu, fps: int, seconds: float
 ) -> None:
