@@ -18,9 +18,10 @@ Rules, with hysteresis so a viewer does not flap:
 - Down: once the current layer has not fitted, or the link has been congested, for
   ``down_after_s`` (1 s) without a break, move to the best lower layer that fits (the
   lowest if none does). Congestion moves down one layer at a time, unless the last
-  receiver report lost ``loss_severe`` (20 %) or more: then straight to the lowest layer
-  (on such a link one step down from the top is rarely enough, and a picture now matters
-  more; the probes climb back).
+  receiver report lost ``loss_severe`` (20 %) or more on a congested link: then straight
+  to the lowest layer at once, without the wait and whatever the estimate says (on such a
+  link the picture is breaking up now, one step down from the top is rarely enough, and
+  the estimate lags the loss; the probes climb back).
 - Up: once the next better layer has fitted with ``up_margin`` to spare (its bitrate at
   most 70 % of the estimate) and the link has been clean (loss under ``loss_up``, 2 %, NACKs
   under ``nack_up``, 3 %) for ``up_after_s`` without a break, move up one layer. A layer that
@@ -32,7 +33,10 @@ Rules, with hysteresis so a viewer does not flap:
   rate control: at most 1.5 x the incoming rate + 10 kbit/s) and grows about 8 % a second
   towards it. So a REMB between ``capped_low`` (1.3) and ``capped_high`` (1.8) x the current
   layer's bitrate (+ 12 kbit/s) says nothing about the link's room: a clean link may then try
-  the next layer up anyway (the probe back-off above still applies). And while the estimate
+  the next layer up anyway (the probe back-off above still applies), unless it was
+  congested within ``wary_s`` (30 s): then the next layer is tested with a padding probe
+  first (a Chromium viewer behind a 400 kbit/s shaper was moved from the middle layer to
+  the top one on a capped estimate, and froze for 3 s). And while the estimate
   is rising (a new value above the one before within ``rising_s``, 1.5 s) the link has not
   hit its limit: a layer above the estimate is then not a reason to go down (loss and NACKs
   still are).
@@ -53,6 +57,9 @@ Rules, with hysteresis so a viewer does not flap:
 - A keyframe request (the viewer's PLI) from a viewer that has been losing packets
   (``loss_down``) moves it one layer down at once (``keyframe_asked``): it needs a keyframe
   anyway, and the lower layer's is smaller.
+- Both of those moves are ``urgent``: the viewer's picture is broken already, so the send
+  path stops the old layer at once instead of at the new layer's keyframe, and the link's
+  queue drains before that keyframe rather than dropping it.
 - Layers that are not live are skipped; when the current one stops, the best live one that
   fits is chosen at once.
 - A choice made at once (a new viewer, or its layer stopped) is *provisional* for
@@ -125,6 +132,9 @@ class ChooserConfig:
     #: link that cannot carry it shows so (a falling estimate, lost padding) before it is
     #: overrun by the whole of it
     probe_ramp_s: float = 1.0
+    #: for this long after the link was congested, a capped estimate is tested with a probe
+    #: rather than tried with the next layer itself
+    wary_s: float = 30.0
     smoothing: float = 0.3  # weight of a new loss / NACK sample
 
 
@@ -147,7 +157,13 @@ class ViewerLayerChooser:
         self._above: set[str] = set()  # the live layers above a provisional choice
         self.probe: Probe | None = None
         self.probes = 0  # probes started
+        self._padless = False  # the send path said it cannot pad for this viewer
+        self._congested_at: float | None = None  # the last time the link was congested
         self.switches = 0
+        #: the last choice was made because the viewer's picture is breaking up now (heavy
+        #: loss, or its keyframe request while losing): the send path stops the old layer
+        #: at once rather than at the new one's keyframe (``ViewerTrack.move_to``'s hold)
+        self.urgent = False
 
     def probe_bps(self, now: float | None = None) -> float:
         """The padding the send path should add for this viewer at ``now`` (bit/s, 0:
@@ -170,8 +186,10 @@ class ViewerLayerChooser:
         return self._loss > self.config.loss_down or self._nacks > self.config.nack_down
 
     def cancel_probe(self) -> None:
-        """The send path cannot pad for this viewer (no RTX, no fast path): no probe."""
+        """The send path cannot pad for this viewer (no RTX, no fast path): no probe, and
+        none to come (a capped estimate is then tried with the layer itself)."""
         self.probe = None
+        self._padless = True
 
     def prefer(self, preference: Preference) -> None:
         """The viewer's own wish: ``low`` (data saver), ``high`` (HD) or ``auto``."""
@@ -227,7 +245,7 @@ class ViewerLayerChooser:
         if self._moved_up_at is not None and now - self._moved_up_at < cfg.probe_window_s:
             self._up_after_s = min(self._up_after_s * 2, cfg.max_up_after_s)
         self._bad_since = self._good_since = None
-        return self._move(live[live.index(self.current) + 1], now, up=False)
+        return self._move(live[live.index(self.current) + 1], now, up=False, urgent=True)
 
     def _provisional_better(
         self, live: list[LayerRate], index: int, feedback: Feedback
@@ -255,22 +273,29 @@ class ViewerLayerChooser:
         rate = live[index].bitrate_bps
         rising = self._remb_rose_at is not None and now - self._remb_rose_at < cfg.rising_s
         too_big = remb is not None and not rising and rate > remb * cfg.headroom
+        # heavy loss on a congested link: the picture is breaking up now, so no waiting
+        severe = congested and (feedback.fraction_lost or 0.0) >= cfg.loss_severe
+        if congested:
+            self._congested_at = now
         if congested or too_big:
             self._end_probe(failed=True)
             self._good_since = None
             self._bad_since = now if self._bad_since is None else self._bad_since
-            if now - self._bad_since < cfg.down_after_s or index == len(live) - 1:
+            waited = severe or now - self._bad_since >= cfg.down_after_s
+            if not waited or index == len(live) - 1:
                 return self.current
             self._bad_since = None
             if self._moved_up_at is not None and now - self._moved_up_at < cfg.probe_window_s:
                 self._up_after_s = min(self._up_after_s * 2, cfg.max_up_after_s)
-            # too big: straight to what fits; heavy loss: the lowest layer (the picture
-            # first, the probes climb back); loss alone: one layer down at a time
-            severe = (feedback.fraction_lost or 0.0) >= cfg.loss_severe
+            # heavy loss: the lowest layer at once (the picture first, the probes climb
+            # back; an estimate that lags the loss still says a middle layer fits); too
+            # big: straight to what fits; loss alone: one layer down at a time
+            if severe:
+                return self._move(live[-1].rid, now, up=False, urgent=True)
             if too_big:
                 target = self._best_fitting(live, feedback, index + 1)
             else:
-                target = live[-1].rid if severe else live[index + 1].rid
+                target = live[index + 1].rid
             return self._move(target, now, up=False)
         self._bad_since = None
         if self._moved_up_at is not None and now - self._moved_up_at >= cfg.probe_window_s:
@@ -297,7 +322,15 @@ class ViewerLayerChooser:
         if now - self._good_since < self._up_after_s:
             return self.current
         self._good_since = None
-        if roomy:
+        # a capped estimate says nothing about the link; on one that was congested lately
+        # (wary_s) it is tested with padding first rather than tried with the layer itself
+        wary = (
+            capped
+            and not self._padless
+            and self._congested_at is not None
+            and now - self._congested_at < cfg.wary_s
+        )
+        if roomy and not wary:
             return self._move(better.rid, now, up=True)
         assert remb is not None
         extra = min(better.bitrate_bps / cfg.headroom - rate, cfg.max_probe_bps)
@@ -350,7 +383,8 @@ class ViewerLayerChooser:
         if feedback.nack_rate is not None:
             self._nacks += w * (min(max(feedback.nack_rate, 0.0), 1.0) - self._nacks)
 
-    def _move(self, rid: str, now: float, up: bool) -> str:
+    def _move(self, rid: str, now: float, up: bool, urgent: bool = False) -> str:
+        self.urgent = urgent
         if rid != self.current:
             self.current = rid
             self._provisional_until = None  # any move ends a provisional choice

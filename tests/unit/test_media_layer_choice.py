@@ -48,6 +48,7 @@ def test_a_drop_in_the_estimate_moves_down_after_a_second_straight_to_what_fits(
     # 0.9 s of a low estimate changes nothing; 1 s of it goes from h to l (m does not fit)
     assert run(chooser, slow, 5.0, 0.9) == ["h"]
     assert run(chooser, slow, 5.9, 0.3) == ["h", "l"]
+    assert not chooser.urgent  # the picture is fine meanwhile: the switch at the keyframe
     # a short dip that recovers does not count
     chooser2 = ViewerLayerChooser()
     run(chooser2, PLENTY, 0.0, 1.0)
@@ -68,14 +69,27 @@ def test_loss_moves_down_one_layer_at_a_time() -> None:
     assert run(nacky, Feedback(remb_bps=5_000_000, nack_rate=0.5), 1.0, 1.5) == ["h", "m"]
 
 
-def test_heavy_loss_moves_straight_to_the_lowest_layer() -> None:
-    """A receiver report that lost a fifth or more: one step down from the top is rarely
-    enough on such a link (a Chromium viewer behind a 400 kbit/s shaper froze for 3-4 s on
-    the middle layer), so the picture comes back on the lowest first."""
+def test_heavy_loss_moves_straight_to_the_lowest_layer_at_once() -> None:
+    """A receiver report that lost a fifth or more on a congested link: one step down from
+    the top is rarely enough on such a link (a Chromium viewer behind a 400 kbit/s shaper
+    froze for 3-4 s on the middle layer), and every second of waiting is a second of broken
+    picture, so the lowest layer at once, whatever the (lagging) estimate says."""
     chooser = ViewerLayerChooser()
     run(chooser, PLENTY, 0.0, 1.0)
     heavy = Feedback(remb_bps=5_000_000, fraction_lost=0.3, nack_rate=0.0)
-    assert run(chooser, heavy, 1.0, 1.5) == ["h", "l"]
+    # the first report alone is not yet congestion (the average); the second one is
+    assert run(chooser, heavy, 1.0, 0.2) == ["h", "l"]
+    assert chooser.urgent  # the send path stops the top layer at once
+    # the estimate still says the middle layer fits: the lowest all the same
+    lagging = ViewerLayerChooser()
+    run(lagging, PLENTY, 0.0, 1.0)
+    heavy_fits_m = Feedback(remb_bps=1_000_000, fraction_lost=0.3, nack_rate=0.0)
+    assert run(lagging, heavy_fits_m, 1.0, 0.2) == ["h", "l"]
+    # one lossy burst on a clean link is not congestion: no move at once
+    burst = ViewerLayerChooser()
+    run(burst, PLENTY, 0.0, 1.0)
+    assert burst.update(LAYERS, heavy, 1.0) == "h"
+    assert run(burst, PLENTY, 1.1, 2.0) == ["h"]
 
 
 def test_up_needs_a_clean_stretch_with_room_to_spare() -> None:
@@ -106,7 +120,7 @@ def test_an_upswitch_that_does_not_hold_doubles_the_wait_for_the_next() -> None:
     assert run(chooser, fits_m, 0.5, 2.1) == ["l", "m"]  # up after 2 s
     # at m the viewer loses packets: down again within the probe window
     lossy = Feedback(remb_bps=1_000_000, fraction_lost=0.5, nack_rate=0.0)
-    assert run(chooser, lossy, 2.6, 1.0) == ["m", "l"]
+    assert run(chooser, lossy, 2.6, 1.0) == ["l"]  # heavy loss: at once
     chooser._loss = 0.0
     # the next try waits 4 s, not 2
     assert run(chooser, fits_m, 3.6, 3.9) == ["l"]
@@ -275,6 +289,7 @@ def test_a_keyframe_asked_for_while_losing_packets_comes_from_the_next_layer_dow
     lossy = Feedback(remb_bps=5_000_000, fraction_lost=0.12, nack_rate=0.0)
     assert chooser.keyframe_asked(LAYERS, lossy, 2.0) == "m"
     assert chooser.current == "m" and chooser.switches == 2
+    assert chooser.urgent  # its decoder waits: the top layer stops at once
     assert chooser.keyframe_asked(LAYERS, lossy, 2.1) == "l"
     assert chooser.keyframe_asked(LAYERS, lossy, 2.2) == "l"  # nothing below the lowest
     # the viewer's own wish is kept
@@ -292,3 +307,29 @@ def test_congested_follows_the_smoothed_loss() -> None:
     assert chooser.congested
     run(chooser, PLENTY, 1.5, 5.0)
     assert not chooser.congested
+
+
+def test_after_congestion_a_capped_estimate_is_tested_with_padding_first() -> None:
+    """A Chromium viewer behind a 400 kbit/s shaper, on the middle layer again after a probe,
+    was moved to the top one on an estimate capped by what it got, and froze for 3 s."""
+    layers = [LayerRate("h", 1_500_000), LayerRate("m", 300_000), LayerRate("l", 150_000)]
+    chooser = ViewerLayerChooser(ChooserConfig(probe_s=100.0))  # a probe never concludes
+    run(chooser, PLENTY, 0.0, 1.0, layers)
+    heavy = Feedback(remb_bps=5_000_000, fraction_lost=0.3, nack_rate=0.0)
+    assert run(chooser, heavy, 1.0, 0.2, layers) == ["h", "l"]
+    chooser._loss = 0.0
+    chooser.current = "m"  # (it climbed back with a probe meanwhile)
+    capped = Feedback(remb_bps=450_000, fraction_lost=0.0, nack_rate=0.0)  # 1.5 x 300k
+    assert run(chooser, capped, 2.0, 8.0, layers) == ["m"]
+    assert chooser.probe is not None and chooser.probe.rid == "h"
+    # a viewer the send path cannot pad tries the layer itself, as without the congestion
+    chooser.cancel_probe()
+    chooser._up_after_s = 4.0
+    assert run(chooser, capped, 10.0, 4.3, layers) == ["m", "h"]
+    # long after the congestion the capped estimate is enough again
+    calm = ViewerLayerChooser(ChooserConfig(probe_s=100.0))
+    run(calm, PLENTY, 0.0, 1.0, layers)
+    assert run(calm, heavy, 1.0, 0.2, layers) == ["h", "l"]
+    calm._loss = 0.0
+    calm.current = "m"
+    assert run(calm, capped, 31.2, 4.3, layers) == ["m", "h"] and calm.probes == 0
