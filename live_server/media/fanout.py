@@ -51,6 +51,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_VIDEO_QUEUE = 90  # about 3 s at 30 fps
 DEFAULT_AUDIO_QUEUE = 150  # about 3 s of 20 ms Opus frames
+#: the longest a viewer moving layers goes without the old layer's frames (``hold``): a
+#: keyframe request is answered within the room's 0.5 s throttle and a frame or two
+HOLD_MAX_S = 1.5
 
 Shared = tuple[list[bytes], int]  # a frame's RTP payloads and RTP timestamp, for all viewers
 
@@ -108,6 +111,8 @@ class ViewerTrack(MediaStreamTrack):
         #: move to another layer's hub, whose timeline may be a little off from the last one
         self.ts_shift = 0
         self.pending: FanoutHub | None = None  # the hub it moves to at that hub's keyframe
+        self._hold_until: float | None = None  # until then no frames before the move
+        self.held = 0  # frames not sent because of a hold
         self.switches = 0
 
     @property
@@ -115,12 +120,23 @@ class ViewerTrack(MediaStreamTrack):
         """The hub whose frames this viewer gets now."""
         return self._hub
 
-    def move_to(self, hub: FanoutHub) -> None:
+    def move_to(self, hub: FanoutHub, hold: bool = False) -> None:
         """Get ``hub``'s frames from its next keyframe on (another simulcast layer; the
-        viewer's own sender keeps its sequence numbers and timestamps going)."""
+        viewer's own sender keeps its sequence numbers and timestamps going).
+
+        ``hold``: send none of the current hub's frames meanwhile (for at most
+        ``HOLD_MAX_S``), for a viewer whose link loses most of them and whose picture is
+        broken already: what is queued on its link drains before the new layer's
+        keyframe, instead of that keyframe being dropped behind the old layer's frames.
+        Asking again for the same move keeps a hold."""
+        same = hub is self.pending
         if self.pending is not None:
             self.pending._pending.discard(self)
         self.pending = None if hub is self._hub else hub
+        if self.pending is None or not (hold or same):
+            self._hold_until = None
+        elif hold and self._hold_until is None:
+            self._hold_until = time.monotonic() + HOLD_MAX_S
         if self.pending is not None:
             hub._pending.add(self)
             hub.request_keyframe()
@@ -131,11 +147,15 @@ class ViewerTrack(MediaStreamTrack):
             # this keyframe follows the last frame by the time that passed (>= 1 tick)
             ticks = max(1, round((now - old.dispatched_at) * hub.clock_rate))
             shift = old.last_pts + self.ts_shift + ticks - pts
+            logger.debug(
+                "viewer %s switch: last %d, shift %d, %d ticks later, keyframe %d -> shift %d",
+                self.viewer_id, old.last_pts, self.ts_shift, ticks, pts, shift,
+            )  # fmt: skip
             if self.fast is not None:
                 self.fast.shift_timestamps(shift - self.ts_shift)
             self.ts_shift = shift
         self._hub.remove(self)
-        self._hub, self.pending = hub, None
+        self._hub, self.pending, self._hold_until = hub, None, None
         hub._viewers.add(self)
         self.switches += 1
 
@@ -157,6 +177,12 @@ class ViewerTrack(MediaStreamTrack):
     ) -> bool:
         """Queue (or, on the fast path, send, or add to ``batch``) a frame; True when this
         viewer needs a keyframe."""
+        if self._hold_until is not None:
+            if time.monotonic() < self._hold_until:
+                self.held += 1
+                self.dropped += 1
+                return False
+            self._hold_until = None  # the new layer's keyframe is late: carry on meanwhile
         if self._needs_keyframe:
             if not keyframe:
                 self.dropped += 1

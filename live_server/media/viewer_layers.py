@@ -156,7 +156,7 @@ class LayerHubs:
                 track.viewer_id,
                 target,
             )
-            track.move_to(hub)  # which asks for that layer's keyframe
+            track.move_to(hub, hold=True)  # which asks for that layer's keyframe
             return
         _keyframe_for(track)
 
@@ -222,14 +222,15 @@ class LayerHubs:
             return
         if pending is not hub:
             logger.info(
-                "session=%s viewer=%s layer %s -> %s (%s)",
+                "session=%s viewer=%s layer %s -> %s (%s%s)",
                 self.session_id,
                 entry.track.viewer_id,
                 entry.layer or "show",
                 target,
                 entry.chooser.preference,
+                ", now" if entry.chooser.urgent else "",
             )
-        entry.track.move_to(hub)
+        entry.track.move_to(hub, hold=entry.chooser.urgent)
 
     def _pad(self, entry: ViewerLayer, now: float) -> None:
         """Start, keep, ramp or stop the padding of the viewer's layer probe."""

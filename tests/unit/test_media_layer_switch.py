@@ -4,7 +4,9 @@ timestamps going forward (fanout.ViewerTrack.move_to)."""
 from __future__ import annotations
 
 import av
+import pytest
 
+from live_server.media import fanout
 from live_server.media.fanout import FanoutHub
 
 
@@ -69,3 +71,43 @@ async def test_moving_back_cancels_and_stop_forgets() -> None:
     track.move_to(low)
     track.stop()
     assert not low.wanted and not high.wanted
+
+
+async def test_a_hold_stops_the_old_layer_at_once_and_ends_at_the_switch() -> None:
+    high = FanoutHub("video", 90000, lambda: None)
+    low = FanoutHub("video", 90000, lambda: None)
+    track = high.new_track("v1")
+    high.dispatch(pkt(0), keyframe=True)
+    track.move_to(low, hold=True)
+    track.move_to(low)  # asked again, as every chooser tick does: the hold stays
+    high.dispatch(pkt(3000), keyframe=False)  # held: the viewer's link drains meanwhile
+    high.dispatch(pkt(6000), keyframe=False)
+    assert track.held == 2
+    low.dispatch(pkt(9000), keyframe=True)
+    low.dispatch(pkt(12000), keyframe=False)
+    got = [int((await track.recv()).pts or 0) for _ in range(track.queued)]
+    assert got == [0, 9000, 12000]
+    # moving back cancels a hold at once
+    track.move_to(high, hold=True)
+    track.move_to(low)
+    low.dispatch(pkt(15000), keyframe=False)
+    assert track.held == 2 and track.queued == 1
+
+
+async def test_a_hold_ends_when_the_new_layers_keyframe_is_late(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr(fanout.time, "monotonic", lambda: now[0])
+    high = FanoutHub("video", 90000, lambda: None)
+    low = FanoutHub("video", 90000, lambda: None)
+    track = high.new_track("v1")
+    high.dispatch(pkt(0), keyframe=True)
+    track.move_to(low, hold=True)
+    now[0] += fanout.HOLD_MAX_S - 0.1
+    high.dispatch(pkt(3000), keyframe=False)
+    now[0] += 0.2  # past the hold: the old layer again, and the move still stands
+    high.dispatch(pkt(6000), keyframe=False)
+    assert track.held == 1 and track.pending is low
+    got = [int((await track.recv()).pts or 0) for _ in range(track.queued)]
+    assert got == [0, 6000]
