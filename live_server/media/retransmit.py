@@ -16,6 +16,12 @@ been moved to froze too. Two limits, as libwebrtc's sender keeps its own:
   estimate is a guess (Chromium starts near 300 kbit/s), and a budget from it can starve
   the repair of its first keyframe (the likely cause of a CI run in which a browser viewer
   of a simulcast show had no picture within 10 s).
+
+A NACK for a packet the history no longer holds cannot be answered, and the viewer's
+decoder then waits for a keyframe: Chromium asks for one itself only after 3 s without a
+decodable frame, which was the 3-3.6 s frozen picture of a shaped viewer. ``gone`` says
+when to ask the host for one on the viewer's behalf: for a packet sent lately (within
+``RECENT`` sequence numbers of the next one), at most once per ``GONE_INTERVAL_S``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ UNKNOWN_RTT_S = 0.02
 #: the share of the viewer's estimate that retransmissions may use
 SHARE = 0.5
 MIN_BURST_BYTES = 2 * 1500
+#: a NACK for a packet gone from the history asks for a keyframe if the packet was among
+#: the last RECENT sent, at most once per GONE_INTERVAL_S
+RECENT = 4096
+GONE_INTERVAL_S = 1.0
 
 
 class RetransmitGate:
@@ -39,6 +49,8 @@ class RetransmitGate:
         self._burst = 0.0
         self._at = 0.0
         self.skipped = 0  # requests not answered (counted for stats and tests)
+        self._gone_at = -1e9
+        self.gone_keyframes = 0  # keyframes asked for because a NACK came too late
 
     def set_estimate(self, bps: float | None) -> None:
         """The viewer's bandwidth estimate (bits/s), None when not known (no budget)."""
@@ -70,4 +82,15 @@ class RetransmitGate:
                 return False
             self._tokens -= size
         self._last[slot] = (sequence_number, now)
+        return True
+
+    def gone(self, sequence_number: int, next_sequence_number: int, now: float) -> bool:
+        """A NACK for ``sequence_number``, which the history no longer holds (the next one
+        to send is ``next_sequence_number``): whether to ask for a keyframe for the viewer
+        now (it was sent lately, and none was asked for this way within the interval)."""
+        behind = (next_sequence_number - sequence_number) & 0xFFFF
+        if not 0 < behind <= RECENT or now - self._gone_at < GONE_INTERVAL_S:
+            return False
+        self._gone_at = now
+        self.gone_keyframes += 1
         return True

@@ -3,7 +3,7 @@ a share of the viewer's estimate once it is known."""
 
 from __future__ import annotations
 
-from live_server.media.retransmit import MIN_BURST_BYTES, RetransmitGate
+from live_server.media.retransmit import MIN_BURST_BYTES, RECENT, RetransmitGate
 
 
 def test_a_packet_is_resent_at_most_once_per_round_trip() -> None:
@@ -53,3 +53,18 @@ def test_a_higher_estimate_lets_more_through_and_none_lifts_the_budget() -> None
     assert allowed_high > 5 * allowed_low
     gate.set_estimate(None)
     assert all(gate.allow(i, 1000, now=3.0) for i in range(200))
+
+
+def test_a_nack_for_a_packet_gone_from_the_history_asks_for_a_keyframe_once_a_second() -> None:
+    gate = RetransmitGate()
+    # sent lately (the next one to send is 1000): a keyframe, then none for a second
+    assert gate.gone(900, 1000, 10.0)
+    assert not gate.gone(901, 1000, 10.5)
+    assert gate.gone(902, 1000, 11.0)
+    # across the 16-bit wrap it is still one sent lately
+    assert gate.gone(65_530, 10, 12.0)
+    # never sent (ahead of the next one) or long ago: nothing to ask for
+    assert not gate.gone(1000, 1000, 20.0)
+    assert not gate.gone(1500, 1000, 21.0)
+    assert not gate.gone(1000 - RECENT - 1, 1000, 22.0)
+    assert gate.gone_keyframes == 3

@@ -382,8 +382,14 @@ class FastRtpSender:
         dtls = self._dtls
         if dtls._state is not DtlsState.CONNECTED or not self._resolve():
             return
-        entry = self._state.entry(sequence_number)
+        state = self._state
+        entry = state.entry(sequence_number)
         if entry is None:
+            if self.gate.gone(sequence_number, state.seq, time.monotonic()):
+                # its decoder waits for a keyframe now: do what its own PLI would (the
+                # callback hooks.on_viewer_keyframe_request set, else aiortc's handling)
+                logger.debug("%s NACK for %d too late: keyframe", self._label, sequence_number)
+                self._sender._send_keyframe()
             return
         seq, ts, marker, payload = entry
         size = len(payload) + len(self._header)
