@@ -9,6 +9,7 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtp import RtpPacket
 
 from live_server.media.aiortc import hooks as aiortc_hooks
+from live_server.media.aiortc import ingest
 from live_server.media.aiortc.ingest import ForwardingJitterBuffer, verify_ingest
 
 
@@ -142,3 +143,48 @@ async def test_frames_reach_the_track_as_packets_on_the_receivers_timeline() -> 
     assert [p.pts for p in packets] == [0, 3000]  # type: ignore[attr-defined]
     assert packets[0].time_base == fractions.Fraction(1, 90000)  # type: ignore[attr-defined]
     assert not forward_complete_frames(SimpleNamespace(_track=None), [vp8])  # type: ignore[arg-type]
+
+
+def test_a_packet_that_never_comes_is_given_up_and_the_next_keyframe_asked_for() -> None:
+    """aiortc alone waited for 512 more packets: 16 s on a 180p simulcast layer."""
+    now = [100.0]
+    out: list[tuple[bytes, int]] = []
+    buffer = ForwardingJitterBuffer(
+        512,
+        True,
+        lambda f, pt: out.append((f.data, f.timestamp)),
+        is_key=lambda f, pt: f.data.startswith(b"K"),
+        clock=lambda: now[0],
+    )
+    buffer.add(rtp(1, 100, marker=True, data=b"K1"))
+    buffer.add(rtp(2, 200))  # 3 never comes
+    buffer.add(rtp(4, 200, marker=True))
+    now[0] += ingest.GAP_TIMEOUT_S - 0.1
+    assert buffer.add(rtp(5, 300, marker=True, data=b"d5")) == (False, None)  # still waiting
+    assert [ts for _, ts in out] == [100]
+    now[0] += 0.2
+    # past the timeout: frame 200 is given up, a keyframe asked for (the PLI flag) and the
+    # delta frames after it are not handed on: their reference never came
+    assert buffer.add(rtp(6, 400, marker=True, data=b"d6")) == (True, None)
+    assert [ts for _, ts in out] == [100] and buffer.skipped_gaps == 1
+    now[0] += ingest.KEY_RETRY_S
+    assert buffer.add(rtp(7, 500, marker=True, data=b"d7")) == (True, None)  # asked again
+    buffer.add(rtp(8, 600, data=b"K8"))
+    buffer.add(rtp(9, 600, marker=True, data=b"+"))
+    buffer.add(rtp(10, 700, marker=True, data=b"d10"))
+    assert out[1:] == [(b"K8+", 600), (b"d10", 700)]
+    now[0] += 5.0
+    assert buffer.add(rtp(11, 800, marker=True, data=b"d11")) == (False, None)  # no more PLIs
+
+
+def test_a_frame_still_arriving_without_a_gap_is_not_given_up() -> None:
+    now = [0.0]
+    out: list[tuple[bytes, int]] = []
+    buffer = ForwardingJitterBuffer(
+        512, True, lambda f, pt: out.append((f.data, f.timestamp)), clock=lambda: now[0]
+    )
+    for seq in range(1, 20):  # a big keyframe paced out over 2 s
+        assert buffer.add(rtp(seq, 100)) == (False, None)
+        now[0] += 0.1
+    buffer.add(rtp(20, 100, marker=True))
+    assert [ts for _, ts in out] == [100] and buffer.skipped_gaps == 0

@@ -13,8 +13,12 @@ queue (on the event loop, inside the packet handler) as soon as it is complete:
 - video: the packets from the frame's first one to the one carrying the marker bit are
   all there. A frame with a missing packet waits: the receiver's NACK generator asks for
   it, the retransmission (RTX, unwrapped by the receiver) fills the gap, and that packet
-  completes the frame. If it never comes, aiortc's own rules apply unchanged (a buffer
-  overflow drops the oldest frames and sends a PLI). aiortc's "a new timestamp ends the
+  completes the frame. If it has not come within ``GAP_TIMEOUT_S`` (0.5 s), the frames up
+  to the next one whose first packet is there are skipped, a keyframe is asked for (the
+  receiver's PLI) and nothing is handed on until a keyframe (``is_key``), so no viewer
+  decodes a frame whose reference never came. aiortc's own rule alone waited for the
+  buffer to overflow: 512 packets, 16 s on a 180p simulcast layer whose lost packet was
+  never resent (every viewer on that layer froze). aiortc's "a new timestamp ends the
   frame" rule is kept for a sender that never sets the marker bit.
 - audio (Opus, one frame per packet): each packet is a frame. There is no NACK for
   audio, so a gap is not waited for (the viewer's decoder conceals it); a packet older
@@ -29,6 +33,8 @@ Internals used, checked by ``verify_ingest()``: ``RTCRtpReceiver.__jitter_buffer
 from __future__ import annotations
 
 import fractions
+import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +45,8 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtpreceiver import RemoteStreamTrack, TimestampMapper
 from aiortc.rtp import RtpPacket
 
+from recordings.bitstream import is_keyframe
+
 if TYPE_CHECKING:
     import av.packet
     from av.stream import Stream
@@ -46,6 +54,13 @@ if TYPE_CHECKING:
     Packet = av.packet.Packet[Stream]
 else:
     Packet = Any
+
+logger = logging.getLogger(__name__)
+
+#: how long a video frame waits for a missing packet before the buffer gives up on it
+GAP_TIMEOUT_S = 0.5
+#: while waiting for a keyframe after a skip, the PLI is repeated this often
+KEY_RETRY_S = 1.0
 
 _BUFFER_ATTR = "_RTCRtpReceiver__jitter_buffer"
 _THREAD_ATTR = "_RTCRtpReceiver__decoder_thread"
@@ -93,27 +108,90 @@ class ForwardingJitterBuffer(JitterBuffer):
 
     ``add`` keeps aiortc's bookkeeping (origin, misorder, overflow and its PLI flag) and
     never returns a frame: every complete frame, possibly several when a retransmission
-    fills a gap, goes to ``deliver(frame, payload_type)``.
+    fills a gap, goes to ``deliver(frame, payload_type)``. A video gap older than
+    ``GAP_TIMEOUT_S`` is skipped (see the module docstring); ``is_key(frame,
+    payload_type)`` then says which frame may go again (None: any).
     """
 
     def __init__(
-        self, capacity: int, is_video: bool, deliver: Callable[[JitterFrame, int], None]
+        self,
+        capacity: int,
+        is_video: bool,
+        deliver: Callable[[JitterFrame, int], None],
+        is_key: Callable[[JitterFrame, int], bool] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(capacity=capacity, is_video=is_video)
         self._deliver = deliver
+        self._is_key = is_key
+        self._clock = clock
+        self._blocked_since: float | None = None  # when the head frame began to wait
+        self._key_asked_at: float | None = None  # set while waiting for a keyframe
+        self.skipped_gaps = 0
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         """Store ``packet`` and forward what it completes; returns (PLI wanted, None)."""
         pli_flag, _ = super().add(packet)
+        if self._is_video:
+            pli_flag = self._give_up_stale_gap(packet.sequence_number) or pli_flag
         return pli_flag, None
+
+    def _give_up_stale_gap(self, sequence_number: int) -> bool:
+        now = self._clock()
+        asked = self._key_asked_at
+        if asked is not None and now - asked >= KEY_RETRY_S:
+            self._key_asked_at = now
+            return True  # still no keyframe: ask again
+        since = self._blocked_since
+        if since is None or now - since < GAP_TIMEOUT_S or not self._skip_to_next_frame():
+            return False
+        self.skipped_gaps += 1
+        self._key_asked_at = now
+        logger.info("a missing packet never came: frames skipped, keyframe asked for")
+        self._remove_frame(sequence_number)  # what follows the gap may be complete already
+        return True
+
+    def _skip_to_next_frame(self) -> bool:
+        """Drop everything before the first frame after a gap whose first packet is here
+        (a packet that follows a stored one with the marker bit or another timestamp);
+        False, changing nothing, when there is none yet."""
+        assert self._origin is not None
+        previous: RtpPacket | None = None
+        gap = False
+        for count in range(1, self._capacity):
+            packet = self._packets[(self._origin + count) % self._capacity]
+            if packet is None:
+                gap = True
+            elif (
+                gap
+                and previous is not None
+                and (previous.marker or previous.timestamp != packet.timestamp)
+            ):
+                self.remove(count)
+                self._blocked_since = None
+                return True
+            previous = packet
+        return False
 
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         # called by JitterBuffer.add once the packet is stored
         while True:
             found = self._take_video() if self._is_video else self._take_audio(sequence_number)
             if found is None:
+                if self._is_video and self._blocked_since is None and self._holds(sequence_number):
+                    self._blocked_since = self._clock()
                 return None
+            self._blocked_since = None
+            if self._key_asked_at is not None:
+                if self._is_key is not None and not self._is_key(*found):
+                    continue  # its reference was skipped: wait for the keyframe
+                self._key_asked_at = None
             self._deliver(*found)
+
+    def _holds(self, sequence_number: int) -> bool:
+        """Whether the packet just stored is still waiting (the head frame is blocked)."""
+        packet = self._packets[sequence_number % self._capacity]
+        return packet is not None and packet.sequence_number == sequence_number
 
     def _take_video(self) -> tuple[JitterFrame, int] | None:
         packets: list[RtpPacket] = []
@@ -160,6 +238,10 @@ def forward_complete_frames(receiver: RTCRtpReceiver, codecs: list[RTCRtpCodecPa
     old: JitterBuffer = getattr(r, _BUFFER_ATTR)
     mapper = TimestampMapper()
     time_bases = {c.payloadType: fractions.Fraction(1, c.clockRate) for c in codecs}
+    names = {c.payloadType: c.name for c in codecs}
+
+    def is_key(frame: JitterFrame, payload_type: int) -> bool:
+        return is_keyframe(names.get(payload_type, ""), frame.data)
 
     def deliver(frame: JitterFrame, payload_type: int) -> None:
         if getattr(r, _THREAD_ATTR) is None:  # not started yet, or stopped
@@ -169,5 +251,6 @@ def forward_complete_frames(receiver: RTCRtpReceiver, codecs: list[RTCRtpCodecPa
             return
         queue.put_nowait(encoded_packet(frame.data, mapper.map(frame.timestamp), time_base))
 
-    setattr(r, _BUFFER_ATTR, ForwardingJitterBuffer(old.capacity, old._is_video, deliver))
+    buffer = ForwardingJitterBuffer(old.capacity, old._is_video, deliver, is_key)
+    setattr(r, _BUFFER_ATTR, buffer)
     return True
