@@ -80,6 +80,16 @@ await gathered(pc);
 const response = await fetch("/whip", {{ method: "POST", body: pc.localDescription.sdp }});
 await pc.setRemoteDescription({{ type: "answer", sdp: await response.text() }});
 window.hostPc = pc;
+window.hostReport = async () => {{
+  const out = {{}};
+  (await pc.getStats()).forEach((s) => {{
+    if (s.type === "outbound-rtp" && s.kind === "video") {{
+      out[s.rid] = [s.framesEncoded ?? 0, s.frameWidth ?? 0, s.qualityLimitationReason ?? "",
+                    s.active ?? null];
+    }}
+  }});
+  return out;
+}};
 </script>
 """
 
@@ -126,6 +136,12 @@ window.report = async () => {{
     decoded: inbound?.framesDecoded ?? 0, freezes: inbound?.freezeCount ?? 0,
     frozen_s: inbound?.totalFreezesDuration ?? 0, plis: inbound?.pliCount ?? 0,
     nacks: inbound?.nackCount ?? 0, lost: inbound?.packetsLost ?? 0,
+    received: inbound?.framesReceived ?? 0, packets: inbound?.packetsReceived ?? 0,
+    dropped: inbound?.framesDropped ?? 0, keys: inbound?.keyFramesDecoded ?? 0,
+    jb_ms: inbound?.jitterBufferEmittedCount
+      ? Math.round((1000 * inbound.jitterBufferDelay) / inbound.jitterBufferEmittedCount) : 0,
+    jb_target_ms: inbound?.jitterBufferTargetDelay && inbound?.jitterBufferEmittedCount
+      ? Math.round((1000 * inbound.jitterBufferTargetDelay) / inbound.jitterBufferEmittedCount) : 0,
   }};
 }};
 window.ready = true;
@@ -275,6 +291,8 @@ async def run(client_ns: str, dev: str, plan: list[tuple[float, str]]) -> None:
                     _emit(t=now - start, action=action, wall=time.time())
                 room = sfu.room(SESSION)
                 layers = room.layers if room is not None else None
+                # the host's own account of each layer: frames encoded, width, what limits it
+                _emit(t=now - start, sender=await host.evaluate("() => window.hostReport()"))
                 for name, page in pages.items():
                     entry = layers.viewers.get(ids[name]) if layers is not None else None
                     report = await page.evaluate("() => window.report()")
