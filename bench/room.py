@@ -54,9 +54,9 @@ def serve(data_dir: str, rebroadcast: bool) -> None:
 
     logging.basicConfig(level=logging.WARNING)
     if os.environ.get("BENCH_ROOM_NO_WINDOW"):  # A/B aid: flush every loop iteration
-        from signaling import socketio_internals as socketio_fastpath
+        from signaling.socketio_internals import broadcast as socketio_fastpath
 
-        socketio_fastpath.MAX_WINDOW = 0.0
+        socketio_fastpath.MAX_WINDOW = 0.0  # read by FastBroadcast at each flush
     # A/B aid: BENCH_ROOM_DEFAULT_GC=1 keeps CPython's GC settings
     default_gc = bool(os.environ.get("BENCH_ROOM_DEFAULT_GC"))
     if rebroadcast:

@@ -1,4 +1,4 @@
-"""The broadcast fast path (signaling/socketio_internals.py) engages for WebSocket clients,
+"""The broadcast fast path (signaling/socketio_internals/) engages for WebSocket clients,
 falls back for long-polling ones, and both receive the same events. Fails loudly if a
 python-engineio upgrade removes the hook it relies on."""
 

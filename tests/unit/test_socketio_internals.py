@@ -19,7 +19,7 @@ from signaling import socketio_internals as internals
 def test_the_pinned_versions_are_installed() -> None:
     for dist, expected in internals.WRITTEN_FOR.items():
         assert importlib.metadata.version(dist) == expected, (
-            f"{dist} changed: re-check every internal in signaling/socketio_internals.py"
+            f"{dist} changed: re-check every internal in signaling/socketio_internals/"
         )
 
 
