@@ -277,6 +277,35 @@ def test_host_starts_and_ends_a_show_from_the_studio(
     ).to_be_visible()
 
 
+def test_a_show_opened_in_the_studio_is_in_view_before_its_line_up_loads(
+    page: Page, login: Callable[..., None]
+) -> None:
+    """On a phone the studio moves to the show's console as it appears. It used to scroll
+    (smoothly) only once the line-up had loaded, which moved the End button away while a
+    tap was on its way: CI's start-and-end test clicked beside it and waited for a
+    confirmation that never came."""
+    token = _host_token(page)
+    created = page.request.post(
+        "/api/sessions",
+        data={"title": "Scroll check", "starts_at": "2030-01-03T10:00:00Z", "product_ids": []},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert created.status == 201, created.text()
+    login(page, "demo-host")
+    held: list[Any] = []
+    page.route("**/api/products?owner=me", lambda route: held.append(route))
+    with page.expect_request("**/api/products?owner=me"):  # the line-up asks
+        page.goto(f"/studio.html?session={created.json()['id']}")
+    expect(page.locator("#detail-title")).to_have_text("Scroll check")
+    # the line-up is still loading: the console is already where the host reads it
+    top = page.evaluate("() => document.getElementById('detail').getBoundingClientRect().top")
+    bar = page.evaluate("() => document.getElementById('topbar').getBoundingClientRect().bottom")
+    assert bar <= top <= bar + 24, (top, bar)
+    for route in held:
+        route.continue_()
+    expect(page.locator("#lineup-picker .check").first).to_be_visible()  # then it loads
+
+
 def test_host_edits_line_up_and_moderators(page: Page, login: Callable[..., None]) -> None:
     token = _host_token(page)
     created = page.request.post(

@@ -162,7 +162,13 @@ async function loadSessions() {
 
 // ---------- selected session ----------
 
-async function select(id) {
+/**
+ * Show session `id`. On a phone the page moves to its console at once, as it appears (the
+ * line-up loads afterwards): a scroll that started later moved the End button away from
+ * under a finger already on its way. `opened`: the page was opened on this show (no
+ * animation, nobody is looking at the list).
+ */
+async function select(id, { opened = false } = {}) {
   try {
     selected = await api(`/api/sessions/${id}`);
   } catch (err) {
@@ -174,11 +180,13 @@ async function select(id) {
   history.replaceState(null, "", url);
   moderators = (selected.moderators ?? []).map((m) => m.username);
   renderSessionList();
-  await renderDetail();
-  announce();
+  const detail = renderDetail(); // shows the console before its first await
   if (window.matchMedia("(max-width: 959px)").matches) {
-    document.getElementById("detail").scrollIntoView({ behavior: "smooth", block: "start" });
+    const behavior = opened || matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth";
+    document.getElementById("detail").scrollIntoView({ behavior, block: "start" });
   }
+  await detail;
+  announce();
 }
 
 /**
@@ -386,7 +394,7 @@ async function main() {
   wire();
   await loadSessions();
   const wanted = Number(param("session"));
-  if (wanted && sessions.some((s) => s.id === wanted)) await select(wanted);
+  if (wanted && sessions.some((s) => s.id === wanted)) await select(wanted, { opened: true });
 }
 
 main();
