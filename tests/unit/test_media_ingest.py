@@ -188,3 +188,21 @@ def test_a_frame_still_arriving_without_a_gap_is_not_given_up() -> None:
         now[0] += 0.1
     buffer.add(rtp(20, 100, marker=True))
     assert [ts for _, ts in out] == [100] and buffer.skipped_gaps == 0
+
+
+def test_a_lost_first_packet_is_given_up_too() -> None:
+    now = [0.0]
+    out: list[tuple[bytes, int]] = []
+    buffer = ForwardingJitterBuffer(
+        512,
+        True,
+        lambda f, pt: out.append((f.data, f.timestamp)),
+        is_key=lambda f, pt: f.data.startswith(b"K"),
+        clock=lambda: now[0],
+    )
+    buffer.add(rtp(1, 100, marker=True, data=b"K1"))
+    buffer.add(rtp(3, 200, marker=True))  # 2, the first packet of frame 200, never comes
+    buffer.add(rtp(4, 300, data=b"K4"))
+    now[0] += ingest.GAP_TIMEOUT_S + 0.1
+    assert buffer.add(rtp(5, 300, marker=True, data=b"+")) == (True, None)
+    assert out == [(b"K1", 100), (b"K4+", 300)] and buffer.skipped_gaps == 1

@@ -158,7 +158,7 @@ class ForwardingJitterBuffer(JitterBuffer):
         assert self._origin is not None
         previous: RtpPacket | None = None
         gap = False
-        for count in range(1, self._capacity):
+        for count in range(self._capacity):
             packet = self._packets[(self._origin + count) % self._capacity]
             if packet is None:
                 gap = True
@@ -241,7 +241,12 @@ def forward_complete_frames(receiver: RTCRtpReceiver, codecs: list[RTCRtpCodecPa
     names = {c.payloadType: c.name for c in codecs}
 
     def is_key(frame: JitterFrame, payload_type: int) -> bool:
-        return is_keyframe(names.get(payload_type, ""), frame.data)
+        name = names.get(payload_type, "")
+        if name.upper() == "H264" and not frame.data.startswith(
+            (b"\x00\x00\x01", b"\x00\x00\x00\x01")
+        ):
+            return False  # not a whole access unit (it starts inside a NAL unit)
+        return is_keyframe(name, frame.data)
 
     def deliver(frame: JitterFrame, payload_type: int) -> None:
         if getattr(r, _THREAD_ATTR) is None:  # not started yet, or stopped
