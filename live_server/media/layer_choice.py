@@ -33,10 +33,7 @@ Rules, with hysteresis so a viewer does not flap:
   rate control: at most 1.5 x the incoming rate + 10 kbit/s) and grows about 8 % a second
   towards it. So a REMB between ``capped_low`` (1.3) and ``capped_high`` (1.8) x the current
   layer's bitrate (+ 12 kbit/s) says nothing about the link's room: a clean link may then try
-  the next layer up anyway (the probe back-off above still applies), unless it was
-  congested within ``wary_s`` (30 s): then the next layer is tested with a padding probe
-  first (a Chromium viewer behind a 400 kbit/s shaper was moved from the middle layer to
-  the top one on a capped estimate, and froze for 3 s). And while the estimate
+  the next layer up anyway (the probe back-off above still applies). And while the estimate
   is rising (a new value above the one before within ``rising_s``, 1.5 s) the link has not
   hit its limit: a layer above the estimate is then not a reason to go down (loss and NACKs
   still are).
@@ -132,9 +129,6 @@ class ChooserConfig:
     #: link that cannot carry it shows so (a falling estimate, lost padding) before it is
     #: overrun by the whole of it
     probe_ramp_s: float = 1.0
-    #: for this long after the link was congested, a capped estimate is tested with a probe
-    #: rather than tried with the next layer itself
-    wary_s: float = 30.0
     smoothing: float = 0.3  # weight of a new loss / NACK sample
 
 
@@ -157,8 +151,6 @@ class ViewerLayerChooser:
         self._above: set[str] = set()  # the live layers above a provisional choice
         self.probe: Probe | None = None
         self.probes = 0  # probes started
-        self._padless = False  # the send path said it cannot pad for this viewer
-        self._congested_at: float | None = None  # the last time the link was congested
         self.switches = 0
         #: the last choice was made because the viewer's picture is breaking up now (heavy
         #: loss, or its keyframe request while losing): the send path stops the old layer
@@ -186,10 +178,8 @@ class ViewerLayerChooser:
         return self._loss > self.config.loss_down or self._nacks > self.config.nack_down
 
     def cancel_probe(self) -> None:
-        """The send path cannot pad for this viewer (no RTX, no fast path): no probe, and
-        none to come (a capped estimate is then tried with the layer itself)."""
+        """The send path cannot pad for this viewer (no RTX, no fast path): no probe."""
         self.probe = None
-        self._padless = True
 
     def prefer(self, preference: Preference) -> None:
         """The viewer's own wish: ``low`` (data saver), ``high`` (HD) or ``auto``."""
@@ -275,8 +265,6 @@ class ViewerLayerChooser:
         too_big = remb is not None and not rising and rate > remb * cfg.headroom
         # heavy loss on a congested link: the picture is breaking up now, so no waiting
         severe = congested and (feedback.fraction_lost or 0.0) >= cfg.loss_severe
-        if congested:
-            self._congested_at = now
         if congested or too_big:
             self._end_probe(failed=True)
             self._good_since = None
@@ -322,15 +310,7 @@ class ViewerLayerChooser:
         if now - self._good_since < self._up_after_s:
             return self.current
         self._good_since = None
-        # a capped estimate says nothing about the link; on one that was congested lately
-        # (wary_s) it is tested with padding first rather than tried with the layer itself
-        wary = (
-            capped
-            and not self._padless
-            and self._congested_at is not None
-            and now - self._congested_at < cfg.wary_s
-        )
-        if roomy and not wary:
+        if roomy:
             return self._move(better.rid, now, up=True)
         assert remb is not None
         extra = min(better.bitrate_bps / cfg.headroom - rate, cfg.max_probe_bps)

@@ -307,29 +307,3 @@ def test_congested_follows_the_smoothed_loss() -> None:
     assert chooser.congested
     run(chooser, PLENTY, 1.5, 5.0)
     assert not chooser.congested
-
-
-def test_after_congestion_a_capped_estimate_is_tested_with_padding_first() -> None:
-    """A Chromium viewer behind a 400 kbit/s shaper, on the middle layer again after a probe,
-    was moved to the top one on an estimate capped by what it got, and froze for 3 s."""
-    layers = [LayerRate("h", 1_500_000), LayerRate("m", 300_000), LayerRate("l", 150_000)]
-    chooser = ViewerLayerChooser(ChooserConfig(probe_s=100.0))  # a probe never concludes
-    run(chooser, PLENTY, 0.0, 1.0, layers)
-    heavy = Feedback(remb_bps=5_000_000, fraction_lost=0.3, nack_rate=0.0)
-    assert run(chooser, heavy, 1.0, 0.2, layers) == ["h", "l"]
-    chooser._loss = 0.0
-    chooser.current = "m"  # (it climbed back with a probe meanwhile)
-    capped = Feedback(remb_bps=450_000, fraction_lost=0.0, nack_rate=0.0)  # 1.5 x 300k
-    assert run(chooser, capped, 2.0, 8.0, layers) == ["m"]
-    assert chooser.probe is not None and chooser.probe.rid == "h"
-    # a viewer the send path cannot pad tries the layer itself, as without the congestion
-    chooser.cancel_probe()
-    chooser._up_after_s = 4.0
-    assert run(chooser, capped, 10.0, 4.3, layers) == ["m", "h"]
-    # long after the congestion the capped estimate is enough again
-    calm = ViewerLayerChooser(ChooserConfig(probe_s=100.0))
-    run(calm, PLENTY, 0.0, 1.0, layers)
-    assert run(calm, heavy, 1.0, 0.2, layers) == ["h", "l"]
-    calm._loss = 0.0
-    calm.current = "m"
-    assert run(calm, capped, 31.2, 4.3, layers) == ["m", "h"] and calm.probes == 0
