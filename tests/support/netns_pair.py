@@ -64,3 +64,17 @@ def shape(dev: str, rate: str = "400kbit") -> None:
 def lift(dev: str) -> None:
     """Removes the shaping of ``dev``."""
     subprocess.run(["tc", "qdisc", "del", "dev", dev, "root"], check=True, capture_output=True)
+
+
+def take_due_step(steps: list[tuple[float, str]], elapsed: float, dev: str) -> str | None:
+    """Pop the plan's next step if ``elapsed`` seconds have reached it and apply it to
+    ``dev`` ("shape", "lift"; any other action, e.g. "end", only ends a wait); its name,
+    or None when none is due."""
+    if not steps or elapsed < steps[0][0]:
+        return None
+    _, action = steps.pop(0)
+    if action == "shape":
+        shape(dev)
+    elif action == "lift":
+        lift(dev)
+    return action

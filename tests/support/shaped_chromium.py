@@ -35,7 +35,7 @@ from aiohttp import web
 
 from live_server.startup import prepare_process
 from support.chromium import CHROMIUM, CHROMIUM_ARGS
-from support.netns_pair import SERVER_ADDRESS, lift, shape
+from support.netns_pair import SERVER_ADDRESS, take_due_step
 
 SESSION = 7
 REPORT_S = 0.5
@@ -282,12 +282,8 @@ async def run(client_ns: str, dev: str, plan: list[tuple[float, str]]) -> None:
             while steps:
                 await asyncio.sleep(REPORT_S)
                 now = time.monotonic()
-                if now - start >= steps[0][0]:
-                    _, action = steps.pop(0)
-                    if action == "shape":
-                        shape(dev)
-                    elif action == "lift":
-                        lift(dev)
+                action = take_due_step(steps, now - start, dev)
+                if action is not None:
                     _emit(t=now - start, action=action, wall=time.time())
                 room = sfu.room(SESSION)
                 layers = room.layers if room is not None else None

@@ -24,7 +24,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from live_server.startup import prepare_process
-from support.netns_pair import lift, shape
+from support.netns_pair import take_due_step
 
 SESSION = 5
 
@@ -145,12 +145,8 @@ async def server(client_ns: str, dev: str, plan: list[tuple[float, str]]) -> Non
         while steps:
             await asyncio.sleep(0.5)
             now = time.monotonic()
-            if now - start >= steps[0][0]:
-                _, action = steps.pop(0)
-                if action == "shape":
-                    shape(dev)
-                elif action == "lift":
-                    lift(dev)
+            action = take_due_step(steps, now - start, dev)
+            if action is not None:
                 print(json.dumps({"t": now - start, "action": action}), flush=True)
             entry = room.layers.viewers.get(viewer_id) if room.layers else None
             if entry is not None and viewer_id not in hooked:

@@ -145,9 +145,10 @@ async def test_frames_reach_the_track_as_packets_on_the_receivers_timeline() -> 
     assert not forward_complete_frames(SimpleNamespace(_track=None), [vp8])  # type: ignore[arg-type]
 
 
-def test_a_packet_that_never_comes_is_given_up_and_the_next_keyframe_asked_for() -> None:
-    """aiortc alone waited for 512 more packets: 16 s on a 180p simulcast layer."""
-    now = [100.0]
+def keyed_buffer(
+    now: list[float],
+) -> tuple[ForwardingJitterBuffer, list[tuple[bytes, int]]]:
+    """A video buffer on the clock ``now[0]`` whose keyframes are the frames starting "K"."""
     out: list[tuple[bytes, int]] = []
     buffer = ForwardingJitterBuffer(
         512,
@@ -156,6 +157,13 @@ def test_a_packet_that_never_comes_is_given_up_and_the_next_keyframe_asked_for()
         is_key=lambda f, pt: f.data.startswith(b"K"),
         clock=lambda: now[0],
     )
+    return buffer, out
+
+
+def test_a_packet_that_never_comes_is_given_up_and_the_next_keyframe_asked_for() -> None:
+    """aiortc alone waited for 512 more packets: 16 s on a 180p simulcast layer."""
+    now = [100.0]
+    buffer, out = keyed_buffer(now)
     buffer.add(rtp(1, 100, marker=True, data=b"K1"))
     buffer.add(rtp(2, 200))  # 3 never comes
     buffer.add(rtp(4, 200, marker=True))
@@ -179,10 +187,7 @@ def test_a_packet_that_never_comes_is_given_up_and_the_next_keyframe_asked_for()
 
 def test_a_frame_still_arriving_without_a_gap_is_not_given_up() -> None:
     now = [0.0]
-    out: list[tuple[bytes, int]] = []
-    buffer = ForwardingJitterBuffer(
-        512, True, lambda f, pt: out.append((f.data, f.timestamp)), clock=lambda: now[0]
-    )
+    buffer, out = keyed_buffer(now)
     for seq in range(1, 20):  # a big keyframe paced out over 2 s
         assert buffer.add(rtp(seq, 100)) == (False, None)
         now[0] += 0.1
@@ -192,14 +197,7 @@ def test_a_frame_still_arriving_without_a_gap_is_not_given_up() -> None:
 
 def test_a_lost_first_packet_is_given_up_too() -> None:
     now = [0.0]
-    out: list[tuple[bytes, int]] = []
-    buffer = ForwardingJitterBuffer(
-        512,
-        True,
-        lambda f, pt: out.append((f.data, f.timestamp)),
-        is_key=lambda f, pt: f.data.startswith(b"K"),
-        clock=lambda: now[0],
-    )
+    buffer, out = keyed_buffer(now)
     buffer.add(rtp(1, 100, marker=True, data=b"K1"))
     buffer.add(rtp(3, 200, marker=True))  # 2, the first packet of frame 200, never comes
     buffer.add(rtp(4, 300, data=b"K4"))
