@@ -86,7 +86,7 @@ class BanNotices:
                     await self._events.publish(ViewerBanned(event[1], event[2]))
         finally:
             self._listening.clear()
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # typed from redis 8.2
 
 
 def _decode(message: Any) -> tuple[str, int, int] | None:

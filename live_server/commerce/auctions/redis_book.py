@@ -250,7 +250,7 @@ class RedisBidBook:
                 for listener in self._listeners:
                     listener(record)
         finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # typed from redis 8.2
 
     async def close(self) -> None:
         """Nothing of its own: the platform closes the Redis client."""

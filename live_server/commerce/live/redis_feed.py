@@ -72,7 +72,7 @@ class RedisCommerceFeed:
                     if isinstance(change, dict):
                         apply(change)
         finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # typed from redis 8.2
 
     async def _publish_loop(self) -> None:
         while True:
