@@ -31,12 +31,14 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from live_server.media.aiortc.fastpath import (
     MAX_BACKLOG_BYTES,
     NOT_CONNECTED,
+    PICTURE_ID_MASK,
     PROTECT_FAILED,
     SENT,
     WOULD_BLOCK,
     FastRtpSender,
     SendBatch,
     SharedPacketizer,
+    picture_id,
     send_batch,
 )
 
@@ -110,6 +112,8 @@ class ViewerTrack(MediaStreamTrack):
         #: added to the hub's timestamps for this viewer: keeps its stream continuous after a
         #: move to another layer's hub, whose timeline may be a little off from the last one
         self.ts_shift = 0
+        #: added to the hub's VP8 picture IDs for this viewer (fast path), for the same reason
+        self.pid_shift = 0
         self.pending: FanoutHub | None = None  # the hub it moves to at that hub's keyframe
         self._hold_until: float | None = None  # until then no frames before the move
         self.held = 0  # frames not sent because of a hold
@@ -141,8 +145,14 @@ class ViewerTrack(MediaStreamTrack):
             hub._pending.add(self)
             hub.request_keyframe()
 
-    def _switch(self, hub: FanoutHub, pts: int, now: float) -> None:
+    def _switch(self, hub: FanoutHub, pts: int, now: float, pid: int | None) -> None:
         old = self._hub
+        if pid is not None and old.picture_id is not None:
+            # this keyframe's picture ID follows the last one's by one
+            shift = (old.picture_id + self.pid_shift + 1 - pid) & PICTURE_ID_MASK
+            if self.fast is not None:
+                self.fast.shift_picture_ids(shift - self.pid_shift)
+            self.pid_shift = shift
         if old.dispatched_at is not None and old.last_pts >= 0:
             # this keyframe follows the last frame by the time that passed (>= 1 tick)
             ticks = max(1, round((now - old.dispatched_at) * hub.clock_rate))
@@ -262,6 +272,8 @@ class ViewerTrack(MediaStreamTrack):
                 fast.detach()
             return
         self.fast = fast
+        if self.pid_shift:  # unlike timestamps, queued frames' picture IDs are the hub's
+            fast.shift_picture_ids(self.pid_shift)
         queued = list(self._queue)
         self._queue.clear()
         for i, (_, shared) in enumerate(queued):
@@ -345,6 +357,8 @@ class FanoutHub:
         self._src_raw: int | None = None
         self._src = 0
         self.dispatched_at: float | None = None  # when the last frame went out (monotonic)
+        #: the VP8 picture ID of the last frame packetised (None: none, or another codec)
+        self.picture_id: int | None = None
         self.frames_in = 0
         self.bytes_in = 0  # the node's outbound bitrate is estimated from it (viewing.py)
 
@@ -411,9 +425,15 @@ class FanoutHub:
         self.frames_in += 1
         self.bytes_in += packet.size
         wants_keyframe = False
-        if keyframe and self._pending:
-            self._adopt_pending(int(packet.pts or 0))
-        shared = self._packetize(packet) if self.fast_path and self._viewers else None
+        adopt = keyframe and bool(self._pending)
+        shared = self._packetize(packet) if self.fast_path and (self._viewers or adopt) else None
+        pid = None
+        if shared is not None and shared[0] and self.codec_name == "VP8":
+            pid = picture_id(shared[0][0])
+        if adopt:
+            self._adopt_pending(int(packet.pts or 0), pid)
+        if shared is not None:
+            self.picture_id = pid
         batch = Batch() if shared is not None else None
         for track in self._viewers:
             if track.offer(packet, keyframe, shared, batch):
@@ -429,13 +449,13 @@ class FanoutHub:
         """The last dispatched frame's timestamp on the session timeline (-1: none yet)."""
         return self._last_pts
 
-    def _adopt_pending(self, pts: int) -> None:
-        """Move the viewers waiting for this keyframe here."""
+    def _adopt_pending(self, pts: int, pid: int | None) -> None:
+        """Move the viewers waiting for this keyframe (VP8 picture ID ``pid``) here."""
         now = time.monotonic()
         for track in list(self._pending):
             self._pending.discard(track)
             if track.readyState == "live" and track.pending is self:
-                track._switch(self, pts, now)
+                track._switch(self, pts, now, pid)
 
     @property
     def wanted(self) -> bool:

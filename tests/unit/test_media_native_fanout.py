@@ -10,45 +10,28 @@ from __future__ import annotations
 
 import os
 import socket
-import time
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from aiortc import RTCPeerConnection
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import RtpPacket
-from pylibsrtp import Policy, Session
 
 from live_server.media import native
 from live_server.media.aiortc import fastpath, sendloop
-
-_fanout = native.backend()
-# in CI the extension is built by `pip install -e .`: a missing one fails there, not skips
-needs_native = pytest.mark.skipif(
-    _fanout is None and not os.environ.get("CI"),
-    reason=f"native fan-out not built here: {native.unavailable_reason()}",
+from support.send_states import (
+    BACKENDS,
+    FANOUT,
+    PROFILES,
+    counters,
+    needs_native,
+    receive,
+    srtp_session,
+    udp_pair,
 )
-BACKENDS = [pytest.param("native", marks=needs_native), "python"]
 
-PROFILES = {
-    "aes128_cm_sha1_80": (Policy.SRTP_PROFILE_AES128_CM_SHA1_80, 30),
-    "aead_aes_128_gcm": (Policy.SRTP_PROFILE_AEAD_AES_128_GCM, 28),
-    "aead_aes_256_gcm": (Policy.SRTP_PROFILE_AEAD_AES_256_GCM, 44),
-}
+_fanout = FANOUT
 SSRC = 0x1234ABCD
-
-
-def _session(profile: int, key: bytes, outbound: bool) -> Session:
-    # what aiortc's RTCDtlsTransport._setup_srtp builds
-    policy = Policy(
-        key=key,
-        ssrc_type=Policy.SSRC_ANY_OUTBOUND if outbound else Policy.SSRC_ANY_INBOUND,
-        srtp_profile=profile,
-    )
-    policy.allow_repeat_tx = True
-    policy.window_size = 1024
-    return Session(policy)
 
 
 async def _template(abs_send_time: bool) -> tuple[bytearray, int, Any]:
@@ -68,14 +51,6 @@ async def _template(abs_send_time: bool) -> tuple[bytearray, int, Any]:
     return header, abs_at, ext_map
 
 
-def _counters() -> tuple[Any, Any]:
-    """Stand-ins for the aiortc sender and DTLS transport: the counters the loop updates."""
-    names = ("ntp_timestamp", "rtp_timestamp", "octet_count", "packet_count")
-    sender = SimpleNamespace(**{f"_RTCRtpSender__{n}": 0 for n in names})
-    dtls = SimpleNamespace(_RTCDtlsTransport__tx_bytes=0, _RTCDtlsTransport__tx_packets=0)
-    return sender, dtls
-
-
 def _frames() -> list[tuple[list[bytes], int, int]]:
     """(payloads, rtp timestamp, ntp) of a few frames: single packets, equal-sized runs
     ending in a shorter one (a GSO send), a run longer than one GSO message, odd sizes."""
@@ -89,28 +64,6 @@ def _frames() -> list[tuple[list[bytes], int, int]]:
         ([rnd(1)], 6000, ntp0 + (1 << 32)),
         ([rnd(1250) for _ in range(60)], 9000, ntp0 + (5 << 30)),  # history wraps (128)
     ]
-
-
-def _udp_pair() -> tuple[socket.socket, socket.socket]:
-    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    rx.bind(("127.0.0.1", 0))
-    rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    tx.bind(("127.0.0.1", 0))
-    tx.setblocking(False)
-    return tx, rx
-
-
-def _receive(rx: socket.socket, count: int, timeout: float = 5.0) -> list[bytes]:
-    rx.settimeout(0.2)
-    out: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    while len(out) < count and time.monotonic() < deadline:
-        try:
-            out.append(rx.recv(65536))
-        except TimeoutError:
-            continue
-    return out
 
 
 @needs_native
@@ -127,9 +80,9 @@ async def test_native_packets_are_the_python_loops_packet_for_packet(
     total = sum(len(p) for p, _, _ in frames)
     results = {}
     for name, module in (("native", _fanout), ("python", sendloop)):
-        session = _session(profile, key, outbound=True)
-        sender, dtls = _counters()
-        tx, rx = _udp_pair()
+        session = srtp_session(profile, key, outbound=True)
+        sender, dtls = counters()
+        tx, rx = udp_pair()
         state = module.SendState(
             bytes(header), abs_at, 96, 65530, 0x0F0F0F0F, session,
             native.srtp_address(session), sender, dtls,
@@ -137,9 +90,9 @@ async def test_native_packets_are_the_python_loops_packet_for_packet(
         state.set_destination(tx.fileno(), "127.0.0.1", rx.getsockname()[1])
         statuses = [module.send_frame(p, ts, ntp, [state]) for p, ts, ntp in frames]
         assert statuses == [bytes([sendloop.SENT])] * len(frames)
-        wire = _receive(rx, total)
+        wire = receive(rx, total)
         assert len(wire) == total
-        receiver = _session(profile, key, outbound=False)
+        receiver = srtp_session(profile, key, outbound=False)
         plain = [receiver.unprotect(d) for d in wire]
         results[name] = (wire, plain, state, sender, dtls)
         tx.close()
@@ -201,9 +154,9 @@ def test_one_call_serves_many_viewers_with_their_own_ssrc_keys_and_sequence(back
     viewers = []
     for v in range(5):
         key = os.urandom(key_len)
-        session = _session(profile, key, outbound=True)
-        sender, dtls = _counters()
-        tx, rx = _udp_pair()
+        session = srtp_session(profile, key, outbound=True)
+        sender, dtls = counters()
+        tx, rx = udp_pair()
         header = RtpPacket(payload_type=97, ssrc=1000 + v).serialize()
         state = module.SendState(
             header, -1, 97, 100 * v, 7 * v, session, native.srtp_address(session), sender, dtls
@@ -211,14 +164,14 @@ def test_one_call_serves_many_viewers_with_their_own_ssrc_keys_and_sequence(back
         state.set_destination(tx.fileno(), "127.0.0.1", rx.getsockname()[1])
         viewers.append((state, key, tx, rx))
     unconnected = module.SendState(
-        header, -1, 97, 0, 0, session, native.srtp_address(session), *_counters()
+        header, -1, 97, 0, 0, session, native.srtp_address(session), *counters()
     )
     payloads = [os.urandom(1000), os.urandom(1000), os.urandom(10)]
     states = [v[0] for v in viewers] + [unconnected]
     assert module.send_frame(payloads, 90000, 1 << 40, states) == bytes([0] * 5 + [1])
     for v, (_, key, tx, rx) in enumerate(viewers):
-        receiver = _session(profile, key, outbound=False)
-        packets = [RtpPacket.parse(receiver.unprotect(d)) for d in _receive(rx, 3)]
+        receiver = srtp_session(profile, key, outbound=False)
+        packets = [RtpPacket.parse(receiver.unprotect(d)) for d in receive(rx, 3)]
         assert [p.sequence_number for p in packets] == [100 * v, 100 * v + 1, 100 * v + 2]
         assert {p.ssrc for p in packets} == {1000 + v}
         assert {p.timestamp for p in packets} == {90000 + 7 * v}
@@ -235,11 +188,11 @@ def test_a_timestamp_shift_keeps_the_history_for_nacks(backend: str) -> None:
     assert module is not None
     profile, key_len = PROFILES["aead_aes_128_gcm"]
     key = os.urandom(key_len)
-    session = _session(profile, key, outbound=True)
-    tx, rx = _udp_pair()
+    session = srtp_session(profile, key, outbound=True)
+    tx, rx = udp_pair()
     header = RtpPacket(payload_type=97, ssrc=77).serialize()
     state = module.SendState(
-        header, -1, 97, 500, 1000, session, native.srtp_address(session), *_counters()
+        header, -1, 97, 500, 1000, session, native.srtp_address(session), *counters()
     )
     state.set_destination(tx.fileno(), "127.0.0.1", rx.getsockname()[1])
     before = [os.urandom(900), os.urandom(20)]
@@ -248,8 +201,8 @@ def test_a_timestamp_shift_keeps_the_history_for_nacks(backend: str) -> None:
     assert state.ts_origin == (1000 - 90_000) % 2**32
     after = [os.urandom(50)]
     assert module.send_frame(after, 93_003, 1 << 40, [state]) == bytes([0])
-    receiver = _session(profile, key, outbound=False)
-    packets = [RtpPacket.parse(receiver.unprotect(d)) for d in _receive(rx, 3)]
+    receiver = srtp_session(profile, key, outbound=False)
+    packets = [RtpPacket.parse(receiver.unprotect(d)) for d in receive(rx, 3)]
     assert [(p.sequence_number, p.timestamp) for p in packets] == [
         (500, 4000), (501, 4000), (502, 4003)
     ]  # fmt: skip
@@ -270,8 +223,8 @@ def test_a_full_socket_reports_would_block(backend: str) -> None:
     tx.setblocking(False)
     tx.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
     profile, key_len = PROFILES["aes128_cm_sha1_80"]
-    session = _session(profile, os.urandom(key_len), outbound=True)
-    sender, dtls = _counters()
+    session = srtp_session(profile, os.urandom(key_len), outbound=True)
+    sender, dtls = counters()
     header = RtpPacket(payload_type=96, ssrc=5).serialize()
     state = module.SendState(
         header, -1, 96, 0, 0, session, native.srtp_address(session), sender, dtls
@@ -297,10 +250,10 @@ class StateSender:
 
     def __init__(self, module: Any, tx: socket.socket, send_batch: Any) -> None:
         profile, key_len = PROFILES["aead_aes_128_gcm"]
-        session = _session(profile, os.urandom(key_len), outbound=True)
+        session = srtp_session(profile, os.urandom(key_len), outbound=True)
         header = RtpPacket(payload_type=96, ssrc=7).serialize()
         self.state = module.SendState(
-            header, -1, 96, 0, 0, session, native.srtp_address(session), *_counters()
+            header, -1, 96, 0, 0, session, native.srtp_address(session), *counters()
         )
         self.state.set_destination(tx.fileno(), "", 0)
         self._session = session

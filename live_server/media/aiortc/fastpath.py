@@ -59,7 +59,14 @@ from live_server.media import native
 from live_server.media.aiortc import sendloop
 from live_server.media.aiortc.ntp import fast_ntp_time
 from live_server.media.aiortc.rtx import PADDING_BYTES, PaddingPacer, RtxStream
-from live_server.media.aiortc.sendloop import NOT_CONNECTED, PROTECT_FAILED, SENT, WOULD_BLOCK
+from live_server.media.aiortc.sendloop import (
+    NOT_CONNECTED,
+    PICTURE_ID_MASK,
+    PROTECT_FAILED,
+    SENT,
+    WOULD_BLOCK,
+    picture_id,
+)
 from live_server.media.retransmit import RetransmitGate
 
 if TYPE_CHECKING:
@@ -87,7 +94,15 @@ _SENDER_ATTRS = (
 _DTLS_ATTRS = ("_tx_srtp", "_state", "_RTCDtlsTransport__tx_bytes", "_RTCDtlsTransport__tx_packets")
 _SEQ_TS = struct.Struct("!BHI")  # byte 1 (marker | payload type), sequence number, timestamp
 
-__all__ = ["NOT_CONNECTED", "PROTECT_FAILED", "SENT", "WOULD_BLOCK", "FastRtpSender"]
+__all__ = [
+    "NOT_CONNECTED",
+    "PICTURE_ID_MASK",
+    "PROTECT_FAILED",
+    "SENT",
+    "WOULD_BLOCK",
+    "FastRtpSender",
+    "picture_id",
+]
 
 #: one frame to several viewers' send states: (payloads, timestamp, ntp, states) -> statuses
 SendBatch = Callable[[list[bytes], int, int, list[Any]], bytes]
@@ -140,8 +155,9 @@ def send_batch(send: SendBatch, payloads: list[bytes], timestamp: int, states: l
 class SharedPacketizer:
     """Packetises each publisher frame once for all viewers (aiortc's own packetiser).
 
-    VP8 picture ids therefore run per hub rather than per viewer: a viewer sees
-    consecutive ids except where it skipped to a keyframe, which restarts decoding.
+    VP8 picture IDs therefore run per hub (per simulcast layer) rather than per viewer; a
+    viewer that moves to another layer gets them shifted (``shift_picture_ids``) so they go
+    on by one, and within a layer a dropped frame still leaves its gap.
     """
 
     def __init__(self, kind: str, codec_name: str, clock_rate: int) -> None:
@@ -221,6 +237,7 @@ class FastRtpSender:
             self._rtx = RtxStream(header, abs_at, rtx_payload_type, random.randint(0, 32767))
         self._seq = random.randint(0, 32767)  # lower half, like aiortc (SRTP rollover)
         self._ts_origin = random.getrandbits(32)
+        self._pid_shift = 0
         self._native: ModuleType | None = native.backend()
         self._state: Any = None  # a sendloop.SendState or a native one
         #: sends one frame to a list of states of this kind: ``(payloads, ts, ntp, states)``
@@ -303,6 +320,7 @@ class FastRtpSender:
             self._sender,
             self._dtls,
         )
+        self._state.pid_shift = self._pid_shift
         self.send_batch = module.send_frame
 
     def shift_timestamps(self, ticks: int) -> None:
@@ -313,6 +331,14 @@ class FastRtpSender:
         self._ts_origin = (self._ts_origin + ticks) & 0xFFFFFFFF
         if self._state is not None:
             self._state.ts_origin = self._ts_origin
+
+    def shift_picture_ids(self, step: int) -> None:
+        """Move this viewer's VP8 picture IDs by ``step`` (modulo 2^15) from the next frame
+        on, like ``shift_timestamps``: each layer's packetiser numbers its own pictures, and
+        a receiver reads a jump in them at a switch as lost pictures."""
+        self._pid_shift = (self._pid_shift + step) & sendloop.PICTURE_ID_MASK
+        if self._state is not None:
+            self._state.pid_shift = self._pid_shift
 
     @property
     def native(self) -> bool:

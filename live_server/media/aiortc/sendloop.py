@@ -6,8 +6,10 @@ header from that viewer's template (built by aiortc's serialiser, see
 ``fastpath._header_template``), protects the packet with the DTLS transport's pylibsrtp
 session, keeps the payload in a 128-packet history for NACKs, sends the datagrams (runs of
 equal-sized ones as one UDP GSO send), and updates the counters aiortc's RTCP sender
-reports and stats read. The C module does exactly the same, packet for packet (the tests
-compare the two); this one also sends through a socket-less transport (TURN).
+reports and stats read. A viewer moved to another simulcast layer has its VP8 picture IDs
+shifted too (``pid_shift``, see ``shift_picture_id``). The C module does exactly the same,
+packet for packet (the tests compare the two); this one also sends through a socket-less
+transport (TURN).
 """
 
 from __future__ import annotations
@@ -37,6 +39,25 @@ GSO_MAX_SEGMENTS = 64  # UDP_MAX_SEGMENTS on older kernels
 GSO_MAX_BYTES = 65000
 
 Entry = tuple[int, int, int, bytes]  # sequence number, RTP timestamp, marker (0x80/0), payload
+PICTURE_ID_MASK = 0x7FFF  # VP8's long (15-bit) picture ID
+
+
+def picture_id(payload: bytes) -> int | None:
+    """The 15-bit picture ID of a VP8 payload descriptor (RFC 7741: X, I and M bits set,
+    the only form aiortc's packetiser writes), else None."""
+    if len(payload) < 4 or not (payload[0] & payload[1] & payload[2] & 0x80):
+        return None
+    return ((payload[2] & 0x7F) << 8) | payload[3]
+
+
+def shift_picture_id(payload: bytes, shift: int) -> bytes:
+    """``payload`` with its VP8 picture ID moved by ``shift`` (modulo 2^15); any other
+    payload, or a zero shift, as it is."""
+    pid = picture_id(payload) if shift else None
+    if pid is None:
+        return payload
+    pid = (pid + shift) & PICTURE_ID_MASK
+    return payload[:2] + bytes((0x80 | (pid >> 8), pid & 0xFF)) + payload[4:]
 
 
 class SendState:
@@ -61,6 +82,7 @@ class SendState:
         self._payload_type = payload_type
         self.seq = seq & 0xFFFF
         self.ts_origin = ts_origin & 0xFFFFFFFF  # the history keeps each packet's own ts
+        self._pid_shift = 0
         self._protect = session.protect
         self._sender = sender
         self._dtls = dtls
@@ -71,6 +93,15 @@ class SendState:
         self.packets_sent = 0
         self.gso_sends = 0
         self._history: list[Entry | None] = [None] * HISTORY_SIZE
+
+    @property
+    def pid_shift(self) -> int:
+        """Added to VP8 picture IDs, modulo 2^15 (the history keeps each packet's own)."""
+        return self._pid_shift
+
+    @pid_shift.setter
+    def pid_shift(self, value: int) -> None:
+        self._pid_shift = value & PICTURE_ID_MASK
 
     @property
     def fd(self) -> int:
@@ -120,6 +151,8 @@ class SendState:
         pt = self._payload_type
         seq = self.seq
         last = len(payloads) - 1
+        if self._pid_shift:
+            payloads = [shift_picture_id(p, self._pid_shift) for p in payloads]
         out: list[bytes] = []
         try:
             for i, payload in enumerate(payloads):

@@ -7,7 +7,9 @@
  * rollover counter per viewer, keys exactly as aiortc derived them), keeps the plain
  * payload in the viewer's 128-packet retransmission history, and sends the viewer's
  * datagrams with one sendmmsg() (runs of equal-sized datagrams as one UDP GSO message).
- * Then it updates the counters aiortc's RTCP sender reports and stats read.
+ * Then it updates the counters aiortc's RTCP sender reports and stats read. A viewer that
+ * moved to another simulcast layer has its VP8 picture IDs shifted too (pid_shift), so its
+ * picture IDs go on by one across the move like its sequence numbers and timestamps.
  *
  * No cryptography here: the srtp_protect function pointer comes from pylibsrtp's cffi
  * library (configure()), its signature checked on the Python side (live_server.media.native).
@@ -54,7 +56,8 @@ typedef struct {
     uint16_t seq;
     uint32_t ts;
     uint8_t marker;
-    PyObject *payload; /* bytes, owned; NULL when empty */
+    uint16_t pid_shift; /* the picture ID shift it was sent with */
+    PyObject *payload;  /* bytes as packetised (unshifted), owned; NULL when empty */
 } Entry;
 
 typedef struct {
@@ -65,6 +68,7 @@ typedef struct {
     int payload_type;
     uint16_t seq;
     uint32_t ts_origin;
+    uint16_t pid_shift; /* added to VP8 picture IDs (15 bits), 0: payloads as they are */
     void *srtp;
     PyObject *session; /* the pylibsrtp Session owning srtp: keeps it alive */
     PyObject *sender;
@@ -77,6 +81,19 @@ typedef struct {
     unsigned long long gso_sends;
     Entry history[HISTORY_SIZE];
 } SendState;
+
+/* A VP8 payload descriptor with a 15-bit picture ID (RFC 7741: the X, I and M bits set,
+ * the only form aiortc's packetiser writes) gets its ID moved by `shift`, modulo 2^15;
+ * any other payload stays as it is. */
+static inline void shift_picture_id(uint8_t *payload, Py_ssize_t len, uint16_t shift) {
+    if (shift == 0 || len < 4 || !(payload[0] & 0x80) || !(payload[1] & 0x80) ||
+        !(payload[2] & 0x80)) {
+        return;
+    }
+    uint16_t id = (uint16_t)(((((payload[2] & 0x7F) << 8) | payload[3]) + shift) & 0x7FFF);
+    payload[2] = (uint8_t)(0x80 | (id >> 8));
+    payload[3] = (uint8_t)id;
+}
 
 static void clear_history(SendState *self) {
     for (int i = 0; i < HISTORY_SIZE; i++) {
@@ -191,7 +208,17 @@ static PyObject *SendState_entry(SendState *self, PyObject *arg) {
     if (e->payload == NULL || e->seq != (uint16_t)seq) {
         Py_RETURN_NONE;
     }
-    return Py_BuildValue("(HkiO)", e->seq, (unsigned long)e->ts, (int)e->marker, e->payload);
+    if (e->pid_shift == 0) {
+        return Py_BuildValue("(HkiO)", e->seq, (unsigned long)e->ts, (int)e->marker, e->payload);
+    }
+    /* what went out: the payload with the picture ID shift it was sent with */
+    PyObject *sent = PyBytes_FromStringAndSize(PyBytes_AS_STRING(e->payload),
+                                               PyBytes_GET_SIZE(e->payload));
+    if (sent == NULL) {
+        return NULL;
+    }
+    shift_picture_id((uint8_t *)PyBytes_AS_STRING(sent), PyBytes_GET_SIZE(sent), e->pid_shift);
+    return Py_BuildValue("(HkiN)", e->seq, (unsigned long)e->ts, (int)e->marker, sent);
 }
 
 static PyObject *SendState_close(SendState *self, PyObject *unused) {
@@ -224,6 +251,19 @@ static int set_ts_origin(SendState *self, PyObject *value, void *c) {
     return 0;
 }
 
+static PyObject *get_pid_shift(SendState *self, void *c) {
+    return PyLong_FromLong(self->pid_shift);
+}
+
+static int set_pid_shift(SendState *self, PyObject *value, void *c) {
+    long v = value ? PyLong_AsLong(value) : -1;
+    if (v == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    self->pid_shift = (uint16_t)(v & 0x7FFF);
+    return 0;
+}
+
 static PyObject *get_gso(SendState *self, void *c) { return PyBool_FromLong(self->gso); }
 
 static int set_gso(SendState *self, PyObject *value, void *c) {
@@ -249,6 +289,8 @@ static PyGetSetDef SendState_getset[] = {
     {"seq", (getter)get_seq, (setter)set_seq, "next RTP sequence number", NULL},
     {"ts_origin", (getter)get_ts_origin, (setter)set_ts_origin,
      "added to a frame's timestamp (the history keeps each packet's own)", NULL},
+    {"pid_shift", (getter)get_pid_shift, (setter)set_pid_shift,
+     "added to VP8 picture IDs, modulo 2^15 (the history keeps each packet's own)", NULL},
     {"gso", (getter)get_gso, (setter)set_gso, "UDP GSO still in use", NULL},
     {"packets_sent", (getter)get_packets_sent, NULL, "RTP packets sent", NULL},
     {"gso_sends", (getter)get_gso_sends, NULL, "GSO messages sent", NULL},
@@ -405,6 +447,7 @@ static int send_one(SendState *st, const char **data, const Py_ssize_t *sizes, i
         p[1] = (uint8_t)((i == n - 1 ? 0x80 : 0) | st->payload_type);
         put16(p + 2, seq);
         memcpy(p + hlen, data[i], (size_t)sizes[i]);
+        shift_picture_id(p + hlen, sizes[i], st->pid_shift);
         int len = hlen + (int)sizes[i];
         if (srtp_protect_ptr(st->srtp, p, &len) != 0) {
             return ST_PROTECT_FAILED;
@@ -556,6 +599,7 @@ static PyObject *fanout_send_frame(PyObject *module, PyObject *const *args, Py_s
             e->seq = st->seq;
             e->ts = ts;
             e->marker = i == n - 1 ? 0x80 : 0;
+            e->pid_shift = st->pid_shift;
             Py_INCREF(items[i]);
             Py_XSETREF(e->payload, items[i]);
             st->seq++;

@@ -9,6 +9,7 @@ HISTORY_SIZE: int
 class SendState:
     seq: int
     ts_origin: int
+    pid_shift: int
     gso: bool
     @property
     def packets_sent(self) -> int: ...
