@@ -8,6 +8,7 @@ import pytest
 
 from live_server.media import fanout
 from live_server.media.fanout import FanoutHub
+from live_server.media.retransmit import RetransmitGate
 
 
 def pkt(pts: int) -> av.Packet:
@@ -111,3 +112,41 @@ async def test_a_hold_ends_when_the_new_layers_keyframe_is_late(
     assert track.held == 1 and track.pending is low
     got = [int((await track.recv()).pts or 0) for _ in range(track.queued)]
     assert got == [0, 6000]
+
+
+class GatedSender:
+    """The parts of a fast sender a move touches: its retransmission gate and shifts."""
+
+    def __init__(self) -> None:
+        self.gate = RetransmitGate()
+        self.shifts: list[int] = []
+
+    def shift_timestamps(self, ticks: int) -> None:
+        self.shifts.append(ticks)
+
+    def shift_picture_ids(self, step: int) -> None:
+        pass
+
+    def restart_at_keyframe(self) -> None:
+        self.gate.forget_before(100)  # as if its next packet were number 100
+
+
+async def test_a_hold_also_holds_the_old_layers_retransmissions_until_the_switch() -> None:
+    high = FanoutHub("video", 90000, lambda: None)
+    low = FanoutHub("video", 90000, lambda: None)
+    track = high.new_track("v1")
+    high.dispatch(pkt(0), keyframe=True)
+    sender = GatedSender()
+    track.fast = sender  # type: ignore[assignment]
+    track.move_to(low, hold=True)
+    now = fanout.time.monotonic()
+    assert not sender.gate.allow(7, 1200, now)  # a NACK for the old layer: not now
+    low.dispatch(pkt(3000), keyframe=True)
+    assert track.hub is low
+    # after the switch: what was sent before it is never resent, the new layer's is
+    assert not sender.gate.allow(99, 1200, now)
+    assert sender.gate.allow(100, 1200, now) and sender.gate.allow(101, 1200, now)
+    assert sender.gate.held == 2
+    # a move without a hold holds nothing
+    track.move_to(high)
+    assert sender.gate.allow(102, 1200, now) and sender.gate.held == 2

@@ -68,3 +68,28 @@ def test_a_nack_for_a_packet_gone_from_the_history_asks_for_a_keyframe_once_a_se
     assert not gate.gone(1500, 1000, 21.0)
     assert not gate.gone(1000 - RECENT - 1, 1000, 22.0)
     assert gate.gone_keyframes == 3
+
+
+def test_a_hold_resends_nothing_and_asks_for_no_keyframe_until_it_ends() -> None:
+    gate = RetransmitGate()
+    gate.hold(until=5.0)
+    assert not gate.allow(1, 1000, now=4.0)
+    assert not gate.gone(900, 1000, 4.5)
+    assert gate.held == 1 and gate.gone_keyframes == 0
+    # at its end it lets go by itself
+    assert gate.allow(1, 1000, now=5.0) and gate.gone(900, 1000, 5.0)
+    # and a hold taken back early lets go at once
+    gate.hold(until=50.0)
+    assert not gate.allow(2, 1000, now=6.0)
+    gate.hold(None)
+    assert gate.allow(2, 1000, now=6.1)
+    assert gate.held == 2
+
+
+def test_after_a_restart_nothing_sent_before_it_is_resent() -> None:
+    gate = RetransmitGate()
+    gate.forget_before(3)  # the new keyframe is packet 3; across the 16-bit wrap
+    assert not gate.allow(2, 1000, now=1.0) and not gate.allow(65_535, 1000, now=1.0)
+    assert not gate.gone(65_000, 10, now=1.0)  # and no keyframe asked for those
+    assert gate.allow(3, 1000, now=1.0) and gate.allow(4, 1000, now=1.0)
+    assert gate.held == 2

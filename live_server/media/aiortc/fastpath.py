@@ -340,6 +340,12 @@ class FastRtpSender:
         if self._state is not None:
             self._state.pid_shift = self._pid_shift
 
+    def restart_at_keyframe(self) -> None:
+        """The next frame is a keyframe that restarts the viewer's picture (an urgent layer
+        move): NACKs for packets sent before it are no longer answered."""
+        if self._state is not None:
+            self.gate.forget_before(self._state.seq)
+
     @property
     def native(self) -> bool:
         """Whether this viewer's packets go through the native loop."""
