@@ -204,3 +204,55 @@ def test_a_lost_first_packet_is_given_up_too() -> None:
     now[0] += ingest.GAP_TIMEOUT_S + 0.1
     assert buffer.add(rtp(5, 300, marker=True, data=b"+")) == (True, None)
     assert out == [(b"K1", 100), (b"K4+", 300)] and buffer.skipped_gaps == 1
+
+
+def test_a_missing_packet_is_asked_for_again_while_its_frame_waits() -> None:
+    """aiortc's NACK generator asks once, when the gap appears: a lost NACK or a lost
+    retransmission then left the gap until the 0.5 s give-up, and a keyframe wait."""
+    now = [0.0]
+    asked: list[tuple[int, list[int]]] = []
+    buffer = ForwardingJitterBuffer(
+        512, True, lambda f, pt: None, clock=lambda: now[0],
+        renack=lambda ssrc, seqs: asked.append((ssrc, seqs)),
+    )  # fmt: skip
+
+    def add(seq: int, ts: int, marker: bool = False) -> None:
+        packet = rtp(seq, ts, marker)
+        packet.ssrc = 1234
+        buffer.add(packet)
+
+    add(1, 100, marker=True)
+    add(2, 200)  # 3 and 5 are lost
+    add(4, 200, marker=True)
+    add(6, 300, marker=True)
+    assert asked == []  # aiortc's own generator asked just now
+    now[0] += ingest.NACK_REPEAT_S / 2
+    add(7, 400, marker=True)
+    assert asked == []
+    now[0] += ingest.NACK_REPEAT_S / 2
+    add(8, 500, marker=True)
+    assert asked == [(1234, [3, 5])] and buffer.renacks == 1
+    add(9, 600, marker=True)  # not again within the interval
+    assert len(asked) == 1
+    add(3, 200)  # the retransmission fills the first gap: the next frame waits for 5
+    add(10, 700, marker=True)
+    now[0] += ingest.NACK_REPEAT_S
+    add(11, 800, marker=True)
+    assert asked[-1] == (1234, [5]) and len(asked) == 2
+    add(5, 300)  # all there: every frame went, nothing waits, nothing more to ask for
+    now[0] += ingest.NACK_REPEAT_S
+    add(12, 900, marker=True)
+    assert len(asked) == 2
+
+
+def test_a_frame_still_arriving_is_not_nacked() -> None:
+    now = [0.0]
+    asked: list[list[int]] = []
+    buffer = ForwardingJitterBuffer(
+        512, True, lambda f, pt: None, clock=lambda: now[0],
+        renack=lambda ssrc, seqs: asked.append(seqs),
+    )  # fmt: skip
+    for seq in range(1, 20):  # a big keyframe paced out over 2 s, nothing missing
+        buffer.add(rtp(seq, 100))
+        now[0] += 0.1
+    assert asked == []

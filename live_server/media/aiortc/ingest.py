@@ -13,7 +13,11 @@ queue (on the event loop, inside the packet handler) as soon as it is complete:
 - video: the packets from the frame's first one to the one carrying the marker bit are
   all there. A frame with a missing packet waits: the receiver's NACK generator asks for
   it, the retransmission (RTX, unwrapped by the receiver) fills the gap, and that packet
-  completes the frame. If it has not come within ``GAP_TIMEOUT_S`` (0.5 s), the frames up
+  completes the frame. aiortc's generator asks once, when the gap appears; a lost NACK or
+  retransmission then left the gap for good, so while a frame waits the buffer asks again
+  every ``NACK_REPEAT_S`` (``renack``; a packet arriving is its clock, as libwebrtc's
+  receiver asks again each round trip and its sender resends a packet at most once per
+  round trip). If it has not come within ``GAP_TIMEOUT_S`` (0.5 s), the frames up
   to the next one whose first packet is there are skipped, a keyframe is asked for (the
   receiver's PLI) and nothing is handed on until a keyframe (``is_key``), so no viewer
   decodes a frame whose reference never came. aiortc's own rule alone waited for the
@@ -32,6 +36,7 @@ Internals used, checked by ``verify_ingest()``: ``RTCRtpReceiver.__jitter_buffer
 
 from __future__ import annotations
 
+import asyncio
 import fractions
 import logging
 import time
@@ -61,6 +66,10 @@ logger = logging.getLogger(__name__)
 GAP_TIMEOUT_S = 0.5
 #: while waiting for a keyframe after a skip, the PLI is repeated this often
 KEY_RETRY_S = 1.0
+#: while a frame waits for a missing packet, it is asked for again this often
+NACK_REPEAT_S = 0.1
+#: at most this many missing packets in one repeated NACK (the oldest first)
+NACK_MAX = 64
 
 _BUFFER_ATTR = "_RTCRtpReceiver__jitter_buffer"
 _THREAD_ATTR = "_RTCRtpReceiver__decoder_thread"
@@ -91,6 +100,8 @@ def verify_ingest() -> list[str]:
         problems.append("RemoteStreamTrack._queue is gone")
     if not callable(getattr(TimestampMapper, "map", None)):
         problems.append("aiortc.rtcrtpreceiver.TimestampMapper is gone")
+    if not callable(getattr(RTCRtpReceiver, "_send_rtcp_nack", None)):
+        problems.append("RTCRtpReceiver._send_rtcp_nack is gone")
     return problems
 
 
@@ -110,7 +121,8 @@ class ForwardingJitterBuffer(JitterBuffer):
     never returns a frame: every complete frame, possibly several when a retransmission
     fills a gap, goes to ``deliver(frame, payload_type)``. A video gap older than
     ``GAP_TIMEOUT_S`` is skipped (see the module docstring); ``is_key(frame,
-    payload_type)`` then says which frame may go again (None: any).
+    payload_type)`` then says which frame may go again (None: any). ``renack(ssrc,
+    sequence_numbers)`` asks the sender again for missing packets (None: never).
     """
 
     def __init__(
@@ -120,6 +132,7 @@ class ForwardingJitterBuffer(JitterBuffer):
         deliver: Callable[[JitterFrame, int], None],
         is_key: Callable[[JitterFrame, int], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        renack: Callable[[int, list[int]], None] | None = None,
     ) -> None:
         super().__init__(capacity=capacity, is_video=is_video)
         self._deliver = deliver
@@ -127,14 +140,41 @@ class ForwardingJitterBuffer(JitterBuffer):
         self._clock = clock
         self._blocked_since: float | None = None  # when the head frame began to wait
         self._key_asked_at: float | None = None  # set while waiting for a keyframe
+        self._renack = renack
+        self._nacked_at: float | None = None  # when missing packets were last asked for
         self.skipped_gaps = 0
+        self.renacks = 0  # NACKs repeated
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         """Store ``packet`` and forward what it completes; returns (PLI wanted, None)."""
         pli_flag, _ = super().add(packet)
         if self._is_video:
             pli_flag = self._give_up_stale_gap(packet.sequence_number) or pli_flag
+            self._ask_again(packet)
         return pli_flag, None
+
+    def _ask_again(self, packet: RtpPacket) -> None:
+        """NACK the packets still missing before ``packet`` again, while a frame waits."""
+        since = self._blocked_since
+        if self._renack is None or since is None or self._origin is None:
+            return
+        now = self._clock()
+        last = self._nacked_at if self._nacked_at is not None and self._nacked_at > since else since
+        if now - last < NACK_REPEAT_S:  # aiortc's generator asked when the gap appeared
+            return
+        missing: list[int] = []
+        span = (packet.sequence_number - self._origin) & 0xFFFF
+        for count in range(min(span, self._capacity)):
+            seq = (self._origin + count) & 0xFFFF
+            stored = self._packets[seq % self._capacity]
+            if stored is None or stored.sequence_number != seq:
+                missing.append(seq)
+                if len(missing) == NACK_MAX:
+                    break
+        if missing:
+            self._nacked_at = now
+            self.renacks += 1
+            self._renack(packet.ssrc, missing)
 
     def _give_up_stale_gap(self, sequence_number: int) -> bool:
         now = self._clock()
@@ -256,6 +296,14 @@ def forward_complete_frames(receiver: RTCRtpReceiver, codecs: list[RTCRtpCodecPa
             return
         queue.put_nowait(encoded_packet(frame.data, mapper.map(frame.timestamp), time_base))
 
-    buffer = ForwardingJitterBuffer(old.capacity, old._is_video, deliver, is_key)
+    asking: set[asyncio.Task[None]] = set()
+
+    def renack(ssrc: int, lost: list[int]) -> None:
+        # called inside the receiver's packet handler, on the event loop
+        task = asyncio.get_running_loop().create_task(r._send_rtcp_nack(ssrc, lost))
+        asking.add(task)
+        task.add_done_callback(asking.discard)
+
+    buffer = ForwardingJitterBuffer(old.capacity, old._is_video, deliver, is_key, renack=renack)
     setattr(r, _BUFFER_ATTR, buffer)
     return True
