@@ -164,13 +164,14 @@ def _trace_switches() -> None:
     switch = fanout.ViewerTrack._switch
     start = fanout.FanoutHub.start_source
 
-    def traced(track: Any, hub: Any, pts: int, now: float) -> None:
+    def traced(track: Any, hub: Any, pts: int, now: float, *rest: Any) -> None:
         old = track.hub
         before = track.ts_shift
-        switch(track, hub, pts, now)
+        switch(track, hub, pts, now, *rest)
         _emit(debug="switch", track=track.viewer_id[:6], old=old.layer, new=hub.layer,
               old_last=old.last_pts, pts=pts, since=now - (old.dispatched_at or now),
-              shift_before=before, shift=track.ts_shift, wall=time.time())  # fmt: skip
+              shift_before=before, shift=track.ts_shift, pid_shift=track.pid_shift,
+              wall=time.time())  # fmt: skip
 
     def traced_start(hub: Any, media_time_s: float) -> None:
         _emit(debug="start_source", layer=hub.layer, at=media_time_s, last=hub.last_pts,
