@@ -256,3 +256,31 @@ def test_a_frame_still_arriving_is_not_nacked() -> None:
         buffer.add(rtp(seq, 100))
         now[0] += 0.1
     assert asked == []
+
+
+def test_an_old_packet_resent_as_padding_does_not_start_the_buffer_over() -> None:
+    """libwebrtc probes its uplink by resending old packets on the RTX stream; aiortc's
+    buffer took one 100 behind its origin for a new start and waited for the 100 after it."""
+    now = [0.0]
+    buffer, out = keyed_buffer(now)
+    for seq in range(1, 200):
+        buffer.add(rtp(seq, seq * 100, marker=True, data=b"K" if seq == 1 else b"d"))
+    assert len(out) == 199
+    assert buffer.add(rtp(60, 6000, marker=True)) == (False, None)  # 140 behind: dropped
+    assert buffer.add(rtp(198, 19800, marker=True)) == (False, None)  # 2 behind: dropped
+    buffer.add(rtp(200, 20000, marker=True, data=b"d"))  # the stream goes on at once
+    assert len(out) == 200 and out[-1][1] == 20000 and buffer.late == 2
+    now[0] += 5 * ingest.GAP_TIMEOUT_S
+    buffer.add(rtp(201, 20100, marker=True, data=b"d"))
+    assert len(out) == 201 and buffer.skipped_gaps == 0
+
+
+def test_a_sender_that_numbers_again_from_further_back_is_followed() -> None:
+    buffer, out = video_buffer()
+    for seq in range(1000, 1010):
+        buffer.add(rtp(seq, seq, marker=True))
+    # a restarted sender: every packet now comes from behind the origin
+    for seq in range(500, 500 + ingest.RESTART_AFTER + 3):
+        buffer.add(rtp(seq, 50_000 + seq, marker=True))
+    assert out[-1][1] == 50_000 + 500 + ingest.RESTART_AFTER + 2
+    assert buffer.late == ingest.RESTART_AFTER

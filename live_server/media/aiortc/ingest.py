@@ -24,6 +24,14 @@ queue (on the event loop, inside the packet handler) as soon as it is complete:
   buffer to overflow: 512 packets, 16 s on a 180p simulcast layer whose lost packet was
   never resent (every viewer on that layer froze). aiortc's "a new timestamp ends the
   frame" rule is kept for a sender that never sets the marker bit.
+- a packet from before the buffer's origin (already forwarded, or given up) is dropped:
+  a late retransmission, or libwebrtc's bandwidth probe, which pads with old packets
+  resent on the RTX stream. aiortc's buffer started over from such a packet once it was
+  ``MAX_MISORDER`` (100) behind, and then waited for the hundred packets after it, all
+  forwarded long ago: 0.5 s to the give-up and a keyframe wait, 0-8 times a minute per
+  layer of a Chromium host probing its uplink (the shaped scenario, 2026-12-04). Only a
+  run of ``RESTART_AFTER`` packets in a row from behind it (a sender that started its
+  numbering again) resets the buffer, as aiortc's did.
 - audio (Opus, one frame per packet): each packet is a frame. There is no NACK for
   audio, so a gap is not waited for (the viewer's decoder conceals it); a packet older
   than the last one forwarded is dropped.
@@ -70,6 +78,8 @@ KEY_RETRY_S = 1.0
 NACK_REPEAT_S = 0.1
 #: at most this many missing packets in one repeated NACK (the oldest first)
 NACK_MAX = 64
+#: this many packets in a row from before the origin: the sender started again
+RESTART_AFTER = 16
 
 _BUFFER_ATTR = "_RTCRtpReceiver__jitter_buffer"
 _THREAD_ATTR = "_RTCRtpReceiver__decoder_thread"
@@ -144,9 +154,18 @@ class ForwardingJitterBuffer(JitterBuffer):
         self._nacked_at: float | None = None  # when missing packets were last asked for
         self.skipped_gaps = 0
         self.renacks = 0  # NACKs repeated
+        self.late = 0  # packets from before the origin, dropped
+        self._late_run = 0
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         """Store ``packet`` and forward what it completes; returns (PLI wanted, None)."""
+        if self._origin is not None:
+            behind = (self._origin - packet.sequence_number) & 0xFFFF
+            if 0 < behind < 0x8000 and self._late_run < RESTART_AFTER:
+                self._late_run += 1
+                self.late += 1
+                return False, None
+        self._late_run = 0
         pli_flag, _ = super().add(packet)
         if self._is_video:
             pli_flag = self._give_up_stale_gap(packet.sequence_number) or pli_flag
