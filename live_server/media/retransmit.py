@@ -43,6 +43,9 @@ MIN_BURST_BYTES = 2 * 1500
 #: the last RECENT sent, at most once per GONE_INTERVAL_S
 RECENT = 4096
 GONE_INTERVAL_S = 1.0
+#: after an urgent move, what was sent before it is refused this long (by then the history
+#: of 128 packets has moved on; and a 16-bit sequence number comes round again later)
+FORGET_S = 5.0
 
 
 class RetransmitGate:
@@ -59,7 +62,7 @@ class RetransmitGate:
         self._gone_at = -1e9
         self.gone_keyframes = 0  # keyframes asked for because a NACK came too late
         self._held_until: float | None = None
-        self._restart: int | None = None  # see forget_before
+        self._restart: tuple[int, float] | None = None  # see forget_before
         self.held = 0  # requests not answered because of a hold or a restart
 
     def hold(self, until: float | None) -> None:
@@ -67,14 +70,20 @@ class RetransmitGate:
         from now on again)."""
         self._held_until = until
 
-    def forget_before(self, sequence_number: int) -> None:
+    def forget_before(self, sequence_number: int, now: float) -> None:
         """The viewer's picture restarts at packet ``sequence_number`` (the new layer's
-        keyframe after an urgent move): resend nothing older, ask for no keyframe for it."""
-        self._restart = sequence_number & 0xFFFF
+        keyframe after an urgent move, at ``now``): for ``FORGET_S`` resend nothing older
+        and ask for no keyframe for it."""
+        self._restart = (sequence_number & 0xFFFF, now + FORGET_S)
 
-    def _before_restart(self, sequence_number: int) -> bool:
+    def _before_restart(self, sequence_number: int, now: float) -> bool:
         restart = self._restart
-        return restart is not None and 0 < ((restart - sequence_number) & 0xFFFF) <= RECENT
+        if restart is None:
+            return False
+        if now >= restart[1]:
+            self._restart = None
+            return False
+        return 0 < ((restart[0] - sequence_number) & 0xFFFF) <= RECENT
 
     def _holding(self, now: float) -> bool:
         until = self._held_until
@@ -98,7 +107,7 @@ class RetransmitGate:
     ) -> bool:
         """Whether to resend packet ``sequence_number`` (``size`` bytes on the wire) now,
         given the round-trip time ``rtt_s`` (None: not known yet); True also records it."""
-        if self._holding(now) or self._before_restart(sequence_number):
+        if self._holding(now) or self._before_restart(sequence_number, now):
             self.held += 1
             self.skipped += 1
             return False
@@ -122,7 +131,7 @@ class RetransmitGate:
         """A NACK for ``sequence_number``, which the history no longer holds (the next one
         to send is ``next_sequence_number``): whether to ask for a keyframe for the viewer
         now (it was sent lately, and none was asked for this way within the interval)."""
-        if self._holding(now) or self._before_restart(sequence_number):
+        if self._holding(now) or self._before_restart(sequence_number, now):
             return False
         behind = (next_sequence_number - sequence_number) & 0xFFFF
         if not 0 < behind <= RECENT or now - self._gone_at < GONE_INTERVAL_S:

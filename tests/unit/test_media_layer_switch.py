@@ -128,7 +128,7 @@ class GatedSender:
         pass
 
     def restart_at_keyframe(self) -> None:
-        self.gate.forget_before(100)  # as if its next packet were number 100
+        self.gate.forget_before(100, fanout.time.monotonic())  # its next packet: 100
 
 
 async def test_a_hold_also_holds_the_old_layers_retransmissions_until_the_switch() -> None:

@@ -3,7 +3,7 @@ a share of the viewer's estimate once it is known."""
 
 from __future__ import annotations
 
-from live_server.media.retransmit import MIN_BURST_BYTES, RECENT, RetransmitGate
+from live_server.media.retransmit import FORGET_S, MIN_BURST_BYTES, RECENT, RetransmitGate
 
 
 def test_a_packet_is_resent_at_most_once_per_round_trip() -> None:
@@ -88,8 +88,10 @@ def test_a_hold_resends_nothing_and_asks_for_no_keyframe_until_it_ends() -> None
 
 def test_after_a_restart_nothing_sent_before_it_is_resent() -> None:
     gate = RetransmitGate()
-    gate.forget_before(3)  # the new keyframe is packet 3; across the 16-bit wrap
+    gate.forget_before(3, now=1.0)  # the new keyframe is packet 3; across the 16-bit wrap
     assert not gate.allow(2, 1000, now=1.0) and not gate.allow(65_535, 1000, now=1.0)
     assert not gate.gone(65_000, 10, now=1.0)  # and no keyframe asked for those
     assert gate.allow(3, 1000, now=1.0) and gate.allow(4, 1000, now=1.0)
     assert gate.held == 2
+    # for a while only: the sequence numbers come round again (every 7 min at 150 a second)
+    assert gate.allow(65_534, 1000, now=1.0 + FORGET_S)

@@ -344,7 +344,7 @@ class FastRtpSender:
         """The next frame is a keyframe that restarts the viewer's picture (an urgent layer
         move): NACKs for packets sent before it are no longer answered."""
         if self._state is not None:
-            self.gate.forget_before(self._state.seq)
+            self.gate.forget_before(self._state.seq, time.monotonic())
 
     @property
     def native(self) -> bool:
