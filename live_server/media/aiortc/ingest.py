@@ -28,8 +28,8 @@ queue (on the event loop, inside the packet handler) as soon as it is complete:
   a late retransmission, or libwebrtc's bandwidth probe, which pads with old packets
   resent on the RTX stream. aiortc's buffer started over from such a packet once it was
   ``MAX_MISORDER`` (100) behind, and then waited for the hundred packets after it, all
-  forwarded long ago: 0.5 s to the give-up and a keyframe wait, 0-8 times a minute per
-  layer of a Chromium host probing its uplink (the shaped scenario, 2026-12-04). Only a
+  forwarded long ago: 0.5 s to the give-up and a keyframe wait, 0-8 times in a 70 s run
+  of a Chromium host probing its uplink (the shaped scenario, 2026-12-04). Only a
   run of ``RESTART_AFTER`` packets in a row from behind it (a sender that started its
   numbering again) resets the buffer, as aiortc's did.
 - audio (Opus, one frame per packet): each packet is a frame. There is no NACK for
