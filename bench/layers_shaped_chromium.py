@@ -1,6 +1,8 @@
 """`make bench-layers-shaped`: issue 16's shaped-viewer criterion with a Chromium host, run
-once and printed check by check (tests/support/shaped_verdict.py). Not in the test suite
-yet: one run in four or five still fails a check (docs/media.md, "A layer per viewer").
+once and printed check by check (tests/support/shaped_verdict.py). The test suite runs the
+same scenario once (tests/browser/test_media_layers_shaped_chromium.py, solo); this prints
+every check and keeps the reports, for looking into a run (docs/media.md, "A layer per
+viewer").
 
 Chromium publishes the studio's three simulcast layers; three Chromium viewers watch, two
 over loopback and one in a network namespace of its own whose downlink ``tc tbf`` shapes to
