@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiortc.rtp import RtpPacket
 from pylibsrtp import Policy, Session
 
 from live_server.media import native
@@ -69,3 +70,21 @@ def receive(rx: socket.socket, count: int, timeout: float = 5.0) -> list[bytes]:
         except TimeoutError:
             continue
     return out
+
+
+def udp_send_state(
+    module: Any, ssrc: int, seq: int, ts_origin: int, payload_type: int = 96
+) -> tuple[Any, bytes, socket.socket, socket.socket]:
+    """A send state of ``module`` (the native loop's or the Python twin's) with an AES-GCM
+    SRTP session, sending to a UDP socket on 127.0.0.1: (state, key, sender, receiver)."""
+    profile, key_len = PROFILES["aead_aes_128_gcm"]
+    key = os.urandom(key_len)
+    session = srtp_session(profile, key, outbound=True)
+    tx, rx = udp_pair()
+    header = RtpPacket(payload_type=payload_type, ssrc=ssrc).serialize()
+    state = module.SendState(
+        header, -1, payload_type, seq, ts_origin, session, native.srtp_address(session),
+        *counters(),
+    )  # fmt: skip
+    state.set_destination(tx.fileno(), "127.0.0.1", rx.getsockname()[1])
+    return state, key, tx, rx

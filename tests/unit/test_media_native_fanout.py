@@ -28,6 +28,7 @@ from support.send_states import (
     receive,
     srtp_session,
     udp_pair,
+    udp_send_state,
 )
 
 _fanout = FANOUT
@@ -186,22 +187,14 @@ def test_a_timestamp_shift_keeps_the_history_for_nacks(backend: str) -> None:
     it stay in the history with their own timestamps (a NACK for one is still answered)."""
     module: Any = _fanout if backend == "native" else sendloop
     assert module is not None
-    profile, key_len = PROFILES["aead_aes_128_gcm"]
-    key = os.urandom(key_len)
-    session = srtp_session(profile, key, outbound=True)
-    tx, rx = udp_pair()
-    header = RtpPacket(payload_type=97, ssrc=77).serialize()
-    state = module.SendState(
-        header, -1, 97, 500, 1000, session, native.srtp_address(session), *counters()
-    )
-    state.set_destination(tx.fileno(), "127.0.0.1", rx.getsockname()[1])
+    state, key, tx, rx = udp_send_state(module, ssrc=77, seq=500, ts_origin=1000, payload_type=97)
     before = [os.urandom(900), os.urandom(20)]
     assert module.send_frame(before, 3000, 1 << 40, [state]) == bytes([0])
     state.ts_origin = (1000 + 2**32 - 90_000) & 0xFFFFFFFF  # back one second, wrapping
     assert state.ts_origin == (1000 - 90_000) % 2**32
     after = [os.urandom(50)]
     assert module.send_frame(after, 93_003, 1 << 40, [state]) == bytes([0])
-    receiver = srtp_session(profile, key, outbound=False)
+    receiver = srtp_session(PROFILES["aead_aes_128_gcm"][0], key, outbound=False)
     packets = [RtpPacket.parse(receiver.unprotect(d)) for d in receive(rx, 3)]
     assert [(p.sequence_number, p.timestamp) for p in packets] == [
         (500, 4000), (501, 4000), (502, 4003)

@@ -31,6 +31,7 @@ from support.send_states import (
     receive,
     srtp_session,
     udp_pair,
+    udp_send_state,
 )
 
 
@@ -63,15 +64,7 @@ def test_a_picture_id_shift_applies_from_the_next_frame_and_the_history_keeps_it
 ) -> None:
     module: Any = FANOUT if backend == "native" else sendloop
     assert module is not None
-    profile, key_len = PROFILES["aead_aes_128_gcm"]
-    key = os.urandom(key_len)
-    session = srtp_session(profile, key, outbound=True)
-    tx, rx = udp_pair()
-    header = RtpPacket(payload_type=96, ssrc=9).serialize()
-    state = module.SendState(
-        header, -1, 96, 10, 0, session, native.srtp_address(session), *counters()
-    )
-    state.set_destination(tx.fileno(), "127.0.0.1", rx.getsockname()[1])
+    state, key, tx, rx = udp_send_state(module, ssrc=9, seq=10, ts_origin=0)
     first = [_vp8(700, True, os.urandom(1000)), _vp8(700, False, os.urandom(300))]
     assert module.send_frame(first, 3000, 0, [state]) == bytes([sendloop.SENT])
     state.pid_shift = 1 - 701  # the next picture, 701, goes out as 1 (modulo 2^15)
@@ -79,7 +72,7 @@ def test_a_picture_id_shift_applies_from_the_next_frame_and_the_history_keeps_it
     other = bytes([0x10]) + os.urandom(40)  # no picture ID in it: untouched
     second = [_vp8(701, True, os.urandom(500)), other]
     assert module.send_frame(second, 6000, 0, [state]) == bytes([sendloop.SENT])
-    receiver = srtp_session(profile, key, outbound=False)
+    receiver = srtp_session(PROFILES["aead_aes_128_gcm"][0], key, outbound=False)
     packets = [RtpPacket.parse(receiver.unprotect(d)) for d in receive(rx, 4)]
     assert [p.sequence_number for p in packets] == [10, 11, 12, 13]
     assert [_picture_id(p.payload) for p in packets[:3]] == [700, 700, 1]
